@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The five-minute tour `make run` walks until the server exists: the built-in university plan,
+# one incident reported and taken through its whole life, and the audit chain verified.
+# Everything happens in a temporary data directory that is removed at the end.
+set -euo pipefail
+YJ=${1:-build/yingji}
+DATA=$(mktemp -d /tmp/yingji-tour.XXXXXX)
+trap 'rm -rf "$DATA"' EXIT
+y() { printf '\n\033[1m$ yingji %s\033[0m\n' "$*" >&2; "$YJ" --data "$DATA" "$@"; }
+
+y plan check builtin:university
+y plan check builtin:county-bureau
+y plan show | sed -n '1,40p'
+N=$(y incident report --type website_tamper --title "学校官网首页被篡改" --asset main_site \
+      --source "值班人员巡检发现" --scope "官网首页" | tail -n 1)
+y incident move "$N" assessing
+y incident move "$N" responding \
+  --field nature="网页篡改，疑似CMS漏洞" --field trend="可能扩散至新闻网" \
+  --field measures="切换维护页，封禁来源IP" --field level=important \
+  --field activated_by=vp_it --field activation_reason="官网为学校门户，影响声誉"
+y incident note "$N" "已从可信备份恢复首页"
+y incident move "$N" recovering
+y incident move "$N" reviewing
+y incident move "$N" closed --field cause="CMS未及时升级" --field loss="首页被篡改约40分钟，无数据泄露" \
+  --field lessons="建立补丁周检与网页防篡改"
+y incident show "$N"
+y incident list
+y audit verify
+y db backup "$DATA/backup.db"
+printf '\nThe tour used a temporary data directory (%s), now removed.\n' "$DATA"
+printf 'Try it yourself: %s --data ./data incident report --type intrusion --title "..."\n' "$YJ"

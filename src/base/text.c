@@ -1,0 +1,77 @@
+/* text.c: UTF-8 and field checks for input from the command line, files and the network.
+ * Pure functions over bytes; never allocates. */
+#include "common.h"
+#include "text.h"
+
+bool yj_utf8_valid(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = s[i];
+        size_t need;
+        unsigned cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            need = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (len - i <= need)
+            return false;
+        for (size_t k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += need + 1;
+    }
+    return true;
+}
+
+size_t yj_utf8_len(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+int yj_text_check(const char *what, const char *s, size_t max_chars, int flags, struct yj_err *err)
+{
+    if (!s)
+        s = "";
+    size_t len = strlen(s);
+    if (!yj_utf8_valid(s, len))
+        return yj_err_set(err, YJ_EINVAL, "%s: not valid UTF-8 text", what);
+    if (yj_utf8_len(s) > max_chars)
+        return yj_err_set(err, YJ_EINVAL, "%s: too long (%zu characters, at most %zu)", what,
+                          yj_utf8_len(s), max_chars);
+    bool blank = true;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '\n' || *p == '\r') {
+            if (flags & YJ_TEXT_SINGLE_LINE)
+                return yj_err_set(err, YJ_EINVAL, "%s: must be a single line", what);
+        } else if ((*p < 0x20 && *p != '\t') || *p == 0x7F) {
+            return yj_err_set(err, YJ_EINVAL, "%s: contains control character 0x%02x", what, *p);
+        }
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+            blank = false;
+    }
+    if ((flags & YJ_TEXT_NONEMPTY) && blank)
+        return yj_err_set(err, YJ_EINVAL, "%s: must not be empty", what);
+    return 0;
+}

@@ -1,0 +1,26 @@
+/* text.h: checks every string from outside passes before it is stored or shown. */
+#ifndef YJ_TEXT_H
+#define YJ_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct yj_err;
+
+/* True when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
+bool yj_utf8_valid(const char *s, size_t len);
+
+/* Number of code points in a valid UTF-8 string. */
+size_t yj_utf8_len(const char *s);
+
+enum yj_text_flags {
+    YJ_TEXT_SINGLE_LINE = 1, /* refuse \n and \r (titles, ids) */
+    YJ_TEXT_NONEMPTY = 2     /* refuse "" and all-blank */
+};
+
+/* Checks a text field named `what`: valid UTF-8, at most max_chars code points, no control
+ * characters other than tab and (unless YJ_TEXT_SINGLE_LINE) newlines.
+ * Returns 0 or YJ_EINVAL with a message naming the field. */
+int yj_text_check(const char *what, const char *s, size_t max_chars, int flags, struct yj_err *err);
+
+#endif

@@ -1,0 +1,38 @@
+/* timeutil.h: the project's one notion of time. Stored and computed as UTC milliseconds since
+ * the epoch (int64_t); durations are written in config as "90s", "15m", "1h", "30d". */
+#ifndef YJ_TIMEUTIL_H
+#define YJ_TIMEUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct yj_err;
+
+#define YJ_MS_PER_SEC INT64_C(1000)
+#define YJ_MS_PER_MIN (60 * YJ_MS_PER_SEC)
+#define YJ_MS_PER_HOUR (60 * YJ_MS_PER_MIN)
+#define YJ_MS_PER_DAY (24 * YJ_MS_PER_HOUR)
+
+/* Wall-clock now in UTC ms. */
+int64_t yj_now_ms(void);
+
+/* Parses a duration: one or more <number><unit> parts, unit one of ms s m h d w
+ * ("90s", "1h30m", "0s"). Writes *out_ms on success; YJ_EINVAL with a reason otherwise. */
+int yj_duration_parse(const char *s, int64_t *out_ms, struct yj_err *err);
+
+/* Formats a duration compactly ("1h", "30d", "1h30m"). */
+void yj_duration_format(int64_t ms, char *buf, size_t size);
+
+/* RFC 3339 in UTC with milliseconds: 2026-11-22T01:38:57.123Z. */
+void yj_time_rfc3339(int64_t ms, char *buf, size_t size);
+
+/* Parses RFC 3339 (with Z or an offset, optional fraction) or plain epoch ms digits. */
+int yj_time_parse(const char *s, int64_t *out_ms, struct yj_err *err);
+
+/* "2026-11-22 09:38" in the process's local time zone (main sets TZ to the plan's zone). */
+void yj_time_local(int64_t ms, char *buf, size_t size);
+
+/* Calendar year of ms in the local time zone (incident numbers count per year). */
+int yj_time_year(int64_t ms);
+
+#endif

@@ -1,0 +1,215 @@
+/* cli.c: global options, dispatch to the command groups, and the shared open/close of the
+ * plan and store. Commands never print errors themselves below this level: they return a
+ * code and a message, and the message is printed here or in the group, once. */
+#include "../base/common.h"
+#include "../plan/plan.h"
+#include "../store/store.h"
+#include "cli.h"
+
+#include <jansson.h>
+#include <locale.h>
+#include <pwd.h>
+#include <time.h>
+#include <unistd.h>
+#include <wchar.h>
+
+static const char usage_text[] =
+    "usage: yingji [--data DIR] [--plan FILE] [--json] COMMAND ...\n"
+    "\n"
+    "Network and information security emergency response (网络与信息安全应急).\n"
+    "\n"
+    "Commands:\n"
+    "  plan check FILE             validate a plan file; errors as FILE:LINE:COLUMN: message\n"
+    "  plan show [FILE]            show the plan in force (or FILE)\n"
+    "  incident report ...         report an incident; prints its number\n"
+    "  incident list [...]         list incidents, newest first\n"
+    "  incident show ID            one incident with its deadlines and timeline\n"
+    "  incident move ID STATUS     move an incident along its lifecycle\n"
+    "  incident note ID TEXT       add a note to an incident's timeline\n"
+    "  db migrate                  apply pending store migrations\n"
+    "  db backup PATH              consistent copy of the store while it is in use\n"
+    "  audit verify                check the hash chain of the audit log\n"
+    "  version                     print the version\n"
+    "\n"
+    "Global options (before or after the command):\n"
+    "  --data DIR    data directory (default ./data, or $YINGJI_DATA)\n"
+    "  --plan FILE   plan file, or builtin:university / builtin:county-bureau (default builtin:university)\n"
+    "  --json        machine-readable output\n"
+    "\n"
+    "Run 'yingji COMMAND --help' for a command's options.\n";
+
+int cli_fail(int code, const char *msg)
+{
+    fprintf(stderr, "yingji: %s\n", msg);
+    return yj_err_exit_status(code);
+}
+
+int cli_usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("yingji: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs("\n", stderr);
+    va_end(ap);
+    return 2;
+}
+
+bool cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return false;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return true;
+    }
+    return false;
+}
+
+void cli_print_padded(const char *s, int columns)
+{
+    wchar_t wide[256];
+    size_t n = mbstowcs(wide, s, YJ_ARRAY_LEN(wide) - 1);
+    int w = n == (size_t)-1 ? (int)strlen(s) : wcswidth(wide, n);
+    if (w < 0)
+        w = (int)strlen(s);
+    printf("%s%*s", s, columns > w ? columns - w : 1, "");
+}
+
+void cli_print_json(void *v)
+{
+    json_t *j = v;
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (s) {
+        fputs(s, stdout);
+        fputs("\n", stdout);
+    }
+    free(s);
+    json_decref(j);
+}
+
+int cli_open(struct cli *c, bool with_store)
+{
+    struct yj_err err = {0};
+    struct plan_diags diags = {0};
+    if (plan_load(c->plan_path, &c->plan, &diags, &err) < 0) {
+        if (diags.n) {
+            for (size_t i = 0; i < diags.n; i++)
+                fprintf(stderr, "%s\n", diags.lines[i]);
+            plan_diags_release(&diags);
+            return 2;
+        }
+        return cli_fail(err.code, err.msg);
+    }
+    /* Display times in the plan's zone; storage stays UTC. */
+    setenv("TZ", c->plan->meta.timezone, 1);
+    tzset();
+    c->ctx.plan = c->plan;
+    c->ctx.actor = c->actor;
+    if (!with_store)
+        return 0;
+    if (store_open(c->data_dir, &c->store, &err) < 0)
+        return cli_fail(err.code, err.msg);
+    int applied = 0;
+    if (store_migrate(c->store, &applied, &err) < 0)
+        return cli_fail(err.code, err.msg);
+    c->ctx.store = c->store;
+    return 0;
+}
+
+void cli_close(struct cli *c)
+{
+    store_free(c->store);
+    plan_free(c->plan);
+    c->store = NULL;
+    c->plan = NULL;
+}
+
+static void set_actor(struct cli *c)
+{
+    const char *who = getenv("SUDO_USER");
+    struct passwd *pw = who ? NULL : getpwuid(geteuid());
+    if (!who)
+        who = pw && pw->pw_name ? pw->pw_name : "unknown";
+    snprintf(c->actor, sizeof(c->actor), "cli:%s", who);
+}
+
+/* Takes the global options out of argv wherever they stand (before "--"), so each command
+ * sees only its own. Returns 0 or an exit status. */
+static int take_globals(struct cli *c, int *argc, char **argv)
+{
+    int out = 1;
+    bool rest = false;
+    for (int i = 1; i < *argc; i++) {
+        const char *a = argv[i];
+        const char **target = NULL;
+        const char *val = NULL;
+        if (!rest && strcmp(a, "--") == 0) {
+            rest = true;
+        } else if (!rest && strcmp(a, "--json") == 0) {
+            c->json = true;
+            continue;
+        } else if (!rest && (strcmp(a, "--data") == 0 || strcmp(a, "--plan") == 0)) {
+            target = a[2] == 'd' ? &c->data_dir : &c->plan_path;
+            if (i + 1 >= *argc)
+                return cli_usage("%s needs a value", a);
+            val = argv[++i];
+        } else if (!rest && (strncmp(a, "--data=", 7) == 0 || strncmp(a, "--plan=", 7) == 0)) {
+            target = a[2] == 'd' ? &c->data_dir : &c->plan_path;
+            val = a + 7;
+        }
+        if (target) {
+            if (!*val)
+                return cli_usage("%.6s needs a non-empty value", a);
+            *target = val;
+            continue;
+        }
+        argv[out++] = argv[i];
+    }
+    argv[out] = NULL;
+    *argc = out;
+    return 0;
+}
+
+int cli_main(int argc, char **argv)
+{
+    struct cli c = {.prog = "yingji"};
+    /* Character widths for aligned Chinese output; everything else stays in the C locale. */
+    setlocale(LC_CTYPE, "C.UTF-8");
+    c.data_dir = getenv("YINGJI_DATA");
+    if (!c.data_dir || !*c.data_dir)
+        c.data_dir = "./data";
+    c.plan_path = PLAN_DEFAULT;
+    set_actor(&c);
+    int rc = take_globals(&c, &argc, argv);
+    if (rc)
+        return rc;
+    if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage_text, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        if (c.json)
+            cli_print_json(json_pack("{s:s}", "version", YJ_VERSION));
+        else
+            printf("yingji %s\n", YJ_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "plan") == 0)
+        rc = cli_plan(&c, argc - 1, argv + 1);
+    else if (strcmp(cmd, "incident") == 0)
+        rc = cli_incident(&c, argc - 1, argv + 1);
+    else if (strcmp(cmd, "db") == 0)
+        rc = cli_db(&c, argc - 1, argv + 1);
+    else if (strcmp(cmd, "audit") == 0)
+        rc = cli_audit(&c, argc - 1, argv + 1);
+    else
+        rc = cli_usage("unknown command \"%s\" (see 'yingji --help')", cmd);
+    cli_close(&c);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "yingji: cannot write output: %s\n", strerror(errno));
+        return rc ? rc : 1;
+    }
+    return rc;
+}

@@ -1,0 +1,553 @@
+/* incident.c: reporting incidents and moving them through their lifecycle.
+ * The only place that decides status changes and their guards; it never talks to the user
+ * (that is cli/ and later http/) and never keeps state outside the store. One transaction per
+ * call: incident row, deadlines, timeline and audit row commit together or not at all. */
+#include "../base/common.h"
+#include "../base/text.h"
+#include "../base/timeutil.h"
+#include "../plan/plan.h"
+#include "audit.h"
+#include "ctx.h"
+#include "incident.h"
+
+#include <ctype.h>
+#include <jansson.h>
+
+int64_t yj_ctx_now(const struct yj_ctx *ctx)
+{
+    return ctx->now ? ctx->now(ctx->clock_ud) : yj_now_ms();
+}
+
+static const char *const all_statuses[] = {INCIDENT_REPORTED,  INCIDENT_ASSESSING, INCIDENT_RESPONDING,
+                                           INCIDENT_RECOVERING, INCIDENT_REVIEWING, INCIDENT_CLOSED,
+                                           INCIDENT_DISMISSED, NULL};
+
+static const struct {
+    const char *from;
+    const char *const to[3];
+} transitions[] = {
+    {INCIDENT_REPORTED, {INCIDENT_ASSESSING, INCIDENT_DISMISSED, NULL}},
+    {INCIDENT_ASSESSING, {INCIDENT_RESPONDING, INCIDENT_DISMISSED, NULL}},
+    {INCIDENT_RESPONDING, {INCIDENT_RECOVERING, NULL, NULL}},
+    {INCIDENT_RECOVERING, {INCIDENT_REVIEWING, NULL, NULL}},
+    {INCIDENT_REVIEWING, {INCIDENT_CLOSED, NULL, NULL}},
+};
+
+static const char *const no_statuses[] = {NULL};
+
+bool incident_status_valid(const char *status)
+{
+    for (size_t i = 0; all_statuses[i]; i++)
+        if (strcmp(all_statuses[i], status) == 0)
+            return true;
+    return false;
+}
+
+const char *const *incident_next_statuses(const char *from)
+{
+    for (size_t i = 0; i < YJ_ARRAY_LEN(transitions); i++)
+        if (strcmp(transitions[i].from, from) == 0)
+            return transitions[i].to;
+    return no_statuses;
+}
+
+static bool allowed(const char *from, const char *to)
+{
+    for (const char *const *s = incident_next_statuses(from); *s; s++)
+        if (strcmp(*s, to) == 0)
+            return true;
+    return false;
+}
+
+static bool blank(const char *s)
+{
+    if (!s)
+        return true;
+    for (; *s; s++)
+        if (!isspace((unsigned char)*s))
+            return false;
+    return true;
+}
+
+/* Commits or rolls back, and audits, in one place so no path forgets either. */
+static int finish(struct yj_ctx *ctx, int rc, const char *action, const char *object, json_t *detail,
+                  int64_t now, struct yj_err *err)
+{
+    if (rc == 0) {
+        char *d = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+        rc = audit_append(ctx->store, now, ctx->actor, action, object, d, err);
+        free(d);
+    }
+    if (rc == 0)
+        rc = store_commit(ctx->store, err);
+    else
+        store_rollback(ctx->store);
+    return rc;
+}
+
+static int timeline(struct yj_ctx *ctx, int64_t id, int64_t at, const char *kind, json_t *body, struct yj_err *err)
+{
+    char *b = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    int rc = store_timeline_append(ctx->store, id, at, ctx->actor, kind, b, err);
+    free(b);
+    return rc;
+}
+
+static int add_deadline(struct yj_ctx *ctx, int64_t id, const char *kind, int64_t due, int64_t met,
+                        struct yj_err *err)
+{
+    struct store_deadline d = {.incident_id = id, .due_at = due, .met_at = met};
+    snprintf(d.kind, sizeof(d.kind), "%s", kind);
+    return store_deadline_insert(ctx->store, &d, err);
+}
+
+static const struct plan_level *resolve_level(const struct plan *plan, const struct plan_type *t, const char *id,
+                                              struct yj_err *err)
+{
+    if (!id || !*id)
+        id = t->default_level ? t->default_level : t->levels[0];
+    const struct plan_level *l = plan_level(plan, id);
+    if (!l || !plan_type_has_level(t, id)) {
+        char list[512] = "";
+        size_t off = 0;
+        for (size_t i = 0; i < t->n_levels && off < sizeof(list); i++) {
+            int w = snprintf(list + off, sizeof(list) - off, "%s%s", i ? ", " : "", t->levels[i]);
+            if (w > 0)
+                off += (size_t)w;
+        }
+        yj_err_set(err, YJ_EINVAL, "level \"%s\" is not a level of type %s (allowed: %s)", id, t->id, list);
+        return NULL;
+    }
+    return l;
+}
+
+static int check_text(const char *what, const char *s, size_t max, int flags, struct yj_err *err)
+{
+    return s ? yj_text_check(what, s, max, flags, err) : 0;
+}
+
+int incident_report(struct yj_ctx *ctx, const struct incident_report_req *req, struct store_incident *out,
+                    struct yj_err *err)
+{
+    const struct plan *plan = ctx->plan;
+    if (!req->type || !*req->type)
+        return yj_err_set(err, YJ_EINVAL, "type is required (see `yingji plan show` for the plan's types)");
+    if (yj_text_check("type", req->type, 64, YJ_TEXT_SINGLE_LINE, err) < 0)
+        return YJ_EINVAL;
+    const struct plan_type *t = plan_type(plan, req->type);
+    if (!t)
+        return yj_err_set(err, YJ_EINVAL, "unknown type \"%s\" (see `yingji plan show` for the plan's types)",
+                          req->type);
+    if (!req->title)
+        return yj_err_set(err, YJ_EINVAL, "title is required");
+    int rc;
+    if ((rc = yj_text_check("title", req->title, INCIDENT_TITLE_MAX, YJ_TEXT_SINGLE_LINE | YJ_TEXT_NONEMPTY, err)) < 0 ||
+        (rc = check_text("source", req->source, INCIDENT_TEXT_MAX, 0, err)) < 0 ||
+        (rc = check_text("scope", req->scope, INCIDENT_TEXT_MAX, 0, err)) < 0 ||
+        (rc = check_text("nature", req->nature, INCIDENT_TEXT_MAX, 0, err)) < 0 ||
+        (rc = check_text("trend", req->trend, INCIDENT_TEXT_MAX, 0, err)) < 0 ||
+        (rc = check_text("measures", req->measures, INCIDENT_TEXT_MAX, 0, err)) < 0)
+        return rc;
+    if (req->n_assets > INCIDENT_ASSETS_MAX)
+        return yj_err_set(err, YJ_EINVAL, "too many assets (at most %d)", INCIDENT_ASSETS_MAX);
+    for (size_t i = 0; i < req->n_assets; i++)
+        if ((rc = yj_text_check("asset", req->assets[i], 200, YJ_TEXT_SINGLE_LINE | YJ_TEXT_NONEMPTY, err)) < 0)
+            return rc;
+    if (req->level && (rc = yj_text_check("level", req->level, 64, YJ_TEXT_SINGLE_LINE, err)) < 0)
+        return rc;
+    const struct plan_level *level = resolve_level(plan, t, req->level, err);
+    if (!level)
+        return YJ_EINVAL;
+    const struct gbt_category *cat = NULL;
+    if (!plan_gbt(plan, t->gbt, &cat))
+        return yj_err_set(err, YJ_EINVAL, "type %s maps to an unknown GB/T 20986 subcategory", t->id);
+
+    /* Routing (谁主管、谁负责): the type's owner, or the owner of the named asset when the plan
+     * routes this type by asset. */
+    const char *unit = t->owner;
+    const char *routed_by = "type";
+    if (t->route && strcmp(t->route, "asset") == 0) {
+        for (size_t i = 0; i < req->n_assets; i++) {
+            const struct plan_asset *a = plan_asset(plan, req->assets[i]);
+            if (a) {
+                unit = a->owner;
+                routed_by = a->id;
+                break;
+            }
+        }
+    }
+
+    int64_t now = yj_ctx_now(ctx);
+    json_t *assets = json_array();
+    for (size_t i = 0; i < req->n_assets; i++)
+        json_array_append_new(assets, json_string(req->assets[i]));
+    char *assets_text = json_dumps(assets, JSON_COMPACT);
+    json_decref(assets);
+
+    struct store_incident inc = {0};
+    inc.title = xstrdup(req->title);
+    inc.type = xstrdup(t->id);
+    inc.class_id = xstrdup(t->class_id);
+    inc.level = xstrdup(level->id);
+    inc.national_level = level->national_level;
+    inc.gbt_category = xstrdup(cat->id);
+    inc.gbt_subcategory = xstrdup(t->gbt);
+    inc.status = xstrdup(INCIDENT_REPORTED);
+    inc.unit = xstrdup(unit);
+    inc.reporter = xstrdup(ctx->actor);
+    inc.assets = assets_text;
+    inc.source = xstrdup(req->source);
+    inc.scope = xstrdup(req->scope);
+    inc.nature = xstrdup(req->nature);
+    inc.trend = xstrdup(req->trend);
+    inc.measures = xstrdup(req->measures);
+    inc.drill = req->drill;
+    inc.occurred_at = req->occurred_at;
+    inc.detected_at = req->detected_at ? req->detected_at : now;
+    inc.reported_at = now;
+    inc.updated_at = now;
+    inc.version = 1;
+    inc.year = yj_time_year(now);
+
+    if ((rc = store_begin(ctx->store, err)) < 0) {
+        store_incident_release(&inc);
+        return rc;
+    }
+    json_t *detail = NULL;
+    if ((rc = store_incident_next_seq(ctx->store, inc.year, &inc.seq, err)) < 0)
+        goto out;
+    inc.number = xasprintf("%s-%lld-%04lld", plan->meta.number_prefix, (long long)inc.year, (long long)inc.seq);
+    if ((rc = store_incident_insert(ctx->store, &inc, err)) < 0)
+        goto out;
+
+    const struct plan_deadlines *dl = &level->deadlines;
+    /* Report at once (秒级响应): due from detection, met now that it is reported. */
+    if (dl->report >= 0 && (rc = add_deadline(ctx, inc.id, "report", inc.detected_at + dl->report, now, err)) < 0)
+        goto out;
+    if (dl->acknowledge >= 0 && (rc = add_deadline(ctx, inc.id, "acknowledge", now + dl->acknowledge, 0, err)) < 0)
+        goto out;
+    if ((rc = add_deadline(ctx, inc.id, "assessment", now + dl->assessment, 0, err)) < 0)
+        goto out;
+    int64_t upward = plan_upward_deadline(plan, level);
+    if (upward >= 0 && (rc = add_deadline(ctx, inc.id, "upward_report", inc.detected_at + upward, 0, err)) < 0)
+        goto out;
+
+    json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "type", t->id, "level", level->id, "unit", unit,
+                             "routed_by", routed_by, "title", inc.title, "drill", (int)inc.drill);
+    rc = timeline(ctx, inc.id, now, "reported", body, err);
+    json_decref(body);
+    if (rc < 0)
+        goto out;
+    detail = json_pack("{s:I, s:s, s:s, s:s, s:s, s:b}", "id", (json_int_t)inc.id, "title", inc.title, "type", t->id,
+                       "level", level->id, "unit", unit, "drill", (int)inc.drill);
+out:
+    rc = finish(ctx, rc, "incident.report", inc.number ? inc.number : "", detail, now, err);
+    json_decref(detail);
+    if (rc < 0) {
+        store_incident_release(&inc);
+        return rc;
+    }
+    *out = inc;
+    return 0;
+}
+
+int incident_find(struct yj_ctx *ctx, const char *ref, struct store_incident *out, struct yj_err *err)
+{
+    if (!ref || !*ref)
+        return yj_err_set(err, YJ_EINVAL, "an incident id or number is required");
+    char *end;
+    errno = 0;
+    long long id = strtoll(ref, &end, 10);
+    if (!errno && *end == 0 && id > 0)
+        return store_incident_get(ctx->store, id, NULL, out, err);
+    if (yj_text_check("incident number", ref, 64, YJ_TEXT_SINGLE_LINE, err) < 0)
+        return YJ_EINVAL;
+    return store_incident_get(ctx->store, 0, ref, out, err);
+}
+
+/* The text fields a transition may set, and where they live. */
+static char **text_slot(struct store_incident *inc, const char *key)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+    } slots[] = {
+        {"source", offsetof(struct store_incident, source)},
+        {"scope", offsetof(struct store_incident, scope)},
+        {"nature", offsetof(struct store_incident, nature)},
+        {"trend", offsetof(struct store_incident, trend)},
+        {"measures", offsetof(struct store_incident, measures)},
+        {"activated_by", offsetof(struct store_incident, activated_by)},
+        {"activation_reason", offsetof(struct store_incident, activation_reason)},
+        {"cause", offsetof(struct store_incident, cause)},
+        {"loss", offsetof(struct store_incident, loss)},
+        {"lessons", offsetof(struct store_incident, lessons)},
+    };
+    for (size_t i = 0; i < YJ_ARRAY_LEN(slots); i++)
+        if (strcmp(slots[i].key, key) == 0)
+            return (char **)((char *)inc + slots[i].off);
+    return NULL;
+}
+
+/* A member of the leading group: a leader or deputy of a group of kind "leading". */
+static bool leading_member(const struct plan *plan, const char *person)
+{
+    for (size_t i = 0; i < plan->n_groups; i++) {
+        const struct plan_group *g = &plan->groups[i];
+        if (strcmp(g->kind, "leading") != 0)
+            continue;
+        for (size_t k = 0; k < g->n_leaders; k++)
+            if (strcmp(g->leaders[k], person) == 0)
+                return true;
+        for (size_t k = 0; k < g->n_deputies; k++)
+            if (strcmp(g->deputies[k], person) == 0)
+                return true;
+    }
+    return false;
+}
+
+/* Appends the names of the missing fields to buf; returns how many were missing. */
+static int need(const struct store_incident *inc, const char *const *keys, char *buf, size_t size)
+{
+    int missing = 0;
+    size_t off = strlen(buf);
+    for (; *keys; keys++) {
+        char *const *slot = text_slot((struct store_incident *)inc, *keys);
+        if (slot && !blank(*slot)) /* every key listed here is a text field */
+            continue;
+        int w = snprintf(buf + off, size - off, "%s%s", missing || off ? ", " : "", *keys);
+        if (w > 0 && (size_t)w < size - off)
+            off += (size_t)w;
+        missing++;
+    }
+    return missing;
+}
+
+int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const char *reason,
+                  const struct incident_field *fields, size_t n_fields, struct store_incident *out,
+                  struct yj_err *err)
+{
+    const struct plan *plan = ctx->plan;
+    if (!status || !incident_status_valid(status))
+        return yj_err_set(err, YJ_EINVAL,
+                          "unknown status \"%s\" (one of: reported, assessing, responding, recovering, reviewing, "
+                          "closed, dismissed)",
+                          status ? status : "");
+    if (reason && yj_text_check("reason", reason, INCIDENT_TEXT_MAX, 0, err) < 0)
+        return YJ_EINVAL;
+    struct store_incident inc;
+    int rc = incident_find(ctx, ref, &inc, err);
+    if (rc < 0)
+        return rc;
+    json_t *changes = json_object();
+    json_t *detail = NULL;
+    const char *from = NULL;
+    char *from_copy = xstrdup(inc.status);
+    const struct plan_level *new_level = NULL;
+    int64_t now = yj_ctx_now(ctx);
+    int64_t expected_version = inc.version;
+    bool began = false;
+
+    if (!allowed(inc.status, status)) {
+        char list[128] = "";
+        size_t off = 0;
+        for (const char *const *s = incident_next_statuses(inc.status); *s; s++) {
+            int w = snprintf(list + off, sizeof(list) - off, "%s%s", off ? ", " : "", *s);
+            if (w > 0)
+                off += (size_t)w;
+        }
+        rc = yj_err_set(err, YJ_ESTATE, "cannot move %s from %s to %s (%s%s)", inc.number, inc.status, status,
+                        off ? "allowed next: " : "", off ? list : "it is final");
+        goto out;
+    }
+    from = from_copy;
+
+    /* Apply the fields first; the guard then judges the incident as it would be stored. */
+    for (size_t i = 0; i < n_fields; i++) {
+        const char *key = fields[i].key, *val = fields[i].value ? fields[i].value : "";
+        if ((rc = yj_text_check(key, val, INCIDENT_TEXT_MAX, 0, err)) < 0)
+            goto out;
+        if (strcmp(key, "level") == 0) {
+            const struct plan_type *t = plan_type(plan, inc.type);
+            if (!t) {
+                rc = yj_err_set(err, YJ_ESTATE, "type %s is no longer in the plan; cannot change its level", inc.type);
+                goto out;
+            }
+            if (!(new_level = resolve_level(plan, t, val, err))) {
+                rc = YJ_EINVAL;
+                goto out;
+            }
+            free(inc.level);
+            inc.level = xstrdup(new_level->id);
+            inc.national_level = new_level->national_level;
+        } else {
+            char **slot = text_slot(&inc, key);
+            if (!slot) {
+                rc = yj_err_set(err, YJ_EINVAL,
+                                "unknown field \"%s\" (known: source, scope, nature, trend, measures, level, "
+                                "activated_by, activation_reason, cause, loss, lessons)",
+                                key);
+                goto out;
+            }
+            if (strcmp(key, "activated_by") == 0 && !leading_member(plan, val)) {
+                rc = yj_err_set(err, YJ_EINVAL,
+                                "activated_by \"%s\" is not a leader or deputy of the leading group (领导小组) "
+                                "in the plan",
+                                val);
+                goto out;
+            }
+            free(*slot);
+            *slot = xstrdup(val);
+        }
+        json_object_set_new(changes, key, json_string(val));
+    }
+
+    /* Guards. */
+    char missing[256] = "";
+    if (strcmp(status, INCIDENT_DISMISSED) == 0 && blank(reason)) {
+        rc = yj_err_set(err, YJ_EINVAL, "dismissing %s needs a reason (--reason)", inc.number);
+        goto out;
+    }
+    if (strcmp(from, INCIDENT_ASSESSING) == 0 && strcmp(status, INCIDENT_RESPONDING) == 0) {
+        static const char *const assessment[] = {"source", "scope", "nature", "trend", "measures", NULL};
+        int n = need(&inc, assessment, missing, sizeof(missing));
+        if (!new_level) {
+            snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%slevel (the confirmed level)",
+                     n ? ", " : "");
+            n++;
+        }
+        if (n) {
+            rc = yj_err_set(err, YJ_EINVAL,
+                            "the risk assessment of %s is incomplete: missing %s (give them with --field KEY=VALUE)",
+                            inc.number, missing);
+            goto out;
+        }
+    }
+    const struct plan_level *level = plan_level(plan, inc.level);
+    if (strcmp(status, INCIDENT_RESPONDING) == 0 && level && level->activation) {
+        static const char *const activation[] = {"activated_by", "activation_reason", NULL};
+        if (need(&inc, activation, missing, sizeof(missing))) {
+            rc = yj_err_set(err, YJ_EINVAL,
+                            "level %s (%s) requires the leading group's decision to activate the plan (启动预案): "
+                            "missing %s (give them with --field KEY=VALUE)",
+                            level->id, level->name, missing);
+            goto out;
+        }
+    }
+    if (strcmp(status, INCIDENT_CLOSED) == 0) {
+        static const char *const review[] = {"cause", "loss", "lessons", NULL};
+        if (need(&inc, review, missing, sizeof(missing))) {
+            rc = yj_err_set(err, YJ_EINVAL,
+                            "closing %s needs the review summary (调查评估): missing %s (give them with --field "
+                            "KEY=VALUE)",
+                            inc.number, missing);
+            goto out;
+        }
+    }
+
+    /* The move itself. */
+    free(inc.status);
+    inc.status = xstrdup(status);
+    inc.updated_at = now;
+    if (strcmp(status, INCIDENT_ASSESSING) == 0 && !inc.acknowledged_at)
+        inc.acknowledged_at = now;
+    if (strcmp(status, INCIDENT_RESPONDING) == 0) {
+        inc.assessed_at = now;
+        if (level && level->activation)
+            inc.activated_at = now;
+    }
+    if (strcmp(status, INCIDENT_RECOVERING) == 0)
+        inc.contained_at = now;
+    if (strcmp(status, INCIDENT_REVIEWING) == 0)
+        inc.recovered_at = now;
+    if (strcmp(status, INCIDENT_CLOSED) == 0)
+        inc.closed_at = now;
+    if (strcmp(status, INCIDENT_DISMISSED) == 0) {
+        free(inc.dismiss_reason);
+        inc.dismiss_reason = xstrdup(reason);
+        inc.closed_at = now;
+    }
+
+    if ((rc = store_begin(ctx->store, err)) < 0)
+        goto out;
+    began = true;
+    if ((rc = store_incident_update(ctx->store, &inc, expected_version, err)) < 0)
+        goto out;
+    if (strcmp(status, INCIDENT_ASSESSING) == 0 || strcmp(status, INCIDENT_DISMISSED) == 0)
+        if ((rc = store_deadline_meet(ctx->store, inc.id, "acknowledge", now, err)) < 0)
+            goto out;
+    if (strcmp(status, INCIDENT_RESPONDING) == 0 || strcmp(status, INCIDENT_DISMISSED) == 0)
+        if ((rc = store_deadline_meet(ctx->store, inc.id, "assessment", now, err)) < 0)
+            goto out;
+    if (new_level) {
+        /* A changed level moves the upward report deadline, counted from detection as the
+         * reporting measures count it; a level that newly needs one gets one. */
+        int64_t upward = plan_upward_deadline(plan, new_level);
+        if (upward >= 0) {
+            struct store_deadline ds[16];
+            size_t nd = 0;
+            if ((rc = store_deadline_list(ctx->store, inc.id, ds, YJ_ARRAY_LEN(ds), &nd, err)) < 0)
+                goto out;
+            bool have = false;
+            for (size_t k = 0; k < nd; k++)
+                if (strcmp(ds[k].kind, "upward_report") == 0)
+                    have = true;
+            rc = have ? store_deadline_reschedule(ctx->store, inc.id, "upward_report", inc.detected_at + upward, err)
+                      : add_deadline(ctx, inc.id, "upward_report", inc.detected_at + upward, 0, err);
+            if (rc < 0)
+                goto out;
+        }
+    }
+    if (strcmp(status, INCIDENT_REVIEWING) == 0 && level && level->deadlines.summary_report >= 0)
+        if ((rc = add_deadline(ctx, inc.id, "summary_report", now + level->deadlines.summary_report, 0, err)) < 0)
+            goto out;
+    if (strcmp(status, INCIDENT_CLOSED) == 0)
+        if ((rc = store_deadline_meet(ctx->store, inc.id, "summary_report", now, err)) < 0)
+            goto out;
+
+    json_t *body = json_pack("{s:s, s:s, s:O}", "from", from, "to", status, "fields", changes);
+    if (reason)
+        json_object_set_new(body, "reason", json_string(reason));
+    rc = timeline(ctx, inc.id, now, "status", body, err);
+    json_decref(body);
+    if (rc < 0)
+        goto out;
+    detail = json_pack("{s:I, s:s, s:s, s:O}", "id", (json_int_t)inc.id, "from", from, "to", status, "fields",
+                       changes);
+    if (reason)
+        json_object_set_new(detail, "reason", json_string(reason));
+out:
+    if (began)
+        rc = finish(ctx, rc, "incident.move", inc.number, detail, now, err);
+    json_decref(detail);
+    json_decref(changes);
+    free(from_copy);
+    if (rc == 0 && out)
+        *out = inc;
+    else
+        store_incident_release(&inc);
+    return rc;
+}
+
+int incident_note(struct yj_ctx *ctx, const char *ref, const char *text, struct yj_err *err)
+{
+    int rc = yj_text_check("note", text, INCIDENT_TEXT_MAX, YJ_TEXT_NONEMPTY, err);
+    if (rc < 0)
+        return rc;
+    struct store_incident inc;
+    if ((rc = incident_find(ctx, ref, &inc, err)) < 0)
+        return rc;
+    int64_t now = yj_ctx_now(ctx);
+    json_t *detail = NULL;
+    if ((rc = store_begin(ctx->store, err)) < 0)
+        goto out;
+    json_t *body = json_pack("{s:s}", "text", text);
+    rc = timeline(ctx, inc.id, now, "note", body, err);
+    json_decref(body);
+    detail = json_pack("{s:I, s:s}", "id", (json_int_t)inc.id, "text", text);
+    rc = finish(ctx, rc, "incident.note", inc.number, detail, now, err);
+out:
+    json_decref(detail);
+    store_incident_release(&inc);
+    return rc;
+}

@@ -1,0 +1,77 @@
+/* incident.h: the incident lifecycle the plans prescribe.
+ *
+ *   reported → assessing → responding → recovering → reviewing → closed
+ *   reported / assessing → dismissed (误报, with a reason)
+ *
+ * Classification (class, plan level, national level, GB/T 20986 category), routing (谁主管、
+ * 谁负责) and deadlines are derived from the plan when the incident is reported and stored with
+ * it. Each change is one store transaction that also appends to the timeline and the audit
+ * chain, so a failure leaves nothing half-written. */
+#ifndef YJ_INCIDENT_H
+#define YJ_INCIDENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../store/store.h"
+
+struct yj_ctx;
+struct yj_err;
+
+/* Statuses as stored and shown. Values are append-only. */
+#define INCIDENT_REPORTED "reported"
+#define INCIDENT_ASSESSING "assessing"
+#define INCIDENT_RESPONDING "responding"
+#define INCIDENT_RECOVERING "recovering"
+#define INCIDENT_REVIEWING "reviewing"
+#define INCIDENT_CLOSED "closed"
+#define INCIDENT_DISMISSED "dismissed"
+
+/* Limits on what people type, in characters. */
+#define INCIDENT_TITLE_MAX 200
+#define INCIDENT_TEXT_MAX 4000
+#define INCIDENT_ASSETS_MAX 32
+
+struct incident_report_req {
+    const char *type;  /* plan type id, required */
+    const char *title; /* required */
+    const char *level; /* plan level id; default: the type's default, else its first level */
+    const char *source, *scope, *nature, *trend, *measures;
+    const char *const *assets;
+    size_t n_assets;
+    bool drill;
+    int64_t occurred_at; /* 0 = unknown */
+    int64_t detected_at; /* 0 = now */
+};
+
+/* A KEY=VALUE given with a transition. Known keys: source scope nature trend measures level
+ * activated_by activation_reason cause loss lessons. */
+struct incident_field {
+    const char *key;
+    const char *value;
+};
+
+/* Reports a new incident. On success *out holds it (release with store_incident_release). */
+int incident_report(struct yj_ctx *ctx, const struct incident_report_req *req, struct store_incident *out,
+                    struct yj_err *err);
+
+/* Finds an incident by numeric id or by number ("YJ-2026-0001"). */
+int incident_find(struct yj_ctx *ctx, const char *ref, struct store_incident *out, struct yj_err *err);
+
+/* Moves an incident to `status`, applying fields first and checking the guard. reason is
+ * required for dismissed. On success *out (may be NULL) holds the updated incident. */
+int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const char *reason,
+                  const struct incident_field *fields, size_t n_fields, struct store_incident *out,
+                  struct yj_err *err);
+
+/* Appends a note to the timeline. */
+int incident_note(struct yj_ctx *ctx, const char *ref, const char *text, struct yj_err *err);
+
+/* True for the known statuses. */
+bool incident_status_valid(const char *status);
+
+/* The statuses reachable from `from` (NULL-terminated, static). */
+const char *const *incident_next_statuses(const char *from);
+
+#endif

@@ -1,0 +1,111 @@
+/* incident_json.c: incident → JSON. Ids are what the API takes back (type, level, unit,
+ * class); names ride along for people (type_name, unit_name, ...). GB/T 20986 categories are
+ * given by their names in the standard, with Yingji's ids beside them (*_id). */
+#include "../base/common.h"
+#include "../base/timeutil.h"
+#include "../plan/plan.h"
+#include "ctx.h"
+#include "incident.h"
+#include "incident_json.h"
+
+const char *incident_national_roman(int n)
+{
+    static const char *const roman[] = {"", "I", "II", "III", "IV"};
+    return n >= 1 && n <= 4 ? roman[n] : "";
+}
+
+static json_t *time_or_null(int64_t ms)
+{
+    if (!ms)
+        return json_null();
+    char buf[40];
+    yj_time_rfc3339(ms, buf, sizeof(buf));
+    return json_string(buf);
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static int add_timeline(const struct store_timeline_entry *e, void *ud)
+{
+    json_t *arr = ud;
+    json_t *body = json_loads(e->body, 0, NULL);
+    json_array_append_new(arr, json_pack("{s:I, s:o, s:s, s:s, s:o}", "id", (json_int_t)e->id, "at",
+                                         time_or_null(e->at), "actor", e->actor, "kind", e->kind, "body",
+                                         body ? body : json_string(e->body)));
+    return 0;
+}
+
+json_t *incident_json(struct yj_ctx *ctx, const struct store_incident *inc, bool with_timeline, struct yj_err *err)
+{
+    const struct plan *plan = ctx->plan;
+    const struct plan_type *t = plan_type(plan, inc->type);
+    const struct plan_level *l = plan_level(plan, inc->level);
+    const struct plan_unit *u = plan_unit(plan, inc->unit);
+    const struct plan_class *c = plan_class(plan, inc->class_id);
+    const struct gbt_category *cat = NULL;
+    const struct gbt_subcategory *sub = plan_gbt(plan, inc->gbt_subcategory, &cat);
+
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(inc->id));
+    json_object_set_new(o, "number", json_string(inc->number));
+    json_object_set_new(o, "title", json_string(inc->title));
+    json_object_set_new(o, "type", json_string(inc->type));
+    json_object_set_new(o, "type_name", str_or_null(t ? t->name : NULL));
+    json_object_set_new(o, "class", json_string(inc->class_id));
+    json_object_set_new(o, "class_name", str_or_null(c ? c->name : NULL));
+    json_object_set_new(o, "level", json_string(inc->level));
+    json_object_set_new(o, "level_name", str_or_null(l ? l->name : NULL));
+    json_object_set_new(o, "national_level", json_string(incident_national_roman((int)inc->national_level)));
+    json_object_set_new(o, "national_level_name", json_string(plan_national_name((int)inc->national_level)));
+    json_object_set_new(o, "warning_color", json_string(plan_national_color((int)inc->national_level)));
+    json_object_set_new(o, "gbt_category", str_or_null(cat ? cat->name : inc->gbt_category));
+    json_object_set_new(o, "gbt_category_id", json_string(inc->gbt_category));
+    json_object_set_new(o, "gbt_subcategory", str_or_null(sub ? sub->name : inc->gbt_subcategory));
+    json_object_set_new(o, "gbt_subcategory_id", json_string(inc->gbt_subcategory));
+    json_object_set_new(o, "status", json_string(inc->status));
+    json_object_set_new(o, "unit", json_string(inc->unit));
+    json_object_set_new(o, "unit_name", str_or_null(u ? u->name : NULL));
+    json_object_set_new(o, "reporter", json_string(inc->reporter));
+    json_t *assets = json_loads(inc->assets ? inc->assets : "[]", 0, NULL);
+    json_object_set_new(o, "assets", assets ? assets : json_array());
+    json_object_set_new(o, "drill", json_boolean(inc->drill));
+#define TEXT(k) json_object_set_new(o, #k, str_or_null(inc->k));
+    TEXT(source) TEXT(scope) TEXT(nature) TEXT(trend) TEXT(measures) TEXT(activated_by) TEXT(activation_reason)
+    TEXT(cause) TEXT(loss) TEXT(lessons) TEXT(dismiss_reason)
+#undef TEXT
+#define TIME(k) json_object_set_new(o, #k, time_or_null(inc->k));
+    TIME(occurred_at) TIME(detected_at) TIME(reported_at) TIME(acknowledged_at) TIME(assessed_at)
+    TIME(activated_at) TIME(contained_at) TIME(recovered_at) TIME(closed_at) TIME(updated_at)
+#undef TIME
+    json_object_set_new(o, "version", json_integer(inc->version));
+
+    struct store_deadline ds[32];
+    size_t nd = 0;
+    if (store_deadline_list(ctx->store, inc->id, ds, YJ_ARRAY_LEN(ds), &nd, err) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    int64_t now = yj_ctx_now(ctx);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < nd; i++) {
+        bool overdue = ds[i].met_at ? ds[i].met_at > ds[i].due_at : now > ds[i].due_at;
+        json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:b}", "kind", ds[i].kind, "due_at",
+                                             time_or_null(ds[i].due_at), "met_at", time_or_null(ds[i].met_at),
+                                             "overdue", (int)overdue));
+    }
+    json_object_set_new(o, "deadlines", arr);
+
+    if (with_timeline) {
+        json_t *tl = json_array();
+        if (store_timeline_list(ctx->store, inc->id, add_timeline, tl, err) < 0) {
+            json_decref(tl);
+            json_decref(o);
+            return NULL;
+        }
+        json_object_set_new(o, "timeline", tl);
+    }
+    return o;
+}

@@ -1,0 +1,700 @@
+/* sqlite.c: the embedded store, SQLite in WAL mode with foreign keys and a busy timeout.
+ * Must never leak SQLite types or SQL past store.h. Expected load: a handful of writes per
+ * incident change and small indexed reads; statements are prepared once and cached. */
+#include "../base/common.h"
+#include "../base/embed.h"
+#include "../base/timeutil.h"
+#include "store.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Migrations, in order; each is an embedded SQL file applied in its own transaction. */
+static const char *const migrations[] = {
+    "src/store/migrations/sqlite/0001_init.sql",
+};
+
+#define STMT_CACHE 32
+
+struct store {
+    sqlite3 *db;
+    char *path;
+    char *sql_insert;
+    char *sql_update;
+    char *sql_select_by_id;
+    char *sql_select_by_number;
+    char *sql_list_prefix;
+    struct {
+        const char *sql; /* compared by pointer: callers pass string constants or the fields above */
+        sqlite3_stmt *stmt;
+    } cache[STMT_CACHE];
+};
+
+const char *store_path(const struct store *st)
+{
+    return st->path;
+}
+
+/* Turns an SQLite failure into a message that says what the operator can do about it. */
+static int fail(struct store *st, int rc, const char *doing, struct yj_err *err)
+{
+    int base = rc & 0xff;
+    const char *detail = st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
+    switch (base) {
+    case SQLITE_FULL:
+        return yj_err_set(err, YJ_EIO, "%s: the disk holding %s is full; nothing was changed", doing,
+                          st ? st->path : "the store");
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+        return yj_err_set(err, YJ_EIO, "%s: cannot write %s (read-only or no permission): %s; nothing was changed",
+                          doing, st ? st->path : "the store", detail);
+    case SQLITE_IOERR:
+        return yj_err_set(err, YJ_EIO, "%s: I/O error on %s: %s", doing, st ? st->path : "the store", detail);
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return yj_err_set(err, YJ_ESTORE, "%s: the store is busy (another writer held it too long)", doing);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return yj_err_set(err, YJ_ESTORE, "%s: %s is damaged or not a Yingji store: %s", doing,
+                          st ? st->path : "the store", detail);
+    default:
+        return yj_err_set(err, YJ_ESTORE, "%s: %s", doing, detail);
+    }
+}
+
+static sqlite3_stmt *stmt(struct store *st, const char *sql, struct yj_err *err)
+{
+    size_t i;
+    for (i = 0; i < STMT_CACHE && st->cache[i].sql; i++)
+        if (st->cache[i].sql == sql) {
+            sqlite3_reset(st->cache[i].stmt);
+            sqlite3_clear_bindings(st->cache[i].stmt);
+            return st->cache[i].stmt;
+        }
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+    if (rc != SQLITE_OK) {
+        fail(st, rc, "preparing a statement", err);
+        return NULL;
+    }
+    if (i < STMT_CACHE) {
+        st->cache[i].sql = sql;
+        st->cache[i].stmt = s;
+    } else {
+        /* The cache is sized for every statement this file has; overflowing it is a bug. */
+        abort();
+    }
+    return s;
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+static char *col_text(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    return t ? xstrdup((const char *)t) : NULL;
+}
+
+static int exec(struct store *st, const char *sql, const char *doing, struct yj_err *err)
+{
+    int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : fail(st, rc, doing, err);
+}
+
+static int mkdirs(const char *dir, struct yj_err *err)
+{
+    char *p = xstrdup(dir);
+    for (char *q = p + 1; *q; q++) {
+        if (*q != '/')
+            continue;
+        *q = 0;
+        if (mkdir(p, 0750) != 0 && errno != EEXIST) {
+            int e = errno;
+            free(p);
+            return yj_err_set(err, YJ_EIO, "cannot create data directory %s: %s", dir, strerror(e));
+        }
+        *q = '/';
+    }
+    int rc = 0;
+    if (mkdir(p, 0750) != 0 && errno != EEXIST)
+        rc = yj_err_set(err, YJ_EIO, "cannot create data directory %s: %s", dir, strerror(errno));
+    free(p);
+    return rc;
+}
+
+static void build_sql(struct store *st)
+{
+    char *cols = NULL, *marks = NULL, *sets = NULL;
+    size_t cl = 0, ml = 0, sl = 0;
+    FILE *c = open_memstream(&cols, &cl), *m = open_memstream(&marks, &ml), *s = open_memstream(&sets, &sl);
+    const char *sep = "";
+#define X(mem, col)                                                                                      \
+    fprintf(c, "%s%s", sep, col);                                                                        \
+    fprintf(m, "%s?", sep);                                                                              \
+    fprintf(s, "%s%s = ?", sep, col);                                                                    \
+    sep = ", ";
+    STORE_INCIDENT_TEXT(X)
+    STORE_INCIDENT_INT(X)
+#undef X
+    fclose(c);
+    fclose(m);
+    fclose(s);
+    st->sql_insert = xasprintf("INSERT INTO incidents (%s) VALUES (%s)", cols, marks);
+    st->sql_update = xasprintf("UPDATE incidents SET %s WHERE id = ? AND version = ?", sets);
+    st->sql_select_by_id = xasprintf("SELECT id, %s FROM incidents WHERE id = ?", cols);
+    st->sql_select_by_number = xasprintf("SELECT id, %s FROM incidents WHERE number = ?", cols);
+    st->sql_list_prefix = xasprintf("SELECT id, %s FROM incidents", cols);
+    free(cols);
+    free(marks);
+    free(sets);
+}
+
+int store_open(const char *data_dir, struct store **out, struct yj_err *err)
+{
+    int rc = mkdirs(data_dir, err);
+    if (rc < 0)
+        return rc;
+    struct store *st = xcalloc(1, sizeof(*st));
+    st->path = xasprintf("%s/yingji.db", data_dir);
+    int src = sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                              NULL);
+    if (src != SQLITE_OK) {
+        rc = fail(st, src, "opening the store", err);
+        goto out_free;
+    }
+    sqlite3_extended_result_codes(st->db, 1);
+    if (sqlite3_db_readonly(st->db, "main") == 1) {
+        rc = yj_err_set(err, YJ_EIO, "opening the store: %s is read-only; nothing was changed", st->path);
+        goto out_free;
+    }
+    sqlite3_busy_timeout(st->db, 5000);
+    /* WAL: readers never block the writer; FULL sync: a committed incident survives power loss. */
+    if ((rc = exec(st, "PRAGMA journal_mode = WAL", "opening the store", err)) < 0 ||
+        (rc = exec(st, "PRAGMA synchronous = FULL", "opening the store", err)) < 0 ||
+        (rc = exec(st, "PRAGMA foreign_keys = ON", "opening the store", err)) < 0)
+        goto out_free;
+    build_sql(st);
+    *out = st;
+    return 0;
+out_free:
+    store_free(st);
+    return rc;
+}
+
+void store_free(struct store *st)
+{
+    if (!st)
+        return;
+    for (size_t i = 0; i < STMT_CACHE; i++)
+        sqlite3_finalize(st->cache[i].stmt);
+    sqlite3_close(st->db);
+    free(st->path);
+    free(st->sql_insert);
+    free(st->sql_update);
+    free(st->sql_select_by_id);
+    free(st->sql_select_by_number);
+    free(st->sql_list_prefix);
+    free(st);
+}
+
+int store_begin(struct store *st, struct yj_err *err)
+{
+    return exec(st, "BEGIN IMMEDIATE", "starting a transaction", err);
+}
+
+int store_commit(struct store *st, struct yj_err *err)
+{
+    int rc = exec(st, "COMMIT", "committing", err);
+    if (rc < 0)
+        store_rollback(st);
+    return rc;
+}
+
+void store_rollback(struct store *st)
+{
+    if (!sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int store_schema_version(struct store *st, int *current, int *latest, struct yj_err *err)
+{
+    int rc = exec(st, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                      "name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+                  "reading the schema version", err);
+    if (rc < 0)
+        return rc;
+    static const char sql[] = "SELECT coalesce(max(version), 0) FROM schema_migrations";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    int step = sqlite3_step(s);
+    if (step != SQLITE_ROW)
+        return fail(st, step, "reading the schema version", err);
+    if (current)
+        *current = sqlite3_column_int(s, 0);
+    if (latest)
+        *latest = (int)YJ_ARRAY_LEN(migrations);
+    sqlite3_reset(s);
+    return 0;
+}
+
+int store_migrate(struct store *st, int *applied, struct yj_err *err)
+{
+    int current, latest;
+    int rc = store_schema_version(st, &current, &latest, err);
+    if (rc < 0)
+        return rc;
+    if (current > latest)
+        return yj_err_set(err, YJ_ESTORE, "%s has schema version %d, newer than this yingji knows (%d): upgrade yingji",
+                          st->path, current, latest);
+    int n = 0;
+    for (int v = current + 1; v <= latest; v++) {
+        const struct yj_embed *e = yj_embed_find(migrations[v - 1]);
+        if (!e)
+            abort();
+        if ((rc = store_begin(st, err)) < 0)
+            return rc;
+        int src = sqlite3_exec(st->db, (const char *)e->data, NULL, NULL, NULL);
+        if (src != SQLITE_OK) {
+            rc = fail(st, src, "applying migration", err);
+            store_rollback(st);
+            yj_err_prefix(err, "migration %d: ", v);
+            return rc;
+        }
+        static const char ins[] = "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)";
+        sqlite3_stmt *s = stmt(st, ins, err);
+        if (!s) {
+            store_rollback(st);
+            return YJ_ESTORE;
+        }
+        sqlite3_bind_int(s, 1, v);
+        bind_text(s, 2, migrations[v - 1]);
+        sqlite3_bind_int64(s, 3, yj_now_ms());
+        src = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (src != SQLITE_DONE) {
+            store_rollback(st);
+            return fail(st, src, "recording a migration", err);
+        }
+        if ((rc = store_commit(st, err)) < 0)
+            return rc;
+        n++;
+    }
+    if (applied)
+        *applied = n;
+    return 0;
+}
+
+int store_backup(struct store *st, const char *path, struct yj_err *err)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0)
+        return yj_err_set(err, YJ_EINVAL, "%s already exists: choose a new file name (a backup never overwrites)",
+                          path);
+    char *tmp = xasprintf("%s.partial", path);
+    sqlite3 *dst = NULL;
+    int rc = 0;
+    int src = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (src != SQLITE_OK) {
+        rc = yj_err_set(err, YJ_EIO, "cannot create backup %s: %s", path, sqlite3_errmsg(dst));
+        goto out;
+    }
+    sqlite3_backup *b = sqlite3_backup_init(dst, "main", st->db, "main");
+    if (!b) {
+        rc = yj_err_set(err, YJ_EIO, "cannot start backup to %s: %s", path, sqlite3_errmsg(dst));
+        goto out;
+    }
+    /* Copy in steps so a busy writer only ever waits for one step; a write from another
+     * connection restarts the copy, which is what keeps it consistent. */
+    do {
+        src = sqlite3_backup_step(b, 256);
+        if (src == SQLITE_BUSY || src == SQLITE_LOCKED)
+            sqlite3_sleep(20);
+    } while (src == SQLITE_OK || src == SQLITE_BUSY || src == SQLITE_LOCKED);
+    sqlite3_backup_finish(b);
+    if (src != SQLITE_DONE) {
+        rc = yj_err_set(err, (src & 0xff) == SQLITE_FULL ? YJ_EIO : YJ_ESTORE, "backup to %s failed: %s", path,
+                        sqlite3_errstr(src));
+        goto out;
+    }
+    sqlite3_close(dst);
+    dst = NULL;
+    if (rename(tmp, path) != 0)
+        rc = yj_err_set(err, YJ_EIO, "cannot move backup into place at %s: %s", path, strerror(errno));
+out:
+    if (dst)
+        sqlite3_close(dst);
+    if (rc < 0)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+/* ---- incidents ---- */
+
+void store_incident_release(struct store_incident *inc)
+{
+#define X(m, c) free(inc->m);
+    STORE_INCIDENT_TEXT(X)
+#undef X
+    memset(inc, 0, sizeof(*inc));
+}
+
+void store_incident_copy(struct store_incident *dst, const struct store_incident *src)
+{
+    *dst = *src;
+#define X(m, c) dst->m = xstrdup(src->m);
+    STORE_INCIDENT_TEXT(X)
+#undef X
+}
+
+static int bind_incident(sqlite3_stmt *s, const struct store_incident *inc)
+{
+    int i = 1;
+#define X(m, c) bind_text(s, i++, inc->m);
+    STORE_INCIDENT_TEXT(X)
+#undef X
+    /* Times that have not happened are NULL, not 0, so SQL sees "not yet". */
+#define X(m, c)                                                                                          \
+    if (inc->m == 0 && strstr(c, "_at"))                                                                 \
+        sqlite3_bind_null(s, i++);                                                                       \
+    else                                                                                                 \
+        sqlite3_bind_int64(s, i++, inc->m);
+    STORE_INCIDENT_INT(X)
+#undef X
+    return i;
+}
+
+static void read_incident(sqlite3_stmt *s, struct store_incident *inc)
+{
+    int i = 0;
+    inc->id = sqlite3_column_int64(s, i++);
+#define X(m, c) inc->m = col_text(s, i++);
+    STORE_INCIDENT_TEXT(X)
+#undef X
+#define X(m, c) inc->m = sqlite3_column_int64(s, i++);
+    STORE_INCIDENT_INT(X)
+#undef X
+}
+
+int store_incident_next_seq(struct store *st, int64_t year, int64_t *seq, struct yj_err *err)
+{
+    static const char sql[] = "SELECT coalesce(max(seq), 0) + 1 FROM incidents WHERE year = ?";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, year);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW)
+        return fail(st, rc, "numbering the incident", err);
+    *seq = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return 0;
+}
+
+int store_incident_insert(struct store *st, struct store_incident *inc, struct yj_err *err)
+{
+    sqlite3_stmt *s = stmt(st, st->sql_insert, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_incident(s, inc);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return fail(st, rc, "storing the incident", err);
+    inc->id = sqlite3_last_insert_rowid(st->db);
+    return 0;
+}
+
+int store_incident_update(struct store *st, struct store_incident *inc, int64_t expected_version,
+                          struct yj_err *err)
+{
+    sqlite3_stmt *s = stmt(st, st->sql_update, err);
+    if (!s)
+        return YJ_ESTORE;
+    int64_t saved = inc->version;
+    inc->version = expected_version + 1;
+    int i = bind_incident(s, inc);
+    sqlite3_bind_int64(s, i++, inc->id);
+    sqlite3_bind_int64(s, i, expected_version);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        inc->version = saved;
+        return fail(st, rc, "updating the incident", err);
+    }
+    if (sqlite3_changes(st->db) != 1) {
+        inc->version = saved;
+        return yj_err_set(err, YJ_ESTATE, "incident %s was changed by someone else meanwhile; reload and retry",
+                          inc->number ? inc->number : "?");
+    }
+    return 0;
+}
+
+int store_incident_get(struct store *st, int64_t id, const char *number, struct store_incident *out,
+                       struct yj_err *err)
+{
+    sqlite3_stmt *s = stmt(st, id ? st->sql_select_by_id : st->sql_select_by_number, err);
+    if (!s)
+        return YJ_ESTORE;
+    if (id)
+        sqlite3_bind_int64(s, 1, id);
+    else
+        bind_text(s, 1, number);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(s);
+        if (id)
+            return yj_err_set(err, YJ_ENOTFOUND, "no incident with id %lld", (long long)id);
+        return yj_err_set(err, YJ_ENOTFOUND, "no incident numbered %s", number ? number : "");
+    }
+    if (rc != SQLITE_ROW)
+        return fail(st, rc, "reading the incident", err);
+    read_incident(s, out);
+    sqlite3_reset(s);
+    return 0;
+}
+
+int store_incident_list(struct store *st, const struct store_incident_filter *f, store_incident_cb cb, void *ud,
+                        struct yj_err *err)
+{
+    /* The filter decides the SQL text, so this statement is prepared per call, not cached. */
+    char *sql = xasprintf("%s WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR unit = ?2) AND "
+                          "(?3 IS NULL OR type = ?3) AND (?4 < 0 OR drill = ?4) AND (?5 <= 0 OR id < ?5) "
+                          "ORDER BY id DESC LIMIT ?6",
+                          st->sql_list_prefix);
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+    free(sql);
+    if (rc != SQLITE_OK)
+        return fail(st, rc, "listing incidents", err);
+    bind_text(s, 1, f ? f->status : NULL);
+    bind_text(s, 2, f ? f->unit : NULL);
+    bind_text(s, 3, f ? f->type : NULL);
+    sqlite3_bind_int(s, 4, f ? f->drill : -1);
+    sqlite3_bind_int64(s, 5, f ? f->after_id : 0);
+    sqlite3_bind_int64(s, 6, f && f->limit > 0 ? f->limit : -1);
+    int out = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_incident inc;
+        read_incident(s, &inc);
+        int stop = cb(&inc, ud);
+        store_incident_release(&inc);
+        if (stop)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        out = fail(st, rc, "listing incidents", err);
+    sqlite3_finalize(s);
+    return out;
+}
+
+/* ---- deadlines ---- */
+
+int store_deadline_insert(struct store *st, const struct store_deadline *d, struct yj_err *err)
+{
+    static const char sql[] = "INSERT INTO deadlines (incident_id, kind, due_at, met_at) VALUES (?, ?, ?, ?)";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, d->incident_id);
+    bind_text(s, 2, d->kind);
+    sqlite3_bind_int64(s, 3, d->due_at);
+    if (d->met_at)
+        sqlite3_bind_int64(s, 4, d->met_at);
+    else
+        sqlite3_bind_null(s, 4);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : fail(st, rc, "storing a deadline", err);
+}
+
+int store_deadline_meet(struct store *st, int64_t incident_id, const char *kind, int64_t at, struct yj_err *err)
+{
+    static const char sql[] = "UPDATE deadlines SET met_at = ? WHERE incident_id = ? AND kind = ? AND met_at IS NULL";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, at);
+    sqlite3_bind_int64(s, 2, incident_id);
+    bind_text(s, 3, kind);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : fail(st, rc, "meeting a deadline", err);
+}
+
+int store_deadline_reschedule(struct store *st, int64_t incident_id, const char *kind, int64_t due_at,
+                              struct yj_err *err)
+{
+    static const char sql[] = "UPDATE deadlines SET due_at = ? WHERE incident_id = ? AND kind = ? AND met_at IS NULL";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, due_at);
+    sqlite3_bind_int64(s, 2, incident_id);
+    bind_text(s, 3, kind);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : fail(st, rc, "rescheduling a deadline", err);
+}
+
+int store_deadline_list(struct store *st, int64_t incident_id, struct store_deadline *out, size_t max, size_t *n,
+                        struct yj_err *err)
+{
+    static const char sql[] = "SELECT id, incident_id, kind, due_at, coalesce(met_at, 0) FROM deadlines "
+                              "WHERE incident_id = ? ORDER BY due_at, id";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, incident_id);
+    size_t k = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && k < max) {
+        struct store_deadline *d = &out[k++];
+        d->id = sqlite3_column_int64(s, 0);
+        d->incident_id = sqlite3_column_int64(s, 1);
+        snprintf(d->kind, sizeof(d->kind), "%s", (const char *)sqlite3_column_text(s, 2));
+        d->due_at = sqlite3_column_int64(s, 3);
+        d->met_at = sqlite3_column_int64(s, 4);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return fail(st, rc, "reading deadlines", err);
+    *n = k;
+    return 0;
+}
+
+/* ---- timeline ---- */
+
+int store_timeline_append(struct store *st, int64_t incident_id, int64_t at, const char *actor, const char *kind,
+                          const char *body_json, struct yj_err *err)
+{
+    static const char sql[] = "INSERT INTO timeline (incident_id, at, actor, kind, body) VALUES (?, ?, ?, ?, ?)";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, incident_id);
+    sqlite3_bind_int64(s, 2, at);
+    bind_text(s, 3, actor);
+    bind_text(s, 4, kind);
+    bind_text(s, 5, body_json);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : fail(st, rc, "adding to the timeline", err);
+}
+
+int store_timeline_list(struct store *st, int64_t incident_id, store_timeline_cb cb, void *ud, struct yj_err *err)
+{
+    static const char sql[] = "SELECT id, incident_id, at, actor, kind, body FROM timeline WHERE incident_id = ? "
+                              "ORDER BY id";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, incident_id);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_timeline_entry e = {
+            .id = sqlite3_column_int64(s, 0),
+            .incident_id = sqlite3_column_int64(s, 1),
+            .at = sqlite3_column_int64(s, 2),
+            .actor = (const char *)sqlite3_column_text(s, 3),
+            .kind = (const char *)sqlite3_column_text(s, 4),
+            .body = (const char *)sqlite3_column_text(s, 5),
+        };
+        if (cb(&e, ud))
+            break;
+    }
+    int out = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(st, rc, "reading the timeline", err);
+    sqlite3_reset(s);
+    return out;
+}
+
+/* ---- audit ---- */
+
+int store_audit_head(struct store *st, int64_t *last_id, char hash[65], struct yj_err *err)
+{
+    static const char sql[] = "SELECT last_id, hash FROM audit_head WHERE one = 1";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *last_id = sqlite3_column_int64(s, 0);
+        snprintf(hash, 65, "%s", (const char *)sqlite3_column_text(s, 1));
+    } else if (rc == SQLITE_DONE) {
+        *last_id = 0;
+        hash[0] = 0;
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(st, rc, "reading the audit head", err);
+}
+
+int store_audit_insert(struct store *st, const struct store_audit_row *r, struct yj_err *err)
+{
+    static const char ins[] = "INSERT INTO audit_log (id, at, actor, action, object, detail, prev_hash, hash) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+    static const char head[] = "INSERT INTO audit_head (one, last_id, hash) VALUES (1, ?, ?) "
+                               "ON CONFLICT (one) DO UPDATE SET last_id = excluded.last_id, hash = excluded.hash";
+    sqlite3_stmt *s = stmt(st, ins, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, r->id);
+    sqlite3_bind_int64(s, 2, r->at);
+    bind_text(s, 3, r->actor);
+    bind_text(s, 4, r->action);
+    bind_text(s, 5, r->object);
+    bind_text(s, 6, r->detail);
+    bind_text(s, 7, r->prev_hash);
+    bind_text(s, 8, r->hash);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return fail(st, rc, "writing the audit log", err);
+    s = stmt(st, head, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, r->id);
+    bind_text(s, 2, r->hash);
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : fail(st, rc, "writing the audit head", err);
+}
+
+int store_audit_foreach(struct store *st, store_audit_cb cb, void *ud, struct yj_err *err)
+{
+    static const char sql[] = "SELECT id, at, actor, action, object, detail, prev_hash, hash FROM audit_log "
+                              "ORDER BY id";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_audit_row r = {
+            .id = sqlite3_column_int64(s, 0),
+            .at = sqlite3_column_int64(s, 1),
+            .actor = (const char *)sqlite3_column_text(s, 2),
+            .action = (const char *)sqlite3_column_text(s, 3),
+            .object = (const char *)sqlite3_column_text(s, 4),
+            .detail = (const char *)sqlite3_column_text(s, 5),
+        };
+        snprintf(r.prev_hash, sizeof(r.prev_hash), "%s", (const char *)sqlite3_column_text(s, 6));
+        snprintf(r.hash, sizeof(r.hash), "%s", (const char *)sqlite3_column_text(s, 7));
+        if (!r.actor || !r.action || !r.object || !r.detail) {
+            sqlite3_reset(s);
+            return yj_err_set(err, YJ_EINTEGRITY, "audit row %lld has missing fields", (long long)r.id);
+        }
+        if (cb(&r, ud))
+            break;
+    }
+    int out = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(st, rc, "reading the audit log", err);
+    sqlite3_reset(s);
+    return out;
+}

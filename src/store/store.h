@@ -1,0 +1,174 @@
+/* store.h: the only interface to persistent state. The rest of the program sees rows as plain
+ * structs and never SQL; SQLite (sqlite.c) is the embedded implementation and PostgreSQL will be
+ * the second, behind the same functions. Every write happens inside store_begin/store_commit
+ * so that a failure (disk full, read-only) leaves the store as it was. */
+#ifndef YJ_STORE_H
+#define YJ_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct yj_err;
+struct store;
+
+/* Text columns of an incident, in one list so SQL, copying and freeing never drift apart.
+ * X(member, column). */
+#define STORE_INCIDENT_TEXT(X)                                                                           \
+    X(number, "number")                                                                                  \
+    X(title, "title")                                                                                    \
+    X(type, "type")                                                                                      \
+    X(class_id, "class")                                                                                 \
+    X(level, "level")                                                                                    \
+    X(gbt_category, "gbt_category")                                                                      \
+    X(gbt_subcategory, "gbt_subcategory")                                                                \
+    X(status, "status")                                                                                  \
+    X(unit, "unit")                                                                                      \
+    X(reporter, "reporter")                                                                              \
+    X(assets, "assets")                                                                                  \
+    X(source, "source")                                                                                  \
+    X(scope, "scope")                                                                                    \
+    X(nature, "nature")                                                                                  \
+    X(trend, "trend")                                                                                    \
+    X(measures, "measures")                                                                              \
+    X(activated_by, "activated_by")                                                                      \
+    X(activation_reason, "activation_reason")                                                            \
+    X(cause, "cause")                                                                                    \
+    X(loss, "loss")                                                                                      \
+    X(lessons, "lessons")                                                                                \
+    X(dismiss_reason, "dismiss_reason")
+
+/* Integer columns (times are UTC ms, 0 = not yet). X(member, column). */
+#define STORE_INCIDENT_INT(X)                                                                            \
+    X(year, "year")                                                                                      \
+    X(seq, "seq")                                                                                        \
+    X(national_level, "national_level")                                                                  \
+    X(drill, "drill")                                                                                    \
+    X(occurred_at, "occurred_at")                                                                        \
+    X(detected_at, "detected_at")                                                                        \
+    X(reported_at, "reported_at")                                                                        \
+    X(acknowledged_at, "acknowledged_at")                                                                \
+    X(assessed_at, "assessed_at")                                                                        \
+    X(activated_at, "activated_at")                                                                      \
+    X(contained_at, "contained_at")                                                                      \
+    X(recovered_at, "recovered_at")                                                                      \
+    X(closed_at, "closed_at")                                                                            \
+    X(updated_at, "updated_at")                                                                          \
+    X(version, "version")
+
+struct store_incident {
+    int64_t id;
+#define X(m, c) char *m;
+    STORE_INCIDENT_TEXT(X)
+#undef X
+#define X(m, c) int64_t m;
+    STORE_INCIDENT_INT(X)
+#undef X
+};
+
+/* Frees the strings of an incident (not the struct) and zeroes it. */
+void store_incident_release(struct store_incident *inc);
+/* Deep copy; release dst with store_incident_release. */
+void store_incident_copy(struct store_incident *dst, const struct store_incident *src);
+
+struct store_deadline {
+    int64_t id;
+    int64_t incident_id;
+    char kind[32];
+    int64_t due_at;
+    int64_t met_at; /* 0 = open */
+};
+
+struct store_timeline_entry {
+    int64_t id;
+    int64_t incident_id;
+    int64_t at;
+    const char *actor;
+    const char *kind;
+    const char *body; /* JSON object */
+};
+
+struct store_audit_row {
+    int64_t id;
+    int64_t at;
+    const char *actor;
+    const char *action;
+    const char *object;
+    const char *detail;
+    char prev_hash[65]; /* hex BLAKE2b-256 */
+    char hash[65];
+};
+
+struct store_incident_filter {
+    const char *status; /* NULL = any */
+    const char *unit;
+    const char *type;
+    int drill; /* -1 any, 0 real only, 1 drills only */
+    int64_t after_id; /* cursor: only ids below this when > 0 (newest first) */
+    int limit;        /* 0 = no limit */
+};
+
+/* Opens (creating if needed) the store in data_dir. Does not migrate. Free with store_free.
+ * YJ_EIO when the directory cannot be created or the database cannot be opened. */
+int store_open(const char *data_dir, struct store **out, struct yj_err *err);
+void store_free(struct store *st);
+
+/* Applies pending migrations, each in its own transaction; *applied (may be NULL) counts them. */
+int store_migrate(struct store *st, int *applied, struct yj_err *err);
+/* Highest applied migration, and the highest this build knows. */
+int store_schema_version(struct store *st, int *current, int *latest, struct yj_err *err);
+
+/* Transactions (not nested). store_begin takes the write lock at once. */
+int store_begin(struct store *st, struct yj_err *err);
+int store_commit(struct store *st, struct yj_err *err);
+void store_rollback(struct store *st);
+
+/* Consistent copy of the whole store to path while it may be in use (online backup). */
+int store_backup(struct store *st, const char *path, struct yj_err *err);
+
+/* Path of the database file, for messages. */
+const char *store_path(const struct store *st);
+
+/* Incidents. */
+int store_incident_next_seq(struct store *st, int64_t year, int64_t *seq, struct yj_err *err);
+/* Inserts inc (id ignored) and writes the new id into inc->id. */
+int store_incident_insert(struct store *st, struct store_incident *inc, struct yj_err *err);
+/* Updates every column where id = inc->id and version = expected_version, then bumps the
+ * version (inc->version is set to the new one). YJ_ESTATE when the version moved on. */
+int store_incident_update(struct store *st, struct store_incident *inc, int64_t expected_version,
+                          struct yj_err *err);
+/* By id, or by number when id is 0. YJ_ENOTFOUND when absent. */
+int store_incident_get(struct store *st, int64_t id, const char *number, struct store_incident *out,
+                       struct yj_err *err);
+typedef int (*store_incident_cb)(const struct store_incident *inc, void *ud);
+/* Newest first; stops early when cb returns non-zero. */
+int store_incident_list(struct store *st, const struct store_incident_filter *f, store_incident_cb cb, void *ud,
+                        struct yj_err *err);
+
+/* Deadlines. */
+int store_deadline_insert(struct store *st, const struct store_deadline *d, struct yj_err *err);
+/* Marks the open deadline of that kind met; no-op when there is none or it is already met. */
+int store_deadline_meet(struct store *st, int64_t incident_id, const char *kind, int64_t at, struct yj_err *err);
+/* Moves the due time of an open deadline (after a level change). */
+int store_deadline_reschedule(struct store *st, int64_t incident_id, const char *kind, int64_t due_at,
+                              struct yj_err *err);
+/* Up to max deadlines of an incident in due order into out; *n gets the count. */
+int store_deadline_list(struct store *st, int64_t incident_id, struct store_deadline *out, size_t max, size_t *n,
+                        struct yj_err *err);
+
+/* Timeline (append-only). */
+int store_timeline_append(struct store *st, int64_t incident_id, int64_t at, const char *actor, const char *kind,
+                          const char *body_json, struct yj_err *err);
+typedef int (*store_timeline_cb)(const struct store_timeline_entry *e, void *ud);
+int store_timeline_list(struct store *st, int64_t incident_id, store_timeline_cb cb, void *ud, struct yj_err *err);
+
+/* Audit chain storage; the hashing lives in engine/audit.c. */
+/* Last row's id and hash (id 0 and "" when empty) as recorded in the head. */
+int store_audit_head(struct store *st, int64_t *last_id, char hash[65], struct yj_err *err);
+/* Inserts row (row->id is the id to use) and moves the head to it. */
+int store_audit_insert(struct store *st, const struct store_audit_row *row, struct yj_err *err);
+typedef int (*store_audit_cb)(const struct store_audit_row *row, void *ud);
+/* In id order; stops early when cb returns non-zero. */
+int store_audit_foreach(struct store *st, store_audit_cb cb, void *ud, struct yj_err *err);
+
+#endif
