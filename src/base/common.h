@@ -4,7 +4,9 @@
 #ifndef YJ_COMMON_H
 #define YJ_COMMON_H
 
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
+#endif
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>

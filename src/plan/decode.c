@@ -67,7 +67,9 @@ void decode_error_at_node(struct decoder *d, struct fy_node *node, const char *f
 
 const struct plan_loc *decode_loc(const struct decoder *d, const void *addr)
 {
-    for (size_t i = 0; i < d->n_locs; i++)
+    /* Newest first: a struct's first field shares the struct's address, and the field (recorded
+     * after the struct) is the more precise place to point at. */
+    for (size_t i = d->n_locs; i-- > 0;)
         if (d->locs[i].addr == addr)
             return &d->locs[i];
     return NULL;

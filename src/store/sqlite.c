@@ -37,7 +37,7 @@ const char *store_path(const struct store *st)
 }
 
 /* Turns an SQLite failure into a message that says what the operator can do about it. */
-static int fail(struct store *st, int rc, const char *doing, struct yj_err *err)
+static int sql_fail(struct store *st, int rc, const char *doing, struct yj_err *err)
 {
     int base = rc & 0xff;
     const char *detail = st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
@@ -76,7 +76,7 @@ static sqlite3_stmt *stmt(struct store *st, const char *sql, struct yj_err *err)
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
     if (rc != SQLITE_OK) {
-        fail(st, rc, "preparing a statement", err);
+        sql_fail(st, rc, "preparing a statement", err);
         return NULL;
     }
     if (i < STMT_CACHE) {
@@ -106,7 +106,7 @@ static char *col_text(sqlite3_stmt *s, int i)
 static int exec(struct store *st, const char *sql, const char *doing, struct yj_err *err)
 {
     int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : fail(st, rc, doing, err);
+    return rc == SQLITE_OK ? 0 : sql_fail(st, rc, doing, err);
 }
 
 static int mkdirs(const char *dir, struct yj_err *err)
@@ -167,7 +167,7 @@ int store_open(const char *data_dir, struct store **out, struct yj_err *err)
     int src = sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                               NULL);
     if (src != SQLITE_OK) {
-        rc = fail(st, src, "opening the store", err);
+        rc = sql_fail(st, src, "opening the store", err);
         goto out_free;
     }
     sqlite3_extended_result_codes(st->db, 1);
@@ -237,7 +237,7 @@ int store_schema_version(struct store *st, int *current, int *latest, struct yj_
         return YJ_ESTORE;
     int step = sqlite3_step(s);
     if (step != SQLITE_ROW)
-        return fail(st, step, "reading the schema version", err);
+        return sql_fail(st, step, "reading the schema version", err);
     if (current)
         *current = sqlite3_column_int(s, 0);
     if (latest)
@@ -264,7 +264,7 @@ int store_migrate(struct store *st, int *applied, struct yj_err *err)
             return rc;
         int src = sqlite3_exec(st->db, (const char *)e->data, NULL, NULL, NULL);
         if (src != SQLITE_OK) {
-            rc = fail(st, src, "applying migration", err);
+            rc = sql_fail(st, src, "applying migration", err);
             store_rollback(st);
             yj_err_prefix(err, "migration %d: ", v);
             return rc;
@@ -282,7 +282,7 @@ int store_migrate(struct store *st, int *applied, struct yj_err *err)
         sqlite3_reset(s);
         if (src != SQLITE_DONE) {
             store_rollback(st);
-            return fail(st, src, "recording a migration", err);
+            return sql_fail(st, src, "recording a migration", err);
         }
         if ((rc = store_commit(st, err)) < 0)
             return rc;
@@ -394,7 +394,7 @@ int store_incident_next_seq(struct store *st, int64_t year, int64_t *seq, struct
     sqlite3_bind_int64(s, 1, year);
     int rc = sqlite3_step(s);
     if (rc != SQLITE_ROW)
-        return fail(st, rc, "numbering the incident", err);
+        return sql_fail(st, rc, "numbering the incident", err);
     *seq = sqlite3_column_int64(s, 0);
     sqlite3_reset(s);
     return 0;
@@ -409,7 +409,7 @@ int store_incident_insert(struct store *st, struct store_incident *inc, struct y
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
-        return fail(st, rc, "storing the incident", err);
+        return sql_fail(st, rc, "storing the incident", err);
     inc->id = sqlite3_last_insert_rowid(st->db);
     return 0;
 }
@@ -429,7 +429,7 @@ int store_incident_update(struct store *st, struct store_incident *inc, int64_t 
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
         inc->version = saved;
-        return fail(st, rc, "updating the incident", err);
+        return sql_fail(st, rc, "updating the incident", err);
     }
     if (sqlite3_changes(st->db) != 1) {
         inc->version = saved;
@@ -457,7 +457,7 @@ int store_incident_get(struct store *st, int64_t id, const char *number, struct 
         return yj_err_set(err, YJ_ENOTFOUND, "no incident numbered %s", number ? number : "");
     }
     if (rc != SQLITE_ROW)
-        return fail(st, rc, "reading the incident", err);
+        return sql_fail(st, rc, "reading the incident", err);
     read_incident(s, out);
     sqlite3_reset(s);
     return 0;
@@ -475,7 +475,7 @@ int store_incident_list(struct store *st, const struct store_incident_filter *f,
     int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
     free(sql);
     if (rc != SQLITE_OK)
-        return fail(st, rc, "listing incidents", err);
+        return sql_fail(st, rc, "listing incidents", err);
     bind_text(s, 1, f ? f->status : NULL);
     bind_text(s, 2, f ? f->unit : NULL);
     bind_text(s, 3, f ? f->type : NULL);
@@ -492,7 +492,7 @@ int store_incident_list(struct store *st, const struct store_incident_filter *f,
             break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        out = fail(st, rc, "listing incidents", err);
+        out = sql_fail(st, rc, "listing incidents", err);
     sqlite3_finalize(s);
     return out;
 }
@@ -514,7 +514,7 @@ int store_deadline_insert(struct store *st, const struct store_deadline *d, stru
         sqlite3_bind_null(s, 4);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : fail(st, rc, "storing a deadline", err);
+    return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "storing a deadline", err);
 }
 
 int store_deadline_meet(struct store *st, int64_t incident_id, const char *kind, int64_t at, struct yj_err *err)
@@ -528,7 +528,7 @@ int store_deadline_meet(struct store *st, int64_t incident_id, const char *kind,
     bind_text(s, 3, kind);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : fail(st, rc, "meeting a deadline", err);
+    return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "meeting a deadline", err);
 }
 
 int store_deadline_reschedule(struct store *st, int64_t incident_id, const char *kind, int64_t due_at,
@@ -543,7 +543,7 @@ int store_deadline_reschedule(struct store *st, int64_t incident_id, const char 
     bind_text(s, 3, kind);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : fail(st, rc, "rescheduling a deadline", err);
+    return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "rescheduling a deadline", err);
 }
 
 int store_deadline_list(struct store *st, int64_t incident_id, struct store_deadline *out, size_t max, size_t *n,
@@ -567,7 +567,7 @@ int store_deadline_list(struct store *st, int64_t incident_id, struct store_dead
     }
     sqlite3_reset(s);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return fail(st, rc, "reading deadlines", err);
+        return sql_fail(st, rc, "reading deadlines", err);
     *n = k;
     return 0;
 }
@@ -588,7 +588,7 @@ int store_timeline_append(struct store *st, int64_t incident_id, int64_t at, con
     bind_text(s, 5, body_json);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : fail(st, rc, "adding to the timeline", err);
+    return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "adding to the timeline", err);
 }
 
 int store_timeline_list(struct store *st, int64_t incident_id, store_timeline_cb cb, void *ud, struct yj_err *err)
@@ -612,7 +612,7 @@ int store_timeline_list(struct store *st, int64_t incident_id, store_timeline_cb
         if (cb(&e, ud))
             break;
     }
-    int out = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(st, rc, "reading the timeline", err);
+    int out = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "reading the timeline", err);
     sqlite3_reset(s);
     return out;
 }
@@ -634,7 +634,7 @@ int store_audit_head(struct store *st, int64_t *last_id, char hash[65], struct y
         hash[0] = 0;
     }
     sqlite3_reset(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(st, rc, "reading the audit head", err);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "reading the audit head", err);
 }
 
 int store_audit_insert(struct store *st, const struct store_audit_row *r, struct yj_err *err)
@@ -657,7 +657,7 @@ int store_audit_insert(struct store *st, const struct store_audit_row *r, struct
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
-        return fail(st, rc, "writing the audit log", err);
+        return sql_fail(st, rc, "writing the audit log", err);
     s = stmt(st, head, err);
     if (!s)
         return YJ_ESTORE;
@@ -665,7 +665,7 @@ int store_audit_insert(struct store *st, const struct store_audit_row *r, struct
     bind_text(s, 2, r->hash);
     rc = sqlite3_step(s);
     sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : fail(st, rc, "writing the audit head", err);
+    return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "writing the audit head", err);
 }
 
 int store_audit_foreach(struct store *st, store_audit_cb cb, void *ud, struct yj_err *err)
@@ -694,7 +694,7 @@ int store_audit_foreach(struct store *st, store_audit_cb cb, void *ud, struct yj
         if (cb(&r, ud))
             break;
     }
-    int out = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(st, rc, "reading the audit log", err);
+    int out = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "reading the audit log", err);
     sqlite3_reset(s);
     return out;
 }

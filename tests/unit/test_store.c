@@ -1,0 +1,294 @@
+/* Unit tests for src/store/sqlite.c (included to reach the connection for fault injection):
+ * migrations, incidents, optimistic versions, append-only timeline, backup, full disk. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../../src/store/sqlite.c"
+#include "test_util.h"
+
+struct fixture {
+    char *dir;
+    struct store *st;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    f->dir = test_tmpdir();
+    struct yj_err err;
+    if (store_open(f->dir, &f->st, &err) < 0 || store_migrate(f->st, NULL, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    store_free(f->st);
+    test_rmtree(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static void sample(struct store_incident *inc, int64_t seq)
+{
+    memset(inc, 0, sizeof(*inc));
+    inc->number = xasprintf("YJ-2026-%04lld", (long long)seq);
+    inc->title = xstrdup("机房渗水 'quoted'; DROP TABLE incidents; --");
+    inc->type = xstrdup("machine_room_water");
+    inc->class_id = xstrdup("infosec");
+    inc->level = xstrdup("important");
+    inc->gbt_category = xstrdup("facility");
+    inc->gbt_subcategory = xstrdup("facility.physical");
+    inc->status = xstrdup("reported");
+    inc->unit = xstrdup(seq % 2 ? "it_office" : "publicity");
+    inc->reporter = xstrdup("cli:test");
+    inc->assets = xstrdup("[]");
+    inc->national_level = 3;
+    inc->year = 2026;
+    inc->seq = seq;
+    inc->reported_at = 1700000000000 + seq;
+    inc->updated_at = inc->reported_at;
+    inc->version = 1;
+}
+
+static void test_migrate_idempotent(void **state)
+{
+    struct fixture *f = *state;
+    struct yj_err err;
+    int applied = -1, current = 0, latest = 0;
+    assert_int_equal(store_migrate(f->st, &applied, &err), 0);
+    assert_int_equal(applied, 0);
+    assert_int_equal(store_schema_version(f->st, &current, &latest, &err), 0);
+    assert_int_equal(current, latest);
+    assert_true(latest >= 1);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct yj_err err;
+    assert_int_equal(sqlite3_exec(f->st->db, "INSERT INTO schema_migrations VALUES (99, 'future', 0)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(store_migrate(f->st, NULL, &err), YJ_ESTORE);
+    assert_non_null(strstr(err.msg, "newer than this yingji knows"));
+}
+
+static int count_cb(const struct store_incident *inc, void *ud)
+{
+    (void)inc;
+    (*(int *)ud)++;
+    return 0;
+}
+
+static void test_incident_roundtrip(void **state)
+{
+    struct fixture *f = *state;
+    struct yj_err err;
+    struct store_incident a, b;
+    for (int64_t i = 1; i <= 5; i++) {
+        sample(&a, i);
+        assert_int_equal(store_begin(f->st, &err), 0);
+        int64_t seq;
+        assert_int_equal(store_incident_next_seq(f->st, 2026, &seq, &err), 0);
+        assert_true(seq == i);
+        assert_int_equal(store_incident_insert(f->st, &a, &err), 0);
+        assert_int_equal(store_commit(f->st, &err), 0);
+        assert_true(a.id == i);
+        store_incident_release(&a);
+    }
+    assert_int_equal(store_incident_get(f->st, 3, NULL, &b, &err), 0);
+    assert_string_equal(b.title, "机房渗水 'quoted'; DROP TABLE incidents; --");
+    assert_string_equal(b.number, "YJ-2026-0003");
+    assert_null(b.source);
+    assert_true(b.acknowledged_at == 0);
+    store_incident_release(&b);
+    assert_int_equal(store_incident_get(f->st, 0, "YJ-2026-0005", &b, &err), 0);
+    assert_true(b.id == 5);
+    store_incident_release(&b);
+    assert_int_equal(store_incident_get(f->st, 0, "YJ-2026-0099", &b, &err), YJ_ENOTFOUND);
+    assert_int_equal(store_incident_get(f->st, 99, NULL, &b, &err), YJ_ENOTFOUND);
+
+    int n = 0;
+    struct store_incident_filter flt = {.unit = "it_office", .drill = -1};
+    assert_int_equal(store_incident_list(f->st, &flt, count_cb, &n, &err), 0);
+    assert_int_equal(n, 3);
+    n = 0;
+    flt = (struct store_incident_filter){.drill = -1, .after_id = 4, .limit = 2};
+    assert_int_equal(store_incident_list(f->st, &flt, count_cb, &n, &err), 0);
+    assert_int_equal(n, 2);
+    n = 0;
+    flt = (struct store_incident_filter){.drill = 1};
+    assert_int_equal(store_incident_list(f->st, &flt, count_cb, &n, &err), 0);
+    assert_int_equal(n, 0);
+}
+
+static void test_optimistic_version(void **state)
+{
+    struct fixture *f = *state;
+    struct yj_err err;
+    struct store_incident a;
+    sample(&a, 1);
+    assert_int_equal(store_incident_insert(f->st, &a, &err), 0);
+    free(a.status);
+    a.status = xstrdup("assessing");
+    assert_int_equal(store_incident_update(f->st, &a, 1, &err), 0);
+    assert_true(a.version == 2);
+    /* A writer still holding version 1 loses, and nothing changes. */
+    free(a.status);
+    a.status = xstrdup("dismissed");
+    assert_int_equal(store_incident_update(f->st, &a, 1, &err), YJ_ESTATE);
+    assert_true(a.version == 2);
+    struct store_incident b;
+    assert_int_equal(store_incident_get(f->st, a.id, NULL, &b, &err), 0);
+    assert_string_equal(b.status, "assessing");
+    store_incident_release(&b);
+    store_incident_release(&a);
+}
+
+static void test_timeline_append_only(void **state)
+{
+    struct fixture *f = *state;
+    struct yj_err err;
+    struct store_incident a;
+    sample(&a, 1);
+    assert_int_equal(store_incident_insert(f->st, &a, &err), 0);
+    assert_int_equal(store_timeline_append(f->st, a.id, 1, "t", "note", "{\"text\":\"x\"}", &err), 0);
+    char *msg = NULL;
+    assert_int_not_equal(sqlite3_exec(f->st->db, "UPDATE timeline SET body = '{}'", NULL, NULL, &msg), SQLITE_OK);
+    assert_non_null(strstr(msg, "append-only"));
+    sqlite3_free(msg);
+    assert_int_not_equal(sqlite3_exec(f->st->db, "DELETE FROM timeline", NULL, NULL, NULL), SQLITE_OK);
+    store_incident_release(&a);
+}
+
+static void test_deadlines(void **state)
+{
+    struct fixture *f = *state;
+    struct yj_err err;
+    struct store_incident a;
+    sample(&a, 1);
+    assert_int_equal(store_incident_insert(f->st, &a, &err), 0);
+    struct store_deadline d = {.incident_id = a.id, .kind = "assessment", .due_at = 5000};
+    assert_int_equal(store_deadline_insert(f->st, &d, &err), 0);
+    struct store_deadline d2 = {.incident_id = a.id, .kind = "report", .due_at = 1000, .met_at = 900};
+    assert_int_equal(store_deadline_insert(f->st, &d2, &err), 0);
+    assert_int_equal(store_deadline_insert(f->st, &d2, &err), YJ_ESTORE); /* one per kind */
+    assert_int_equal(store_deadline_meet(f->st, a.id, "assessment", 4000, &err), 0);
+    assert_int_equal(store_deadline_meet(f->st, a.id, "assessment", 4500, &err), 0); /* already met: kept */
+    struct store_deadline out[4];
+    size_t n = 0;
+    assert_int_equal(store_deadline_list(f->st, a.id, out, 4, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(out[0].kind, "report");
+    assert_true(out[1].met_at == 4000);
+    store_incident_release(&a);
+}
+
+static void test_full_disk_changes_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct yj_err err;
+    struct store_incident a;
+    sample(&a, 1);
+    assert_int_equal(store_incident_insert(f->st, &a, &err), 0);
+    store_incident_release(&a);
+    /* Cap the database at its current size: the next page it needs is "disk full". */
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(f->st->db, "PRAGMA page_count", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    char *pragma = xasprintf("PRAGMA max_page_count = %d", sqlite3_column_int(s, 0));
+    sqlite3_finalize(s);
+    assert_int_equal(sqlite3_exec(f->st->db, pragma, NULL, NULL, NULL), SQLITE_OK);
+    free(pragma);
+    assert_int_equal(store_begin(f->st, &err), 0);
+    int rc = 0;
+    for (int64_t i = 2; i < 500 && rc == 0; i++) {
+        sample(&a, i);
+        free(a.title);
+        a.title = xasprintf("%0*d", 3000, 0); /* big rows fill pages quickly */
+        rc = store_incident_insert(f->st, &a, &err);
+        store_incident_release(&a);
+    }
+    assert_int_equal(rc, YJ_EIO);
+    assert_non_null(strstr(err.msg, "is full"));
+    store_rollback(f->st);
+    int n = 0;
+    assert_int_equal(store_incident_list(f->st, NULL, count_cb, &n, &err), 0);
+    assert_int_equal(n, 1);
+}
+
+static void test_backup(void **state)
+{
+    struct fixture *f = *state;
+    struct yj_err err;
+    struct store_incident a;
+    for (int64_t i = 1; i <= 3; i++) {
+        sample(&a, i);
+        assert_int_equal(store_incident_insert(f->st, &a, &err), 0);
+        store_incident_release(&a);
+    }
+    char *path = xasprintf("%s/copy.db", f->dir);
+    assert_int_equal(store_backup(f->st, path, &err), 0);
+    assert_int_equal(store_backup(f->st, path, &err), YJ_EINVAL); /* never overwrites */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM incidents", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(s, 0), 3);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    char *bad = xasprintf("%s/no/such/dir/copy.db", f->dir);
+    assert_int_equal(store_backup(f->st, bad, &err), YJ_EIO);
+    free(bad);
+    free(path);
+}
+
+static void test_open_errors(void **state)
+{
+    (void)state;
+    struct store *st = NULL;
+    struct yj_err err;
+    assert_int_equal(store_open("/proc/yingji-cannot-be-here", &st, &err), YJ_EIO);
+    assert_non_null(strstr(err.msg, "cannot create data directory"));
+    /* A file that is not a database. */
+    char *dir = test_tmpdir();
+    char *path = xasprintf("%s/yingji.db", dir);
+    FILE *fp = fopen(path, "w");
+    fputs("this is not sqlite, just some text that is long enough to be a header............", fp);
+    fclose(fp);
+    int rc = store_open(dir, &st, &err);
+    if (rc == 0) {
+        rc = store_migrate(st, NULL, &err);
+        store_free(st);
+    }
+    assert_int_equal(rc, YJ_ESTORE);
+    assert_non_null(strstr(err.msg, "not a Yingji store"));
+    free(path);
+    test_rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_migrate_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_incident_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_optimistic_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeline_append_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deadlines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_disk_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
+        cmocka_unit_test(test_open_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
