@@ -41,6 +41,15 @@ static int sql_fail(struct store *st, int rc, const char *doing, struct yj_err *
 {
     int base = rc & 0xff;
     const char *detail = st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
+    /* SQLite reports a full disk while growing the WAL or its index as a generic I/O error;
+     * the OS error says what really happened. */
+    int sys = st && st->db ? sqlite3_system_errno(st->db) : 0;
+    if (base == SQLITE_IOERR || base == SQLITE_CANTOPEN) {
+        if (sys == ENOSPC || sys == EDQUOT)
+            base = SQLITE_FULL;
+        else if (sys == EROFS || sys == EACCES || sys == EPERM)
+            base = SQLITE_READONLY;
+    }
     switch (base) {
     case SQLITE_FULL:
         return yj_err_set(err, YJ_EIO, "%s: the disk holding %s is full; nothing was changed", doing,

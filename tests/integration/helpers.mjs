@@ -1,0 +1,49 @@
+// Shared helpers for black-box tests: run the real yingji binary on a temporary data dir.
+import { spawnSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const BIN = process.env.YINGJI_BIN || new URL('../../build/yingji', import.meta.url).pathname;
+export const SRC = process.env.YJ_SOURCE_DIR || new URL('../..', import.meta.url).pathname;
+
+export function tempDir(prefix = 'yj-it-') {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function cleanup(dir) {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+// Runs yingji with args; returns {code, stdout, stderr, json}.
+export function yj(args, opts = {}) {
+  const r = spawnSync(opts.wrap ? opts.wrap[0] : BIN, opts.wrap ? [...opts.wrap.slice(1), BIN, ...args] : args, {
+    encoding: 'utf8',
+    env: { ...process.env, TZ: 'UTC', ...(opts.env || {}) },
+    input: opts.input,
+    timeout: 30000,
+  });
+  let json;
+  if (args.includes('--json')) {
+    try { json = JSON.parse(r.stdout); } catch { json = undefined; }
+  }
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json };
+}
+
+// Runs a bash snippet with $Y set to the binary (for arguments node cannot pass: invalid UTF-8).
+export function sh(script, opts = {}) {
+  const r = spawnSync('bash', ['-c', script], {
+    encoding: 'utf8',
+    env: { ...process.env, Y: BIN, ...(opts.env || {}) },
+    timeout: 60000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function writePlan(dir, name, text) {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+export { spawn };
