@@ -153,6 +153,7 @@ static const struct decode_field duty_fields[] = {
     DECODE_FIELD(struct plan_duty, "owner_unit", DK_STR, true, owner_unit),
     DECODE_FIELD(struct plan_duty, "owner_role", DK_STR, false, owner_role),
     DECODE_FIELD(struct plan_duty, "contact", DK_STR, false, contact),
+    DECODE_STRS(struct plan_duty, "scenarios", false, scenarios),
     DECODE_FIELD(struct plan_duty, "basis", DK_STR, false, basis),
 };
 static const struct decode_schema duty_schema = DECODE_SCHEMA(duty, struct plan_duty, "duty", duty_fields);
@@ -472,6 +473,7 @@ static void validate(struct decoder *d, struct plan *p)
         CHECK_REF(d, p, &u->owner_unit, plan_unit, "unit");
         CHECK_REF(d, p, &u->owner_role, plan_role, "role");
         CHECK_REF(d, p, &u->contact, plan_contact, "contact");
+        CHECK_REFS(d, p, u->scenarios, u->n_scenarios, plan_type, "type");
         int hh, mm;
         char tail;
         if (u->at && (sscanf(u->at, "%2d:%2d%c", &hh, &mm, &tail) != 2 || hh > 23 || mm > 59 || hh < 0 || mm < 0))

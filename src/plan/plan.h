@@ -148,6 +148,8 @@ struct plan_duty {
     char *owner_unit;
     char *owner_role;
     char *contact;
+    char **scenarios; /* for drills: the incident types rehearsed */
+    size_t n_scenarios;
     char *basis; /* the clause of the plan that demands it */
 };
 

@@ -149,9 +149,10 @@ json_t *plan_json(const struct plan *p)
     a = json_array();
     for (size_t i = 0; i < p->n_duties; i++) {
         const struct plan_duty *d = &p->duties[i];
-        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o}", "id", d->id, "title", d->title,
-                                           "every", d->every, "at", s_or_null(d->at), "owner_unit", d->owner_unit,
-                                           "owner_role", s_or_null(d->owner_role), "contact", s_or_null(d->contact),
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o}", "id", d->id, "title",
+                                           d->title, "every", d->every, "at", s_or_null(d->at), "owner_unit",
+                                           d->owner_unit, "owner_role", s_or_null(d->owner_role), "contact",
+                                           s_or_null(d->contact), "scenarios", strs(d->scenarios, d->n_scenarios),
                                            "basis", s_or_null(d->basis)));
     }
     json_object_set_new(o, "duties", a);

@@ -89,6 +89,8 @@ describe('plan', () => {
       /:\d+:\d+: assessment: bad duration "1 hour"/],
     ['level without national mapping', (s) => s.replace('    name: 一般情况\n    national: IV\n', '    name: 一般情况\n'),
       /:\d+:\d+: level is missing the required key "national"/],
+    ['unknown type', (s) => s.replace('scenarios: [public_opinion, intrusion', 'scenarios: [public_opinion, intrusoin'),
+      /:\d+:\d+: unknown type "intrusoin"/],
     ['unknown GB/T subcategory', (s) => s.replace('gbt: attack.web_tamper', 'gbt: attack.defacement'),
       /:\d+:\d+: unknown GB\/T 20986 subcategory "attack.defacement"/],
   ];

@@ -223,6 +223,7 @@ static void test_bad_references(void **state)
                    "t.yaml:30:10: unknown GB/T 20986 subcategory \"attack.nope\"");
     expect_patched("leaders: [boss]", "leaders: [nobody]", "t.yaml:12:51: unknown person \"nobody\"");
     expect_patched("owner_role: lead", "owner_role: leader", "t.yaml:33:50: unknown role \"leader\"");
+    expect_patched("owner_unit: it}", "owner_unit: it, scenarios: [hack, phish]}", "t.yaml:35:92: unknown type \"phish\"");
 }
 
 static void test_bad_values(void **state)
