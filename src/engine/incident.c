@@ -45,6 +45,8 @@ bool incident_status_valid(const char *status)
 
 const char *const *incident_next_statuses(const char *from)
 {
+    if (!from)
+        return no_statuses;
     for (size_t i = 0; i < YJ_ARRAY_LEN(transitions); i++)
         if (strcmp(transitions[i].from, from) == 0)
             return transitions[i].to;
@@ -335,7 +337,7 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
                           status ? status : "");
     if (reason && yj_text_check("reason", reason, INCIDENT_TEXT_MAX, 0, err) < 0)
         return YJ_EINVAL;
-    struct store_incident inc;
+    struct store_incident inc = {0};
     int rc = incident_find(ctx, ref, &inc, err);
     if (rc < 0)
         return rc;
@@ -534,7 +536,7 @@ int incident_note(struct yj_ctx *ctx, const char *ref, const char *text, struct 
     int rc = yj_text_check("note", text, INCIDENT_TEXT_MAX, YJ_TEXT_NONEMPTY, err);
     if (rc < 0)
         return rc;
-    struct store_incident inc;
+    struct store_incident inc = {0};
     if ((rc = incident_find(ctx, ref, &inc, err)) < 0)
         return rc;
     int64_t now = yj_ctx_now(ctx);

@@ -10,7 +10,7 @@
 #include <libfyaml.h>
 #include <sys/stat.h>
 
-#define PLAN_MAX_BYTES (4 * 1024 * 1024)
+#define PLAN_MAX_BYTES ((size_t)4 * 1024 * 1024)
 
 const char *const plan_builtin_names[] = {"university", "county-bureau", NULL};
 
@@ -591,7 +591,7 @@ int plan_load(const char *path, struct plan **out, struct plan_diags *diags, str
     if (rerr)
         rc = yj_err_set(err, YJ_EIO, "%s: cannot read plan", path);
     else if (n > PLAN_MAX_BYTES)
-        rc = yj_err_set(err, YJ_EINVAL, "%s:1:1: plan file larger than %d bytes", path, PLAN_MAX_BYTES);
+        rc = yj_err_set(err, YJ_EINVAL, "%s:1:1: plan file larger than %zu bytes", path, PLAN_MAX_BYTES);
     else
         rc = plan_load_buffer(path, buf, n, out, diags, err);
     free(buf);

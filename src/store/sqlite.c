@@ -257,7 +257,7 @@ int store_schema_version(struct store *st, int *current, int *latest, struct yj_
 
 int store_migrate(struct store *st, int *applied, struct yj_err *err)
 {
-    int current, latest;
+    int current = 0, latest = 0;
     int rc = store_schema_version(st, &current, &latest, err);
     if (rc < 0)
         return rc;
