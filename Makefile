@@ -11,14 +11,20 @@ DATA        ?= ./data
 DEB_PACKAGES = build-essential cmake pkg-config libfyaml-dev libsqlite3-dev libsodium-dev \
                libjansson-dev libcmocka-dev nodejs sqlite3 tzdata
 
+# Only `make lint` needs these.
+LINT_PACKAGES = cppcheck clang-tidy
+
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all deps build test asan lint run tour clean format
+.PHONY: all deps install-missing build test asan lint run tour clean format
 
 all: build
 
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+	@$(MAKE) --no-print-directory install-missing PACKAGES="$(DEB_PACKAGES)"
+
+install-missing:
+	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -43,6 +49,7 @@ asan: deps
 
 # Static analysis: cppcheck and clang-tidy (checks in .clang-tidy) must stay silent.
 lint: build
+	@$(MAKE) --no-print-directory install-missing PACKAGES="$(LINT_PACKAGES)"
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --std=c11 \
 	  -I src -I src/base -D_GNU_SOURCE src
 	@out=$$(clang-tidy -p $(BUILD) --quiet src/*.c src/*/*.c 2>/dev/null); \

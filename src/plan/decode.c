@@ -6,6 +6,7 @@
 #include "../base/timeutil.h"
 #include "decode.h"
 
+#include <jansson.h>
 #include <libfyaml.h>
 
 #define DECODE_MAX_DIAGS 100
@@ -298,6 +299,59 @@ void decode_object(struct decoder *d, const struct decode_schema *s, struct fy_n
     for (size_t i = 0; i < s->n_fields; i++)
         if (s->fields[i].required && !seen[i])
             decode_error_at_node(d, node, "%s is missing the required key \"%s\"", s->what, s->fields[i].key);
+}
+
+json_t *decode_to_json(const struct decode_schema *s, const void *obj)
+{
+    const char *base = obj;
+    json_t *o = json_object();
+    for (size_t i = 0; i < s->n_fields; i++) {
+        const struct decode_field *f = &s->fields[i];
+        const void *slot = base + f->off;
+        json_t *v = NULL;
+        switch (f->kind) {
+        case DK_STR: {
+            const char *str = *(char *const *)slot;
+            v = str ? json_string(str) : json_null();
+            break;
+        }
+        case DK_STRS: {
+            char *const *arr = *(char *const *const *)slot;
+            size_t n = *(const size_t *)(base + f->count_off);
+            v = json_array();
+            for (size_t k = 0; k < n; k++)
+                json_array_append_new(v, json_string(arr[k]));
+            break;
+        }
+        case DK_DUR: {
+            int64_t ms = *(const int64_t *)slot;
+            char buf[32];
+            if (ms >= 0)
+                yj_duration_format(ms, buf, sizeof(buf));
+            v = ms >= 0 ? json_string(buf) : json_null();
+            break;
+        }
+        case DK_BOOL:
+            v = json_boolean(*(const bool *)slot);
+            break;
+        case DK_INT:
+            v = json_integer(*(const int64_t *)slot);
+            break;
+        case DK_OBJ:
+            v = decode_to_json(f->sub, slot);
+            break;
+        case DK_LIST: {
+            const char *arr = *(const void *const *)slot;
+            size_t n = *(const size_t *)(base + f->count_off);
+            v = json_array();
+            for (size_t k = 0; k < n; k++)
+                json_array_append_new(v, decode_to_json(f->sub, arr + k * f->sub->size));
+            break;
+        }
+        }
+        json_object_set_new(o, f->key, v);
+    }
+    return o;
 }
 
 void decode_release(const struct decode_schema *s, void *obj)

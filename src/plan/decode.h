@@ -66,6 +66,11 @@ struct decoder {
  * appended to d->diags; decoding goes on after an error so that all of them are reported. */
 void decode_object(struct decoder *d, const struct decode_schema *schema, struct fy_node *node, void *obj);
 
+/* The JSON form of a decoded struct: the same keys as the file, null for what was not given,
+ * durations written back as "1h30m". Caller json_decref's it. */
+struct json_t;
+struct json_t *decode_to_json(const struct decode_schema *schema, const void *obj);
+
 /* Frees what decode_object allocated inside obj (not obj itself). */
 void decode_release(const struct decode_schema *schema, void *obj);
 

@@ -194,7 +194,8 @@ static const struct decode_field plan_fields[] = {
     DECODE_LIST(struct plan, "equipment", false, equipment, equipment_schema),
     DECODE_LIST(struct plan, "assets", false, assets, asset_schema),
 };
-static const struct decode_schema plan_schema = DECODE_SCHEMA(plan, struct plan, "the plan file", plan_fields);
+/* Not static: plan_json.c renders a plan through the same table. */
+const struct decode_schema plan_schema = DECODE_SCHEMA(plan, struct plan, "the plan file", plan_fields);
 
 static const struct decode_field gbt_sub_fields[] = {
     DECODE_FIELD(struct gbt_subcategory, "id", DK_STR, true, id),

@@ -526,33 +526,32 @@ int store_deadline_insert(struct store *st, const struct store_deadline *d, stru
     return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "storing a deadline", err);
 }
 
-int store_deadline_meet(struct store *st, int64_t incident_id, const char *kind, int64_t at, struct yj_err *err)
+/* Sets one column of the open deadline of that kind; a met deadline is never changed. */
+static int deadline_set(struct store *st, const char *sql, int64_t incident_id, const char *kind, int64_t value,
+                        const char *doing, struct yj_err *err)
 {
-    static const char sql[] = "UPDATE deadlines SET met_at = ? WHERE incident_id = ? AND kind = ? AND met_at IS NULL";
     sqlite3_stmt *s = stmt(st, sql, err);
     if (!s)
         return YJ_ESTORE;
-    sqlite3_bind_int64(s, 1, at);
+    sqlite3_bind_int64(s, 1, value);
     sqlite3_bind_int64(s, 2, incident_id);
     bind_text(s, 3, kind);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "meeting a deadline", err);
+    return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, doing, err);
+}
+
+int store_deadline_meet(struct store *st, int64_t incident_id, const char *kind, int64_t at, struct yj_err *err)
+{
+    static const char sql[] = "UPDATE deadlines SET met_at = ? WHERE incident_id = ? AND kind = ? AND met_at IS NULL";
+    return deadline_set(st, sql, incident_id, kind, at, "meeting a deadline", err);
 }
 
 int store_deadline_reschedule(struct store *st, int64_t incident_id, const char *kind, int64_t due_at,
                               struct yj_err *err)
 {
     static const char sql[] = "UPDATE deadlines SET due_at = ? WHERE incident_id = ? AND kind = ? AND met_at IS NULL";
-    sqlite3_stmt *s = stmt(st, sql, err);
-    if (!s)
-        return YJ_ESTORE;
-    sqlite3_bind_int64(s, 1, due_at);
-    sqlite3_bind_int64(s, 2, incident_id);
-    bind_text(s, 3, kind);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "rescheduling a deadline", err);
+    return deadline_set(st, sql, incident_id, kind, due_at, "rescheduling a deadline", err);
 }
 
 int store_deadline_list(struct store *st, int64_t incident_id, struct store_deadline *out, size_t max, size_t *n,
