@@ -16,7 +16,7 @@ LINT_PACKAGES = cppcheck clang-tidy
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all deps install-missing build test asan lint run tour clean format
+.PHONY: all deps install-missing build test asan lint fuzz run tour clean format
 
 all: build
 
@@ -54,6 +54,19 @@ lint: build
 	  -I src -I src/base -D_GNU_SOURCE src
 	@out=$$(clang-tidy -p $(BUILD) --quiet src/*.c src/*/*.c 2>/dev/null); \
 	  if printf '%s\n' "$$out" | grep -q "warning:"; then printf '%s\n' "$$out"; exit 1; fi; echo "clang-tidy: clean"
+
+# Every parser is fuzzed with libFuzzer for FUZZ_SECONDS each, seeded with the shipped files.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	@$(MAKE) --no-print-directory install-missing PACKAGES="clang libclang-rt-dev"
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DYJ_FUZZ=ON -DYJ_WERROR=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_plan fuzz_text
+	mkdir -p $(FUZZ_BUILD)/corpus/plan $(FUZZ_BUILD)/corpus/text
+	cp plans/*.yaml $(FUZZ_BUILD)/corpus/plan/
+	printf '1h30m' > $(FUZZ_BUILD)/corpus/text/d; printf '2026-11-22T09:30:00.5+08:00' > $(FUZZ_BUILD)/corpus/text/t
+	$(FUZZ_BUILD)/fuzz_plan -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 $(FUZZ_BUILD)/corpus/plan
+	$(FUZZ_BUILD)/fuzz_text -max_total_time=$(FUZZ_SECONDS) -timeout=10 $(FUZZ_BUILD)/corpus/text
 
 # Until the server exists, `make run` walks the scripted CLI tour on a temporary data dir.
 run: build

@@ -13,7 +13,8 @@
 #define DECODE_MAX_TEXT 8000
 #define DECODE_MAX_ITEMS 100000
 
-static void add_diag(struct decoder *d, int line, int col, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static void add_diag(struct decoder *d, int line, int col, const char *fmt,
+                                                          va_list ap)
 {
     if (d->n_diags >= DECODE_MAX_DIAGS)
         return;
