@@ -47,12 +47,31 @@ static void print_time(const char *label, int64_t ms)
     print_field(label, buf);
 }
 
+/* One timeline entry as a person reads it: "reported → assessing  scope=...". */
 static int print_timeline_entry(const struct store_timeline_entry *e, void *ud)
 {
     (void)ud;
     char when[32];
     yj_time_local(e->at, when, sizeof(when));
-    printf("  %s  %-10s %-10s %s\n", when, e->actor, e->kind, e->body);
+    printf("  %s  %s  ", when, e->actor);
+    json_t *b = json_loads(e->body, 0, NULL);
+    const char *k;
+    json_t *v;
+    if (b && strcmp(e->kind, "status") == 0) {
+        printf("%s → %s", json_string_value(json_object_get(b, "from")), json_string_value(json_object_get(b, "to")));
+        json_object_foreach(json_object_get(b, "fields"), k, v) printf("  %s=%s", k, json_string_value(v));
+        if (json_object_get(b, "reason"))
+            printf("  理由 reason: %s", json_string_value(json_object_get(b, "reason")));
+    } else if (b && strcmp(e->kind, "note") == 0) {
+        printf("备注 note: %s", json_string_value(json_object_get(b, "text")));
+    } else if (b && strcmp(e->kind, "reported") == 0) {
+        printf("上报 reported: %s %s → %s", json_string_value(json_object_get(b, "type")),
+               json_string_value(json_object_get(b, "level")), json_string_value(json_object_get(b, "unit")));
+    } else {
+        printf("%s %s", e->kind, e->body);
+    }
+    printf("\n");
+    json_decref(b);
     return 0;
 }
 
