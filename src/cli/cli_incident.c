@@ -55,11 +55,11 @@ static int print_timeline_entry(const struct store_timeline_entry *e, void *ud)
     yj_time_local(e->at, when, sizeof(when));
     printf("  %s  %s  ", when, e->actor);
     json_t *b = json_loads(e->body, 0, NULL);
-    const char *k;
-    json_t *v;
     if (b && strcmp(e->kind, "status") == 0) {
         printf("%s → %s", json_string_value(json_object_get(b, "from")), json_string_value(json_object_get(b, "to")));
-        json_object_foreach(json_object_get(b, "fields"), k, v) printf("  %s=%s", k, json_string_value(v));
+        json_t *fields = json_object_get(b, "fields");
+        for (void *it = json_object_iter(fields); it; it = json_object_iter_next(fields, it))
+            printf("  %s=%s", json_object_iter_key(it), json_string_value(json_object_iter_value(it)));
         if (json_object_get(b, "reason"))
             printf("  理由 reason: %s", json_string_value(json_object_get(b, "reason")));
     } else if (b && strcmp(e->kind, "note") == 0) {
