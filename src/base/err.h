@@ -11,7 +11,10 @@ enum yj_errcode {
     YJ_ESTORE = -3,    /* the store failed (corrupt, locked too long, unexpected SQL error) */
     YJ_EIO = -4,       /* the file system refused: read-only, full, missing directory */
     YJ_ESTATE = -5,    /* the request is not allowed in the current state (lifecycle guard) */
-    YJ_EINTEGRITY = -6 /* a check of stored data failed (audit chain) */
+    YJ_EINTEGRITY = -6, /* a check of stored data failed (audit chain) */
+    YJ_ECONFLICT = -7,  /* a version or name conflict: someone else changed or took it first */
+    YJ_EDENIED = -8,    /* not allowed for this caller */
+    YJ_ELIMIT = -9      /* a size, rate or count limit was hit */
 };
 
 struct yj_err {

@@ -379,7 +379,7 @@ static int move(struct cli *c, int argc, char **argv)
         goto out;
     struct store_incident inc;
     struct yj_err err = {0};
-    if (incident_move(&c->ctx, argv[optind], argv[optind + 1], reason, fields, n, &inc, &err) < 0) {
+    if (incident_move(&c->ctx, argv[optind], argv[optind + 1], reason, fields, n, 0, &inc, &err) < 0) {
         rc = fail_err(&err);
         goto out;
     }

@@ -71,14 +71,28 @@ static bool blank(const char *s)
     return true;
 }
 
-/* Commits or rolls back, and audits, in one place so no path forgets either. */
-static int finish(struct yj_ctx *ctx, int rc, const char *action, const char *object, json_t *detail,
+/* Audits, records the event live streams replay, and commits — or rolls back — in one place
+ * so that no path forgets any of them. */
+static int finish(struct yj_ctx *ctx, int rc, const char *action, const struct store_incident *inc, json_t *detail,
                   int64_t now, struct yj_err *err)
 {
     if (rc == 0) {
         char *d = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
-        rc = audit_append(ctx->store, now, ctx->actor, action, object, d, err);
+        rc = audit_append(ctx->store, now, ctx->actor, action, inc->number ? inc->number : "", d, err);
         free(d);
+    }
+    if (rc == 0) {
+        json_t *p = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:b, s:s}", "id", (json_int_t)inc->id,
+                              "number", inc->number, "title", inc->title, "type", inc->type, "status", inc->status,
+                              "level", inc->level, "national_level", (json_int_t)inc->national_level, "unit",
+                              inc->unit, "version", (json_int_t)inc->version, "drill", (int)inc->drill, "action",
+                              action);
+        char *payload = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+        rc = store_event_append(ctx->store, now,
+                                strcmp(action, "incident.report") == 0 ? "incident.created" : "incident.changed",
+                                inc->id, inc->unit, inc->reporter, payload, NULL, err);
+        free(payload);
+        json_decref(p);
     }
     if (rc == 0)
         rc = store_commit(ctx->store, err);
@@ -243,7 +257,7 @@ int incident_report(struct yj_ctx *ctx, const struct incident_report_req *req, s
     detail = json_pack("{s:I, s:s, s:s, s:s, s:s, s:b}", "id", (json_int_t)inc.id, "title", inc.title, "type", t->id,
                        "level", level->id, "unit", unit, "drill", (int)inc.drill);
 out:
-    rc = finish(ctx, rc, "incident.report", inc.number ? inc.number : "", detail, now, err);
+    rc = finish(ctx, rc, "incident.report", &inc, detail, now, err);
     json_decref(detail);
     if (rc < 0) {
         store_incident_release(&inc);
@@ -308,6 +322,50 @@ static bool leading_member(const struct plan *plan, const char *person)
     return false;
 }
 
+/* Applies KEY=VALUE fields to inc (only keys in `only` when given), recording them in
+ * `changes`; a "level" field re-grades the incident and is returned in *new_level. */
+static int apply_fields(const struct plan *plan, struct store_incident *inc, const struct incident_field *fields,
+                        size_t n_fields, const char *const *only, json_t *changes,
+                        const struct plan_level **new_level, struct yj_err *err)
+{
+    for (size_t i = 0; i < n_fields; i++) {
+        const char *key = fields[i].key ? fields[i].key : "", *val = fields[i].value ? fields[i].value : "";
+        int rc;
+        if ((rc = yj_text_check(key, val, INCIDENT_TEXT_MAX, 0, err)) < 0)
+            return rc;
+        bool permitted = !only;
+        for (const char *const *k = only; k && *k; k++)
+            permitted |= strcmp(*k, key) == 0;
+        if (strcmp(key, "level") == 0 && permitted) {
+            const struct plan_type *t = plan_type(plan, inc->type);
+            if (!t)
+                return yj_err_set(err, YJ_ESTATE, "type %s is no longer in the plan; cannot change its level",
+                                  inc->type);
+            if (!(*new_level = resolve_level(plan, t, val, err)))
+                return YJ_EINVAL;
+            free(inc->level);
+            inc->level = xstrdup((*new_level)->id);
+            inc->national_level = (*new_level)->national_level;
+        } else {
+            char **slot = permitted ? text_slot(inc, key) : NULL;
+            if (!slot)
+                return yj_err_set(err, YJ_EINVAL, "unknown field \"%s\" (known: %s)", key,
+                                  only ? "source, scope, nature, trend, measures, level"
+                                       : "source, scope, nature, trend, measures, level, activated_by, "
+                                         "activation_reason, cause, loss, lessons");
+            if (strcmp(key, "activated_by") == 0 && !leading_member(plan, val))
+                return yj_err_set(err, YJ_EINVAL,
+                                  "activated_by \"%s\" is not a leader or deputy of the leading group (领导小组) "
+                                  "in the plan",
+                                  val);
+            free(*slot);
+            *slot = xstrdup(val);
+        }
+        json_object_set_new(changes, key, json_string(val));
+    }
+    return 0;
+}
+
 /* Appends the names of the missing fields to buf; returns how many were missing. */
 static int need(const struct store_incident *inc, const char *const *keys, char *buf, size_t size)
 {
@@ -326,8 +384,8 @@ static int need(const struct store_incident *inc, const char *const *keys, char 
 }
 
 int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const char *reason,
-                  const struct incident_field *fields, size_t n_fields, struct store_incident *out,
-                  struct yj_err *err)
+                  const struct incident_field *fields, size_t n_fields, int64_t if_version,
+                  struct store_incident *out, struct yj_err *err)
 {
     const struct plan *plan = ctx->plan;
     if (!status || !incident_status_valid(status))
@@ -350,6 +408,11 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
     int64_t expected_version = inc.version;
     bool began = false;
 
+    if (if_version > 0 && if_version != inc.version) {
+        rc = yj_err_set(err, YJ_ECONFLICT, "%s has changed since version %lld (now %lld); reload and retry",
+                        inc.number, (long long)if_version, (long long)inc.version);
+        goto out;
+    }
     if (!allowed(inc.status, status)) {
         char list[128] = "";
         size_t off = 0;
@@ -365,44 +428,8 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
     from = from_copy;
 
     /* Apply the fields first; the guard then judges the incident as it would be stored. */
-    for (size_t i = 0; i < n_fields; i++) {
-        const char *key = fields[i].key, *val = fields[i].value ? fields[i].value : "";
-        if ((rc = yj_text_check(key, val, INCIDENT_TEXT_MAX, 0, err)) < 0)
-            goto out;
-        if (strcmp(key, "level") == 0) {
-            const struct plan_type *t = plan_type(plan, inc.type);
-            if (!t) {
-                rc = yj_err_set(err, YJ_ESTATE, "type %s is no longer in the plan; cannot change its level", inc.type);
-                goto out;
-            }
-            if (!(new_level = resolve_level(plan, t, val, err))) {
-                rc = YJ_EINVAL;
-                goto out;
-            }
-            free(inc.level);
-            inc.level = xstrdup(new_level->id);
-            inc.national_level = new_level->national_level;
-        } else {
-            char **slot = text_slot(&inc, key);
-            if (!slot) {
-                rc = yj_err_set(err, YJ_EINVAL,
-                                "unknown field \"%s\" (known: source, scope, nature, trend, measures, level, "
-                                "activated_by, activation_reason, cause, loss, lessons)",
-                                key);
-                goto out;
-            }
-            if (strcmp(key, "activated_by") == 0 && !leading_member(plan, val)) {
-                rc = yj_err_set(err, YJ_EINVAL,
-                                "activated_by \"%s\" is not a leader or deputy of the leading group (领导小组) "
-                                "in the plan",
-                                val);
-                goto out;
-            }
-            free(*slot);
-            *slot = xstrdup(val);
-        }
-        json_object_set_new(changes, key, json_string(val));
-    }
+    if ((rc = apply_fields(plan, &inc, fields, n_fields, NULL, changes, &new_level, err)) < 0)
+        goto out;
 
     /* Guards. */
     char missing[256] = "";
@@ -520,7 +547,7 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
         json_object_set_new(detail, "reason", json_string(reason));
 out:
     if (began)
-        rc = finish(ctx, rc, "incident.move", inc.number, detail, now, err);
+        rc = finish(ctx, rc, "incident.move", &inc, detail, now, err);
     json_decref(detail);
     json_decref(changes);
     free(from_copy);
@@ -528,6 +555,24 @@ out:
         *out = inc;
     else
         store_incident_release(&inc);
+    return rc;
+}
+
+/* A change that keeps the status: the row (version, updated_at) and a timeline entry. */
+static int record_change(struct yj_ctx *ctx, struct store_incident *inc, const char *kind, json_t *body,
+                         const char *action, int64_t now, struct yj_err *err)
+{
+    int rc = store_begin(ctx->store, err);
+    if (rc < 0)
+        return rc;
+    int64_t expected = inc->version;
+    inc->updated_at = now;
+    rc = store_incident_update(ctx->store, inc, expected, err);
+    if (rc == 0)
+        rc = timeline(ctx, inc->id, now, kind, body, err);
+    json_t *detail = json_pack("{s:I, s:O}", "id", (json_int_t)inc->id, kind, body);
+    rc = finish(ctx, rc, action, inc, detail, now, err);
+    json_decref(detail);
     return rc;
 }
 
@@ -539,17 +584,41 @@ int incident_note(struct yj_ctx *ctx, const char *ref, const char *text, struct 
     struct store_incident inc = {0};
     if ((rc = incident_find(ctx, ref, &inc, err)) < 0)
         return rc;
-    int64_t now = yj_ctx_now(ctx);
-    json_t *detail = NULL;
-    if ((rc = store_begin(ctx->store, err)) < 0)
-        goto out;
     json_t *body = json_pack("{s:s}", "text", text);
-    rc = timeline(ctx, inc.id, now, "note", body, err);
+    rc = record_change(ctx, &inc, "note", body, "incident.note", yj_ctx_now(ctx), err);
     json_decref(body);
-    detail = json_pack("{s:I, s:s}", "id", (json_int_t)inc.id, "text", text);
-    rc = finish(ctx, rc, "incident.note", inc.number, detail, now, err);
-out:
-    json_decref(detail);
     store_incident_release(&inc);
+    return rc;
+}
+
+int incident_assess(struct yj_ctx *ctx, const char *ref, const struct incident_field *fields, size_t n_fields,
+                    int64_t if_version, struct store_incident *out, struct yj_err *err)
+{
+    static const char *const keys[] = {"source", "scope", "nature", "trend", "measures", "level", NULL};
+    if (n_fields == 0)
+        return yj_err_set(err, YJ_EINVAL, "an assessment needs at least one of: source, scope, nature, trend, "
+                                          "measures, level");
+    struct store_incident inc = {0};
+    int rc = incident_find(ctx, ref, &inc, err);
+    if (rc < 0)
+        return rc;
+    json_t *changes = json_object();
+    const struct plan_level *new_level = NULL;
+    if (if_version > 0 && if_version != inc.version) {
+        rc = yj_err_set(err, YJ_ECONFLICT, "%s has changed since version %lld (now %lld); reload and retry",
+                        inc.number, (long long)if_version, (long long)inc.version);
+    } else if (strcmp(inc.status, INCIDENT_REPORTED) != 0 && strcmp(inc.status, INCIDENT_ASSESSING) != 0 &&
+               strcmp(inc.status, INCIDENT_RESPONDING) != 0) {
+        rc = yj_err_set(err, YJ_ESTATE, "%s is %s: the assessment can no longer change", inc.number, inc.status);
+    } else {
+        rc = apply_fields(ctx->plan, &inc, fields, n_fields, keys, changes, &new_level, err);
+    }
+    if (rc == 0)
+        rc = record_change(ctx, &inc, "assessment", changes, "incident.assess", yj_ctx_now(ctx), err);
+    json_decref(changes);
+    if (rc == 0 && out)
+        *out = inc;
+    else
+        store_incident_release(&inc);
     return rc;
 }

@@ -60,12 +60,18 @@ int incident_report(struct yj_ctx *ctx, const struct incident_report_req *req, s
 int incident_find(struct yj_ctx *ctx, const char *ref, struct store_incident *out, struct yj_err *err);
 
 /* Moves an incident to `status`, applying fields first and checking the guard. reason is
- * required for dismissed. On success *out (may be NULL) holds the updated incident. */
+ * required for dismissed. if_version > 0 refuses with YJ_ECONFLICT unless the incident is still
+ * at that version (HTTP If-Match). On success *out (may be NULL) holds the updated incident. */
 int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const char *reason,
-                  const struct incident_field *fields, size_t n_fields, struct store_incident *out,
-                  struct yj_err *err);
+                  const struct incident_field *fields, size_t n_fields, int64_t if_version,
+                  struct store_incident *out, struct yj_err *err);
 
-/* Appends a note to the timeline. */
+/* Records (parts of) the risk assessment — source, scope, nature, trend, measures, level —
+ * without changing the status; allowed while reported, assessing or responding. */
+int incident_assess(struct yj_ctx *ctx, const char *ref, const struct incident_field *fields, size_t n_fields,
+                    int64_t if_version, struct store_incident *out, struct yj_err *err);
+
+/* Appends a note to the timeline (the incident's version moves on). */
 int incident_note(struct yj_ctx *ctx, const char *ref, const char *text, struct yj_err *err);
 
 /* True for the known statuses. */

@@ -13,9 +13,10 @@
 /* Migrations, in order; each is an embedded SQL file applied in its own transaction. */
 static const char *const migrations[] = {
     "src/store/migrations/sqlite/0001_init.sql",
+    "src/store/migrations/sqlite/0002_server.sql",
 };
 
-#define STMT_CACHE 32
+#define STMT_CACHE 64
 
 struct store {
     sqlite3 *db;
@@ -64,6 +65,10 @@ static int sql_fail(struct store *st, int rc, const char *doing, struct yj_err *
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
         return yj_err_set(err, YJ_ESTORE, "%s: the store is busy (another writer held it too long)", doing);
+    case SQLITE_CONSTRAINT:
+        if ((rc & 0xffff) == SQLITE_CONSTRAINT_UNIQUE || (rc & 0xffff) == SQLITE_CONSTRAINT_PRIMARYKEY)
+            return yj_err_set(err, YJ_ECONFLICT, "%s: already exists", doing);
+        return yj_err_set(err, YJ_ESTORE, "%s: %s", doing, detail);
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
         return yj_err_set(err, YJ_ESTORE, "%s: %s is damaged or not a Yingji store: %s", doing,
@@ -705,4 +710,411 @@ int store_audit_foreach(struct store *st, store_audit_cb cb, void *ud, struct yj
     int out = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "reading the audit log", err);
     sqlite3_reset(s);
     return out;
+}
+
+/* ---- users ---- */
+
+void store_user_release(struct store_user *u)
+{
+    free(u->name);
+    free(u->role);
+    free(u->unit);
+    free(u->password_hash);
+    memset(u, 0, sizeof(*u));
+}
+
+#define USER_COLS "id, name, role, unit, password_hash, must_change, disabled, created_at, updated_at"
+
+static void read_user(sqlite3_stmt *s, struct store_user *u)
+{
+    u->id = sqlite3_column_int64(s, 0);
+    u->name = col_text(s, 1);
+    u->role = col_text(s, 2);
+    u->unit = col_text(s, 3);
+    u->password_hash = col_text(s, 4);
+    u->must_change = sqlite3_column_int64(s, 5);
+    u->disabled = sqlite3_column_int64(s, 6);
+    u->created_at = sqlite3_column_int64(s, 7);
+    u->updated_at = sqlite3_column_int64(s, 8);
+}
+
+/* Runs a prepared write statement to completion. */
+static int step_done(struct store *st, sqlite3_stmt *s, const char *doing, struct yj_err *err)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, doing, err);
+}
+
+int store_user_insert(struct store *st, struct store_user *u, struct yj_err *err)
+{
+    static const char sql[] = "INSERT INTO users (name, role, unit, password_hash, must_change, disabled, created_at, "
+                              "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, u->name);
+    bind_text(s, 2, u->role);
+    bind_text(s, 3, u->unit);
+    bind_text(s, 4, u->password_hash);
+    sqlite3_bind_int64(s, 5, u->must_change);
+    sqlite3_bind_int64(s, 6, u->disabled);
+    sqlite3_bind_int64(s, 7, u->created_at);
+    sqlite3_bind_int64(s, 8, u->updated_at);
+    int rc = step_done(st, s, "adding the user", err);
+    if (rc == YJ_ECONFLICT)
+        return yj_err_set(err, YJ_ECONFLICT, "a user named \"%s\" already exists", u->name);
+    if (rc == 0)
+        u->id = sqlite3_last_insert_rowid(st->db);
+    return rc;
+}
+
+int store_user_get(struct store *st, int64_t id, const char *name, struct store_user *out, struct yj_err *err)
+{
+    static const char by_id[] = "SELECT " USER_COLS " FROM users WHERE id = ?";
+    static const char by_name[] = "SELECT " USER_COLS " FROM users WHERE name = ?";
+    sqlite3_stmt *s = stmt(st, id ? by_id : by_name, err);
+    if (!s)
+        return YJ_ESTORE;
+    if (id)
+        sqlite3_bind_int64(s, 1, id);
+    else
+        bind_text(s, 1, name);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        read_user(s, out);
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE)
+        return yj_err_set(err, YJ_ENOTFOUND, "no such user");
+    return rc == SQLITE_ROW ? 0 : sql_fail(st, rc, "reading the user", err);
+}
+
+int store_user_update(struct store *st, const struct store_user *u, struct yj_err *err)
+{
+    static const char sql[] = "UPDATE users SET role = ?, unit = ?, password_hash = ?, must_change = ?, disabled = ?, "
+                              "updated_at = ? WHERE id = ?";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, u->role);
+    bind_text(s, 2, u->unit);
+    bind_text(s, 3, u->password_hash);
+    sqlite3_bind_int64(s, 4, u->must_change);
+    sqlite3_bind_int64(s, 5, u->disabled);
+    sqlite3_bind_int64(s, 6, u->updated_at);
+    sqlite3_bind_int64(s, 7, u->id);
+    return step_done(st, s, "updating the user", err);
+}
+
+int store_user_list(struct store *st, store_user_cb cb, void *ud, struct yj_err *err)
+{
+    static const char sql[] = "SELECT " USER_COLS " FROM users ORDER BY name";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_user u;
+        read_user(s, &u);
+        int stop = cb(&u, ud);
+        store_user_release(&u);
+        if (stop)
+            break;
+    }
+    int out = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "listing users", err);
+    sqlite3_reset(s);
+    return out;
+}
+
+/* A single integer from a query with at most one text parameter. */
+static int query_int(struct store *st, const char *sql, const char *param, int64_t *out, const char *doing,
+                     struct yj_err *err)
+{
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    if (param)
+        bind_text(s, 1, param);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : sql_fail(st, rc, doing, err);
+}
+
+int store_user_count(struct store *st, int64_t *n, struct yj_err *err)
+{
+    static const char sql[] = "SELECT count(*) FROM users";
+    return query_int(st, sql, NULL, n, "counting users", err);
+}
+
+/* ---- sessions ---- */
+
+int store_session_insert(struct store *st, struct store_session *x, struct yj_err *err)
+{
+    static const char sql[] = "INSERT INTO sessions (token_hash, csrf, user_id, created_at, last_seen, expires_at) "
+                              "VALUES (?, ?, ?, ?, ?, ?)";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, x->token_hash);
+    bind_text(s, 2, x->csrf);
+    sqlite3_bind_int64(s, 3, x->user_id);
+    sqlite3_bind_int64(s, 4, x->created_at);
+    sqlite3_bind_int64(s, 5, x->last_seen);
+    sqlite3_bind_int64(s, 6, x->expires_at);
+    int rc = step_done(st, s, "starting a session", err);
+    if (rc == 0)
+        x->id = sqlite3_last_insert_rowid(st->db);
+    return rc;
+}
+
+int store_session_find(struct store *st, const char *token_hash, struct store_session *out, struct yj_err *err)
+{
+    static const char sql[] = "SELECT id, user_id, token_hash, csrf, created_at, last_seen, expires_at FROM sessions "
+                              "WHERE token_hash = ?";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, token_hash);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->id = sqlite3_column_int64(s, 0);
+        out->user_id = sqlite3_column_int64(s, 1);
+        snprintf(out->token_hash, sizeof(out->token_hash), "%s", (const char *)sqlite3_column_text(s, 2));
+        snprintf(out->csrf, sizeof(out->csrf), "%s", (const char *)sqlite3_column_text(s, 3));
+        out->created_at = sqlite3_column_int64(s, 4);
+        out->last_seen = sqlite3_column_int64(s, 5);
+        out->expires_at = sqlite3_column_int64(s, 6);
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE)
+        return yj_err_set(err, YJ_ENOTFOUND, "no such session");
+    return rc == SQLITE_ROW ? 0 : sql_fail(st, rc, "reading the session", err);
+}
+
+/* UPDATE/DELETE ... WHERE id = ? with an optional leading integer parameter. */
+static int write_by_id(struct store *st, const char *sql, int64_t id, const int64_t *value, const char *doing,
+                       int64_t *changes, struct yj_err *err)
+{
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    int i = 1;
+    if (value)
+        sqlite3_bind_int64(s, i++, *value);
+    sqlite3_bind_int64(s, i, id);
+    int rc = step_done(st, s, doing, err);
+    if (rc == 0 && changes)
+        *changes = sqlite3_changes(st->db);
+    return rc;
+}
+
+int store_session_touch(struct store *st, int64_t id, int64_t at, struct yj_err *err)
+{
+    static const char sql[] = "UPDATE sessions SET last_seen = ? WHERE id = ?";
+    return write_by_id(st, sql, id, &at, "touching the session", NULL, err);
+}
+
+int store_session_delete(struct store *st, int64_t id, struct yj_err *err)
+{
+    static const char sql[] = "DELETE FROM sessions WHERE id = ?";
+    return write_by_id(st, sql, id, NULL, "ending the session", NULL, err);
+}
+
+int store_session_delete_user(struct store *st, int64_t user_id, struct yj_err *err)
+{
+    static const char sql[] = "DELETE FROM sessions WHERE user_id = ?";
+    return write_by_id(st, sql, user_id, NULL, "ending the user's sessions", NULL, err);
+}
+
+/* ---- API tokens ---- */
+
+void store_token_release(struct store_token *t)
+{
+    free(t->name);
+    free(t->scopes);
+    free(t->created_by);
+    memset(t, 0, sizeof(*t));
+}
+
+#define TOKEN_COLS "id, name, token_hash, scopes, created_by, created_at, coalesce(last_used, 0), coalesce(revoked_at, 0)"
+
+static void read_token(sqlite3_stmt *s, struct store_token *t)
+{
+    t->id = sqlite3_column_int64(s, 0);
+    t->name = col_text(s, 1);
+    snprintf(t->token_hash, sizeof(t->token_hash), "%s", (const char *)sqlite3_column_text(s, 2));
+    t->scopes = col_text(s, 3);
+    t->created_by = col_text(s, 4);
+    t->created_at = sqlite3_column_int64(s, 5);
+    t->last_used = sqlite3_column_int64(s, 6);
+    t->revoked_at = sqlite3_column_int64(s, 7);
+}
+
+int store_token_insert(struct store *st, struct store_token *t, struct yj_err *err)
+{
+    static const char sql[] = "INSERT INTO api_tokens (name, token_hash, scopes, created_by, created_at) "
+                              "VALUES (?, ?, ?, ?, ?)";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, t->name);
+    bind_text(s, 2, t->token_hash);
+    bind_text(s, 3, t->scopes);
+    bind_text(s, 4, t->created_by);
+    sqlite3_bind_int64(s, 5, t->created_at);
+    int rc = step_done(st, s, "creating the token", err);
+    if (rc == 0)
+        t->id = sqlite3_last_insert_rowid(st->db);
+    return rc;
+}
+
+int store_token_find(struct store *st, const char *token_hash, struct store_token *out, struct yj_err *err)
+{
+    static const char sql[] = "SELECT " TOKEN_COLS " FROM api_tokens WHERE token_hash = ?";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, token_hash);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        read_token(s, out);
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE)
+        return yj_err_set(err, YJ_ENOTFOUND, "no such token");
+    return rc == SQLITE_ROW ? 0 : sql_fail(st, rc, "reading the token", err);
+}
+
+int store_token_list(struct store *st, store_token_cb cb, void *ud, struct yj_err *err)
+{
+    static const char sql[] = "SELECT " TOKEN_COLS " FROM api_tokens ORDER BY id";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_token t;
+        read_token(s, &t);
+        int stop = cb(&t, ud);
+        store_token_release(&t);
+        if (stop)
+            break;
+    }
+    int out = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "listing tokens", err);
+    sqlite3_reset(s);
+    return out;
+}
+
+int store_token_revoke(struct store *st, int64_t id, int64_t at, struct yj_err *err)
+{
+    static const char sql[] = "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL";
+    int64_t n = 0;
+    int rc = write_by_id(st, sql, id, &at, "revoking the token", &n, err);
+    if (rc == 0 && n == 0)
+        return yj_err_set(err, YJ_ENOTFOUND, "no live token with id %lld", (long long)id);
+    return rc;
+}
+
+int store_token_touch(struct store *st, int64_t id, int64_t at, struct yj_err *err)
+{
+    static const char sql[] = "UPDATE api_tokens SET last_used = ? WHERE id = ?";
+    return write_by_id(st, sql, id, &at, "touching the token", NULL, err);
+}
+
+/* ---- login throttling ---- */
+
+int store_login_failures(struct store *st, const char *key, int64_t *failures, int64_t *last_at, struct yj_err *err)
+{
+    static const char sql[] = "SELECT failures, last_at FROM login_failures WHERE key = ?";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, key);
+    int rc = sqlite3_step(s);
+    *failures = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    *last_at = rc == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0;
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "reading login failures", err);
+}
+
+int store_login_failed(struct store *st, const char *key, int64_t at, struct yj_err *err)
+{
+    static const char sql[] = "INSERT INTO login_failures (key, failures, last_at) VALUES (?, 1, ?) "
+                              "ON CONFLICT (key) DO UPDATE SET failures = failures + 1, last_at = excluded.last_at";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, key);
+    sqlite3_bind_int64(s, 2, at);
+    return step_done(st, s, "recording a login failure", err);
+}
+
+int store_login_clear(struct store *st, const char *key, struct yj_err *err)
+{
+    static const char sql[] = "DELETE FROM login_failures WHERE key = ?";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, key);
+    return step_done(st, s, "clearing login failures", err);
+}
+
+/* ---- events ---- */
+
+int store_event_append(struct store *st, int64_t at, const char *kind, int64_t incident_id, const char *unit,
+                       const char *reporter, const char *payload, int64_t *id, struct yj_err *err)
+{
+    static const char sql[] = "INSERT INTO events (at, kind, incident_id, unit, reporter, payload) "
+                              "VALUES (?, ?, ?, ?, ?, ?)";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, at);
+    bind_text(s, 2, kind);
+    if (incident_id)
+        sqlite3_bind_int64(s, 3, incident_id);
+    else
+        sqlite3_bind_null(s, 3);
+    bind_text(s, 4, unit);
+    bind_text(s, 5, reporter);
+    bind_text(s, 6, payload);
+    int rc = step_done(st, s, "recording an event", err);
+    if (rc == 0 && id)
+        *id = sqlite3_last_insert_rowid(st->db);
+    return rc;
+}
+
+int store_event_list(struct store *st, int64_t after_id, int limit, store_event_cb cb, void *ud, struct yj_err *err)
+{
+    static const char sql[] = "SELECT id, at, kind, coalesce(incident_id, 0), unit, reporter, payload FROM events "
+                              "WHERE id > ? ORDER BY id LIMIT ?";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, after_id);
+    sqlite3_bind_int(s, 2, limit > 0 ? limit : -1);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_event e = {
+            .id = sqlite3_column_int64(s, 0),
+            .at = sqlite3_column_int64(s, 1),
+            .kind = (const char *)sqlite3_column_text(s, 2),
+            .incident_id = sqlite3_column_int64(s, 3),
+            .unit = (const char *)sqlite3_column_text(s, 4),
+            .reporter = (const char *)sqlite3_column_text(s, 5),
+            .payload = (const char *)sqlite3_column_text(s, 6),
+        };
+        if (cb(&e, ud))
+            break;
+    }
+    int out = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "reading events", err);
+    sqlite3_reset(s);
+    return out;
+}
+
+int store_event_last(struct store *st, int64_t *id, struct yj_err *err)
+{
+    static const char sql[] = "SELECT coalesce(max(id), 0) FROM events";
+    return query_int(st, sql, NULL, id, "reading the last event", err);
 }

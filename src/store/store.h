@@ -171,4 +171,89 @@ typedef int (*store_audit_cb)(const struct store_audit_row *row, void *ud);
 /* In id order; stops early when cb returns non-zero. */
 int store_audit_foreach(struct store *st, store_audit_cb cb, void *ud, struct yj_err *err);
 
+/* ---- users, sessions, tokens, login throttling (the server) ---- */
+
+struct store_user {
+    int64_t id;
+    char *name;
+    char *role; /* admin leader responder officer duty auditor */
+    char *unit; /* plan unit id, NULL for none */
+    char *password_hash; /* argon2id string */
+    int64_t must_change;
+    int64_t disabled;
+    int64_t created_at;
+    int64_t updated_at;
+};
+void store_user_release(struct store_user *u);
+/* Inserts u and sets u->id; YJ_ECONFLICT when the name is taken. */
+int store_user_insert(struct store *st, struct store_user *u, struct yj_err *err);
+/* By id, or by name when id is 0; YJ_ENOTFOUND when absent. */
+int store_user_get(struct store *st, int64_t id, const char *name, struct store_user *out, struct yj_err *err);
+/* Writes role, unit, password_hash, must_change, disabled, updated_at of u->id. */
+int store_user_update(struct store *st, const struct store_user *u, struct yj_err *err);
+typedef int (*store_user_cb)(const struct store_user *u, void *ud);
+int store_user_list(struct store *st, store_user_cb cb, void *ud, struct yj_err *err);
+int store_user_count(struct store *st, int64_t *n, struct yj_err *err);
+
+struct store_session {
+    int64_t id;
+    int64_t user_id;
+    char token_hash[65];
+    char csrf[65];
+    int64_t created_at;
+    int64_t last_seen;
+    int64_t expires_at; /* absolute expiry */
+};
+int store_session_insert(struct store *st, struct store_session *s, struct yj_err *err);
+int store_session_find(struct store *st, const char *token_hash, struct store_session *out, struct yj_err *err);
+int store_session_touch(struct store *st, int64_t id, int64_t at, struct yj_err *err);
+int store_session_delete(struct store *st, int64_t id, struct yj_err *err);
+/* Ends every session of a user (password change, disable). */
+int store_session_delete_user(struct store *st, int64_t user_id, struct yj_err *err);
+
+struct store_token {
+    int64_t id;
+    char *name;
+    char token_hash[65];
+    char *scopes; /* JSON array of strings */
+    char *created_by;
+    int64_t created_at;
+    int64_t last_used;
+    int64_t revoked_at;
+};
+void store_token_release(struct store_token *t);
+int store_token_insert(struct store *st, struct store_token *t, struct yj_err *err);
+int store_token_find(struct store *st, const char *token_hash, struct store_token *out, struct yj_err *err);
+typedef int (*store_token_cb)(const struct store_token *t, void *ud);
+int store_token_list(struct store *st, store_token_cb cb, void *ud, struct yj_err *err);
+/* YJ_ENOTFOUND when there is no such live token. */
+int store_token_revoke(struct store *st, int64_t id, int64_t at, struct yj_err *err);
+int store_token_touch(struct store *st, int64_t id, int64_t at, struct yj_err *err);
+
+/* Login throttling: consecutive failures per key ("user:NAME", "addr:IP"). */
+int store_login_failures(struct store *st, const char *key, int64_t *failures, int64_t *last_at,
+                         struct yj_err *err);
+int store_login_failed(struct store *st, const char *key, int64_t at, struct yj_err *err);
+int store_login_clear(struct store *st, const char *key, struct yj_err *err);
+
+/* ---- events: the durable log live streams replay from ---- */
+
+struct store_event {
+    int64_t id;
+    int64_t at;
+    const char *kind;
+    int64_t incident_id;
+    const char *unit;
+    const char *reporter;
+    const char *payload; /* JSON */
+};
+/* Appends an event (inside the caller's transaction); *id (may be NULL) gets its id. */
+int store_event_append(struct store *st, int64_t at, const char *kind, int64_t incident_id, const char *unit,
+                       const char *reporter, const char *payload, int64_t *id, struct yj_err *err);
+typedef int (*store_event_cb)(const struct store_event *e, void *ud);
+/* Events with id > after_id in id order, at most limit; stops early when cb returns non-zero. */
+int store_event_list(struct store *st, int64_t after_id, int limit, store_event_cb cb, void *ud,
+                     struct yj_err *err);
+int store_event_last(struct store *st, int64_t *id, struct yj_err *err);
+
 #endif

@@ -168,7 +168,7 @@ static void move_ok(struct fixture *f, const char *ref, const char *status, cons
                     size_t n, const char *reason)
 {
     struct yj_err err = {0};
-    if (incident_move(&f->ctx, ref, status, reason, fields, n, NULL, &err) != 0)
+    if (incident_move(&f->ctx, ref, status, reason, fields, n, 0, NULL, &err) != 0)
         fail_msg("move to %s: %s", status, err.msg);
 }
 
@@ -182,7 +182,7 @@ static void test_full_lifecycle(void **state)
     store_incident_release(&inc);
 
     /* Not allowed: skipping stages. */
-    assert_int_equal(incident_move(&f->ctx, "YJ-2026-0001", "closed", NULL, NULL, 0, NULL, &err), YJ_ESTATE);
+    assert_int_equal(incident_move(&f->ctx, "YJ-2026-0001", "closed", NULL, NULL, 0, 0, NULL, &err), YJ_ESTATE);
     assert_string_equal(err.msg, "cannot move YJ-2026-0001 from reported to closed (allowed next: assessing, dismissed)");
     f->now += 3 * YJ_MS_PER_MIN;
     move_ok(f, "1", "assessing", NULL, 0, NULL);
@@ -192,19 +192,19 @@ static void test_full_lifecycle(void **state)
 
     /* Leaving assessing needs the whole assessment and a confirmed level. */
     struct incident_field partial[] = {{"source", "IDS告警"}, {"scope", "教务系统"}};
-    assert_int_equal(incident_move(&f->ctx, "1", "responding", NULL, partial, 2, NULL, &err), YJ_EINVAL);
+    assert_int_equal(incident_move(&f->ctx, "1", "responding", NULL, partial, 2, 0, NULL, &err), YJ_EINVAL);
     assert_string_equal(err.msg, "the risk assessment of YJ-2026-0001 is incomplete: missing nature, trend, measures, "
                                  "level (the confirmed level) (give them with --field KEY=VALUE)");
     /* Raising to 重要情况 also needs the leading group's activation decision. */
     struct incident_field full[] = {{"source", "IDS告警"},        {"scope", "教务系统"}, {"nature", "WebShell"},
                                     {"trend", "可能横向移动"},     {"measures", "隔离主机"}, {"level", "important"}};
-    assert_int_equal(incident_move(&f->ctx, "1", "responding", NULL, full, 6, NULL, &err), YJ_EINVAL);
+    assert_int_equal(incident_move(&f->ctx, "1", "responding", NULL, full, 6, 0, NULL, &err), YJ_EINVAL);
     assert_non_null(strstr(err.msg, "requires the leading group's decision"));
     struct incident_field wrong[] = {{"level", "important"}, {"activated_by", "it_staff"}};
-    assert_int_equal(incident_move(&f->ctx, "1", "responding", NULL, wrong, 2, NULL, &err), YJ_EINVAL);
+    assert_int_equal(incident_move(&f->ctx, "1", "responding", NULL, wrong, 2, 0, NULL, &err), YJ_EINVAL);
     assert_non_null(strstr(err.msg, "not a leader or deputy of the leading group"));
     struct incident_field unknown[] = {{"colour", "red"}};
-    assert_int_equal(incident_move(&f->ctx, "1", "responding", NULL, unknown, 1, NULL, &err), YJ_EINVAL);
+    assert_int_equal(incident_move(&f->ctx, "1", "responding", NULL, unknown, 1, 0, NULL, &err), YJ_EINVAL);
     assert_non_null(strstr(err.msg, "unknown field \"colour\""));
     assert_int_equal(count(f, "audit_log"), 2); /* report + assessing; refusals left no trace */
 
@@ -230,14 +230,14 @@ static void test_full_lifecycle(void **state)
     f->now += YJ_MS_PER_HOUR;
     move_ok(f, "1", "reviewing", NULL, 0, NULL);
     assert_true(due(f, id, "summary_report", &met) == f->now + 30 * YJ_MS_PER_DAY && met == 0);
-    assert_int_equal(incident_move(&f->ctx, "1", "closed", NULL, NULL, 0, NULL, &err), YJ_EINVAL);
+    assert_int_equal(incident_move(&f->ctx, "1", "closed", NULL, NULL, 0, 0, NULL, &err), YJ_EINVAL);
     assert_non_null(strstr(err.msg, "missing cause, loss, lessons"));
     struct incident_field review[] = {{"cause", "弱口令"}, {"loss", "无"}, {"lessons", "口令策略"}};
     f->now += YJ_MS_PER_DAY;
     move_ok(f, "YJ-2026-0001", "closed", review, 3, NULL);
     due(f, id, "summary_report", &met);
     assert_true(met == f->now);
-    assert_int_equal(incident_move(&f->ctx, "1", "reviewing", NULL, NULL, 0, NULL, &err), YJ_ESTATE);
+    assert_int_equal(incident_move(&f->ctx, "1", "reviewing", NULL, NULL, 0, 0, NULL, &err), YJ_ESTATE);
     assert_non_null(strstr(err.msg, "it is final"));
 
     assert_int_equal(incident_note(&f->ctx, "1", "补充说明", &err), 0);
@@ -271,7 +271,7 @@ static void test_dismiss(void **state)
     assert_string_equal(inc.level, "opinion_ordinary");
     assert_string_equal(inc.unit, "publicity");
     store_incident_release(&inc);
-    assert_int_equal(incident_move(&f->ctx, "1", "dismissed", NULL, NULL, 0, NULL, &err), YJ_EINVAL);
+    assert_int_equal(incident_move(&f->ctx, "1", "dismissed", NULL, NULL, 0, 0, NULL, &err), YJ_EINVAL);
     assert_non_null(strstr(err.msg, "needs a reason"));
     move_ok(f, "1", "dismissed", NULL, 0, "误报：与学校无关");
     assert_int_equal(store_incident_get(f->st, 1, NULL, &inc, &err), 0);
@@ -281,9 +281,38 @@ static void test_dismiss(void **state)
     int64_t met;
     due(f, 1, "assessment", &met);
     assert_true(met == T0);
-    assert_int_equal(incident_move(&f->ctx, "1", "assessing", NULL, NULL, 0, NULL, &err), YJ_ESTATE);
-    assert_int_equal(incident_move(&f->ctx, "YJ-1999-0001", "assessing", NULL, NULL, 0, NULL, &err), YJ_ENOTFOUND);
-    assert_int_equal(incident_move(&f->ctx, "1", "finished", NULL, NULL, 0, NULL, &err), YJ_EINVAL);
+    assert_int_equal(incident_move(&f->ctx, "1", "assessing", NULL, NULL, 0, 0, NULL, &err), YJ_ESTATE);
+    assert_int_equal(incident_move(&f->ctx, "YJ-1999-0001", "assessing", NULL, NULL, 0, 0, NULL, &err), YJ_ENOTFOUND);
+    assert_int_equal(incident_move(&f->ctx, "1", "finished", NULL, NULL, 0, 0, NULL, &err), YJ_EINVAL);
+}
+
+static void test_assess_versions_and_events(void **state)
+{
+    struct fixture *f = *state;
+    struct store_incident inc;
+    struct yj_err err;
+    report(f, "intrusion", "general", NULL, &inc);
+    assert_true(inc.version == 1);
+    store_incident_release(&inc);
+    struct incident_field a[] = {{"scope", "教务系统"}, {"level", "important"}};
+    assert_int_equal(incident_assess(&f->ctx, "1", a, 2, 1, &inc, &err), 0);
+    assert_true(inc.version == 2);
+    assert_string_equal(inc.status, "reported"); /* an assessment does not move the incident */
+    assert_string_equal(inc.scope, "教务系统");
+    assert_true(inc.national_level == 3);
+    store_incident_release(&inc);
+    /* A writer holding version 1 is refused; so is a field an assessment does not carry. */
+    assert_int_equal(incident_assess(&f->ctx, "1", a, 1, 1, NULL, &err), YJ_ECONFLICT);
+    assert_non_null(strstr(err.msg, "has changed since version 1 (now 2)"));
+    assert_int_equal(incident_move(&f->ctx, "1", "assessing", NULL, NULL, 0, 1, NULL, &err), YJ_ECONFLICT);
+    struct incident_field cause[] = {{"cause", "x"}};
+    assert_int_equal(incident_assess(&f->ctx, "1", cause, 1, 0, NULL, &err), YJ_EINVAL);
+    assert_int_equal(incident_note(&f->ctx, "1", "备注", &err), 0);
+    assert_int_equal(incident_move(&f->ctx, "1", "assessing", NULL, NULL, 0, 3, NULL, &err), 0);
+    /* Every change left an event for live streams, in order. */
+    int64_t last = 0;
+    assert_int_equal(store_event_last(f->st, &last, &err), 0);
+    assert_true(last == 4); /* created, assessed, noted, moved */
 }
 
 static void test_numbering_per_year(void **state)
@@ -378,6 +407,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_report_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dismiss, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_assess_versions_and_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_numbering_per_year, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_edit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_delete, setup, teardown),

@@ -180,7 +180,7 @@ static void test_deadlines(void **state)
     assert_int_equal(store_deadline_insert(f->st, &d, &err), 0);
     struct store_deadline d2 = {.incident_id = a.id, .kind = "report", .due_at = 1000, .met_at = 900};
     assert_int_equal(store_deadline_insert(f->st, &d2, &err), 0);
-    assert_int_equal(store_deadline_insert(f->st, &d2, &err), YJ_ESTORE); /* one per kind */
+    assert_int_equal(store_deadline_insert(f->st, &d2, &err), YJ_ECONFLICT); /* one per kind */
     assert_int_equal(store_deadline_meet(f->st, a.id, "assessment", 4000, &err), 0);
     assert_int_equal(store_deadline_meet(f->st, a.id, "assessment", 4500, &err), 0); /* already met: kept */
     struct store_deadline out[4];
