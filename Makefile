@@ -9,7 +9,7 @@ DATA        ?= ./data
 
 # Build and test dependencies, by Debian package name.
 DEB_PACKAGES = build-essential cmake pkg-config libfyaml-dev libsqlite3-dev libsodium-dev \
-               libjansson-dev libcmocka-dev nodejs sqlite3 tzdata
+               libjansson-dev libcmocka-dev libmicrohttpd-dev nodejs sqlite3 tzdata openssl
 
 # Only `make lint` needs these.
 LINT_PACKAGES = cppcheck clang-tidy

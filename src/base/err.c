@@ -9,8 +9,15 @@ int yj_err_set(struct yj_err *err, int code, const char *fmt, ...)
         vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
         va_end(ap);
         err->code = code;
+        err->field[0] = 0;
     }
     return code;
+}
+
+void yj_err_field(struct yj_err *err, const char *field)
+{
+    if (err)
+        snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
 }
 
 void yj_err_prefix(struct yj_err *err, const char *fmt, ...)

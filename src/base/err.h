@@ -20,10 +20,13 @@ enum yj_errcode {
 struct yj_err {
     int code;
     char msg[1024];
+    char field[48]; /* the offending input field, "" when none (API errors name it) */
 };
 
 /* Sets err (when non-NULL) and returns code, so callers can write `return yj_err_set(...)`. */
 int yj_err_set(struct yj_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Names the offending field (after yj_err_set, which clears it). */
+void yj_err_field(struct yj_err *err, const char *field);
 /* Prefixes an existing message with more context ("loading plan: ..."). */
 void yj_err_prefix(struct yj_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Process exit status for a code: 1 for most errors, 2 for usage/input errors. */

@@ -50,7 +50,17 @@ size_t yj_utf8_len(const char *s)
     return n;
 }
 
+static int text_check(const char *what, const char *s, size_t max_chars, int flags, struct yj_err *err);
+
 int yj_text_check(const char *what, const char *s, size_t max_chars, int flags, struct yj_err *err)
+{
+    int rc = text_check(what, s, max_chars, flags, err);
+    if (rc < 0)
+        yj_err_field(err, what);
+    return rc;
+}
+
+static int text_check(const char *what, const char *s, size_t max_chars, int flags, struct yj_err *err)
 {
     if (!s)
         s = "";
@@ -74,4 +84,35 @@ int yj_text_check(const char *what, const char *s, size_t max_chars, int flags, 
     if ((flags & YJ_TEXT_NONEMPTY) && blank)
         return yj_err_set(err, YJ_EINVAL, "%s: must not be empty", what);
     return 0;
+}
+
+int yj_size_parse(const char *s, int64_t *out, struct yj_err *err)
+{
+    static const struct {
+        const char *unit;
+        int64_t mul;
+    } units[] = {{"", 1},
+                 {"B", 1},
+                 {"KB", INT64_C(1) << 10},
+                 {"KiB", INT64_C(1) << 10},
+                 {"MB", INT64_C(1) << 20},
+                 {"MiB", INT64_C(1) << 20},
+                 {"GB", INT64_C(1) << 30},
+                 {"GiB", INT64_C(1) << 30}};
+    const char *p = s;
+    int64_t n = 0;
+    if (!s || *p < '0' || *p > '9')
+        return yj_err_set(err, YJ_EINVAL, "bad size \"%s\": write e.g. 1MiB, 512KiB or 65536", s ? s : "");
+    while (*p >= '0' && *p <= '9') {
+        n = n * 10 + (*p - '0');
+        if (n > (INT64_C(1) << 40))
+            return yj_err_set(err, YJ_EINVAL, "bad size \"%s\": too large", s);
+        p++;
+    }
+    for (size_t i = 0; i < YJ_ARRAY_LEN(units); i++)
+        if (strcmp(p, units[i].unit) == 0) {
+            *out = n * units[i].mul;
+            return 0;
+        }
+    return yj_err_set(err, YJ_EINVAL, "bad size \"%s\": unit must be one of B, KiB, MiB, GiB", s);
 }

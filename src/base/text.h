@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct yj_err;
 
@@ -22,5 +23,9 @@ enum yj_text_flags {
  * characters other than tab and (unless YJ_TEXT_SINGLE_LINE) newlines.
  * Returns 0 or YJ_EINVAL with a message naming the field. */
 int yj_text_check(const char *what, const char *s, size_t max_chars, int flags, struct yj_err *err);
+
+/* Parses a size: digits with an optional unit B, KB/KiB, MB/MiB, GB/GiB (all binary,
+ * 1 KB = 1024 B) — "1MiB", "512KiB", "65536". Writes *out on success; YJ_EINVAL otherwise. */
+int yj_size_parse(const char *s, int64_t *out, struct yj_err *err);
 
 #endif

@@ -14,7 +14,7 @@
 #include <wchar.h>
 
 static const char usage_text[] =
-    "usage: yingji [--data DIR] [--plan FILE] [--json] COMMAND ...\n"
+    "usage: yingji [--config FILE] [--data DIR] [--plan FILE] [--json] COMMAND ...\n"
     "\n"
     "Network and information security emergency response (网络与信息安全应急).\n"
     "\n"
@@ -29,10 +29,13 @@ static const char usage_text[] =
     "  db migrate                  apply pending store migrations\n"
     "  db backup PATH              consistent copy of the store while it is in use\n"
     "  audit verify                check the hash chain of the audit log\n"
+    "  serve [--listen ADDR:PORT]  run the HTTP API\n"
+    "  user add|passwd|list        accounts for the API and console\n"
     "  version                     print the version\n"
     "\n"
     "Global options (before or after the command):\n"
-    "  --data DIR    data directory (default ./data, or $YINGJI_DATA)\n"
+    "  --config FILE deployment config (yingji.example.yaml shows every key)\n"
+    "  --data DIR    data directory (default: the config's, else $YINGJI_DATA, else ./data)\n"
     "  --plan FILE   plan file, or builtin:university / builtin:county-bureau (default builtin:university)\n"
     "  --json        machine-readable output\n"
     "\n"
@@ -149,14 +152,17 @@ static int take_globals(struct cli *c, int *argc, char **argv)
         } else if (!rest && strcmp(a, "--json") == 0) {
             c->json = true;
             continue;
-        } else if (!rest && (strcmp(a, "--data") == 0 || strcmp(a, "--plan") == 0)) {
-            target = a[2] == 'd' ? &c->data_dir : &c->plan_path;
+        } else if (!rest && (strcmp(a, "--data") == 0 || strcmp(a, "--plan") == 0 || strcmp(a, "--config") == 0)) {
+            target = a[2] == 'd' ? &c->data_dir : a[2] == 'p' ? &c->plan_path : &c->config_path;
             if (i + 1 >= *argc)
                 return cli_usage("%s needs a value", a);
             val = argv[++i];
         } else if (!rest && (strncmp(a, "--data=", 7) == 0 || strncmp(a, "--plan=", 7) == 0)) {
             target = a[2] == 'd' ? &c->data_dir : &c->plan_path;
             val = a + 7;
+        } else if (!rest && strncmp(a, "--config=", 9) == 0) {
+            target = &c->config_path;
+            val = a + 9;
         }
         if (target) {
             if (!*val)
@@ -176,16 +182,32 @@ int cli_main(int argc, char **argv)
     struct cli c = {.prog = "yingji"};
     /* Character widths for aligned Chinese output; everything else stays in the C locale. */
     setlocale(LC_CTYPE, "C.UTF-8");
-    c.data_dir = getenv("YINGJI_DATA");
-    if (!c.data_dir || !*c.data_dir)
-        c.data_dir = "./data";
-    c.plan_path = PLAN_DEFAULT;
     set_actor(&c);
+    config_defaults(&c.cfg);
     int rc = take_globals(&c, &argc, argv);
-    if (rc)
+    if (rc == 0 && c.config_path) {
+        struct plan_diags diags = {0};
+        struct yj_err err = {0};
+        if (config_load(c.config_path, &c.cfg, &diags, &err) < 0) {
+            for (size_t i = 0; i < diags.n; i++)
+                fprintf(stderr, "%s\n", diags.lines[i]);
+            rc = diags.n ? 2 : cli_fail(err.code, err.msg);
+            plan_diags_release(&diags);
+        }
+    }
+    if (rc) {
+        config_release(&c.cfg);
         return rc;
+    }
+    /* Flags win, then an explicit config file, then the environment, then the defaults. */
+    const char *env = getenv("YINGJI_DATA");
+    if (!c.data_dir)
+        c.data_dir = env && *env && !c.config_path ? env : c.cfg.data;
+    if (!c.plan_path)
+        c.plan_path = c.cfg.plan;
     if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage_text, argc < 2 ? stderr : stdout);
+        config_release(&c.cfg);
         return argc < 2 ? 2 : 0;
     }
     const char *cmd = argv[1];
@@ -194,6 +216,7 @@ int cli_main(int argc, char **argv)
             cli_print_json(json_pack("{s:s}", "version", YJ_VERSION));
         else
             printf("yingji %s\n", YJ_VERSION);
+        config_release(&c.cfg);
         return 0;
     }
     if (strcmp(cmd, "plan") == 0)
@@ -204,9 +227,14 @@ int cli_main(int argc, char **argv)
         rc = cli_db(&c, argc - 1, argv + 1);
     else if (strcmp(cmd, "audit") == 0)
         rc = cli_audit(&c, argc - 1, argv + 1);
+    else if (strcmp(cmd, "serve") == 0)
+        rc = cli_serve(&c, argc - 1, argv + 1);
+    else if (strcmp(cmd, "user") == 0)
+        rc = cli_user(&c, argc - 1, argv + 1);
     else
         rc = cli_usage("unknown command \"%s\" (see 'yingji --help')", cmd);
     cli_close(&c);
+    config_release(&c.cfg);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "yingji: cannot write output: %s\n", strerror(errno));
         return rc ? rc : 1;

@@ -6,13 +6,16 @@
 #include <stdbool.h>
 
 #include "../engine/ctx.h"
+#include "../plan/config.h"
 
 struct plan;
 struct store;
 
 struct cli {
-    const char *data_dir;  /* --data, $YINGJI_DATA, ./data */
-    const char *plan_path; /* --plan, default builtin:university */
+    const char *data_dir;  /* --data, else $YINGJI_DATA, else the config's, else ./data */
+    const char *plan_path; /* --plan, else the config's, else builtin:university */
+    const char *config_path; /* --config */
+    struct yj_config cfg;    /* the deployment config (defaults without --config) */
     bool json;             /* --json */
     const char *prog;      /* "yingji" */
     struct yj_ctx ctx;     /* filled by cli_open */
@@ -45,5 +48,7 @@ int cli_plan(struct cli *c, int argc, char **argv);
 int cli_incident(struct cli *c, int argc, char **argv);
 int cli_db(struct cli *c, int argc, char **argv);
 int cli_audit(struct cli *c, int argc, char **argv);
+int cli_serve(struct cli *c, int argc, char **argv);
+int cli_user(struct cli *c, int argc, char **argv);
 
 #endif

@@ -132,6 +132,7 @@ static const struct plan_level *resolve_level(const struct plan *plan, const str
                 off += (size_t)w;
         }
         yj_err_set(err, YJ_EINVAL, "level \"%s\" is not a level of type %s (allowed: %s)", id, t->id, list);
+        yj_err_field(err, "level");
         return NULL;
     }
     return l;
@@ -146,16 +147,24 @@ int incident_report(struct yj_ctx *ctx, const struct incident_report_req *req, s
                     struct yj_err *err)
 {
     const struct plan *plan = ctx->plan;
-    if (!req->type || !*req->type)
-        return yj_err_set(err, YJ_EINVAL, "type is required (see `yingji plan show` for the plan's types)");
+    if (!req->type || !*req->type) {
+        yj_err_set(err, YJ_EINVAL, "type is required (see `yingji plan show` for the plan's types)");
+        yj_err_field(err, "type");
+        return YJ_EINVAL;
+    }
     if (yj_text_check("type", req->type, 64, YJ_TEXT_SINGLE_LINE, err) < 0)
         return YJ_EINVAL;
     const struct plan_type *t = plan_type(plan, req->type);
-    if (!t)
-        return yj_err_set(err, YJ_EINVAL, "unknown type \"%s\" (see `yingji plan show` for the plan's types)",
-                          req->type);
-    if (!req->title)
-        return yj_err_set(err, YJ_EINVAL, "title is required");
+    if (!t) {
+        yj_err_set(err, YJ_EINVAL, "unknown type \"%s\" (see `yingji plan show` for the plan's types)", req->type);
+        yj_err_field(err, "type");
+        return YJ_EINVAL;
+    }
+    if (!req->title) {
+        yj_err_set(err, YJ_EINVAL, "title is required");
+        yj_err_field(err, "title");
+        return YJ_EINVAL;
+    }
     int rc;
     if ((rc = yj_text_check("title", req->title, INCIDENT_TITLE_MAX, YJ_TEXT_SINGLE_LINE | YJ_TEXT_NONEMPTY, err)) < 0 ||
         (rc = check_text("source", req->source, INCIDENT_TEXT_MAX, 0, err)) < 0 ||
@@ -348,16 +357,21 @@ static int apply_fields(const struct plan *plan, struct store_incident *inc, con
             inc->national_level = (*new_level)->national_level;
         } else {
             char **slot = permitted ? text_slot(inc, key) : NULL;
-            if (!slot)
-                return yj_err_set(err, YJ_EINVAL, "unknown field \"%s\" (known: %s)", key,
-                                  only ? "source, scope, nature, trend, measures, level"
-                                       : "source, scope, nature, trend, measures, level, activated_by, "
-                                         "activation_reason, cause, loss, lessons");
-            if (strcmp(key, "activated_by") == 0 && !leading_member(plan, val))
-                return yj_err_set(err, YJ_EINVAL,
-                                  "activated_by \"%s\" is not a leader or deputy of the leading group (领导小组) "
-                                  "in the plan",
-                                  val);
+            if (!slot) {
+                yj_err_set(err, YJ_EINVAL, "unknown field \"%s\" (known: %s)", key,
+                           only ? "source, scope, nature, trend, measures, level"
+                                : "source, scope, nature, trend, measures, level, activated_by, "
+                                  "activation_reason, cause, loss, lessons");
+                yj_err_field(err, key);
+                return YJ_EINVAL;
+            }
+            if (strcmp(key, "activated_by") == 0 && !leading_member(plan, val)) {
+                yj_err_set(err, YJ_EINVAL,
+                           "activated_by \"%s\" is not a leader or deputy of the leading group (领导小组) in the plan",
+                           val);
+                yj_err_field(err, "activated_by");
+                return YJ_EINVAL;
+            }
             free(*slot);
             *slot = xstrdup(val);
         }
@@ -388,11 +402,14 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
                   struct store_incident *out, struct yj_err *err)
 {
     const struct plan *plan = ctx->plan;
-    if (!status || !incident_status_valid(status))
-        return yj_err_set(err, YJ_EINVAL,
-                          "unknown status \"%s\" (one of: reported, assessing, responding, recovering, reviewing, "
-                          "closed, dismissed)",
-                          status ? status : "");
+    if (!status || !incident_status_valid(status)) {
+        yj_err_set(err, YJ_EINVAL,
+                   "unknown status \"%s\" (one of: reported, assessing, responding, recovering, reviewing, "
+                   "closed, dismissed)",
+                   status ? status : "");
+        yj_err_field(err, "status");
+        return YJ_EINVAL;
+    }
     if (reason && yj_text_check("reason", reason, INCIDENT_TEXT_MAX, 0, err) < 0)
         return YJ_EINVAL;
     struct store_incident inc = {0};
@@ -435,6 +452,7 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
     char missing[256] = "";
     if (strcmp(status, INCIDENT_DISMISSED) == 0 && blank(reason)) {
         rc = yj_err_set(err, YJ_EINVAL, "dismissing %s needs a reason (--reason)", inc.number);
+        yj_err_field(err, "reason");
         goto out;
     }
     if (strcmp(from, INCIDENT_ASSESSING) == 0 && strcmp(status, INCIDENT_RESPONDING) == 0) {
@@ -607,8 +625,9 @@ int incident_assess(struct yj_ctx *ctx, const char *ref, const struct incident_f
     if (if_version > 0 && if_version != inc.version) {
         rc = yj_err_set(err, YJ_ECONFLICT, "%s has changed since version %lld (now %lld); reload and retry",
                         inc.number, (long long)if_version, (long long)inc.version);
-    } else if (strcmp(inc.status, INCIDENT_REPORTED) != 0 && strcmp(inc.status, INCIDENT_ASSESSING) != 0 &&
-               strcmp(inc.status, INCIDENT_RESPONDING) != 0) {
+    } else if (!inc.status || (strcmp(inc.status, INCIDENT_REPORTED) != 0 &&
+                                strcmp(inc.status, INCIDENT_ASSESSING) != 0 &&
+                                strcmp(inc.status, INCIDENT_RESPONDING) != 0)) {
         rc = yj_err_set(err, YJ_ESTATE, "%s is %s: the assessment can no longer change", inc.number, inc.status);
     } else {
         rc = apply_fields(ctx->plan, &inc, fields, n_fields, keys, changes, &new_level, err);

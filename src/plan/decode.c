@@ -185,6 +185,20 @@ static void decode_value(struct decoder *d, const struct decode_field *f, struct
         free(s);
         break;
     }
+    case DK_SIZE: {
+        char *s = scalar_text(d, v, f->key);
+        if (!s)
+            break;
+        struct yj_err err;
+        int64_t n;
+        if (yj_size_parse(s, &n, &err) < 0)
+            decode_error_at_node(d, v, "%s: %s", f->key, err.msg);
+        else
+            *(int64_t *)slot = n;
+        record(d, slot, v);
+        free(s);
+        break;
+    }
     case DK_BOOL: {
         char *s = scalar_text(d, v, f->key);
         if (!s)
@@ -248,7 +262,7 @@ static void set_defaults(const struct decode_schema *s, void *obj)
 {
     for (size_t i = 0; i < s->n_fields; i++) {
         const struct decode_field *f = &s->fields[i];
-        if (f->kind == DK_DUR)
+        if (f->kind == DK_DUR || f->kind == DK_SIZE)
             *(int64_t *)((char *)obj + f->off) = -1;
         else if (f->kind == DK_OBJ)
             set_defaults(f->sub, (char *)obj + f->off);
@@ -330,6 +344,11 @@ json_t *decode_to_json(const struct decode_schema *s, const void *obj)
             if (ms >= 0)
                 yj_duration_format(ms, buf, sizeof(buf));
             v = ms >= 0 ? json_string(buf) : json_null();
+            break;
+        }
+        case DK_SIZE: {
+            int64_t n = *(const int64_t *)slot;
+            v = n >= 0 ? json_integer(n) : json_null();
             break;
         }
         case DK_BOOL:

@@ -15,6 +15,7 @@ enum decode_kind {
     DK_STR,  /* char * */
     DK_STRS, /* char **, with a size_t count at count_off */
     DK_DUR,  /* int64_t ms, -1 when absent */
+    DK_SIZE, /* int64_t bytes, -1 when absent */
     DK_BOOL, /* bool */
     DK_INT,  /* int64_t */
     DK_OBJ,  /* an embedded struct described by sub */

@@ -477,25 +477,70 @@ int store_incident_get(struct store *st, int64_t id, const char *number, struct 
     return 0;
 }
 
+int64_t store_incident_sort_key(const struct store_incident *inc, enum store_sort sort)
+{
+    switch (sort) {
+    case STORE_SORT_UPDATED: return inc->updated_at;
+    case STORE_SORT_SEVERITY: return inc->national_level;
+    default: return inc->id;
+    }
+}
+
 int store_incident_list(struct store *st, const struct store_incident_filter *f, store_incident_cb cb, void *ud,
                         struct yj_err *err)
 {
-    /* The filter decides the SQL text, so this statement is prepared per call, not cached. */
+    static const struct store_incident_filter none = {.drill = -1};
+    if (!f)
+        f = &none;
+    /* Only the ORDER BY and the cursor comparison vary, chosen from fixed text: never from input. */
+    static const struct {
+        const char *order, *after;
+    } sorts[] = {
+        [STORE_SORT_NEWEST] = {"id DESC", "id < ?12"},
+        [STORE_SORT_OLDEST] = {"id ASC", "id > ?12"},
+        [STORE_SORT_UPDATED] = {"updated_at DESC, id DESC", "(updated_at, id) < (?11, ?12)"},
+        [STORE_SORT_SEVERITY] = {"national_level ASC, id ASC", "(national_level, id) > (?11, ?12)"},
+    };
+    size_t si = (size_t)f->sort < YJ_ARRAY_LEN(sorts) ? (size_t)f->sort : 0;
     char *sql = xasprintf("%s WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR unit = ?2) AND "
-                          "(?3 IS NULL OR type = ?3) AND (?4 < 0 OR drill = ?4) AND (?5 <= 0 OR id < ?5) "
-                          "ORDER BY id DESC LIMIT ?6",
-                          st->sql_list_prefix);
+                          "(?3 IS NULL OR type = ?3) AND (?4 < 0 OR drill = ?4) AND (?5 IS NULL OR level = ?5) AND "
+                          "(?6 IS NULL OR title LIKE ?6 ESCAPE '\\' OR number LIKE ?6 ESCAPE '\\' OR "
+                          "source LIKE ?6 ESCAPE '\\' OR scope LIKE ?6 ESCAPE '\\') AND "
+                          "(?7 IS NULL OR unit = ?7 OR reporter = ?8) AND (?10 = 0 OR %s) "
+                          "ORDER BY %s LIMIT ?9",
+                          st->sql_list_prefix, sorts[si].after, sorts[si].order);
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
     free(sql);
     if (rc != SQLITE_OK)
         return sql_fail(st, rc, "listing incidents", err);
-    bind_text(s, 1, f ? f->status : NULL);
-    bind_text(s, 2, f ? f->unit : NULL);
-    bind_text(s, 3, f ? f->type : NULL);
-    sqlite3_bind_int(s, 4, f ? f->drill : -1);
-    sqlite3_bind_int64(s, 5, f ? f->after_id : 0);
-    sqlite3_bind_int64(s, 6, f && f->limit > 0 ? f->limit : -1);
+    bind_text(s, 1, f->status);
+    bind_text(s, 2, f->unit);
+    bind_text(s, 3, f->type);
+    sqlite3_bind_int(s, 4, f->drill);
+    bind_text(s, 5, f->level);
+    if (f->text) {
+        /* Escape LIKE's wildcards so the text matches literally. */
+        size_t n = strlen(f->text);
+        char *pat = xmalloc(2 * n + 3), *q = pat;
+        *q++ = '%';
+        for (const char *c = f->text; *c; c++) {
+            if (*c == '%' || *c == '_' || *c == '\\')
+                *q++ = '\\';
+            *q++ = *c;
+        }
+        *q++ = '%';
+        *q = 0;
+        sqlite3_bind_text(s, 6, pat, -1, free);
+    } else {
+        sqlite3_bind_null(s, 6);
+    }
+    bind_text(s, 7, f->visible_unit ? f->visible_unit : (f->visible_reporter ? "" : NULL));
+    bind_text(s, 8, f->visible_reporter);
+    sqlite3_bind_int64(s, 9, f->limit > 0 ? f->limit : -1);
+    sqlite3_bind_int(s, 10, f->has_cursor);
+    sqlite3_bind_int64(s, 11, f->cursor_key);
+    sqlite3_bind_int64(s, 12, f->cursor_id);
     int out = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct store_incident inc;
@@ -509,6 +554,21 @@ int store_incident_list(struct store *st, const struct store_incident_filter *f,
         out = sql_fail(st, rc, "listing incidents", err);
     sqlite3_finalize(s);
     return out;
+}
+
+int store_incident_count(struct store *st, const char *status, int drill, int64_t *n, struct yj_err *err)
+{
+    static const char sql[] = "SELECT count(*) FROM incidents WHERE status = ?1 AND (?2 < 0 OR drill = ?2)";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, status);
+    sqlite3_bind_int(s, 2, drill);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *n = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : sql_fail(st, rc, "counting incidents", err);
 }
 
 /* ---- deadlines ---- */

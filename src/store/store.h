@@ -99,14 +99,35 @@ struct store_audit_row {
     char hash[65];
 };
 
+enum store_sort {
+    STORE_SORT_NEWEST = 0, /* reported, newest first (default) */
+    STORE_SORT_OLDEST,     /* reported, oldest first */
+    STORE_SORT_UPDATED,    /* most recently changed first */
+    STORE_SORT_SEVERITY    /* national level I first, then oldest first */
+};
+
 struct store_incident_filter {
     const char *status; /* NULL = any */
     const char *unit;
     const char *type;
-    int drill; /* -1 any, 0 real only, 1 drills only */
-    int64_t after_id; /* cursor: only ids below this when > 0 (newest first) */
-    int limit;        /* 0 = no limit */
+    const char *level;
+    const char *text; /* substring of title, number, source or scope */
+    int drill;        /* -1 any, 0 real only, 1 drills only */
+    /* Visibility for a unit's informant: only incidents of this unit or reported by this actor. */
+    const char *visible_unit;
+    const char *visible_reporter;
+    enum store_sort sort;
+    /* Keyset cursor: continue after the row with this sort key and id (when has_cursor). */
+    bool has_cursor;
+    int64_t cursor_key;
+    int64_t cursor_id;
+    int limit; /* 0 = no limit */
 };
+
+/* The sort key of an incident under a sort order (for building the next cursor). */
+int64_t store_incident_sort_key(const struct store_incident *inc, enum store_sort sort);
+/* Number of incidents with that status (drill: -1 any, 0 real, 1 drills). */
+int store_incident_count(struct store *st, const char *status, int drill, int64_t *n, struct yj_err *err);
 
 /* Opens (creating if needed) the store in data_dir. Does not migrate. Free with store_free.
  * YJ_EIO when the directory cannot be created or the database cannot be opened. */

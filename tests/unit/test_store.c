@@ -121,7 +121,19 @@ static void test_incident_roundtrip(void **state)
     assert_int_equal(store_incident_list(f->st, &flt, count_cb, &n, &err), 0);
     assert_int_equal(n, 3);
     n = 0;
-    flt = (struct store_incident_filter){.drill = -1, .after_id = 4, .limit = 2};
+    flt = (struct store_incident_filter){.drill = -1, .has_cursor = true, .cursor_id = 4, .limit = 2};
+    assert_int_equal(store_incident_list(f->st, &flt, count_cb, &n, &err), 0);
+    assert_int_equal(n, 2);
+    n = 0;
+    flt = (struct store_incident_filter){.drill = -1, .text = "DROP TABLE"};
+    assert_int_equal(store_incident_list(f->st, &flt, count_cb, &n, &err), 0);
+    assert_int_equal(n, 5);
+    n = 0;
+    flt = (struct store_incident_filter){.drill = -1, .text = "100%"}; /* % is literal, not a wildcard */
+    assert_int_equal(store_incident_list(f->st, &flt, count_cb, &n, &err), 0);
+    assert_int_equal(n, 0);
+    n = 0;
+    flt = (struct store_incident_filter){.drill = -1, .visible_unit = "publicity", .visible_reporter = "nobody"};
     assert_int_equal(store_incident_list(f->st, &flt, count_cb, &n, &err), 0);
     assert_int_equal(n, 2);
     n = 0;

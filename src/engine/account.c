@@ -1,0 +1,153 @@
+/* account.c: account rules and password hashing in one place for every front end.
+ * Never stores or logs a password; hashing costs ~0.1 s and 64 MiB by design (argon2id,
+ * libsodium's interactive limits), so callers must not hash on a hot path. */
+#include "../base/common.h"
+#include "../base/text.h"
+#include "../plan/plan.h"
+#include "account.h"
+#include "audit.h"
+#include "ctx.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <sodium.h>
+
+_Static_assert(ACCOUNT_HASH_SIZE >= crypto_pwhash_STRBYTES, "hash buffer too small");
+
+static const char *const roles[] = {"admin", "leader", "responder", "officer", "duty", "auditor", NULL};
+
+static int field_error(struct yj_err *err, const char *field, const char *msg)
+{
+    yj_err_set(err, YJ_EINVAL, "%s", msg);
+    yj_err_field(err, field);
+    return YJ_EINVAL;
+}
+
+int account_check(const struct yj_ctx *ctx, const char *name, const char *role, const char *unit,
+                  struct yj_err *err)
+{
+    size_t n = name ? strlen(name) : 0;
+    bool ok = n > 0 && n <= 64;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = isalnum((unsigned char)name[i]) || name[i] == '.' || name[i] == '_' || name[i] == '-';
+    if (!ok)
+        return field_error(err, "name", "a user name has 1-64 letters, digits, '.', '_' or '-'");
+    bool known = false;
+    for (size_t i = 0; roles[i] && role; i++)
+        known |= strcmp(roles[i], role) == 0;
+    if (!known)
+        return field_error(err, "role", "role must be one of admin, leader, responder, officer, duty, auditor");
+    if (unit && !plan_unit(ctx->plan, unit)) {
+        yj_err_set(err, YJ_EINVAL, "the plan has no unit \"%s\"", unit);
+        yj_err_field(err, "unit");
+        return YJ_EINVAL;
+    }
+    if (strcmp(role, "officer") == 0 && !unit)
+        return field_error(err, "unit", "an officer (信息员) needs the unit they report for (--unit)");
+    return 0;
+}
+
+int account_check_password(const char *field, const char *password, struct yj_err *err)
+{
+    if (!password || yj_utf8_len(password) < ACCOUNT_PASSWORD_MIN || strlen(password) > ACCOUNT_PASSWORD_MAX ||
+        !yj_utf8_valid(password, strlen(password))) {
+        yj_err_set(err, YJ_EINVAL, "a password has %d to %d characters", ACCOUNT_PASSWORD_MIN, ACCOUNT_PASSWORD_MAX);
+        yj_err_field(err, field);
+        return YJ_EINVAL;
+    }
+    return 0;
+}
+
+int account_hash_password(const char *password, char *out, size_t size, struct yj_err *err)
+{
+    if (size < crypto_pwhash_STRBYTES)
+        abort();
+    if (sodium_init() < 0)
+        return yj_err_set(err, YJ_ESTORE, "libsodium could not initialise");
+    if (crypto_pwhash_str(out, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+        return yj_err_set(err, YJ_ESTORE, "cannot hash the password (out of memory)");
+    return 0;
+}
+
+bool account_verify_password(const char *hash, const char *password)
+{
+    return hash && password && crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+}
+
+static int audited(struct yj_ctx *ctx, int rc, const char *action, const char *object, json_t *detail,
+                   struct yj_err *err)
+{
+    if (rc == 0) {
+        char *d = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+        rc = audit_append(ctx->store, yj_ctx_now(ctx), ctx->actor, action, object, d, err);
+        free(d);
+    }
+    json_decref(detail);
+    if (rc == 0)
+        return store_commit(ctx->store, err);
+    store_rollback(ctx->store);
+    return rc;
+}
+
+int account_create(struct yj_ctx *ctx, const char *name, const char *role, const char *unit, const char *password,
+                   bool must_change, struct store_user *out, struct yj_err *err)
+{
+    int rc;
+    char hash[ACCOUNT_HASH_SIZE];
+    if ((rc = account_check(ctx, name, role, unit, err)) < 0 ||
+        (rc = account_check_password("password", password, err)) < 0 ||
+        (rc = account_hash_password(password, hash, sizeof(hash), err)) < 0)
+        return rc;
+    int64_t now = yj_ctx_now(ctx);
+    struct store_user u = {.name = xstrdup(name),
+                           .role = xstrdup(role),
+                           .unit = xstrdup(unit),
+                           .password_hash = xstrdup(hash),
+                           .must_change = must_change,
+                           .created_at = now,
+                           .updated_at = now};
+    if ((rc = store_begin(ctx->store, err)) < 0) {
+        store_user_release(&u);
+        return rc;
+    }
+    rc = store_user_insert(ctx->store, &u, err);
+    if (rc == YJ_ECONFLICT)
+        yj_err_field(err, "name");
+    rc = audited(ctx, rc, "user.create", name,
+                 json_pack("{s:s, s:o}", "role", role, "unit", unit ? json_string(unit) : json_null()), err);
+    if (rc == 0 && out)
+        *out = u;
+    else
+        store_user_release(&u);
+    return rc;
+}
+
+int account_set_password(struct yj_ctx *ctx, const char *name, const char *password, bool must_change,
+                         struct yj_err *err)
+{
+    int rc;
+    char hash[ACCOUNT_HASH_SIZE];
+    if ((rc = account_check_password("password", password, err)) < 0 ||
+        (rc = account_hash_password(password, hash, sizeof(hash), err)) < 0)
+        return rc;
+    struct store_user u;
+    if ((rc = store_user_get(ctx->store, 0, name, &u, err)) < 0) {
+        if (rc == YJ_ENOTFOUND)
+            yj_err_set(err, YJ_ENOTFOUND, "no user named \"%s\"", name);
+        return rc;
+    }
+    free(u.password_hash);
+    u.password_hash = xstrdup(hash);
+    u.must_change = must_change;
+    u.updated_at = yj_ctx_now(ctx);
+    if ((rc = store_begin(ctx->store, err)) == 0) {
+        rc = store_user_update(ctx->store, &u, err);
+        /* A new password ends every session that the old one opened. */
+        if (rc == 0)
+            rc = store_session_delete_user(ctx->store, u.id, err);
+        rc = audited(ctx, rc, "user.password", name, json_object(), err);
+    }
+    store_user_release(&u);
+    return rc;
+}

@@ -1,0 +1,38 @@
+/* account.h: the people who log in — creating accounts, setting passwords — shared by the CLI
+ * (`yingji user add`) and the API (/api/v1/users). Passwords are hashed with argon2id
+ * (libsodium); every change is audited in the same transaction. */
+#ifndef YJ_ACCOUNT_H
+#define YJ_ACCOUNT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../store/store.h"
+
+struct yj_ctx;
+struct yj_err;
+
+#define ACCOUNT_PASSWORD_MIN 10
+#define ACCOUNT_PASSWORD_MAX 512
+
+/* Checks name (1-64 of letters, digits . _ -), role (admin leader responder officer duty
+ * auditor) and unit (a unit of the plan; required for officer). err names the field. */
+int account_check(const struct yj_ctx *ctx, const char *name, const char *role, const char *unit,
+                  struct yj_err *err);
+/* Checks a new password's length; err names `field`. */
+int account_check_password(const char *field, const char *password, struct yj_err *err);
+/* argon2id hash of password into out (at least ACCOUNT_HASH_SIZE bytes). */
+#define ACCOUNT_HASH_SIZE 128
+int account_hash_password(const char *password, char *out, size_t size, struct yj_err *err);
+/* True when password matches the stored hash. */
+bool account_verify_password(const char *hash, const char *password);
+
+/* Creates an account (checks, hash, insert, audit). *out (may be NULL) receives the row;
+ * release with store_user_release. YJ_ECONFLICT when the name is taken. */
+int account_create(struct yj_ctx *ctx, const char *name, const char *role, const char *unit, const char *password,
+                   bool must_change, struct store_user *out, struct yj_err *err);
+/* Sets a new password for the account, ends its sessions, audits. */
+int account_set_password(struct yj_ctx *ctx, const char *name, const char *password, bool must_change,
+                         struct yj_err *err);
+
+#endif

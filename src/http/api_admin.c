@@ -1,0 +1,264 @@
+/* api_admin.c: accounts (/api/v1/users), machine tokens (/api/v1/tokens) and the audit log
+ * (/api/v1/audit). Every change is audited; a token's secret is shown once and stored hashed. */
+#include "../base/common.h"
+#include "../base/timeutil.h"
+#include "../engine/account.h"
+#include "../engine/audit.h"
+#include "../plan/plan.h"
+#include "../store/store.h"
+#include "http.h"
+
+#include <sodium.h>
+
+static json_t *time_or_null(int64_t ms)
+{
+    if (!ms)
+        return json_null();
+    char buf[40];
+    yj_time_rfc3339(ms, buf, sizeof(buf));
+    return json_string(buf);
+}
+
+static json_t *user_json(const struct store_user *u)
+{
+    return json_pack("{s:I, s:s, s:s, s:o, s:b, s:b, s:o}", "id", (json_int_t)u->id, "name", u->name, "role", u->role,
+                     "unit", u->unit ? json_string(u->unit) : json_null(), "disabled", (int)u->disabled,
+                     "must_change_password", (int)u->must_change, "created_at", time_or_null(u->created_at));
+}
+
+static int add_user(const struct store_user *u, void *ud)
+{
+    json_array_append_new(ud, user_json(u));
+    return 0;
+}
+
+void api_users_list(struct request *r)
+{
+    json_t *items = json_array();
+    struct yj_err err = {0};
+    if (store_user_list(r->store, add_user, items, &err) < 0) {
+        json_decref(items);
+        reply_error(r, &err);
+        return;
+    }
+    reply_json(r, 200, json_pack("{s:o}", "items", items));
+}
+
+void api_users_create(struct request *r)
+{
+    static const struct json_field fields[] = {{"name", JSON_STRING, true},
+                                               {"role", JSON_STRING, true},
+                                               {"unit", JSON_STRING, false},
+                                               {"password", JSON_STRING, true},
+                                               {"must_change_password", JSON_TRUE, false}};
+    json_t *b = request_json(r);
+    if (!b || !request_check(r, b, fields, YJ_ARRAY_LEN(fields)))
+        goto out;
+    struct store_user u;
+    struct yj_err err = {0};
+    if (account_create(&r->ctx, json_string_value(json_object_get(b, "name")),
+                       json_string_value(json_object_get(b, "role")), json_string_value(json_object_get(b, "unit")),
+                       json_string_value(json_object_get(b, "password")),
+                       json_is_true(json_object_get(b, "must_change_password")), &u, &err) < 0) {
+        if (err.code == YJ_ECONFLICT)
+            reply_problem(r, 409, "conflict", "name", "%s", err.msg);
+        else
+            reply_error(r, &err);
+        goto out;
+    }
+    reply_json(r, 201, user_json(&u));
+    snprintf(r->resp.location, sizeof(r->resp.location), "/api/v1/users/%lld", (long long)u.id);
+    store_user_release(&u);
+out:
+    json_decref(b);
+}
+
+void api_users_update(struct request *r)
+{
+    static const struct json_field fields[] = {{"role", JSON_STRING, false},
+                                               {"unit", JSON_STRING, false},
+                                               {"disabled", JSON_TRUE, false},
+                                               {"password", JSON_STRING, false},
+                                               {"must_change_password", JSON_TRUE, false}};
+    char *end;
+    long long id = strtoll(r->params[0], &end, 10);
+    struct store_user u = {0};
+    struct yj_err err = {0};
+    json_t *b = NULL;
+    if (*end || id <= 0) {
+        reply_problem(r, 404, "not_found", NULL, "no user %s", r->params[0]);
+        return;
+    }
+    if (store_user_get(r->store, id, NULL, &u, &err) < 0) {
+        reply_error(r, &err);
+        return;
+    }
+    b = request_json(r);
+    if (!b || !request_check(r, b, fields, YJ_ARRAY_LEN(fields)))
+        goto out;
+    json_t *v;
+    if ((v = json_object_get(b, "role"))) {
+        free(u.role);
+        u.role = xstrdup(json_string_value(v));
+    }
+    if ((v = json_object_get(b, "unit"))) {
+        free(u.unit);
+        u.unit = xstrdup(json_string_value(v)); /* null clears it */
+    }
+    if ((v = json_object_get(b, "disabled")))
+        u.disabled = json_is_true(v);
+    if ((v = json_object_get(b, "must_change_password")))
+        u.must_change = json_is_true(v);
+    const char *password = json_string_value(json_object_get(b, "password"));
+    if (account_check(&r->ctx, u.name, u.role, u.unit, &err) < 0 ||
+        (password && account_check_password("password", password, &err) < 0)) {
+        reply_error(r, &err);
+        goto out;
+    }
+    u.updated_at = yj_now_ms();
+    json_t *changes = json_deep_copy(b);
+    json_object_del(changes, "password");
+    if (store_user_update(r->store, &u, &err) < 0 ||
+        (u.disabled && store_session_delete_user(r->store, u.id, &err) < 0) ||
+        (password && account_set_password(&r->ctx, u.name, password, u.must_change != 0, &err) < 0)) {
+        json_decref(changes);
+        reply_error(r, &err);
+        goto out;
+    }
+    if (auth_audit(r, r->id.actor, "user.update", u.name, changes) == 0)
+        reply_json(r, 200, user_json(&u));
+out:
+    json_decref(b);
+    store_user_release(&u);
+}
+
+static json_t *token_json(const struct store_token *t)
+{
+    json_t *scopes = json_loads(t->scopes, 0, NULL);
+    return json_pack("{s:I, s:s, s:o, s:s, s:o, s:o, s:o}", "id", (json_int_t)t->id, "name", t->name, "scopes",
+                     scopes ? scopes : json_array(), "created_by", t->created_by, "created_at",
+                     time_or_null(t->created_at), "last_used", time_or_null(t->last_used), "revoked_at",
+                     time_or_null(t->revoked_at));
+}
+
+static int add_token(const struct store_token *t, void *ud)
+{
+    json_array_append_new(ud, token_json(t));
+    return 0;
+}
+
+void api_tokens_list(struct request *r)
+{
+    json_t *items = json_array();
+    struct yj_err err = {0};
+    if (store_token_list(r->store, add_token, items, &err) < 0) {
+        json_decref(items);
+        reply_error(r, &err);
+        return;
+    }
+    reply_json(r, 200, json_pack("{s:o}", "items", items));
+}
+
+void api_tokens_create(struct request *r)
+{
+    static const struct json_field fields[] = {{"name", JSON_STRING, true}, {"scopes", JSON_ARRAY, true}};
+    json_t *b = request_json(r);
+    if (!b || !request_check(r, b, fields, YJ_ARRAY_LEN(fields)))
+        goto out;
+    const char *name = json_string_value(json_object_get(b, "name"));
+    json_t *scopes = json_object_get(b, "scopes");
+    const char *bad = NULL;
+    struct yj_err err = {0};
+    if (account_check(&r->ctx, name, "auditor", NULL, &err) < 0) {
+        reply_problem(r, 400, "invalid_field", "name", "a token name has 1-64 letters, digits, '.', '_' or '-'");
+        goto out;
+    }
+    if (json_array_size(scopes) == 0 || !auth_scopes(scopes, &bad)) {
+        reply_problem(r, 400, "invalid_field", "scopes", "scopes must list some of read, write, ingest, admin%s%s",
+                      bad ? "; unknown: " : "", bad ? bad : "");
+        goto out;
+    }
+    char secret[80], token[96], hash[65];
+    auth_random_token(secret, sizeof(secret), 32);
+    snprintf(token, sizeof(token), "yj_%s", secret);
+    auth_token_hash(token, hash);
+    char *scopes_text = json_dumps(scopes, JSON_COMPACT);
+    struct store_token t = {.name = (char *)name, .scopes = scopes_text, .created_by = r->id.actor,
+                            .created_at = yj_now_ms()};
+    snprintf(t.token_hash, sizeof(t.token_hash), "%s", hash);
+    int rc = store_token_insert(r->store, &t, &err);
+    free(scopes_text);
+    if (rc < 0) {
+        reply_error(r, &err);
+        goto out;
+    }
+    if (auth_audit(r, r->id.actor, "token.create", name, json_pack("{s:I, s:O}", "id", (json_int_t)t.id, "scopes",
+                                                                     scopes)) == 0)
+        reply_json(r, 201, json_pack("{s:I, s:s, s:s, s:O}", "id", (json_int_t)t.id, "token", token, "name", name,
+                                     "scopes", scopes));
+    sodium_memzero(token, sizeof(token));
+out:
+    json_decref(b);
+}
+
+void api_tokens_revoke(struct request *r)
+{
+    char *end;
+    long long id = strtoll(r->params[0], &end, 10);
+    struct yj_err err = {0};
+    if (*end || id <= 0) {
+        reply_problem(r, 404, "not_found", NULL, "no token %s", r->params[0]);
+        return;
+    }
+    if (store_token_revoke(r->store, id, yj_now_ms(), &err) < 0) {
+        reply_error(r, &err);
+        return;
+    }
+    if (auth_audit(r, r->id.actor, "token.revoke", r->params[0], json_object()) == 0)
+        r->resp.status = 204;
+}
+
+struct audit_page {
+    json_t *items;
+    int64_t after;
+    int limit;
+};
+
+static int add_audit(const struct store_audit_row *row, void *ud)
+{
+    struct audit_page *p = ud;
+    if (row->id <= p->after)
+        return 0;
+    if ((int)json_array_size(p->items) >= p->limit)
+        return 1;
+    json_t *detail = json_loads(row->detail, 0, NULL);
+    json_array_append_new(p->items, json_pack("{s:I, s:o, s:s, s:s, s:s, s:o, s:s, s:s}", "id", (json_int_t)row->id,
+                                              "at", time_or_null(row->at), "actor", row->actor, "action", row->action,
+                                              "object", row->object, "detail", detail ? detail : json_string(row->detail),
+                                              "prev_hash", row->prev_hash, "hash", row->hash));
+    return 0;
+}
+
+void api_audit_list(struct request *r)
+{
+    struct audit_page p = {.items = json_array(), .limit = 100};
+    const char *after = request_query(r, "after"), *limit = request_query(r, "limit");
+    if (after)
+        p.after = strtoll(after, NULL, 10);
+    if (limit) {
+        long n = strtol(limit, NULL, 10);
+        p.limit = n >= 1 && n <= 1000 ? (int)n : 100;
+    }
+    struct yj_err err = {0};
+    struct audit_result res;
+    if (store_audit_foreach(r->store, add_audit, &p, &err) < 0 || audit_verify(r->store, &res, &err) < 0) {
+        json_decref(p.items);
+        reply_error(r, &err);
+        return;
+    }
+    json_t *verify = json_pack("{s:b, s:I, s:o, s:o, s:o}", "ok", res.bad_id == 0, "rows", (json_int_t)res.rows,
+                               "bad_row", res.bad_id ? json_integer(res.bad_id) : json_null(), "reason",
+                               res.bad_id ? json_string(res.reason) : json_null(), "head",
+                               res.bad_id ? json_null() : json_string(res.head_hash));
+    reply_json(r, 200, json_pack("{s:o, s:o}", "items", p.items, "verify", verify));
+}

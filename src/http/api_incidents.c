@@ -1,0 +1,429 @@
+/* api_incidents.c: /api/v1/incidents — report, list, read, move, assess, timeline, notes.
+ * Thin over engine/incident.c: parse and check the body, call the engine, shape the answer.
+ * A caller who may not see an incident gets the same 404 as for one that does not exist. */
+#include "../base/common.h"
+#include "../base/timeutil.h"
+#include "../engine/incident.h"
+#include "../engine/incident_json.h"
+#include "../plan/plan.h"
+#include "../store/store.h"
+#include "http.h"
+
+static void set_etag(struct request *r, const struct store_incident *inc)
+{
+    snprintf(r->resp.etag, sizeof(r->resp.etag), "\"%lld-%lld\"", (long long)inc->id, (long long)inc->version);
+}
+
+/* Replies with the incident in the shape of `yingji incident show --json`. */
+static void reply_incident(struct request *r, unsigned status, const struct store_incident *inc)
+{
+    struct yj_err err = {0};
+    json_t *j = incident_json(&r->ctx, inc, true, &err);
+    if (!j) {
+        reply_error(r, &err);
+        return;
+    }
+    reply_json(r, status, j);
+    set_etag(r, inc);
+}
+
+/* Loads the incident named in the path, or replies 404 (also when the caller may not see it). */
+static bool load(struct request *r, struct store_incident *inc)
+{
+    struct yj_err err = {0};
+    if (incident_find(&r->ctx, r->params[0], inc, &err) < 0) {
+        if (err.code == YJ_EINVAL)
+            err.code = YJ_ENOTFOUND;
+        reply_error(r, &err);
+        return false;
+    }
+    if (!auth_can_see(r, inc)) {
+        store_incident_release(inc);
+        reply_problem(r, 404, "not_found", NULL, "no incident %s", r->params[0]);
+        return false;
+    }
+    return true;
+}
+
+/* If-Match: "ID-VERSION" (weak or strong). Returns the version, 0 when absent, -1 when it names
+ * another incident or cannot be read (then 412 is the answer). */
+static int64_t if_match(struct request *r, const struct store_incident *inc)
+{
+    const char *h = request_header(r, "If-Match");
+    if (!h)
+        return 0;
+    if (strncmp(h, "W/", 2) == 0)
+        h += 2;
+    long long id = 0, version = 0;
+    char tail;
+    if (sscanf(h, "\"%lld-%lld\"%c", &id, &version, &tail) != 2 || id != inc->id || version <= 0)
+        return -1;
+    return version;
+}
+
+static const char *string_at(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+void api_incidents_create(struct request *r)
+{
+    static const struct json_field fields[] = {
+        {"type", JSON_STRING, true},      {"title", JSON_STRING, true},     {"level", JSON_STRING, false},
+        {"asset", -1, false},             {"source", JSON_STRING, false},   {"scope", JSON_STRING, false},
+        {"nature", JSON_STRING, false},   {"trend", JSON_STRING, false},    {"measures", JSON_STRING, false},
+        {"drill", JSON_TRUE, false},      {"occurred_at", JSON_STRING, false}, {"detected_at", JSON_STRING, false},
+    };
+    json_t *b = request_json(r);
+    if (!b || !request_check(r, b, fields, YJ_ARRAY_LEN(fields)))
+        goto out;
+    const char *assets[INCIDENT_ASSETS_MAX];
+    struct incident_report_req req = {
+        .type = string_at(b, "type"),
+        .title = string_at(b, "title"),
+        .level = string_at(b, "level"),
+        .source = string_at(b, "source"),
+        .scope = string_at(b, "scope"),
+        .nature = string_at(b, "nature"),
+        .trend = string_at(b, "trend"),
+        .measures = string_at(b, "measures"),
+        .drill = json_is_true(json_object_get(b, "drill")),
+        .assets = assets,
+    };
+    /* "asset" is one string or a list of them, like the CLI's repeatable --asset. */
+    json_t *a = json_object_get(b, "asset");
+    if (json_is_string(a)) {
+        assets[req.n_assets++] = json_string_value(a);
+    } else if (json_is_array(a)) {
+        if (json_array_size(a) > INCIDENT_ASSETS_MAX) {
+            reply_problem(r, 400, "invalid_field", "asset", "at most %d assets", INCIDENT_ASSETS_MAX);
+            goto out;
+        }
+        for (size_t i = 0; i < json_array_size(a); i++) {
+            if (!json_is_string(json_array_get(a, i))) {
+                reply_problem(r, 400, "invalid_field", "asset", "asset must be a string or a list of strings");
+                goto out;
+            }
+            assets[req.n_assets++] = json_string_value(json_array_get(a, i));
+        }
+    } else if (a && !json_is_null(a)) {
+        reply_problem(r, 400, "invalid_field", "asset", "asset must be a string or a list of strings");
+        goto out;
+    }
+    static const char *const times[] = {"occurred_at", "detected_at"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *t = string_at(b, times[i]);
+        struct yj_err err = {0};
+        int64_t *slot = i == 0 ? &req.occurred_at : &req.detected_at;
+        if (t && yj_time_parse(t, slot, &err) < 0) {
+            reply_problem(r, 400, "invalid_field", times[i], "%s: %s", times[i], err.msg);
+            goto out;
+        }
+    }
+    /* An informant reports for the own unit's concerns; routing still follows the plan, and the
+     * report stays visible to its author through the reporter field. */
+    struct store_incident inc;
+    struct yj_err err = {0};
+    if (incident_report(&r->ctx, &req, &inc, &err) < 0) {
+        reply_error(r, &err);
+        goto out;
+    }
+    reply_incident(r, 201, &inc);
+    snprintf(r->resp.location, sizeof(r->resp.location), "/api/v1/incidents/%lld", (long long)inc.id);
+    store_incident_release(&inc);
+    server_wake_streams(r->srv);
+out:
+    json_decref(b);
+}
+
+struct list_state {
+    struct request *r;
+    json_t *items;
+    int count;
+    int limit;
+    enum store_sort sort;
+    int64_t last_key, last_id;
+    struct yj_err err;
+    bool failed;
+};
+
+static int list_row(const struct store_incident *inc, void *ud)
+{
+    struct list_state *s = ud;
+    if (s->count == s->limit)
+        return 1; /* the one extra row only says there is a next page */
+    json_t *j = incident_json(&s->r->ctx, inc, false, &s->err);
+    if (!j) {
+        s->failed = true;
+        return 1;
+    }
+    json_array_append_new(s->items, j);
+    s->count++;
+    s->last_key = store_incident_sort_key(inc, s->sort);
+    s->last_id = inc->id;
+    return 0;
+}
+
+void api_incidents_list(struct request *r)
+{
+    struct store_incident_filter f = {.drill = -1};
+    f.status = request_query(r, "status");
+    f.type = request_query(r, "type");
+    f.level = request_query(r, "level");
+    f.unit = request_query(r, "unit");
+    f.text = request_query(r, "text");
+    if (f.status && !incident_status_valid(f.status)) {
+        reply_problem(r, 400, "invalid_field", "status", "unknown status \"%s\"", f.status);
+        return;
+    }
+    const char *drill = request_query(r, "drill");
+    if (drill) {
+        if (strcmp(drill, "true") != 0 && strcmp(drill, "false") != 0) {
+            reply_problem(r, 400, "invalid_field", "drill", "drill must be true or false");
+            return;
+        }
+        f.drill = strcmp(drill, "true") == 0;
+    }
+    static const struct {
+        const char *name;
+        enum store_sort sort;
+    } sorts[] = {{"-reported_at", STORE_SORT_NEWEST},
+                 {"reported_at", STORE_SORT_OLDEST},
+                 {"-updated_at", STORE_SORT_UPDATED},
+                 {"severity", STORE_SORT_SEVERITY}};
+    const char *sort = request_query(r, "sort");
+    if (sort) {
+        size_t i;
+        for (i = 0; i < YJ_ARRAY_LEN(sorts) && strcmp(sorts[i].name, sort) != 0; i++)
+            ;
+        if (i == YJ_ARRAY_LEN(sorts)) {
+            reply_problem(r, 400, "invalid_field", "sort",
+                          "sort must be one of -reported_at, reported_at, -updated_at, severity");
+            return;
+        }
+        f.sort = sorts[i].sort;
+    }
+    int limit = 50;
+    const char *lim = request_query(r, "limit");
+    if (lim) {
+        char *end;
+        long n = strtol(lim, &end, 10);
+        if (*end || n < 1 || n > 500) {
+            reply_problem(r, 400, "invalid_field", "limit", "limit must be a number from 1 to 500");
+            return;
+        }
+        limit = (int)n;
+    }
+    /* The cursor is "SORT_KEY.ID" of the last row of the previous page. */
+    const char *cursor = request_query(r, "cursor");
+    if (cursor) {
+        long long k, id;
+        char tail;
+        if (sscanf(cursor, "%lld.%lld%c", &k, &id, &tail) != 2) {
+            reply_problem(r, 400, "invalid_field", "cursor", "cursor must be the \"next\" value of a previous page");
+            return;
+        }
+        f.has_cursor = true;
+        f.cursor_key = k;
+        f.cursor_id = id;
+    }
+    if (r->id.kind == ID_SESSION && r->id.role_bit == ROLE_OFFICER) {
+        f.visible_unit = r->id.unit[0] ? r->id.unit : NULL;
+        f.visible_reporter = r->id.actor;
+    }
+    f.limit = limit + 1;
+    struct list_state s = {.r = r, .items = json_array(), .limit = limit, .sort = f.sort};
+    if (store_incident_list(r->store, &f, list_row, &s, &s.err) < 0 || s.failed) {
+        json_decref(s.items);
+        reply_error(r, &s.err);
+        return;
+    }
+    json_t *next = json_null();
+    if (s.count == limit && json_array_size(s.items) == (size_t)limit) {
+        /* Ask for one more than shown: if it came, there is a next page. */
+        char buf[64];
+        snprintf(buf, sizeof(buf), "%lld.%lld", (long long)s.last_key, (long long)s.last_id);
+        json_decref(next);
+        next = json_string(buf);
+    }
+    reply_json(r, 200, json_pack("{s:o, s:o}", "items", s.items, "next", next));
+}
+
+void api_incidents_get(struct request *r)
+{
+    struct store_incident inc;
+    if (!load(r, &inc))
+        return;
+    char etag[48];
+    snprintf(etag, sizeof(etag), "\"%lld-%lld\"", (long long)inc.id, (long long)inc.version);
+    const char *inm = request_header(r, "If-None-Match");
+    if (inm && strcmp(inm, etag) == 0) {
+        r->resp.status = 304;
+        set_etag(r, &inc);
+    } else {
+        reply_incident(r, 200, &inc);
+    }
+    store_incident_release(&inc);
+}
+
+/* Turns {"k": "v", ...} into incident fields; false (after replying) on a non-string value. */
+static bool to_fields(struct request *r, json_t *obj, struct incident_field *out, size_t max, size_t *n)
+{
+    *n = 0;
+    for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
+        const char *k = json_object_iter_key(it);
+        json_t *v = json_object_iter_value(it);
+        if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+            reply_problem(r, 400, "invalid_field", k, "%s must be a string", k);
+            return false;
+        }
+        if (*n == max) {
+            reply_problem(r, 400, "invalid_field", k, "too many fields");
+            return false;
+        }
+        out[(*n)++] = (struct incident_field){k, json_string_value(v)};
+    }
+    return true;
+}
+
+void api_incidents_move(struct request *r)
+{
+    static const struct json_field fields[] = {
+        {"status", JSON_STRING, true}, {"reason", JSON_STRING, false}, {"fields", JSON_OBJECT, false}};
+    struct store_incident inc;
+    if (!load(r, &inc))
+        return;
+    json_t *b = request_json(r);
+    struct incident_field fs[32];
+    size_t n = 0;
+    if (!b || !request_check(r, b, fields, YJ_ARRAY_LEN(fields)) ||
+        !to_fields(r, json_object_get(b, "fields"), fs, YJ_ARRAY_LEN(fs), &n))
+        goto out;
+    int64_t version = if_match(r, &inc);
+    if (version < 0) {
+        reply_problem(r, 412, "precondition_failed", NULL, "If-Match does not name this incident's current ETag");
+        goto out;
+    }
+    struct store_incident moved;
+    struct yj_err err = {0};
+    char ref[32];
+    snprintf(ref, sizeof(ref), "%lld", (long long)inc.id);
+    if (incident_move(&r->ctx, ref, string_at(b, "status"), string_at(b, "reason"), fs, n, version, &moved, &err) <
+        0) {
+        reply_error(r, &err);
+        goto out;
+    }
+    reply_incident(r, 200, &moved);
+    store_incident_release(&moved);
+    server_wake_streams(r->srv);
+out:
+    json_decref(b);
+    store_incident_release(&inc);
+}
+
+void api_incidents_assess(struct request *r)
+{
+    static const struct json_field fields[] = {
+        {"source", JSON_STRING, false}, {"scope", JSON_STRING, false},    {"nature", JSON_STRING, false},
+        {"trend", JSON_STRING, false},  {"measures", JSON_STRING, false}, {"level", JSON_STRING, false}};
+    struct store_incident inc;
+    if (!load(r, &inc))
+        return;
+    json_t *b = request_json(r);
+    struct incident_field fs[8];
+    size_t n = 0;
+    if (!b || !request_check(r, b, fields, YJ_ARRAY_LEN(fields)) || !to_fields(r, b, fs, YJ_ARRAY_LEN(fs), &n))
+        goto out;
+    int64_t version = if_match(r, &inc);
+    if (version < 0) {
+        reply_problem(r, 412, "precondition_failed", NULL, "If-Match does not name this incident's current ETag");
+        goto out;
+    }
+    struct store_incident done;
+    struct yj_err err = {0};
+    char ref[32];
+    snprintf(ref, sizeof(ref), "%lld", (long long)inc.id);
+    if (incident_assess(&r->ctx, ref, fs, n, version, &done, &err) < 0) {
+        reply_error(r, &err);
+        goto out;
+    }
+    reply_incident(r, 200, &done);
+    store_incident_release(&done);
+    server_wake_streams(r->srv);
+out:
+    json_decref(b);
+    store_incident_release(&inc);
+}
+
+struct timeline_state {
+    json_t *items;
+    const char *only; /* kind filter, NULL for all */
+};
+
+static int timeline_row(const struct store_timeline_entry *e, void *ud)
+{
+    struct timeline_state *s = ud;
+    if (s->only && strcmp(e->kind, s->only) != 0)
+        return 0;
+    char at[40];
+    yj_time_rfc3339(e->at, at, sizeof(at));
+    json_t *body = json_loads(e->body, 0, NULL);
+    json_array_append_new(s->items, json_pack("{s:I, s:s, s:s, s:s, s:o}", "id", (json_int_t)e->id, "at", at, "actor",
+                                              e->actor, "kind", e->kind, "body", body ? body : json_object()));
+    return 0;
+}
+
+static void timeline_of(struct request *r, const char *only)
+{
+    struct store_incident inc;
+    if (!load(r, &inc))
+        return;
+    struct timeline_state s = {.items = json_array(), .only = only};
+    struct yj_err err = {0};
+    if (store_timeline_list(r->store, inc.id, timeline_row, &s, &err) < 0) {
+        json_decref(s.items);
+        reply_error(r, &err);
+    } else {
+        reply_json(r, 200, json_pack("{s:o}", "items", s.items));
+    }
+    store_incident_release(&inc);
+}
+
+void api_incidents_timeline(struct request *r)
+{
+    timeline_of(r, NULL);
+}
+
+void api_incidents_notes_list(struct request *r)
+{
+    timeline_of(r, "note");
+}
+
+void api_incidents_notes_add(struct request *r)
+{
+    static const struct json_field fields[] = {{"text", JSON_STRING, true}};
+    struct store_incident inc;
+    if (!load(r, &inc))
+        return;
+    json_t *b = request_json(r);
+    if (!b || !request_check(r, b, fields, YJ_ARRAY_LEN(fields)))
+        goto out;
+    struct yj_err err = {0};
+    char ref[32];
+    snprintf(ref, sizeof(ref), "%lld", (long long)inc.id);
+    if (incident_note(&r->ctx, ref, string_at(b, "text"), &err) < 0) {
+        reply_error(r, &err);
+        goto out;
+    }
+    struct store_incident now;
+    if (incident_find(&r->ctx, ref, &now, &err) < 0) {
+        reply_error(r, &err);
+        goto out;
+    }
+    reply_incident(r, 201, &now);
+    store_incident_release(&now);
+    server_wake_streams(r->srv);
+out:
+    json_decref(b);
+    store_incident_release(&inc);
+}

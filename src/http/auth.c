@@ -1,0 +1,201 @@
+/* auth.c: who is calling. Passwords are argon2id (libsodium); sessions and API tokens are
+ * random and stored only as BLAKE2b hashes, so a copy of the database opens no door. Never
+ * logs a secret. Login throttling lives in api_session.c, which is the only place that checks
+ * passwords. */
+#include "../base/common.h"
+#include "../base/timeutil.h"
+#include "../store/store.h"
+#include "../engine/audit.h"
+#include "http.h"
+
+#include <sodium.h>
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} role_bits[] = {{"admin", ROLE_ADMIN}, {"leader", ROLE_LEADER}, {"responder", ROLE_RESPONDER},
+                 {"officer", ROLE_OFFICER}, {"duty", ROLE_DUTY},    {"auditor", ROLE_AUDITOR}};
+
+unsigned auth_role_bit(const char *role)
+{
+    for (size_t i = 0; role && i < YJ_ARRAY_LEN(role_bits); i++)
+        if (strcmp(role_bits[i].name, role) == 0)
+            return role_bits[i].bit;
+    return 0;
+}
+
+unsigned auth_scopes(json_t *arr, const char **bad)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } scopes[] = {{"read", SCOPE_READ}, {"write", SCOPE_WRITE}, {"ingest", SCOPE_INGEST}, {"admin", SCOPE_ADMIN}};
+    unsigned bits = 0;
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        const char *s = json_string_value(json_array_get(arr, i));
+        size_t k;
+        for (k = 0; s && k < YJ_ARRAY_LEN(scopes); k++)
+            if (strcmp(scopes[k].name, s) == 0)
+                break;
+        if (!s || k == YJ_ARRAY_LEN(scopes)) {
+            *bad = s ? s : "(not a string)";
+            return 0;
+        }
+        bits |= scopes[k].bit;
+    }
+    return bits;
+}
+
+void auth_random_token(char *out, size_t size, size_t nbytes)
+{
+    unsigned char raw[64];
+    if (nbytes > sizeof(raw))
+        nbytes = sizeof(raw);
+    randombytes_buf(raw, nbytes);
+    sodium_bin2base64(out, size, raw, nbytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+void auth_token_hash(const char *token, char out[65])
+{
+    unsigned char h[32];
+    crypto_generichash(h, sizeof(h), (const unsigned char *)token, strlen(token), NULL, 0);
+    sodium_bin2hex(out, 65, h, sizeof(h));
+}
+
+bool auth_can_see(const struct request *r, const struct store_incident *inc)
+{
+    if (r->id.kind != ID_SESSION || r->id.role_bit != ROLE_OFFICER)
+        return true;
+    /* 部门信息员: the own unit's incidents and what they reported themselves. */
+    return (r->id.unit[0] && inc->unit && strcmp(inc->unit, r->id.unit) == 0) ||
+           (inc->reporter && strcmp(inc->reporter, r->id.actor) == 0);
+}
+
+/* The session token from "Cookie: a=b; yj_session=TOKEN; c=d". */
+static bool cookie_token(const char *cookie, char *out, size_t size)
+{
+    const char *p = cookie;
+    while (p && *p) {
+        while (*p == ' ' || *p == ';')
+            p++;
+        if (strncmp(p, "yj_session=", 11) == 0) {
+            p += 11;
+            size_t n = strcspn(p, ";");
+            if (n == 0 || n >= size)
+                return false;
+            memcpy(out, p, n);
+            out[n] = 0;
+            return true;
+        }
+        p = strchr(p, ';');
+    }
+    return false;
+}
+
+static int unauthorized(struct request *r, const char *why)
+{
+    reply_problem(r, 401, "unauthorized", NULL, "%s", why);
+    return -1;
+}
+
+int auth_identify(struct request *r)
+{
+    struct yj_err err = {0};
+    const char *authz = request_header(r, "Authorization");
+    const char *cookie = request_header(r, "Cookie");
+    char token[256];
+    char hash[65];
+    int64_t now = yj_now_ms();
+    const struct yj_config *cfg = server_config(r->srv);
+    if (authz) {
+        if (strncmp(authz, "Bearer ", 7) != 0 || strlen(authz + 7) >= sizeof(token))
+            return unauthorized(r, "Authorization must be \"Bearer TOKEN\"");
+        auth_token_hash(authz + 7, hash);
+        struct store_token t;
+        int rc = store_token_find(r->store, hash, &t, &err);
+        if (rc == YJ_ENOTFOUND)
+            return unauthorized(r, "unknown or revoked API token");
+        if (rc < 0) {
+            reply_error(r, &err);
+            return -1;
+        }
+        if (t.revoked_at) {
+            store_token_release(&t);
+            return unauthorized(r, "unknown or revoked API token");
+        }
+        json_t *scopes = json_loads(t.scopes, 0, NULL);
+        const char *bad = NULL;
+        r->id.kind = ID_TOKEN;
+        r->id.token_id = t.id;
+        r->id.scopes = scopes ? auth_scopes(scopes, &bad) : 0;
+        json_decref(scopes);
+        snprintf(r->id.name, sizeof(r->id.name), "%s", t.name);
+        snprintf(r->id.actor, sizeof(r->id.actor), "token:%s", t.name);
+        /* last_used is advisory: a failure to record it must not fail the request. */
+        if (now - t.last_used > 60 * YJ_MS_PER_SEC)
+            store_token_touch(r->store, t.id, now, &err);
+        store_token_release(&t);
+        return 0;
+    }
+    if (!cookie || !cookie_token(cookie, token, sizeof(token)))
+        return 0;
+    auth_token_hash(token, hash);
+    struct store_session s;
+    int rc = store_session_find(r->store, hash, &s, &err);
+    if (rc == YJ_ENOTFOUND)
+        return unauthorized(r, "the session has ended; log in again");
+    if (rc < 0) {
+        reply_error(r, &err);
+        return -1;
+    }
+    if (now > s.expires_at || now - s.last_seen > cfg->sessions.idle) {
+        store_session_delete(r->store, s.id, &err);
+        return unauthorized(r, "the session has expired; log in again");
+    }
+    struct store_user u;
+    if ((rc = store_user_get(r->store, s.user_id, NULL, &u, &err)) < 0) {
+        if (rc == YJ_ENOTFOUND)
+            return unauthorized(r, "the account no longer exists");
+        reply_error(r, &err);
+        return -1;
+    }
+    if (u.disabled) {
+        store_user_release(&u);
+        return unauthorized(r, "the account is disabled");
+    }
+    r->id.kind = ID_SESSION;
+    r->id.user_id = u.id;
+    r->id.session_id = s.id;
+    r->id.role_bit = auth_role_bit(u.role);
+    r->id.must_change = u.must_change != 0;
+    snprintf(r->id.name, sizeof(r->id.name), "%s", u.name);
+    snprintf(r->id.role, sizeof(r->id.role), "%s", u.role);
+    snprintf(r->id.unit, sizeof(r->id.unit), "%s", u.unit ? u.unit : "");
+    snprintf(r->id.csrf, sizeof(r->id.csrf), "%s", s.csrf);
+    snprintf(r->id.actor, sizeof(r->id.actor), "user:%s", u.name);
+    store_user_release(&u);
+    /* Sliding idle expiry, written at most once a minute to keep reads read-only. */
+    if (now - s.last_seen > 60 * YJ_MS_PER_SEC)
+        store_session_touch(r->store, s.id, now, &err);
+    return 0;
+}
+
+int auth_audit(struct request *r, const char *actor, const char *action, const char *object, json_t *detail)
+{
+    struct yj_err err = {0};
+    char *d = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(detail);
+    int rc = store_begin(r->store, &err);
+    if (rc == 0)
+        rc = audit_append(r->store, yj_now_ms(), actor, action, object, d, &err);
+    if (rc == 0)
+        rc = store_commit(r->store, &err);
+    else
+        store_rollback(r->store);
+    free(d);
+    if (rc < 0) {
+        reply_error(r, &err);
+        return -1;
+    }
+    return 0;
+}

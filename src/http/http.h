@@ -1,0 +1,229 @@
+/* http.h: what the server's files share — the server, one request, its caller's identity and
+ * the response being built. Handlers (api_*.c) fill r->resp through the reply_* helpers and
+ * never touch libmicrohttpd; server.c is the only file that does. */
+#ifndef YJ_HTTP_H
+#define YJ_HTTP_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../engine/ctx.h"
+#include "../plan/config.h"
+
+struct plan;
+struct store;
+struct store_incident;
+struct MHD_Connection;
+struct MHD_Response;
+struct yj_err;
+
+/* Roles (DESIGN §7) as bits, for route access tables. */
+enum {
+    ROLE_ADMIN = 1,
+    ROLE_LEADER = 2,
+    ROLE_RESPONDER = 4,
+    ROLE_OFFICER = 8,
+    ROLE_DUTY = 16,
+    ROLE_AUDITOR = 32,
+    ROLE_ANY = 63
+};
+
+/* API token scopes as bits. */
+enum { SCOPE_READ = 1, SCOPE_WRITE = 2, SCOPE_INGEST = 4, SCOPE_ADMIN = 8 };
+
+/* A loaded plan shared by requests; SIGHUP swaps in a new one while old requests finish. */
+struct plan_ref {
+    struct plan *plan;
+    atomic_int refs;
+};
+
+enum { ID_NONE = 0, ID_SESSION = 1, ID_TOKEN = 2 };
+
+struct identity {
+    int kind;
+    int64_t user_id;
+    char name[128];
+    char role[16];
+    unsigned role_bit;
+    char unit[64]; /* "" when none */
+    bool must_change;
+    int64_t session_id;
+    char csrf[65];
+    int64_t token_id;
+    unsigned scopes;
+    char actor[160]; /* "user:NAME" or "token:NAME": what the timeline and audit record */
+};
+
+struct response {
+    unsigned status;
+    char *body; /* owned */
+    size_t len;
+    const char *type;
+    char etag[48];
+    char location[160];
+    char *cookie; /* Set-Cookie value, owned */
+    int retry_after;
+    struct MHD_Response *stream; /* a prepared streaming response (SSE), owned until queued */
+};
+
+struct server;
+
+struct request {
+    struct server *srv;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *url;
+    char *body;
+    size_t body_len;
+    bool body_too_large;
+    bool done; /* a response was queued */
+    int64_t started_ns;
+    int route; /* index into the route table, -1 when none matched */
+    const char *params[3];
+    char param_buf[3][128];
+    char address[64];
+    const char *lang; /* "zh" or "en", from Accept-Language */
+    struct identity id;
+    struct plan_ref *plan;
+    struct store *store;
+    struct yj_ctx ctx;
+    struct response resp;
+};
+
+/* ---- server.c ---- */
+
+struct server_options {
+    struct yj_config *cfg; /* listen, data, plan, limits, TLS */
+    bool quiet;
+};
+
+/* Runs the server until SIGTERM/SIGINT; SIGHUP reloads the plan. Returns an exit status. */
+int server_run(const struct server_options *opt);
+
+/* The calling thread's store connection (each server thread has its own). NULL on failure. */
+struct store *server_store(struct server *srv, struct yj_err *err);
+struct plan_ref *server_plan_acquire(struct server *srv);
+void server_plan_release(struct plan_ref *ref);
+const struct yj_config *server_config(const struct server *srv);
+/* Wakes live streams so they look for new events now rather than at the next tick. */
+void server_wake_streams(struct server *srv);
+bool server_stopping(const struct server *srv);
+/* Request header value or NULL. */
+const char *request_header(struct request *r, const char *name);
+/* Query-string argument or NULL. */
+const char *request_query(struct request *r, const char *name);
+/* Metrics text for /metrics (Prometheus). Caller frees. */
+char *server_metrics_text(struct server *srv, struct request *r);
+/* Counts a store failure for /metrics. */
+void server_count_store_error(struct server *srv);
+/* Prepares a streaming response for SSE (api_events.c provides the reader). */
+struct MHD_Response *server_stream_response(struct request *r, void *stream,
+                                            ssize_t (*reader)(void *stream, uint64_t pos, char *buf, size_t max),
+                                            void (*free_fn)(void *stream));
+/* From inside a stream reader: park the connection until the next wake-up. */
+void server_stream_park(struct server *srv, struct MHD_Connection *conn);
+/* Connection of the request a stream serves. */
+bool server_is_tls(const struct server *srv);
+
+/* ---- reply.c: building responses ---- */
+
+/* 2xx/other JSON response; steals v. */
+void reply_json(struct request *r, unsigned status, json_t *v);
+/* application/problem+json with a stable code; detail in the request's language.
+ * field may be NULL. */
+void reply_problem(struct request *r, unsigned status, const char *code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Maps an engine/store error to the right status and code. */
+void reply_error(struct request *r, const struct yj_err *err);
+/* Plain bytes (copied). */
+void reply_bytes(struct request *r, unsigned status, const char *type, const char *data, size_t len);
+
+/* Parses the request body as a JSON object within the configured limits, replying 400/413/415
+ * itself on failure (then returns NULL). Caller json_decref's the result. */
+json_t *request_json(struct request *r);
+
+struct json_field {
+    const char *key;
+    int type; /* JSON_STRING, JSON_TRUE (any boolean), JSON_OBJECT, JSON_ARRAY */
+    bool required;
+};
+/* Checks an object against fields: unknown keys, missing keys, wrong types, NUL in strings and
+ * over-long strings get a 400 naming the field; returns false then. */
+bool request_check(struct request *r, json_t *obj, const struct json_field *fields, size_t n);
+
+/* ---- auth.c ---- */
+
+/* Resolves the caller from the session cookie or the bearer token into r->id. Returns 0 (maybe
+ * ID_NONE) or replies itself (401) and returns -1 on an invalid/expired credential. */
+int auth_identify(struct request *r);
+/* Role name → bit, 0 for unknown. */
+unsigned auth_role_bit(const char *role);
+/* Scope names → bits from a JSON array; 0 on an unknown scope (name in *bad). */
+unsigned auth_scopes(json_t *arr, const char **bad);
+/* Appends to the audit chain in its own transaction (auth events, account changes); steals
+ * detail. Returns 0 or replies 503 itself and returns -1. */
+int auth_audit(struct request *r, const char *actor, const char *action, const char *object, json_t *detail);
+/* True when the caller may see this incident (officers: own unit or own reports). */
+bool auth_can_see(const struct request *r, const struct store_incident *inc);
+/* Generates n random bytes as URL-safe base64 into out. */
+void auth_random_token(char *out, size_t size, size_t nbytes);
+/* BLAKE2b-256 hex of a token. */
+void auth_token_hash(const char *token, char out[65]);
+
+/* ---- handlers ---- */
+
+
+
+typedef void (*handler_fn)(struct request *r);
+
+void api_session_create(struct request *r);
+void api_session_get(struct request *r);
+void api_session_delete(struct request *r);
+void api_session_password(struct request *r);
+void api_incidents_create(struct request *r);
+void api_incidents_list(struct request *r);
+void api_incidents_get(struct request *r);
+void api_incidents_move(struct request *r);
+void api_incidents_assess(struct request *r);
+void api_incidents_timeline(struct request *r);
+void api_incidents_notes_list(struct request *r);
+void api_incidents_notes_add(struct request *r);
+void api_plan_get(struct request *r);
+void api_plan_part(struct request *r);
+void api_users_list(struct request *r);
+void api_users_create(struct request *r);
+void api_users_update(struct request *r);
+void api_tokens_list(struct request *r);
+void api_tokens_create(struct request *r);
+void api_tokens_revoke(struct request *r);
+void api_audit_list(struct request *r);
+void api_events(struct request *r);
+void api_healthz(struct request *r);
+void api_metrics(struct request *r);
+void api_openapi(struct request *r);
+
+/* ---- router.c ---- */
+
+enum { ROUTE_PUBLIC = 1, ROUTE_NO_CSRF = 2 };
+
+struct route {
+    const char *method;
+    const char *pattern; /* "/api/v1/incidents/{id}" */
+    handler_fn fn;
+    unsigned roles;  /* who may call it with a session */
+    unsigned scopes; /* which token scope it needs (0: no token may) */
+    unsigned flags;
+    const char *name; /* for metrics */
+};
+
+extern const struct route routes[];
+extern const size_t n_routes;
+
+/* Matches, authenticates, authorises and runs the handler for r. */
+void router_dispatch(struct request *r);
+
+#endif

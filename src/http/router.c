@@ -1,0 +1,138 @@
+/* router.c: the route table — every endpoint with who may call it — and the one dispatch path
+ * that authenticates, authorises (roles for people, scopes for tokens, CSRF for cookie writes)
+ * and runs the handler. Access rules live only here, so the role matrix is one table to read. */
+#include "../base/common.h"
+#include "../plan/plan.h"
+#include "../store/store.h"
+#include "http.h"
+
+#include <strings.h>
+
+#define WRITERS (ROLE_ADMIN | ROLE_LEADER | ROLE_RESPONDER | ROLE_DUTY)
+#define REPORTERS (WRITERS | ROLE_OFFICER)
+
+const struct route routes[] = {
+    {"POST", "/api/v1/session", api_session_create, ROLE_ANY, 0, ROUTE_PUBLIC, "session.create"},
+    {"GET", "/api/v1/session", api_session_get, ROLE_ANY, SCOPE_READ | SCOPE_WRITE | SCOPE_INGEST | SCOPE_ADMIN, 0,
+     "session.get"},
+    {"DELETE", "/api/v1/session", api_session_delete, ROLE_ANY, 0, 0, "session.delete"},
+    {"PUT", "/api/v1/session/password", api_session_password, ROLE_ANY, 0, 0, "session.password"},
+    {"GET", "/api/v1/incidents", api_incidents_list, ROLE_ANY, SCOPE_READ, 0, "incidents.list"},
+    {"POST", "/api/v1/incidents", api_incidents_create, REPORTERS, SCOPE_WRITE, 0, "incidents.create"},
+    {"GET", "/api/v1/incidents/{id}", api_incidents_get, ROLE_ANY, SCOPE_READ, 0, "incidents.get"},
+    {"POST", "/api/v1/incidents/{id}/move", api_incidents_move, WRITERS, SCOPE_WRITE, 0, "incidents.move"},
+    {"PUT", "/api/v1/incidents/{id}/assessment", api_incidents_assess, WRITERS, SCOPE_WRITE, 0, "incidents.assess"},
+    {"GET", "/api/v1/incidents/{id}/timeline", api_incidents_timeline, ROLE_ANY, SCOPE_READ, 0,
+     "incidents.timeline"},
+    {"GET", "/api/v1/incidents/{id}/notes", api_incidents_notes_list, ROLE_ANY, SCOPE_READ, 0, "incidents.notes"},
+    {"POST", "/api/v1/incidents/{id}/notes", api_incidents_notes_add, REPORTERS, SCOPE_WRITE, 0,
+     "incidents.note"},
+    {"GET", "/api/v1/plan", api_plan_get, ROLE_ANY, SCOPE_READ, 0, "plan.get"},
+    {"GET", "/api/v1/plan/{part}", api_plan_part, ROLE_ANY, SCOPE_READ, 0, "plan.part"},
+    {"GET", "/api/v1/users", api_users_list, ROLE_ADMIN, SCOPE_ADMIN, 0, "users.list"},
+    {"POST", "/api/v1/users", api_users_create, ROLE_ADMIN, SCOPE_ADMIN, 0, "users.create"},
+    {"PATCH", "/api/v1/users/{id}", api_users_update, ROLE_ADMIN, SCOPE_ADMIN, 0, "users.update"},
+    {"GET", "/api/v1/tokens", api_tokens_list, ROLE_ADMIN, SCOPE_ADMIN, 0, "tokens.list"},
+    {"POST", "/api/v1/tokens", api_tokens_create, ROLE_ADMIN, SCOPE_ADMIN, 0, "tokens.create"},
+    {"DELETE", "/api/v1/tokens/{id}", api_tokens_revoke, ROLE_ADMIN, SCOPE_ADMIN, 0, "tokens.revoke"},
+    {"GET", "/api/v1/audit", api_audit_list, ROLE_ADMIN | ROLE_AUDITOR, SCOPE_ADMIN, 0, "audit.list"},
+    {"GET", "/api/v1/events", api_events, ROLE_ANY, SCOPE_READ, 0, "events"},
+    {"GET", "/api/v1/openapi.yaml", api_openapi, ROLE_ANY, 0, ROUTE_PUBLIC, "openapi"},
+    {"GET", "/healthz", api_healthz, ROLE_ANY, 0, ROUTE_PUBLIC, "healthz"},
+    {"GET", "/metrics", api_metrics, ROLE_ANY, 0, ROUTE_PUBLIC, "metrics"},
+};
+const size_t n_routes = sizeof(routes) / sizeof(routes[0]);
+
+/* Matches path against pattern, capturing {params} into r. */
+static bool match(struct request *r, const char *pattern, const char *path)
+{
+    int np = 0;
+    const char *p = pattern, *s = path;
+    while (*p && *s) {
+        if (*p == '{') {
+            const char *close = strchr(p, '}');
+            size_t n = strcspn(s, "/");
+            if (!close || n == 0 || n >= sizeof(r->param_buf[0]) || np >= 3)
+                return false;
+            memcpy(r->param_buf[np], s, n);
+            r->param_buf[np][n] = 0;
+            r->params[np] = r->param_buf[np];
+            np++;
+            p = close + 1;
+            s += n;
+        } else if (*p++ != *s++) {
+            return false;
+        }
+    }
+    return *p == 0 && *s == 0;
+}
+
+static const char *language(struct request *r)
+{
+    const char *al = request_header(r, "Accept-Language");
+    if (!al)
+        return "zh";
+    /* The first listed language decides; Chinese is the default for anything else unknown. */
+    while (*al == ' ')
+        al++;
+    return strncasecmp(al, "en", 2) == 0 ? "en" : "zh";
+}
+
+void router_dispatch(struct request *r)
+{
+    r->lang = language(r);
+    const char *method = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
+    bool path_known = false;
+    size_t i;
+    for (i = 0; i < n_routes; i++) {
+        if (!match(r, routes[i].pattern, r->url))
+            continue;
+        path_known = true;
+        if (strcmp(routes[i].method, method) == 0)
+            break;
+    }
+    if (i == n_routes) {
+        if (path_known)
+            reply_problem(r, 405, "method_not_allowed", NULL, "%s is not supported on %s", r->method, r->url);
+        else
+            reply_problem(r, 404, "not_found", NULL, "no such endpoint: %s", r->url);
+        return;
+    }
+    /* Re-match to capture the params of the route chosen (a later pattern may have run). */
+    match(r, routes[i].pattern, r->url);
+    const struct route *rt = &routes[i];
+    r->route = (int)i;
+    struct yj_err err = {0};
+    if (!(r->store = server_store(r->srv, &err))) {
+        reply_error(r, &err);
+        return;
+    }
+    r->plan = server_plan_acquire(r->srv);
+    if (!(rt->flags & ROUTE_PUBLIC)) {
+        if (auth_identify(r) < 0)
+            return;
+        if (r->id.kind == ID_NONE) {
+            reply_problem(r, 401, "unauthorized", NULL, "log in (POST /api/v1/session) or send a bearer token");
+            return;
+        }
+        if (r->id.kind == ID_SESSION) {
+            if (!(rt->roles & r->id.role_bit)) {
+                reply_problem(r, 403, "forbidden", NULL, "the %s role may not do this", r->id.role);
+                return;
+            }
+            bool safe = strcmp(method, "GET") == 0;
+            if (!safe && !(rt->flags & ROUTE_NO_CSRF)) {
+                const char *t = request_header(r, "X-CSRF-Token");
+                if (!t || strcmp(t, r->id.csrf) != 0) {
+                    reply_problem(r, 403, "csrf", NULL, "send the X-CSRF-Token header returned at login");
+                    return;
+                }
+            }
+        } else if (!(rt->scopes & r->id.scopes)) {
+            reply_problem(r, 403, "forbidden", NULL, "this token lacks the scope this needs");
+            return;
+        }
+    }
+    r->ctx = (struct yj_ctx){.plan = r->plan->plan, .store = r->store, .actor = r->id.actor[0] ? r->id.actor : "anonymous"};
+    rt->fn(r);
+}

@@ -1,0 +1,616 @@
+/* server.c: the HTTP server (libmicrohttpd: epoll, a thread pool, suspend/resume for live
+ * streams). The only file that speaks MHD. Each pool thread owns its own store connection;
+ * the plan is shared by reference count and swapped on SIGHUP. Must never block a pool thread
+ * waiting for events: streams park their connection and are resumed by wake-ups. */
+#include "../base/common.h"
+#include "../base/log.h"
+#include "../base/timeutil.h"
+#include "../plan/plan.h"
+#include "../store/store.h"
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ROUTES 64
+static const unsigned metric_codes[] = {200, 201, 202, 204, 304, 400, 401, 403, 404, 405,
+                                        409, 412, 413, 415, 429, 500, 503, 0 /* other */};
+#define N_CODES (sizeof(metric_codes) / sizeof(metric_codes[0]))
+static const double latency_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+#define N_BUCKETS (sizeof(latency_bounds) / sizeof(latency_bounds[0]))
+
+struct server {
+    const struct server_options *opt;
+    struct yj_config *cfg;
+    pthread_mutex_t plan_lock;
+    struct plan_ref *plan;
+    pthread_key_t store_key;
+    struct MHD_Daemon *daemon;
+    atomic_bool stopping;
+    atomic_long inflight;
+    bool tls;
+
+    pthread_mutex_t park_lock;
+    struct MHD_Connection **parked;
+    size_t n_parked, cap_parked;
+    pthread_t ticker;
+    pthread_mutex_t tick_lock;
+    pthread_cond_t tick_cond;
+    bool ticker_stop;
+
+    atomic_ulong counts[MAX_ROUTES + 1][N_CODES];
+    atomic_ulong buckets[N_BUCKETS + 1];
+    atomic_ulong latency_us;
+    atomic_ulong latency_n;
+    atomic_ulong store_errors;
+    atomic_ulong plan_reloads;
+    atomic_ulong plan_reload_failures;
+};
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+const struct yj_config *server_config(const struct server *srv)
+{
+    return srv->cfg;
+}
+
+bool server_stopping(const struct server *srv)
+{
+    return atomic_load(&srv->stopping);
+}
+
+bool server_is_tls(const struct server *srv)
+{
+    return srv->tls;
+}
+
+void server_count_store_error(struct server *srv)
+{
+    atomic_fetch_add(&srv->store_errors, 1);
+}
+
+/* ---- the plan, shared by reference ---- */
+
+struct plan_ref *server_plan_acquire(struct server *srv)
+{
+    pthread_mutex_lock(&srv->plan_lock);
+    struct plan_ref *ref = srv->plan;
+    atomic_fetch_add(&ref->refs, 1);
+    pthread_mutex_unlock(&srv->plan_lock);
+    return ref;
+}
+
+void server_plan_release(struct plan_ref *ref)
+{
+    if (ref && atomic_fetch_sub(&ref->refs, 1) == 1) {
+        plan_free(ref->plan);
+        free(ref);
+    }
+}
+
+static struct plan_ref *plan_ref_new(struct plan *p)
+{
+    struct plan_ref *ref = xcalloc(1, sizeof(*ref));
+    ref->plan = p;
+    atomic_init(&ref->refs, 1);
+    return ref;
+}
+
+/* SIGHUP: the new plan must validate completely, or the old one stays. */
+static void reload_plan(struct server *srv)
+{
+    struct plan *p = NULL;
+    struct plan_diags diags = {0};
+    struct yj_err err = {0};
+    if (plan_load(srv->cfg->plan, &p, &diags, &err) < 0) {
+        atomic_fetch_add(&srv->plan_reload_failures, 1);
+        yj_log_error("plan reload refused, the old plan stays in force: %s", err.msg);
+        for (size_t i = 1; i < diags.n; i++)
+            yj_log_error("%s", diags.lines[i]);
+        plan_diags_release(&diags);
+        return;
+    }
+    struct plan_ref *fresh = plan_ref_new(p);
+    pthread_mutex_lock(&srv->plan_lock);
+    struct plan_ref *old = srv->plan;
+    srv->plan = fresh;
+    pthread_mutex_unlock(&srv->plan_lock);
+    server_plan_release(old);
+    atomic_fetch_add(&srv->plan_reloads, 1);
+    yj_log_info("plan reloaded from %s: %s", srv->cfg->plan, p->meta.name);
+}
+
+/* ---- one store connection per thread ---- */
+
+static void store_destroy(void *st)
+{
+    store_free(st);
+}
+
+struct store *server_store(struct server *srv, struct yj_err *err)
+{
+    struct store *st = pthread_getspecific(srv->store_key);
+    if (st)
+        return st;
+    if (store_open(srv->cfg->data, &st, err) < 0)
+        return NULL;
+    pthread_setspecific(srv->store_key, st);
+    return st;
+}
+
+/* ---- requests ---- */
+
+const char *request_header(struct request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *request_query(struct request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static void client_address(struct request *r)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(r->address, sizeof(r->address), "unknown");
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, r->address,
+                  sizeof(r->address));
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, r->address,
+                  sizeof(r->address));
+}
+
+static void add_header(struct MHD_Response *resp, const char *k, const char *v)
+{
+    if (MHD_add_response_header(resp, k, v) != MHD_YES)
+        yj_log_warn("could not add header %s", k);
+}
+
+static enum MHD_Result queue(struct request *r)
+{
+    struct response *p = &r->resp;
+    struct MHD_Response *resp;
+    if (p->stream) {
+        resp = p->stream;
+        p->stream = NULL;
+    } else {
+        /* MHD frees the body with free() once sent. */
+        resp = MHD_create_response_from_buffer(p->len, p->body ? p->body : xstrdup(""), MHD_RESPMEM_MUST_FREE);
+        p->body = NULL;
+    }
+    if (!resp)
+        return MHD_NO;
+    if (p->type)
+        add_header(resp, "Content-Type", p->type);
+    add_header(resp, "X-Content-Type-Options", "nosniff");
+    add_header(resp, "Referrer-Policy", "no-referrer");
+    add_header(resp, "Cache-Control", "no-store");
+    if (p->etag[0])
+        add_header(resp, "ETag", p->etag);
+    if (p->location[0])
+        add_header(resp, "Location", p->location);
+    if (p->cookie)
+        add_header(resp, "Set-Cookie", p->cookie);
+    if (p->retry_after > 0) {
+        char ra[16];
+        snprintf(ra, sizeof(ra), "%d", p->retry_after);
+        add_header(resp, "Retry-After", ra);
+    }
+    enum MHD_Result ok = MHD_queue_response(r->conn, p->status ? p->status : 500, resp);
+    MHD_destroy_response(resp);
+    r->done = true;
+    return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    struct server *srv = cls;
+    struct request *r = *con_cls;
+    size_t limit = (size_t)srv->cfg->limits.body;
+    if (!r) {
+        r = xcalloc(1, sizeof(*r));
+        r->srv = srv;
+        r->conn = conn;
+        r->url = url;
+        r->method = method;
+        r->route = -1;
+        r->started_ns = now_ns();
+        client_address(r);
+        *con_cls = r;
+        atomic_fetch_add(&srv->inflight, 1);
+        if (atomic_load(&srv->stopping)) {
+            reply_problem(r, 503, "shutting_down", NULL, "the server is shutting down");
+            return queue(r);
+        }
+        const char *cl = request_header(r, "Content-Length");
+        if (cl) {
+            char *end;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (*end == 0 && n > limit) {
+                /* Refuse before reading a byte of it. */
+                reply_problem(r, 413, "payload_too_large", NULL, "request body larger than %zu bytes", limit);
+                return queue(r);
+            }
+        }
+        return MHD_YES;
+    }
+    if (r->done) {
+        *upload_data_size = 0; /* already answered: discard the rest */
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!r->body_too_large) {
+            if (r->body_len + *upload_data_size > limit) {
+                r->body_too_large = true;
+                free(r->body);
+                r->body = NULL;
+                r->body_len = 0;
+            } else {
+                r->body = xrealloc(r->body, r->body_len + *upload_data_size + 1);
+                memcpy(r->body + r->body_len, upload_data, *upload_data_size);
+                r->body_len += *upload_data_size;
+                r->body[r->body_len] = 0;
+            }
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (r->body_too_large)
+        reply_problem(r, 413, "payload_too_large", NULL, "request body larger than %zu bytes", limit);
+    else
+        router_dispatch(r);
+    return queue(r);
+}
+
+static void record_metrics(struct server *srv, struct request *r)
+{
+    size_t route = r->route >= 0 && r->route < MAX_ROUTES ? (size_t)r->route : MAX_ROUTES;
+    size_t code = N_CODES - 1;
+    for (size_t i = 0; i + 1 < N_CODES; i++)
+        if (metric_codes[i] == r->resp.status)
+            code = i;
+    atomic_fetch_add(&srv->counts[route][code], 1);
+    int64_t ns = now_ns() - r->started_ns;
+    double s = (double)ns / 1e9;
+    size_t b = 0;
+    while (b < N_BUCKETS && s > latency_bounds[b])
+        b++;
+    atomic_fetch_add(&srv->buckets[b], 1);
+    atomic_fetch_add(&srv->latency_us, (unsigned long)(ns / 1000));
+    atomic_fetch_add(&srv->latency_n, 1);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    (void)toe;
+    struct server *srv = cls;
+    struct request *r = *con_cls;
+    if (!r)
+        return;
+    /* Streams are counted when they end, with their full duration. */
+    record_metrics(srv, r);
+    server_plan_release(r->plan);
+    if (r->resp.stream)
+        MHD_destroy_response(r->resp.stream);
+    free(r->resp.body);
+    free(r->resp.cookie);
+    free(r->body);
+    free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub(&srv->inflight, 1);
+}
+
+char *server_metrics_text(struct server *srv, struct request *r)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    fprintf(f, "# HELP yingji_http_requests_total HTTP requests by route and status code.\n"
+               "# TYPE yingji_http_requests_total counter\n");
+    for (size_t i = 0; i <= MAX_ROUTES; i++) {
+        if (i >= n_routes && i != MAX_ROUTES)
+            continue;
+        for (size_t c = 0; c < N_CODES; c++) {
+            unsigned long n = atomic_load(&srv->counts[i][c]);
+            if (!n)
+                continue;
+            char code[8];
+            snprintf(code, sizeof(code), "%u", metric_codes[c]);
+            fprintf(f, "yingji_http_requests_total{route=\"%s\",code=\"%s\"} %lu\n",
+                    i == MAX_ROUTES ? "other" : routes[i].name, metric_codes[c] ? code : "other", n);
+        }
+    }
+    fprintf(f, "# HELP yingji_http_request_duration_seconds Time from request to response.\n"
+               "# TYPE yingji_http_request_duration_seconds histogram\n");
+    unsigned long cum = 0;
+    for (size_t b = 0; b < N_BUCKETS; b++) {
+        cum += atomic_load(&srv->buckets[b]);
+        fprintf(f, "yingji_http_request_duration_seconds_bucket{le=\"%g\"} %lu\n", latency_bounds[b], cum);
+    }
+    cum += atomic_load(&srv->buckets[N_BUCKETS]);
+    fprintf(f, "yingji_http_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n", cum);
+    fprintf(f, "yingji_http_request_duration_seconds_sum %.6f\n", (double)atomic_load(&srv->latency_us) / 1e6);
+    fprintf(f, "yingji_http_request_duration_seconds_count %lu\n", atomic_load(&srv->latency_n));
+
+    fprintf(f, "# HELP yingji_incidents Incidents by status (drills excluded).\n# TYPE yingji_incidents gauge\n");
+    static const char *const statuses[] = {"reported",   "assessing", "responding", "recovering",
+                                           "reviewing", "closed",    "dismissed"};
+    for (size_t i = 0; i < YJ_ARRAY_LEN(statuses); i++) {
+        int64_t n = 0;
+        struct yj_err err;
+        if (r->store && store_incident_count(r->store, statuses[i], 0, &n, &err) < 0)
+            server_count_store_error(srv);
+        fprintf(f, "yingji_incidents{status=\"%s\"} %lld\n", statuses[i], (long long)n);
+    }
+    fprintf(f, "# HELP yingji_store_errors_total Store operations that failed.\n# TYPE yingji_store_errors_total "
+               "counter\nyingji_store_errors_total %lu\n",
+            atomic_load(&srv->store_errors));
+    fprintf(f, "# HELP yingji_plan_reloads_total Plan reloads (SIGHUP) by result.\n# TYPE yingji_plan_reloads_total "
+               "counter\nyingji_plan_reloads_total{result=\"ok\"} %lu\nyingji_plan_reloads_total{result=\"refused\"} "
+               "%lu\n",
+            atomic_load(&srv->plan_reloads), atomic_load(&srv->plan_reload_failures));
+    fprintf(f, "# HELP yingji_http_inflight Requests being served, streams included.\n# TYPE yingji_http_inflight "
+               "gauge\nyingji_http_inflight %ld\n",
+            atomic_load(&srv->inflight));
+    fclose(f);
+    return out;
+}
+
+/* ---- live streams ---- */
+
+struct stream_ctx {
+    void *stream;
+    ssize_t (*reader)(void *stream, uint64_t pos, char *buf, size_t max);
+    void (*free_fn)(void *stream);
+};
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct stream_ctx *s = cls;
+    return s->reader(s->stream, pos, buf, max);
+}
+
+static void stream_free(void *cls)
+{
+    struct stream_ctx *s = cls;
+    s->free_fn(s->stream);
+    free(s);
+}
+
+struct MHD_Response *server_stream_response(struct request *r, void *stream,
+                                            ssize_t (*reader)(void *stream, uint64_t pos, char *buf, size_t max),
+                                            void (*free_fn)(void *stream))
+{
+    (void)r;
+    struct stream_ctx *s = xcalloc(1, sizeof(*s));
+    s->stream = stream;
+    s->reader = reader;
+    s->free_fn = free_fn;
+    return MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 8192, stream_reader, s, stream_free);
+}
+
+void server_stream_park(struct server *srv, struct MHD_Connection *conn)
+{
+    MHD_suspend_connection(conn);
+    pthread_mutex_lock(&srv->park_lock);
+    if (srv->n_parked == srv->cap_parked) {
+        srv->cap_parked = srv->cap_parked ? srv->cap_parked * 2 : 16;
+        srv->parked = xrealloc(srv->parked, srv->cap_parked * sizeof(struct MHD_Connection *));
+    }
+    srv->parked[srv->n_parked++] = conn;
+    pthread_mutex_unlock(&srv->park_lock);
+}
+
+void server_wake_streams(struct server *srv)
+{
+    pthread_mutex_lock(&srv->park_lock);
+    for (size_t i = 0; i < srv->n_parked; i++)
+        MHD_resume_connection(srv->parked[i]);
+    srv->n_parked = 0;
+    pthread_mutex_unlock(&srv->park_lock);
+}
+
+/* Once a second, parked streams look for events written by other processes (the CLI, other
+ * nodes) and send keep-alives; local writes wake them at once. */
+static void *ticker_main(void *arg)
+{
+    struct server *srv = arg;
+    pthread_mutex_lock(&srv->tick_lock);
+    while (!srv->ticker_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&srv->tick_cond, &srv->tick_lock, &ts);
+        server_wake_streams(srv);
+    }
+    pthread_mutex_unlock(&srv->tick_lock);
+    return NULL;
+}
+
+/* ---- start and stop ---- */
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[1024];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = 0;
+    yj_log_warn("http: %s", msg);
+}
+
+static char *read_pem(const char *path, struct yj_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        yj_err_set(err, YJ_EIO, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    enum { PEM_MAX = 1024 * 1024 };
+    char *buf = xmalloc(PEM_MAX);
+    size_t n = fread(buf, 1, PEM_MAX - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return buf;
+}
+
+int server_run(const struct server_options *opt)
+{
+    struct yj_config *cfg = opt->cfg;
+    struct yj_err err = {0};
+    struct server *srv = xcalloc(1, sizeof(*srv));
+    srv->opt = opt;
+    srv->cfg = cfg;
+    int status = 1;
+    char *cert = NULL, *key = NULL;
+    pthread_mutex_init(&srv->plan_lock, NULL);
+    pthread_mutex_init(&srv->park_lock, NULL);
+    pthread_mutex_init(&srv->tick_lock, NULL);
+    pthread_cond_init(&srv->tick_cond, NULL);
+    pthread_key_create(&srv->store_key, store_destroy);
+
+    struct plan *p = NULL;
+    struct plan_diags diags = {0};
+    if (plan_load(cfg->plan, &p, &diags, &err) < 0) {
+        for (size_t i = 0; i < diags.n; i++)
+            fprintf(stderr, "%s\n", diags.lines[i]);
+        if (!diags.n)
+            fprintf(stderr, "yingji: %s\n", err.msg);
+        plan_diags_release(&diags);
+        status = 2;
+        goto out;
+    }
+    srv->plan = plan_ref_new(p);
+
+    char host[256];
+    int port;
+    if (config_parse_listen(cfg->listen, host, sizeof(host), &port, &err) < 0) {
+        fprintf(stderr, "yingji: %s\n", err.msg);
+        status = 2;
+        goto out;
+    }
+    struct sockaddr_storage ss = {0};
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (!*host || strcmp(host, "0.0.0.0") == 0 || inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)port);
+        if (!*host)
+            in->sin_addr.s_addr = htonl(INADDR_ANY);
+    } else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        fprintf(stderr, "yingji: listen \"%s\": the address must be numeric (IPv4 or [IPv6])\n", cfg->listen);
+        status = 2;
+        goto out;
+    }
+    if (cfg->tls.cert) {
+        if (!(cert = read_pem(cfg->tls.cert, &err)) || !(key = read_pem(cfg->tls.key, &err))) {
+            fprintf(stderr, "yingji: tls: %s\n", err.msg);
+            goto out;
+        }
+        flags |= MHD_USE_TLS;
+        srv->tls = true;
+    }
+    unsigned threads = (unsigned)(cfg->threads > 0 ? cfg->threads : 4);
+    unsigned timeout_s = (unsigned)((cfg->limits.timeout + 999) / 1000);
+    struct MHD_OptionItem tls_opts[] = {
+        {cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert},
+        {key ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    /* The logger goes first so that MHD reports even option errors through it. */
+    srv->daemon = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->limits.connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->limits.per_address, MHD_OPTION_CONNECTION_TIMEOUT,
+        timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->limits.memory, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, srv, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+    if (!srv->daemon) {
+        fprintf(stderr, "yingji: cannot listen on %s: %s\n", cfg->listen,
+                errno ? strerror(errno) : "see the log above");
+        goto out;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    int bound = di ? di->port : port;
+    pthread_create(&srv->ticker, NULL, ticker_main, srv);
+    {
+        const char *shown = *host && strcmp(host, "0.0.0.0") != 0 ? host : "127.0.0.1";
+        bool v6 = strchr(shown, ':') != NULL;
+        printf("yingji: listening on %s://%s%s%s:%d/ (plan %s, data %s)\n", srv->tls ? "https" : "http",
+               v6 ? "[" : "", shown, v6 ? "]" : "", bound, p->meta.name, cfg->data);
+        fflush(stdout);
+    }
+    yj_log_info("serving %s on %s, %u threads", p->meta.name, cfg->listen, threads);
+
+    /* Signals are blocked in every thread (main() did it before any thread started) and taken
+     * here, synchronously, so no handler ever runs in the middle of a request. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            reload_plan(srv);
+            continue;
+        }
+        break;
+    }
+    yj_log_info("stopping: no new connections, finishing requests in flight");
+    atomic_store(&srv->stopping, true);
+    MHD_socket lsock = MHD_quiesce_daemon(srv->daemon);
+    if (lsock != MHD_INVALID_SOCKET)
+        close(lsock);
+    /* Streams see `stopping` when woken and end; ordinary requests finish. */
+    for (int i = 0; i < 1000 && atomic_load(&srv->inflight) > 0; i++) {
+        server_wake_streams(srv);
+        usleep(10000);
+    }
+    if (atomic_load(&srv->inflight) > 0)
+        yj_log_warn("%ld requests still in flight after 10 s; closing them", atomic_load(&srv->inflight));
+    pthread_mutex_lock(&srv->tick_lock);
+    srv->ticker_stop = true;
+    pthread_cond_signal(&srv->tick_cond);
+    pthread_mutex_unlock(&srv->tick_lock);
+    pthread_join(srv->ticker, NULL);
+    server_wake_streams(srv);
+    MHD_stop_daemon(srv->daemon);
+    yj_log_info("stopped");
+    status = 0;
+out:
+    server_plan_release(srv->plan);
+    pthread_key_delete(srv->store_key);
+    free(srv->parked);
+    free(cert);
+    free(key);
+    free(srv);
+    return status;
+}

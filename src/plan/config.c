@@ -1,0 +1,174 @@
+/* config.c: decoding yingji.yaml with the same schema-table decoder as plans.
+ * Read once at start; never holds secrets in memory longer than the config lives. */
+#include "../base/common.h"
+#include "../base/timeutil.h"
+#include "config.h"
+#include "decode.h"
+#include "plan.h"
+
+#include <libfyaml.h>
+
+static const struct decode_field tls_fields[] = {
+    DECODE_FIELD(struct config_tls, "cert", DK_STR, true, cert),
+    DECODE_FIELD(struct config_tls, "key", DK_STR, true, key),
+};
+static const struct decode_schema tls_schema = DECODE_SCHEMA(tls, struct config_tls, "tls", tls_fields);
+
+static const struct decode_field limits_fields[] = {
+    DECODE_FIELD(struct config_limits, "body", DK_SIZE, false, body),
+    DECODE_FIELD(struct config_limits, "json_depth", DK_INT, false, json_depth),
+    DECODE_FIELD(struct config_limits, "string", DK_INT, false, string),
+    DECODE_FIELD(struct config_limits, "connections", DK_INT, false, connections),
+    DECODE_FIELD(struct config_limits, "per_address", DK_INT, false, per_address),
+    DECODE_FIELD(struct config_limits, "timeout", DK_DUR, false, timeout),
+    DECODE_FIELD(struct config_limits, "memory", DK_SIZE, false, memory),
+};
+static const struct decode_schema limits_schema =
+    DECODE_SCHEMA(limits, struct config_limits, "limits", limits_fields);
+
+static const struct decode_field sessions_fields[] = {
+    DECODE_FIELD(struct config_sessions, "idle", DK_DUR, false, idle),
+    DECODE_FIELD(struct config_sessions, "absolute", DK_DUR, false, absolute),
+};
+static const struct decode_schema sessions_schema =
+    DECODE_SCHEMA(sessions, struct config_sessions, "sessions", sessions_fields);
+
+static const struct decode_field config_fields[] = {
+    DECODE_FIELD(struct yj_config, "listen", DK_STR, false, listen),
+    DECODE_FIELD(struct yj_config, "data", DK_STR, false, data),
+    DECODE_FIELD(struct yj_config, "plan", DK_STR, false, plan),
+    DECODE_FIELD(struct yj_config, "threads", DK_INT, false, threads),
+    DECODE_FIELD(struct yj_config, "public_url", DK_STR, false, public_url),
+    DECODE_OBJ(struct yj_config, "tls", false, tls, tls_schema),
+    DECODE_OBJ(struct yj_config, "limits", false, limits, limits_schema),
+    DECODE_OBJ(struct yj_config, "sessions", false, sessions, sessions_schema),
+};
+static const struct decode_schema config_schema =
+    DECODE_SCHEMA(config, struct yj_config, "the config file", config_fields);
+
+void config_defaults(struct yj_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->listen = xstrdup("127.0.0.1:8080");
+    c->data = xstrdup("./data");
+    c->plan = xstrdup(PLAN_DEFAULT);
+    c->threads = 4;
+    c->limits = (struct config_limits){.body = INT64_C(1) << 20,
+                                       .json_depth = 32,
+                                       .string = 65536,
+                                       .connections = 1024,
+                                       .per_address = 128,
+                                       .timeout = 30 * YJ_MS_PER_SEC,
+                                       .memory = INT64_C(64) << 10};
+    c->sessions = (struct config_sessions){.idle = 2 * YJ_MS_PER_HOUR, .absolute = 12 * YJ_MS_PER_HOUR};
+}
+
+void config_set(char **member, const char *value)
+{
+    free(*member);
+    *member = xstrdup(value);
+}
+
+int config_parse_listen(const char *listen, char *host, size_t host_size, int *port, struct yj_err *err)
+{
+    const char *colon = strrchr(listen, ':');
+    if (!colon)
+        return yj_err_set(err, YJ_EINVAL, "listen \"%s\": expected ADDR:PORT, e.g. 127.0.0.1:8080", listen);
+    const char *h = listen;
+    size_t hl = (size_t)(colon - listen);
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    if (hl >= host_size)
+        return yj_err_set(err, YJ_EINVAL, "listen \"%s\": address too long", listen);
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || end == colon + 1 || p < 0 || p > 65535)
+        return yj_err_set(err, YJ_EINVAL, "listen \"%s\": port must be 0-65535", listen);
+    memcpy(host, h, hl);
+    host[hl] = 0;
+    *port = (int)p;
+    return 0;
+}
+
+/* Values the decoder accepted but that make no sense for a server. */
+static void validate(struct decoder *d, struct yj_config *c)
+{
+    char host[256];
+    int port;
+    struct yj_err err;
+    if (c->listen && config_parse_listen(c->listen, host, sizeof(host), &port, &err) < 0)
+        decode_error_at(d, &c->listen, "%s", err.msg);
+    if (c->threads != 0 && (c->threads < 1 || c->threads > 256))
+        decode_error_at(d, &c->threads, "threads must be between 1 and 256");
+    struct config_limits *l = &c->limits;
+    if (l->body != -1 && (l->body < 1024 || l->body > (INT64_C(1) << 30)))
+        decode_error_at(d, &l->body, "body must be between 1KiB and 1GiB");
+    if (l->json_depth != 0 && (l->json_depth < 2 || l->json_depth > 1000))
+        decode_error_at(d, &l->json_depth, "json_depth must be between 2 and 1000");
+}
+
+int config_load(const char *path, struct yj_config *cfg, struct plan_diags *diags, struct yj_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return yj_err_set(err, YJ_EIO, "%s: cannot open config: %s", path, strerror(errno));
+    enum { MAX = 1024 * 1024 };
+    char *buf = xmalloc(MAX + 1);
+    size_t n = fread(buf, 1, MAX + 1, f);
+    fclose(f);
+    if (n > MAX) {
+        free(buf);
+        return yj_err_set(err, YJ_EINVAL, "%s:1:1: config file larger than 1 MiB", path);
+    }
+    struct decoder d = {.file = path};
+    struct yj_config file = {0};
+    struct fy_document *doc = decode_parse(&d, buf, n);
+    free(buf);
+    if (doc) {
+        decode_object(&d, &config_schema, fy_document_root(doc), &file);
+        fy_document_destroy(doc);
+        if (!d.n_diags)
+            validate(&d, &file);
+    }
+    if (d.n_diags) {
+        yj_err_set(err, YJ_EINVAL, "%s", d.diags[0]);
+        if (diags) {
+            diags->lines = d.diags;
+            diags->n = d.n_diags;
+            d.diags = NULL;
+            d.n_diags = 0;
+        }
+        decoder_release(&d);
+        decode_release(&config_schema, &file);
+        return YJ_EINVAL;
+    }
+    decoder_release(&d);
+    /* Lay what the file gives over the defaults. */
+#define TAKE_STR(m)                                                                                      \
+    if (file.m) {                                                                                        \
+        free(cfg->m);                                                                                    \
+        cfg->m = file.m;                                                                                 \
+        file.m = NULL;                                                                                   \
+    }
+#define TAKE_NUM(m)                                                                                      \
+    if (file.m > 0)                                                                                      \
+        cfg->m = file.m;
+    TAKE_STR(listen) TAKE_STR(data) TAKE_STR(plan) TAKE_STR(public_url) TAKE_STR(tls.cert) TAKE_STR(tls.key)
+    TAKE_NUM(threads) TAKE_NUM(limits.body) TAKE_NUM(limits.json_depth) TAKE_NUM(limits.string)
+    TAKE_NUM(limits.connections) TAKE_NUM(limits.per_address) TAKE_NUM(limits.timeout) TAKE_NUM(limits.memory)
+    TAKE_NUM(sessions.idle) TAKE_NUM(sessions.absolute)
+#undef TAKE_STR
+#undef TAKE_NUM
+    decode_release(&config_schema, &file);
+    config_set(&cfg->file, path);
+    return 0;
+}
+
+void config_release(struct yj_config *c)
+{
+    decode_release(&config_schema, c);
+    free(c->file);
+    memset(c, 0, sizeof(*c));
+}

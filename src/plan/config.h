@@ -1,0 +1,60 @@
+/* config.h: the deployment config (yingji.yaml): where to listen, where the data and plan are,
+ * TLS, limits and session lifetimes. Every key is documented in yingji.example.yaml; errors are
+ * FILE:LINE:COLUMN like the plan's. Command-line flags override it; without a file, defaults. */
+#ifndef YJ_CONFIG_H
+#define YJ_CONFIG_H
+
+#include <stdint.h>
+
+struct yj_err;
+struct plan_diags;
+
+struct config_tls {
+    char *cert; /* PEM certificate chain */
+    char *key;  /* PEM private key */
+};
+
+struct config_limits {
+    int64_t body;        /* bytes of a request body (413 beyond) */
+    int64_t json_depth;  /* nesting of a JSON body */
+    int64_t string;      /* characters of one JSON string */
+    int64_t connections; /* open connections in all */
+    int64_t per_address; /* open connections from one address */
+    int64_t timeout;     /* ms of inactivity before a connection is closed */
+    int64_t memory;      /* bytes of buffer per connection (headers + body chunks) */
+};
+
+struct config_sessions {
+    int64_t idle;     /* ms without a request before a session ends */
+    int64_t absolute; /* ms after login when a session ends regardless */
+};
+
+struct yj_config {
+    char *file; /* NULL when running on defaults */
+    char *listen;
+    char *data;
+    char *plan;
+    int64_t threads;
+    char *public_url; /* how people reach the console, for links in messages */
+    struct config_tls tls;
+    struct config_limits limits;
+    struct config_sessions sessions;
+};
+
+/* Fills cfg with the defaults (listen 127.0.0.1:8080, data ./data, the built-in university plan,
+ * 1 MiB bodies, ...). Release with config_release. */
+void config_defaults(struct yj_config *cfg);
+
+/* Loads path over the defaults. On failure returns YJ_EINVAL or YJ_EIO, fills err with the first
+ * diagnostic and diags (if non-NULL) with all; cfg is left with the defaults. */
+int config_load(const char *path, struct yj_config *cfg, struct plan_diags *diags, struct yj_err *err);
+
+/* Sets a string member, freeing the old value (flags overriding the file). */
+void config_set(char **member, const char *value);
+
+/* Splits "ADDR:PORT" ("127.0.0.1:8080", "[::1]:8080", ":8080"). */
+int config_parse_listen(const char *listen, char *host, size_t host_size, int *port, struct yj_err *err);
+
+void config_release(struct yj_config *cfg);
+
+#endif

@@ -1,0 +1,489 @@
+// Black-box tests of `yingji serve`: the real binary on a random loopback port, driven over HTTP.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer, Client, adminClient, readEvents } from './server.mjs';
+import { yj, SRC, tempDir, cleanup } from './helpers.mjs';
+
+const PW = 'correct-horse-battery';
+const ROLES = ['admin', 'leader', 'responder', 'officer', 'duty', 'auditor'];
+
+describe('server basics', () => {
+  let srv;
+  before(async () => { srv = await startServer(); });
+  after(async () => { await srv.stop(); });
+
+  test('first start prints the admin password once; health, metrics and the API description are public', async () => {
+    assert.match(srv.adminPassword, /^[A-Za-z2-9]{16}$/);
+    const h = await fetch(`${srv.url}/healthz`);
+    assert.equal(h.status, 200);
+    assert.deepEqual(await h.json(), { status: 'ok', store: 'ok', schema: 2 });
+    const o = await fetch(`${srv.url}/api/v1/openapi.yaml`);
+    assert.equal(o.status, 200);
+    assert.match(await o.text(), /^openapi: 3/);
+    const m = await (await fetch(`${srv.url}/metrics`)).text();
+    assert.match(m, /yingji_http_requests_total\{route="healthz",code="200"\} 1/);
+    assert.match(m, /yingji_http_request_duration_seconds_bucket\{le="\+Inf"\} \d+/);
+    assert.match(m, /yingji_incidents\{status="reported"\} 0/);
+    assert.match(m, /yingji_store_errors_total 0/);
+    const again = yj(['--data', srv.data, 'user', 'list', '--json']);
+    assert.deepEqual(again.json.items.map((u) => u.name), ['admin']);
+  });
+
+  test('login, session cookie, logout', async () => {
+    const c = new Client(srv.url);
+    const bad = await c.login('admin', 'wrong-password-here');
+    assert.equal(bad.status, 401);
+    assert.equal(bad.json.code, 'bad_credentials');
+    assert.equal(bad.headers.get('content-type'), 'application/problem+json');
+    const ok = await c.login('admin', srv.adminPassword);
+    assert.equal(ok.status, 200);
+    const cookie = ok.headers.get('set-cookie');
+    assert.match(cookie, /^yj_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200$/);
+    assert.equal(ok.json.user.role, 'admin');
+    assert.equal(ok.json.user.must_change_password, true);
+    assert.ok(ok.json.csrf.length >= 32);
+    const me = await c.get('/api/v1/session');
+    assert.equal(me.json.user.name, 'admin');
+    // Cookie writes need the CSRF token.
+    const noCsrf = await fetch(`${srv.url}/api/v1/incidents`, {
+      method: 'POST', headers: { Cookie: c.cookie, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ type: 'intrusion', title: 'x' }),
+    });
+    assert.equal(noCsrf.status, 403);
+    assert.equal((await noCsrf.json()).code, 'csrf');
+    const out = await c.req('DELETE', '/api/v1/session');
+    assert.equal(out.status, 204);
+    assert.match(out.headers.get('set-cookie'), /^yj_session=; .*Max-Age=0/);
+    const after = await c.get('/api/v1/session');
+    assert.equal(after.status, 401);
+    assert.equal((await new Client(srv.url).get('/api/v1/incidents')).status, 401);
+  });
+
+  test('change password ends the sessions and the old password', async () => {
+    const a = await adminClient(srv);
+    assert.equal((await a.post('/api/v1/users', { name: 'pwuser', role: 'duty', password: PW })).status, 201);
+    const u = new Client(srv.url);
+    await u.login('pwuser', PW);
+    const short = await u.req('PUT', '/api/v1/session/password', { old: PW, new: 'short' });
+    assert.equal(short.status, 400);
+    assert.equal(short.json.field, 'new');
+    const wrong = await u.req('PUT', '/api/v1/session/password', { old: 'not-the-password', new: 'another-good-one' });
+    assert.equal(wrong.status, 403);
+    const ok = await u.req('PUT', '/api/v1/session/password', { old: PW, new: 'another-good-one' });
+    assert.equal(ok.status, 204);
+    assert.equal((await u.get('/api/v1/session')).status, 401);
+    assert.equal((await new Client(srv.url).login('pwuser', PW)).status, 401);
+    assert.equal((await new Client(srv.url).login('pwuser', 'another-good-one')).status, 200);
+  });
+
+  test('failed logins are throttled per account with growing delays', async () => {
+    const a = await adminClient(srv);
+    await a.post('/api/v1/users', { name: 'victim', role: 'duty', password: PW });
+    const c = new Client(srv.url);
+    for (let i = 0; i < 5; i++) assert.equal((await c.login('victim', `guess-${i}-xxxxx`)).status, 401);
+    const t = await c.login('victim', PW); // even the right password waits now
+    assert.equal(t.status, 429);
+    assert.equal(t.json.code, 'rate_limited');
+    assert.ok(Number(t.headers.get('retry-after')) >= 1);
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal((await c.login('victim', PW)).status, 200, 'after the wait the right password works');
+  });
+
+  test('scripted set-up: user add and passwd with --password-stdin', () => {
+    const add = yj(['--data', srv.data, 'user', 'add', 'lisi', '--role', 'officer', '--unit', 'publicity',
+      '--password-stdin'], { input: `${PW}\n` });
+    assert.equal(add.code, 0, add.stderr);
+    const dup = yj(['--data', srv.data, 'user', 'add', 'lisi', '--role', 'officer', '--unit', 'publicity',
+      '--password-stdin'], { input: `${PW}\n` });
+    assert.notEqual(dup.code, 0);
+    assert.match(dup.stderr, /already exists/);
+    const noUnit = yj(['--data', srv.data, 'user', 'add', 'x1', '--role', 'officer', '--password-stdin'], { input: `${PW}\n` });
+    assert.match(noUnit.stderr, /needs the unit/);
+    const badRole = yj(['--data', srv.data, 'user', 'add', 'x2', '--role', 'boss', '--password-stdin'], { input: `${PW}\n` });
+    assert.match(badRole.stderr, /role must be one of/);
+    const weak = yj(['--data', srv.data, 'user', 'add', 'x3', '--role', 'duty', '--password-stdin'], { input: 'short\n' });
+    assert.match(weak.stderr, /10 to 512 characters/);
+    const pw = yj(['--data', srv.data, 'user', 'passwd', 'lisi', '--password-stdin'], { input: 'a-new-password-1\n' });
+    assert.equal(pw.code, 0, pw.stderr);
+  });
+});
+
+describe('roles, scoping and tokens', () => {
+  let srv, admin;
+  const clients = {};
+  let own, other; // an incident of the publicity unit, and one of the IT office
+
+  before(async () => {
+    srv = await startServer();
+    admin = await adminClient(srv);
+    for (const role of ROLES) {
+      const body = { name: `u_${role}`, role, password: PW };
+      if (role === 'officer') body.unit = 'publicity';
+      const r = await admin.post('/api/v1/users', body);
+      assert.equal(r.status, 201, r.text);
+      clients[role] = new Client(srv.url);
+      assert.equal((await clients[role].login(`u_${role}`, PW)).status, 200);
+    }
+    own = (await admin.post('/api/v1/incidents', { type: 'public_opinion', title: '宣传部的舆情' })).json;
+    other = (await admin.post('/api/v1/incidents', { type: 'intrusion', title: '信息办的入侵' })).json;
+    assert.equal(own.unit, 'publicity');
+    assert.equal(other.unit, 'it_office');
+  });
+  after(async () => { await srv.stop(); });
+
+  // Every route × every role. `ok` lists the roles allowed; everyone else gets 403.
+  const W = ['admin', 'leader', 'responder', 'duty'];
+  const matrix = () => [
+    { m: 'GET', p: '/api/v1/session', ok: ROLES },
+    { m: 'GET', p: '/api/v1/incidents', ok: ROLES },
+    { m: 'POST', p: '/api/v1/incidents', body: { type: 'public_opinion', title: '矩阵' }, ok: [...W, 'officer'] },
+    { m: 'GET', p: `/api/v1/incidents/${own.id}`, ok: ROLES },
+    { m: 'GET', p: `/api/v1/incidents/${own.id}/timeline`, ok: ROLES },
+    { m: 'GET', p: `/api/v1/incidents/${own.id}/notes`, ok: ROLES },
+    { m: 'POST', p: `/api/v1/incidents/${own.id}/notes`, body: { text: '矩阵备注' }, ok: [...W, 'officer'] },
+    { m: 'PUT', p: `/api/v1/incidents/${own.id}/assessment`, body: { scope: '全校' }, ok: W },
+    { m: 'POST', p: `/api/v1/incidents/${own.id}/move`, body: { status: 'bogus' }, ok: W, allowedStatus: 400 },
+    { m: 'GET', p: '/api/v1/plan', ok: ROLES },
+    { m: 'GET', p: '/api/v1/plan/routing', ok: ROLES },
+    { m: 'GET', p: '/api/v1/users', ok: ['admin'] },
+    { m: 'POST', p: '/api/v1/users', body: { name: 'm', role: 'duty', password: 'x' }, ok: ['admin'], allowedStatus: 400 },
+    { m: 'PATCH', p: '/api/v1/users/999', body: {}, ok: ['admin'], allowedStatus: 404 },
+    { m: 'GET', p: '/api/v1/tokens', ok: ['admin'] },
+    { m: 'POST', p: '/api/v1/tokens', body: { name: 'm', scopes: [] }, ok: ['admin'], allowedStatus: 400 },
+    { m: 'DELETE', p: '/api/v1/tokens/999', ok: ['admin'], allowedStatus: 404 },
+    { m: 'GET', p: '/api/v1/audit', ok: ['admin', 'auditor'] },
+  ];
+
+  test('the role matrix: every route for every role', async () => {
+    for (const row of matrix()) {
+      for (const role of ROLES) {
+        const r = await clients[role].req(row.m, row.p, row.body);
+        if (row.ok.includes(role)) {
+          assert.ok(![401, 403].includes(r.status), `${role} ${row.m} ${row.p} → ${r.status} ${r.text}`);
+          if (row.allowedStatus) assert.equal(r.status, row.allowedStatus, `${role} ${row.m} ${row.p}: ${r.text}`);
+        } else {
+          assert.equal(r.status, 403, `${role} ${row.m} ${row.p} must be refused, got ${r.status}`);
+          assert.equal(r.json.code, 'forbidden');
+        }
+      }
+    }
+    // Streams: every role may open one.
+    for (const role of ROLES) {
+      const s = await readEvents(`${srv.url}/api/v1/events`, { Cookie: clients[role].cookie }, 0, 300);
+      assert.equal(s.status, 200, role);
+    }
+  });
+
+  test('an officer sees the own unit and own reports only; others look missing', async () => {
+    const off = clients.officer;
+    const list = (await off.get('/api/v1/incidents?limit=500')).json.items;
+    assert.ok(list.length > 0);
+    assert.ok(list.every((i) => i.unit === 'publicity' || i.reporter === 'user:u_officer'), 'only own unit');
+    assert.ok(!list.some((i) => i.id === other.id));
+    const hidden = await off.get(`/api/v1/incidents/${other.id}`);
+    const missing = await off.get('/api/v1/incidents/999999');
+    assert.equal(hidden.status, 404);
+    assert.equal(missing.status, 404);
+    assert.equal(hidden.json.code, missing.json.code);
+    assert.deepEqual(Object.keys(hidden.json).sort(), Object.keys(missing.json).sort());
+    assert.equal((await off.get(`/api/v1/incidents/${other.number}/timeline`)).status, 404);
+    assert.equal((await off.post(`/api/v1/incidents/${other.id}/notes`, { text: 'x' })).status, 404);
+    // The officer's own report of another unit's matter stays visible to them.
+    const mine = await off.post('/api/v1/incidents', { type: 'intrusion', title: '信息员上报的入侵' });
+    assert.equal(mine.status, 201);
+    assert.equal(mine.json.unit, 'it_office');
+    assert.equal((await off.get(`/api/v1/incidents/${mine.json.id}`)).status, 200);
+    // Officers' streams are filtered the same way.
+    const s = await readEvents(`${srv.url}/api/v1/events`, { Cookie: off.cookie, 'Last-Event-ID': '0' }, 100, 800);
+    assert.ok(s.events.length > 0);
+    assert.ok(s.events.every((e) => e.data.unit === 'publicity' || e.data.id === mine.json.id), JSON.stringify(s.events));
+  });
+
+  test('API tokens: scopes, shown once, revoked', async () => {
+    const t = await admin.post('/api/v1/tokens', { name: 'reader', scopes: ['read'] });
+    assert.equal(t.status, 201);
+    assert.match(t.json.token, /^yj_[A-Za-z0-9_-]{43}$/);
+    assert.equal(typeof t.json.id, 'number');
+    const list = await admin.get('/api/v1/tokens');
+    assert.ok(!list.text.includes(t.json.token), 'the secret is never shown again');
+    const reader = new Client(srv.url, { token: t.json.token });
+    assert.equal((await reader.get('/api/v1/incidents')).status, 200);
+    assert.equal((await reader.post('/api/v1/incidents', { type: 'intrusion', title: 'x' })).status, 403);
+    assert.equal((await reader.get('/api/v1/users')).status, 403);
+    const w = await admin.post('/api/v1/tokens', { name: 'writer', scopes: ['read', 'write'] });
+    const writer = new Client(srv.url, { token: w.json.token });
+    const made = await writer.post('/api/v1/incidents', { type: 'server_fault', title: '令牌上报' });
+    assert.equal(made.status, 201);
+    assert.equal(made.json.reporter, 'token:writer');
+    assert.equal((await admin.post('/api/v1/tokens', { name: 'x', scopes: ['root'] })).json.field, 'scopes');
+    assert.equal((await admin.req('DELETE', `/api/v1/tokens/${t.json.id}`)).status, 204);
+    const gone = await reader.get('/api/v1/incidents');
+    assert.equal(gone.status, 401);
+    assert.equal((await new Client(srv.url, { token: 'yj_forged' }).get('/api/v1/incidents')).status, 401);
+  });
+
+  test('the audit chain records authentication and every write', async () => {
+    await new Client(srv.url).login('u_leader', 'wrong-wrong-wrong');
+    const a = await clients.auditor.get('/api/v1/audit?limit=1000');
+    assert.equal(a.status, 200);
+    assert.equal(a.json.verify.ok, true);
+    const actions = new Set(a.json.items.map((i) => i.action));
+    for (const x of ['user.create', 'auth.login', 'auth.login_failed', 'incident.report', 'incident.note',
+      'incident.assess', 'token.create', 'token.revoke']) assert.ok(actions.has(x), x);
+    const failed = a.json.items.find((i) => i.action === 'auth.login_failed' && i.object === 'u_leader');
+    assert.match(failed.actor, /^anonymous@127\.0\.0\.1$/);
+    assert.ok(!a.text.includes(PW), 'no password in the audit log');
+  });
+});
+
+describe('incidents over HTTP', () => {
+  let srv, c;
+  before(async () => { srv = await startServer(); c = await adminClient(srv); });
+  after(async () => { await srv.stop(); });
+
+  test('report returns 201 in the CLI\'s shape; GET and list agree', async () => {
+    const r = await c.post('/api/v1/incidents', {
+      type: 'website_tamper', title: '官网首页被篡改', asset: ['main_site'], source: '巡检', scope: '首页',
+      drill: true,
+    });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.headers.get('location'), `/api/v1/incidents/${r.json.id}`);
+    assert.equal(r.headers.get('etag'), `"${r.json.id}-1"`);
+    const cli = yj(['--data', srv.data, 'incident', 'show', String(r.json.id), '--json']).json;
+    assert.deepEqual(Object.keys(r.json).sort(), Object.keys(cli).sort());
+    assert.deepEqual(r.json, cli);
+    const g = await c.get(`/api/v1/incidents/${r.json.number}`);
+    assert.equal(g.status, 200);
+    assert.deepEqual(g.json, cli);
+    const l = await c.get('/api/v1/incidents');
+    assert.deepEqual(Object.keys(l.json).sort(), ['items', 'next']);
+    assert.equal(l.json.items[0].id, r.json.id);
+    assert.equal(l.json.next, null);
+  });
+
+  test('list filters, text search, sort and cursor pagination', async () => {
+    for (let i = 0; i < 7; i++) {
+      const r = await c.post('/api/v1/incidents', { type: i % 2 ? 'server_fault' : 'public_opinion', title: `分页 ${i}` });
+      assert.equal(r.status, 201);
+    }
+    const seen = [];
+    let next = null;
+    do {
+      const r = await c.get(`/api/v1/incidents?limit=3${next ? `&cursor=${encodeURIComponent(next)}` : ''}`);
+      assert.equal(r.status, 200);
+      seen.push(...r.json.items.map((i) => i.id));
+      next = r.json.next;
+    } while (next);
+    assert.equal(seen.length, 8);
+    assert.deepEqual(seen, [...seen].sort((a, b) => b - a), 'newest first, no repeats');
+    const opinion = (await c.get('/api/v1/incidents?type=public_opinion&unit=publicity')).json.items;
+    assert.equal(opinion.length, 4);
+    assert.equal((await c.get(`/api/v1/incidents?text=${encodeURIComponent('分页 3')}`)).json.items.length, 1);
+    assert.equal((await c.get('/api/v1/incidents?drill=true')).json.items.length, 1);
+    const sev = (await c.get('/api/v1/incidents?sort=severity')).json.items;
+    assert.equal(sev[0].national_level, 'III');
+    const oldest = (await c.get('/api/v1/incidents?sort=reported_at&limit=2')).json;
+    assert.equal(oldest.items[0].id, 1);
+    const page2 = (await c.get(`/api/v1/incidents?sort=reported_at&limit=2&cursor=${oldest.next}`)).json;
+    assert.deepEqual(page2.items.map((i) => i.id), [3, 4]);
+    for (const [q, field] of [['status=done', 'status'], ['drill=yes', 'drill'], ['sort=name', 'sort'],
+      ['limit=0', 'limit'], ['cursor=abc', 'cursor']]) {
+      const r = await c.get(`/api/v1/incidents?${q}`);
+      assert.equal(r.status, 400, q);
+      assert.equal(r.json.field, field, q);
+    }
+  });
+
+  test('ETag and If-Match: a stale write gets 412, never a lost update', async () => {
+    const r = await c.post('/api/v1/incidents', { type: 'intrusion', title: '并发修改' });
+    const id = r.json.id;
+    const etag = r.headers.get('etag');
+    const g = await c.get(`/api/v1/incidents/${id}`, { 'If-None-Match': etag });
+    assert.equal(g.status, 304);
+    const a = await c.req('PUT', `/api/v1/incidents/${id}/assessment`, { scope: '教务系统' }, { 'If-Match': etag });
+    assert.equal(a.status, 200, a.text);
+    assert.equal(a.headers.get('etag'), `"${id}-2"`);
+    const stale = await c.post(`/api/v1/incidents/${id}/move`, { status: 'assessing' }, { 'If-Match': etag });
+    assert.equal(stale.status, 412);
+    assert.equal(stale.json.code, 'precondition_failed');
+    assert.equal((await c.get(`/api/v1/incidents/${id}`)).json.status, 'reported', 'nothing changed');
+    const fresh = await c.post(`/api/v1/incidents/${id}/move`, { status: 'assessing' }, { 'If-Match': a.headers.get('etag') });
+    assert.equal(fresh.status, 200, fresh.text);
+    assert.equal(fresh.json.status, 'assessing');
+    const wrongId = await c.post(`/api/v1/incidents/${id}/move`, { status: 'dismissed', reason: 'x' }, { 'If-Match': '"999-3"' });
+    assert.equal(wrongId.status, 412);
+  });
+
+  test('the lifecycle over HTTP, with the guards as 400/409 naming what is missing', async () => {
+    const r = await c.post('/api/v1/incidents', { type: 'machine_room_water', title: '机房渗水' });
+    const id = r.json.id;
+    const skip = await c.post(`/api/v1/incidents/${id}/move`, { status: 'closed' });
+    assert.equal(skip.status, 409);
+    assert.equal(skip.json.code, 'invalid_transition');
+    await c.post(`/api/v1/incidents/${id}/move`, { status: 'assessing' });
+    const incomplete = await c.post(`/api/v1/incidents/${id}/move`, { status: 'responding', fields: { level: 'important' } });
+    assert.equal(incomplete.status, 400);
+    assert.match(incomplete.json.detail, /missing source, scope, nature, trend, measures/);
+    const badField = await c.post(`/api/v1/incidents/${id}/move`, { status: 'responding', fields: { colour: 'red' } });
+    assert.equal(badField.json.field, 'colour');
+    const go = await c.post(`/api/v1/incidents/${id}/move`, {
+      status: 'responding',
+      fields: { source: '值班', scope: '机房', nature: '渗水', trend: '稳定', measures: '断电排水', level: 'important',
+        activated_by: 'vp_it', activation_reason: '核心机房' },
+    });
+    assert.equal(go.status, 200, go.text);
+    const note = await c.post(`/api/v1/incidents/${id}/notes`, { text: '已通知后勤' });
+    assert.equal(note.status, 201);
+    const notes = await c.get(`/api/v1/incidents/${id}/notes`);
+    assert.deepEqual(notes.json.items.map((n) => n.body.text), ['已通知后勤']);
+    const tl = await c.get(`/api/v1/incidents/${id}/timeline`);
+    assert.deepEqual(tl.json.items.map((n) => n.kind), ['reported', 'status', 'status', 'note']);
+    const dismiss = await c.post(`/api/v1/incidents/${id}/move`, { status: 'dismissed' });
+    assert.equal(dismiss.status, 409);
+  });
+
+  test('bad input: 400/413/415 problem+json naming the field, nothing stored', async () => {
+    const before = (await c.get('/api/v1/incidents?limit=500')).json.items.length;
+    const raw = (body, type = 'application/json') => fetch(`${srv.url}/api/v1/incidents`, {
+      method: 'POST', headers: { Cookie: c.cookie, 'X-CSRF-Token': c.csrf, 'Content-Type': type, 'Accept-Language': 'en' }, body,
+    }).then(async (r) => ({ status: r.status, type: r.headers.get('content-type'), json: await r.json() }));
+    let r = await raw('{"type": "intrusion", "title": ');
+    assert.equal(r.status, 400);
+    assert.equal(r.json.code, 'invalid_json');
+    assert.equal(r.type, 'application/problem+json');
+    r = await raw(JSON.stringify({ type: 'intrusion', title: 5 }));
+    assert.equal(r.json.field, 'title');
+    assert.match(r.json.detail, /title must be a string/);
+    r = await raw(JSON.stringify({ type: 'intrusion', title: 'x', colour: 'red' }));
+    assert.equal(r.json.code, 'unknown_field');
+    assert.equal(r.json.field, 'colour');
+    r = await raw(JSON.stringify({ type: 'intrusion' }));
+    assert.equal(r.json.field, 'title');
+    r = await raw(Buffer.from('{"type":"intrusion","title":"\xff\xfe"}', 'latin1'));
+    assert.equal(r.status, 400);
+    assert.match(r.json.detail, /UTF-8/);
+    r = await raw(`${'['.repeat(100)}${']'.repeat(100)}`);
+    assert.equal(r.status, 400);
+    assert.match(r.json.detail, /nested deeper/);
+    r = await raw(JSON.stringify({ type: 'intrusion', title: 'a\u0000b' }));
+    assert.equal(r.status, 400);
+    assert.equal(r.json.field, 'title');
+    r = await raw(JSON.stringify({ type: 'intrusion', title: 'x'.repeat(201) }));
+    assert.equal(r.json.field, 'title');
+    assert.match(r.json.detail, /too long/);
+    r = await raw(JSON.stringify({ type: 'nope', title: 'x' }));
+    assert.equal(r.json.field, 'type');
+    r = await raw(JSON.stringify({ type: 'intrusion', title: 'x', asset: [1] }));
+    assert.equal(r.json.field, 'asset');
+    r = await raw('type=intrusion', 'application/x-www-form-urlencoded');
+    assert.equal(r.status, 415);
+    r = await raw(JSON.stringify({ type: 'intrusion', title: 'x', source: 'y'.repeat(1100000) }));
+    assert.equal(r.status, 413);
+    assert.equal(r.json.code, 'payload_too_large');
+    assert.equal((await c.get('/api/v1/incidents?limit=500')).json.items.length, before);
+    // Chinese by default, English on request.
+    const zh = await c.post('/api/v1/incidents', { type: 'nope', title: 'x' });
+    assert.match(zh.json.title, /字段缺失或无效/);
+    const en = await c.post('/api/v1/incidents', { type: 'nope', title: 'x' }, { 'Accept-Language': 'en-US,en;q=0.9' });
+    assert.equal(en.json.title, 'A field is missing or invalid');
+    // Unknown routes and methods.
+    assert.equal((await c.get('/api/v1/nothing')).status, 404);
+    assert.equal((await c.req('DELETE', '/api/v1/incidents')).status, 405);
+    // Metacharacters are stored and returned verbatim.
+    const title = `<img src=x onerror=alert(1)> '; DROP TABLE incidents; -- "引号"`;
+    const ok = await c.post('/api/v1/incidents', { type: 'intrusion', title });
+    assert.equal(ok.status, 201);
+    assert.equal((await c.get(`/api/v1/incidents/${ok.json.id}`)).json.title, title);
+  });
+
+  test('SSE: created and changed events, reconnect with Last-Event-ID loses nothing', async () => {
+    const url = `${srv.url}/api/v1/events`;
+    const h = { Cookie: c.cookie };
+    const live = readEvents(url, h, 2, 5000);
+    await new Promise((r) => setTimeout(r, 200));
+    const a = await c.post('/api/v1/incidents', { type: 'server_fault', title: '流事件一' });
+    await c.post(`/api/v1/incidents/${a.json.id}/notes`, { text: '备注' });
+    const got = await live;
+    assert.equal(got.status, 200);
+    assert.match(got.type, /^text\/event-stream/);
+    assert.deepEqual(got.events.map((e) => [e.event, e.data.id]), [['incident.created', a.json.id], ['incident.changed', a.json.id]]);
+    const lastSeen = got.events[1].id;
+    // While disconnected: two more changes, one of them written by the CLI, another process.
+    const b = await c.post('/api/v1/incidents', { type: 'server_fault', title: '流事件二' });
+    const cli = yj(['--data', srv.data, 'incident', 'note', String(b.json.id), 'CLI 写入']);
+    assert.equal(cli.code, 0, cli.stderr);
+    const replay = await readEvents(url, { ...h, 'Last-Event-ID': String(lastSeen) }, 2, 5000);
+    assert.deepEqual(replay.events.map((e) => e.id), [lastSeen + 1, lastSeen + 2]);
+    assert.equal(replay.events[1].data.action, 'incident.note');
+    // Events written by another process arrive live too (the 1 s tick).
+    const later = readEvents(url, h, 1, 4000);
+    await new Promise((r) => setTimeout(r, 200));
+    yj(['--data', srv.data, 'incident', 'note', String(b.json.id), '再写一次']);
+    assert.equal((await later).events.length, 1);
+  });
+});
+
+describe('signals', () => {
+  test('SIGHUP with a broken plan keeps the old plan; a good one is taken', async () => {
+    const dir = tempDir();
+    const planFile = join(dir, 'plan.yaml');
+    copyFileSync(join(SRC, 'plans/university.yaml'), planFile);
+    const srv = await startServer({ args: ['--plan', planFile] });
+    try {
+      const c = await adminClient(srv);
+      const name = (await c.get('/api/v1/plan')).json.plan.name;
+      writeFileSync(planFile, readFileSync(planFile, 'utf8').replace('coordinator: publicity', 'coordinator: nowhere'));
+      srv.proc.kill('SIGHUP');
+      await new Promise((r) => setTimeout(r, 500));
+      assert.match(srv.log(), new RegExp(`${planFile}:\\d+:\\d+: unknown unit "nowhere"`));
+      assert.equal((await c.get('/api/v1/plan')).json.plan.name, name, 'the old plan stays in force');
+      assert.equal((await c.post('/api/v1/incidents', { type: 'intrusion', title: '重载后' })).status, 201);
+      writeFileSync(planFile, readFileSync(join(SRC, 'plans/university.yaml'), 'utf8').replace(
+        'name: 重庆医科大学网络与信息安全突发事件应急预案', 'name: 修订后的预案'));
+      srv.proc.kill('SIGHUP');
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal((await c.get('/api/v1/plan')).json.plan.name, '修订后的预案');
+      const m = await (await fetch(`${srv.url}/metrics`)).text();
+      assert.match(m, /yingji_plan_reloads_total\{result="ok"\} 1/);
+      assert.match(m, /yingji_plan_reloads_total\{result="refused"\} 1/);
+    } finally {
+      await srv.stop();
+      cleanup(dir);
+    }
+  });
+
+  test('SIGTERM finishes the request in flight, ends streams, exits 0', async () => {
+    const srv = await startServer();
+    const c = await adminClient(srv);
+    const stream = readEvents(`${srv.url}/api/v1/events`, { Cookie: c.cookie }, 5, 8000);
+    // A request whose body is still arriving when the signal comes.
+    const body = JSON.stringify({ type: 'intrusion', title: '关机时的上报' });
+    const { port, hostname } = new URL(srv.url);
+    const sock = net.connect(Number(port), hostname);
+    await new Promise((r) => sock.on('connect', r));
+    sock.write(`POST /api/v1/incidents HTTP/1.1\r\nHost: x\r\nCookie: ${c.cookie}\r\nX-CSRF-Token: ${c.csrf}\r\n`
+      + `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`);
+    sock.write(body.slice(0, 10));
+    await new Promise((r) => setTimeout(r, 200));
+    srv.proc.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+    let reply = '';
+    sock.on('data', (d) => { reply += d; });
+    const closed = new Promise((r) => sock.on('close', r));
+    sock.end(body.slice(10));
+    await closed;
+    assert.match(reply, /^HTTP\/1\.1 201 Created/);
+    const s = await stream;
+    assert.equal(s.status, 200, 'the stream ended cleanly');
+    const { code } = await srv.exited;
+    assert.equal(code, 0);
+    assert.match(srv.log(), /stopped/);
+    const after = yj(['--data', srv.data, 'incident', 'list', '--json']);
+    assert.ok(after.json.items.some((i) => i.title === '关机时的上报'), 'the request in flight was committed');
+    assert.equal(yj(['--data', srv.data, 'audit', 'verify']).code, 0);
+    await srv.stop();
+  });
+});
