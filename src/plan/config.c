@@ -124,14 +124,15 @@ int config_load(const char *path, struct yj_config *cfg, struct plan_diags *diag
     }
     struct decoder d = {.file = path};
     struct yj_config file = {0};
+    /* libfyaml parses in place: buf must outlive the document. */
     struct fy_document *doc = decode_parse(&d, buf, n);
-    free(buf);
     if (doc) {
         decode_object(&d, &config_schema, fy_document_root(doc), &file);
         fy_document_destroy(doc);
         if (!d.n_diags)
             validate(&d, &file);
     }
+    free(buf);
     if (d.n_diags) {
         yj_err_set(err, YJ_EINVAL, "%s", d.diags[0]);
         if (diags) {

@@ -87,7 +87,8 @@ void decode_error_line(struct decoder *d, int line, int col, const char *fmt, ..
 const struct plan_loc *decode_loc(const struct decoder *d, const void *addr);
 
 /* Parses YAML bytes into a libfyaml document, reporting syntax errors and invalid UTF-8 as
- * diagnostics. Returns NULL on failure. Caller destroys with fy_document_destroy. */
+ * diagnostics. Returns NULL on failure. Caller destroys with fy_document_destroy. The document
+ * points into data (libfyaml does not copy it): data must outlive the document. */
 struct fy_document *decode_parse(struct decoder *d, const char *data, size_t len);
 
 void decoder_release(struct decoder *d);

@@ -2,6 +2,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import https from 'node:https';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, Client, adminClient, readEvents } from './server.mjs';
@@ -485,5 +487,89 @@ describe('signals', () => {
     assert.ok(after.json.items.some((i) => i.title === '关机时的上报'), 'the request in flight was committed');
     assert.equal(yj(['--data', srv.data, 'audit', 'verify']).code, 0);
     await srv.stop();
+  });
+});
+
+describe('deployment config and TLS', () => {
+  test('yingji.example.yaml is valid; a bad config names FILE:LINE:COLUMN for every error', () => {
+    const ok = yj(['--config', join(SRC, 'yingji.example.yaml'), 'plan', 'show', '--json']);
+    assert.equal(ok.code, 0, ok.stderr);
+    const dir = tempDir();
+    try {
+      const f = join(dir, 'bad.yaml');
+      writeFileSync(f, 'listen: "127.0.0.1:8080"\nlimits:\n  body: 1 megabyte\n  colour: red\nthreads: 0x10\n');
+      const r = yj(['--config', f, 'serve']);
+      assert.equal(r.code, 2);
+      assert.deepEqual(r.stderr.trim().split('\n'), [
+        `${f}:3:9: body: bad size "1 megabyte": unit must be one of B, KiB, MiB, GiB`,
+        `${f}:4:3: unknown key "colour" in limits (known keys: body, json_depth, string, connections, per_address, timeout, memory)`,
+        `${f}:5:10: threads: expected a whole number, not "0x10"`,
+      ]);
+      writeFileSync(f, 'listen: "localhost"\n');
+      assert.match(yj(['--config', f, 'serve']).stderr, /:1:10: listen "localhost": expected ADDR:PORT/);
+      assert.match(yj(['--config', join(dir, 'none.yaml'), 'plan', 'show']).stderr, /cannot open config/);
+    } finally {
+      cleanup(dir);
+    }
+  });
+
+  test('the config sets data, plan and limits; flags override it', async () => {
+    const dir = tempDir();
+    const f = join(dir, 'yingji.yaml');
+    writeFileSync(f, `data: ${join(dir, 'from-config')}\nplan: builtin:county-bureau\nlisten: "127.0.0.1:1"\n`
+      + 'limits:\n  body: 2KiB\n');
+    try {
+      const shown = yj(['--config', f, 'plan', 'show', '--json']).json;
+      assert.equal(shown.plan.id, 'wushan-justice');
+      const rep = yj(['--config', f, 'incident', 'report', '--type', 'intrusion', '--title', '配置'], {});
+      assert.equal(rep.code, 0, rep.stderr);
+      assert.equal(yj(['--data', join(dir, 'from-config'), 'incident', 'list', '--json']).json.items.length, 1);
+      // --listen and --data beat the file; its plan and limits still apply.
+      const srv = await startServer({ args: ['--config', f], data: join(dir, 'flag-data') });
+      try {
+        const c = await adminClient(srv);
+        assert.equal((await c.get('/api/v1/plan')).json.plan.id, 'wushan-justice');
+        const big = await c.post('/api/v1/incidents', { type: 'intrusion', title: 'x', source: 'y'.repeat(3000) });
+        assert.equal(big.status, 413);
+      } finally {
+        await srv.stop();
+      }
+    } finally {
+      cleanup(dir);
+    }
+  });
+
+  test('built-in TLS: HTTPS with the configured certificate, Secure session cookie', async () => {
+    const dir = tempDir();
+    try {
+      const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+        '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=yingji-test',
+        '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+      assert.equal(gen.status, 0, gen.stderr);
+      const f = join(dir, 'yingji.yaml');
+      writeFileSync(f, `tls:\n  cert: ${join(dir, 'cert.pem')}\n  key: ${join(dir, 'key.pem')}\n`);
+      const srv = await startServer({ args: ['--config', f], scheme: 'https' });
+      try {
+        assert.match(srv.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+        const ca = readFileSync(join(dir, 'cert.pem'));
+        const body = JSON.stringify({ username: 'admin', password: srv.adminPassword });
+        const res = await new Promise((resolve, reject) => {
+          const req = https.request(`${srv.url}/api/v1/session`, {
+            method: 'POST', ca, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+          }, (r) => { let t = ''; r.on('data', (d) => { t += d; }); r.on('end', () => resolve({ r, t })); });
+          req.on('error', reject);
+          req.end(body);
+        });
+        assert.equal(res.r.statusCode, 200, res.t);
+        assert.match(res.r.headers['set-cookie'][0], /; Secure$/);
+        // Plain HTTP to the TLS port gets nowhere.
+        const plain = await fetch(srv.url.replace('https:', 'http:') + '/healthz').then(() => 'answered', () => 'refused');
+        assert.equal(plain, 'refused');
+      } finally {
+        await srv.stop();
+      }
+    } finally {
+      cleanup(dir);
+    }
   });
 });

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { BIN, tempDir, cleanup } from './helpers.mjs';
 import { join } from 'node:path';
 
-export async function startServer({ args = [], data } = {}) {
+export async function startServer({ args = [], data, scheme = 'http' } = {}) {
   const dir = tempDir('yj-srv-');
   data = data || join(dir, 'data');
   const proc = spawn(BIN, ['serve', '--data', data, '--listen', '127.0.0.1:0', ...args], {
@@ -18,7 +18,7 @@ export async function startServer({ args = [], data } = {}) {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}\n${log}`)), 10000);
     proc.stdout.on('data', (d) => {
       out += d;
-      const m = out.match(/listening on (http:\/\/[^/]+\/)/);
+      const m = out.match(new RegExp(`listening on (${scheme}://[^/]+/)`));
       if (m) { clearTimeout(timer); resolve(m[1]); }
     });
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}:\n${out}\n${log}`)); });
