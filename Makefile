@@ -68,8 +68,14 @@ fuzz: deps
 	$(FUZZ_BUILD)/fuzz_plan -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 $(FUZZ_BUILD)/corpus/plan
 	$(FUZZ_BUILD)/fuzz_text -max_total_time=$(FUZZ_SECONDS) -timeout=10 $(FUZZ_BUILD)/corpus/text
 
-# Until the server exists, `make run` walks the scripted CLI tour on a temporary data dir.
+# The server on the built-in university plan with its SQLite store in $(DATA). On first start it
+# creates the administrator and prints the one-time password. LISTEN=0.0.0.0:8080 to serve the LAN.
+LISTEN ?= 127.0.0.1:8080
 run: build
+	$(BUILD)/yingji --data $(DATA) serve --listen $(LISTEN)
+
+# The command-line tour on a temporary data dir (no server needed).
+tour: build
 	./scripts/tour.sh $(BUILD)/yingji
 
 clean:

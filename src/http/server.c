@@ -245,9 +245,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             char *end;
             unsigned long long n = strtoull(cl, &end, 10);
             if (*end == 0 && n > limit) {
-                /* Refuse before reading a byte of it. */
-                reply_problem(r, 413, "payload_too_large", NULL, "request body larger than %zu bytes", limit);
-                return queue(r);
+                /* A moderately oversized body is read and dropped so the client, still sending,
+                 * gets the 413 instead of a reset connection; a huge one is refused at once. */
+                r->body_too_large = true;
+                if (n > 8 * (unsigned long long)limit) {
+                    reply_problem(r, 413, "payload_too_large", NULL, "request body larger than %zu bytes", limit);
+                    return queue(r);
+                }
             }
         }
         return MHD_YES;

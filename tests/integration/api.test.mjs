@@ -25,6 +25,13 @@ describe('server basics', () => {
     const o = await fetch(`${srv.url}/api/v1/openapi.yaml`);
     assert.equal(o.status, 200);
     assert.match(await o.text(), /^openapi: 3/);
+    const doc = await (await fetch(`${srv.url}/api/v1/openapi.yaml`)).text();
+    for (const p of ['/api/v1/session', '/api/v1/session/password', '/api/v1/incidents', '/api/v1/incidents/{id}',
+      '/api/v1/incidents/{id}/move', '/api/v1/incidents/{id}/assessment', '/api/v1/incidents/{id}/timeline',
+      '/api/v1/incidents/{id}/notes', '/api/v1/plan', '/api/v1/plan/{part}', '/api/v1/users', '/api/v1/users/{id}',
+      '/api/v1/tokens', '/api/v1/tokens/{id}', '/api/v1/audit', '/api/v1/events', '/healthz', '/metrics']) {
+      assert.ok(doc.includes(`\n  ${p}:\n`), `${p} is documented`);
+    }
     const m = await (await fetch(`${srv.url}/metrics`)).text();
     assert.match(m, /yingji_http_requests_total\{route="healthz",code="200"\} 1/);
     assert.match(m, /yingji_http_request_duration_seconds_bucket\{le="\+Inf"\} \d+/);
