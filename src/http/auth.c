@@ -141,7 +141,8 @@ int auth_identify(struct request *r)
         return 0;
     auth_token_hash(token, hash);
     struct store_session s;
-    int rc = store_session_find(r->store, hash, &s, &err);
+    struct store_user u;
+    int rc = store_session_user(r->store, hash, &s, &u, &err);
     if (rc == YJ_ENOTFOUND)
         return unauthorized(r, "the session has ended; log in again");
     if (rc < 0) {
@@ -149,15 +150,9 @@ int auth_identify(struct request *r)
         return -1;
     }
     if (now > s.expires_at || now - s.last_seen > cfg->sessions.idle) {
+        store_user_release(&u);
         store_session_delete(r->store, s.id, &err);
         return unauthorized(r, "the session has expired; log in again");
-    }
-    struct store_user u;
-    if ((rc = store_user_get(r->store, s.user_id, NULL, &u, &err)) < 0) {
-        if (rc == YJ_ENOTFOUND)
-            return unauthorized(r, "the account no longer exists");
-        reply_error(r, &err);
-        return -1;
     }
     if (u.disabled) {
         store_user_release(&u);

@@ -134,5 +134,10 @@ void router_dispatch(struct request *r)
         }
     }
     r->ctx = (struct yj_ctx){.plan = r->plan->plan, .store = r->store, .actor = r->id.actor[0] ? r->id.actor : "anonymous"};
+    /* A read handler sees one consistent snapshot (and SQLite locks once, not per statement).
+     * Streams are excluded: they read long after this function returns. */
+    bool snapshot = strcmp(method, "GET") == 0 && rt->fn != api_events && store_read_begin(r->store, &err) == 0;
     rt->fn(r);
+    if (snapshot)
+        store_rollback(r->store);
 }

@@ -6,6 +6,7 @@
 #include "../base/timeutil.h"
 #include "store.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -171,8 +172,17 @@ static void build_sql(struct store *st)
     free(sets);
 }
 
+/* Process-wide SQLite settings, made once before the first connection. Memory statistics take
+ * a global mutex on every allocation, which the server's threads would fight over. */
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+static void sqlite_setup(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int store_open(const char *data_dir, struct store **out, struct yj_err *err)
 {
+    pthread_once(&sqlite_once, sqlite_setup);
     int rc = mkdirs(data_dir, err);
     if (rc < 0)
         return rc;
@@ -222,6 +232,11 @@ void store_free(struct store *st)
 int store_begin(struct store *st, struct yj_err *err)
 {
     return exec(st, "BEGIN IMMEDIATE", "starting a transaction", err);
+}
+
+int store_read_begin(struct store *st, struct yj_err *err)
+{
+    return exec(st, "BEGIN DEFERRED", "starting a read", err);
 }
 
 int store_commit(struct store *st, struct yj_err *err)
@@ -946,6 +961,33 @@ int store_session_find(struct store *st, const char *token_hash, struct store_se
         out->created_at = sqlite3_column_int64(s, 4);
         out->last_seen = sqlite3_column_int64(s, 5);
         out->expires_at = sqlite3_column_int64(s, 6);
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE)
+        return yj_err_set(err, YJ_ENOTFOUND, "no such session");
+    return rc == SQLITE_ROW ? 0 : sql_fail(st, rc, "reading the session", err);
+}
+
+int store_session_user(struct store *st, const char *token_hash, struct store_session *x, struct store_user *u,
+                       struct yj_err *err)
+{
+    static const char sql[] = "SELECT u.id, u.name, u.role, u.unit, u.password_hash, u.must_change, u.disabled, "
+                              "u.created_at, u.updated_at, s.id, s.csrf, s.created_at, s.last_seen, s.expires_at "
+                              "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, token_hash);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        read_user(s, u);
+        x->user_id = u->id;
+        x->id = sqlite3_column_int64(s, 9);
+        snprintf(x->token_hash, sizeof(x->token_hash), "%s", token_hash);
+        snprintf(x->csrf, sizeof(x->csrf), "%s", (const char *)sqlite3_column_text(s, 10));
+        x->created_at = sqlite3_column_int64(s, 11);
+        x->last_seen = sqlite3_column_int64(s, 12);
+        x->expires_at = sqlite3_column_int64(s, 13);
     }
     sqlite3_reset(s);
     if (rc == SQLITE_DONE)

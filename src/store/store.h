@@ -142,6 +142,9 @@ int store_schema_version(struct store *st, int *current, int *latest, struct yj_
 /* Transactions (not nested). store_begin takes the write lock at once. */
 int store_begin(struct store *st, struct yj_err *err);
 int store_commit(struct store *st, struct yj_err *err);
+/* A read-only snapshot: every read until store_commit/store_rollback sees the same state and
+ * takes the file locks once instead of once per statement. */
+int store_read_begin(struct store *st, struct yj_err *err);
 void store_rollback(struct store *st);
 
 /* Consistent copy of the whole store to path while it may be in use (online backup). */
@@ -227,6 +230,9 @@ struct store_session {
 };
 int store_session_insert(struct store *st, struct store_session *s, struct yj_err *err);
 int store_session_find(struct store *st, const char *token_hash, struct store_session *out, struct yj_err *err);
+/* The session and its user in one read (every authenticated request does this). */
+int store_session_user(struct store *st, const char *token_hash, struct store_session *s, struct store_user *u,
+                       struct yj_err *err);
 int store_session_touch(struct store *st, int64_t id, int64_t at, struct yj_err *err);
 int store_session_delete(struct store *st, int64_t id, struct yj_err *err);
 /* Ends every session of a user (password change, disable). */

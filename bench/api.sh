@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# API read throughput and latency: yingji serving one incident and a page of the list from a
+# store holding 10,000 incidents, against nginx serving the very same JSON bytes as static files
+# on the same machine, in the same run. Also p99 at a fixed 1,000 requests/s (hey) and the
+# server's RSS. Results go to stdout; copy them into bench/README.md.
+#
+# usage: bench/api.sh [N_INCIDENTS] [SECONDS]     (needs: wrk, hey, nginx; run `make build` first)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-10000}
+SECS=${2:-10}
+YJ=${YJ:-build/yingji}
+for t in wrk hey nginx node; do command -v $t >/dev/null || { echo "missing $t (apt-get install wrk hey nginx-light nodejs)"; exit 1; }; done
+WORK=$(mktemp -d /tmp/yingji-bench.XXXXXX)
+cleanup() { [ -n "${YPID:-}" ] && kill "$YPID" 2>/dev/null; [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+"$YJ" --data "$WORK/data" serve --listen 127.0.0.1:0 >"$WORK/out" 2>"$WORK/log" &
+YPID=$!
+for _ in $(seq 50); do grep -q listening "$WORK/out" 2>/dev/null && break; sleep 0.1; done
+URL=$(grep -o 'http://[^/]*' "$WORK/out")
+PW=$(awk '/password:/ {print $2}' "$WORK/out")
+LOGIN=$(curl -s -D "$WORK/h" -H 'Content-Type: application/json' -d "{\"username\":\"admin\",\"password\":\"$PW\"}" "$URL/api/v1/session")
+COOKIE=$(grep -i '^set-cookie:' "$WORK/h" | sed 's/^[Ss]et-[Cc]ookie: //; s/;.*//')
+CSRF=$(printf '%s' "$LOGIN" | sed 's/.*"csrf":"\([^"]*\)".*/\1/')
+
+t0=$(date +%s.%N)
+node bench/seed.mjs "$URL" "$COOKIE" "$CSRF" "$N"
+t1=$(date +%s.%N)
+echo "seeded $N incidents through the API in $(echo "$t1 - $t0" | bc) s"
+
+ID=$((N / 2))
+mkdir -p "$WORK/www"
+curl -s -H "Cookie: $COOKIE" "$URL/api/v1/incidents/$ID" >"$WORK/www/one.json"
+curl -s -H "Cookie: $COOKIE" "$URL/api/v1/incidents?limit=50" >"$WORK/www/list.json"
+echo "bytes: one incident $(wc -c <"$WORK/www/one.json"), page of 50 $(wc -c <"$WORK/www/list.json")"
+
+cat >"$WORK/nginx.conf" <<NGINX
+worker_processes auto;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  default_type application/json;
+  server { listen 127.0.0.1:18099; root $WORK/www; }
+}
+NGINX
+nginx -c "$WORK/nginx.conf"
+sleep 0.3
+
+run_wrk() { # name url extra-header
+  local out
+  out=$(wrk -t2 -c32 -d"${SECS}s" --latency ${3:+-H "$3"} "$2")
+  printf '%-28s %10s req/s   p99 %s\n' "$1" "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")"
+}
+echo "--- wrk -t2 -c32 -d${SECS}s (2 cores shared by client and server)"
+run_wrk "yingji GET one incident" "$URL/api/v1/incidents/$ID" "Cookie: $COOKIE"
+run_wrk "nginx  same bytes" "http://127.0.0.1:18099/one.json"
+run_wrk "yingji GET list (50)" "$URL/api/v1/incidents?limit=50" "Cookie: $COOKIE"
+run_wrk "nginx  same bytes" "http://127.0.0.1:18099/list.json"
+
+echo "--- hey: fixed 1,000 requests/s for ${SECS}s (10 workers x 100/s)"
+for path in "/api/v1/incidents/$ID" "/api/v1/incidents?limit=50"; do
+  out=$(hey -z "${SECS}s" -c 10 -q 100 -H "Cookie: $COOKIE" "$URL$path")
+  printf '%-36s p50 %s s  p99 %s s  (%s req/s)\n' "$path" "$(awk '/50%% in/ {print $3}' <<<"$out")" \
+    "$(awk '/99%% in/ {print $3}' <<<"$out")" "$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
+done
+
+sleep 2
+echo "--- yingji RSS after the load: $(ps -o rss= -p "$YPID") KiB"
+kill -TERM "$YPID"; wait "$YPID" || true; YPID=
+"$YJ" --data "$WORK/data" serve --listen 127.0.0.1:0 >"$WORK/out2" 2>/dev/null &
+YPID=$!
+s0=$(date +%s%N)
+for _ in $(seq 200); do grep -q listening "$WORK/out2" 2>/dev/null && break; sleep 0.005; done
+s1=$(date +%s%N)
+sleep 1
+echo "--- restart with $N incidents: listening after $(( (s1 - s0) / 1000000 )) ms; idle RSS $(ps -o rss= -p "$YPID") KiB"
