@@ -38,7 +38,8 @@ static int add_timeline(const struct store_timeline_entry *e, void *ud)
     return 0;
 }
 
-json_t *incident_json(struct yj_ctx *ctx, const struct store_incident *inc, bool with_timeline, struct yj_err *err)
+json_t *incident_json(struct yj_ctx *ctx, const struct store_incident *inc, bool with_timeline, int64_t *changes_at,
+                      struct yj_err *err)
 {
     const struct plan *plan = ctx->plan;
     const struct plan_type *t = plan_type(plan, inc->type);
@@ -92,6 +93,8 @@ json_t *incident_json(struct yj_ctx *ctx, const struct store_incident *inc, bool
     json_t *arr = json_array();
     for (size_t i = 0; i < nd; i++) {
         bool overdue = ds[i].met_at ? ds[i].met_at > ds[i].due_at : now > ds[i].due_at;
+        if (changes_at && !ds[i].met_at && ds[i].due_at >= now && ds[i].due_at < *changes_at)
+            *changes_at = ds[i].due_at;
         json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:b}", "kind", ds[i].kind, "due_at",
                                              time_or_null(ds[i].due_at), "met_at", time_or_null(ds[i].met_at),
                                              "overdue", (int)overdue));

@@ -12,9 +12,11 @@ struct store_incident;
 
 /* Builds the object (caller json_decref's it): id, number, title, type, class, level,
  * national_level, gbt_category, gbt_subcategory, status, unit, deadlines, ... and, with
- * with_timeline, the timeline. NULL with err set when the store fails. */
+ * with_timeline, the timeline. NULL with err set when the store fails. The output depends on the
+ * clock only through each deadline's "overdue": when changes_at is non-NULL it is lowered to the
+ * first time one of them will flip, so a cached copy knows when it goes stale. */
 json_t *incident_json(struct yj_ctx *ctx, const struct store_incident *inc, bool with_timeline,
-                      struct yj_err *err);
+                      int64_t *changes_at, struct yj_err *err);
 
 /* "III" for 3. */
 const char *incident_national_roman(int national_level);

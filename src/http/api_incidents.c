@@ -7,6 +7,7 @@
 #include "../engine/incident_json.h"
 #include "../plan/plan.h"
 #include "../store/store.h"
+#include "cache.h"
 #include "http.h"
 
 static void set_etag(struct request *r, const struct store_incident *inc)
@@ -14,17 +15,61 @@ static void set_etag(struct request *r, const struct store_incident *inc)
     snprintf(r->resp.etag, sizeof(r->resp.etag), "\"%lld-%lld\"", (long long)inc->id, (long long)inc->version);
 }
 
-/* Replies with the incident in the shape of `yingji incident show --json`. */
-static void reply_incident(struct request *r, unsigned status, const struct store_incident *inc)
+/* The cache key part that depends on who asks: informants see a filtered world. */
+static void visibility_key(const struct request *r, char *buf, size_t size)
+{
+    if (r->id.kind == ID_SESSION && r->id.role_bit == ROLE_OFFICER)
+        snprintf(buf, size, "o|%s|%s", r->id.unit, r->id.actor);
+    else
+        snprintf(buf, size, "all");
+}
+
+/* The stamp a cached read must still match: no incident event since, same plan. */
+static bool current_stamp(struct request *r, struct cache_stamp *st)
 {
     struct yj_err err = {0};
-    json_t *j = incident_json(&r->ctx, inc, true, &err);
+    st->plan = (uintptr_t)r->plan->generation;
+    st->valid_until = INT64_MAX;
+    return store_event_last(r->store, &st->event_id, &err) == 0;
+}
+
+/* Answers from the cache when it can; returns true when it did. */
+static bool from_cache(struct request *r, const char *key, const struct cache_stamp *st)
+{
+    struct cached_body *b = response_cache_get(server_cache(r->srv), key, st, yj_now_ms());
+    if (!b)
+        return false;
+    snprintf(r->resp.etag, sizeof(r->resp.etag), "%s", b->etag);
+    const char *inm = request_header(r, "If-None-Match");
+    if (b->etag[0] && inm && strcmp(inm, b->etag) == 0) {
+        cached_body_release(b);
+        r->resp.status = 304;
+    } else {
+        r->resp.shared = b;
+        r->resp.status = 200;
+        r->resp.type = "application/json";
+    }
+    return true;
+}
+
+/* Replies with the incident in the shape of `yingji incident show --json`; *until (may be NULL)
+ * learns when that JSON goes stale by the clock alone. */
+static void reply_incident_until(struct request *r, unsigned status, const struct store_incident *inc,
+                                 int64_t *until)
+{
+    struct yj_err err = {0};
+    json_t *j = incident_json(&r->ctx, inc, true, until, &err);
     if (!j) {
         reply_error(r, &err);
         return;
     }
     reply_json(r, status, j);
     set_etag(r, inc);
+}
+
+static void reply_incident(struct request *r, unsigned status, const struct store_incident *inc)
+{
+    reply_incident_until(r, status, inc, NULL);
 }
 
 /* Loads the incident named in the path, or replies 404 (also when the caller may not see it). */
@@ -143,6 +188,7 @@ struct list_state {
     int limit;
     enum store_sort sort;
     int64_t last_key, last_id;
+    int64_t until;
     struct yj_err err;
     bool failed;
 };
@@ -152,7 +198,7 @@ static int list_row(const struct store_incident *inc, void *ud)
     struct list_state *s = ud;
     if (s->count == s->limit)
         return 1; /* the one extra row only says there is a next page */
-    json_t *j = incident_json(&s->r->ctx, inc, false, &s->err);
+    json_t *j = incident_json(&s->r->ctx, inc, false, &s->until, &s->err);
     if (!j) {
         s->failed = true;
         return 1;
@@ -231,11 +277,34 @@ void api_incidents_list(struct request *r)
         f.visible_unit = r->id.unit[0] ? r->id.unit : NULL;
         f.visible_reporter = r->id.actor;
     }
+    /* Same question, same caller's view, nothing changed since: the same answer. */
+    char vis[256], *key;
+    visibility_key(r, vis, sizeof(vis));
+    {
+        static const char *const params[] = {"status", "type", "level", "unit", "text", "drill", "sort", "limit", "cursor"};
+        char *k = NULL;
+        size_t kl = 0;
+        FILE *kf = open_memstream(&k, &kl);
+        fprintf(kf, "list|%s", vis);
+        for (size_t i = 0; i < YJ_ARRAY_LEN(params); i++) {
+            const char *v = request_query(r, params[i]);
+            fprintf(kf, "|%s=%s", params[i], v ? v : "\x01");
+        }
+        fclose(kf);
+        key = k;
+    }
+    struct cache_stamp stamp;
+    bool cacheable = current_stamp(r, &stamp);
+    if (cacheable && from_cache(r, key, &stamp)) {
+        free(key);
+        return;
+    }
     f.limit = limit + 1;
-    struct list_state s = {.r = r, .items = json_array(), .limit = limit, .sort = f.sort};
+    struct list_state s = {.r = r, .items = json_array(), .limit = limit, .sort = f.sort, .until = INT64_MAX};
     if (store_incident_list(r->store, &f, list_row, &s, &s.err) < 0 || s.failed) {
         json_decref(s.items);
         reply_error(r, &s.err);
+        free(key);
         return;
     }
     json_t *next = json_null();
@@ -247,10 +316,22 @@ void api_incidents_list(struct request *r)
         next = json_string(buf);
     }
     reply_json(r, 200, json_pack("{s:o, s:o}", "items", s.items, "next", next));
+    if (cacheable) {
+        stamp.valid_until = s.until;
+        response_cache_put(server_cache(r->srv), key, &stamp, r->resp.body, r->resp.len, "");
+    }
+    free(key);
 }
 
 void api_incidents_get(struct request *r)
 {
+    char vis[256], key[512];
+    visibility_key(r, vis, sizeof(vis));
+    snprintf(key, sizeof(key), "one|%s|%s", vis, r->params[0]);
+    struct cache_stamp stamp;
+    bool cacheable = current_stamp(r, &stamp);
+    if (cacheable && from_cache(r, key, &stamp))
+        return;
     struct store_incident inc;
     if (!load(r, &inc))
         return;
@@ -261,7 +342,11 @@ void api_incidents_get(struct request *r)
         r->resp.status = 304;
         set_etag(r, &inc);
     } else {
-        reply_incident(r, 200, &inc);
+        int64_t until = INT64_MAX;
+        reply_incident_until(r, 200, &inc, &until);
+        stamp.valid_until = until;
+        if (cacheable && r->resp.status == 200)
+            response_cache_put(server_cache(r->srv), key, &stamp, r->resp.body, r->resp.len, r->resp.etag);
     }
     store_incident_release(&inc);
 }

@@ -20,6 +20,7 @@ struct store_incident;
 struct MHD_Connection;
 struct MHD_Response;
 struct yj_err;
+struct cached_body;
 
 /* Roles (DESIGN §7) as bits, for route access tables. */
 enum {
@@ -39,6 +40,7 @@ enum { SCOPE_READ = 1, SCOPE_WRITE = 2, SCOPE_INGEST = 4, SCOPE_ADMIN = 8 };
 struct plan_ref {
     struct plan *plan;
     atomic_int refs;
+    uint64_t generation; /* distinct for every plan loaded, for cache stamps */
 };
 
 enum { ID_NONE = 0, ID_SESSION = 1, ID_TOKEN = 2 };
@@ -68,6 +70,7 @@ struct response {
     char *cookie; /* Set-Cookie value, owned */
     int retry_after;
     struct MHD_Response *stream; /* a prepared streaming response (SSE), owned until queued */
+    struct cached_body *shared;  /* a cached body sent without copying; one reference held */
 };
 
 struct server;
@@ -109,6 +112,8 @@ struct store *server_store(struct server *srv, struct yj_err *err);
 struct plan_ref *server_plan_acquire(struct server *srv);
 void server_plan_release(struct plan_ref *ref);
 const struct yj_config *server_config(const struct server *srv);
+/* Recently served incident reads (cache.h). */
+struct response_cache *server_cache(struct server *srv);
 /* Wakes live streams so they look for new events now rather than at the next tick. */
 void server_wake_streams(struct server *srv);
 bool server_stopping(const struct server *srv);

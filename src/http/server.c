@@ -7,6 +7,7 @@
 #include "../base/timeutil.h"
 #include "../plan/plan.h"
 #include "../store/store.h"
+#include "cache.h"
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -50,7 +51,14 @@ struct server {
     atomic_ulong store_errors;
     atomic_ulong plan_reloads;
     atomic_ulong plan_reload_failures;
+    atomic_ulong plan_generation;
+    struct response_cache *cache;
 };
+
+struct response_cache *server_cache(struct server *srv)
+{
+    return srv->cache;
+}
 
 static int64_t now_ns(void)
 {
@@ -98,10 +106,11 @@ void server_plan_release(struct plan_ref *ref)
     }
 }
 
-static struct plan_ref *plan_ref_new(struct plan *p)
+static struct plan_ref *plan_ref_new(struct server *srv, struct plan *p)
 {
     struct plan_ref *ref = xcalloc(1, sizeof(*ref));
     ref->plan = p;
+    ref->generation = atomic_fetch_add(&srv->plan_generation, 1) + 1;
     atomic_init(&ref->refs, 1);
     return ref;
 }
@@ -120,7 +129,7 @@ static void reload_plan(struct server *srv)
         plan_diags_release(&diags);
         return;
     }
-    struct plan_ref *fresh = plan_ref_new(p);
+    struct plan_ref *fresh = plan_ref_new(srv, p);
     pthread_mutex_lock(&srv->plan_lock);
     struct plan_ref *old = srv->plan;
     srv->plan = fresh;
@@ -188,6 +197,11 @@ static enum MHD_Result queue(struct request *r)
     if (p->stream) {
         resp = p->stream;
         p->stream = NULL;
+    } else if (p->shared) {
+        /* The cache's copy goes out as is; MHD drops our reference once it is sent. */
+        resp = MHD_create_response_from_buffer_with_free_callback_cls(
+            p->shared->len, p->shared->data, (MHD_ContentReaderFreeCallback)cached_body_release, p->shared);
+        p->shared = NULL;
     } else {
         /* MHD frees the body with free() once sent. */
         resp = MHD_create_response_from_buffer(p->len, p->body ? p->body : xstrdup(""), MHD_RESPMEM_MUST_FREE);
@@ -315,6 +329,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     server_plan_release(r->plan);
     if (r->resp.stream)
         MHD_destroy_response(r->resp.stream);
+    cached_body_release(r->resp.shared);
     free(r->resp.body);
     free(r->resp.cookie);
     free(r->body);
@@ -372,6 +387,14 @@ char *server_metrics_text(struct server *srv, struct request *r)
                "counter\nyingji_plan_reloads_total{result=\"ok\"} %lu\nyingji_plan_reloads_total{result=\"refused\"} "
                "%lu\n",
             atomic_load(&srv->plan_reloads), atomic_load(&srv->plan_reload_failures));
+    uint64_t hits, misses;
+    size_t bytes;
+    response_cache_stats(srv->cache, &hits, &misses, &bytes);
+    fprintf(f, "# HELP yingji_response_cache_total Incident reads answered from the cache, or rebuilt.\n"
+               "# TYPE yingji_response_cache_total counter\nyingji_response_cache_total{result=\"hit\"} %llu\n"
+               "yingji_response_cache_total{result=\"miss\"} %llu\n# HELP yingji_response_cache_bytes Bytes held.\n"
+               "# TYPE yingji_response_cache_bytes gauge\nyingji_response_cache_bytes %zu\n",
+            (unsigned long long)hits, (unsigned long long)misses, bytes);
     fprintf(f, "# HELP yingji_http_inflight Requests being served, streams included.\n# TYPE yingji_http_inflight "
                "gauge\nyingji_http_inflight %ld\n",
             atomic_load(&srv->inflight));
@@ -492,6 +515,7 @@ int server_run(const struct server_options *opt)
     pthread_mutex_init(&srv->tick_lock, NULL);
     pthread_cond_init(&srv->tick_cond, NULL);
     pthread_key_create(&srv->store_key, store_destroy);
+    srv->cache = response_cache_new((size_t)4 << 20);
 
     struct plan *p = NULL;
     struct plan_diags diags = {0};
@@ -504,7 +528,7 @@ int server_run(const struct server_options *opt)
         status = 2;
         goto out;
     }
-    srv->plan = plan_ref_new(p);
+    srv->plan = plan_ref_new(srv, p);
 
     char host[256];
     int port;
@@ -612,6 +636,7 @@ int server_run(const struct server_options *opt)
 out:
     server_plan_release(srv->plan);
     pthread_key_delete(srv->store_key);
+    response_cache_free(srv->cache);
     free(srv->parked);
     free(cert);
     free(key);

@@ -306,6 +306,25 @@ describe('incidents over HTTP', () => {
     }
   });
 
+  test('a repeated read is served from the cache until anything changes, whoever changes it', async () => {
+    const r = await c.post('/api/v1/incidents', { type: 'intrusion', title: '缓存' });
+    const path = `/api/v1/incidents/${r.json.id}`;
+    const metric = async () => Number((await (await fetch(`${srv.url}/metrics`)).text())
+      .match(/yingji_response_cache_total\{result="hit"\} (\d+)/)[1]);
+    const h0 = await metric();
+    const a = await c.get(path);
+    const b = await c.get(path);
+    assert.equal(a.text, b.text);
+    assert.ok(await metric() > h0, 'the second read was a hit');
+    const list1 = await c.get('/api/v1/incidents?limit=5');
+    // Another process changes it: the next read must show the change, not the cached copy.
+    assert.equal(yj(['--data', srv.data, 'incident', 'move', String(r.json.id), 'assessing']).code, 0);
+    assert.equal((await c.get(path)).json.status, 'assessing');
+    const list2 = await c.get('/api/v1/incidents?limit=5');
+    assert.notEqual(list1.text, list2.text);
+    assert.equal(list2.json.items.find((i) => i.id === r.json.id).status, 'assessing');
+  });
+
   test('ETag and If-Match: a stale write gets 412, never a lost update', async () => {
     const r = await c.post('/api/v1/incidents', { type: 'intrusion', title: '并发修改' });
     const id = r.json.id;
