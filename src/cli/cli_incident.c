@@ -152,7 +152,7 @@ static int show(struct cli *c, const struct store_incident *inc, bool timeline)
 {
     if (c->json) {
         struct yj_err err = {0};
-        json_t *j = incident_json(&c->ctx, inc, timeline, NULL, &err);
+        json_t *j = incident_json(&c->ctx, inc, timeline ? INCIDENT_FULL_TIMELINE : INCIDENT_FULL, NULL, &err);
         if (!j)
             return fail_err(&err);
         cli_print_json(j);
@@ -245,7 +245,7 @@ static int list_row(const struct store_incident *inc, void *ud)
 {
     struct list_state *s = ud;
     if (s->items) {
-        json_t *j = incident_json(&s->c->ctx, inc, false, NULL, &s->err);
+        json_t *j = incident_json(&s->c->ctx, inc, INCIDENT_SUMMARY, NULL, &s->err);
         if (!j) {
             s->failed = 1;
             return 1;

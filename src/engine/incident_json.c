@@ -38,8 +38,8 @@ static int add_timeline(const struct store_timeline_entry *e, void *ud)
     return 0;
 }
 
-json_t *incident_json(struct yj_ctx *ctx, const struct store_incident *inc, bool with_timeline, int64_t *changes_at,
-                      struct yj_err *err)
+json_t *incident_json(struct yj_ctx *ctx, const struct store_incident *inc, enum incident_view view,
+                      int64_t *changes_at, struct yj_err *err)
 {
     const struct plan *plan = ctx->plan;
     const struct plan_type *t = plan_type(plan, inc->type);
@@ -63,25 +63,30 @@ json_t *incident_json(struct yj_ctx *ctx, const struct store_incident *inc, bool
     json_object_set_new(o, "national_level_name", json_string(plan_national_name((int)inc->national_level)));
     json_object_set_new(o, "warning_color", json_string(plan_national_color((int)inc->national_level)));
     json_object_set_new(o, "gbt_category", str_or_null(cat ? cat->name : inc->gbt_category));
-    json_object_set_new(o, "gbt_category_id", json_string(inc->gbt_category));
     json_object_set_new(o, "gbt_subcategory", str_or_null(sub ? sub->name : inc->gbt_subcategory));
-    json_object_set_new(o, "gbt_subcategory_id", json_string(inc->gbt_subcategory));
     json_object_set_new(o, "status", json_string(inc->status));
     json_object_set_new(o, "unit", json_string(inc->unit));
     json_object_set_new(o, "unit_name", str_or_null(u ? u->name : NULL));
-    json_object_set_new(o, "reporter", json_string(inc->reporter));
-    json_t *assets = json_loads(inc->assets ? inc->assets : "[]", 0, NULL);
-    json_object_set_new(o, "assets", assets ? assets : json_array());
     json_object_set_new(o, "drill", json_boolean(inc->drill));
+    json_object_set_new(o, "reporter", json_string(inc->reporter));
+    json_object_set_new(o, "reported_at", time_or_null(inc->reported_at));
+    json_object_set_new(o, "updated_at", time_or_null(inc->updated_at));
+    json_object_set_new(o, "closed_at", time_or_null(inc->closed_at));
+    json_object_set_new(o, "version", json_integer(inc->version));
+    if (view >= INCIDENT_FULL) {
+        json_object_set_new(o, "gbt_category_id", json_string(inc->gbt_category));
+        json_object_set_new(o, "gbt_subcategory_id", json_string(inc->gbt_subcategory));
+        json_t *assets = json_loads(inc->assets ? inc->assets : "[]", 0, NULL);
+        json_object_set_new(o, "assets", assets ? assets : json_array());
 #define TEXT(k) json_object_set_new(o, #k, str_or_null(inc->k));
-    TEXT(source) TEXT(scope) TEXT(nature) TEXT(trend) TEXT(measures) TEXT(activated_by) TEXT(activation_reason)
-    TEXT(cause) TEXT(loss) TEXT(lessons) TEXT(dismiss_reason)
+        TEXT(source) TEXT(scope) TEXT(nature) TEXT(trend) TEXT(measures) TEXT(activated_by) TEXT(activation_reason)
+        TEXT(cause) TEXT(loss) TEXT(lessons) TEXT(dismiss_reason)
 #undef TEXT
 #define TIME(k) json_object_set_new(o, #k, time_or_null(inc->k));
-    TIME(occurred_at) TIME(detected_at) TIME(reported_at) TIME(acknowledged_at) TIME(assessed_at)
-    TIME(activated_at) TIME(contained_at) TIME(recovered_at) TIME(closed_at) TIME(updated_at)
+        TIME(occurred_at) TIME(detected_at) TIME(acknowledged_at) TIME(assessed_at) TIME(activated_at)
+        TIME(contained_at) TIME(recovered_at)
 #undef TIME
-    json_object_set_new(o, "version", json_integer(inc->version));
+    }
 
     struct store_deadline ds[32];
     size_t nd = 0;
@@ -101,7 +106,7 @@ json_t *incident_json(struct yj_ctx *ctx, const struct store_incident *inc, bool
     }
     json_object_set_new(o, "deadlines", arr);
 
-    if (with_timeline) {
+    if (view == INCIDENT_FULL_TIMELINE) {
         json_t *tl = json_array();
         if (store_timeline_list(ctx->store, inc->id, add_timeline, tl, err) < 0) {
             json_decref(tl);

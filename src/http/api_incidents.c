@@ -58,7 +58,7 @@ static void reply_incident_until(struct request *r, unsigned status, const struc
                                  int64_t *until)
 {
     struct yj_err err = {0};
-    json_t *j = incident_json(&r->ctx, inc, true, until, &err);
+    json_t *j = incident_json(&r->ctx, inc, INCIDENT_FULL_TIMELINE, until, &err);
     if (!j) {
         reply_error(r, &err);
         return;
@@ -198,7 +198,7 @@ static int list_row(const struct store_incident *inc, void *ud)
     struct list_state *s = ud;
     if (s->count == s->limit)
         return 1; /* the one extra row only says there is a next page */
-    json_t *j = incident_json(&s->r->ctx, inc, false, &s->until, &s->err);
+    json_t *j = incident_json(&s->r->ctx, inc, INCIDENT_SUMMARY, &s->until, &s->err);
     if (!j) {
         s->failed = true;
         return 1;

@@ -131,9 +131,7 @@ int auth_identify(struct request *r)
         json_decref(scopes);
         snprintf(r->id.name, sizeof(r->id.name), "%s", t.name);
         snprintf(r->id.actor, sizeof(r->id.actor), "token:%s", t.name);
-        /* last_used is advisory: a failure to record it must not fail the request. */
-        if (now - t.last_used > 60 * YJ_MS_PER_SEC)
-            store_token_touch(r->store, t.id, now, &err);
+        r->id.touch = now - t.last_used > 60 * YJ_MS_PER_SEC;
         store_token_release(&t);
         return 0;
     }
@@ -169,10 +167,22 @@ int auth_identify(struct request *r)
     snprintf(r->id.csrf, sizeof(r->id.csrf), "%s", s.csrf);
     snprintf(r->id.actor, sizeof(r->id.actor), "user:%s", u.name);
     store_user_release(&u);
-    /* Sliding idle expiry, written at most once a minute to keep reads read-only. */
-    if (now - s.last_seen > 60 * YJ_MS_PER_SEC)
-        store_session_touch(r->store, s.id, now, &err);
+    /* Sliding idle expiry, written at most once a minute (after the request's reads). */
+    r->id.touch = now - s.last_seen > 60 * YJ_MS_PER_SEC;
     return 0;
+}
+
+void auth_touch(struct request *r)
+{
+    if (!r->id.touch)
+        return;
+    struct yj_err err = {0};
+    /* Advisory: a failure to record it must not fail the request. */
+    int rc = r->id.kind == ID_SESSION ? store_session_touch(r->store, r->id.session_id, yj_now_ms(), &err)
+                                      : store_token_touch(r->store, r->id.token_id, yj_now_ms(), &err);
+    if (rc < 0)
+        server_count_store_error(r->srv);
+    r->id.touch = false;
 }
 
 int auth_audit(struct request *r, const char *actor, const char *action, const char *object, json_t *detail)

@@ -57,6 +57,7 @@ struct identity {
     char csrf[65];
     int64_t token_id;
     unsigned scopes;
+    bool touch; /* last_seen/last_used is due to be written once the request's reads are done */
     char actor[160]; /* "user:NAME" or "token:NAME": what the timeline and audit record */
 };
 
@@ -172,6 +173,8 @@ unsigned auth_scopes(json_t *arr, const char **bad);
 /* Appends to the audit chain in its own transaction (auth events, account changes); steals
  * detail. Returns 0 or replies 503 itself and returns -1. */
 int auth_audit(struct request *r, const char *actor, const char *action, const char *object, json_t *detail);
+/* Writes the session's or token's last-use time when auth_identify found it due. */
+void auth_touch(struct request *r);
 /* True when the caller may see this incident (officers: own unit or own reports). */
 bool auth_can_see(const struct request *r, const struct store_incident *inc);
 /* Generates n random bytes as URL-safe base64 into out. */

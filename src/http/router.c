@@ -108,36 +108,37 @@ void router_dispatch(struct request *r)
         return;
     }
     r->plan = server_plan_acquire(r->srv);
+    /* A read sees one consistent snapshot, authentication included, and SQLite takes its locks
+     * once rather than per statement. Streams are excluded: they read long after this returns. */
+    bool snapshot = strcmp(method, "GET") == 0 && rt->fn != api_events && store_read_begin(r->store, &err) == 0;
     if (!(rt->flags & ROUTE_PUBLIC)) {
         if (auth_identify(r) < 0)
-            return;
+            goto out;
         if (r->id.kind == ID_NONE) {
             reply_problem(r, 401, "unauthorized", NULL, "log in (POST /api/v1/session) or send a bearer token");
-            return;
+            goto out;
         }
         if (r->id.kind == ID_SESSION) {
             if (!(rt->roles & r->id.role_bit)) {
                 reply_problem(r, 403, "forbidden", NULL, "the %s role may not do this", r->id.role);
-                return;
+                goto out;
             }
-            bool safe = strcmp(method, "GET") == 0;
-            if (!safe && !(rt->flags & ROUTE_NO_CSRF)) {
+            if (strcmp(method, "GET") != 0 && !(rt->flags & ROUTE_NO_CSRF)) {
                 const char *t = request_header(r, "X-CSRF-Token");
                 if (!t || strcmp(t, r->id.csrf) != 0) {
                     reply_problem(r, 403, "csrf", NULL, "send the X-CSRF-Token header returned at login");
-                    return;
+                    goto out;
                 }
             }
         } else if (!(rt->scopes & r->id.scopes)) {
             reply_problem(r, 403, "forbidden", NULL, "this token lacks the scope this needs");
-            return;
+            goto out;
         }
     }
     r->ctx = (struct yj_ctx){.plan = r->plan->plan, .store = r->store, .actor = r->id.actor[0] ? r->id.actor : "anonymous"};
-    /* A read handler sees one consistent snapshot (and SQLite locks once, not per statement).
-     * Streams are excluded: they read long after this function returns. */
-    bool snapshot = strcmp(method, "GET") == 0 && rt->fn != api_events && store_read_begin(r->store, &err) == 0;
     rt->fn(r);
+out:
     if (snapshot)
         store_rollback(r->store);
+    auth_touch(r);
 }

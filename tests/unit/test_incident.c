@@ -246,7 +246,7 @@ static void test_full_lifecycle(void **state)
 
     /* The JSON shape carries what the CLI and API promise. */
     assert_int_equal(store_incident_get(f->st, id, NULL, &inc, &err), 0);
-    json_t *j = incident_json(&f->ctx, &inc, true, NULL, &err);
+    json_t *j = incident_json(&f->ctx, &inc, INCIDENT_FULL_TIMELINE, NULL, &err);
     assert_non_null(j);
     assert_string_equal(json_string_value(json_object_get(j, "national_level")), "III");
     assert_string_equal(json_string_value(json_object_get(j, "gbt_category")), "网络攻击事件");
