@@ -164,6 +164,7 @@ describe('roles, scoping and tokens', () => {
     { m: 'POST', p: '/api/v1/tokens', body: { name: 'm', scopes: [] }, ok: ['admin'], allowedStatus: 400 },
     { m: 'DELETE', p: '/api/v1/tokens/999', ok: ['admin'], allowedStatus: 404 },
     { m: 'GET', p: '/api/v1/audit', ok: ['admin', 'auditor'] },
+    { m: 'PUT', p: '/api/v1/session/password', body: { old: PW, new: 'short' }, ok: ROLES, allowedStatus: 400 },
   ];
 
   test('the role matrix: every route for every role', async () => {
@@ -178,6 +179,12 @@ describe('roles, scoping and tokens', () => {
           assert.equal(r.json.code, 'forbidden');
         }
       }
+    }
+    // Logging out is for everyone (last: it ends the sessions).
+    for (const role of ROLES) {
+      const c = new Client(srv.url);
+      await c.login(`u_${role}`, PW);
+      assert.equal((await c.req('DELETE', '/api/v1/session')).status, 204, role);
     }
     // Streams: every role may open one.
     for (const role of ROLES) {
@@ -595,6 +602,57 @@ describe('deployment config and TLS', () => {
         await srv.stop();
       }
     } finally {
+      cleanup(dir);
+    }
+  });
+});
+
+describe('connection limits', () => {
+  test('strings, headers, connections per address and idle timeouts are bounded', async () => {
+    const dir = tempDir();
+    const f = join(dir, 'yingji.yaml');
+    writeFileSync(f, 'limits:\n  string: 1000\n  per_address: 4\n  timeout: 1s\n  memory: 16KiB\n');
+    const srv = await startServer({ args: ['--config', f] });
+    try {
+      const c = await adminClient(srv);
+      const long = await c.post('/api/v1/incidents', { type: 'intrusion', title: 'x', source: 'y'.repeat(1001) });
+      assert.equal(long.status, 400);
+      assert.equal(long.json.field, 'source');
+      // Headers beyond the per-connection buffer are refused, not buffered without end.
+      const big = await fetch(`${srv.url}/healthz`, { headers: { 'X-Filler': 'z'.repeat(40000) } })
+        .then((r) => r.status, () => 'closed');
+      assert.ok(big === 431 || big === 413 || big === 'closed', `got ${big}`);
+      // The client's own keep-alive connections count against the address too: let the server's
+      // idle timeout close them first.
+      await new Promise((r) => setTimeout(r, 1600));
+      const { port, hostname } = new URL(srv.url);
+      const open = () => new Promise((resolve) => {
+        const s = net.connect(Number(port), hostname);
+        s.on('connect', () => resolve(s));
+        s.on('error', () => resolve(null));
+      });
+      // Four idle connections are allowed from one address; a fifth is closed straight away.
+      const held = [];
+      for (let i = 0; i < 4; i++) held.push(await open());
+      const fifth = await open();
+      const fate = await new Promise((resolve) => {
+        if (!fifth) return resolve('refused');
+        fifth.on('close', () => resolve('closed'));
+        fifth.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+        fifth.on('data', (d) => resolve(String(d).split('\r\n')[0]));
+        setTimeout(() => resolve('open'), 3000);
+      });
+      assert.ok(fate === 'closed' || fate === 'refused', `fifth connection: ${fate}`);
+      // Idle connections are closed after the timeout, freeing their places.
+      const closedAt = await Promise.all(held.map((s) => new Promise((resolve) => {
+        const t0 = Date.now();
+        s.on('close', () => resolve(Date.now() - t0));
+        setTimeout(() => resolve(-1), 5000);
+      })));
+      assert.ok(closedAt.every((ms) => ms >= 0 && ms < 4000), `idle connections closed after ${closedAt}`);
+      assert.equal((await fetch(`${srv.url}/healthz`)).status, 200);
+    } finally {
+      await srv.stop();
       cleanup(dir);
     }
   });
