@@ -475,7 +475,7 @@ static void *ticker_main(void *arg)
 
 /* ---- start and stop ---- */
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char msg[1024];
