@@ -30,6 +30,7 @@ static const char usage_text[] =
     "  db backup PATH              consistent copy of the store while it is in use\n"
     "  audit verify                check the hash chain of the audit log\n"
     "  serve [--listen ADDR:PORT]  run the HTTP API\n"
+    "  logscan [--rule ID] FILE... run the detection rules over log files offline\n"
     "  user add|passwd|list        accounts for the API and console\n"
     "  version                     print the version\n"
     "\n"
@@ -231,6 +232,8 @@ int cli_main(int argc, char **argv)
         rc = cli_serve(&c, argc - 1, argv + 1);
     else if (strcmp(cmd, "user") == 0)
         rc = cli_user(&c, argc - 1, argv + 1);
+    else if (strcmp(cmd, "logscan") == 0)
+        rc = cli_logscan(&c, argc - 1, argv + 1);
     else
         rc = cli_usage("unknown command \"%s\" (see 'yingji --help')", cmd);
     cli_close(&c);

@@ -50,5 +50,6 @@ int cli_db(struct cli *c, int argc, char **argv);
 int cli_audit(struct cli *c, int argc, char **argv);
 int cli_serve(struct cli *c, int argc, char **argv);
 int cli_user(struct cli *c, int argc, char **argv);
+int cli_logscan(struct cli *c, int argc, char **argv);
 
 #endif

@@ -1,0 +1,120 @@
+/* logline.c: syslog prefix parsing on the hot path of every log source: no allocation, no
+ * locale, a few comparisons per line. */
+#include "../base/common.h"
+#include "../base/timeutil.h"
+#include "logline.h"
+
+#include <time.h>
+
+static int month_of(const char *s)
+{
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    for (int m = 0; m < 12; m++)
+        if (memcmp(s, months + 3 * m, 3) == 0)
+            return m;
+    return -1;
+}
+
+static bool digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian; H. Hinnant's algorithm). Pure
+ * arithmetic: mktime() would consult the time zone files on every line. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* "Nov 22 01:38:57" or "Nov  2 01:38:57": 15 characters, in the writer's local time. */
+static int64_t rfc3164_time(const char *s, size_t len, const struct logline_clock *clock)
+{
+    if (len < 15 || s[3] != ' ' || s[6] != ' ' || s[9] != ':' || s[12] != ':')
+        return -1;
+    int mon = month_of(s);
+    if (mon < 0 || !(digit(s[5]) && (digit(s[4]) || s[4] == ' ')))
+        return -1;
+    for (int i = 7; i < 15; i++)
+        if (i != 9 && i != 12 && !digit(s[i]))
+            return -1;
+    int day = (s[4] == ' ' ? 0 : s[4] - '0') * 10 + s[5] - '0';
+    int64_t secs = days_from_civil(clock->year, mon + 1, day) * 86400 + ((s[7] - '0') * 10 + s[8] - '0') * 3600 +
+                   ((s[10] - '0') * 10 + s[11] - '0') * 60 + (s[13] - '0') * 10 + s[14] - '0';
+    return secs * 1000 - clock->utc_offset_ms;
+}
+
+void logline_clock_init(struct logline_clock *clock, int64_t now_ms)
+{
+    time_t t = (time_t)(now_ms / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    clock->year = tm.tm_year + 1900;
+    clock->utc_offset_ms = (int64_t)tm.tm_gmtoff * 1000;
+}
+
+void logline_parse(const char *line, size_t len, const struct logline_clock *clock, struct logline *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->msg = line;
+    out->msg_len = len;
+    const char *p = line, *end = line + len;
+    int64_t t = rfc3164_time(line, len, clock);
+    if (t >= 0) {
+        p += 15;
+    } else if (len > 19 && digit(line[0]) && line[4] == '-' && line[7] == '-' && line[10] == 'T') {
+        const char *sp = memchr(line, ' ', len);
+        char stamp[64];
+        size_t n = sp ? (size_t)(sp - line) : 0;
+        struct yj_err err;
+        if (!sp || n >= sizeof(stamp))
+            return;
+        memcpy(stamp, line, n);
+        stamp[n] = 0;
+        if (yj_time_parse(stamp, &t, &err) < 0)
+            return;
+        p = sp;
+    } else {
+        return;
+    }
+    if (p >= end || *p != ' ')
+        return;
+    p++;
+    const char *host = p;
+    while (p < end && *p != ' ')
+        p++;
+    if (p >= end)
+        return;
+    const char *host_end = p++;
+    /* "program[pid]: " or "program: " */
+    const char *prog = p;
+    while (p < end && *p != '[' && *p != ':' && *p != ' ')
+        p++;
+    if (p >= end || p == prog || *p == ' ')
+        return;
+    const char *prog_end = p;
+    if (*p == '[') {
+        while (p < end && *p != ']')
+            p++;
+        if (p >= end)
+            return;
+        p++;
+    }
+    if (p >= end || *p != ':')
+        return;
+    p++;
+    if (p < end && *p == ' ')
+        p++;
+    out->time = t;
+    out->host = host;
+    out->host_len = (size_t)(host_end - host);
+    out->program = prog;
+    out->program_len = (size_t)(prog_end - prog);
+    out->msg = p;
+    out->msg_len = (size_t)(end - p);
+}

@@ -1,0 +1,548 @@
+/* rules.c: loading, compiling and matching detection rules.
+ * Hot path: rules_match runs once per log line, so it must not allocate; Hyperscan rejects most
+ * lines in one pass and PCRE2 runs only on the few candidates. */
+#include "../base/common.h"
+#include "../base/embed.h"
+#include "../plan/decode.h"
+#include "../plan/plan.h"
+#include "rules.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <hs/hs.h>
+#include <libfyaml.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#define RULES_MAX_PATTERNS 4096
+
+struct rule_file {
+    struct rule_def *rules;
+    size_t n_rules;
+};
+
+static const struct decode_field threshold_fields[] = {
+    DECODE_FIELD(struct rule_threshold, "count", DK_INT, true, count),
+    DECODE_FIELD(struct rule_threshold, "within", DK_DUR, true, within),
+    DECODE_STRS(struct rule_threshold, "by", true, by),
+};
+static const struct decode_schema threshold_schema =
+    DECODE_SCHEMA(threshold, struct rule_threshold, "threshold", threshold_fields);
+static const struct decode_field raise_fields[] = {
+    DECODE_FIELD(struct rule_raise, "type", DK_STR, true, type),
+    DECODE_FIELD(struct rule_raise, "level", DK_STR, false, level),
+    DECODE_FIELD(struct rule_raise, "title", DK_STR, true, title),
+};
+static const struct decode_schema raise_schema = DECODE_SCHEMA(raise, struct rule_raise, "raise", raise_fields);
+static const struct decode_field allow_fields[] = {
+    DECODE_STRS(struct rule_allow, "ip", false, ip),
+    DECODE_STRS(struct rule_allow, "user", false, user),
+};
+static const struct decode_schema allow_schema = DECODE_SCHEMA(allow, struct rule_allow, "allow", allow_fields);
+static const struct decode_field rule_fields[] = {
+    DECODE_FIELD(struct rule_def, "id", DK_STR, true, id),
+    DECODE_FIELD(struct rule_def, "description", DK_STR, false, description),
+    DECODE_STRS(struct rule_def, "programs", false, programs),
+    DECODE_STRS(struct rule_def, "patterns", true, patterns),
+    DECODE_OBJ(struct rule_def, "allow", false, allow, allow_schema),
+    DECODE_OBJ(struct rule_def, "threshold", false, threshold, threshold_schema),
+    DECODE_OBJ(struct rule_def, "raise", true, raise, raise_schema),
+    DECODE_FIELD(struct rule_def, "gbt", DK_STR, false, gbt),
+};
+static const struct decode_schema rule_schema = DECODE_SCHEMA(rule, struct rule_def, "rule", rule_fields);
+static const struct decode_field file_fields[] = {
+    DECODE_LIST(struct rule_file, "rules", true, rules, rule_schema),
+};
+static const struct decode_schema file_schema = DECODE_SCHEMA(file, struct rule_file, "rule file", file_fields);
+
+struct cidr {
+    int family;
+    unsigned char addr[16];
+    int bits;
+};
+
+/* One compiled pattern. */
+struct pattern {
+    size_t rule;
+    pcre2_code *re;
+    bool jit;
+    uint32_t name_count, name_size;
+    PCRE2_SPTR names;
+};
+
+struct compiled_rule {
+    struct rule_def def;
+    struct cidr *allow;
+    size_t n_allow;
+};
+
+struct rules {
+    struct rule_file *files;
+    size_t n_files;
+    struct compiled_rule *rules;
+    size_t n_rules;
+    struct pattern *patterns;
+    size_t n_patterns;
+    hs_database_t *db;
+    struct decoder *decoders; /* kept for positions of later errors */
+};
+
+struct rules_scratch {
+    hs_scratch_t *hs;
+    pcre2_match_data *md;
+    unsigned *cand; /* candidate pattern ids of the current line */
+    size_t n_cand, cap_cand;
+};
+
+static bool parse_cidr(const char *s, struct cidr *out)
+{
+    char buf[64];
+    snprintf(buf, sizeof(buf), "%s", s);
+    char *slash = strchr(buf, '/');
+    int bits = -1;
+    if (slash) {
+        *slash = 0;
+        char *end;
+        long b = strtol(slash + 1, &end, 10);
+        if (*end || b < 0 || b > 128)
+            return false;
+        bits = (int)b;
+    }
+    memset(out, 0, sizeof(*out));
+    if (inet_pton(AF_INET, buf, out->addr) == 1) {
+        out->family = AF_INET;
+        out->bits = bits < 0 ? 32 : bits;
+        return out->bits <= 32;
+    }
+    if (inet_pton(AF_INET6, buf, out->addr) == 1) {
+        out->family = AF_INET6;
+        out->bits = bits < 0 ? 128 : bits;
+        return true;
+    }
+    return false;
+}
+
+/* Parses an address once for all the allow-list checks of a hit. */
+static int parse_ip(const char *ip, size_t len, unsigned char addr[16])
+{
+    char buf[64];
+    if (len >= sizeof(buf))
+        return 0;
+    memcpy(buf, ip, len);
+    buf[len] = 0;
+    if (inet_pton(AF_INET, buf, addr) == 1)
+        return AF_INET;
+    if (inet_pton(AF_INET6, buf, addr) == 1)
+        return AF_INET6;
+    return 0;
+}
+
+static bool cidr_contains(const struct cidr *c, int family, const unsigned char *addr)
+{
+    if (family != c->family)
+        return false;
+    int full = c->bits / 8, rest = c->bits % 8;
+    if (memcmp(addr, c->addr, (size_t)full) != 0)
+        return false;
+    if (rest) {
+        unsigned char mask = (unsigned char)(0xFF << (8 - rest));
+        return (addr[full] & mask) == (c->addr[full] & mask);
+    }
+    return true;
+}
+
+static void add_file(struct rules *r, const char *name, const char *data, size_t len)
+{
+    r->files = xrealloc(r->files, (r->n_files + 1) * sizeof(*r->files));
+    r->decoders = xrealloc(r->decoders, (r->n_files + 1) * sizeof(*r->decoders));
+    struct rule_file *f = &r->files[r->n_files];
+    struct decoder *d = &r->decoders[r->n_files];
+    memset(f, 0, sizeof(*f));
+    memset(d, 0, sizeof(*d));
+    d->file = xstrdup(name);
+    r->n_files++;
+    struct fy_document *doc = decode_parse(d, data, len);
+    if (doc) {
+        decode_object(d, &file_schema, fy_document_root(doc), f);
+        fy_document_destroy(doc);
+    }
+}
+
+static int load_dir(struct rules *r, const char *dir, struct yj_err *err)
+{
+    DIR *dh = opendir(dir);
+    if (!dh)
+        return yj_err_set(err, YJ_EIO, "%s: cannot read the rules directory: %s", dir, strerror(errno));
+    struct dirent *de;
+    char **names = NULL;
+    size_t n = 0;
+    while ((de = readdir(dh)) != NULL) {
+        size_t l = strlen(de->d_name);
+        if (l > 5 && strcmp(de->d_name + l - 5, ".yaml") == 0) {
+            names = xrealloc(names, (n + 1) * sizeof(*names));
+            names[n++] = xasprintf("%s/%s", dir, de->d_name);
+        }
+    }
+    closedir(dh);
+    /* A fixed order, so ids and error lists do not depend on the directory's. */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+            char *t = names[j];
+            names[j] = names[j - 1];
+            names[j - 1] = t;
+        }
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        FILE *f = fopen(names[i], "rb");
+        if (!f) {
+            rc = yj_err_set(err, YJ_EIO, "%s: cannot open: %s", names[i], strerror(errno));
+        } else {
+            enum { MAX = 4 * 1024 * 1024 };
+            char *buf = xmalloc(MAX + 1);
+            size_t len = fread(buf, 1, MAX + 1, f);
+            fclose(f);
+            if (len > MAX)
+                rc = yj_err_set(err, YJ_EINVAL, "%s:1:1: rule file larger than 4 MiB", names[i]);
+            else
+                add_file(r, names[i], buf, len);
+            /* The decoded strings are copies; the buffer can go once the file is decoded. */
+            free(buf);
+        }
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+static void collect(struct rules *r, struct plan_diags *diags)
+{
+    for (size_t i = 0; i < r->n_files; i++) {
+        struct decoder *d = &r->decoders[i];
+        for (size_t k = 0; k < d->n_diags && diags; k++) {
+            diags->lines = xrealloc(diags->lines, (diags->n + 1) * sizeof(char *));
+            diags->lines[diags->n++] = d->diags[k];
+            d->diags[k] = NULL;
+        }
+    }
+}
+
+static size_t n_errors(const struct rules *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_files; i++)
+        n += r->decoders[i].n_diags;
+    return n;
+}
+
+/* The decoder that decoded a given address (for positions). */
+static struct decoder *owner(struct rules *r, const void *addr)
+{
+    for (size_t i = 0; i < r->n_files; i++)
+        if (decode_loc(&r->decoders[i], addr))
+            return &r->decoders[i];
+    return &r->decoders[0];
+}
+
+static int compile(struct rules *r, const char *const *only, size_t n_only)
+{
+    size_t total = 0;
+    for (size_t f = 0; f < r->n_files; f++)
+        total += r->files[f].n_rules;
+    r->rules = xcalloc(total ? total : 1, sizeof(*r->rules));
+    bool *used = xcalloc(n_only ? n_only : 1, sizeof(bool));
+    for (size_t f = 0; f < r->n_files; f++) {
+        for (size_t k = 0; k < r->files[f].n_rules; k++) {
+            struct rule_def *def = &r->files[f].rules[k];
+            /* Duplicates across all files. */
+            for (size_t j = 0; j < r->n_rules; j++)
+                if (strcmp(r->rules[j].def.id, def->id) == 0)
+                    decode_error_at(&r->decoders[f], &def->id, "duplicate rule id \"%s\"", def->id);
+            if (def->threshold.count < 0 || (def->threshold.n_by && def->threshold.count == 0))
+                decode_error_at(&r->decoders[f], &def->threshold.count, "count must be at least 1");
+            if (def->n_patterns == 0)
+                decode_error_at(&r->decoders[f], def, "rule %s has no patterns", def->id);
+            bool keep = n_only == 0;
+            for (size_t o = 0; o < n_only; o++)
+                if (strcmp(only[o], def->id) == 0)
+                    keep = used[o] = true;
+            if (!keep)
+                continue;
+            struct compiled_rule *cr = &r->rules[r->n_rules++];
+            cr->def = *def;
+            cr->allow = xcalloc(def->allow.n_ip ? def->allow.n_ip : 1, sizeof(*cr->allow));
+            for (size_t a = 0; a < def->allow.n_ip; a++)
+                if (!parse_cidr(def->allow.ip[a], &cr->allow[cr->n_allow++]))
+                    decode_error_at(&r->decoders[f], &def->allow.ip[a], "\"%s\" is not an IP address or CIDR range",
+                                    def->allow.ip[a]);
+        }
+    }
+    for (size_t o = 0; o < n_only; o++)
+        if (!used[o])
+            decode_error_line(&r->decoders[0], 1, 1, "no rule with id \"%s\"", only[o]);
+    free(used);
+    if (n_errors(r))
+        return YJ_EINVAL;
+
+    /* Every pattern: PCRE2 (the authority) and an entry of the Hyperscan database. */
+    for (size_t i = 0; i < r->n_rules; i++)
+        r->n_patterns += r->rules[i].def.n_patterns;
+    if (r->n_patterns > RULES_MAX_PATTERNS) {
+        decode_error_line(&r->decoders[0], 1, 1, "too many patterns (%zu, at most %d)", r->n_patterns,
+                          RULES_MAX_PATTERNS);
+        return YJ_EINVAL;
+    }
+    r->patterns = xcalloc(r->n_patterns ? r->n_patterns : 1, sizeof(*r->patterns));
+    const char **exprs = xcalloc(r->n_patterns ? r->n_patterns : 1, sizeof(char *));
+    unsigned *flags = xcalloc(r->n_patterns ? r->n_patterns : 1, sizeof(unsigned));
+    unsigned *ids = xcalloc(r->n_patterns ? r->n_patterns : 1, sizeof(unsigned));
+    size_t p = 0;
+    for (size_t i = 0; i < r->n_rules; i++) {
+        struct rule_def *def = &r->rules[i].def;
+        for (size_t k = 0; k < def->n_patterns; k++, p++) {
+            struct pattern *pt = &r->patterns[p];
+            pt->rule = i;
+            int ec;
+            PCRE2_SIZE eo;
+            pt->re = pcre2_compile((PCRE2_SPTR)def->patterns[k], PCRE2_ZERO_TERMINATED, 0, &ec, &eo, NULL);
+            if (!pt->re) {
+                PCRE2_UCHAR msg[256];
+                pcre2_get_error_message(ec, msg, sizeof(msg));
+                struct decoder *d = owner(r, &def->patterns[k]);
+                const struct plan_loc *l = decode_loc(d, &def->patterns[k]);
+                decode_error_line(d, l ? l->line : 1, (l ? l->col : 1) + (int)eo, "pattern: %s", (char *)msg);
+                continue;
+            }
+            pt->jit = pcre2_jit_compile(pt->re, PCRE2_JIT_COMPLETE) == 0;
+            pcre2_pattern_info(pt->re, PCRE2_INFO_NAMECOUNT, &pt->name_count);
+            pcre2_pattern_info(pt->re, PCRE2_INFO_NAMEENTRYSIZE, &pt->name_size);
+            pcre2_pattern_info(pt->re, PCRE2_INFO_NAMETABLE, &pt->names);
+            if (pt->name_count > RULES_MAX_FIELDS) {
+                struct decoder *d = owner(r, &def->patterns[k]);
+                decode_error_at(d, &def->patterns[k], "pattern: at most %d named fields", RULES_MAX_FIELDS);
+            }
+            exprs[p] = def->patterns[k];
+            /* Prefilter mode: Hyperscan may over-approximate what it cannot do exactly
+             * (look-arounds); PCRE2 has the last word. */
+            flags[p] = HS_FLAG_SINGLEMATCH | HS_FLAG_PREFILTER | HS_FLAG_ALLOWEMPTY;
+            ids[p] = (unsigned)p;
+        }
+    }
+    if (!n_errors(r) && r->n_patterns) {
+        hs_compile_error_t *ce = NULL;
+        if (hs_compile_multi(exprs, flags, ids, (unsigned)r->n_patterns, HS_MODE_BLOCK, NULL, &r->db, &ce) !=
+            HS_SUCCESS) {
+            int at = ce && ce->expression >= 0 ? ce->expression : 0;
+            size_t rule = r->patterns[at].rule;
+            const struct rule_def *def = &r->rules[rule].def;
+            size_t k = (size_t)at;
+            for (size_t i = 0; i < rule; i++)
+                k -= r->rules[i].def.n_patterns;
+            struct decoder *d = owner(r, &def->patterns[k]);
+            decode_error_at(d, &def->patterns[k], "pattern: %s", ce ? ce->message : "cannot be compiled");
+            hs_free_compile_error(ce);
+        }
+    }
+    free(exprs);
+    free(flags);
+    free(ids);
+    return n_errors(r) ? YJ_EINVAL : 0;
+}
+
+int rules_load(const char *dir, const char *const *only, size_t n_only, struct rules **out, struct plan_diags *diags,
+               struct yj_err *err)
+{
+    struct rules *r = xcalloc(1, sizeof(*r));
+    int rc = 0;
+    if (dir) {
+        rc = load_dir(r, dir, err);
+    } else {
+        for (size_t i = 0; i < yj_embedded_count; i++) {
+            const struct yj_embed *e = &yj_embedded[i];
+            if (strncmp(e->name, "rules/", 6) == 0)
+                add_file(r, e->name, (const char *)e->data, yj_embed_len(e));
+        }
+    }
+    if (rc == 0 && r->n_files == 0)
+        rc = yj_err_set(err, YJ_EINVAL, "%s: no rule files (*.yaml)", dir ? dir : "built-in rules");
+    if (rc == 0 && (n_errors(r) || compile(r, only, n_only) < 0)) {
+        rc = YJ_EINVAL;
+        for (size_t i = 0; i < r->n_files; i++)
+            if (r->decoders[i].n_diags) {
+                yj_err_set(err, YJ_EINVAL, "%s", r->decoders[i].diags[0]);
+                break;
+            }
+        collect(r, diags);
+    }
+    if (rc < 0) {
+        rules_free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+void rules_free(struct rules *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n_patterns; i++)
+        pcre2_code_free(r->patterns[i].re);
+    for (size_t i = 0; i < r->n_rules; i++)
+        free(r->rules[i].allow);
+    for (size_t i = 0; i < r->n_files; i++) {
+        decode_release(&file_schema, &r->files[i]);
+        free((char *)r->decoders[i].file);
+        decoder_release(&r->decoders[i]);
+    }
+    hs_free_database(r->db);
+    free(r->patterns);
+    free(r->rules);
+    free(r->files);
+    free(r->decoders);
+    free(r);
+}
+
+size_t rules_count(const struct rules *r)
+{
+    return r->n_rules;
+}
+
+const struct rule_def *rules_get(const struct rules *r, size_t i)
+{
+    return i < r->n_rules ? &r->rules[i].def : NULL;
+}
+
+struct rules_scratch *rules_scratch_new(const struct rules *r)
+{
+    struct rules_scratch *s = xcalloc(1, sizeof(*s));
+    if (r->db && hs_alloc_scratch(r->db, &s->hs) != HS_SUCCESS)
+        abort(); /* only fails for lack of memory */
+    s->md = pcre2_match_data_create(2 * (RULES_MAX_FIELDS + 1) + 32, NULL);
+    s->cap_cand = r->n_patterns ? r->n_patterns : 1;
+    s->cand = xcalloc(s->cap_cand, sizeof(unsigned));
+    return s;
+}
+
+void rules_scratch_free(struct rules_scratch *s)
+{
+    if (!s)
+        return;
+    hs_free_scratch(s->hs);
+    pcre2_match_data_free(s->md);
+    free(s->cand);
+    free(s);
+}
+
+static int on_candidate(unsigned id, unsigned long long from, unsigned long long to, unsigned flags, void *ctx)
+{
+    (void)from;
+    (void)to;
+    (void)flags;
+    struct rules_scratch *s = ctx;
+    if (s->n_cand < s->cap_cand)
+        s->cand[s->n_cand++] = id;
+    return 0;
+}
+
+static bool program_ok(const struct rule_def *def, const char *program, size_t plen)
+{
+    if (def->n_programs == 0)
+        return true;
+    if (!program)
+        return false;
+    for (size_t i = 0; i < def->n_programs; i++)
+        if (strlen(def->programs[i]) == plen && memcmp(def->programs[i], program, plen) == 0)
+            return true;
+    return false;
+}
+
+size_t rule_hit_key(const struct rule_hit *hit, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (size_t b = 0; b < hit->rule->threshold.n_by; b++) {
+        if (b && n < size)
+            buf[n++] = 0x1f;
+        for (size_t i = 0; i < hit->n_fields; i++)
+            if (strcmp(hit->names[i], hit->rule->threshold.by[b]) == 0) {
+                size_t l = hit->lens[i] < size - n ? hit->lens[i] : size - n;
+                memcpy(buf + n, hit->values[i], l);
+                n += l;
+                break;
+            }
+    }
+    return n;
+}
+
+const char *rule_hit_field(const struct rule_hit *hit, const char *name, char *buf, size_t size)
+{
+    buf[0] = 0;
+    for (size_t i = 0; i < hit->n_fields; i++)
+        if (strcmp(hit->names[i], name) == 0) {
+            size_t n = hit->lens[i] < size - 1 ? hit->lens[i] : size - 1;
+            memcpy(buf, hit->values[i], n);
+            buf[n] = 0;
+            break;
+        }
+    return buf;
+}
+
+int rules_match(const struct rules *r, struct rules_scratch *s, const char *program, size_t program_len,
+                const char *msg, size_t len, rules_hit_cb cb, void *ud)
+{
+    if (!r->db)
+        return 0;
+    s->n_cand = 0;
+    if (hs_scan(r->db, msg, (unsigned)len, 0, s->hs, on_candidate, s) != HS_SUCCESS)
+        return 0;
+    if (s->n_cand == 0)
+        return 0;
+    /* Candidates arrive in match order; confirm them in rule order, one hit per rule. */
+    for (size_t i = 1; i < s->n_cand; i++)
+        for (size_t j = i; j > 0 && s->cand[j - 1] > s->cand[j]; j--) {
+            unsigned t = s->cand[j];
+            s->cand[j] = s->cand[j - 1];
+            s->cand[j - 1] = t;
+        }
+    int hits = 0;
+    size_t last_rule = SIZE_MAX;
+    for (size_t c = 0; c < s->n_cand; c++) {
+        const struct pattern *pt = &r->patterns[s->cand[c]];
+        if (pt->rule == last_rule)
+            continue;
+        const struct compiled_rule *cr = &r->rules[pt->rule];
+        if (!program_ok(&cr->def, program, program_len))
+            continue;
+        int m = pt->jit ? pcre2_jit_match(pt->re, (PCRE2_SPTR)msg, len, 0, 0, s->md, NULL)
+                        : pcre2_match(pt->re, (PCRE2_SPTR)msg, len, 0, 0, s->md, NULL);
+        if (m < 0)
+            continue;
+        last_rule = pt->rule;
+        struct rule_hit hit = {.rule = &cr->def};
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
+        PCRE2_SPTR entry = pt->names;
+        for (uint32_t n = 0; n < pt->name_count && hit.n_fields < RULES_MAX_FIELDS; n++, entry += pt->name_size) {
+            unsigned group = (unsigned)((entry[0] << 8) | entry[1]);
+            if (ov[2 * group] == PCRE2_UNSET)
+                continue;
+            hit.names[hit.n_fields] = (const char *)entry + 2;
+            hit.values[hit.n_fields] = msg + ov[2 * group];
+            hit.lens[hit.n_fields] = ov[2 * group + 1] - ov[2 * group];
+            hit.n_fields++;
+        }
+        for (size_t f = 0; f < hit.n_fields && !hit.allowed; f++) {
+            if (cr->n_allow && strcmp(hit.names[f], "ip") == 0) {
+                unsigned char addr[16] = {0};
+                int family = parse_ip(hit.values[f], hit.lens[f], addr);
+                for (size_t a = 0; a < cr->n_allow && !hit.allowed; a++)
+                    hit.allowed = cidr_contains(&cr->allow[a], family, addr);
+            }
+            if (strcmp(hit.names[f], "user") == 0)
+                for (size_t a = 0; a < cr->def.allow.n_user && !hit.allowed; a++)
+                    hit.allowed = strlen(cr->def.allow.user[a]) == hit.lens[f] &&
+                                  memcmp(cr->def.allow.user[a], hit.values[f], hit.lens[f]) == 0;
+        }
+        hits++;
+        cb(&hit, ud);
+    }
+    return hits;
+}

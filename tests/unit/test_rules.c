@@ -1,0 +1,223 @@
+/* Unit tests for src/engine/rules.c, logline.c and window.c: rule files and their errors, the
+ * built-in sshd rule on every failure form, syslog prefixes, and bounded threshold windows. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "base/common.h"
+#include "base/timeutil.h"
+#include "engine/logline.h"
+#include "engine/rules.h"
+#include "engine/window.h"
+#include "plan/plan.h"
+#include "test_util.h"
+
+struct hits {
+    int n;
+    char rule[64];
+    char ip[64];
+    char user[64];
+    bool allowed;
+};
+
+static void on_hit(const struct rule_hit *h, void *ud)
+{
+    struct hits *x = ud;
+    x->n++;
+    snprintf(x->rule, sizeof(x->rule), "%s", h->rule->id);
+    rule_hit_field(h, "ip", x->ip, sizeof(x->ip));
+    rule_hit_field(h, "user", x->user, sizeof(x->user));
+    x->allowed = h->allowed;
+}
+
+static struct hits match(struct rules *r, struct rules_scratch *s, const char *line)
+{
+    struct logline ll;
+    struct logline_clock clock = {.year = 2026};
+    logline_parse(line, strlen(line), &clock, &ll);
+    struct hits h = {0};
+    rules_match(r, s, ll.program, ll.program_len, ll.msg, ll.msg_len, on_hit, &h);
+    return h;
+}
+
+static void test_sshd_forms(void **state)
+{
+    (void)state;
+    struct rules *r = NULL;
+    struct yj_err err;
+    const char *only[] = {"sshd"};
+    assert_int_equal(rules_load(NULL, only, 1, &r, NULL, &err), 0);
+    struct rules_scratch *s = rules_scratch_new(r);
+    static const struct {
+        const char *line, *ip, *user;
+    } failures[] = {
+        {"Nov 22 01:38:57 h sshd[1]: Failed password for root from 1.2.3.4 port 22 ssh2", "1.2.3.4", "root"},
+        {"Nov 22 01:38:57 h sshd[1]: Failed password for invalid user admin from 2001:db8::7 port 5 ssh2",
+         "2001:db8::7", "admin"},
+        {"Nov 22 01:38:57 h sshd[1]: Failed publickey for invalid user git from 5.6.7.8 port 9 ssh2", "5.6.7.8",
+         "git"},
+        {"Nov 22 01:38:57 h sshd[1]: Invalid user test from 9.9.9.9 port 4", "9.9.9.9", "test"},
+        {"Nov 22 01:38:57 h sshd[1]: error: maximum authentication attempts exceeded for root from 1.1.1.1 port 2 "
+         "ssh2 [preauth]",
+         "1.1.1.1", "root"},
+        {"Nov 22 01:38:57 h sshd[1]: User bob from 2.2.2.2 not allowed because not listed in AllowUsers", "2.2.2.2",
+         "bob"},
+        {"Nov 22 01:38:57 h sshd[1]: ROOT LOGIN REFUSED FROM 3.3.3.3", "3.3.3.3", ""},
+        {"Nov 22 01:38:57 h sshd[1]: refused connect from host-1 (4.4.4.4)", "4.4.4.4", ""},
+        {"Nov 22 01:38:57 h sshd[1]: Received disconnect from 6.6.6.6 port 7:3: x: Auth fail [preauth]", "6.6.6.6",
+         ""},
+        {"2026-11-22T01:38:57.123+08:00 h sshd[1]: Failed password for root from 7.7.7.7 port 22 ssh2", "7.7.7.7",
+         "root"},
+        {"Nov 22 01:38:57 h sshd[1]: Disconnecting: Too many authentication failures [preauth]", "", ""},
+    };
+    for (size_t i = 0; i < YJ_ARRAY_LEN(failures); i++) {
+        struct hits h = match(r, s, failures[i].line);
+        if (h.n != 1)
+            fail_msg("not matched: %s", failures[i].line);
+        assert_string_equal(h.rule, "sshd");
+        assert_string_equal(h.ip, failures[i].ip);
+        assert_string_equal(h.user, failures[i].user);
+        assert_false(h.allowed);
+    }
+    static const char *const not_failures[] = {
+        "Nov 22 01:38:57 h sshd[1]: Accepted password for alice from 1.2.3.4 port 22 ssh2",
+        "Nov 22 01:38:57 h sshd[1]: Failed publickey for root from 1.2.3.4 port 22 ssh2", /* fail2ban: not a failure */
+        "Nov 22 01:38:57 h sshd[1]: Connection closed by authenticating user root 1.2.3.4 port 22 [preauth]",
+        "Nov 22 01:38:57 h CRON[2]: Failed password for root from 1.2.3.4 port 22 ssh2", /* another program */
+        "Nov 22 01:38:57 h sshd[1]: Server listening on 0.0.0.0 port 22.",
+        "",
+    };
+    for (size_t i = 0; i < YJ_ARRAY_LEN(not_failures); i++)
+        if (match(r, s, not_failures[i]).n != 0)
+            fail_msg("matched: %s", not_failures[i]);
+    struct hits local = match(r, s, "Nov 22 01:38:57 h sshd[1]: Failed password for root from 127.0.0.1 port 2 ssh2");
+    assert_int_equal(local.n, 1);
+    assert_true(local.allowed);
+    rules_scratch_free(s);
+    rules_free(r);
+}
+
+static void test_builtin_rules_compile(void **state)
+{
+    (void)state;
+    struct rules *r = NULL;
+    struct yj_err err;
+    assert_int_equal(rules_load(NULL, NULL, 0, &r, NULL, &err), 0);
+    assert_true(rules_count(r) >= 1);
+    const struct rule_def *d = rules_get(r, 0);
+    assert_non_null(d->raise.type);
+    rules_free(r);
+    const char *only[] = {"nope"};
+    struct plan_diags diags = {0};
+    assert_int_equal(rules_load(NULL, only, 1, &r, &diags, &err), YJ_EINVAL);
+    assert_non_null(strstr(err.msg, "no rule with id \"nope\""));
+    plan_diags_release(&diags);
+}
+
+static void expect_rule_error(const char *text, const char *want)
+{
+    char *dir = test_tmpdir();
+    char *path = xasprintf("%s/bad.yaml", dir);
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    struct rules *r = NULL;
+    struct plan_diags d = {0};
+    struct yj_err err;
+    assert_int_equal(rules_load(dir, NULL, 0, &r, &d, &err), YJ_EINVAL);
+    char *expected = xasprintf("%s:%s", path, want);
+    bool found = false;
+    for (size_t i = 0; i < d.n; i++)
+        found |= strcmp(d.lines[i], expected) == 0;
+    if (!found) {
+        for (size_t i = 0; i < d.n; i++)
+            fprintf(stderr, "  got: %s\n", d.lines[i]);
+        fail_msg("expected %s", expected);
+    }
+    plan_diags_release(&d);
+    free(expected);
+    free(path);
+    test_rmtree(dir);
+    free(dir);
+}
+
+static void test_rule_errors(void **state)
+{
+    (void)state;
+    static const char ok_head[] = "rules:\n  - id: x\n    raise: {type: intrusion, title: t}\n";
+    char *t = xasprintf("%s    patterns: ['a(b']\n", ok_head);
+    expect_rule_error(t, "4:20: pattern: missing closing parenthesis");
+    free(t);
+    t = xasprintf("%s    patterns: ['a']\n    colour: red\n", ok_head);
+    expect_rule_error(t, "5:5: unknown key \"colour\" in rule (known keys: id, description, programs, patterns, allow, "
+                         "threshold, raise, gbt)");
+    free(t);
+    t = xasprintf("%s    patterns: ['a']\n    threshold: {count: 5, within: soon, by: [ip]}\n", ok_head);
+    expect_rule_error(t, "5:35: within: bad duration \"soon\": expected a number at \"soon\"");
+    free(t);
+    t = xasprintf("%s    patterns: ['a']\n    allow: {ip: [10.0.0.0/33]}\n", ok_head);
+    expect_rule_error(t, "5:18: \"10.0.0.0/33\" is not an IP address or CIDR range");
+    free(t);
+    expect_rule_error("rules:\n  - id: x\n    patterns: ['a']\n", "2:5: rule is missing the required key \"raise\"");
+}
+
+static void test_logline(void **state)
+{
+    (void)state;
+    struct logline ll;
+    struct logline_clock clock = {.year = 2026, .utc_offset_ms = 8 * YJ_MS_PER_HOUR};
+    const char *l1 = "Nov  2 09:30:00 web-1 nginx: GET /";
+    logline_parse(l1, strlen(l1), &clock, &ll);
+    assert_int_equal(ll.program_len, 5);
+    assert_memory_equal(ll.program, "nginx", 5);
+    assert_memory_equal(ll.host, "web-1", 5);
+    assert_string_equal(ll.msg, "GET /");
+    int64_t want;
+    struct yj_err err;
+    yj_time_parse("2026-11-02T09:30:00+08:00", &want, &err);
+    assert_true(ll.time == want);
+    const char *l2 = "no prefix at all";
+    logline_parse(l2, strlen(l2), &clock, &ll);
+    assert_null(ll.program);
+    assert_ptr_equal(ll.msg, l2);
+    assert_true(ll.time == 0);
+    const char *l3 = "Nov 22 01:38:57 host"; /* truncated: all message */
+    logline_parse(l3, strlen(l3), &clock, &ll);
+    assert_null(ll.program);
+}
+
+static void test_window(void **state)
+{
+    (void)state;
+    struct window *w = window_new(3, 10 * YJ_MS_PER_MIN, 2);
+    assert_false(window_add(w, "a", 1, 0));
+    assert_false(window_add(w, "a", 1, YJ_MS_PER_MIN));
+    assert_true(window_add(w, "a", 1, 2 * YJ_MS_PER_MIN)); /* three within ten minutes */
+    assert_false(window_add(w, "a", 1, 3 * YJ_MS_PER_MIN)); /* counting afresh */
+    /* Spread out: never three within the window. */
+    for (int i = 0; i < 10; i++)
+        assert_false(window_add(w, "b", 1, (int64_t)i * 6 * YJ_MS_PER_MIN));
+    /* The bound: a third key evicts one; memory stays at two keys. */
+    window_add(w, "c", 1, 0);
+    assert_int_equal(window_keys(w), 2);
+    assert_int_equal(window_evictions(w), 1);
+    for (int i = 0; i < 1000; i++) {
+        char k[16];
+        snprintf(k, sizeof(k), "k%d", i);
+        window_add(w, k, strlen(k), 0);
+    }
+    assert_int_equal(window_keys(w), 2);
+    assert_true(window_distinct(w) == 1003);
+    window_free(w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sshd_forms), cmocka_unit_test(test_builtin_rules_compile),
+        cmocka_unit_test(test_rule_errors), cmocka_unit_test(test_logline), cmocka_unit_test(test_window),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
