@@ -5,6 +5,9 @@
 #include "../base/common.h"
 #include "window.h"
 
+/* FNV-1a rather than uthash's default Jenkins hash, whose switch falls through on purpose and
+ * trips -Wimplicit-fallthrough wherever the macros expand. */
+#define HASH_FUNCTION(keyptr, keylen, hashv) HASH_FNV(keyptr, keylen, hashv)
 #include <uthash.h>
 
 struct key {
