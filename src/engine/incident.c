@@ -227,6 +227,9 @@ int incident_report(struct yj_ctx *ctx, const struct incident_report_req *req, s
     inc.trend = xstrdup(req->trend);
     inc.measures = xstrdup(req->measures);
     inc.drill = req->drill;
+    inc.fingerprint = xstrdup(req->fingerprint);
+    inc.signal_count = req->signal_count;
+    inc.last_signal_at = req->signal_count ? (req->detected_at ? req->detected_at : now) : 0;
     inc.occurred_at = req->occurred_at;
     inc.detected_at = req->detected_at ? req->detected_at : now;
     inc.reported_at = now;
@@ -591,6 +594,33 @@ static int record_change(struct yj_ctx *ctx, struct store_incident *inc, const c
     json_t *detail = json_pack("{s:I, s:O}", "id", (json_int_t)inc->id, kind, body);
     rc = finish(ctx, rc, action, inc, detail, now, err);
     json_decref(detail);
+    return rc;
+}
+
+int incident_attach_signal(struct yj_ctx *ctx, struct store_incident *inc, int64_t at, const char *rule,
+                           const char *sample, struct yj_err *err)
+{
+    int64_t now = yj_ctx_now(ctx);
+    inc->signal_count++;
+    if (at > inc->last_signal_at)
+        inc->last_signal_at = at;
+    bool keep = (inc->signal_count & (inc->signal_count - 1)) == 0; /* a power of two */
+    json_t *body = json_pack("{s:I, s:s, s:s}", "count", (json_int_t)inc->signal_count, "rule", rule, "sample", sample);
+    int rc = store_begin(ctx->store, err);
+    if (rc < 0) {
+        json_decref(body);
+        return rc;
+    }
+    int64_t expected = inc->version;
+    inc->updated_at = now;
+    rc = store_incident_update(ctx->store, inc, expected, err);
+    if (rc == 0 && keep)
+        rc = timeline(ctx, inc->id, now, "signal", body, err);
+    json_t *detail = json_pack("{s:I, s:I, s:s}", "id", (json_int_t)inc->id, "count", (json_int_t)inc->signal_count,
+                               "rule", rule);
+    rc = finish(ctx, rc, "incident.signal", inc, detail, now, err);
+    json_decref(detail);
+    json_decref(body);
     return rc;
 }
 

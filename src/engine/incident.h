@@ -43,6 +43,10 @@ struct incident_report_req {
     bool drill;
     int64_t occurred_at; /* 0 = unknown */
     int64_t detected_at; /* 0 = now */
+    /* From detection: what makes later signals of the same kind attach to this incident, and
+     * how many signals it starts with. NULL/0 for people's reports. */
+    const char *fingerprint;
+    int64_t signal_count;
 };
 
 /* A KEY=VALUE given with a transition. Known keys: source scope nature trend measures level
@@ -70,6 +74,12 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
  * without changing the status; allowed while reported, assessing or responding. */
 int incident_assess(struct yj_ctx *ctx, const char *ref, const struct incident_field *fields, size_t n_fields,
                     int64_t if_version, struct store_incident *out, struct yj_err *err);
+
+/* Counts one more signal for an open incident (dedup by fingerprint): signal_count and
+ * last_signal_at move on; the 1st, 2nd, 4th, 8th ... signal is kept in the timeline as evidence,
+ * so a flood adds a few entries, not one per signal. */
+int incident_attach_signal(struct yj_ctx *ctx, struct store_incident *inc, int64_t at, const char *rule,
+                           const char *sample, struct yj_err *err);
 
 /* Appends a note to the timeline (the incident's version moves on). */
 int incident_note(struct yj_ctx *ctx, const char *ref, const char *text, struct yj_err *err);

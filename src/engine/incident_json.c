@@ -73,7 +73,10 @@ json_t *incident_json(struct yj_ctx *ctx, const struct store_incident *inc, enum
     json_object_set_new(o, "updated_at", time_or_null(inc->updated_at));
     json_object_set_new(o, "closed_at", time_or_null(inc->closed_at));
     json_object_set_new(o, "version", json_integer(inc->version));
+    json_object_set_new(o, "signal_count", json_integer(inc->signal_count));
+    json_object_set_new(o, "last_signal_at", time_or_null(inc->last_signal_at));
     if (view >= INCIDENT_FULL) {
+        json_object_set_new(o, "fingerprint", str_or_null(inc->fingerprint));
         json_object_set_new(o, "gbt_category_id", json_string(inc->gbt_category));
         json_object_set_new(o, "gbt_subcategory_id", json_string(inc->gbt_subcategory));
         json_t *assets = json_loads(inc->assets ? inc->assets : "[]", 0, NULL);

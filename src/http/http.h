@@ -21,6 +21,7 @@ struct MHD_Connection;
 struct MHD_Response;
 struct yj_err;
 struct cached_body;
+struct detector;
 
 /* Roles (DESIGN §7) as bits, for route access tables. */
 enum {
@@ -113,6 +114,8 @@ struct store *server_store(struct server *srv, struct yj_err *err);
 struct plan_ref *server_plan_acquire(struct server *srv);
 void server_plan_release(struct plan_ref *ref);
 const struct yj_config *server_config(const struct server *srv);
+/* The detection engine (rules, windows), or NULL when detection is off. */
+struct detector *server_detector(struct server *srv);
 /* Recently served incident reads (cache.h). */
 struct response_cache *server_cache(struct server *srv);
 /* Wakes live streams so they look for new events now rather than at the next tick. */
@@ -192,6 +195,7 @@ void api_session_create(struct request *r);
 void api_session_get(struct request *r);
 void api_session_delete(struct request *r);
 void api_session_password(struct request *r);
+void api_signals_create(struct request *r);
 void api_incidents_create(struct request *r);
 void api_incidents_list(struct request *r);
 void api_incidents_get(struct request *r);

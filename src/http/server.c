@@ -6,6 +6,7 @@
 #include "../base/log.h"
 #include "../base/timeutil.h"
 #include "../plan/plan.h"
+#include "../engine/detect.h"
 #include "../store/store.h"
 #include "cache.h"
 #include "http.h"
@@ -53,7 +54,13 @@ struct server {
     atomic_ulong plan_reload_failures;
     atomic_ulong plan_generation;
     struct response_cache *cache;
+    struct detector *detector;
 };
+
+struct detector *server_detector(struct server *srv)
+{
+    return srv->detector;
+}
 
 struct response_cache *server_cache(struct server *srv)
 {
@@ -127,6 +134,12 @@ static void reload_plan(struct server *srv)
         for (size_t i = 1; i < diags.n; i++)
             yj_log_error("%s", diags.lines[i]);
         plan_diags_release(&diags);
+        return;
+    }
+    if (srv->detector && detector_check_plan(srv->detector, p, &err) < 0) {
+        atomic_fetch_add(&srv->plan_reload_failures, 1);
+        yj_log_error("plan reload refused, the old plan stays in force: %s: %s", srv->cfg->plan, err.msg);
+        plan_free(p);
         return;
     }
     struct plan_ref *fresh = plan_ref_new(srv, p);
@@ -529,6 +542,32 @@ int server_run(const struct server_options *opt)
         goto out;
     }
     srv->plan = plan_ref_new(srv, p);
+    {
+        /* Detection: the rules must fit the plan; then take up what a crash left unprocessed
+         * and refill the threshold windows. */
+        struct plan_diags rd = {0};
+        if (detector_new(cfg->rules, p, &srv->detector, &rd, &err) < 0) {
+            for (size_t i = 0; i < rd.n; i++)
+                fprintf(stderr, "%s\n", rd.lines[i]);
+            if (!rd.n)
+                fprintf(stderr, "yingji: %s\n", err.msg);
+            plan_diags_release(&rd);
+            status = 2;
+            goto out;
+        }
+        struct store *st = NULL;
+        if (store_open(cfg->data, &st, &err) < 0) {
+            fprintf(stderr, "yingji: %s\n", err.msg);
+            goto out;
+        }
+        struct yj_ctx ctx = {.plan = p, .store = st, .actor = "system:start"};
+        size_t n = 0;
+        if (detector_warm(srv->detector, &ctx, &err) < 0 || detector_process_pending(srv->detector, &ctx, &n, &err) < 0)
+            yj_log_error("detection at start: %s", err.msg);
+        else if (n)
+            yj_log_info("processed %zu signals left from before the restart", n);
+        store_free(st);
+    }
 
     char host[256];
     int port;
@@ -635,6 +674,7 @@ int server_run(const struct server_options *opt)
     status = 0;
 out:
     server_plan_release(srv->plan);
+    detector_free(srv->detector);
     pthread_key_delete(srv->store_key);
     response_cache_free(srv->cache);
     free(srv->parked);

@@ -37,6 +37,7 @@ static const struct decode_field config_fields[] = {
     DECODE_FIELD(struct yj_config, "listen", DK_STR, false, listen),
     DECODE_FIELD(struct yj_config, "data", DK_STR, false, data),
     DECODE_FIELD(struct yj_config, "plan", DK_STR, false, plan),
+    DECODE_FIELD(struct yj_config, "rules", DK_STR, false, rules),
     DECODE_FIELD(struct yj_config, "threads", DK_INT, false, threads),
     DECODE_FIELD(struct yj_config, "public_url", DK_STR, false, public_url),
     DECODE_OBJ(struct yj_config, "tls", false, tls, tls_schema),
@@ -156,7 +157,7 @@ int config_load(const char *path, struct yj_config *cfg, struct plan_diags *diag
 #define TAKE_NUM(m)                                                                                      \
     if (file.m > 0)                                                                                      \
         cfg->m = file.m;
-    TAKE_STR(listen) TAKE_STR(data) TAKE_STR(plan) TAKE_STR(public_url) TAKE_STR(tls.cert) TAKE_STR(tls.key)
+    TAKE_STR(listen) TAKE_STR(data) TAKE_STR(plan) TAKE_STR(rules) TAKE_STR(public_url) TAKE_STR(tls.cert) TAKE_STR(tls.key)
     TAKE_NUM(threads) TAKE_NUM(limits.body) TAKE_NUM(limits.json_depth) TAKE_NUM(limits.string)
     TAKE_NUM(limits.connections) TAKE_NUM(limits.per_address) TAKE_NUM(limits.timeout) TAKE_NUM(limits.memory)
     TAKE_NUM(sessions.idle) TAKE_NUM(sessions.absolute)

@@ -34,6 +34,7 @@ struct yj_config {
     char *listen;
     char *data;
     char *plan;
+    char *rules; /* directory of rule files; NULL: the built-in rules */
     int64_t threads;
     char *public_url; /* how people reach the console, for links in messages */
     struct config_tls tls;

@@ -15,6 +15,7 @@
 static const char *const migrations[] = {
     "src/store/migrations/sqlite/0001_init.sql",
     "src/store/migrations/sqlite/0002_server.sql",
+    "src/store/migrations/sqlite/0003_signals.sql",
 };
 
 #define STMT_CACHE 64
@@ -1234,4 +1235,122 @@ int store_event_last(struct store *st, int64_t *id, struct yj_err *err)
 {
     static const char sql[] = "SELECT coalesce(max(id), 0) FROM events";
     return query_int(st, sql, NULL, id, "reading the last event", err);
+}
+
+/* ---- signals ---- */
+
+int store_signal_insert(struct store *st, struct store_signal *x, struct yj_err *err)
+{
+    static const char sql[] = "INSERT INTO signals (received_at, time, source, program, host, asset, message, fields) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, x->received_at);
+    sqlite3_bind_int64(s, 2, x->time);
+    bind_text(s, 3, x->source);
+    bind_text(s, 4, x->program);
+    bind_text(s, 5, x->host);
+    bind_text(s, 6, x->asset);
+    bind_text(s, 7, x->message);
+    bind_text(s, 8, x->fields ? x->fields : "{}");
+    int rc = step_done(st, s, "storing a signal", err);
+    if (rc == 0)
+        x->id = sqlite3_last_insert_rowid(st->db);
+    return rc;
+}
+
+int store_signal_processed(struct store *st, int64_t id, int64_t at, const char *rule, int64_t incident_id,
+                           struct yj_err *err)
+{
+    static const char sql[] = "UPDATE signals SET processed_at = ?, rule = ?, incident_id = ? WHERE id = ?";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, at);
+    bind_text(s, 2, rule);
+    if (incident_id)
+        sqlite3_bind_int64(s, 3, incident_id);
+    else
+        sqlite3_bind_null(s, 3);
+    sqlite3_bind_int64(s, 4, id);
+    return step_done(st, s, "recording a signal's outcome", err);
+}
+
+static int signal_rows(struct store *st, const char *sql, int64_t a, int64_t b, store_signal_cb cb, void *ud,
+                       struct yj_err *err)
+{
+    /* Not cached: the callback may write (processing), which a live cached reader would block. */
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return sql_fail(st, rc, "reading signals", err);
+    sqlite3_bind_int64(s, 1, a);
+    sqlite3_bind_int64(s, 2, b);
+    /* Collect first, then call back, so the callback is free to write. */
+    struct store_signal *rows = NULL;
+    char **texts = NULL;
+    size_t n = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        rows = xrealloc(rows, (n + 1) * sizeof(*rows));
+        texts = xrealloc(texts, (n + 1) * 6 * sizeof(char *));
+        char **t = &texts[n * 6];
+        for (int i = 0; i < 6; i++)
+            t[i] = col_text(s, 3 + i);
+        rows[n] = (struct store_signal){.id = sqlite3_column_int64(s, 0),
+                                        .received_at = sqlite3_column_int64(s, 1),
+                                        .time = sqlite3_column_int64(s, 2),
+                                        .source = t[0],
+                                        .program = t[1],
+                                        .host = t[2],
+                                        .asset = t[3],
+                                        .message = t[4],
+                                        .fields = t[5]};
+        n++;
+    }
+    int out = rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "reading signals", err);
+    sqlite3_finalize(s);
+    for (size_t i = 0; i < n && out == 0; i++)
+        if (cb(&rows[i], ud))
+            break;
+    for (size_t i = 0; i < n * 6; i++)
+        free(texts[i]);
+    free(texts);
+    free(rows);
+    return out;
+}
+
+int store_signal_unprocessed(struct store *st, int limit, store_signal_cb cb, void *ud, struct yj_err *err)
+{
+    return signal_rows(st,
+                       "SELECT id, received_at, time, source, program, host, asset, message, fields FROM signals "
+                       "WHERE processed_at IS NULL AND ?1 = ?1 ORDER BY id LIMIT ?2",
+                       0, limit, cb, ud, err);
+}
+
+int store_signal_recent(struct store *st, int64_t since, store_signal_cb cb, void *ud, struct yj_err *err)
+{
+    return signal_rows(st,
+                       "SELECT id, received_at, time, source, program, host, asset, message, fields FROM signals "
+                       "WHERE time >= ?1 AND processed_at IS NOT NULL AND ?2 = ?2 ORDER BY time, id",
+                       since, 0, cb, ud, err);
+}
+
+int store_incident_open_by_fingerprint(struct store *st, const char *fingerprint, struct store_incident *out,
+                                       struct yj_err *err)
+{
+    static const char sql[] = "SELECT id FROM incidents WHERE fingerprint = ? AND status NOT IN ('closed', 'dismissed') "
+                              "ORDER BY id DESC LIMIT 1";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, fingerprint);
+    int rc = sqlite3_step(s);
+    int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE)
+        return yj_err_set(err, YJ_ENOTFOUND, "no open incident with that fingerprint");
+    if (rc != SQLITE_ROW)
+        return sql_fail(st, rc, "finding the open incident", err);
+    return store_incident_get(st, id, NULL, out, err);
 }

@@ -36,7 +36,8 @@ struct store;
     X(cause, "cause")                                                                                    \
     X(loss, "loss")                                                                                      \
     X(lessons, "lessons")                                                                                \
-    X(dismiss_reason, "dismiss_reason")
+    X(dismiss_reason, "dismiss_reason")                                                                  \
+    X(fingerprint, "fingerprint")
 
 /* Integer columns (times are UTC ms, 0 = not yet). X(member, column). */
 #define STORE_INCIDENT_INT(X)                                                                            \
@@ -54,7 +55,9 @@ struct store;
     X(recovered_at, "recovered_at")                                                                      \
     X(closed_at, "closed_at")                                                                            \
     X(updated_at, "updated_at")                                                                          \
-    X(version, "version")
+    X(version, "version")                                                                                \
+    X(signal_count, "signal_count")                                                                      \
+    X(last_signal_at, "last_signal_at")
 
 struct store_incident {
     int64_t id;
@@ -262,6 +265,33 @@ int store_login_failures(struct store *st, const char *key, int64_t *failures, i
                          struct yj_err *err);
 int store_login_failed(struct store *st, const char *key, int64_t at, struct yj_err *err);
 int store_login_clear(struct store *st, const char *key, struct yj_err *err);
+
+/* ---- signals ---- */
+
+struct store_signal {
+    int64_t id;
+    int64_t received_at;
+    int64_t time;
+    const char *source;
+    const char *program; /* may be NULL */
+    const char *host;
+    const char *asset;
+    const char *message;
+    const char *fields; /* JSON object */
+};
+/* Stores a signal (inside the caller's transaction); sets s->id. */
+int store_signal_insert(struct store *st, struct store_signal *s, struct yj_err *err);
+/* Records what processing made of it (rule may be NULL, incident_id 0). */
+int store_signal_processed(struct store *st, int64_t id, int64_t at, const char *rule, int64_t incident_id,
+                           struct yj_err *err);
+typedef int (*store_signal_cb)(const struct store_signal *s, void *ud);
+/* Signals not yet processed, oldest first, at most limit. */
+int store_signal_unprocessed(struct store *st, int limit, store_signal_cb cb, void *ud, struct yj_err *err);
+/* Signals of the last `since` ms of signal time, oldest first (to rebuild threshold windows). */
+int store_signal_recent(struct store *st, int64_t since, store_signal_cb cb, void *ud, struct yj_err *err);
+/* The open (not closed or dismissed) incident with that fingerprint: 0 and *out, or ENOTFOUND. */
+int store_incident_open_by_fingerprint(struct store *st, const char *fingerprint, struct store_incident *out,
+                                       struct yj_err *err);
 
 /* ---- events: the durable log live streams replay from ---- */
 

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, Client, adminClient, readEvents } from './server.mjs';
-import { yj, SRC, tempDir, cleanup } from './helpers.mjs';
+import { yj, sh, SRC, tempDir, cleanup } from './helpers.mjs';
 
 const PW = 'correct-horse-battery';
 const ROLES = ['admin', 'leader', 'responder', 'officer', 'duty', 'auditor'];
@@ -21,12 +21,12 @@ describe('server basics', () => {
     assert.match(srv.adminPassword, /^[A-Za-z2-9]{16}$/);
     const h = await fetch(`${srv.url}/healthz`);
     assert.equal(h.status, 200);
-    assert.deepEqual(await h.json(), { status: 'ok', store: 'ok', schema: 2 });
+    assert.deepEqual(await h.json(), { status: 'ok', store: 'ok', schema: 3 });
     const o = await fetch(`${srv.url}/api/v1/openapi.yaml`);
     assert.equal(o.status, 200);
     assert.match(await o.text(), /^openapi: 3/);
     const doc = await (await fetch(`${srv.url}/api/v1/openapi.yaml`)).text();
-    for (const p of ['/api/v1/session', '/api/v1/session/password', '/api/v1/incidents', '/api/v1/incidents/{id}',
+    for (const p of ['/api/v1/session', '/api/v1/session/password', '/api/v1/signals', '/api/v1/incidents', '/api/v1/incidents/{id}',
       '/api/v1/incidents/{id}/move', '/api/v1/incidents/{id}/assessment', '/api/v1/incidents/{id}/timeline',
       '/api/v1/incidents/{id}/notes', '/api/v1/plan', '/api/v1/plan/{part}', '/api/v1/users', '/api/v1/users/{id}',
       '/api/v1/tokens', '/api/v1/tokens/{id}', '/api/v1/audit', '/api/v1/events', '/healthz', '/metrics']) {
@@ -653,6 +653,115 @@ describe('connection limits', () => {
       assert.equal((await fetch(`${srv.url}/healthz`)).status, 200);
     } finally {
       await srv.stop();
+      cleanup(dir);
+    }
+  });
+});
+
+describe('detection: signals become incidents', () => {
+  let srv, admin, ingest;
+  before(async () => {
+    srv = await startServer();
+    admin = await adminClient(srv);
+    const t = await admin.post('/api/v1/tokens', { name: 'shipper', scopes: ['ingest'] });
+    ingest = new Client(srv.url, { token: t.json.token });
+  });
+  after(async () => { await srv.stop(); });
+
+  const failure = (ip, minute) => ({
+    source: 'syslog', host: 'web-1', asset: 'machine_room',
+    message: `Nov 22 01:${String(minute).padStart(2, '0')}:00 web-1 sshd[9]: Failed password for root from ${ip} port 22 ssh2`,
+  });
+
+  test('five SSH failures from one address open one intrusion; more attach to it', async () => {
+    const batch = [0, 1, 2, 3].map((m) => failure('203.0.113.7', m));
+    const r1 = await ingest.post('/api/v1/signals', { signals: batch });
+    assert.equal(r1.status, 202);
+    assert.deepEqual(r1.json, { accepted: 4 });
+    assert.equal((await admin.get('/api/v1/incidents')).json.items.length, 0, 'below the threshold: nothing yet');
+    const r2 = await ingest.post('/api/v1/signals', { signals: [failure('203.0.113.7', 4)] });
+    assert.equal(r2.status, 202);
+    let items = (await admin.get('/api/v1/incidents')).json.items;
+    assert.equal(items.length, 1);
+    const inc = items[0];
+    assert.equal(inc.type, 'intrusion');
+    assert.equal(inc.unit, 'it_office');
+    assert.equal(inc.level, 'important');
+    assert.equal(inc.signal_count, 5);
+    assert.match(inc.title, /203\.0\.113\.7/);
+    assert.equal(inc.reporter, 'rule:sshd');
+    // The same address again: counted on the same incident, not a new one.
+    await ingest.post('/api/v1/signals', { signals: [5, 6, 7].map((m) => failure('203.0.113.7', m)) });
+    items = (await admin.get('/api/v1/incidents')).json.items;
+    assert.equal(items.length, 1);
+    assert.equal(items[0].signal_count, 8);
+    const full = (await admin.get(`/api/v1/incidents/${inc.id}`)).json;
+    assert.equal(full.fingerprint, 'sshd:203.0.113.7');
+    assert.ok(full.timeline.filter((e) => e.kind === 'signal').length <= 4, 'a flood adds few timeline entries');
+    // Another address is another incident; loopback is allow-listed; noise matches nothing.
+    await ingest.post('/api/v1/signals', {
+      signals: [...[0, 1, 2, 3, 4].map((m) => failure('198.51.100.2', m)), ...[0, 1, 2, 3, 4, 5].map((m) => failure('127.0.0.1', m)),
+        { source: 'syslog', message: 'Nov 22 01:00:00 web-1 CRON[1]: (root) CMD (run-parts)' }],
+    });
+    items = (await admin.get('/api/v1/incidents')).json.items;
+    assert.deepEqual(items.map((i) => i.title.match(/[\d.]+\.\d+/)[0]).sort(), ['198.51.100.2', '203.0.113.7']);
+  });
+
+  test('a signal with the program given skips prefix parsing; times are RFC 3339 or epoch ms', async () => {
+    const sigs = [0, 1, 2, 3, 4].map((i) => ({
+      source: 'agent', program: 'sshd', time: i % 2 ? `2026-11-22T09:0${i}:00+08:00` : 1795309200000 + i * 1000,
+      message: 'Invalid user oracle from 192.0.2.44 port 5000',
+    }));
+    assert.equal((await ingest.post('/api/v1/signals', { signals: sigs })).status, 202);
+    const items = (await admin.get('/api/v1/incidents')).json.items;
+    assert.ok(items.some((i) => i.title.includes('192.0.2.44')));
+  });
+
+  test('a batch is all or nothing; bad signals are named; only ingest tokens and admins may post', async () => {
+    const before = (await admin.get('/api/v1/incidents')).json.items.length;
+    const bad = await ingest.post('/api/v1/signals', { signals: [failure('192.0.2.99', 0), { source: 'x' }] });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.field, 'signals[1].message');
+    const badTime = await ingest.post('/api/v1/signals', { signals: [{ source: 'x', message: 'y', time: 'yesterday' }] });
+    assert.equal(badTime.json.field, 'signals[0].time');
+    const extra = await ingest.post('/api/v1/signals', { signals: [{ source: 'x', message: 'y', colour: 1 }] });
+    assert.equal(extra.json.field, 'signals[0].colour');
+    assert.equal((await ingest.post('/api/v1/signals', { signals: [] })).status, 400);
+    const many = Array.from({ length: 1001 }, () => ({ source: 'x', message: 'y' }));
+    assert.equal((await ingest.post('/api/v1/signals', { signals: many })).status, 413);
+    // Nothing of the refused batches was stored: four more failures of 192.0.2.99 are not enough.
+    await ingest.post('/api/v1/signals', { signals: [1, 2, 3, 4].map((m) => failure('192.0.2.99', m)) });
+    assert.equal((await admin.get('/api/v1/incidents')).json.items.length, before);
+    assert.equal((await ingest.get('/api/v1/incidents')).status, 403, 'an ingest token reads nothing');
+    const reader = new Client(srv.url, { token: (await admin.post('/api/v1/tokens', { name: 'r', scopes: ['read'] })).json.token });
+    assert.equal((await reader.post('/api/v1/signals', { signals: [failure('192.0.2.1', 0)] })).status, 403);
+    await admin.post('/api/v1/users', { name: 'duty1', role: 'duty', password: PW });
+    const duty = new Client(srv.url);
+    await duty.login('duty1', PW);
+    assert.equal((await duty.post('/api/v1/signals', { signals: [failure('192.0.2.1', 0)] })).status, 403);
+    assert.equal((await admin.post('/api/v1/signals', { signals: [failure('192.0.2.1', 0)] })).status, 202);
+  });
+
+  test('signals stored before a crash are processed at the next start', async () => {
+    const dir = tempDir();
+    const data = join(dir, 'data');
+    const first = await startServer({ data });
+    await first.stop();
+    // As if the process died after storing, before processing: rows with processed_at NULL.
+    const rows = [0, 1, 2, 3, 4].map((m) => `(0, ${1795309200000 + m * 60000}, 'syslog', NULL, 'h', NULL, `
+      + `'Nov 22 01:0${m}:00 h sshd[1]: Failed password for root from 192.0.2.200 port 22 ssh2', '{}')`).join(',');
+    const ins = sh(`sqlite3 '${data}/yingji.db' "INSERT INTO signals (received_at, time, source, program, host, asset, message, fields) VALUES ${rows}"`);
+    assert.equal(ins.code, 0, ins.stderr);
+    const again = await startServer({ data });
+    try {
+      const c = new Client(again.url);
+      const list = yj(['--data', data, 'incident', 'list', '--json']).json.items;
+      assert.equal(list.length, 1);
+      assert.match(list[0].title, /192\.0\.2\.200/);
+      assert.match(again.log(), /processed 5 signals left from before the restart/);
+      assert.ok(c);
+    } finally {
+      await again.stop();
       cleanup(dir);
     }
   });

@@ -1,0 +1,110 @@
+/* api_signals.c: POST /api/v1/signals — machines (sensors in the machine room, other tools, log
+ * shippers) hand signals to the engine. A 202 means the whole batch is durable in the store; it
+ * is then processed at once (and again at the next start if the process dies in between). */
+#include "../base/common.h"
+#include "../base/timeutil.h"
+#include "../engine/detect.h"
+#include "../store/store.h"
+#include "http.h"
+
+#define SIGNALS_MAX 1000
+
+static const char *str(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+void api_signals_create(struct request *r)
+{
+    static const struct json_field top[] = {{"signals", JSON_ARRAY, true}};
+    static const struct json_field one[] = {
+        {"source", JSON_STRING, true},  {"time", -1, false},           {"message", JSON_STRING, true},
+        {"program", JSON_STRING, false}, {"host", JSON_STRING, false}, {"asset", JSON_STRING, false},
+        {"fields", JSON_OBJECT, false},
+    };
+    json_t *b = request_json(r);
+    struct store_signal *sigs = NULL;
+    char **fields_text = NULL;
+    size_t n = 0;
+    if (!b || !request_check(r, b, top, YJ_ARRAY_LEN(top)))
+        goto out;
+    json_t *arr = json_object_get(b, "signals");
+    n = json_array_size(arr);
+    if (n == 0 || n > SIGNALS_MAX) {
+        reply_problem(r, n ? 413 : 400, n ? "payload_too_large" : "invalid_field", "signals",
+                      "a batch holds 1 to %d signals", SIGNALS_MAX);
+        n = 0;
+        goto out;
+    }
+    sigs = xcalloc(n, sizeof(*sigs));
+    fields_text = xcalloc(n, sizeof(char *));
+    int64_t now = yj_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        json_t *s = json_array_get(arr, i);
+        char where[48];
+        snprintf(where, sizeof(where), "signals[%zu]", i);
+        if (!json_is_object(s)) {
+            reply_problem(r, 400, "invalid_field", where, "%s must be an object", where);
+            goto out;
+        }
+        /* The field is named with its place in the batch: signals[3].message. */
+        if (!request_check(r, s, one, YJ_ARRAY_LEN(one))) {
+            json_t *p = json_loads(r->resp.body, 0, NULL);
+            const char *f = json_string_value(json_object_get(p, "field"));
+            char named[96];
+            snprintf(named, sizeof(named), "%s.%s", where, f ? f : "?");
+            json_object_set_new(p, "field", json_string(named));
+            unsigned status = r->resp.status;
+            reply_json(r, status, p);
+            r->resp.type = "application/problem+json";
+            goto out;
+        }
+        struct store_signal *x = &sigs[i];
+        x->received_at = now;
+        x->source = str(s, "source");
+        x->message = str(s, "message");
+        x->program = str(s, "program");
+        x->host = str(s, "host");
+        x->asset = str(s, "asset");
+        json_t *t = json_object_get(s, "time");
+        x->time = now;
+        if (json_is_integer(t)) {
+            x->time = json_integer_value(t);
+        } else if (json_is_string(t)) {
+            struct yj_err err = {0};
+            if (yj_time_parse(json_string_value(t), &x->time, &err) < 0) {
+                char named[64];
+                snprintf(named, sizeof(named), "%s.time", where);
+                reply_problem(r, 400, "invalid_field", named, "%s", err.msg);
+                goto out;
+            }
+        } else if (t && !json_is_null(t)) {
+            char named[64];
+            snprintf(named, sizeof(named), "%s.time", where);
+            reply_problem(r, 400, "invalid_field", named, "time is RFC 3339 text or epoch milliseconds");
+            goto out;
+        }
+        json_t *fields = json_object_get(s, "fields");
+        fields_text[i] = fields ? json_dumps(fields, JSON_COMPACT) : NULL;
+        x->fields = fields_text[i];
+    }
+    struct yj_err err = {0};
+    if (detector_store(&r->ctx, sigs, n, &err) < 0) {
+        reply_error(r, &err);
+        goto out;
+    }
+    /* Durable now. Processing failures are logged and retried at the next start; they do not
+     * turn an accepted batch into an error. */
+    size_t done = 0;
+    struct detector *d = server_detector(r->srv);
+    if (d && detector_process_pending(d, &r->ctx, &done, &err) < 0)
+        server_count_store_error(r->srv);
+    reply_json(r, 202, json_pack("{s:I}", "accepted", (json_int_t)n));
+    server_wake_streams(r->srv);
+out:
+    for (size_t i = 0; fields_text && i < n; i++)
+        free(fields_text[i]);
+    free(fields_text);
+    free(sigs);
+    json_decref(b);
+}
