@@ -2,6 +2,7 @@
  * class); names ride along for people (type_name, unit_name, ...). GB/T 20986 categories are
  * given by their names in the standard, with Yingji's ids beside them (*_id). */
 #include "../base/common.h"
+#include "../base/jsonutil.h"
 #include "../base/timeutil.h"
 #include "../plan/plan.h"
 #include "ctx.h"
@@ -14,26 +15,12 @@ const char *incident_national_roman(int n)
     return n >= 1 && n <= 4 ? roman[n] : "";
 }
 
-static json_t *time_or_null(int64_t ms)
-{
-    if (!ms)
-        return json_null();
-    char buf[40];
-    yj_time_rfc3339(ms, buf, sizeof(buf));
-    return json_string(buf);
-}
-
-static json_t *str_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
 static int add_timeline(const struct store_timeline_entry *e, void *ud)
 {
     json_t *arr = ud;
     json_t *body = json_loads(e->body, 0, NULL);
     json_array_append_new(arr, json_pack("{s:I, s:o, s:s, s:s, s:o}", "id", (json_int_t)e->id, "at",
-                                         time_or_null(e->at), "actor", e->actor, "kind", e->kind, "body",
+                                         yj_json_time(e->at), "actor", e->actor, "kind", e->kind, "body",
                                          body ? body : json_string(e->body)));
     return 0;
 }
@@ -54,38 +41,38 @@ json_t *incident_json(struct yj_ctx *ctx, const struct store_incident *inc, enum
     json_object_set_new(o, "number", json_string(inc->number));
     json_object_set_new(o, "title", json_string(inc->title));
     json_object_set_new(o, "type", json_string(inc->type));
-    json_object_set_new(o, "type_name", str_or_null(t ? t->name : NULL));
+    json_object_set_new(o, "type_name", yj_json_str(t ? t->name : NULL));
     json_object_set_new(o, "class", json_string(inc->class_id));
-    json_object_set_new(o, "class_name", str_or_null(c ? c->name : NULL));
+    json_object_set_new(o, "class_name", yj_json_str(c ? c->name : NULL));
     json_object_set_new(o, "level", json_string(inc->level));
-    json_object_set_new(o, "level_name", str_or_null(l ? l->name : NULL));
+    json_object_set_new(o, "level_name", yj_json_str(l ? l->name : NULL));
     json_object_set_new(o, "national_level", json_string(incident_national_roman((int)inc->national_level)));
     json_object_set_new(o, "national_level_name", json_string(plan_national_name((int)inc->national_level)));
     json_object_set_new(o, "warning_color", json_string(plan_national_color((int)inc->national_level)));
-    json_object_set_new(o, "gbt_category", str_or_null(cat ? cat->name : inc->gbt_category));
-    json_object_set_new(o, "gbt_subcategory", str_or_null(sub ? sub->name : inc->gbt_subcategory));
+    json_object_set_new(o, "gbt_category", yj_json_str(cat ? cat->name : inc->gbt_category));
+    json_object_set_new(o, "gbt_subcategory", yj_json_str(sub ? sub->name : inc->gbt_subcategory));
     json_object_set_new(o, "status", json_string(inc->status));
     json_object_set_new(o, "unit", json_string(inc->unit));
-    json_object_set_new(o, "unit_name", str_or_null(u ? u->name : NULL));
+    json_object_set_new(o, "unit_name", yj_json_str(u ? u->name : NULL));
     json_object_set_new(o, "drill", json_boolean(inc->drill));
     json_object_set_new(o, "reporter", json_string(inc->reporter));
-    json_object_set_new(o, "reported_at", time_or_null(inc->reported_at));
-    json_object_set_new(o, "updated_at", time_or_null(inc->updated_at));
-    json_object_set_new(o, "closed_at", time_or_null(inc->closed_at));
+    json_object_set_new(o, "reported_at", yj_json_time(inc->reported_at));
+    json_object_set_new(o, "updated_at", yj_json_time(inc->updated_at));
+    json_object_set_new(o, "closed_at", yj_json_time(inc->closed_at));
     json_object_set_new(o, "version", json_integer(inc->version));
     json_object_set_new(o, "signal_count", json_integer(inc->signal_count));
-    json_object_set_new(o, "last_signal_at", time_or_null(inc->last_signal_at));
+    json_object_set_new(o, "last_signal_at", yj_json_time(inc->last_signal_at));
     if (view >= INCIDENT_FULL) {
-        json_object_set_new(o, "fingerprint", str_or_null(inc->fingerprint));
+        json_object_set_new(o, "fingerprint", yj_json_str(inc->fingerprint));
         json_object_set_new(o, "gbt_category_id", json_string(inc->gbt_category));
         json_object_set_new(o, "gbt_subcategory_id", json_string(inc->gbt_subcategory));
         json_t *assets = json_loads(inc->assets ? inc->assets : "[]", 0, NULL);
         json_object_set_new(o, "assets", assets ? assets : json_array());
-#define TEXT(k) json_object_set_new(o, #k, str_or_null(inc->k));
+#define TEXT(k) json_object_set_new(o, #k, yj_json_str(inc->k));
         TEXT(source) TEXT(scope) TEXT(nature) TEXT(trend) TEXT(measures) TEXT(activated_by) TEXT(activation_reason)
         TEXT(cause) TEXT(loss) TEXT(lessons) TEXT(dismiss_reason)
 #undef TEXT
-#define TIME(k) json_object_set_new(o, #k, time_or_null(inc->k));
+#define TIME(k) json_object_set_new(o, #k, yj_json_time(inc->k));
         TIME(occurred_at) TIME(detected_at) TIME(acknowledged_at) TIME(assessed_at) TIME(activated_at)
         TIME(contained_at) TIME(recovered_at)
 #undef TIME
@@ -104,7 +91,7 @@ json_t *incident_json(struct yj_ctx *ctx, const struct store_incident *inc, enum
         if (changes_at && !ds[i].met_at && ds[i].due_at >= now && ds[i].due_at < *changes_at)
             *changes_at = ds[i].due_at;
         json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:b}", "kind", ds[i].kind, "due_at",
-                                             time_or_null(ds[i].due_at), "met_at", time_or_null(ds[i].met_at),
+                                             yj_json_time(ds[i].due_at), "met_at", yj_json_time(ds[i].met_at),
                                              "overdue", (int)overdue));
     }
     json_object_set_new(o, "deadlines", arr);

@@ -1,6 +1,7 @@
 /* api_admin.c: accounts (/api/v1/users), machine tokens (/api/v1/tokens) and the audit log
  * (/api/v1/audit). Every change is audited; a token's secret is shown once and stored hashed. */
 #include "../base/common.h"
+#include "../base/jsonutil.h"
 #include "../base/timeutil.h"
 #include "../engine/account.h"
 #include "../engine/audit.h"
@@ -10,20 +11,11 @@
 
 #include <sodium.h>
 
-static json_t *time_or_null(int64_t ms)
-{
-    if (!ms)
-        return json_null();
-    char buf[40];
-    yj_time_rfc3339(ms, buf, sizeof(buf));
-    return json_string(buf);
-}
-
 static json_t *user_json(const struct store_user *u)
 {
     return json_pack("{s:I, s:s, s:s, s:o, s:b, s:b, s:o}", "id", (json_int_t)u->id, "name", u->name, "role", u->role,
                      "unit", u->unit ? json_string(u->unit) : json_null(), "disabled", (int)u->disabled,
-                     "must_change_password", (int)u->must_change, "created_at", time_or_null(u->created_at));
+                     "must_change_password", (int)u->must_change, "created_at", yj_json_time(u->created_at));
 }
 
 static int add_user(const struct store_user *u, void *ud)
@@ -137,8 +129,8 @@ static json_t *token_json(const struct store_token *t)
     json_t *scopes = json_loads(t->scopes, 0, NULL);
     return json_pack("{s:I, s:s, s:o, s:s, s:o, s:o, s:o}", "id", (json_int_t)t->id, "name", t->name, "scopes",
                      scopes ? scopes : json_array(), "created_by", t->created_by, "created_at",
-                     time_or_null(t->created_at), "last_used", time_or_null(t->last_used), "revoked_at",
-                     time_or_null(t->revoked_at));
+                     yj_json_time(t->created_at), "last_used", yj_json_time(t->last_used), "revoked_at",
+                     yj_json_time(t->revoked_at));
 }
 
 static int add_token(const struct store_token *t, void *ud)
@@ -233,7 +225,7 @@ static int add_audit(const struct store_audit_row *row, void *ud)
         return 1;
     json_t *detail = json_loads(row->detail, 0, NULL);
     json_array_append_new(p->items, json_pack("{s:I, s:o, s:s, s:s, s:s, s:o, s:s, s:s}", "id", (json_int_t)row->id,
-                                              "at", time_or_null(row->at), "actor", row->actor, "action", row->action,
+                                              "at", yj_json_time(row->at), "actor", row->actor, "action", row->action,
                                               "object", row->object, "detail", detail ? detail : json_string(row->detail),
                                               "prev_hash", row->prev_hash, "hash", row->hash));
     return 0;

@@ -837,6 +837,15 @@ static int step_done(struct store *st, sqlite3_stmt *s, const char *doing, struc
     return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, doing, err);
 }
 
+/* Runs a prepared INSERT and writes the new row's id into *id on success. */
+static int step_insert(struct store *st, sqlite3_stmt *s, const char *doing, int64_t *id, struct yj_err *err)
+{
+    int rc = step_done(st, s, doing, err);
+    if (rc == 0)
+        *id = sqlite3_last_insert_rowid(st->db);
+    return rc;
+}
+
 int store_user_insert(struct store *st, struct store_user *u, struct yj_err *err)
 {
     static const char sql[] = "INSERT INTO users (name, role, unit, password_hash, must_change, disabled, created_at, "
@@ -954,10 +963,7 @@ int store_session_insert(struct store *st, struct store_session *x, struct yj_er
     sqlite3_bind_int64(s, 4, x->created_at);
     sqlite3_bind_int64(s, 5, x->last_seen);
     sqlite3_bind_int64(s, 6, x->expires_at);
-    int rc = step_done(st, s, "starting a session", err);
-    if (rc == 0)
-        x->id = sqlite3_last_insert_rowid(st->db);
-    return rc;
+    return step_insert(st, s, "starting a session", &x->id, err);
 }
 
 int store_session_find(struct store *st, const char *token_hash, struct store_session *out, struct yj_err *err)
@@ -1082,10 +1088,7 @@ int store_token_insert(struct store *st, struct store_token *t, struct yj_err *e
     bind_text(s, 3, t->scopes);
     bind_text(s, 4, t->created_by);
     sqlite3_bind_int64(s, 5, t->created_at);
-    int rc = step_done(st, s, "creating the token", err);
-    if (rc == 0)
-        t->id = sqlite3_last_insert_rowid(st->db);
-    return rc;
+    return step_insert(st, s, "creating the token", &t->id, err);
 }
 
 int store_token_find(struct store *st, const char *token_hash, struct store_token *out, struct yj_err *err)
@@ -1197,10 +1200,8 @@ int store_event_append(struct store *st, int64_t at, const char *kind, int64_t i
     bind_text(s, 4, unit);
     bind_text(s, 5, reporter);
     bind_text(s, 6, payload);
-    int rc = step_done(st, s, "recording an event", err);
-    if (rc == 0 && id)
-        *id = sqlite3_last_insert_rowid(st->db);
-    return rc;
+    int64_t ignored;
+    return step_insert(st, s, "recording an event", id ? id : &ignored, err);
 }
 
 int store_event_list(struct store *st, int64_t after_id, int limit, store_event_cb cb, void *ud, struct yj_err *err)
@@ -1254,10 +1255,7 @@ int store_signal_insert(struct store *st, struct store_signal *x, struct yj_err 
     bind_text(s, 6, x->asset);
     bind_text(s, 7, x->message);
     bind_text(s, 8, x->fields ? x->fields : "{}");
-    int rc = step_done(st, s, "storing a signal", err);
-    if (rc == 0)
-        x->id = sqlite3_last_insert_rowid(st->db);
-    return rc;
+    return step_insert(st, s, "storing a signal", &x->id, err);
 }
 
 int store_signal_processed(struct store *st, int64_t id, int64_t at, const char *rule, int64_t incident_id,
