@@ -62,12 +62,15 @@ FUZZ_SECONDS ?= 30
 fuzz: deps
 	@$(MAKE) --no-print-directory install-missing PACKAGES="clang libclang-rt-dev"
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DYJ_FUZZ=ON -DYJ_WERROR=ON
-	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_plan fuzz_text
-	mkdir -p $(FUZZ_BUILD)/corpus/plan $(FUZZ_BUILD)/corpus/text
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_plan fuzz_text fuzz_rules
+	mkdir -p $(FUZZ_BUILD)/corpus/plan $(FUZZ_BUILD)/corpus/text $(FUZZ_BUILD)/corpus/rules
 	cp plans/*.yaml $(FUZZ_BUILD)/corpus/plan/
+	cp rules/*.yaml $(FUZZ_BUILD)/corpus/rules/
+	printf 'Nov 22 01:38:57 h sshd[1]: Failed password for root from 1.2.3.4 port 22 ssh2' > $(FUZZ_BUILD)/corpus/rules/line
 	printf '1h30m' > $(FUZZ_BUILD)/corpus/text/d; printf '2026-11-22T09:30:00.5+08:00' > $(FUZZ_BUILD)/corpus/text/t
 	$(FUZZ_BUILD)/fuzz_plan -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 $(FUZZ_BUILD)/corpus/plan
 	$(FUZZ_BUILD)/fuzz_text -max_total_time=$(FUZZ_SECONDS) -timeout=10 $(FUZZ_BUILD)/corpus/text
+	$(FUZZ_BUILD)/fuzz_rules -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 $(FUZZ_BUILD)/corpus/rules
 
 # The server on the built-in university plan with its SQLite store in $(DATA). On first start it
 # creates the administrator and prints the one-time password. LISTEN=0.0.0.0:8080 to serve the LAN.

@@ -348,6 +348,17 @@ static int compile(struct rules *r, const char *const *only, size_t n_only)
     return n_errors(r) ? YJ_EINVAL : 0;
 }
 
+static int finish_load(struct rules *r, int rc, const char *what, const char *const *only, size_t n_only,
+                       struct rules **out, struct plan_diags *diags, struct yj_err *err);
+
+int rules_load_buffer(const char *name, const char *data, size_t len, struct rules **out, struct plan_diags *diags,
+                      struct yj_err *err)
+{
+    struct rules *r = xcalloc(1, sizeof(*r));
+    add_file(r, name, data, len);
+    return finish_load(r, 0, name, NULL, 0, out, diags, err);
+}
+
 int rules_load(const char *dir, const char *const *only, size_t n_only, struct rules **out, struct plan_diags *diags,
                struct yj_err *err)
 {
@@ -362,8 +373,14 @@ int rules_load(const char *dir, const char *const *only, size_t n_only, struct r
                 add_file(r, e->name, (const char *)e->data, yj_embed_len(e));
         }
     }
+    return finish_load(r, rc, dir ? dir : "built-in rules", only, n_only, out, diags, err);
+}
+
+static int finish_load(struct rules *r, int rc, const char *what, const char *const *only, size_t n_only,
+                       struct rules **out, struct plan_diags *diags, struct yj_err *err)
+{
     if (rc == 0 && r->n_files == 0)
-        rc = yj_err_set(err, YJ_EINVAL, "%s: no rule files (*.yaml)", dir ? dir : "built-in rules");
+        rc = yj_err_set(err, YJ_EINVAL, "%s: no rule files (*.yaml)", what);
     if (rc == 0 && (n_errors(r) || compile(r, only, n_only) < 0)) {
         rc = YJ_EINVAL;
         for (size_t i = 0; i < r->n_files; i++)

@@ -64,6 +64,9 @@ struct rules_scratch;
  * n_only > 0 (an unknown id is an error), and compiles them. Free with rules_free. */
 int rules_load(const char *dir, const char *const *only, size_t n_only, struct rules **out, struct plan_diags *diags,
                struct yj_err *err);
+/* The same from one file's bytes in memory; name is used in diagnostics. */
+int rules_load_buffer(const char *name, const char *data, size_t len, struct rules **out, struct plan_diags *diags,
+                      struct yj_err *err);
 void rules_free(struct rules *r);
 
 size_t rules_count(const struct rules *r);
