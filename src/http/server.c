@@ -7,6 +7,7 @@
 #include "../base/timeutil.h"
 #include "../plan/plan.h"
 #include "../engine/detect.h"
+#include "../sources/syslog.h"
 #include "../store/store.h"
 #include "cache.h"
 #include "http.h"
@@ -55,6 +56,7 @@ struct server {
     atomic_ulong plan_generation;
     struct response_cache *cache;
     struct detector *detector;
+    struct syslog_receiver *syslog;
 };
 
 struct detector *server_detector(struct server *srv)
@@ -408,6 +410,15 @@ char *server_metrics_text(struct server *srv, struct request *r)
                "yingji_response_cache_total{result=\"miss\"} %llu\n# HELP yingji_response_cache_bytes Bytes held.\n"
                "# TYPE yingji_response_cache_bytes gauge\nyingji_response_cache_bytes %zu\n",
             (unsigned long long)hits, (unsigned long long)misses, bytes);
+    if (srv->syslog) {
+        uint64_t rec, drop;
+        syslog_receiver_counts(srv->syslog, &rec, &drop);
+        fprintf(f, "# HELP yingji_source_messages_total Messages received by sources, and those dropped.\n"
+                   "# TYPE yingji_source_messages_total counter\n"
+                   "yingji_source_messages_total{source=\"syslog\",result=\"received\"} %llu\n"
+                   "yingji_source_messages_total{source=\"syslog\",result=\"dropped\"} %llu\n",
+                (unsigned long long)rec, (unsigned long long)drop);
+    }
     fprintf(f, "# HELP yingji_http_inflight Requests being served, streams included.\n# TYPE yingji_http_inflight "
                "gauge\nyingji_http_inflight %ld\n",
             atomic_load(&srv->inflight));
@@ -484,6 +495,54 @@ static void *ticker_main(void *arg)
     }
     pthread_mutex_unlock(&srv->tick_lock);
     return NULL;
+}
+
+/* ---- sources ---- */
+
+/* Runs on the syslog receiver's thread: store the batch (durable), then process it. */
+static int deliver_signals(struct store_signal *sigs, size_t n, void *ud)
+{
+    struct server *srv = ud;
+    struct yj_err err = {0};
+    struct store *st = server_store(srv, &err);
+    if (!st) {
+        server_count_store_error(srv);
+        return YJ_ESTORE;
+    }
+    struct plan_ref *pr = server_plan_acquire(srv);
+    struct yj_ctx ctx = {.plan = pr->plan, .store = st, .actor = "source:syslog"};
+    int rc = detector_store(&ctx, sigs, n, &err);
+    if (rc < 0) {
+        server_count_store_error(srv);
+        yj_log_error("syslog: %s", err.msg);
+    } else if (detector_process_pending(srv->detector, &ctx, NULL, &err) < 0) {
+        /* Stored: processing is retried at the next start. */
+        server_count_store_error(srv);
+        yj_log_error("processing signals: %s", err.msg);
+    }
+    server_plan_release(pr);
+    if (rc == 0)
+        server_wake_streams(srv);
+    return rc;
+}
+
+static int start_sources(struct server *srv, struct yj_err *err)
+{
+    struct yj_config *cfg = srv->cfg;
+    if (!cfg->n_sources)
+        return 0;
+    struct syslog_listener *ls = xcalloc(cfg->n_sources, sizeof(*ls));
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->n_sources; i++)
+        if (strcmp(cfg->sources[i].type, "syslog") == 0)
+            ls[n++] = (struct syslog_listener){cfg->sources[i].listen, cfg->sources[i].protocol};
+    int rc = n ? syslog_receiver_start(ls, n, deliver_signals, srv, &srv->syslog, err) : 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        printf("yingji: syslog on %s/%s (port %d)\n", ls[i].listen, ls[i].protocol ? ls[i].protocol : "udp",
+               syslog_receiver_port(srv->syslog, i));
+    fflush(stdout);
+    free(ls);
+    return rc;
 }
 
 /* ---- start and stop ---- */
@@ -624,6 +683,11 @@ int server_run(const struct server_options *opt)
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     int bound = di ? di->port : port;
+    if (start_sources(srv, &err) < 0) {
+        fprintf(stderr, "yingji: %s\n", err.msg);
+        MHD_stop_daemon(srv->daemon);
+        goto out;
+    }
     pthread_create(&srv->ticker, NULL, ticker_main, srv);
     {
         const char *shown = *host && strcmp(host, "0.0.0.0") != 0 ? host : "127.0.0.1";
@@ -653,6 +717,9 @@ int server_run(const struct server_options *opt)
     }
     yj_log_info("stopping: no new connections, finishing requests in flight");
     atomic_store(&srv->stopping, true);
+    /* Sources first: what they hold is delivered before the store closes. */
+    syslog_receiver_stop(srv->syslog);
+    srv->syslog = NULL;
     MHD_socket lsock = MHD_quiesce_daemon(srv->daemon);
     if (lsock != MHD_INVALID_SOCKET)
         close(lsock);

@@ -33,6 +33,14 @@ static const struct decode_field sessions_fields[] = {
 static const struct decode_schema sessions_schema =
     DECODE_SCHEMA(sessions, struct config_sessions, "sessions", sessions_fields);
 
+static const struct decode_field source_fields[] = {
+    DECODE_FIELD(struct config_source, "type", DK_STR, true, type),
+    DECODE_FIELD(struct config_source, "listen", DK_STR, false, listen),
+    DECODE_FIELD(struct config_source, "protocol", DK_STR, false, protocol),
+};
+static const struct decode_schema source_schema =
+    DECODE_SCHEMA(source, struct config_source, "source", source_fields);
+
 static const struct decode_field config_fields[] = {
     DECODE_FIELD(struct yj_config, "listen", DK_STR, false, listen),
     DECODE_FIELD(struct yj_config, "data", DK_STR, false, data),
@@ -43,6 +51,7 @@ static const struct decode_field config_fields[] = {
     DECODE_OBJ(struct yj_config, "tls", false, tls, tls_schema),
     DECODE_OBJ(struct yj_config, "limits", false, limits, limits_schema),
     DECODE_OBJ(struct yj_config, "sessions", false, sessions, sessions_schema),
+    DECODE_LIST(struct yj_config, "sources", false, sources, source_schema),
 };
 static const struct decode_schema config_schema =
     DECODE_SCHEMA(config, struct yj_config, "the config file", config_fields);
@@ -103,6 +112,19 @@ static void validate(struct decoder *d, struct yj_config *c)
         decode_error_at(d, &c->listen, "%s", err.msg);
     if (c->threads != 0 && (c->threads < 1 || c->threads > 256))
         decode_error_at(d, &c->threads, "threads must be between 1 and 256");
+    for (size_t i = 0; i < c->n_sources; i++) {
+        struct config_source *s = &c->sources[i];
+        if (strcmp(s->type, "syslog") != 0) {
+            decode_error_at(d, &s->type, "source type \"%s\" is not supported by this version (syslog)", s->type);
+            continue;
+        }
+        if (!s->listen)
+            decode_error_at(d, s, "a syslog source needs listen: ADDR:PORT");
+        else if (config_parse_listen(s->listen, host, sizeof(host), &port, &err) < 0)
+            decode_error_at(d, &s->listen, "%s", err.msg);
+        if (s->protocol && strcmp(s->protocol, "udp") != 0 && strcmp(s->protocol, "tcp") != 0)
+            decode_error_at(d, &s->protocol, "protocol must be udp or tcp");
+    }
     struct config_limits *l = &c->limits;
     if (l->body != -1 && (l->body < 1024 || l->body > (INT64_C(1) << 30)))
         decode_error_at(d, &l->body, "body must be between 1KiB and 1GiB");
@@ -163,6 +185,12 @@ int config_load(const char *path, struct yj_config *cfg, struct plan_diags *diag
     TAKE_NUM(sessions.idle) TAKE_NUM(sessions.absolute)
 #undef TAKE_STR
 #undef TAKE_NUM
+    if (file.n_sources) {
+        cfg->sources = file.sources;
+        cfg->n_sources = file.n_sources;
+        file.sources = NULL;
+        file.n_sources = 0;
+    }
     decode_release(&config_schema, &file);
     config_set(&cfg->file, path);
     return 0;

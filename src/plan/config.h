@@ -29,6 +29,13 @@ struct config_sessions {
     int64_t absolute; /* ms after login when a session ends regardless */
 };
 
+/* One entry of `sources:`. This version receives syslog; log-file sources are the next step. */
+struct config_source {
+    char *type;     /* syslog */
+    char *listen;   /* ADDR:PORT */
+    char *protocol; /* udp (default) or tcp */
+};
+
 struct yj_config {
     char *file; /* NULL when running on defaults */
     char *listen;
@@ -40,6 +47,8 @@ struct yj_config {
     struct config_tls tls;
     struct config_limits limits;
     struct config_sessions sessions;
+    struct config_source *sources;
+    size_t n_sources;
 };
 
 /* Fills cfg with the defaults (listen 127.0.0.1:8080, data ./data, the built-in university plan,

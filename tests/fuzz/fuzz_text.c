@@ -1,7 +1,10 @@
-/* libFuzzer harness for the small text parsers: durations, times, UTF-8 and field checks. */
+/* libFuzzer harness for the small text parsers: durations, times, UTF-8 and field checks,
+ * syslog messages. */
 #include "base/common.h"
 #include "base/text.h"
 #include "base/timeutil.h"
+#include "engine/logline.h"
+#include "sources/syslog.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -21,6 +24,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)yj_time_parse(s, &ms, &err);
     (void)yj_utf8_valid((const char *)data, size);
     (void)yj_text_check("f", s, 100, YJ_TEXT_SINGLE_LINE, &err);
+    struct logline_clock clock = {.year = 2026};
+    struct syslog_msg m;
+    syslog_parse((const char *)data, size, &clock, &m);
+    if (m.msg < (const char *)data || m.msg + m.msg_len > (const char *)data + size)
+        abort(); /* the message must lie within the input */
     free(s);
     return 0;
 }

@@ -2,6 +2,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import dgram from 'node:dgram';
 import https from 'node:https';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, copyFileSync } from 'node:fs';
@@ -764,5 +765,55 @@ describe('detection: signals become incidents', () => {
       await again.stop();
       cleanup(dir);
     }
+  });
+});
+
+describe('syslog source', () => {
+  test('UDP and TCP (octet counting and newline framing) become signals; junk is counted and dropped', async () => {
+    const dir = tempDir();
+    const f = join(dir, 'yingji.yaml');
+    writeFileSync(f, 'sources:\n  - {type: syslog, listen: "127.0.0.1:0", protocol: udp}\n'
+      + '  - {type: syslog, listen: "127.0.0.1:0", protocol: tcp}\n');
+    const srv = await startServer({ args: ['--config', f] });
+    try {
+      const ports = {};
+      // The ports were printed before "listening on".
+      for (const m of srv.startup.matchAll(/syslog on [^/]+\/(udp|tcp) \(port (\d+)\)/g)) ports[m[1]] = Number(m[2]);
+      assert.ok(ports.udp && ports.tcp, srv.startup);
+      const line = (ip, m) => `<38>Nov 22 01:0${m}:00 web-1 sshd[7]: Failed password for root from ${ip} port 22 ssh2`;
+      const udp = dgram.createSocket('udp4');
+      for (let m = 0; m < 5; m++) await new Promise((r) => udp.send(line('192.0.2.10', m), ports.udp, '127.0.0.1', r));
+      await new Promise((r) => udp.send(Buffer.from([0xff, 0xfe, 0, 1]), ports.udp, '127.0.0.1', r));
+      udp.close();
+      const sock = net.connect(ports.tcp, '127.0.0.1');
+      await new Promise((r) => sock.on('connect', r));
+      const rfc5424 = (m) => `<38>1 2026-11-22T01:0${m}:00Z web-2 sshd 7 - - Failed password for root from 192.0.2.20 port 22 ssh2`;
+      for (let m = 0; m < 3; m++) { const msg = rfc5424(m); sock.write(`${Buffer.byteLength(msg)} ${msg}`); }
+      sock.write(`${rfc5424(3)}\n${rfc5424(4)}\n`);
+      await new Promise((r) => sock.end(r));
+      let items = [];
+      for (let i = 0; i < 50 && items.length < 2; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        items = yj(['--data', srv.data, 'incident', 'list', '--json']).json.items;
+      }
+      assert.deepEqual(items.map((i) => i.title.match(/192\.0\.2\.\d+/)[0]).sort(), ['192.0.2.10', '192.0.2.20']);
+      const m = await (await fetch(`${srv.url}/metrics`)).text();
+      assert.match(m, /yingji_source_messages_total\{source="syslog",result="received"\} 11/);
+      assert.match(m, /yingji_source_messages_total\{source="syslog",result="dropped"\} 1/);
+    } finally {
+      await srv.stop();
+      cleanup(dir);
+    }
+  });
+
+  test('a bad source in the config is refused with FILE:LINE:COLUMN', () => {
+    const dir = tempDir();
+    const f = join(dir, 'yingji.yaml');
+    writeFileSync(f, 'sources:\n  - {type: syslog, listen: "127.0.0.1:5514", protocol: sctp}\n  - {type: carrier-pigeon}\n');
+    const r = yj(['--config', f, 'serve']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /yingji\.yaml:2:56: protocol must be udp or tcp/);
+    assert.match(r.stderr, /yingji\.yaml:3:12: source type "carrier-pigeon" is not supported/);
+    cleanup(dir);
   });
 });

@@ -27,6 +27,7 @@ export async function startServer({ args = [], data, scheme = 'http' } = {}) {
   const exited = new Promise((res) => proc.on('exit', (code, signal) => res({ code, signal })));
   return {
     url: ready.replace(/\/$/, ''),
+    startup: out,
     adminPassword: pw,
     proc,
     dir,

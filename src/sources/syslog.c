@@ -1,0 +1,431 @@
+/* syslog.c: the syslog receiver. One libuv loop in its own thread serves every listener; it
+ * never touches the store itself but hands batches of signals to `deliver`. Bounded: messages
+ * over 64 KiB and broken framing are counted as dropped, a TCP connection's buffer never grows
+ * past two messages, and a batch holds at most 1000 signals. */
+#include "../base/common.h"
+#include "../base/log.h"
+#include "../base/text.h"
+#include "../base/timeutil.h"
+#include "../engine/logline.h"
+#include "../plan/config.h"
+#include "../store/store.h"
+#include "syslog.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <uv.h>
+
+#define BATCH_MAX 1000
+#define FLUSH_MS 20
+
+/* ---- parsing ---- */
+
+static const char *field(const char **p, const char *end, size_t *len)
+{
+    const char *s = *p;
+    while (*p < end && **p != ' ')
+        (*p)++;
+    *len = (size_t)(*p - s);
+    if (*p < end)
+        (*p)++;
+    return s;
+}
+
+void syslog_parse(const char *buf, size_t len, const struct logline_clock *clock, struct syslog_msg *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->pri = -1;
+    out->msg = buf;
+    out->msg_len = len;
+    const char *p = buf, *end = buf + len;
+    if (p < end && *p == '<') {
+        int pri = 0, digits = 0;
+        const char *q = p + 1;
+        while (q < end && *q >= '0' && *q <= '9' && digits < 3) {
+            pri = pri * 10 + (*q - '0');
+            q++;
+            digits++;
+        }
+        if (digits && q < end && *q == '>' && pri <= 191) {
+            out->pri = pri;
+            p = q + 1;
+        }
+    }
+    if (end - p >= 2 && p[0] == '1' && p[1] == ' ') {
+        /* RFC 5424: 1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD [MSG] */
+        p += 2;
+        size_t l;
+        const char *ts = field(&p, end, &l);
+        if (l && !(l == 1 && ts[0] == '-') && l < 64) {
+            char stamp[64];
+            memcpy(stamp, ts, l);
+            stamp[l] = 0;
+            struct yj_err err;
+            int64_t t;
+            if (yj_time_parse(stamp, &t, &err) == 0)
+                out->time = t;
+        }
+        const char *host = field(&p, end, &l);
+        if (l && !(l == 1 && host[0] == '-')) {
+            out->host = host;
+            out->host_len = l;
+        }
+        const char *app = field(&p, end, &l);
+        if (l && !(l == 1 && app[0] == '-')) {
+            out->program = app;
+            out->program_len = l;
+        }
+        field(&p, end, &l); /* PROCID */
+        field(&p, end, &l); /* MSGID */
+        if (p < end && *p == '-') {
+            p++;
+        } else {
+            /* Structured data: one or more [..] elements; "\]" does not close one. */
+            while (p < end && *p == '[') {
+                while (p < end && *p != ']') {
+                    if (*p == '\\' && p + 1 < end)
+                        p++;
+                    p++;
+                }
+                if (p < end)
+                    p++;
+            }
+        }
+        if (p < end && *p == ' ')
+            p++;
+        if (end - p >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
+            p += 3; /* the BOM RFC 5424 allows before a UTF-8 message */
+        out->msg = p;
+        out->msg_len = (size_t)(end - p);
+        return;
+    }
+    /* RFC 3164: the same "Mmm dd hh:mm:ss host tag[pid]: msg" as a log file. */
+    struct logline ll;
+    logline_parse(p, (size_t)(end - p), clock, &ll);
+    out->time = ll.time;
+    out->host = ll.host;
+    out->host_len = ll.host_len;
+    out->program = ll.program;
+    out->program_len = ll.program_len;
+    out->msg = ll.msg;
+    out->msg_len = ll.msg_len;
+}
+
+/* ---- the receiver ---- */
+
+struct listener {
+    struct syslog_receiver *r;
+    uv_udp_t udp;
+    uv_tcp_t tcp;
+    bool is_tcp;
+    int port;
+    char buf[SYSLOG_MAX_MESSAGE + 1];
+};
+
+struct conn {
+    uv_tcp_t handle;
+    struct syslog_receiver *r;
+    char *buf;
+    size_t len;
+    bool discarding; /* inside an over-long newline-framed message */
+};
+
+struct syslog_receiver {
+    uv_loop_t loop;
+    uv_async_t stop;
+    uv_timer_t flush;
+    pthread_t thread;
+    struct listener *ls;
+    size_t n_ls;
+    syslog_deliver_fn deliver;
+    void *ud;
+    struct logline_clock clock;
+    struct store_signal batch[BATCH_MAX];
+    char *owned[BATCH_MAX * 3];
+    size_t n_batch, n_owned;
+    atomic_ullong received, dropped;
+};
+
+static void flush(struct syslog_receiver *r)
+{
+    if (r->n_batch == 0)
+        return;
+    if (r->deliver(r->batch, r->n_batch, r->ud) < 0) {
+        atomic_fetch_add(&r->dropped, r->n_batch);
+        yj_log_error("syslog: could not store %zu signals; they are dropped", r->n_batch);
+    }
+    for (size_t i = 0; i < r->n_owned; i++)
+        free(r->owned[i]);
+    r->n_batch = r->n_owned = 0;
+}
+
+static char *own(struct syslog_receiver *r, const char *s, size_t n)
+{
+    if (!s)
+        return NULL;
+    char *c = xstrndup(s, n);
+    r->owned[r->n_owned++] = c;
+    return c;
+}
+
+static void emit(struct syslog_receiver *r, const char *data, size_t len)
+{
+    atomic_fetch_add(&r->received, 1);
+    while (len && (data[len - 1] == '\n' || data[len - 1] == '\r' || data[len - 1] == 0))
+        len--;
+    /* Binary junk and broken UTF-8 are not signals: count and drop them. */
+    if (len == 0 || memchr(data, 0, len) || !yj_utf8_valid(data, len)) {
+        atomic_fetch_add(&r->dropped, 1);
+        return;
+    }
+    struct syslog_msg m;
+    syslog_parse(data, len, &r->clock, &m);
+    struct store_signal *s = &r->batch[r->n_batch++];
+    *s = (struct store_signal){.received_at = yj_now_ms()};
+    s->time = m.time ? m.time : s->received_at;
+    s->source = "syslog";
+    s->host = own(r, m.host, m.host_len);
+    s->program = own(r, m.program, m.program_len);
+    s->message = own(r, m.msg, m.msg_len);
+    if (r->n_batch == BATCH_MAX)
+        flush(r);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    struct listener *l = h->data;
+    *buf = uv_buf_init(l->buf, SYSLOG_MAX_MESSAGE);
+}
+
+static void on_udp(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *addr, unsigned flags)
+{
+    struct listener *l = h->data;
+    if (n <= 0 || !addr)
+        return;
+    if (flags & UV_UDP_PARTIAL) { /* truncated: over 64 KiB */
+        atomic_fetch_add(&l->r->dropped, 1);
+        return;
+    }
+    emit(l->r, buf->base, (size_t)n);
+}
+
+static void on_conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    struct conn *c = h->data;
+    /* Room for two messages at most: a frame never needs more. */
+    size_t cap = 2 * SYSLOG_MAX_MESSAGE + 16;
+    if (!c->buf)
+        c->buf = xmalloc(cap);
+    *buf = uv_buf_init(c->buf + c->len, (unsigned)(cap - c->len));
+}
+
+static void on_close(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    free(c->buf);
+    free(c);
+}
+
+/* Takes whole frames off the front of the connection's buffer. false: drop the connection. */
+static bool frames(struct conn *c)
+{
+    size_t off = 0;
+    while (off < c->len) {
+        char *b = c->buf + off;
+        size_t avail = c->len - off;
+        if (c->discarding) {
+            char *nl = memchr(b, '\n', avail);
+            if (!nl) {
+                off = c->len;
+                break;
+            }
+            c->discarding = false;
+            off += (size_t)(nl - b) + 1;
+            continue;
+        }
+        if (*b >= '1' && *b <= '9') {
+            /* Octet counting: "LEN SP MSG". */
+            size_t i = 0, n = 0;
+            while (i < avail && i < 7 && b[i] >= '0' && b[i] <= '9')
+                n = n * 10 + (size_t)(b[i++] - '0');
+            if (i == avail)
+                break; /* the length is not complete yet */
+            if (b[i] != ' ' || n > SYSLOG_MAX_MESSAGE) {
+                atomic_fetch_add(&c->r->dropped, 1);
+                return false; /* framing is lost for good */
+            }
+            if (avail < i + 1 + n)
+                break;
+            emit(c->r, b + i + 1, n);
+            off += i + 1 + n;
+        } else {
+            char *nl = memchr(b, '\n', avail);
+            if (!nl) {
+                if (avail > SYSLOG_MAX_MESSAGE) {
+                    atomic_fetch_add(&c->r->dropped, 1);
+                    c->discarding = true;
+                    off = c->len;
+                }
+                break;
+            }
+            emit(c->r, b, (size_t)(nl - b));
+            off += (size_t)(nl - b) + 1;
+        }
+    }
+    memmove(c->buf, c->buf + off, c->len - off);
+    c->len -= off;
+    return true;
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    (void)buf;
+    struct conn *c = s->data;
+    if (n < 0) {
+        if (c->len && !c->discarding)
+            emit(c->r, c->buf, c->len); /* a last message without its newline */
+        uv_close((uv_handle_t *)s, on_close);
+        return;
+    }
+    c->len += (size_t)n;
+    if (!frames(c))
+        uv_close((uv_handle_t *)s, on_close);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct listener *l = server->data;
+    if (status < 0)
+        return;
+    struct conn *c = xcalloc(1, sizeof(*c));
+    c->r = l->r;
+    uv_tcp_init(&l->r->loop, &c->handle);
+    c->handle.data = c;
+    if (uv_accept(server, (uv_stream_t *)&c->handle) == 0)
+        uv_read_start((uv_stream_t *)&c->handle, on_conn_alloc, on_read);
+    else
+        uv_close((uv_handle_t *)&c->handle, on_close);
+}
+
+static void on_flush(uv_timer_t *t)
+{
+    flush(t->data);
+}
+
+/* Closes every handle of the loop: accepted connections free themselves (on_close); listeners,
+ * the timer and the async handle live inside the receiver. */
+static void close_any(uv_handle_t *h, void *arg)
+{
+    struct syslog_receiver *r = arg;
+    if (uv_is_closing(h))
+        return;
+    bool conn = h->type == UV_TCP;
+    for (size_t i = 0; conn && i < r->n_ls; i++)
+        if (h == (uv_handle_t *)&r->ls[i].tcp)
+            conn = false;
+    uv_close(h, conn ? on_close : NULL);
+}
+
+static void on_stop(uv_async_t *a)
+{
+    struct syslog_receiver *r = a->data;
+    flush(r);
+    uv_walk(&r->loop, close_any, r);
+}
+
+static void *loop_main(void *arg)
+{
+    struct syslog_receiver *r = arg;
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+    return NULL;
+}
+
+int syslog_receiver_start(const struct syslog_listener *ls, size_t n, syslog_deliver_fn deliver, void *ud,
+                          struct syslog_receiver **out, struct yj_err *err)
+{
+    struct syslog_receiver *r = xcalloc(1, sizeof(*r));
+    r->deliver = deliver;
+    r->ud = ud;
+    logline_clock_init(&r->clock, yj_now_ms());
+    uv_loop_init(&r->loop);
+    r->ls = xcalloc(n ? n : 1, sizeof(*r->ls));
+    r->n_ls = n;
+    for (size_t i = 0; i < n; i++) {
+        struct listener *l = &r->ls[i];
+        l->r = r;
+        char host[256];
+        int port;
+        if (config_parse_listen(ls[i].listen, host, sizeof(host), &port, err) < 0)
+            goto fail;
+        struct sockaddr_storage ss;
+        if (uv_ip4_addr(*host ? host : "0.0.0.0", port, (struct sockaddr_in *)&ss) != 0 &&
+            uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0) {
+            yj_err_set(err, YJ_EINVAL, "syslog listen \"%s\": the address must be numeric", ls[i].listen);
+            goto fail;
+        }
+        int rc;
+        l->is_tcp = ls[i].protocol && strcmp(ls[i].protocol, "tcp") == 0;
+        if (l->is_tcp) {
+            uv_tcp_init(&r->loop, &l->tcp);
+            l->tcp.data = l;
+            rc = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, 0);
+            if (rc == 0)
+                rc = uv_listen((uv_stream_t *)&l->tcp, 128, on_connection);
+        } else {
+            uv_udp_init(&r->loop, &l->udp);
+            l->udp.data = l;
+            rc = uv_udp_bind(&l->udp, (struct sockaddr *)&ss, 0);
+            if (rc == 0)
+                rc = uv_udp_recv_start(&l->udp, on_alloc, on_udp);
+        }
+        if (rc != 0) {
+            yj_err_set(err, YJ_EIO, "syslog: cannot listen on %s/%s: %s", ls[i].listen, l->is_tcp ? "tcp" : "udp",
+                       uv_strerror(rc));
+            goto fail;
+        }
+        struct sockaddr_storage bound;
+        int blen = sizeof(bound);
+        if ((l->is_tcp ? uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&bound, &blen)
+                       : uv_udp_getsockname(&l->udp, (struct sockaddr *)&bound, &blen)) == 0)
+            l->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+    }
+    uv_timer_init(&r->loop, &r->flush);
+    r->flush.data = r;
+    uv_timer_start(&r->flush, on_flush, FLUSH_MS, FLUSH_MS);
+    uv_async_init(&r->loop, &r->stop, on_stop);
+    r->stop.data = r;
+    pthread_create(&r->thread, NULL, loop_main, r);
+    *out = r;
+    return 0;
+fail:
+    uv_walk(&r->loop, close_any, r);
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&r->loop);
+    free(r->ls);
+    free(r);
+    return err ? err->code : YJ_EIO;
+}
+
+void syslog_receiver_stop(struct syslog_receiver *r)
+{
+    if (!r)
+        return;
+    uv_async_send(&r->stop);
+    pthread_join(r->thread, NULL);
+    uv_loop_close(&r->loop);
+    free(r->ls);
+    free(r);
+}
+
+void syslog_receiver_counts(struct syslog_receiver *r, uint64_t *received, uint64_t *dropped)
+{
+    *received = atomic_load(&r->received);
+    *dropped = atomic_load(&r->dropped);
+}
+
+int syslog_receiver_port(struct syslog_receiver *r, size_t i)
+{
+    return i < r->n_ls ? r->ls[i].port : 0;
+}

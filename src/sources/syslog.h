@@ -1,0 +1,49 @@
+/* syslog.h: a syslog receiver — RFC 3164 and RFC 5424 messages over UDP (one per datagram) and
+ * TCP (octet-counting "LEN MSG" or newline framing, RFC 6587). It emits signals and knows
+ * nothing of rules or incidents (DESIGN §1). */
+#ifndef YJ_SYSLOG_H
+#define YJ_SYSLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct yj_err;
+struct store_signal;
+struct logline_clock;
+
+#define SYSLOG_MAX_MESSAGE (64 * 1024)
+
+struct syslog_msg {
+    int pri; /* -1 when absent */
+    int64_t time; /* UTC ms; 0 when absent */
+    const char *host;
+    size_t host_len;
+    const char *program; /* RFC 3164 tag / RFC 5424 APP-NAME; NULL when absent */
+    size_t program_len;
+    const char *msg;
+    size_t msg_len;
+};
+
+/* Parses one message (pointers into buf). Never fails: what is not recognised is message. */
+void syslog_parse(const char *buf, size_t len, const struct logline_clock *clock, struct syslog_msg *out);
+
+struct syslog_listener {
+    const char *listen;   /* "127.0.0.1:5514" */
+    const char *protocol; /* "udp" or "tcp" */
+};
+
+/* Receives on every listener in a thread of its own. Signals are handed over in batches (at
+ * most 1000, at least every 20 ms) to deliver, which stores them; deliver returns 0, or a
+ * negative code to have the batch counted as dropped. */
+typedef int (*syslog_deliver_fn)(struct store_signal *sigs, size_t n, void *ud);
+struct syslog_receiver;
+int syslog_receiver_start(const struct syslog_listener *ls, size_t n, syslog_deliver_fn deliver, void *ud,
+                          struct syslog_receiver **out, struct yj_err *err);
+/* Stops receiving, delivers what is buffered, joins the thread. */
+void syslog_receiver_stop(struct syslog_receiver *r);
+/* Messages received, and dropped (malformed framing, over-long, delivery failed). */
+void syslog_receiver_counts(struct syslog_receiver *r, uint64_t *received, uint64_t *dropped);
+/* The port a listener is bound to (for listen ports of 0). */
+int syslog_receiver_port(struct syslog_receiver *r, size_t i);
+
+#endif
