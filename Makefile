@@ -68,9 +68,10 @@ fuzz: deps
 	cp rules/*.yaml $(FUZZ_BUILD)/corpus/rules/
 	printf 'Nov 22 01:38:57 h sshd[1]: Failed password for root from 1.2.3.4 port 22 ssh2' > $(FUZZ_BUILD)/corpus/rules/line
 	printf '1h30m' > $(FUZZ_BUILD)/corpus/text/d; printf '2026-11-22T09:30:00.5+08:00' > $(FUZZ_BUILD)/corpus/text/t
-	$(FUZZ_BUILD)/fuzz_plan -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 $(FUZZ_BUILD)/corpus/plan
-	$(FUZZ_BUILD)/fuzz_text -max_total_time=$(FUZZ_SECONDS) -timeout=10 $(FUZZ_BUILD)/corpus/text
-	$(FUZZ_BUILD)/fuzz_rules -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 $(FUZZ_BUILD)/corpus/rules
+	cd $(FUZZ_BUILD) && export LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp && \
+	  ./fuzz_plan -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -artifact_prefix=./ corpus/plan && \
+	  ./fuzz_text -max_total_time=$(FUZZ_SECONDS) -timeout=10 -artifact_prefix=./ corpus/text && \
+	  ./fuzz_rules -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 -artifact_prefix=./ corpus/rules
 
 # The server on the built-in university plan with its SQLite store in $(DATA). On first start it
 # creates the administrator and prints the one-time password. LISTEN=0.0.0.0:8080 to serve the LAN.
