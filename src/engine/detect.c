@@ -32,6 +32,9 @@ static int check_plan(const struct rules *rules, const struct plan *plan, struct
         if (!t || (r->raise.level && !plan_type_has_level(t, r->raise.level)))
             return yj_err_set(err, YJ_EINVAL, "rule %s raises %s %s, which the plan %s does not have", r->id,
                               t ? "level" : "type", t ? r->raise.level : r->raise.type, plan->meta.id);
+        if (r->gbt && !plan_gbt(plan, r->gbt, NULL))
+            return yj_err_set(err, YJ_EINVAL, "rule %s names GB/T 20986 subcategory %s, which does not exist", r->id,
+                              r->gbt);
     }
     return 0;
 }
@@ -183,6 +186,7 @@ static void on_hit(const struct rule_hit *hit, void *ud)
                 .detected_at = p->sig->time,
                 .fingerprint = fingerprint,
                 .signal_count = hit->rule->threshold.count > 0 ? hit->rule->threshold.count : 1,
+                .gbt = hit->rule->gbt,
             };
             struct store_incident made;
             rc = incident_report(&ctx, &req, &made, p->err);

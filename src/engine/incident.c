@@ -184,7 +184,8 @@ int incident_report(struct yj_ctx *ctx, const struct incident_report_req *req, s
     if (!level)
         return YJ_EINVAL;
     const struct gbt_category *cat = NULL;
-    if (!plan_gbt(plan, t->gbt, &cat))
+    const char *gbt = req->gbt && plan_gbt(plan, req->gbt, NULL) ? req->gbt : t->gbt;
+    if (!plan_gbt(plan, gbt, &cat))
         return yj_err_set(err, YJ_EINVAL, "type %s maps to an unknown GB/T 20986 subcategory", t->id);
 
     /* Routing (谁主管、谁负责): the type's owner, or the owner of the named asset when the plan
@@ -216,7 +217,7 @@ int incident_report(struct yj_ctx *ctx, const struct incident_report_req *req, s
     inc.level = xstrdup(level->id);
     inc.national_level = level->national_level;
     inc.gbt_category = xstrdup(cat->id);
-    inc.gbt_subcategory = xstrdup(t->gbt);
+    inc.gbt_subcategory = xstrdup(gbt);
     inc.status = xstrdup(INCIDENT_REPORTED);
     inc.unit = xstrdup(unit);
     inc.reporter = xstrdup(ctx->actor);

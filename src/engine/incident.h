@@ -47,6 +47,8 @@ struct incident_report_req {
      * how many signals it starts with. NULL/0 for people's reports. */
     const char *fingerprint;
     int64_t signal_count;
+    /* A GB/T 20986 subcategory more precise than the type's (a rule's `gbt`); NULL: the type's. */
+    const char *gbt;
 };
 
 /* A KEY=VALUE given with a transition. Known keys: source scope nature trend measures level
