@@ -5,7 +5,7 @@
 #include "../base/common.h"
 #include "../base/text.h"
 #include "../base/timeutil.h"
-#include "../engine/logline.h"
+#include "../base/logline.h"
 #include "../engine/rules.h"
 #include "../engine/window.h"
 #include "../plan/plan.h"

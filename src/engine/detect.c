@@ -7,7 +7,7 @@
 #include "ctx.h"
 #include "detect.h"
 #include "incident.h"
-#include "logline.h"
+#include "../base/logline.h"
 #include "rules.h"
 #include "window.h"
 

@@ -6,7 +6,7 @@
 #include "../base/log.h"
 #include "../base/text.h"
 #include "../base/timeutil.h"
-#include "../engine/logline.h"
+#include "../base/logline.h"
 #include "../plan/config.h"
 #include "../store/store.h"
 #include "syslog.h"

@@ -1,7 +1,7 @@
 /* libFuzzer harness for rule files (YAML, then PCRE2 and Hyperscan compilation) and for the
  * matching of a log line against the built-in rules: never a crash, leak or hang. */
 #include "base/common.h"
-#include "engine/logline.h"
+#include "base/logline.h"
 #include "engine/rules.h"
 #include "plan/plan.h"
 

@@ -3,7 +3,7 @@
 #include "base/common.h"
 #include "base/text.h"
 #include "base/timeutil.h"
-#include "engine/logline.h"
+#include "base/logline.h"
 #include "sources/syslog.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -7,7 +7,7 @@
 
 #include "base/common.h"
 #include "base/timeutil.h"
-#include "engine/logline.h"
+#include "base/logline.h"
 #include "sources/syslog.h"
 
 static void parse(const char *s, struct syslog_msg *m)

@@ -1,7 +1,7 @@
 /* logline.c: syslog prefix parsing on the hot path of every log source: no allocation, no
  * locale, a few comparisons per line. */
-#include "../base/common.h"
-#include "../base/timeutil.h"
+#include "common.h"
+#include "timeutil.h"
 #include "logline.h"
 
 #include <time.h>
