@@ -166,6 +166,7 @@ describe('roles, scoping and tokens', () => {
     { m: 'DELETE', p: '/api/v1/tokens/999', ok: ['admin'], allowedStatus: 404 },
     { m: 'GET', p: '/api/v1/audit', ok: ['admin', 'auditor'] },
     { m: 'PUT', p: '/api/v1/session/password', body: { old: PW, new: 'short' }, ok: ROLES, allowedStatus: 400 },
+    { m: 'POST', p: '/api/v1/signals', body: { signals: [{ source: 'x', message: 'hello' }] }, ok: ['admin'], allowedStatus: 202 },
   ];
 
   test('the role matrix: every route for every role', async () => {
