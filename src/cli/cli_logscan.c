@@ -119,8 +119,10 @@ static void scan_line(struct scan *s, const char *line, size_t len)
 static int scan_file(struct scan *s, const char *path)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f)
-        return cli_fail(YJ_EIO, xasprintf("%s: %s", path, strerror(errno)));
+    if (!f) {
+        fprintf(stderr, "yingji: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
     s->file = path;
     s->line_no = 0;
     struct stat st;
@@ -169,8 +171,10 @@ static int scan_file(struct scan *s, const char *path)
     free(buf);
     if (f != stdin)
         fclose(f);
-    if (rerr)
-        return cli_fail(YJ_EIO, xasprintf("%s: read error", path));
+    if (rerr) {
+        fprintf(stderr, "yingji: %s: read error\n", path);
+        return 1;
+    }
     return 0;
 }
 

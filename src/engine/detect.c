@@ -130,6 +130,7 @@ struct processing {
     const struct store_signal *sig;
     const char *rule;     /* the first rule that matched */
     int64_t incident_id;  /* what the signal went to */
+    size_t processed;     /* signals processed so far (detector_process_pending) */
     int rc;
     struct yj_err *err;
     bool warm;            /* only refill windows: no incident effects */
@@ -172,9 +173,8 @@ static void on_hit(const struct rule_hit *hit, void *ud)
         bool fire = !d->windows[idx] || window_add(d->windows[idx], key, kl, p->sig->time);
         if (fire) {
             char *title = expand_title(hit->rule->raise.title, hit);
-            char *source = xasprintf("自动检测：规则 %s%s%s%s（%s）", hit->rule->id,
-                                     hit->rule->description ? "，" : "",
-                                     hit->rule->description ? hit->rule->description : "", "", p->sig->source);
+            char *source = xasprintf("自动检测：规则 %s%s%s（%s）", hit->rule->id, hit->rule->description ? "，" : "",
+                                     hit->rule->description ? hit->rule->description : "", p->sig->source);
             const char *assets[1] = {p->sig->asset ? p->sig->asset : p->sig->host};
             struct incident_report_req req = {
                 .type = hit->rule->raise.type,
@@ -231,7 +231,7 @@ static int process_one(const struct store_signal *s, void *ud)
         base->rc = rc;
         return 1;
     }
-    base->incident_id++; /* reused as the count of signals processed */
+    base->processed++;
     return 0;
 }
 
@@ -240,14 +240,14 @@ int detector_process_pending(struct detector *d, struct yj_ctx *ctx, size_t *pro
     pthread_mutex_lock(&d->lock);
     struct processing base = {.d = d, .ctx = ctx, .err = err};
     int rc = 0;
-    int64_t before;
+    size_t before;
     do {
-        before = base.incident_id;
+        before = base.processed;
         rc = store_signal_unprocessed(ctx->store, 1000, process_one, &base, err);
-    } while (rc == 0 && base.rc == 0 && base.incident_id > before);
+    } while (rc == 0 && base.rc == 0 && base.processed > before);
     pthread_mutex_unlock(&d->lock);
     if (processed)
-        *processed = (size_t)base.incident_id;
+        *processed = base.processed;
     return rc < 0 ? rc : base.rc;
 }
 

@@ -168,29 +168,26 @@ static void add_file(struct rules *r, const char *name, const char *data, size_t
     }
 }
 
+static int is_rule_file(const struct dirent *de)
+{
+    size_t l = strlen(de->d_name);
+    return l > 5 && strcmp(de->d_name + l - 5, ".yaml") == 0;
+}
+
 static int load_dir(struct rules *r, const char *dir, struct yj_err *err)
 {
-    DIR *dh = opendir(dir);
-    if (!dh)
+    /* Sorted by name, so ids and error lists do not depend on the directory's order. */
+    struct dirent **entries = NULL;
+    int found = scandir(dir, &entries, is_rule_file, alphasort);
+    if (found < 0)
         return yj_err_set(err, YJ_EIO, "%s: cannot read the rules directory: %s", dir, strerror(errno));
-    struct dirent *de;
-    char **names = NULL;
-    size_t n = 0;
-    while ((de = readdir(dh)) != NULL) {
-        size_t l = strlen(de->d_name);
-        if (l > 5 && strcmp(de->d_name + l - 5, ".yaml") == 0) {
-            names = xrealloc(names, (n + 1) * sizeof(*names));
-            names[n++] = xasprintf("%s/%s", dir, de->d_name);
-        }
+    size_t n = (size_t)found;
+    char **names = xcalloc(n ? n : 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++) {
+        names[i] = xasprintf("%s/%s", dir, entries[i]->d_name);
+        free(entries[i]);
     }
-    closedir(dh);
-    /* A fixed order, so ids and error lists do not depend on the directory's. */
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
-            char *t = names[j];
-            names[j] = names[j - 1];
-            names[j - 1] = t;
-        }
+    free(entries);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         FILE *f = fopen(names[i], "rb");

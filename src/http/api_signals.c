@@ -48,17 +48,8 @@ void api_signals_create(struct request *r)
             goto out;
         }
         /* The field is named with its place in the batch: signals[3].message. */
-        if (!request_check(r, s, one, YJ_ARRAY_LEN(one))) {
-            json_t *p = json_loads(r->resp.body, 0, NULL);
-            const char *f = json_string_value(json_object_get(p, "field"));
-            char named[96];
-            snprintf(named, sizeof(named), "%s.%s", where, f ? f : "?");
-            json_object_set_new(p, "field", json_string(named));
-            unsigned status = r->resp.status;
-            reply_json(r, status, p);
-            r->resp.type = "application/problem+json";
+        if (!request_check_at(r, where, s, one, YJ_ARRAY_LEN(one)))
             goto out;
-        }
         struct store_signal *x = &sigs[i];
         x->received_at = now;
         x->source = str(s, "source");

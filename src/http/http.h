@@ -163,6 +163,8 @@ struct json_field {
 /* Checks an object against fields: unknown keys, missing keys, wrong types, NUL in strings and
  * over-long strings get a 400 naming the field; returns false then. */
 bool request_check(struct request *r, json_t *obj, const struct json_field *fields, size_t n);
+/* The same for an object nested at `where` ("signals[3]"): errors name "signals[3].message". */
+bool request_check_at(struct request *r, const char *where, json_t *obj, const struct json_field *fields, size_t n);
 
 /* ---- auth.c ---- */
 

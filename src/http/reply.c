@@ -186,24 +186,26 @@ static const char *type_name(int t)
     }
 }
 
-static bool string_ok(struct request *r, const char *key, json_t *v)
+static bool string_ok(struct request *r, const char *name, json_t *v)
 {
     size_t len = json_string_length(v);
     const char *s = json_string_value(v);
     if (strlen(s) != len) {
-        reply_problem(r, 400, "invalid_field", key, "%s contains a NUL character", key);
+        reply_problem(r, 400, "invalid_field", name, "%s contains a NUL character", name);
         return false;
     }
     if ((int64_t)yj_utf8_len(s) > server_config(r->srv)->limits.string) {
-        reply_problem(r, 400, "invalid_field", key, "%s is longer than %lld characters", key,
+        reply_problem(r, 400, "invalid_field", name, "%s is longer than %lld characters", name,
                       (long long)server_config(r->srv)->limits.string);
         return false;
     }
     return true;
 }
 
-bool request_check(struct request *r, json_t *obj, const struct json_field *fields, size_t n)
+bool request_check_at(struct request *r, const char *where, json_t *obj, const struct json_field *fields, size_t n)
 {
+    char name[160];
+#define NAME(k) (where ? (snprintf(name, sizeof(name), "%s.%s", where, (k)), name) : (k))
     for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
         const char *key = json_object_iter_key(it);
         json_t *v = json_object_iter_value(it);
@@ -212,7 +214,7 @@ bool request_check(struct request *r, json_t *obj, const struct json_field *fiel
             if (strcmp(fields[i].key, key) == 0)
                 break;
         if (i == n) {
-            reply_problem(r, 400, "unknown_field", key, "unknown field \"%s\"", key);
+            reply_problem(r, 400, "unknown_field", NAME(key), "unknown field \"%s\"", key);
             return false;
         }
         int want = fields[i].type;
@@ -220,16 +222,22 @@ bool request_check(struct request *r, json_t *obj, const struct json_field *fiel
         if (json_is_null(v) && !fields[i].required)
             ok = true;
         if (!ok) {
-            reply_problem(r, 400, "invalid_field", key, "%s must be %s", key, type_name(want));
+            reply_problem(r, 400, "invalid_field", NAME(key), "%s must be %s", key, type_name(want));
             return false;
         }
-        if (json_is_string(v) && !string_ok(r, key, v))
+        if (json_is_string(v) && !string_ok(r, NAME(key), v))
             return false;
     }
     for (size_t i = 0; i < n; i++)
         if (fields[i].required && !json_object_get(obj, fields[i].key)) {
-            reply_problem(r, 400, "invalid_field", fields[i].key, "%s is required", fields[i].key);
+            reply_problem(r, 400, "invalid_field", NAME(fields[i].key), "%s is required", fields[i].key);
             return false;
         }
+#undef NAME
     return true;
+}
+
+bool request_check(struct request *r, json_t *obj, const struct json_field *fields, size_t n)
+{
+    return request_check_at(r, NULL, obj, fields, n);
 }

@@ -360,9 +360,9 @@ char *server_metrics_text(struct server *srv, struct request *r)
     FILE *f = open_memstream(&out, &len);
     fprintf(f, "# HELP yingji_http_requests_total HTTP requests by route and status code.\n"
                "# TYPE yingji_http_requests_total counter\n");
-    for (size_t i = 0; i <= MAX_ROUTES; i++) {
-        if (i >= n_routes && i != MAX_ROUTES)
-            continue;
+    /* The routes, then the slot for requests that matched none. */
+    for (size_t k = 0; k <= n_routes; k++) {
+        size_t i = k < n_routes ? k : MAX_ROUTES;
         for (size_t c = 0; c < N_CODES; c++) {
             unsigned long n = atomic_load(&srv->counts[i][c]);
             if (!n)

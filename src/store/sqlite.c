@@ -1322,7 +1322,7 @@ int store_signal_unprocessed(struct store *st, int limit, store_signal_cb cb, vo
 {
     return signal_rows(st,
                        "SELECT id, received_at, time, source, program, host, asset, message, fields FROM signals "
-                       "WHERE processed_at IS NULL AND ?1 = ?1 ORDER BY id LIMIT ?2",
+                       "WHERE processed_at IS NULL AND id > ?1 ORDER BY id LIMIT ?2",
                        0, limit, cb, ud, err);
 }
 
@@ -1330,8 +1330,8 @@ int store_signal_recent(struct store *st, int64_t since, store_signal_cb cb, voi
 {
     return signal_rows(st,
                        "SELECT id, received_at, time, source, program, host, asset, message, fields FROM signals "
-                       "WHERE time >= ?1 AND processed_at IS NOT NULL AND ?2 = ?2 ORDER BY time, id",
-                       since, 0, cb, ud, err);
+                       "WHERE time >= ?1 AND processed_at IS NOT NULL ORDER BY time, id LIMIT ?2",
+                       since, -1, cb, ud, err);
 }
 
 int store_incident_open_by_fingerprint(struct store *st, const char *fingerprint, struct store_incident *out,
