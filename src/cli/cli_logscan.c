@@ -73,7 +73,7 @@ static void print_match(struct scan *s, const struct rule_hit *h)
 static void on_hit(const struct rule_hit *h, void *ud)
 {
     struct scan *s = ud;
-    size_t idx = (size_t)(h->rule - rules_get(s->rules, 0));
+    size_t idx = rules_index(s->rules, h->rule);
     struct rule_stats *st = &s->stats[idx];
     s->line_matched = true;
     st->matched++;

@@ -83,11 +83,14 @@ void detector_free(struct detector *d)
     free(d);
 }
 
-int detector_store(struct yj_ctx *ctx, struct store_signal *sigs, size_t n, struct yj_err *err)
+int detector_store(struct yj_ctx *ctx, struct store_signal *sigs, size_t n, const struct store_logpos *pos,
+                   size_t n_pos, struct yj_err *err)
 {
     int rc = store_begin(ctx->store, err);
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = store_signal_insert(ctx->store, &sigs[i], err);
+    for (size_t i = 0; rc == 0 && i < n_pos; i++)
+        rc = store_logpos_put(ctx->store, &pos[i], yj_ctx_now(ctx), err);
     if (rc == 0)
         return store_commit(ctx->store, err);
     store_rollback(ctx->store);
@@ -144,7 +147,7 @@ static void on_hit(const struct rule_hit *hit, void *ud)
     if (!p->rule)
         p->rule = hit->rule->id;
     struct detector *d = p->d;
-    size_t idx = (size_t)(hit->rule - rules_get(d->rules, 0));
+    size_t idx = rules_index(d->rules, hit->rule);
     char key[512];
     size_t kl = rule_hit_key(hit, key, sizeof(key));
     if (p->warm) {

@@ -426,6 +426,12 @@ const struct rule_def *rules_get(const struct rules *r, size_t i)
     return i < r->n_rules ? &r->rules[i].def : NULL;
 }
 
+size_t rules_index(const struct rules *r, const struct rule_def *def)
+{
+    /* def is the first member of its compiled_rule. */
+    return (size_t)((const struct compiled_rule *)(const void *)def - r->rules);
+}
+
 struct rules_scratch *rules_scratch_new(const struct rules *r)
 {
     struct rules_scratch *s = xcalloc(1, sizeof(*s));

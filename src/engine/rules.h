@@ -71,6 +71,8 @@ void rules_free(struct rules *r);
 
 size_t rules_count(const struct rules *r);
 const struct rule_def *rules_get(const struct rules *r, size_t i);
+/* The position of def (a rule of r, as in a hit) among r's rules. */
+size_t rules_index(const struct rules *r, const struct rule_def *def);
 
 struct rules_scratch *rules_scratch_new(const struct rules *r);
 void rules_scratch_free(struct rules_scratch *s);

@@ -80,7 +80,7 @@ void api_signals_create(struct request *r)
         x->fields = fields_text[i];
     }
     struct yj_err err = {0};
-    if (detector_store(&r->ctx, sigs, n, &err) < 0) {
+    if (detector_store(&r->ctx, sigs, n, NULL, 0, &err) < 0) {
         reply_error(r, &err);
         goto out;
     }

@@ -7,6 +7,7 @@
 #include "../base/timeutil.h"
 #include "../plan/plan.h"
 #include "../engine/detect.h"
+#include "../sources/logwatch.h"
 #include "../sources/syslog.h"
 #include "../store/store.h"
 #include "cache.h"
@@ -57,6 +58,7 @@ struct server {
     struct response_cache *cache;
     struct detector *detector;
     struct syslog_receiver *syslog;
+    struct logwatch *logwatch;
 };
 
 struct detector *server_detector(struct server *srv)
@@ -410,14 +412,31 @@ char *server_metrics_text(struct server *srv, struct request *r)
                "yingji_response_cache_total{result=\"miss\"} %llu\n# HELP yingji_response_cache_bytes Bytes held.\n"
                "# TYPE yingji_response_cache_bytes gauge\nyingji_response_cache_bytes %zu\n",
             (unsigned long long)hits, (unsigned long long)misses, bytes);
+    if (srv->syslog || srv->logwatch)
+        fprintf(f, "# HELP yingji_source_messages_total Messages (lines) received by sources, and those dropped.\n"
+                   "# TYPE yingji_source_messages_total counter\n");
     if (srv->syslog) {
         uint64_t rec, drop;
         syslog_receiver_counts(srv->syslog, &rec, &drop);
-        fprintf(f, "# HELP yingji_source_messages_total Messages received by sources, and those dropped.\n"
-                   "# TYPE yingji_source_messages_total counter\n"
-                   "yingji_source_messages_total{source=\"syslog\",result=\"received\"} %llu\n"
-                   "yingji_source_messages_total{source=\"syslog\",result=\"dropped\"} %llu\n",
+        fprintf(f,
+                "yingji_source_messages_total{source=\"syslog\",result=\"received\"} %llu\n"
+                "yingji_source_messages_total{source=\"syslog\",result=\"dropped\"} %llu\n",
                 (unsigned long long)rec, (unsigned long long)drop);
+    }
+    if (srv->logwatch) {
+        struct logwatch_counts c;
+        logwatch_get_counts(srv->logwatch, &c);
+        fprintf(f,
+                "yingji_source_messages_total{source=\"logwatch\",result=\"received\"} %llu\n"
+                "yingji_source_messages_total{source=\"logwatch\",result=\"dropped\"} %llu\n"
+                "# HELP yingji_logwatch_files Log files followed now.\n# TYPE yingji_logwatch_files gauge\n"
+                "yingji_logwatch_files %llu\n"
+                "# HELP yingji_logwatch_rotations_total Rotations seen (rename, truncate, copytruncate).\n"
+                "# TYPE yingji_logwatch_rotations_total counter\nyingji_logwatch_rotations_total %llu\n"
+                "# HELP yingji_logwatch_retries_total Batches the store refused, read again later.\n"
+                "# TYPE yingji_logwatch_retries_total counter\nyingji_logwatch_retries_total %llu\n",
+                (unsigned long long)c.lines, (unsigned long long)c.dropped, (unsigned long long)c.files,
+                (unsigned long long)c.rotations, (unsigned long long)c.retries);
     }
     fprintf(f, "# HELP yingji_http_inflight Requests being served, streams included.\n# TYPE yingji_http_inflight "
                "gauge\nyingji_http_inflight %ld\n",
@@ -499,10 +518,11 @@ static void *ticker_main(void *arg)
 
 /* ---- sources ---- */
 
-/* Runs on the syslog receiver's thread: store the batch (durable), then process it. */
-static int deliver_signals(struct store_signal *sigs, size_t n, void *ud)
+/* Runs on a source's thread: store the batch (durable) with the log positions it reached, then
+ * process it. */
+static int deliver(struct server *srv, const char *actor, struct store_signal *sigs, size_t n,
+                   const struct store_logpos *pos, size_t n_pos)
 {
-    struct server *srv = ud;
     struct yj_err err = {0};
     struct store *st = server_store(srv, &err);
     if (!st) {
@@ -510,19 +530,40 @@ static int deliver_signals(struct store_signal *sigs, size_t n, void *ud)
         return YJ_ESTORE;
     }
     struct plan_ref *pr = server_plan_acquire(srv);
-    struct yj_ctx ctx = {.plan = pr->plan, .store = st, .actor = "source:syslog"};
-    int rc = detector_store(&ctx, sigs, n, &err);
+    struct yj_ctx ctx = {.plan = pr->plan, .store = st, .actor = actor};
+    int rc = detector_store(&ctx, sigs, n, pos, n_pos, &err);
     if (rc < 0) {
         server_count_store_error(srv);
-        yj_log_error("syslog: %s", err.msg);
-    } else if (detector_process_pending(srv->detector, &ctx, NULL, &err) < 0) {
+        yj_log_error("%s: %s", actor, err.msg);
+    } else if (n && detector_process_pending(srv->detector, &ctx, NULL, &err) < 0) {
         /* Stored: processing is retried at the next start. */
         server_count_store_error(srv);
         yj_log_error("processing signals: %s", err.msg);
     }
     server_plan_release(pr);
-    if (rc == 0)
+    if (rc == 0 && n)
         server_wake_streams(srv);
+    return rc;
+}
+
+static int deliver_syslog(struct store_signal *sigs, size_t n, void *ud)
+{
+    return deliver(ud, "source:syslog", sigs, n, NULL, 0);
+}
+
+static int deliver_logwatch(struct store_signal *sigs, size_t n, const struct store_logpos *pos, size_t n_pos,
+                            void *ud)
+{
+    return deliver(ud, "source:logwatch", sigs, n, pos, n_pos);
+}
+
+static int logwatch_position(const char *path, struct store_logpos *out, void *ud)
+{
+    struct yj_err err = {0};
+    struct store *st = server_store(ud, &err);
+    int rc = st ? store_logpos_get(st, path, out, &err) : YJ_ESTORE;
+    if (rc < 0 && rc != YJ_ENOTFOUND)
+        yj_log_error("logwatch: %s", err.msg);
     return rc;
 }
 
@@ -532,16 +573,27 @@ static int start_sources(struct server *srv, struct yj_err *err)
     if (!cfg->n_sources)
         return 0;
     struct syslog_listener *ls = xcalloc(cfg->n_sources, sizeof(*ls));
-    size_t n = 0;
-    for (size_t i = 0; i < cfg->n_sources; i++)
-        if (strcmp(cfg->sources[i].type, "syslog") == 0)
-            ls[n++] = (struct syslog_listener){cfg->sources[i].listen, cfg->sources[i].protocol};
-    int rc = n ? syslog_receiver_start(ls, n, deliver_signals, srv, &srv->syslog, err) : 0;
+    struct logwatch_spec *lws = xcalloc(cfg->n_sources, sizeof(*lws));
+    size_t n = 0, n_lw = 0;
+    for (size_t i = 0; i < cfg->n_sources; i++) {
+        const struct config_source *c = &cfg->sources[i];
+        if (strcmp(c->type, "syslog") == 0)
+            ls[n++] = (struct syslog_listener){c->listen, c->protocol};
+        else if (strcmp(c->type, "logwatch") == 0)
+            lws[n_lw++] = (struct logwatch_spec){c->path, c->program, c->asset,
+                                                 c->start && strcmp(c->start, "beginning") == 0};
+    }
+    int rc = n ? syslog_receiver_start(ls, n, deliver_syslog, srv, &srv->syslog, err) : 0;
     for (size_t i = 0; rc == 0 && i < n; i++)
         printf("yingji: syslog on %s/%s (port %d)\n", ls[i].listen, ls[i].protocol ? ls[i].protocol : "udp",
                syslog_receiver_port(srv->syslog, i));
+    if (rc == 0 && n_lw)
+        rc = logwatch_start(lws, n_lw, logwatch_position, deliver_logwatch, srv, &srv->logwatch, err);
+    for (size_t i = 0; rc == 0 && i < n_lw; i++)
+        printf("yingji: following %s\n", lws[i].path);
     fflush(stdout);
     free(ls);
+    free(lws);
     return rc;
 }
 
@@ -720,6 +772,8 @@ int server_run(const struct server_options *opt)
     /* Sources first: what they hold is delivered before the store closes. */
     syslog_receiver_stop(srv->syslog);
     srv->syslog = NULL;
+    logwatch_stop(srv->logwatch);
+    srv->logwatch = NULL;
     MHD_socket lsock = MHD_quiesce_daemon(srv->daemon);
     if (lsock != MHD_INVALID_SOCKET)
         close(lsock);

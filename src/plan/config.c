@@ -37,6 +37,10 @@ static const struct decode_field source_fields[] = {
     DECODE_FIELD(struct config_source, "type", DK_STR, true, type),
     DECODE_FIELD(struct config_source, "listen", DK_STR, false, listen),
     DECODE_FIELD(struct config_source, "protocol", DK_STR, false, protocol),
+    DECODE_FIELD(struct config_source, "path", DK_STR, false, path),
+    DECODE_FIELD(struct config_source, "program", DK_STR, false, program),
+    DECODE_FIELD(struct config_source, "asset", DK_STR, false, asset),
+    DECODE_FIELD(struct config_source, "start", DK_STR, false, start),
 };
 static const struct decode_schema source_schema =
     DECODE_SCHEMA(source, struct config_source, "source", source_fields);
@@ -114,10 +118,26 @@ static void validate(struct decoder *d, struct yj_config *c)
         decode_error_at(d, &c->threads, "threads must be between 1 and 256");
     for (size_t i = 0; i < c->n_sources; i++) {
         struct config_source *s = &c->sources[i];
-        if (strcmp(s->type, "syslog") != 0) {
-            decode_error_at(d, &s->type, "source type \"%s\" is not supported by this version (syslog)", s->type);
+        if (strcmp(s->type, "logwatch") == 0) {
+            if (!s->path)
+                decode_error_at(d, s, "a logwatch source needs path: FILE (wildcards allowed in the file name)");
+            else if (strchr(s->path, '/') && strpbrk(s->path, "*?[") &&
+                     strpbrk(s->path, "*?[") < strrchr(s->path, '/'))
+                decode_error_at(d, &s->path, "wildcards are allowed in the file name only, not in directories");
+            if (s->start && strcmp(s->start, "end") != 0 && strcmp(s->start, "beginning") != 0)
+                decode_error_at(d, &s->start, "start must be end or beginning");
+            if (s->listen || s->protocol)
+                decode_error_at(d, s->listen ? (void *)&s->listen : (void *)&s->protocol,
+                                "listen and protocol belong to syslog sources");
             continue;
         }
+        if (strcmp(s->type, "syslog") != 0) {
+            decode_error_at(d, &s->type, "source type \"%s\" is not known (syslog, logwatch)", s->type);
+            continue;
+        }
+        if (s->path || s->program || s->start)
+            decode_error_at(d, s->path ? (void *)&s->path : s->program ? (void *)&s->program : (void *)&s->start,
+                            "path, program and start belong to logwatch sources");
         if (!s->listen)
             decode_error_at(d, s, "a syslog source needs listen: ADDR:PORT");
         else if (config_parse_listen(s->listen, host, sizeof(host), &port, &err) < 0)

@@ -29,11 +29,15 @@ struct config_sessions {
     int64_t absolute; /* ms after login when a session ends regardless */
 };
 
-/* One entry of `sources:`. This version receives syslog; log-file sources are the next step. */
+/* One entry of `sources:`. */
 struct config_source {
-    char *type;     /* syslog */
-    char *listen;   /* ADDR:PORT */
-    char *protocol; /* udp (default) or tcp */
+    char *type;     /* syslog or logwatch */
+    char *listen;   /* syslog: ADDR:PORT */
+    char *protocol; /* syslog: udp (default) or tcp */
+    char *path;     /* logwatch: a file, or a pattern with wildcards in the file name */
+    char *program;  /* logwatch: the program of lines without a syslog prefix */
+    char *asset;    /* logwatch: the asset the file belongs to */
+    char *start;    /* logwatch: where to begin a file never read before: end (default) or beginning */
 };
 
 struct yj_config {

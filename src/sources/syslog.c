@@ -9,13 +9,13 @@
 #include "../base/logline.h"
 #include "../plan/config.h"
 #include "../store/store.h"
+#include "batch.h"
 #include "syslog.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <uv.h>
 
-#define BATCH_MAX 1000
 #define FLUSH_MS 20
 
 /* ---- parsing ---- */
@@ -140,32 +140,19 @@ struct syslog_receiver {
     syslog_deliver_fn deliver;
     void *ud;
     struct logline_clock clock;
-    struct store_signal batch[BATCH_MAX];
-    char *owned[BATCH_MAX * 3];
-    size_t n_batch, n_owned;
+    struct signal_batch batch;
     atomic_ullong received, dropped;
 };
 
 static void flush(struct syslog_receiver *r)
 {
-    if (r->n_batch == 0)
+    if (r->batch.n == 0)
         return;
-    if (r->deliver(r->batch, r->n_batch, r->ud) < 0) {
-        atomic_fetch_add(&r->dropped, r->n_batch);
-        yj_log_error("syslog: could not store %zu signals; they are dropped", r->n_batch);
+    if (r->deliver(r->batch.sigs, r->batch.n, r->ud) < 0) {
+        atomic_fetch_add(&r->dropped, r->batch.n);
+        yj_log_error("syslog: could not store %zu signals; they are dropped", r->batch.n);
     }
-    for (size_t i = 0; i < r->n_owned; i++)
-        free(r->owned[i]);
-    r->n_batch = r->n_owned = 0;
-}
-
-static char *own(struct syslog_receiver *r, const char *s, size_t n)
-{
-    if (!s)
-        return NULL;
-    char *c = xstrndup(s, n);
-    r->owned[r->n_owned++] = c;
-    return c;
+    signal_batch_clear(&r->batch);
 }
 
 static void emit(struct syslog_receiver *r, const char *data, size_t len)
@@ -180,14 +167,8 @@ static void emit(struct syslog_receiver *r, const char *data, size_t len)
     }
     struct syslog_msg m;
     syslog_parse(data, len, &r->clock, &m);
-    struct store_signal *s = &r->batch[r->n_batch++];
-    *s = (struct store_signal){.received_at = yj_now_ms()};
-    s->time = m.time ? m.time : s->received_at;
-    s->source = "syslog";
-    s->host = own(r, m.host, m.host_len);
-    s->program = own(r, m.program, m.program_len);
-    s->message = own(r, m.msg, m.msg_len);
-    if (r->n_batch == BATCH_MAX)
+    if (signal_batch_add(&r->batch, "syslog", m.time, (struct batch_text){m.host, m.host_len},
+                         (struct batch_text){m.program, m.program_len}, (struct batch_text){m.msg, m.msg_len}, NULL))
         flush(r);
 }
 

@@ -16,6 +16,7 @@ static const char *const migrations[] = {
     "src/store/migrations/sqlite/0001_init.sql",
     "src/store/migrations/sqlite/0002_server.sql",
     "src/store/migrations/sqlite/0003_signals.sql",
+    "src/store/migrations/sqlite/0004_log_positions.sql",
 };
 
 #define STMT_CACHE 64
@@ -1179,6 +1180,51 @@ int store_login_clear(struct store *st, const char *key, struct yj_err *err)
         return YJ_ESTORE;
     bind_text(s, 1, key);
     return step_done(st, s, "clearing login failures", err);
+}
+
+/* ---- log positions ---- */
+
+int store_logpos_get(struct store *st, const char *path, struct store_logpos *out, struct yj_err *err)
+{
+    static const char sql[] = "SELECT dev, inode, offset, head_len, head FROM log_positions WHERE path = ?";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, path);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        struct store_logpos p = {.path = path,
+                                 .dev = sqlite3_column_int64(s, 0),
+                                 .inode = sqlite3_column_int64(s, 1),
+                                 .offset = sqlite3_column_int64(s, 2),
+                                 .head_len = sqlite3_column_int64(s, 3)};
+        const unsigned char *head = sqlite3_column_text(s, 4);
+        snprintf(p.head, sizeof(p.head), "%s", head ? (const char *)head : "");
+        *out = p;
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE)
+        return yj_err_set(err, YJ_ENOTFOUND, "no position stored for %s", path);
+    return rc == SQLITE_ROW ? 0 : sql_fail(st, rc, "reading a log position", err);
+}
+
+int store_logpos_put(struct store *st, const struct store_logpos *p, int64_t at, struct yj_err *err)
+{
+    static const char sql[] = "INSERT INTO log_positions (path, dev, inode, offset, head_len, head, updated_at) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET dev = excluded.dev, "
+                              "inode = excluded.inode, offset = excluded.offset, head_len = excluded.head_len, "
+                              "head = excluded.head, updated_at = excluded.updated_at";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, p->path);
+    sqlite3_bind_int64(s, 2, p->dev);
+    sqlite3_bind_int64(s, 3, p->inode);
+    sqlite3_bind_int64(s, 4, p->offset);
+    sqlite3_bind_int64(s, 5, p->head_len);
+    bind_text(s, 6, p->head);
+    sqlite3_bind_int64(s, 7, at);
+    return step_done(st, s, "recording a log position", err);
 }
 
 /* ---- events ---- */

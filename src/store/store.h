@@ -293,6 +293,20 @@ int store_signal_recent(struct store *st, int64_t since, store_signal_cb cb, voi
 int store_incident_open_by_fingerprint(struct store *st, const char *fingerprint, struct store_incident *out,
                                        struct yj_err *err);
 
+/* ---- log positions: how far each watched file was read ---- */
+
+struct store_logpos {
+    const char *path;
+    int64_t dev, inode;
+    int64_t offset;   /* bytes read and stored as signals */
+    int64_t head_len; /* bytes the head hash covers (at most 256) */
+    char head[33];    /* hex BLAKE2b-128 of the file's first head_len bytes */
+};
+/* 0 and *out (out->path = path), or YJ_ENOTFOUND when the file was never read. */
+int store_logpos_get(struct store *st, const char *path, struct store_logpos *out, struct yj_err *err);
+/* Inserts or replaces path's position (inside the caller's transaction). */
+int store_logpos_put(struct store *st, const struct store_logpos *p, int64_t at, struct yj_err *err);
+
 /* ---- events: the durable log live streams replay from ---- */
 
 struct store_event {

@@ -814,7 +814,7 @@ describe('syslog source', () => {
     const r = yj(['--config', f, 'serve']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /yingji\.yaml:2:56: protocol must be udp or tcp/);
-    assert.match(r.stderr, /yingji\.yaml:3:12: source type "carrier-pigeon" is not supported/);
+    assert.match(r.stderr, /yingji\.yaml:3:12: source type "carrier-pigeon" is not known/);
     cleanup(dir);
   });
 });
