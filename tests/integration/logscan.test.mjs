@@ -89,6 +89,33 @@ describe('logscan', () => {
     assert.equal(s.json.allowed.sshd, 1, 'loopback is allow-listed');
   });
 
+  test('each built-in rule counts under its own id (web error logs, sudo, sshd in one file)', () => {
+    const f = join(dir, 'mixed.log');
+    writeFileSync(f, `${String.raw`2026/11/22 03:53:11 [error] 1234#1234: *5 user "admin" was not found in "/etc/nginx/.htpasswd", client: 203.0.113.5, server: _, request: "GET /admin HTTP/1.1", host: "x"
+2026/11/22 03:53:12 [error] 1234#1234: *6 user "admin": password mismatch, client: 2001:db8::5, server: _, request: "GET /admin HTTP/1.1", host: "x"
+2026/11/22 03:53:13 [error] 1234#1234: *7 limiting requests, excess: 10.520 by zone "one", client: 198.51.100.4, server: _, request: "GET / HTTP/1.1"
+2026/11/22 03:53:14 [error] 1234#1234: *8 open() "/var/www/html/wp-login.php" failed (2: No such file or directory), client: 198.51.100.5, server: _, request: "GET /wp-login.php HTTP/1.1"
+2026/11/22 03:53:15 [error] 1234#1234: *9 access forbidden by rule, client: 198.51.100.6, server: _, request: "GET /.git/config HTTP/1.1"
+2026/11/22 03:53:16 [error] 1234#1234: *10 open() "/var/www/html/favicon.ico" failed (2: No such file or directory), client: 198.51.100.7, server: _
+2026/11/22 03:53:17 [notice] 1234#1234: signal process started
+[Sun Nov 22 03:53:11.123456 2026] [auth_basic:error] [pid 123] [client 203.0.113.9:5555] AH01618: user admin not found: /private
+[Sun Nov 22 03:53:12.123456 2026] [auth_basic:error] [pid 123:tid 456] [client 203.0.113.9:5556] AH01617: user admin: authentication failure for "/private": Password Mismatch
+[Sun Nov 22 03:53:13.123456 2026] [core:error] [pid 123] [client 203.0.113.10:5557] AH10244: invalid URI path (/cgi-bin/.%2e/.%2e/.%2e/etc/passwd)
+[Sun Nov 22 03:53:14.123456 2026] [authz_core:error] [pid 123] [client 203.0.113.11:5558] AH01630: client denied by server configuration: /var/www/html/.htaccess
+[Sun Nov 22 03:53:15.123456 2026] [mpm_event:notice] [pid 123:tid 1] AH00489: Apache/2.4.57 (Debian) configured -- resuming normal operations`}
+Nov 22 03:53:20 h sudo[9]:     bob : 3 incorrect password attempts ; TTY=pts/0 ; PWD=/home/bob ; USER=root ; COMMAND=/bin/sh
+Nov 22 03:53:21 h sshd[1]: Failed password for root from 192.0.2.1 port 22 ssh2
+`);
+    const s = yj(['logscan', '--json', f]);
+    assert.equal(s.code, 0, s.stderr);
+    const nonzero = Object.fromEntries(Object.entries(s.json.by_rule).filter(([, v]) => v > 0));
+    assert.deepEqual(nonzero, { 'web-auth': 4, 'web-limit-req': 1, 'web-bad-request': 4, sudo: 1, sshd: 1 });
+    assert.equal(s.json.distinct_keys['web-auth'], 3, 'three addresses, IPv6 among them');
+    const m = yj(['logscan', '--matches', '--json', '--rule', 'web-auth', f]).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(m.map((r) => r.fields.ip), ['203.0.113.5', '2001:db8::5', '203.0.113.9', '203.0.113.9']);
+    assert.ok(m.every((r) => r.fields.user === 'admin'));
+  });
+
   test('bad rule files are refused with FILE:LINE:COLUMN; unknown rules and files are errors', () => {
     const rdir = join(dir, 'rules');
     mkdirSync(rdir);
