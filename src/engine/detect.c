@@ -14,8 +14,6 @@
 #include <jansson.h>
 #include <pthread.h>
 
-#define DETECT_WINDOW_KEYS 100000
-
 struct detector {
     struct rules *rules;
     struct rules_scratch *scratch;
@@ -44,8 +42,8 @@ int detector_check_plan(const struct detector *d, const struct plan *plan, struc
     return check_plan(d->rules, plan, err);
 }
 
-int detector_new(const char *rules_dir, const struct plan *plan, struct detector **out, struct plan_diags *diags,
-                 struct yj_err *err)
+int detector_new(const char *rules_dir, const struct plan *plan, size_t max_keys, struct detector **out,
+                 struct plan_diags *diags, struct yj_err *err)
 {
     struct rules *rules = NULL;
     int rc = rules_load(rules_dir, NULL, 0, &rules, diags, err);
@@ -62,7 +60,7 @@ int detector_new(const char *rules_dir, const struct plan *plan, struct detector
     for (size_t i = 0; i < rules_count(rules); i++) {
         const struct rule_def *r = rules_get(rules, i);
         if (r->threshold.count > 0)
-            d->windows[i] = window_new(r->threshold.count, r->threshold.within, DETECT_WINDOW_KEYS);
+            d->windows[i] = window_new(r->threshold.count, r->threshold.within, max_keys);
     }
     pthread_mutex_init(&d->lock, NULL);
     logline_clock_init(&d->clock, yj_now_ms());
@@ -244,14 +242,35 @@ int detector_process_pending(struct detector *d, struct yj_ctx *ctx, size_t *pro
     struct processing base = {.d = d, .ctx = ctx, .err = err};
     int rc = 0;
     size_t before;
+    /* A page of signals per transaction: one WAL sync for the page instead of one per signal;
+     * each incident change inside is still all-or-nothing on its own (a savepoint). */
     do {
         before = base.processed;
+        if ((rc = store_begin(ctx->store, err)) < 0)
+            break;
         rc = store_signal_unprocessed(ctx->store, 1000, process_one, &base, err);
+        if (rc == 0 && base.rc == 0)
+            rc = store_commit(ctx->store, err);
+        else
+            store_rollback(ctx->store);
     } while (rc == 0 && base.rc == 0 && base.processed > before);
     pthread_mutex_unlock(&d->lock);
     if (processed)
         *processed = base.processed;
     return rc < 0 ? rc : base.rc;
+}
+
+size_t detector_evictions(struct detector *d, struct detector_eviction **out)
+{
+    size_t n = 0;
+    struct detector_eviction *ev = xcalloc(rules_count(d->rules) + 1, sizeof(*ev));
+    pthread_mutex_lock(&d->lock);
+    for (size_t i = 0; i < rules_count(d->rules); i++)
+        if (d->windows[i])
+            ev[n++] = (struct detector_eviction){rules_get(d->rules, i)->id, window_evictions(d->windows[i])};
+    pthread_mutex_unlock(&d->lock);
+    *out = ev;
+    return n;
 }
 
 static int warm_one(const struct store_signal *s, void *ud)

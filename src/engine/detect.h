@@ -17,9 +17,10 @@ struct plan_diags;
 struct plan;
 struct detector;
 
-/* Loads the rules (dir NULL: built-in) and checks that what each raises exists in the plan. */
-int detector_new(const char *rules_dir, const struct plan *plan, struct detector **out, struct plan_diags *diags,
-                 struct yj_err *err);
+/* Loads the rules (dir NULL: built-in) and checks that what each raises exists in the plan. Each
+ * rule's threshold window remembers at most max_keys keys. */
+int detector_new(const char *rules_dir, const struct plan *plan, size_t max_keys, struct detector **out,
+                 struct plan_diags *diags, struct yj_err *err);
 void detector_free(struct detector *d);
 /* Whether a (new) plan still has every type and level the rules raise. */
 int detector_check_plan(const struct detector *d, const struct plan *plan, struct yj_err *err);
@@ -33,6 +34,14 @@ int detector_store(struct yj_ctx *ctx, struct store_signal *sigs, size_t n, cons
 /* Processes every stored signal not yet processed, oldest first. Safe from many threads (one at
  * a time). *processed (may be NULL) counts them. */
 int detector_process_pending(struct detector *d, struct yj_ctx *ctx, size_t *processed, struct yj_err *err);
+
+/* Keys each rule's window forgot because it was full (rules with a threshold only): the number of
+ * entries in *out, which the caller frees; the ids point into the detector's rules. */
+struct detector_eviction {
+    const char *rule;
+    uint64_t evictions;
+};
+size_t detector_evictions(struct detector *d, struct detector_eviction **out);
 
 /* Refills the threshold windows from the signals of the longest window, after a restart. */
 int detector_warm(struct detector *d, struct yj_ctx *ctx, struct yj_err *err);

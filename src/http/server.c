@@ -59,6 +59,8 @@ struct server {
     struct detector *detector;
     struct syslog_receiver *syslog;
     struct logwatch *logwatch;
+    struct syslog_counts drops_seen; /* as last reported by report_drops */
+    uint64_t logwatch_drops_seen, evictions_seen;
 };
 
 struct detector *server_detector(struct server *srv)
@@ -416,12 +418,31 @@ char *server_metrics_text(struct server *srv, struct request *r)
         fprintf(f, "# HELP yingji_source_messages_total Messages (lines) received by sources, and those dropped.\n"
                    "# TYPE yingji_source_messages_total counter\n");
     if (srv->syslog) {
-        uint64_t rec, drop;
-        syslog_receiver_counts(srv->syslog, &rec, &drop);
+        struct syslog_counts c;
+        syslog_receiver_counts(srv->syslog, &c);
         fprintf(f,
                 "yingji_source_messages_total{source=\"syslog\",result=\"received\"} %llu\n"
-                "yingji_source_messages_total{source=\"syslog\",result=\"dropped\"} %llu\n",
-                (unsigned long long)rec, (unsigned long long)drop);
+                "yingji_source_messages_total{source=\"syslog\",result=\"dropped\"} %llu\n"
+                "# HELP yingji_syslog_dropped_total Syslog messages dropped, by reason.\n"
+                "# TYPE yingji_syslog_dropped_total counter\n"
+                "yingji_syslog_dropped_total{reason=\"malformed\"} %llu\n"
+                "yingji_syslog_dropped_total{reason=\"too_long\"} %llu\n"
+                "yingji_syslog_dropped_total{reason=\"store\"} %llu\n"
+                "yingji_syslog_dropped_total{reason=\"queue_full\"} %llu\n"
+                "yingji_syslog_dropped_total{reason=\"receive_buffer\"} %llu\n"
+                "# HELP yingji_syslog_store_retries_total Batches the store refused, retried a second later.\n"
+                "# TYPE yingji_syslog_store_retries_total counter\nyingji_syslog_store_retries_total %llu\n"
+                "# HELP yingji_syslog_queued Messages received and waiting to be stored.\n"
+                "# TYPE yingji_syslog_queued gauge\nyingji_syslog_queued %llu\n"
+                "# HELP yingji_syslog_connections TCP connections open now.\n# TYPE yingji_syslog_connections gauge\n"
+                "yingji_syslog_connections %llu\n"
+                "# HELP yingji_syslog_connections_refused_total TCP connections closed at once: over the limit.\n"
+                "# TYPE yingji_syslog_connections_refused_total counter\nyingji_syslog_connections_refused_total %llu\n",
+                (unsigned long long)c.received, (unsigned long long)c.dropped, (unsigned long long)c.malformed,
+                (unsigned long long)c.too_long, (unsigned long long)c.unstored, (unsigned long long)c.queue_full,
+                (unsigned long long)c.kernel, (unsigned long long)c.retries, (unsigned long long)c.queued,
+                (unsigned long long)c.connections,
+                (unsigned long long)c.refused);
     }
     if (srv->logwatch) {
         struct logwatch_counts c;
@@ -437,6 +458,16 @@ char *server_metrics_text(struct server *srv, struct request *r)
                 "# TYPE yingji_logwatch_retries_total counter\nyingji_logwatch_retries_total %llu\n",
                 (unsigned long long)c.lines, (unsigned long long)c.dropped, (unsigned long long)c.files,
                 (unsigned long long)c.rotations, (unsigned long long)c.retries);
+    }
+    if (srv->detector) {
+        struct detector_eviction *ev;
+        size_t n = detector_evictions(srv->detector, &ev);
+        fprintf(f, "# HELP yingji_detect_window_evictions_total Keys a rule's threshold window forgot because it "
+                   "was full (limits.window_keys).\n# TYPE yingji_detect_window_evictions_total counter\n");
+        for (size_t i = 0; i < n; i++)
+            fprintf(f, "yingji_detect_window_evictions_total{rule=\"%s\"} %llu\n", ev[i].rule,
+                    (unsigned long long)ev[i].evictions);
+        free(ev);
     }
     fprintf(f, "# HELP yingji_http_inflight Requests being served, streams included.\n# TYPE yingji_http_inflight "
                "gauge\nyingji_http_inflight %ld\n",
@@ -499,13 +530,57 @@ void server_wake_streams(struct server *srv)
     pthread_mutex_unlock(&srv->park_lock);
 }
 
+/* Every bound that drops something counts it (in /metrics) and is logged here: one line per
+ * period in which anything was dropped, never one per message. Runs on the ticker thread only. */
+static void report_drops(struct server *srv)
+{
+    if (srv->syslog) {
+        struct syslog_counts c, *was = &srv->drops_seen;
+        syslog_receiver_counts(srv->syslog, &c);
+        if (c.dropped > was->dropped || c.refused > was->refused)
+            yj_log_warn("syslog: dropped %llu messages (malformed %llu, over 64 KiB %llu, store refused %llu, "
+                        "queue full %llu, receive buffer full %llu) and refused %llu connections over the limit since "
+                        "the last report",
+                        (unsigned long long)(c.dropped - was->dropped), (unsigned long long)(c.malformed - was->malformed),
+                        (unsigned long long)(c.too_long - was->too_long), (unsigned long long)(c.unstored - was->unstored),
+                        (unsigned long long)(c.queue_full - was->queue_full), (unsigned long long)(c.kernel - was->kernel),
+                        (unsigned long long)(c.refused - was->refused));
+        *was = c;
+    }
+    if (srv->logwatch) {
+        struct logwatch_counts c;
+        logwatch_get_counts(srv->logwatch, &c);
+        if (c.dropped > srv->logwatch_drops_seen)
+            yj_log_warn("logwatch: skipped %llu lines (binary, invalid UTF-8 or over 64 KiB) since the last report",
+                        (unsigned long long)(c.dropped - srv->logwatch_drops_seen));
+        srv->logwatch_drops_seen = c.dropped;
+    }
+    if (srv->detector) {
+        struct detector_eviction *ev;
+        size_t n = detector_evictions(srv->detector, &ev);
+        uint64_t total = 0;
+        for (size_t i = 0; i < n; i++)
+            total += ev[i].evictions;
+        if (total > srv->evictions_seen)
+            yj_log_warn("detection: threshold windows forgot %llu keys since the last report (full at "
+                        "limits.window_keys = %lld per rule); an attack from many addresses is under way or the "
+                        "limit is too low",
+                        (unsigned long long)(total - srv->evictions_seen), (long long)srv->cfg->limits.window_keys);
+        srv->evictions_seen = total;
+        free(ev);
+    }
+}
+
 /* Once a second, parked streams look for events written by other processes (the CLI, other
- * nodes) and send keep-alives; local writes wake them at once. */
+ * nodes) and send keep-alives; local writes wake them at once. Every 10 s, drops are reported. */
 static void *ticker_main(void *arg)
 {
     struct server *srv = arg;
+    unsigned ticks = 0;
     pthread_mutex_lock(&srv->tick_lock);
     while (!srv->ticker_stop) {
+        if (++ticks % 10 == 0)
+            report_drops(srv);
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 1;
@@ -578,7 +653,7 @@ static int start_sources(struct server *srv, struct yj_err *err)
     for (size_t i = 0; i < cfg->n_sources; i++) {
         const struct config_source *c = &cfg->sources[i];
         if (strcmp(c->type, "syslog") == 0)
-            ls[n++] = (struct syslog_listener){c->listen, c->protocol};
+            ls[n++] = (struct syslog_listener){c->listen, c->protocol, c->buffer, c->connections};
         else if (strcmp(c->type, "logwatch") == 0)
             lws[n_lw++] = (struct logwatch_spec){c->path, c->program, c->asset,
                                                  c->start && strcmp(c->start, "beginning") == 0};
@@ -657,7 +732,7 @@ int server_run(const struct server_options *opt)
         /* Detection: the rules must fit the plan; then take up what a crash left unprocessed
          * and refill the threshold windows. */
         struct plan_diags rd = {0};
-        if (detector_new(cfg->rules, p, &srv->detector, &rd, &err) < 0) {
+        if (detector_new(cfg->rules, p, (size_t)cfg->limits.window_keys, &srv->detector, &rd, &err) < 0) {
             for (size_t i = 0; i < rd.n; i++)
                 fprintf(stderr, "%s\n", rd.lines[i]);
             if (!rd.n)
@@ -769,11 +844,6 @@ int server_run(const struct server_options *opt)
     }
     yj_log_info("stopping: no new connections, finishing requests in flight");
     atomic_store(&srv->stopping, true);
-    /* Sources first: what they hold is delivered before the store closes. */
-    syslog_receiver_stop(srv->syslog);
-    srv->syslog = NULL;
-    logwatch_stop(srv->logwatch);
-    srv->logwatch = NULL;
     MHD_socket lsock = MHD_quiesce_daemon(srv->daemon);
     if (lsock != MHD_INVALID_SOCKET)
         close(lsock);
@@ -789,6 +859,12 @@ int server_run(const struct server_options *opt)
     pthread_cond_signal(&srv->tick_cond);
     pthread_mutex_unlock(&srv->tick_lock);
     pthread_join(srv->ticker, NULL);
+    /* Sources after every reader of their counters (requests, the ticker) is done, and before the
+     * store goes: what they hold is delivered. */
+    syslog_receiver_stop(srv->syslog);
+    srv->syslog = NULL;
+    logwatch_stop(srv->logwatch);
+    srv->logwatch = NULL;
     server_wake_streams(srv);
     MHD_stop_daemon(srv->daemon);
     yj_log_info("stopped");

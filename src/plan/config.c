@@ -22,6 +22,7 @@ static const struct decode_field limits_fields[] = {
     DECODE_FIELD(struct config_limits, "per_address", DK_INT, false, per_address),
     DECODE_FIELD(struct config_limits, "timeout", DK_DUR, false, timeout),
     DECODE_FIELD(struct config_limits, "memory", DK_SIZE, false, memory),
+    DECODE_FIELD(struct config_limits, "window_keys", DK_INT, false, window_keys),
 };
 static const struct decode_schema limits_schema =
     DECODE_SCHEMA(limits, struct config_limits, "limits", limits_fields);
@@ -41,6 +42,8 @@ static const struct decode_field source_fields[] = {
     DECODE_FIELD(struct config_source, "program", DK_STR, false, program),
     DECODE_FIELD(struct config_source, "asset", DK_STR, false, asset),
     DECODE_FIELD(struct config_source, "start", DK_STR, false, start),
+    DECODE_FIELD(struct config_source, "buffer", DK_SIZE, false, buffer),
+    DECODE_FIELD(struct config_source, "connections", DK_INT, false, connections),
 };
 static const struct decode_schema source_schema =
     DECODE_SCHEMA(source, struct config_source, "source", source_fields);
@@ -73,7 +76,8 @@ void config_defaults(struct yj_config *c)
                                        .connections = 1024,
                                        .per_address = 128,
                                        .timeout = 30 * YJ_MS_PER_SEC,
-                                       .memory = INT64_C(64) << 10};
+                                       .memory = INT64_C(64) << 10,
+                                       .window_keys = 100000};
     c->sessions = (struct config_sessions){.idle = 2 * YJ_MS_PER_HOUR, .absolute = 12 * YJ_MS_PER_HOUR};
 }
 
@@ -144,10 +148,16 @@ static void validate(struct decoder *d, struct yj_config *c)
             decode_error_at(d, &s->listen, "%s", err.msg);
         if (s->protocol && strcmp(s->protocol, "udp") != 0 && strcmp(s->protocol, "tcp") != 0)
             decode_error_at(d, &s->protocol, "protocol must be udp or tcp");
+        if (s->buffer != -1 && (s->buffer < 4096 || s->buffer > (INT64_C(1) << 30)))
+            decode_error_at(d, &s->buffer, "buffer must be between 4KiB and 1GiB");
+        if (s->connections && (s->connections < 1 || s->connections > 100000))
+            decode_error_at(d, &s->connections, "connections must be between 1 and 100000");
     }
     struct config_limits *l = &c->limits;
     if (l->body != -1 && (l->body < 1024 || l->body > (INT64_C(1) << 30)))
         decode_error_at(d, &l->body, "body must be between 1KiB and 1GiB");
+    if (l->window_keys != 0 && (l->window_keys < 100 || l->window_keys > 100000000))
+        decode_error_at(d, &l->window_keys, "window_keys must be between 100 and 100000000");
     if (l->json_depth != 0 && (l->json_depth < 2 || l->json_depth > 1000))
         decode_error_at(d, &l->json_depth, "json_depth must be between 2 and 1000");
 }
@@ -202,6 +212,7 @@ int config_load(const char *path, struct yj_config *cfg, struct plan_diags *diag
     TAKE_STR(listen) TAKE_STR(data) TAKE_STR(plan) TAKE_STR(rules) TAKE_STR(public_url) TAKE_STR(tls.cert) TAKE_STR(tls.key)
     TAKE_NUM(threads) TAKE_NUM(limits.body) TAKE_NUM(limits.json_depth) TAKE_NUM(limits.string)
     TAKE_NUM(limits.connections) TAKE_NUM(limits.per_address) TAKE_NUM(limits.timeout) TAKE_NUM(limits.memory)
+    TAKE_NUM(limits.window_keys)
     TAKE_NUM(sessions.idle) TAKE_NUM(sessions.absolute)
 #undef TAKE_STR
 #undef TAKE_NUM

@@ -22,6 +22,7 @@ struct config_limits {
     int64_t per_address; /* open connections from one address */
     int64_t timeout;     /* ms of inactivity before a connection is closed */
     int64_t memory;      /* bytes of buffer per connection (headers + body chunks) */
+    int64_t window_keys; /* keys each rule's threshold window remembers (oldest forgotten beyond) */
 };
 
 struct config_sessions {
@@ -38,6 +39,8 @@ struct config_source {
     char *program;  /* logwatch: the program of lines without a syslog prefix */
     char *asset;    /* logwatch: the asset the file belongs to */
     char *start;    /* logwatch: where to begin a file never read before: end (default) or beginning */
+    int64_t buffer;      /* syslog/udp: socket receive buffer bytes (-1: the system's) */
+    int64_t connections; /* syslog/tcp: open connections at most (0: 256) */
 };
 
 struct yj_config {

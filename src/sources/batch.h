@@ -29,4 +29,25 @@ bool signal_batch_add(struct signal_batch *b, const char *source, int64_t time, 
 /* Frees the copies and empties the batch. */
 void signal_batch_clear(struct signal_batch *b);
 
+/* A bounded queue of batches between a source that must never block (a socket: while it waits,
+ * the kernel drops datagrams nobody counts) and a thread of its own that stores them. When the
+ * queue is full a batch is dropped and counted: memory stays bounded and no drop is silent. */
+typedef int (*batch_deliver_fn)(struct store_signal *sigs, size_t n, void *ud);
+struct batch_pipe;
+/* At most max_batches wait; deliver runs on the pipe's thread, and is retried every second while
+ * it fails (the queue fills meanwhile). */
+struct batch_pipe *batch_pipe_start(size_t max_batches, batch_deliver_fn deliver, void *ud);
+/* Hands b over (the pipe owns it now). false: the queue was full, b's signals are counted as
+ * dropped and b is freed. */
+bool batch_pipe_push(struct batch_pipe *p, struct signal_batch *b);
+/* Delivers what waits, then joins the thread. NULL is a no-op. */
+void batch_pipe_stop(struct batch_pipe *p);
+struct batch_pipe_counts {
+    uint64_t queued;    /* signals waiting now */
+    uint64_t full;      /* signals dropped: the queue was full */
+    uint64_t unstored;  /* signals dropped: deliver still failed at stop */
+    uint64_t retries;   /* deliveries retried because the store refused */
+};
+void batch_pipe_get_counts(struct batch_pipe *p, struct batch_pipe_counts *out);
+
 #endif

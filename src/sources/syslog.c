@@ -1,6 +1,8 @@
 /* syslog.c: the syslog receiver. One libuv loop in its own thread serves every listener; it
- * never touches the store itself but hands batches of signals to `deliver`. Bounded: messages
- * over 64 KiB and broken framing are counted as dropped, a TCP connection's buffer never grows
+ * never touches the store itself and never waits for it: batches go through a bounded queue to
+ * a thread that calls `deliver`. Bounded: messages
+ * over 64 KiB and broken framing are counted as dropped, TCP connections are capped, a
+ * connection's buffer never grows
  * past two messages, and a batch holds at most 1000 signals. */
 #include "../base/common.h"
 #include "../base/log.h"
@@ -14,6 +16,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <linux/sock_diag.h>
 #include <uv.h>
 
 #define FLUSH_MS 20
@@ -119,6 +122,7 @@ struct listener {
     uv_tcp_t tcp;
     bool is_tcp;
     int port;
+    long max_connections;
     char buf[SYSLOG_MAX_MESSAGE + 1];
 };
 
@@ -140,19 +144,18 @@ struct syslog_receiver {
     syslog_deliver_fn deliver;
     void *ud;
     struct logline_clock clock;
-    struct signal_batch batch;
-    atomic_ullong received, dropped;
+    struct signal_batch *batch; /* being filled */
+    struct batch_pipe *pipe;    /* to the thread that stores */
+    atomic_ullong received, malformed, too_long, refused;
+    atomic_long connections;
 };
 
 static void flush(struct syslog_receiver *r)
 {
-    if (r->batch.n == 0)
+    if (r->batch->n == 0)
         return;
-    if (r->deliver(r->batch.sigs, r->batch.n, r->ud) < 0) {
-        atomic_fetch_add(&r->dropped, r->batch.n);
-        yj_log_error("syslog: could not store %zu signals; they are dropped", r->batch.n);
-    }
-    signal_batch_clear(&r->batch);
+    batch_pipe_push(r->pipe, r->batch); /* a full queue counts the drop */
+    r->batch = xcalloc(1, sizeof(*r->batch));
 }
 
 static void emit(struct syslog_receiver *r, const char *data, size_t len)
@@ -162,12 +165,12 @@ static void emit(struct syslog_receiver *r, const char *data, size_t len)
         len--;
     /* Binary junk and broken UTF-8 are not signals: count and drop them. */
     if (len == 0 || memchr(data, 0, len) || !yj_utf8_valid(data, len)) {
-        atomic_fetch_add(&r->dropped, 1);
+        atomic_fetch_add(&r->malformed, 1);
         return;
     }
     struct syslog_msg m;
     syslog_parse(data, len, &r->clock, &m);
-    if (signal_batch_add(&r->batch, "syslog", m.time, (struct batch_text){m.host, m.host_len},
+    if (signal_batch_add(r->batch, "syslog", m.time, (struct batch_text){m.host, m.host_len},
                          (struct batch_text){m.program, m.program_len}, (struct batch_text){m.msg, m.msg_len}, NULL))
         flush(r);
 }
@@ -185,7 +188,7 @@ static void on_udp(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct soc
     if (n <= 0 || !addr)
         return;
     if (flags & UV_UDP_PARTIAL) { /* truncated: over 64 KiB */
-        atomic_fetch_add(&l->r->dropped, 1);
+        atomic_fetch_add(&l->r->too_long, 1);
         return;
     }
     emit(l->r, buf->base, (size_t)n);
@@ -205,6 +208,7 @@ static void on_conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void on_close(uv_handle_t *h)
 {
     struct conn *c = h->data;
+    atomic_fetch_sub(&c->r->connections, 1);
     free(c->buf);
     free(c);
 }
@@ -234,7 +238,7 @@ static bool frames(struct conn *c)
             if (i == avail)
                 break; /* the length is not complete yet */
             if (b[i] != ' ' || n > SYSLOG_MAX_MESSAGE) {
-                atomic_fetch_add(&c->r->dropped, 1);
+                atomic_fetch_add(n > SYSLOG_MAX_MESSAGE ? &c->r->too_long : &c->r->malformed, 1);
                 return false; /* framing is lost for good */
             }
             if (avail < i + 1 + n)
@@ -245,7 +249,7 @@ static bool frames(struct conn *c)
             char *nl = memchr(b, '\n', avail);
             if (!nl) {
                 if (avail > SYSLOG_MAX_MESSAGE) {
-                    atomic_fetch_add(&c->r->dropped, 1);
+                    atomic_fetch_add(&c->r->too_long, 1);
                     c->discarding = true;
                     off = c->len;
                 }
@@ -282,12 +286,18 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     struct conn *c = xcalloc(1, sizeof(*c));
     c->r = l->r;
+    atomic_fetch_add(&l->r->connections, 1);
     uv_tcp_init(&l->r->loop, &c->handle);
     c->handle.data = c;
-    if (uv_accept(server, (uv_stream_t *)&c->handle) == 0)
-        uv_read_start((uv_stream_t *)&c->handle, on_conn_alloc, on_read);
-    else
+    if (uv_accept(server, (uv_stream_t *)&c->handle) != 0) {
         uv_close((uv_handle_t *)&c->handle, on_close);
+    } else if (atomic_load(&l->r->connections) > l->max_connections) {
+        /* Over the bound: accepted only to be closed at once, and counted. */
+        atomic_fetch_add(&l->r->refused, 1);
+        uv_close((uv_handle_t *)&c->handle, on_close);
+    } else {
+        uv_read_start((uv_stream_t *)&c->handle, on_conn_alloc, on_read);
+    }
 }
 
 static void on_flush(uv_timer_t *t)
@@ -329,6 +339,7 @@ int syslog_receiver_start(const struct syslog_listener *ls, size_t n, syslog_del
     struct syslog_receiver *r = xcalloc(1, sizeof(*r));
     r->deliver = deliver;
     r->ud = ud;
+    r->batch = xcalloc(1, sizeof(*r->batch));
     logline_clock_init(&r->clock, yj_now_ms());
     uv_loop_init(&r->loop);
     r->ls = xcalloc(n ? n : 1, sizeof(*r->ls));
@@ -348,6 +359,7 @@ int syslog_receiver_start(const struct syslog_listener *ls, size_t n, syslog_del
         }
         int rc;
         l->is_tcp = ls[i].protocol && strcmp(ls[i].protocol, "tcp") == 0;
+        l->max_connections = ls[i].connections > 0 ? (long)ls[i].connections : SYSLOG_MAX_CONNECTIONS;
         if (l->is_tcp) {
             uv_tcp_init(&r->loop, &l->tcp);
             l->tcp.data = l;
@@ -358,6 +370,9 @@ int syslog_receiver_start(const struct syslog_listener *ls, size_t n, syslog_del
             uv_udp_init(&r->loop, &l->udp);
             l->udp.data = l;
             rc = uv_udp_bind(&l->udp, (struct sockaddr *)&ss, 0);
+            int size = (int)(ls[i].buffer > 0 ? ls[i].buffer : 0);
+            if (rc == 0 && size > 0)
+                uv_recv_buffer_size((uv_handle_t *)&l->udp, &size);
             if (rc == 0)
                 rc = uv_udp_recv_start(&l->udp, on_alloc, on_udp);
         }
@@ -377,6 +392,7 @@ int syslog_receiver_start(const struct syslog_listener *ls, size_t n, syslog_del
     uv_timer_start(&r->flush, on_flush, FLUSH_MS, FLUSH_MS);
     uv_async_init(&r->loop, &r->stop, on_stop);
     r->stop.data = r;
+    r->pipe = batch_pipe_start(SYSLOG_QUEUE_BATCHES, deliver, ud);
     pthread_create(&r->thread, NULL, loop_main, r);
     *out = r;
     return 0;
@@ -384,6 +400,7 @@ fail:
     uv_walk(&r->loop, close_any, r);
     uv_run(&r->loop, UV_RUN_DEFAULT);
     uv_loop_close(&r->loop);
+    free(r->batch);
     free(r->ls);
     free(r);
     return err ? err->code : YJ_EIO;
@@ -396,14 +413,47 @@ void syslog_receiver_stop(struct syslog_receiver *r)
     uv_async_send(&r->stop);
     pthread_join(r->thread, NULL);
     uv_loop_close(&r->loop);
+    batch_pipe_stop(r->pipe); /* stores what waits */
+    free(r->batch);
     free(r->ls);
     free(r);
 }
 
-void syslog_receiver_counts(struct syslog_receiver *r, uint64_t *received, uint64_t *dropped)
+/* What the kernel dropped because the socket's receive buffer was full (SO_MEMINFO, Linux 4.6+):
+ * the one queue in front of the receiver, bounded by `buffer`. */
+static uint64_t kernel_drops(struct listener *l)
 {
-    *received = atomic_load(&r->received);
-    *dropped = atomic_load(&r->dropped);
+#ifdef SO_MEMINFO
+    uv_os_fd_t fd;
+    uint32_t mem[SK_MEMINFO_VARS];
+    socklen_t len = sizeof(mem);
+    if (l->is_tcp || uv_fileno((uv_handle_t *)&l->udp, &fd) != 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) != 0 || len <= SK_MEMINFO_DROPS * sizeof(uint32_t))
+        return 0;
+    return mem[SK_MEMINFO_DROPS];
+#else
+    (void)l;
+    return 0;
+#endif
+}
+
+void syslog_receiver_counts(struct syslog_receiver *r, struct syslog_counts *out)
+{
+    out->received = atomic_load(&r->received);
+    out->malformed = atomic_load(&r->malformed);
+    out->too_long = atomic_load(&r->too_long);
+    struct batch_pipe_counts pc;
+    batch_pipe_get_counts(r->pipe, &pc);
+    out->unstored = pc.unstored;
+    out->queue_full = pc.full;
+    out->queued = pc.queued;
+    out->retries = pc.retries;
+    out->refused = atomic_load(&r->refused);
+    out->connections = (uint64_t)atomic_load(&r->connections);
+    out->kernel = 0;
+    for (size_t i = 0; i < r->n_ls; i++)
+        out->kernel += kernel_drops(&r->ls[i]);
+    out->dropped = out->malformed + out->too_long + out->unstored + out->queue_full + out->kernel;
 }
 
 int syslog_receiver_port(struct syslog_receiver *r, size_t i)

@@ -23,6 +23,7 @@ static const char *const migrations[] = {
 
 struct store {
     sqlite3 *db;
+    int depth; /* write transactions open: 0, 1 (BEGIN), more (savepoints) */
     char *path;
     char *sql_insert;
     char *sql_update;
@@ -231,9 +232,15 @@ void store_free(struct store *st)
     free(st);
 }
 
+/* Write transactions nest: the outermost is BEGIN IMMEDIATE ... COMMIT, inner ones are savepoints.
+ * So the detector can process a whole page of signals in one transaction (one WAL sync) while each
+ * incident change inside it stays all-or-nothing on its own. */
 int store_begin(struct store *st, struct yj_err *err)
 {
-    return exec(st, "BEGIN IMMEDIATE", "starting a transaction", err);
+    int rc = exec(st, st->depth ? "SAVEPOINT nested" : "BEGIN IMMEDIATE", "starting a transaction", err);
+    if (rc == 0)
+        st->depth++;
+    return rc;
 }
 
 /* Runs a cached statement that returns no rows (BEGIN/ROLLBACK on the read path, where
@@ -258,14 +265,29 @@ int store_read_begin(struct store *st, struct yj_err *err)
 
 int store_commit(struct store *st, struct yj_err *err)
 {
+    if (st->depth > 1) {
+        int rc = exec(st, "RELEASE nested", "committing", err);
+        if (rc < 0)
+            store_rollback(st);
+        else
+            st->depth--;
+        return rc;
+    }
     int rc = exec(st, "COMMIT", "committing", err);
     if (rc < 0)
         store_rollback(st);
+    st->depth = 0;
     return rc;
 }
 
 void store_rollback(struct store *st)
 {
+    if (st->depth > 1) {
+        sqlite3_exec(st->db, "ROLLBACK TO nested; RELEASE nested", NULL, NULL, NULL);
+        st->depth--;
+        return;
+    }
+    st->depth = 0;
     if (!sqlite3_get_autocommit(st->db) && run_cached(st, sql_rollback, "rolling back", NULL) < 0)
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }

@@ -142,7 +142,8 @@ int store_migrate(struct store *st, int *applied, struct yj_err *err);
 /* Highest applied migration, and the highest this build knows. */
 int store_schema_version(struct store *st, int *current, int *latest, struct yj_err *err);
 
-/* Transactions (not nested). store_begin takes the write lock at once. */
+/* Write transactions. store_begin takes the write lock at once; called again inside one it opens
+ * a savepoint, which store_commit releases and store_rollback undoes alone. */
 int store_begin(struct store *st, struct yj_err *err);
 int store_commit(struct store *st, struct yj_err *err);
 /* A read-only snapshot: every read until store_commit/store_rollback sees the same state and

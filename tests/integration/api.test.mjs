@@ -22,7 +22,7 @@ describe('server basics', () => {
     assert.match(srv.adminPassword, /^[A-Za-z2-9]{16}$/);
     const h = await fetch(`${srv.url}/healthz`);
     assert.equal(h.status, 200);
-    assert.deepEqual(await h.json(), { status: 'ok', store: 'ok', schema: 3 });
+    assert.deepEqual(await h.json(), { status: 'ok', store: 'ok', schema: 4 });
     const o = await fetch(`${srv.url}/api/v1/openapi.yaml`);
     assert.equal(o.status, 200);
     assert.match(await o.text(), /^openapi: 3/);
@@ -537,7 +537,7 @@ describe('deployment config and TLS', () => {
       assert.equal(r.code, 2);
       assert.deepEqual(r.stderr.trim().split('\n'), [
         `${f}:3:9: body: bad size "1 megabyte": unit must be one of B, KiB, MiB, GiB`,
-        `${f}:4:3: unknown key "colour" in limits (known keys: body, json_depth, string, connections, per_address, timeout, memory)`,
+        `${f}:4:3: unknown key "colour" in limits (known keys: body, json_depth, string, connections, per_address, timeout, memory, window_keys)`,
         `${f}:5:10: threads: expected a whole number, not "0x10"`,
       ]);
       writeFileSync(f, 'listen: "localhost"\n');
