@@ -602,26 +602,37 @@ int incident_attach_signal(struct yj_ctx *ctx, struct store_incident *inc, int64
                            const char *sample, struct yj_err *err)
 {
     int64_t now = yj_ctx_now(ctx);
-    inc->signal_count++;
-    if (at > inc->last_signal_at)
-        inc->last_signal_at = at;
-    bool keep = (inc->signal_count & (inc->signal_count - 1)) == 0; /* a power of two */
-    json_t *body = json_pack("{s:I, s:s, s:s}", "count", (json_int_t)inc->signal_count, "rule", rule, "sample", sample);
+    /* The counter moves with every signal; the record of it (timeline evidence at the 1st, 2nd,
+     * 4th, 8th ... signal; audit row and live event at those and at most once a second otherwise)
+     * does not, or a brute force at thousands of lines a second would flood the audit log and
+     * every open console. Each signal stays in `signals` with its incident id. */
+    int64_t count = 0;
+    bool publish = ((inc->signal_count + 1) & inc->signal_count) == 0 || now - inc->updated_at >= 1000;
     int rc = store_begin(ctx->store, err);
-    if (rc < 0) {
-        json_decref(body);
+    if (rc < 0)
+        return rc;
+    rc = store_incident_add_signal(ctx->store, inc->id, at, publish ? now : 0, &count, err);
+    if (rc < 0 || !publish) {
+        if (rc == 0)
+            rc = store_commit(ctx->store, err);
+        else
+            store_rollback(ctx->store);
+        if (rc == 0)
+            inc->signal_count = count;
         return rc;
     }
-    int64_t expected = inc->version;
+    inc->signal_count = count;
     inc->updated_at = now;
-    rc = store_incident_update(ctx->store, inc, expected, err);
-    if (rc == 0 && keep)
+    if (at > inc->last_signal_at)
+        inc->last_signal_at = at;
+    if ((count & (count - 1)) == 0) {
+        json_t *body = json_pack("{s:I, s:s, s:s}", "count", (json_int_t)count, "rule", rule, "sample", sample);
         rc = timeline(ctx, inc->id, now, "signal", body, err);
-    json_t *detail = json_pack("{s:I, s:I, s:s}", "id", (json_int_t)inc->id, "count", (json_int_t)inc->signal_count,
-                               "rule", rule);
+        json_decref(body);
+    }
+    json_t *detail = json_pack("{s:I, s:I, s:s}", "id", (json_int_t)inc->id, "count", (json_int_t)count, "rule", rule);
     rc = finish(ctx, rc, "incident.signal", inc, detail, now, err);
     json_decref(detail);
-    json_decref(body);
     return rc;
 }
 

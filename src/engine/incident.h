@@ -78,8 +78,10 @@ int incident_assess(struct yj_ctx *ctx, const char *ref, const struct incident_f
                     int64_t if_version, struct store_incident *out, struct yj_err *err);
 
 /* Counts one more signal for an open incident (dedup by fingerprint): signal_count and
- * last_signal_at move on; the 1st, 2nd, 4th, 8th ... signal is kept in the timeline as evidence,
- * so a flood adds a few entries, not one per signal. */
+ * last_signal_at move on, the version does not (a person's edit never conflicts with a signal).
+ * The 1st, 2nd, 4th, 8th ... signal is kept in the timeline as evidence; an audit row and a live
+ * event are written at those and at most once a second otherwise, so a flood adds a few entries,
+ * not one per signal. inc's signal_count (and updated_at when published) are refreshed. */
 int incident_attach_signal(struct yj_ctx *ctx, struct store_incident *inc, int64_t at, const char *rule,
                            const char *sample, struct yj_err *err);
 

@@ -507,6 +507,28 @@ int store_incident_update(struct store *st, struct store_incident *inc, int64_t 
     return 0;
 }
 
+int store_incident_add_signal(struct store *st, int64_t id, int64_t signal_at, int64_t touched_at, int64_t *count,
+                              struct yj_err *err)
+{
+    static const char sql[] = "UPDATE incidents SET signal_count = signal_count + 1, "
+                              "last_signal_at = max(coalesce(last_signal_at, 0), ?1), "
+                              "updated_at = CASE WHEN ?2 > 0 THEN ?2 ELSE updated_at END "
+                              "WHERE id = ?3 RETURNING signal_count";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, signal_at);
+    sqlite3_bind_int64(s, 2, touched_at);
+    sqlite3_bind_int64(s, 3, id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *count = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE)
+        return yj_err_set(err, YJ_ENOTFOUND, "no incident with id %lld", (long long)id);
+    return rc == SQLITE_ROW ? 0 : sql_fail(st, rc, "counting a signal on the incident", err);
+}
+
 int store_incident_get(struct store *st, int64_t id, const char *number, struct store_incident *out,
                        struct yj_err *err)
 {

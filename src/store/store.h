@@ -163,6 +163,12 @@ int store_incident_next_seq(struct store *st, int64_t year, int64_t *seq, struct
 int store_incident_insert(struct store *st, struct store_incident *inc, struct yj_err *err);
 /* Updates every column where id = inc->id and version = expected_version, then bumps the
  * version (inc->version is set to the new one). YJ_ESTATE when the version moved on. */
+/* Counts one more signal on incident id (inside the caller's transaction) without changing its
+ * version, so machine signals never conflict with a person's edit: signal_count + 1,
+ * last_signal_at raised to signal_at, updated_at set to touched_at unless that is 0. *count is
+ * the new signal_count. */
+int store_incident_add_signal(struct store *st, int64_t id, int64_t signal_at, int64_t touched_at, int64_t *count,
+                              struct yj_err *err);
 int store_incident_update(struct store *st, struct store_incident *inc, int64_t expected_version,
                           struct yj_err *err);
 /* By id, or by number when id is 0. YJ_ENOTFOUND when absent. */

@@ -400,6 +400,43 @@ static void test_audit_rehash_needs_every_later_row(void **state)
     audit_bad(f, 4, "edited");
 }
 
+
+/* A flood of signals on one incident: the counter sees every one, the version none (a person's
+ * edit made with the ETag read before the flood still applies), and the record of it grows by
+ * powers of two and once a second, not per signal. */
+static void test_attach_signal_counts_without_conflicts(void **state)
+{
+    struct fixture *f = *state;
+    struct store_incident inc;
+    struct incident_report_req req = {.type = "intrusion", .title = "SSH 暴力破解", .fingerprint = "sshd:192.0.2.1",
+                                      .signal_count = 5};
+    struct yj_err err = {0};
+    assert_int_equal(incident_report(&f->ctx, &req, &inc, &err), 0);
+    int64_t version = inc.version, audit0 = count(f, "audit_log"), events0 = count(f, "events"),
+            timeline0 = count(f, "timeline");
+    for (int i = 0; i < 1000; i++) {
+        f->now += 2; /* 1000 signals in 2 s */
+        assert_int_equal(incident_attach_signal(&f->ctx, &inc, f->now, "sshd", "Failed password", &err), 0);
+    }
+    struct store_incident now;
+    assert_int_equal(store_incident_get(f->st, inc.id, NULL, &now, &err), 0);
+    assert_int_equal(now.signal_count, 1005);
+    assert_int_equal(now.last_signal_at, f->now);
+    assert_int_equal(now.version, version);
+    /* Powers of two from 6 to 1005: 8 16 32 64 128 256 512; plus about one a second. */
+    assert_int_equal(count(f, "timeline") - timeline0, 7);
+    int64_t audited = count(f, "audit_log") - audit0;
+    assert_true(audited >= 7 && audited <= 7 + 3);
+    assert_int_equal(count(f, "events") - events0, audited);
+    /* An edit with the version read before the flood is not refused. */
+    struct incident_field fields[] = {{"source", "sshd 日志"}, {"scope", "web-1"}, {"nature", "口令猜测"},
+                                      {"trend", "持续"}, {"measures", "封禁来源地址"}};
+    store_incident_release(&now);
+    assert_int_equal(incident_move(&f->ctx, inc.number, "assessing", NULL, fields, 5, version, &now, &err), 0);
+    store_incident_release(&now);
+    store_incident_release(&inc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,6 +448,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_numbering_per_year, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_edit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attach_signal_counts_without_conflicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_reorder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_truncate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_rehash_needs_every_later_row, setup, teardown),
