@@ -8,10 +8,15 @@
 
 static int month_of(const char *s)
 {
-    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-    for (int m = 0; m < 12; m++)
-        if (memcmp(s, months + 3 * m, 3) == 0)
+    /* The three letters as one number, compared with twelve numbers: no string compares. */
+    static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    unsigned key =
+        (unsigned)(unsigned char)s[0] << 16 | (unsigned)(unsigned char)s[1] << 8 | (unsigned char)s[2];
+    for (int m = 0; m < 12; m++) {
+        const unsigned char *n = (const unsigned char *)names + 3 * m;
+        if (key == ((unsigned)n[0] << 16 | (unsigned)n[1] << 8 | n[2]))
             return m;
+    }
     return -1;
 }
 
@@ -33,20 +38,25 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 }
 
 /* "Nov 22 01:38:57" or "Nov  2 01:38:57": 15 characters, in the writer's local time. */
-static int64_t rfc3164_time(const char *s, size_t len, const struct logline_clock *clock)
+static int64_t rfc3164_time(const char *s, size_t len, struct logline_clock *clock)
 {
     if (len < 15 || s[3] != ' ' || s[6] != ' ' || s[9] != ':' || s[12] != ':')
-        return -1;
-    int mon = month_of(s);
-    if (mon < 0 || !(digit(s[5]) && (digit(s[4]) || s[4] == ' ')))
         return -1;
     for (int i = 7; i < 15; i++)
         if (i != 9 && i != 12 && !digit(s[i]))
             return -1;
-    int day = (s[4] == ' ' ? 0 : s[4] - '0') * 10 + s[5] - '0';
-    int64_t secs = days_from_civil(clock->year, mon + 1, day) * 86400 + ((s[7] - '0') * 10 + s[8] - '0') * 3600 +
-                   ((s[10] - '0') * 10 + s[11] - '0') * 60 + (s[13] - '0') * 10 + s[14] - '0';
-    return secs * 1000 - clock->utc_offset_ms;
+    int64_t secs_of_day = ((s[7] - '0') * 10 + s[8] - '0') * 3600 + ((s[10] - '0') * 10 + s[11] - '0') * 60 +
+                          (s[13] - '0') * 10 + s[14] - '0';
+    if (clock->last_midnight == 0 || memcmp(s, clock->last_day, 6) != 0) {
+        int mon = month_of(s);
+        if (mon < 0 || !(digit(s[5]) && (digit(s[4]) || s[4] == ' ')))
+            return -1;
+        int day = (s[4] == ' ' ? 0 : s[4] - '0') * 10 + s[5] - '0';
+        memcpy(clock->last_day, s, 6);
+        clock->last_midnight =
+            days_from_civil(clock->year, mon + 1, day) * 86400 * 1000 - clock->utc_offset_ms;
+    }
+    return clock->last_midnight + secs_of_day * 1000;
 }
 
 void logline_clock_init(struct logline_clock *clock, int64_t now_ms)
@@ -54,11 +64,10 @@ void logline_clock_init(struct logline_clock *clock, int64_t now_ms)
     time_t t = (time_t)(now_ms / 1000);
     struct tm tm;
     localtime_r(&t, &tm);
-    clock->year = tm.tm_year + 1900;
-    clock->utc_offset_ms = (int64_t)tm.tm_gmtoff * 1000;
+    *clock = (struct logline_clock){.year = tm.tm_year + 1900, .utc_offset_ms = (int64_t)tm.tm_gmtoff * 1000};
 }
 
-void logline_parse(const char *line, size_t len, const struct logline_clock *clock, struct logline *out)
+void logline_parse(const char *line, size_t len, struct logline_clock *clock, struct logline *out)
 {
     memset(out, 0, sizeof(*out));
     out->msg = line;

@@ -22,11 +22,14 @@ struct logline {
 struct logline_clock {
     int year;
     int64_t utc_offset_ms;
+    /* The last day read ("Nov 22") and its midnight: consecutive lines mostly share their day. */
+    char last_day[6];
+    int64_t last_midnight; /* UTC ms of local midnight; 0: nothing cached */
 };
 void logline_clock_init(struct logline_clock *clock, int64_t now_ms);
 
 /* Parses line[0..len) into out (pointers into line). Never fails: at worst everything is
- * message. */
-void logline_parse(const char *line, size_t len, const struct logline_clock *clock, struct logline *out);
+ * message. Updates the clock's stamp cache: one clock per thread. */
+void logline_parse(const char *line, size_t len, struct logline_clock *clock, struct logline *out);
 
 #endif

@@ -44,6 +44,15 @@ struct scan {
     struct logline_clock clock;
     bool line_matched;
     int64_t line_time;
+    /* Literal occurrences of the current block (rules_scan_block), by end offset. */
+    struct occurrence {
+        unsigned pattern;
+        size_t end;
+    } *occ;
+    size_t n_occ, cap_occ;
+    bool occ_unordered;
+    unsigned *cands;     /* the current line's candidate patterns, each once */
+    unsigned char *seen; /* bit per pattern: already in cands */
 };
 
 static void print_match(struct scan *s, const struct rule_hit *h)
@@ -89,7 +98,9 @@ static void on_hit(const struct rule_hit *h, void *ud)
         print_match(s, h);
 }
 
-static void scan_line(struct scan *s, const char *line, size_t len)
+/* One line: counted, junk skipped, the rules run — all of them (cands NULL) or only the patterns
+ * whose literals the block scan found in it. */
+static void scan_line(struct scan *s, const char *line, size_t len, const unsigned *cands, size_t n_cands)
 {
     s->lines++;
     s->line_no++;
@@ -111,9 +122,72 @@ static void scan_line(struct scan *s, const char *line, size_t len)
     logline_parse(line, len, &s->clock, &ll);
     s->line_matched = false;
     s->line_time = ll.time;
-    rules_match(s->rules, s->scratch, ll.program, ll.program_len, ll.msg, ll.msg_len, on_hit, s);
+    if (cands)
+        rules_match_candidates(s->rules, s->scratch, cands, n_cands, ll.program, ll.program_len, ll.msg, ll.msg_len,
+                               on_hit, s);
+    else
+        rules_match(s->rules, s->scratch, ll.program, ll.program_len, ll.msg, ll.msg_len, on_hit, s);
     if (s->line_matched)
         s->matched++;
+}
+
+static void on_occurrence(unsigned pattern, size_t end, void *ud)
+{
+    struct scan *s = ud;
+    if (s->n_occ == s->cap_occ) {
+        s->cap_occ = s->cap_occ ? 2 * s->cap_occ : 4096;
+        s->occ = xrealloc(s->occ, s->cap_occ * sizeof(*s->occ));
+    }
+    if (s->n_occ && s->occ[s->n_occ - 1].end > end)
+        s->occ_unordered = true;
+    s->occ[s->n_occ++] = (struct occurrence){pattern, end};
+}
+
+static int by_end(const void *a, const void *b)
+{
+    const struct occurrence *x = a, *y = b;
+    return x->end < y->end ? -1 : x->end > y->end;
+}
+
+/* Complete lines buf[0..len) (len just past a newline). When the rules allow it and the block is
+ * clean text, one literal scan over the block finds the few lines worth a closer look; the others
+ * are only counted. Otherwise line by line. */
+static void scan_block(struct scan *s, const char *buf, size_t len)
+{
+    s->n_occ = 0;
+    s->occ_unordered = false;
+    bool fast = !memchr(buf, 0, len) && yj_utf8_valid(buf, len) &&
+                rules_scan_block(s->rules, s->scratch, buf, len, on_occurrence, s) == 0;
+    if (fast && s->occ_unordered)
+        qsort(s->occ, s->n_occ, sizeof(*s->occ), by_end);
+    size_t start = 0, k = 0;
+    const char *nl;
+    while (start < len && (nl = memchr(buf + start, '\n', len - start)) != NULL) {
+        size_t line_len = (size_t)(nl - (buf + start)), end = (size_t)(nl - buf);
+        if (!fast) {
+            scan_line(s, buf + start, line_len, NULL, 0);
+        } else {
+            size_t m = 0;
+            for (; k < s->n_occ && s->occ[k].end <= end; k++) {
+                unsigned p = s->occ[k].pattern;
+                if (!(s->seen[p / 8] & (1u << (p % 8)))) {
+                    s->seen[p / 8] |= (unsigned char)(1u << (p % 8));
+                    s->cands[m++] = p;
+                }
+            }
+            for (size_t i = 0; i < m; i++)
+                s->seen[s->cands[i] / 8] = 0;
+            if (m) {
+                scan_line(s, buf + start, line_len, s->cands, m);
+            } else {
+                s->lines++;
+                s->line_no++;
+                if (line_len > LINE_MAX_BYTES)
+                    s->too_long++;
+            }
+        }
+        start = end + 1;
+    }
 }
 
 static int scan_file(struct scan *s, const char *path)
@@ -136,14 +210,19 @@ static int scan_file(struct scan *s, const char *path)
         have += n;
         read_total += n;
         size_t start = 0;
-        char *nl;
-        while ((nl = memchr(buf + start, '\n', have - start)) != NULL) {
-            size_t len = (size_t)(nl - (buf + start));
-            if (skipping)
+        if (skipping) {
+            char *nl = memchr(buf, '\n', have);
+            if (nl) {
                 skipping = false;
-            else
-                scan_line(s, buf + start, len);
-            start += len + 1;
+                start = (size_t)(nl - buf) + 1;
+            }
+        }
+        if (!skipping) {
+            const char *last = memrchr(buf + start, '\n', have - start);
+            if (last) {
+                scan_block(s, buf + start, (size_t)(last - (buf + start)) + 1);
+                start = (size_t)(last - buf) + 1;
+            }
         }
         if (start == 0 && have == BLOCK) {
             if (!skipping) {
@@ -164,7 +243,7 @@ static int scan_file(struct scan *s, const char *path)
         }
     }
     if (have && !skipping)
-        scan_line(s, buf, have);
+        scan_line(s, buf, have, NULL, 0);
     if (progress)
         fprintf(stderr, "\r%s: 100%% (%llu lines)\n", path, (unsigned long long)s->lines);
     int rerr = ferror(f);
@@ -228,6 +307,9 @@ int cli_logscan(struct cli *c, int argc, char **argv)
             s.stats[i].window = window_new(d->threshold.count, d->threshold.within, WINDOW_KEYS);
     }
     s.scratch = rules_scratch_new(s.rules);
+    /* Candidates of one line: at most one per occurrence, and never more than all patterns. */
+    s.cands = xcalloc(rules_pattern_count(s.rules) + 1, sizeof(unsigned));
+    s.seen = xcalloc(rules_pattern_count(s.rules) / 8 + 1, 1);
     logline_clock_init(&s.clock, yj_now_ms());
     s.many_files = argc - optind > 1;
     int64_t t0 = yj_now_ms();
@@ -274,6 +356,9 @@ int cli_logscan(struct cli *c, int argc, char **argv)
         window_free(s.stats[i].window);
     free(s.stats);
     rules_scratch_free(s.scratch);
+    free(s.cands);
+    free(s.seen);
+    free(s.occ);
     rules_free(s.rules);
     return rc;
 }

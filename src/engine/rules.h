@@ -71,6 +71,8 @@ void rules_free(struct rules *r);
 
 size_t rules_count(const struct rules *r);
 const struct rule_def *rules_get(const struct rules *r, size_t i);
+/* Patterns of all rules (pattern indexes run from 0 to this). */
+size_t rules_pattern_count(const struct rules *r);
 /* The position of def (a rule of r, as in a hit) among r's rules. */
 size_t rules_index(const struct rules *r, const struct rule_def *def);
 
@@ -78,6 +80,19 @@ struct rules_scratch *rules_scratch_new(const struct rules *r);
 void rules_scratch_free(struct rules_scratch *s);
 
 typedef void (*rules_hit_cb)(const struct rule_hit *hit, void *ud);
+/* Scanning many lines at once (offline tools): when every pattern has a required literal, the
+ * literals alone are looked for over the whole buffer; cb gets each occurrence's pattern index
+ * and end offset in buf. A line with no occurrence cannot match; a line with some is confirmed
+ * with rules_match_candidates on those pattern indexes. YJ_EINVAL when not possible (some
+ * pattern has no literal): use rules_match per line. */
+typedef void (*rules_block_cb)(unsigned pattern, size_t end, void *ud);
+int rules_scan_block(const struct rules *r, struct rules_scratch *s, const char *buf, size_t len, rules_block_cb cb,
+                     void *ud);
+/* Like rules_match, with the candidate pattern indexes already known (from rules_scan_block). */
+int rules_match_candidates(const struct rules *r, struct rules_scratch *s, const unsigned *patterns, size_t n,
+                           const char *program, size_t program_len, const char *msg, size_t len, rules_hit_cb cb,
+                           void *ud);
+
 /* Matches one message (from `program`, NULL when unknown); calls cb once for each matching rule.
  * Returns the number of rules that matched. */
 int rules_match(const struct rules *r, struct rules_scratch *s, const char *program, size_t program_len,

@@ -709,6 +709,13 @@ int server_run(const struct server_options *opt)
     srv->cfg = cfg;
     int status = 1;
     char *cert = NULL, *key = NULL;
+    /* Compiled rule databases are cached beside the data (a service account may have no home),
+     * before any thread exists: setenv is not thread-safe. */
+    if (!getenv("YINGJI_CACHE_DIR")) {
+        char *cache = xasprintf("%s/cache", cfg->data);
+        setenv("YINGJI_CACHE_DIR", cache, 1);
+        free(cache);
+    }
     pthread_mutex_init(&srv->plan_lock, NULL);
     pthread_mutex_init(&srv->park_lock, NULL);
     pthread_mutex_init(&srv->tick_lock, NULL);

@@ -34,7 +34,7 @@ static const char *field(const char **p, const char *end, size_t *len)
     return s;
 }
 
-void syslog_parse(const char *buf, size_t len, const struct logline_clock *clock, struct syslog_msg *out)
+void syslog_parse(const char *buf, size_t len, struct logline_clock *clock, struct syslog_msg *out)
 {
     memset(out, 0, sizeof(*out));
     out->pri = -1;
@@ -96,7 +96,8 @@ void syslog_parse(const char *buf, size_t len, const struct logline_clock *clock
         }
         if (p < end && *p == ' ')
             p++;
-        if (end - p >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
+        if (end - p >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB &&
+            (unsigned char)p[2] == 0xBF)
             p += 3; /* the BOM RFC 5424 allows before a UTF-8 message */
         out->msg = p;
         out->msg_len = (size_t)(end - p);
@@ -171,7 +172,8 @@ static void emit(struct syslog_receiver *r, const char *data, size_t len)
     struct syslog_msg m;
     syslog_parse(data, len, &r->clock, &m);
     if (signal_batch_add(r->batch, "syslog", m.time, (struct batch_text){m.host, m.host_len},
-                         (struct batch_text){m.program, m.program_len}, (struct batch_text){m.msg, m.msg_len}, NULL))
+                         (struct batch_text){m.program, m.program_len}, (struct batch_text){m.msg, m.msg_len},
+                         NULL))
         flush(r);
 }
 
@@ -377,8 +379,8 @@ int syslog_receiver_start(const struct syslog_listener *ls, size_t n, syslog_del
                 rc = uv_udp_recv_start(&l->udp, on_alloc, on_udp);
         }
         if (rc != 0) {
-            yj_err_set(err, YJ_EIO, "syslog: cannot listen on %s/%s: %s", ls[i].listen, l->is_tcp ? "tcp" : "udp",
-                       uv_strerror(rc));
+            yj_err_set(err, YJ_EIO, "syslog: cannot listen on %s/%s: %s", ls[i].listen,
+                       l->is_tcp ? "tcp" : "udp", uv_strerror(rc));
             goto fail;
         }
         struct sockaddr_storage bound;

@@ -25,7 +25,7 @@ struct syslog_msg {
 };
 
 /* Parses one message (pointers into buf). Never fails: what is not recognised is message. */
-void syslog_parse(const char *buf, size_t len, const struct logline_clock *clock, struct syslog_msg *out);
+void syslog_parse(const char *buf, size_t len, struct logline_clock *clock, struct syslog_msg *out);
 
 #define SYSLOG_MAX_CONNECTIONS 256
 /* Batches (of at most 1000 messages) waiting to be stored; beyond, batches are dropped and counted. */

@@ -74,6 +74,10 @@ describe('logscan', () => {
     assert.ok(s.json.skipped.too_long >= 2);
     const stdin = sh(`"$Y" logscan --json - < '${f}'`);
     assert.equal(JSON.parse(stdin.stdout).by_rule.sshd, 2);
+    // One rule: the literal block scan; a block with junk falls back to line by line, same counts.
+    const one = yj(['logscan', '--json', '--rule', 'sshd', f]);
+    assert.equal(one.json.by_rule.sshd, 2);
+    assert.deepEqual(one.json.skipped, s.json.skipped);
   });
 
   test('threshold hits: five failures from one address within ten minutes', () => {

@@ -14,6 +14,8 @@
 #include "plan/plan.h"
 #include "test_util.h"
 
+#include <dirent.h>
+
 struct hits {
     int n;
     char rule[64];
@@ -228,6 +230,58 @@ static void test_rule_errors(void **state)
     expect_rule_error("rules:\n  - id: x\n    patterns: ['a']\n", "2:5: rule is missing the required key \"raise\"");
 }
 
+
+static void count_occ(unsigned pattern, size_t end, void *ud)
+{
+    (void)pattern;
+    (void)end;
+    (*(int *)ud)++;
+}
+
+/* Hyperscan is given only a literal every match must contain, when a pattern has one at its top
+ * level. Patterns whose obvious literals are optional, alternatives, quantified or escaped must
+ * still match every line PCRE2 matches, line by line and through the block scan. */
+static void test_required_literals(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *pattern, *yes, *no;
+    } cases[] = {
+        {"^(?:abcdef)?xyzxyz (?<ip>\\S+)", "xyzxyz 1.2.3.4", "abcdef 1.2.3.4"},
+        {"^foo(?:barbar)?bazqux", "foobazqux", "foobarbar"},
+        {"a?bcdefgh", "bcdefgh", "bcdefg"},
+        {"abcdefg|hijklmn", "hijklmn", "abcdef"},
+        {"x\\.y\\.zzzz", "x.y.zzzz", "xAyBzzzz"},
+        {"(?i)access denied for", "ACCESS DENIED FOR root", "access allowed for"},
+        {"fail(?:ed|ure) [a-z]+ from", "failure login from", "fail login from"},
+        {"ab[)(]cdefgh", "ab(cdefgh", "abxcdefgh"},
+        {"[aA]uthentication (?:failure|error) for", "Authentication error for", "Authentication fail for"},
+        {"[]x]yzyzyz[^]]qqqqqq", "]yzyzyz-qqqqqq", "]yzyzyz]qqqqqq"},
+        {"tooshort+x", "tooshortttx", "toosho"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *text = xasprintf("rules:\n  - id: r\n    patterns: ['%s']\n    raise: {type: intrusion, title: t}\n",
+                               cases[i].pattern);
+        struct rules *r = NULL;
+        struct yj_err err;
+        assert_int_equal(rules_load_buffer("t.yaml", text, strlen(text), &r, NULL, &err), 0);
+        struct rules_scratch *s = rules_scratch_new(r);
+        struct hits h = {0};
+        rules_match(r, s, NULL, 0, cases[i].yes, strlen(cases[i].yes), on_hit, &h);
+        if (h.n != 1)
+            fail_msg("pattern %s does not match \"%s\"", cases[i].pattern, cases[i].yes);
+        h = (struct hits){0};
+        rules_match(r, s, NULL, 0, cases[i].no, strlen(cases[i].no), on_hit, &h);
+        assert_int_equal(h.n, 0);
+        int occ = 0;
+        if (rules_scan_block(r, s, cases[i].yes, strlen(cases[i].yes), count_occ, &occ) == 0 && occ == 0)
+            fail_msg("block scan misses \"%s\" for %s", cases[i].yes, cases[i].pattern);
+        rules_scratch_free(s);
+        rules_free(r);
+        free(text);
+    }
+}
+
 static void test_logline(void **state)
 {
     (void)state;
@@ -251,6 +305,72 @@ static void test_logline(void **state)
     const char *l3 = "Nov 22 01:38:57 host"; /* truncated: all message */
     logline_parse(l3, strlen(l3), &clock, &ll);
     assert_null(ll.program);
+    /* The stamp cache: the same second again, then another, then a stamp that is not one. */
+    const char *l4 = "Nov  2 09:30:00 web-2 sshd[1]: x", *l5 = "Dec 31 23:59:59 web-2 sshd[1]: y",
+               *l6 = "Nov  2 09:30:0x web-2 sshd[1]: z";
+    logline_parse(l4, strlen(l4), &clock, &ll);
+    assert_true(ll.time == want);
+    logline_parse(l5, strlen(l5), &clock, &ll);
+    yj_time_parse("2026-12-31T23:59:59+08:00", &want, &err);
+    assert_true(ll.time == want);
+    logline_parse(l6, strlen(l6), &clock, &ll);
+    assert_true(ll.time == 0 && ll.program == NULL);
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    for (int m = 0; m < 12; m++) {
+        char line[64], iso[64];
+        snprintf(line, sizeof(line), "%s 15 12:00:00 h p: m", months[m]);
+        snprintf(iso, sizeof(iso), "2026-%02d-15T12:00:00+08:00", m + 1);
+        logline_parse(line, strlen(line), &clock, &ll);
+        yj_time_parse(iso, &want, &err);
+        assert_true(ll.time == want);
+    }
+}
+
+/* Compiled databases are cached by content: the second load reads the file, matches the same,
+ * and a damaged cache file is compiled around, never trusted. */
+static void test_compile_cache(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    setenv("YINGJI_CACHE_DIR", dir, 1);
+    struct yj_err err;
+    const char *line = "Nov 22 01:38:57 h sshd[1]: Failed password for root from 203.0.113.9 port 22 ssh2";
+    for (int round = 0; round < 3; round++) {
+        if (round == 2) { /* damage every cached file */
+            DIR *d = opendir(dir);
+            struct dirent *e;
+            while ((e = readdir(d)))
+                if (e->d_name[0] != '.') {
+                    char *p = xasprintf("%s/%s", dir, e->d_name);
+                    FILE *f = fopen(p, "r+");
+                    fputs("garbage", f);
+                    fclose(f);
+                    free(p);
+                }
+            closedir(d);
+        }
+        struct rules *r = NULL;
+        const char *only[] = {"sshd"};
+        assert_int_equal(rules_load(NULL, only, 1, &r, NULL, &err), 0);
+        struct rules_scratch *s = rules_scratch_new(r);
+        struct hits h = match(r, s, line);
+        assert_int_equal(h.n, 1);
+        assert_string_equal(h.ip, "203.0.113.9");
+        assert_int_equal(match(r, s, "Nov 22 01:38:57 h sshd[1]: Accepted password for root").n, 0);
+        rules_scratch_free(s);
+        rules_free(r);
+        DIR *d = opendir(dir);
+        int files = 0;
+        struct dirent *e;
+        while ((e = readdir(d)))
+            files += e->d_name[0] != '.' && strncmp(e->d_name, "hs-", 3) == 0;
+        closedir(d);
+        assert_int_equal(files, 2); /* per line, and the literals for blocks */
+    }
+    unsetenv("YINGJI_CACHE_DIR");
+    test_rmtree(dir);
+    free(dir);
 }
 
 static void test_window(void **state)
@@ -284,6 +404,7 @@ int main(void)
         cmocka_unit_test(test_sshd_forms), cmocka_unit_test(test_other_builtin_rules),
         cmocka_unit_test(test_builtin_rules_compile),
         cmocka_unit_test(test_rule_errors), cmocka_unit_test(test_logline), cmocka_unit_test(test_window),
+        cmocka_unit_test(test_compile_cache), cmocka_unit_test(test_required_literals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
