@@ -97,7 +97,7 @@ struct batch_pipe *batch_pipe_start(size_t max_batches, batch_deliver_fn deliver
 {
     struct batch_pipe *p = xcalloc(1, sizeof(*p));
     p->cap = max_batches ? max_batches : 1;
-    p->ring = xcalloc(p->cap, sizeof(*p->ring));
+    p->ring = xcalloc(p->cap, sizeof(struct signal_batch *));
     p->deliver = deliver;
     p->ud = ud;
     pthread_mutex_init(&p->lock, NULL);

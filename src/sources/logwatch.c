@@ -339,7 +339,7 @@ static struct tail *tail_add(struct logwatch *lw, struct spec *spec, const char 
     t->retire.data = t;
     if (lw->n_tails == lw->cap_tails) {
         lw->cap_tails = lw->cap_tails ? 2 * lw->cap_tails : 8;
-        lw->tails = xrealloc(lw->tails, lw->cap_tails * sizeof(*lw->tails));
+        lw->tails = xrealloc(lw->tails, lw->cap_tails * sizeof(struct tail *));
     }
     lw->tails[lw->n_tails++] = t;
     return t;
