@@ -47,3 +47,14 @@ export function writePlan(dir, name, text) {
 }
 
 export { spawn };
+
+// Holds the store's write lock from another process (as a backup tool or a second writer might)
+// for `seconds`. `held` resolves once the lock is taken, `released` when it is let go.
+export function lockStore(db, seconds) {
+  const p = spawn('bash', ['-c', `(echo '.timeout 60000'; echo 'BEGIN EXCLUSIVE;'; echo "SELECT 'locked';"; `
+    + `sleep ${seconds}; echo 'COMMIT;') | sqlite3 '${db}'`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  const held = new Promise((resolve) => p.stdout.on('data', (d) => { out += d; if (out.includes('locked')) resolve(); }));
+  const released = new Promise((resolve) => p.on('exit', resolve));
+  return { held, released };
+}

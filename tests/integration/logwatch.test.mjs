@@ -5,7 +5,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, writeFileSync, renameSync, copyFileSync, truncateSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { yj, sh, spawn, tempDir, cleanup } from './helpers.mjs';
+import { yj, sh, lockStore, tempDir, cleanup } from './helpers.mjs';
 import { startServer, Client } from './server.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -177,15 +177,14 @@ describe('logwatch source', () => {
       const m = await (await fetch(`${srv.url}/metrics`)).text();
       assert.match(m, /yingji_source_messages_total\{source="logwatch",result="dropped"\} 3/);
       // Another process holds the database for longer than the busy timeout.
-      const lock = spawn('bash', ['-c', `(echo 'BEGIN EXCLUSIVE;'; sleep 7; echo 'COMMIT;') | sqlite3 '${data}/yingji.db'`],
-        { stdio: 'ignore' });
-      await sleep(300);
+      const lock = lockStore(`${data}/yingji.db`, 7);
+      await lock.held;
       for (let i = 0; i < 5; i++) appendFileSync(log, failure('192.0.2.78', i));
       await until('the lines after the lock', () => stored(data, '192.0.2.78').n === 5, 20000);
       const m2 = await (await fetch(`${srv.url}/metrics`)).text();
       assert.match(m2, /yingji_logwatch_retries_total [1-9]/);
       assert.match(srv.log(), /the store refused a batch/);
-      await new Promise((r) => (lock.exitCode === null ? lock.on('exit', r) : r()));
+      await lock.released;
     } finally {
       await srv.stop();
       cleanup(dir);
