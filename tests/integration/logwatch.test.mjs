@@ -37,6 +37,16 @@ function stored(data, tag) {
   return { n, distinct };
 }
 
+// A fresh directory with an empty auth.log, and a config that follows it.
+function watched() {
+  const dir = tempDir();
+  const logs = join(dir, 'logs');
+  mkdirSync(logs);
+  const log = join(logs, 'auth.log');
+  writeFileSync(log, '');
+  return { dir, data: join(dir, 'data'), log, f: config(dir, [`{type: logwatch, path: "${log}"}`]) };
+}
+
 function config(dir, sources) {
   const f = join(dir, 'yingji.yaml');
   writeFileSync(f, `sources:\n${sources.map((s) => `  - ${s}\n`).join('')}`);
@@ -81,12 +91,7 @@ describe('logwatch source', () => {
   });
 
   test('rotation by rename, truncate and copytruncate: every line once', async () => {
-    const dir = tempDir();
-    const logs = join(dir, 'logs');
-    mkdirSync(logs);
-    const log = join(logs, 'auth.log');
-    writeFileSync(log, '');
-    const f = config(dir, [`{type: logwatch, path: "${log}"}`]);
+    const { dir, log, f } = watched();
     const srv = await startServer({ args: ['--config', f] });
     let n = 0;
     const write = (k) => { for (let i = 0; i < k; i++) appendFileSync(log, failure('203.0.113.1', n++)); };
@@ -120,13 +125,7 @@ describe('logwatch source', () => {
   });
 
   test('kill -9 mid-stream, rotation while stopped: the restart resumes with none lost and none twice', async () => {
-    const dir = tempDir();
-    const data = join(dir, 'data');
-    const logs = join(dir, 'logs');
-    mkdirSync(logs);
-    const log = join(logs, 'auth.log');
-    writeFileSync(log, '');
-    const f = config(dir, [`{type: logwatch, path: "${log}"}`]);
+    const { dir, data, log, f } = watched();
     let n = 0;
     const write = (k) => { for (let i = 0; i < k; i++) appendFileSync(log, failure('198.51.100.2', n++)); };
     let srv = await startServer({ args: ['--config', f], data });
@@ -162,13 +161,7 @@ describe('logwatch source', () => {
   });
 
   test('junk and over-long lines are counted as dropped; a busy store delays lines but loses none', async () => {
-    const dir = tempDir();
-    const data = join(dir, 'data');
-    const logs = join(dir, 'logs');
-    mkdirSync(logs);
-    const log = join(logs, 'auth.log');
-    writeFileSync(log, '');
-    const f = config(dir, [`{type: logwatch, path: "${log}"}`]);
+    const { dir, data, log, f } = watched();
     const srv = await startServer({ args: ['--config', f], data });
     try {
       appendFileSync(log, Buffer.concat([Buffer.from('bin\0ary\n'), Buffer.from([0xff, 0xfe, 0x0a]),
