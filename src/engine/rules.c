@@ -410,7 +410,9 @@ static bool cache_path(const char *const *exprs, const unsigned *flags, const un
 {
     const char *dir = getenv("YINGJI_CACHE_DIR");
     char buf[PATH_MAX];
-    if (!dir || !*dir) {
+    if (dir && !*dir)
+        return false; /* set and empty: no cache */
+    if (!dir) {
         const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
         if (xdg && *xdg)
             snprintf(buf, sizeof(buf), "%s/yingji", xdg);
