@@ -173,3 +173,58 @@ int yj_time_year(int64_t ms)
     localtime_r(&t, &tm);
     return tm.tm_year + 1900;
 }
+
+int yj_date_parse(const char *s, int *y, int *m, int *d)
+{
+    int Y, M, D, n = 0;
+    if (!s || sscanf(s, "%4d-%2d-%2d%n", &Y, &M, &D, &n) != 3 || s[n] || n != 10 || M < 1 || M > 12 || D < 1 ||
+        D > 31)
+        return YJ_EINVAL;
+    /* Reject 2026-02-31 and the like: the date must survive a round trip. */
+    struct tm tm = {.tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D};
+    time_t t = timegm(&tm);
+    struct tm back;
+    gmtime_r(&t, &back);
+    if (back.tm_mday != D || back.tm_mon != M - 1)
+        return YJ_EINVAL;
+    *y = Y;
+    *m = M;
+    *d = D;
+    return 0;
+}
+
+int yj_clock_parse(const char *s, int *minutes)
+{
+    int h, m, n = 0;
+    if (!s || sscanf(s, "%2d:%2d%n", &h, &m, &n) != 2 || s[n] || n != 5 || h < 0 || h > 23 || m < 0 || m > 59)
+        return YJ_EINVAL;
+    *minutes = h * 60 + m;
+    return 0;
+}
+
+int64_t yj_local_to_ms(int y, int m, int d, int minutes)
+{
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = minutes / 60,
+                    .tm_min = minutes % 60, .tm_isdst = -1};
+    return (int64_t)mktime(&tm) * 1000;
+}
+
+int yj_local_datetime_parse(const char *s, int64_t *out_ms)
+{
+    char date[11];
+    if (!s || strlen(s) != 16 || s[10] != ' ')
+        return YJ_EINVAL;
+    memcpy(date, s, 10);
+    date[10] = 0;
+    int y, m, d, minutes;
+    if (yj_date_parse(date, &y, &m, &d) < 0 || yj_clock_parse(s + 11, &minutes) < 0)
+        return YJ_EINVAL;
+    *out_ms = yj_local_to_ms(y, m, d, minutes);
+    return 0;
+}
+
+int64_t yj_days_from_civil(int y, int m, int d)
+{
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d};
+    return (int64_t)timegm(&tm) / 86400;
+}

@@ -35,4 +35,16 @@ void yj_time_local(int64_t ms, char *buf, size_t size);
 /* Calendar year of ms in the local time zone (incident numbers count per year). */
 int yj_time_year(int64_t ms);
 
+/* Local dates and times, in the process's time zone (TZ is set to the plan's). */
+/* "YYYY-MM-DD" → y, m, d; YJ_EINVAL for anything else, 2026-02-31 included. */
+int yj_date_parse(const char *s, int *y, int *m, int *d);
+/* "HH:MM" → minutes after midnight; YJ_EINVAL otherwise. */
+int yj_clock_parse(const char *s, int *minutes);
+/* A local date and time of day as UTC ms. */
+int64_t yj_local_to_ms(int y, int m, int d, int minutes);
+/* "YYYY-MM-DD HH:MM" local → UTC ms; YJ_EINVAL otherwise. */
+int yj_local_datetime_parse(const char *s, int64_t *out_ms);
+/* Days since 1970-01-01 of a calendar date (for counting shifts). */
+int64_t yj_days_from_civil(int y, int m, int d);
+
 #endif

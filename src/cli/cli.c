@@ -32,6 +32,7 @@ static const char usage_text[] =
     "  serve [--listen ADDR:PORT]  run the HTTP API\n"
     "  logscan [--rule ID] FILE... run the detection rules over log files offline\n"
     "  user add|passwd|list        accounts for the API and console\n"
+    "  duty now [--at TIME]        who is on duty (值班) by the plan's roster\n"
     "  version                     print the version\n"
     "\n"
     "Global options (before or after the command):\n"
@@ -232,6 +233,8 @@ int cli_main(int argc, char **argv)
         rc = cli_serve(&c, argc - 1, argv + 1);
     else if (strcmp(cmd, "user") == 0)
         rc = cli_user(&c, argc - 1, argv + 1);
+    else if (strcmp(cmd, "duty") == 0)
+        rc = cli_duty(&c, argc - 1, argv + 1);
     else if (strcmp(cmd, "logscan") == 0)
         rc = cli_logscan(&c, argc - 1, argv + 1);
     else

@@ -2,6 +2,8 @@
  * plan_json()'s, so the API, `yingji plan show --json` and the plan file agree. */
 #include "../base/common.h"
 #include "../plan/plan.h"
+#include "../base/timeutil.h"
+#include "../engine/duty.h"
 #include "../plan/plan_json.h"
 #include "http.h"
 
@@ -12,8 +14,8 @@ void api_plan_get(struct request *r)
 
 void api_plan_part(struct request *r)
 {
-    static const char *const lists[] = {"roles",   "units", "people", "groups",    "contacts", "classes",
-                                        "levels",  "types", "duties", "equipment", "assets"};
+    static const char *const lists[] = {"roles",  "units",  "people",     "groups",    "contacts", "classes", "levels",
+                                        "types",  "duties", "escalation", "equipment", "assets",   "roster"};
     const char *part = r->params[0];
     json_t *all = plan_json(r->ctx.plan);
     json_t *items = NULL;
@@ -54,9 +56,21 @@ void api_plan_part(struct request *r)
     if (!items) {
         reply_problem(r, 404, "not_found", NULL,
                       "no plan part \"%s\" (roles, units, people, groups, contacts, classes, levels, types, duties, "
-                      "equipment, assets, routing, deadlines, playbooks)",
+                      "roster, escalation, equipment, assets, routing, deadlines, playbooks)",
                       part);
         return;
     }
     reply_json(r, 200, json_pack("{s:o}", "items", items));
+}
+
+void api_duty_now(struct request *r)
+{
+    int64_t at = yj_ctx_now(&r->ctx);
+    const char *q = request_query(r, "at");
+    struct yj_err err;
+    if (q && yj_time_parse(q, &at, &err) < 0) {
+        reply_problem(r, 400, "invalid", "at", "%s", err.msg);
+        return;
+    }
+    reply_json(r, 200, duty_json(r->ctx.plan, at));
 }

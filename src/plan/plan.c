@@ -158,6 +158,55 @@ static const struct decode_field duty_fields[] = {
 };
 static const struct decode_schema duty_schema = DECODE_SCHEMA(duty, struct plan_duty, "duty", duty_fields);
 
+static const struct decode_field rotation_fields[] = {
+    DECODE_FIELD(struct plan_rotation, "id", DK_STR, true, id),
+    DECODE_FIELD(struct plan_rotation, "name", DK_STR, false, name),
+    DECODE_FIELD(struct plan_rotation, "every", DK_STR, true, every),
+    DECODE_FIELD(struct plan_rotation, "start", DK_STR, true, start),
+    DECODE_STRS(struct plan_rotation, "people", true, people),
+    DECODE_FIELD(struct plan_rotation, "holidays", DK_BOOL, false, holidays),
+};
+static const struct decode_schema rotation_schema =
+    DECODE_SCHEMA(rotation, struct plan_rotation, "rotation", rotation_fields);
+
+static const struct decode_field override_fields[] = {
+    DECODE_FIELD(struct plan_override, "rotation", DK_STR, true, rotation),
+    DECODE_FIELD(struct plan_override, "person", DK_STR, true, person),
+    DECODE_FIELD(struct plan_override, "from", DK_STR, true, from),
+    DECODE_FIELD(struct plan_override, "to", DK_STR, true, to),
+    DECODE_FIELD(struct plan_override, "reason", DK_STR, false, reason),
+};
+static const struct decode_schema override_schema =
+    DECODE_SCHEMA(override, struct plan_override, "override", override_fields);
+
+static const struct decode_field roster_fields[] = {
+    DECODE_FIELD(struct plan_roster, "handover", DK_STR, false, handover),
+    DECODE_LIST(struct plan_roster, "rotations", true, rotations, rotation_schema),
+    DECODE_STRS(struct plan_roster, "holidays", false, holidays),
+    DECODE_LIST(struct plan_roster, "overrides", false, overrides, override_schema),
+};
+static const struct decode_schema roster_schema = DECODE_SCHEMA(roster, struct plan_roster, "roster", roster_fields);
+
+static const struct decode_field escalation_step_fields[] = {
+    DECODE_STRS(struct plan_escalation_step, "notify", true, notify),
+    DECODE_FIELD(struct plan_escalation_step, "after", DK_DUR, false, after),
+    DECODE_FIELD(struct plan_escalation_step, "repeat", DK_INT, false, repeat),
+    DECODE_FIELD(struct plan_escalation_step, "every", DK_DUR, false, every),
+};
+static const struct decode_schema escalation_step_schema =
+    DECODE_SCHEMA(escalation_step, struct plan_escalation_step, "escalation step", escalation_step_fields);
+
+static const struct decode_field escalation_fields[] = {
+    DECODE_FIELD(struct plan_escalation, "id", DK_STR, true, id),
+    DECODE_FIELD(struct plan_escalation, "name", DK_STR, false, name),
+    DECODE_STRS(struct plan_escalation, "levels", false, levels),
+    DECODE_STRS(struct plan_escalation, "types", false, types),
+    DECODE_STRS(struct plan_escalation, "deadlines", false, deadlines),
+    DECODE_LIST(struct plan_escalation, "steps", true, steps, escalation_step_schema),
+};
+static const struct decode_schema escalation_schema =
+    DECODE_SCHEMA(escalation, struct plan_escalation, "escalation policy", escalation_fields);
+
 static const struct decode_field equipment_fields[] = {
     DECODE_FIELD(struct plan_equipment, "id", DK_STR, true, id),
     DECODE_FIELD(struct plan_equipment, "name", DK_STR, true, name),
@@ -191,6 +240,8 @@ static const struct decode_field plan_fields[] = {
     DECODE_LIST(struct plan, "levels", true, levels, level_schema),
     DECODE_LIST(struct plan, "types", true, types, type_schema),
     DECODE_LIST(struct plan, "duties", false, duties, duty_schema),
+    DECODE_OBJ(struct plan, "roster", false, roster, roster_schema),
+    DECODE_LIST(struct plan, "escalation", false, escalations, escalation_schema),
     DECODE_LIST(struct plan, "equipment", false, equipment, equipment_schema),
     DECODE_LIST(struct plan, "assets", false, assets, asset_schema),
 };
@@ -240,6 +291,7 @@ const struct plan_contact *plan_contact(const struct plan *p, const char *id)
 {
     FIND_BY_ID(p->contacts, p->n_contacts, id);
 }
+const struct plan_group *plan_group(const struct plan *p, const char *id) { FIND_BY_ID(p->groups, p->n_groups, id); }
 
 const struct plan_asset *plan_asset(const struct plan *p, const char *key)
 {
@@ -379,6 +431,105 @@ static const char *const asset_kinds[] = {"website", "server", "ip_range", "syst
 static const char *const importance_set[] = {"normal", "important", "critical", NULL};
 static const char *const operator_types[] = {"cii", "state_organ", "other", NULL};
 
+static const char *const rotation_every[] = {"daily", "weekly", NULL};
+static const char *const deadline_kinds[] = {"report", "acknowledge", "assessment", "upward_report",
+                                             "summary_report", NULL};
+
+static const struct plan_rotation *plan_rotation(const struct plan *p, const char *id)
+{
+    FIND_BY_ID(p->roster.rotations, p->roster.n_rotations, id);
+}
+
+static void validate_roster(struct decoder *d, struct plan *p)
+{
+    struct plan_roster *r = &p->roster;
+    int minutes, y, m, dd;
+    if (r->handover && yj_clock_parse(r->handover, &minutes) < 0)
+        decode_error_at(d, &r->handover, "handover \"%s\": expected a time of day HH:MM", r->handover);
+    check_dups(d, r->rotations, r->n_rotations, sizeof(*r->rotations), "rotation");
+    for (size_t i = 0; i < r->n_rotations; i++) {
+        struct plan_rotation *x = &r->rotations[i];
+        check_enum(d, &x->every, "every", rotation_every);
+        if (x->start && yj_date_parse(x->start, &y, &m, &dd) < 0)
+            decode_error_at(d, &x->start, "start \"%s\": expected a date YYYY-MM-DD", x->start);
+        if (x->n_people == 0)
+            decode_error_at(d, x, "a rotation needs at least one person");
+        CHECK_REFS(d, p, x->people, x->n_people, plan_person, "person");
+    }
+    for (size_t i = 0; i < r->n_holidays; i++)
+        if (yj_date_parse(r->holidays[i], &y, &m, &dd) < 0)
+            decode_error_at(d, &r->holidays[i], "holiday \"%s\": expected a date YYYY-MM-DD", r->holidays[i]);
+    for (size_t i = 0; i < r->n_overrides; i++) {
+        struct plan_override *o = &r->overrides[i];
+        CHECK_REF(d, p, &o->rotation, plan_rotation, "rotation");
+        CHECK_REF(d, p, &o->person, plan_person, "person");
+        int64_t from = 0, to = 0;
+        if (o->from && yj_local_datetime_parse(o->from, &from) < 0)
+            decode_error_at(d, &o->from, "from \"%s\": expected \"YYYY-MM-DD HH:MM\"", o->from);
+        else if (o->to && yj_local_datetime_parse(o->to, &to) < 0)
+            decode_error_at(d, &o->to, "to \"%s\": expected \"YYYY-MM-DD HH:MM\"", o->to);
+        else if (o->from && o->to && to <= from)
+            decode_error_at(d, &o->to, "to must be after from");
+    }
+}
+
+static void check_target(struct decoder *d, const struct plan *p, char *const *target)
+{
+    const char *t = *target;
+    if (strcmp(t, "duty") == 0) {
+        if (p->roster.n_rotations == 0)
+            decode_error_at(d, target, "\"duty\" needs a roster with at least one rotation");
+        return;
+    }
+    if (strcmp(t, "unit_head") == 0 || strcmp(t, "reporter") == 0)
+        return;
+    const char *colon = strchr(t, ':');
+    const char *id = colon ? colon + 1 : "";
+    size_t kl = colon ? (size_t)(colon - t) : 0;
+    bool known = false;
+    if (kl == 4 && strncmp(t, "unit", 4) == 0)
+        known = plan_unit(p, id) != NULL;
+    else if (kl == 6 && strncmp(t, "person", 6) == 0)
+        known = plan_person(p, id) != NULL;
+    else if (kl == 4 && strncmp(t, "role", 4) == 0)
+        known = plan_role(p, id) != NULL;
+    else if (kl == 5 && strncmp(t, "group", 5) == 0)
+        known = plan_group(p, id) != NULL;
+    else {
+        decode_error_at(d, target,
+                        "notify \"%s\": expected duty, unit_head, reporter, unit:ID, person:ID, role:ID or group:ID",
+                        t);
+        return;
+    }
+    if (!known)
+        decode_error_at(d, target, "notify \"%s\": no such %.*s", t, (int)kl, t);
+}
+
+static void validate_escalations(struct decoder *d, struct plan *p)
+{
+    check_dups(d, p->escalations, p->n_escalations, sizeof(*p->escalations), "escalation policy");
+    for (size_t i = 0; i < p->n_escalations; i++) {
+        struct plan_escalation *e = &p->escalations[i];
+        CHECK_REFS(d, p, e->levels, e->n_levels, plan_level, "level");
+        CHECK_REFS(d, p, e->types, e->n_types, plan_type, "type");
+        for (size_t k = 0; k < e->n_deadlines; k++)
+            check_enum(d, &e->deadlines[k], "deadline", deadline_kinds);
+        if (e->n_steps == 0)
+            decode_error_at(d, e, "an escalation policy needs at least one step");
+        for (size_t k = 0; k < e->n_steps; k++) {
+            struct plan_escalation_step *st = &e->steps[k];
+            if (st->n_notify == 0)
+                decode_error_at(d, st, "a step must notify someone");
+            for (size_t t = 0; t < st->n_notify; t++)
+                check_target(d, p, &st->notify[t]);
+            if (st->repeat < 0 || st->repeat > 100)
+                decode_error_at(d, &st->repeat, "repeat must be between 0 and 100");
+            if (st->repeat > 0 && st->every == 0)
+                decode_error_at(d, &st->every, "every must be longer than 0s");
+        }
+    }
+}
+
 static void validate(struct decoder *d, struct plan *p)
 {
     struct plan_meta *m = &p->meta;
@@ -480,6 +631,8 @@ static void validate(struct decoder *d, struct plan *p)
         if (u->at && (sscanf(u->at, "%2d:%2d%c", &hh, &mm, &tail) != 2 || hh > 23 || mm > 59 || hh < 0 || mm < 0))
             decode_error_at(d, &u->at, "at \"%s\": expected a time of day HH:MM", u->at);
     }
+    validate_roster(d, p);
+    validate_escalations(d, p);
     for (size_t i = 0; i < p->n_equipment; i++)
         CHECK_REF(d, p, &p->equipment[i].owner, plan_unit, "unit");
     for (size_t i = 0; i < p->n_assets; i++) {

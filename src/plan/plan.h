@@ -153,6 +153,67 @@ struct plan_duty {
     char *basis; /* the clause of the plan that demands it */
 };
 
+/* 值班表: who is on duty. Shifts change at `handover` (local time); a daily rotation moves to the
+ * next person every day, a weekly one every week, counted from `start` (a local date). On a
+ * holiday, rotations marked `holidays` apply instead of the others (if there are any). An
+ * override puts a person on a rotation's shift for a stretch of time. */
+struct plan_rotation {
+    char *id;
+    char *name;
+    char *every; /* daily | weekly */
+    char *start; /* YYYY-MM-DD: the first person's first shift begins at its handover */
+    char **people;
+    size_t n_people;
+    bool holidays; /* this rotation covers holidays */
+};
+
+struct plan_override {
+    char *rotation;
+    char *person;
+    char *from; /* "YYYY-MM-DD HH:MM" local */
+    char *to;
+    char *reason;
+};
+
+struct plan_roster {
+    char *handover; /* HH:MM, default 08:30 */
+    struct plan_rotation *rotations;
+    size_t n_rotations;
+    char **holidays; /* YYYY-MM-DD */
+    size_t n_holidays;
+    struct plan_override *overrides;
+    size_t n_overrides;
+};
+
+/* An escalation step: whom to notify, after how long since the policy started (or since the
+ * previous step), how many times to repeat and how often. Targets: "duty" (whoever is on duty
+ * when it is sent), "unit_head" (the head of the incident's unit), "unit:ID" (its head),
+ * "person:ID", "role:ID" (everyone with the role), "group:ID" (its leaders, or its office unit's
+ * head), "reporter". */
+struct plan_escalation_step {
+    char **notify;
+    size_t n_notify;
+    int64_t after;  /* ms after the previous step (or the start); -1: at once */
+    int64_t repeat; /* further times, 0 by default */
+    int64_t every;  /* ms between repeats; -1: as `after` */
+};
+
+/* An escalation policy, chosen for an overdue deadline by the incident's level and type (empty
+ * lists match any) and the deadline's kind; the first policy that matches is used. It stops when
+ * the incident is acknowledged (and, for other deadlines, when that deadline is met). */
+struct plan_escalation {
+    char *id;
+    char *name;
+    char **levels;
+    size_t n_levels;
+    char **types;
+    size_t n_types;
+    char **deadlines; /* deadline kinds; empty: any */
+    size_t n_deadlines;
+    struct plan_escalation_step *steps;
+    size_t n_steps;
+};
+
 struct plan_equipment {
     char *id;
     char *name;
@@ -216,6 +277,9 @@ struct plan {
     size_t n_types;
     struct plan_duty *duties;
     size_t n_duties;
+    struct plan_roster roster;
+    struct plan_escalation *escalations;
+    size_t n_escalations;
     struct plan_equipment *equipment;
     size_t n_equipment;
     struct plan_asset *assets;
@@ -257,6 +321,7 @@ const struct plan_class *plan_class(const struct plan *plan, const char *id);
 const struct plan_level *plan_level(const struct plan *plan, const char *id);
 const struct plan_type *plan_type(const struct plan *plan, const char *id);
 const struct plan_contact *plan_contact(const struct plan *plan, const char *id);
+const struct plan_group *plan_group(const struct plan *plan, const char *id);
 const struct plan_asset *plan_asset(const struct plan *plan, const char *id_or_address);
 /* The subcategory and (via *cat) its category. */
 const struct gbt_subcategory *plan_gbt(const struct plan *plan, const char *sub_id,

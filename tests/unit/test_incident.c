@@ -17,6 +17,7 @@
 #include "test_util.h"
 
 #include <sqlite3.h>
+#include <time.h>
 
 /* 2026-11-22T01:00:00Z */
 #define T0 INT64_C(1795309200000)
@@ -45,6 +46,7 @@ static int setup(void **state)
         return -1;
     }
     setenv("TZ", "Asia/Shanghai", 1);
+    tzset(); /* plan_load may have read the zone already (mktime) */
     f->now = T0;
     f->ctx = (struct yj_ctx){.plan = f->plan, .store = f->st, .actor = "test", .now = test_clock, .clock_ud = f};
     *state = f;
