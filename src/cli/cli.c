@@ -26,6 +26,7 @@ static const char usage_text[] =
     "  incident show ID            one incident with its deadlines and timeline\n"
     "  incident move ID STATUS     move an incident along its lifecycle\n"
     "  incident note ID TEXT       add a note to an incident's timeline\n"
+    "  incident ack ID             acknowledge an incident (接报确认); stops its escalation\n"
     "  db migrate                  apply pending store migrations\n"
     "  db backup PATH              consistent copy of the store while it is in use\n"
     "  audit verify                check the hash chain of the audit log\n"

@@ -1,6 +1,7 @@
 /* cli_incident.c: `yingji incident report|list|show|move|note`. Thin: parses options, calls
  * engine/incident.c, prints. Every refusal is one line on stderr and a non-zero exit. */
 #include "../base/common.h"
+#include "../base/jsonutil.h"
 #include "../base/timeutil.h"
 #include "../engine/incident.h"
 #include "../engine/incident_json.h"
@@ -18,6 +19,7 @@ static const char incident_usage[] =
     "       yingji incident show ID\n"
     "       yingji incident move ID STATUS [--reason TEXT] [--field KEY=VALUE]...\n"
     "       yingji incident note ID TEXT\n"
+    "       yingji incident ack ID\n"
     "\n"
     "ID is the number (YJ-2026-0001) or the numeric id. STATUS is one of reported, assessing,\n"
     "responding, recovering, reviewing, closed, dismissed. Fields: source scope nature trend\n"
@@ -64,6 +66,18 @@ static int print_timeline_entry(const struct store_timeline_entry *e, void *ud)
             printf("  理由 reason: %s", json_string_value(json_object_get(b, "reason")));
     } else if (b && strcmp(e->kind, "note") == 0) {
         printf("备注 note: %s", json_string_value(json_object_get(b, "text")));
+    } else if (b && strcmp(e->kind, "overdue") == 0) {
+        printf("超时 overdue: %s%s%s", json_string_value(json_object_get(b, "deadline")),
+               json_object_get(b, "escalation") ? " → escalation " : "",
+               json_object_get(b, "escalation") ? json_string_value(json_object_get(b, "escalation")) : "");
+    } else if (b && strcmp(e->kind, "escalation") == 0) {
+        printf("升级 escalation %s step %lld: notified", json_string_value(json_object_get(b, "policy")),
+               (long long)json_integer_value(json_object_get(b, "step")));
+        json_t *who = json_object_get(b, "notified");
+        for (size_t k = 0; k < json_array_size(who); k++)
+            printf(" %s", json_string_value(json_array_get(who, k)));
+    } else if (b && strcmp(e->kind, "acknowledged") == 0) {
+        printf("确认 acknowledged");
     } else if (b && strcmp(e->kind, "reported") == 0) {
         printf("上报 reported: %s %s → %s", json_string_value(json_object_get(b, "type")),
                json_string_value(json_object_get(b, "level")), json_string_value(json_object_get(b, "unit")));
@@ -414,6 +428,29 @@ static int note(struct cli *c, int argc, char **argv)
     return 0;
 }
 
+/* 接报确认: someone has the incident in hand; stops the escalation of the acknowledge deadline. */
+static int ack(struct cli *c, int argc, char **argv)
+{
+    if (argc != 2)
+        return cli_usage("usage: yingji incident ack ID");
+    int rc = cli_open(c, true);
+    if (rc)
+        return rc;
+    struct yj_err err = {0};
+    struct store_incident inc;
+    if (incident_ack(&c->ctx, argv[1], &inc, &err) < 0)
+        return fail_err(&err);
+    char when[32];
+    yj_time_local(inc.acknowledged_at, when, sizeof(when));
+    if (c->json)
+        cli_print_json(json_pack("{s:s, s:o}", "incident", inc.number, "acknowledged_at",
+                                 yj_json_time(inc.acknowledged_at)));
+    else
+        printf("%s acknowledged at %s\n", inc.number, when);
+    store_incident_release(&inc);
+    return 0;
+}
+
 int cli_incident(struct cli *c, int argc, char **argv)
 {
     if (argc < 2 || cli_wants_help(argc, argv)) {
@@ -431,5 +468,7 @@ int cli_incident(struct cli *c, int argc, char **argv)
         return move(c, argc - 1, argv + 1);
     if (strcmp(sub, "note") == 0)
         return note(c, argc - 1, argv + 1);
-    return cli_usage("unknown incident command \"%s\" (report, list, show, move, note)", sub);
+    if (strcmp(sub, "ack") == 0)
+        return ack(c, argc - 1, argv + 1);
+    return cli_usage("unknown incident command \"%s\" (report, list, show, move, note, ack)", sub);
 }

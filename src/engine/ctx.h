@@ -15,6 +15,7 @@ struct yj_ctx {
     /* The clock: NULL means the wall clock. Tests inject their own. */
     int64_t (*now)(void *clock_ud);
     void *clock_ud;
+    const char *public_url; /* how people reach the console, for links in messages; may be NULL */
 };
 
 /* Current time in UTC ms from the context's clock. */

@@ -3,6 +3,7 @@
  * (that is cli/ and later http/) and never keeps state outside the store. One transaction per
  * call: incident row, deadlines, timeline and audit row commit together or not at all. */
 #include "../base/common.h"
+#include "../base/jsonutil.h"
 #include "../base/text.h"
 #include "../base/timeutil.h"
 #include "../plan/plan.h"
@@ -632,6 +633,95 @@ int incident_attach_signal(struct yj_ctx *ctx, struct store_incident *inc, int64
     }
     json_t *detail = json_pack("{s:I, s:I, s:s}", "id", (json_int_t)inc->id, "count", (json_int_t)count, "rule", rule);
     rc = finish(ctx, rc, "incident.signal", inc, detail, now, err);
+    json_decref(detail);
+    return rc;
+}
+
+int incident_ack(struct yj_ctx *ctx, const char *ref, struct store_incident *out, struct yj_err *err)
+{
+    struct store_incident inc = {0};
+    int rc = incident_find(ctx, ref, &inc, err);
+    if (rc < 0)
+        return rc;
+    if (strcmp(inc.status, INCIDENT_CLOSED) == 0 || strcmp(inc.status, INCIDENT_DISMISSED) == 0) {
+        rc = yj_err_set(err, YJ_ESTATE, "%s is %s: there is nothing to acknowledge", inc.number, inc.status);
+        store_incident_release(&inc);
+        return rc;
+    }
+    if (inc.acknowledged_at) {
+        /* Acknowledging twice changes nothing (a second person may press the same button). */
+        if (out)
+            *out = inc;
+        else
+            store_incident_release(&inc);
+        return 0;
+    }
+    int64_t now = yj_ctx_now(ctx);
+    if ((rc = store_begin(ctx->store, err)) < 0) {
+        store_incident_release(&inc);
+        return rc;
+    }
+    int64_t expected = inc.version;
+    inc.acknowledged_at = now;
+    inc.updated_at = now;
+    rc = store_incident_update(ctx->store, &inc, expected, err);
+    if (rc == 0)
+        rc = store_deadline_meet(ctx->store, inc.id, "acknowledge", now, err);
+    if (rc == 0)
+        rc = store_escalation_stop_all(ctx->store, inc.id, "acknowledge", now, "acknowledged", err);
+    json_t *body = json_pack("{s:s}", "by", ctx->actor ? ctx->actor : "");
+    if (rc == 0)
+        rc = timeline(ctx, inc.id, now, "acknowledged", body, err);
+    json_t *detail = json_pack("{s:I}", "id", (json_int_t)inc.id);
+    rc = finish(ctx, rc, "incident.ack", &inc, detail, now, err);
+    json_decref(detail);
+    json_decref(body);
+    if (rc == 0 && out)
+        *out = inc;
+    else
+        store_incident_release(&inc);
+    return rc;
+}
+
+int incident_overdue(struct yj_ctx *ctx, struct store_incident *inc, const char *kind, int64_t due_at,
+                     struct store_escalation *start, struct yj_err *err)
+{
+    int64_t now = yj_ctx_now(ctx);
+    int rc = store_begin(ctx->store, err);
+    if (rc < 0)
+        return rc;
+    rc = store_deadline_mark_overdue(ctx->store, inc->id, kind, now, err);
+    if (rc == 0 && start) {
+        rc = store_escalation_insert(ctx->store, start, err);
+        if (rc == YJ_ECONFLICT) /* already escalating (a clock on another node got there first) */
+            rc = 0, start = NULL;
+    }
+    json_t *body = json_pack("{s:s, s:o, s:s?}", "deadline", kind, "due_at", yj_json_time(due_at), "escalation",
+                             start ? start->policy : NULL);
+    if (rc == 0)
+        rc = timeline(ctx, inc->id, now, "overdue", body, err);
+    json_t *detail = json_pack("{s:I, s:s}", "id", (json_int_t)inc->id, "deadline", kind);
+    rc = finish(ctx, rc, "incident.overdue", inc, detail, now, err);
+    json_decref(detail);
+    json_decref(body);
+    return rc;
+}
+
+int incident_escalate(struct yj_ctx *ctx, struct store_incident *inc, const struct store_escalation *e,
+                      struct store_notification *notes, size_t n, json_t *body, struct yj_err *err)
+{
+    int64_t now = yj_ctx_now(ctx);
+    int rc = store_begin(ctx->store, err);
+    if (rc < 0)
+        return rc;
+    rc = store_escalation_update(ctx->store, e, err);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = store_notification_insert(ctx->store, &notes[i], err);
+    if (rc == 0 && body)
+        rc = timeline(ctx, inc->id, now, e->stopped_at ? "escalation_stopped" : "escalation", body, err);
+    json_t *detail = json_pack("{s:I, s:s, s:I}", "id", (json_int_t)inc->id, "policy", e->policy, "step",
+                               (json_int_t)e->step);
+    rc = finish(ctx, rc, "incident.escalate", inc, detail, now, err);
     json_decref(detail);
     return rc;
 }

@@ -16,6 +16,8 @@
 
 #include "../store/store.h"
 
+#include <jansson.h>
+
 struct yj_ctx;
 struct yj_err;
 
@@ -84,6 +86,20 @@ int incident_assess(struct yj_ctx *ctx, const char *ref, const struct incident_f
  * not one per signal. inc's signal_count (and updated_at when published) are refreshed. */
 int incident_attach_signal(struct yj_ctx *ctx, struct store_incident *inc, int64_t at, const char *rule,
                            const char *sample, struct yj_err *err);
+
+/* Acknowledges an incident (someone has it in hand): acknowledged_at, the acknowledge deadline
+ * met and its escalation stopped, a timeline entry. Acknowledging again is a no-op;
+ * a closed or dismissed incident is YJ_ESTATE. *out (may be NULL) as for incident_report. */
+int incident_ack(struct yj_ctx *ctx, const char *ref, struct store_incident *out, struct yj_err *err);
+
+/* For the clock: records that a deadline passed unmet (timeline, audit, event) and, when start
+ * is given, starts its escalation — in one transaction. */
+int incident_overdue(struct yj_ctx *ctx, struct store_incident *inc, const char *kind, int64_t due_at,
+                     struct store_escalation *start, struct yj_err *err);
+/* For the clock: writes an escalation's new state, queues its notifications and records body (a
+ * json_t *, borrowed; may be NULL) in the timeline — in one transaction. */
+int incident_escalate(struct yj_ctx *ctx, struct store_incident *inc, const struct store_escalation *e,
+                      struct store_notification *notes, size_t n, json_t *body, struct yj_err *err);
 
 /* Appends a note to the timeline (the incident's version moves on). */
 int incident_note(struct yj_ctx *ctx, const char *ref, const char *text, struct yj_err *err);

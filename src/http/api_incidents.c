@@ -2,6 +2,7 @@
  * Thin over engine/incident.c: parse and check the body, call the engine, shape the answer.
  * A caller who may not see an incident gets the same 404 as for one that does not exist. */
 #include "../base/common.h"
+#include "../base/jsonutil.h"
 #include "../base/timeutil.h"
 #include "../engine/incident.h"
 #include "../engine/incident_json.h"
@@ -510,5 +511,50 @@ void api_incidents_notes_add(struct request *r)
     server_wake_streams(r->srv);
 out:
     json_decref(b);
+    store_incident_release(&inc);
+}
+
+void api_incidents_ack(struct request *r)
+{
+    struct store_incident inc;
+    if (!load(r, &inc))
+        return;
+    struct yj_err err = {0};
+    char ref[32];
+    snprintf(ref, sizeof(ref), "%lld", (long long)inc.id);
+    struct store_incident now;
+    if (incident_ack(&r->ctx, ref, &now, &err) < 0) {
+        reply_error(r, &err);
+    } else {
+        reply_incident(r, 200, &now);
+        store_incident_release(&now);
+        server_wake_streams(r->srv);
+    }
+    store_incident_release(&inc);
+}
+
+static int add_notification(const struct store_notification *n, void *ud)
+{
+    json_array_append_new(
+        ud, json_pack("{s:I, s:o, s:s, s:s, s:s, s:s, s:s, s:I, s:s?, s:o?}", "id", (json_int_t)n->id, "created_at",
+                      yj_json_time(n->created_at), "recipient", n->recipient, "target", n->target, "subject",
+                      n->subject, "body", n->body, "status", n->status, "attempts", (json_int_t)n->attempts,
+                      "last_error", n->last_error, "sent_at", n->sent_at ? yj_json_time(n->sent_at) : NULL));
+    return 0;
+}
+
+void api_incidents_notifications(struct request *r)
+{
+    struct store_incident inc;
+    if (!load(r, &inc))
+        return;
+    json_t *items = json_array();
+    struct yj_err err = {0};
+    if (store_notification_list(r->ctx.store, inc.id, add_notification, items, &err) < 0) {
+        json_decref(items);
+        reply_error(r, &err);
+    } else {
+        reply_json(r, 200, json_pack("{s:o}", "items", items));
+    }
     store_incident_release(&inc);
 }

@@ -6,6 +6,7 @@
 #include "../base/log.h"
 #include "../base/timeutil.h"
 #include "../plan/plan.h"
+#include "../engine/clock.h"
 #include "../engine/detect.h"
 #include "../sources/logwatch.h"
 #include "../sources/syslog.h"
@@ -571,8 +572,33 @@ static void report_drops(struct server *srv)
     }
 }
 
-/* Once a second, parked streams look for events written by other processes (the CLI, other
- * nodes) and send keep-alives; local writes wake them at once. Every 10 s, drops are reported. */
+/* Runs the clock (overdue deadlines, escalation steps) on the ticker's own store connection. */
+static void run_clock(struct server *srv)
+{
+    struct yj_err err = {0};
+    struct store *st = server_store(srv, &err);
+    if (!st) {
+        server_count_store_error(srv);
+        return;
+    }
+    struct plan_ref *pr = server_plan_acquire(srv);
+    struct yj_ctx ctx = {.plan = pr->plan, .store = st, .actor = "clock", .public_url = srv->cfg->public_url};
+    struct clock_result res;
+    if (clock_tick(&ctx, &res, &err) < 0) {
+        server_count_store_error(srv);
+        yj_log_error("clock: %s", err.msg);
+    } else if (res.overdue || res.steps || res.stopped) {
+        yj_log_info("clock: %zu deadlines overdue, %zu escalation steps, %zu notifications queued, %zu escalations "
+                    "stopped",
+                    res.overdue, res.steps, res.notifications, res.stopped);
+        server_wake_streams(srv);
+    }
+    server_plan_release(pr);
+}
+
+/* Once a second: the clock runs, and parked streams look for events written by other processes
+ * (the CLI, other nodes) and send keep-alives (local writes wake them at once). Every 10 s, drops
+ * are reported. */
 static void *ticker_main(void *arg)
 {
     struct server *srv = arg;
@@ -581,6 +607,11 @@ static void *ticker_main(void *arg)
     while (!srv->ticker_stop) {
         if (++ticks % 10 == 0)
             report_drops(srv);
+        pthread_mutex_unlock(&srv->tick_lock);
+        run_clock(srv);
+        pthread_mutex_lock(&srv->tick_lock);
+        if (srv->ticker_stop)
+            break;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 1;

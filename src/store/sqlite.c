@@ -17,6 +17,7 @@ static const char *const migrations[] = {
     "src/store/migrations/sqlite/0002_server.sql",
     "src/store/migrations/sqlite/0003_signals.sql",
     "src/store/migrations/sqlite/0004_log_positions.sql",
+    "src/store/migrations/sqlite/0005_escalation.sql",
 };
 
 #define STMT_CACHE 64
@@ -698,8 +699,8 @@ int store_deadline_reschedule(struct store *st, int64_t incident_id, const char 
 int store_deadline_list(struct store *st, int64_t incident_id, struct store_deadline *out, size_t max, size_t *n,
                         struct yj_err *err)
 {
-    static const char sql[] = "SELECT id, incident_id, kind, due_at, coalesce(met_at, 0) FROM deadlines "
-                              "WHERE incident_id = ? ORDER BY due_at, id";
+    static const char sql[] = "SELECT id, incident_id, kind, due_at, coalesce(met_at, 0), coalesce(overdue_at, 0) "
+                              "FROM deadlines WHERE incident_id = ? ORDER BY due_at, id";
     sqlite3_stmt *s = stmt(st, sql, err);
     if (!s)
         return YJ_ESTORE;
@@ -713,6 +714,7 @@ int store_deadline_list(struct store *st, int64_t incident_id, struct store_dead
         snprintf(d->kind, sizeof(d->kind), "%s", (const char *)sqlite3_column_text(s, 2));
         d->due_at = sqlite3_column_int64(s, 3);
         d->met_at = sqlite3_column_int64(s, 4);
+        d->overdue_at = sqlite3_column_int64(s, 5);
     }
     sqlite3_reset(s);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -1224,6 +1226,217 @@ int store_login_clear(struct store *st, const char *key, struct yj_err *err)
         return YJ_ESTORE;
     bind_text(s, 1, key);
     return step_done(st, s, "clearing login failures", err);
+}
+
+/* ---- the clock ---- */
+
+int store_deadline_overdue(struct store *st, int64_t now, struct store_deadline *out, size_t max, size_t *n,
+                           struct yj_err *err)
+{
+    static const char sql[] = "SELECT d.id, d.incident_id, d.kind, d.due_at FROM deadlines d "
+                              "JOIN incidents i ON i.id = d.incident_id WHERE d.met_at IS NULL AND d.overdue_at IS NULL "
+                              "AND d.due_at <= ? AND i.status NOT IN ('closed', 'dismissed') ORDER BY d.due_at, d.id "
+                              "LIMIT ?";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, now);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+    size_t k = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && k < max) {
+        struct store_deadline *d = &out[k++];
+        *d = (struct store_deadline){.id = sqlite3_column_int64(s, 0),
+                                     .incident_id = sqlite3_column_int64(s, 1),
+                                     .due_at = sqlite3_column_int64(s, 3)};
+        snprintf(d->kind, sizeof(d->kind), "%s", (const char *)sqlite3_column_text(s, 2));
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sql_fail(st, rc, "reading overdue deadlines", err);
+    *n = k;
+    return 0;
+}
+
+int store_deadline_mark_overdue(struct store *st, int64_t incident_id, const char *kind, int64_t at,
+                                struct yj_err *err)
+{
+    static const char sql[] = "UPDATE deadlines SET overdue_at = ? WHERE incident_id = ? AND kind = ? AND met_at IS NULL";
+    return deadline_set(st, sql, incident_id, kind, at, "marking a deadline overdue", err);
+}
+
+#define ESCALATION_COLS                                                                                     \
+    "id, incident_id, deadline, policy, step, sent, coalesce(next_at, 0), started_at, coalesce(stopped_at, 0), "     \
+    "coalesce(stop_reason, '')"
+
+static void read_escalation(sqlite3_stmt *s, struct store_escalation *e)
+{
+    *e = (struct store_escalation){.id = sqlite3_column_int64(s, 0),
+                                   .incident_id = sqlite3_column_int64(s, 1),
+                                   .step = sqlite3_column_int64(s, 4),
+                                   .sent = sqlite3_column_int64(s, 5),
+                                   .next_at = sqlite3_column_int64(s, 6),
+                                   .started_at = sqlite3_column_int64(s, 7),
+                                   .stopped_at = sqlite3_column_int64(s, 8)};
+    snprintf(e->deadline, sizeof(e->deadline), "%s", (const char *)sqlite3_column_text(s, 2));
+    snprintf(e->policy, sizeof(e->policy), "%s", (const char *)sqlite3_column_text(s, 3));
+    snprintf(e->stop_reason, sizeof(e->stop_reason), "%s", (const char *)sqlite3_column_text(s, 9));
+}
+
+static int escalation_select(struct store *st, const char *sql, int64_t arg, struct store_escalation *out, size_t max,
+                             size_t *n, struct yj_err *err)
+{
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, arg);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+    size_t k = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && k < max)
+        read_escalation(s, &out[k++]);
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sql_fail(st, rc, "reading escalations", err);
+    *n = k;
+    return 0;
+}
+
+int store_escalation_due(struct store *st, int64_t now, struct store_escalation *out, size_t max, size_t *n,
+                         struct yj_err *err)
+{
+    static const char sql[] = "SELECT " ESCALATION_COLS " FROM escalations WHERE stopped_at IS NULL AND next_at IS "
+                              "NOT NULL AND next_at <= ? ORDER BY next_at, id LIMIT ?";
+    return escalation_select(st, sql, now, out, max, n, err);
+}
+
+int store_escalation_list(struct store *st, int64_t incident_id, struct store_escalation *out, size_t max,
+                          size_t *n, struct yj_err *err)
+{
+    static const char sql[] = "SELECT " ESCALATION_COLS " FROM escalations WHERE incident_id = ? ORDER BY id LIMIT ?";
+    return escalation_select(st, sql, incident_id, out, max, n, err);
+}
+
+int store_escalation_insert(struct store *st, struct store_escalation *e, struct yj_err *err)
+{
+    static const char sql[] = "INSERT INTO escalations (incident_id, deadline, policy, step, sent, next_at, started_at) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (incident_id, deadline) DO NOTHING";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, e->incident_id);
+    bind_text(s, 2, e->deadline);
+    bind_text(s, 3, e->policy);
+    sqlite3_bind_int64(s, 4, e->step);
+    sqlite3_bind_int64(s, 5, e->sent);
+    if (e->next_at)
+        sqlite3_bind_int64(s, 6, e->next_at);
+    else
+        sqlite3_bind_null(s, 6);
+    sqlite3_bind_int64(s, 7, e->started_at);
+    int rc = step_insert(st, s, "starting an escalation", &e->id, err);
+    if (rc == 0 && sqlite3_changes(st->db) == 0)
+        return yj_err_set(err, YJ_ECONFLICT, "the %s deadline of incident %lld is already escalating", e->deadline,
+                          (long long)e->incident_id);
+    return rc;
+}
+
+int store_escalation_update(struct store *st, const struct store_escalation *e, struct yj_err *err)
+{
+    static const char sql[] = "UPDATE escalations SET step = ?, sent = ?, next_at = ?, stopped_at = ?, stop_reason = ? "
+                              "WHERE id = ?";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, e->step);
+    sqlite3_bind_int64(s, 2, e->sent);
+    if (e->next_at)
+        sqlite3_bind_int64(s, 3, e->next_at);
+    else
+        sqlite3_bind_null(s, 3);
+    if (e->stopped_at)
+        sqlite3_bind_int64(s, 4, e->stopped_at);
+    else
+        sqlite3_bind_null(s, 4);
+    bind_text(s, 5, e->stop_reason[0] ? e->stop_reason : NULL);
+    sqlite3_bind_int64(s, 6, e->id);
+    return step_done(st, s, "advancing an escalation", err);
+}
+
+int store_escalation_stop_all(struct store *st, int64_t incident_id, const char *deadline, int64_t at,
+                              const char *reason, struct yj_err *err)
+{
+    static const char sql[] = "UPDATE escalations SET stopped_at = ?, stop_reason = ? WHERE incident_id = ? AND "
+                              "stopped_at IS NULL AND (?4 IS NULL OR deadline = ?4)";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, at);
+    bind_text(s, 2, reason);
+    sqlite3_bind_int64(s, 3, incident_id);
+    bind_text(s, 4, deadline);
+    return step_done(st, s, "stopping escalations", err);
+}
+
+int store_notification_insert(struct store *st, struct store_notification *n, struct yj_err *err)
+{
+    static const char sql[] = "INSERT INTO notifications (incident_id, escalation_id, created_at, recipient, target, "
+                              "subject, body, idempotency_key, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                              "ON CONFLICT (idempotency_key) DO NOTHING";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, n->incident_id);
+    if (n->escalation_id)
+        sqlite3_bind_int64(s, 2, n->escalation_id);
+    else
+        sqlite3_bind_null(s, 2);
+    sqlite3_bind_int64(s, 3, n->created_at);
+    bind_text(s, 4, n->recipient);
+    bind_text(s, 5, n->target);
+    bind_text(s, 6, n->subject);
+    bind_text(s, 7, n->body);
+    bind_text(s, 8, n->idempotency_key);
+    sqlite3_bind_int64(s, 9, n->next_attempt_at ? n->next_attempt_at : n->created_at);
+    int rc = step_insert(st, s, "queueing a notification", &n->id, err);
+    if (rc == 0 && sqlite3_changes(st->db) == 0)
+        n->id = 0;
+    return rc;
+}
+
+int store_notification_list(struct store *st, int64_t incident_id, store_notification_cb cb, void *ud,
+                            struct yj_err *err)
+{
+    static const char sql[] = "SELECT id, incident_id, coalesce(escalation_id, 0), created_at, recipient, target, "
+                              "subject, body, idempotency_key, status, attempts, next_attempt_at, last_error, "
+                              "coalesce(sent_at, 0) FROM notifications WHERE incident_id = ? ORDER BY id";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, incident_id);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_notification n = {
+            .id = sqlite3_column_int64(s, 0),
+            .incident_id = sqlite3_column_int64(s, 1),
+            .escalation_id = sqlite3_column_int64(s, 2),
+            .created_at = sqlite3_column_int64(s, 3),
+            .recipient = (const char *)sqlite3_column_text(s, 4),
+            .target = (const char *)sqlite3_column_text(s, 5),
+            .subject = (const char *)sqlite3_column_text(s, 6),
+            .body = (const char *)sqlite3_column_text(s, 7),
+            .idempotency_key = (const char *)sqlite3_column_text(s, 8),
+            .status = (const char *)sqlite3_column_text(s, 9),
+            .attempts = sqlite3_column_int64(s, 10),
+            .next_attempt_at = sqlite3_column_int64(s, 11),
+            .last_error = (const char *)sqlite3_column_text(s, 12),
+            .sent_at = sqlite3_column_int64(s, 13),
+        };
+        if (cb(&n, ud))
+            break;
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "reading notifications", err);
 }
 
 /* ---- log positions ---- */

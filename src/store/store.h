@@ -79,7 +79,8 @@ struct store_deadline {
     int64_t incident_id;
     char kind[32];
     int64_t due_at;
-    int64_t met_at; /* 0 = open */
+    int64_t met_at;     /* 0 = open */
+    int64_t overdue_at; /* when the clock found it passed unmet; 0 = not (yet) */
 };
 
 struct store_timeline_entry {
@@ -299,6 +300,64 @@ int store_signal_recent(struct store *st, int64_t since, store_signal_cb cb, voi
 /* The open (not closed or dismissed) incident with that fingerprint: 0 and *out, or ENOTFOUND. */
 int store_incident_open_by_fingerprint(struct store *st, const char *fingerprint, struct store_incident *out,
                                        struct yj_err *err);
+
+/* ---- the clock: overdue deadlines, escalations, the notification outbox ---- */
+
+/* Unmet deadlines due at or before `now` that were not yet found overdue, of incidents not
+ * closed or dismissed, oldest first: at most max into out, the count in *n. */
+int store_deadline_overdue(struct store *st, int64_t now, struct store_deadline *out, size_t max, size_t *n,
+                           struct yj_err *err);
+/* Marks a deadline as found overdue at `at` (inside the caller's transaction). */
+int store_deadline_mark_overdue(struct store *st, int64_t incident_id, const char *kind, int64_t at,
+                                struct yj_err *err);
+
+struct store_escalation {
+    int64_t id;
+    int64_t incident_id;
+    char deadline[32];
+    char policy[64];
+    int64_t step, sent;
+    int64_t next_at; /* 0: every step has run */
+    int64_t started_at;
+    int64_t stopped_at; /* 0: running */
+    char stop_reason[32];
+};
+/* Starts an escalation (sets e->id); YJ_ECONFLICT when that deadline's escalation exists. */
+int store_escalation_insert(struct store *st, struct store_escalation *e, struct yj_err *err);
+/* Escalations running with next_at at or before now, soonest first (at most max). */
+int store_escalation_due(struct store *st, int64_t now, struct store_escalation *out, size_t max, size_t *n,
+                         struct yj_err *err);
+/* An incident's escalations, oldest first (at most max). */
+int store_escalation_list(struct store *st, int64_t incident_id, struct store_escalation *out, size_t max,
+                          size_t *n, struct yj_err *err);
+/* Writes step, sent, next_at, stopped_at and stop_reason back. */
+int store_escalation_update(struct store *st, const struct store_escalation *e, struct yj_err *err);
+/* Stops the running escalations of an incident started by that deadline kind (NULL: all). */
+int store_escalation_stop_all(struct store *st, int64_t incident_id, const char *deadline, int64_t at,
+                              const char *reason, struct yj_err *err);
+
+struct store_notification {
+    int64_t id;
+    int64_t incident_id;
+    int64_t escalation_id; /* 0: none */
+    int64_t created_at;
+    const char *recipient; /* person:ID or user:NAME */
+    const char *target;
+    const char *subject;
+    const char *body;
+    const char *idempotency_key;
+    const char *status; /* pending sent failed */
+    int64_t attempts;
+    int64_t next_attempt_at;
+    const char *last_error;
+    int64_t sent_at;
+};
+/* Queues a notification (sets n->id); an existing idempotency key is not queued again (0, id 0). */
+int store_notification_insert(struct store *st, struct store_notification *n, struct yj_err *err);
+typedef int (*store_notification_cb)(const struct store_notification *n, void *ud);
+/* An incident's notifications, oldest first. */
+int store_notification_list(struct store *st, int64_t incident_id, store_notification_cb cb, void *ud,
+                            struct yj_err *err);
 
 /* ---- log positions: how far each watched file was read ---- */
 

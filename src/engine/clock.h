@@ -1,0 +1,26 @@
+/* clock.h: everything time-based that the plan demands, driven from the store (DESIGN §1): a
+ * deadline passed unmet is recorded once and starts the plan's escalation policy; each due step
+ * of a running escalation queues notifications (the outbox) for whom it names. Nothing is held
+ * in memory: the server calls clock_tick every second and a restart picks up where it left off —
+ * a deadline missed while the server was down fires at the first tick. Time comes from the
+ * context, so tests drive it with their own clock. */
+#ifndef YJ_CLOCK_H
+#define YJ_CLOCK_H
+
+#include <stddef.h>
+
+struct yj_ctx;
+struct yj_err;
+
+struct clock_result {
+    size_t overdue;       /* deadlines found overdue */
+    size_t steps;         /* escalation steps run */
+    size_t notifications; /* notifications queued */
+    size_t stopped;       /* escalations stopped (deadline met, incident closed, policy gone) */
+};
+
+/* Runs what is due at yj_ctx_now(ctx). *out (may be NULL) counts what was done. One caller at a
+ * time per store (the server's ticker); safe to repeat: each effect is recorded before the next. */
+int clock_tick(struct yj_ctx *ctx, struct clock_result *out, struct yj_err *err);
+
+#endif

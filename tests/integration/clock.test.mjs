@@ -1,0 +1,110 @@
+// The clock in the real server: a plan whose acknowledge deadline is two seconds, so the test
+// watches an unacknowledged incident become overdue, escalate to whoever is on duty (the roster),
+// and stop when acknowledged; and a deadline that passes while the server is down fires at the
+// first tick after the restart. Also `yingji duty now` and GET /api/v1/duty.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { yj, tempDir, cleanup, SRC } from './helpers.mjs';
+import { startServer, Client } from './server.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function fastPlan(dir) {
+  const text = readFileSync(join(SRC, 'plans/university.yaml'), 'utf8')
+    .replaceAll('acknowledge: 5m', 'acknowledge: 2s');
+  const f = join(dir, 'plan.yaml');
+  writeFileSync(f, text);
+  return f;
+}
+
+async function until(what, fn, ms = 10000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    last = await fn();
+    if (last) return last;
+    await sleep(100);
+  }
+  assert.fail(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
+describe('clock and escalation', () => {
+  test('an unacknowledged incident escalates to the person on duty; acknowledging stops it', async () => {
+    const dir = tempDir();
+    const plan = fastPlan(dir);
+    const srv = await startServer({ args: ['--plan', plan] });
+    try {
+      const admin = new Client(srv.url);
+      await admin.login('admin', srv.adminPassword);
+      const duty = (await admin.get('/api/v1/duty')).json;
+      assert.equal(duty.shifts.length, 1);
+      const onDuty = duty.shifts[0].person;
+      const made = await admin.post('/api/v1/incidents', { type: 'website_tamper', title: '主页被篡改', source: '巡检' });
+      assert.equal(made.status, 201);
+      const id = made.json.id;
+      const first = await until('the duty notification', async () => {
+        const n = (await admin.get(`/api/v1/incidents/${id}/notifications`)).json.items;
+        return n.length ? n : null;
+      });
+      assert.equal(first[0].recipient, `person:${onDuty}`);
+      assert.equal(first[0].target, 'duty');
+      assert.equal(first[0].status, 'pending');
+      assert.match(first[0].subject, /接报确认已超时/);
+      const tl = (await admin.get(`/api/v1/incidents/${id}/timeline`)).json.items.map((e) => e.kind);
+      assert.ok(tl.includes('overdue') && tl.includes('escalation'), tl.join(','));
+      // A duty account acknowledges; an officer may not acknowledge at all.
+      const PW = 'correct horse battery';
+      await admin.post('/api/v1/users', { name: 'duty1', role: 'duty', password: PW });
+      await admin.post('/api/v1/users', { name: 'pr1', role: 'officer', unit: 'publicity', password: PW });
+      const officer = new Client(srv.url);
+      await officer.login('pr1', PW);
+      assert.equal((await officer.post(`/api/v1/incidents/${id}/ack`)).status, 403);
+      const d = new Client(srv.url);
+      await d.login('duty1', PW);
+      const ack = await d.post(`/api/v1/incidents/${id}/ack`);
+      assert.equal(ack.status, 200);
+      assert.ok(ack.json.acknowledged_at);
+      assert.equal((await d.post(`/api/v1/incidents/${id}/ack`)).status, 200, 'again: a no-op');
+      const tl2 = (await admin.get(`/api/v1/incidents/${id}/timeline`)).json.items.map((e) => e.kind);
+      assert.ok(tl2.includes('acknowledged'));
+    } finally {
+      await srv.stop();
+      cleanup(dir);
+    }
+  });
+
+  test('a deadline that passed while the server was down fires at the first tick after the restart', async () => {
+    const dir = tempDir();
+    const plan = fastPlan(dir);
+    const data = join(dir, 'data');
+    const r = yj(['--plan', plan, '--data', data, 'incident', 'report', '--type', 'website_tamper', '--title', '夜间篡改',
+      '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    await sleep(2500); // the acknowledge deadline passes with no server running
+    const srv = await startServer({ args: ['--plan', plan], data });
+    try {
+      await until('the catch-up', () => /clock: 1 deadlines overdue/.test(srv.log()), 5000);
+      const show = yj(['--plan', plan, '--data', data, 'incident', 'show', r.json.number]);
+      assert.match(show.stdout, /超时 overdue: acknowledge → escalation unacknowledged/);
+      assert.match(show.stdout, /升级 escalation unacknowledged step 1: notified/);
+      const ack = yj(['--plan', plan, '--data', data, 'incident', 'ack', r.json.number]);
+      assert.equal(ack.code, 0, ack.stderr);
+      assert.match(ack.stdout, /acknowledged at/);
+    } finally {
+      await srv.stop();
+      cleanup(dir);
+    }
+  });
+
+  test('yingji duty now follows the roster, holidays included', () => {
+    const r = yj(['duty', 'now', '--at', '2026-10-02T12:00:00+08:00', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.json.shifts.map((s) => [s.rotation, s.holiday]), [['holiday_duty', true]]);
+    const w = yj(['duty', 'now', '--at', '2026-11-23T09:00:00+08:00', '--json']);
+    assert.deepEqual(w.json.shifts.map((s) => s.rotation), ['daily_duty']);
+    assert.equal(yj(['duty', 'now', '--at', 'yesterday']).code, 2);
+    assert.match(yj(['duty', 'now', '--at', '2026-11-23T09:00:00+08:00']).stdout, /日常值班/);
+  });
+});

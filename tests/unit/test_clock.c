@@ -1,0 +1,226 @@
+/* Unit tests for src/engine/clock.c against a real SQLite store and the built-in university plan,
+ * with a test clock: deadlines become overdue exactly once, escalation steps run on time and
+ * repeat, notifications go to whoever the roster names at send time, acknowledging or meeting
+ * the deadline stops the escalation, and a tick long after (a restart) catches up at once. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "base/common.h"
+#include "base/timeutil.h"
+#include "engine/clock.h"
+#include "engine/ctx.h"
+#include "engine/incident.h"
+#include "plan/plan.h"
+#include "store/store.h"
+#include "test_util.h"
+
+#include <time.h>
+
+/* 2026-11-22T09:00:00+08:00, a Sunday; day 325 of the roster: publicity_staff is on duty. */
+#define T0 INT64_C(1795309200000)
+
+struct fixture {
+    char *dir;
+    struct plan *plan;
+    struct store *st;
+    struct yj_ctx ctx;
+    int64_t now;
+};
+
+static int64_t test_clock(void *ud)
+{
+    return ((struct fixture *)ud)->now;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct yj_err err;
+    setenv("TZ", "Asia/Shanghai", 1);
+    tzset();
+    f->dir = test_tmpdir();
+    if (plan_load("builtin:university", &f->plan, NULL, &err) < 0 || store_open(f->dir, &f->st, &err) < 0 ||
+        store_migrate(f->st, NULL, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    f->now = T0;
+    f->ctx = (struct yj_ctx){.plan = f->plan,
+                             .store = f->st,
+                             .actor = "test",
+                             .now = test_clock,
+                             .clock_ud = f,
+                             .public_url = "https://yj.example.edu.cn/"};
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    store_free(f->st);
+    plan_free(f->plan);
+    test_rmtree(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+struct collected {
+    char recipients[32][64];
+    char subject[256];
+    char body[2048];
+    size_t n;
+};
+
+static int collect(const struct store_notification *n, void *ud)
+{
+    struct collected *c = ud;
+    if (c->n < 32)
+        snprintf(c->recipients[c->n], sizeof(c->recipients[0]), "%s", n->recipient);
+    snprintf(c->subject, sizeof(c->subject), "%s", n->subject);
+    snprintf(c->body, sizeof(c->body), "%s", n->body);
+    c->n++;
+    return 0;
+}
+
+static struct collected notes(struct fixture *f, int64_t id)
+{
+    struct collected c = {0};
+    struct yj_err err;
+    assert_int_equal(store_notification_list(f->st, id, collect, &c, &err), 0);
+    return c;
+}
+
+static struct clock_result tick(struct fixture *f, int64_t at)
+{
+    f->now = at;
+    struct clock_result r;
+    struct yj_err err = {0};
+    if (clock_tick(&f->ctx, &r, &err) < 0)
+        fail_msg("%s", err.msg);
+    return r;
+}
+
+static struct store_incident report(struct fixture *f)
+{
+    struct store_incident inc;
+    struct incident_report_req req = {.type = "website_tamper", .title = "主页被篡改", .source = "值班巡检发现"};
+    struct yj_err err = {0};
+    if (incident_report(&f->ctx, &req, &inc, &err) < 0)
+        fail_msg("%s", err.msg);
+    return inc;
+}
+
+static void test_acknowledge_escalation(void **state)
+{
+    struct fixture *f = *state;
+    struct store_incident inc = report(f);
+    /* Acknowledge is due after 5 minutes: nothing before. */
+    struct clock_result r = tick(f, T0 + 4 * YJ_MS_PER_MIN);
+    assert_int_equal(r.overdue + r.steps, 0);
+    /* At 5 minutes: overdue, and the first step notifies whoever is on duty. */
+    r = tick(f, T0 + 5 * YJ_MS_PER_MIN);
+    assert_int_equal(r.overdue, 1);
+    assert_int_equal(r.steps, 1);
+    struct collected c = notes(f, inc.id);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.recipients[0], "person:publicity_staff");
+    assert_non_null(strstr(c.subject, "YJ-2026-0001 接报确认已超时"));
+    assert_non_null(strstr(c.body, "责任单位：信息化建设与管理办公室"));
+    assert_non_null(strstr(c.body, "来源：值班巡检发现"));
+    assert_non_null(strstr(c.body, "https://yj.example.edu.cn/incidents/YJ-2026-0001"));
+    /* The same moment again: nothing twice. */
+    r = tick(f, T0 + 5 * YJ_MS_PER_MIN);
+    assert_int_equal(r.overdue + r.steps, 0);
+    assert_int_equal(notes(f, inc.id).n, 1);
+    /* Repeated every 5 minutes, twice. */
+    r = tick(f, T0 + 10 * YJ_MS_PER_MIN);
+    assert_int_equal(r.steps, 1);
+    assert_int_equal(notes(f, inc.id).n, 2);
+    /* Acknowledged: the escalation stops; later ticks send nothing more about it. */
+    f->now = T0 + 12 * YJ_MS_PER_MIN;
+    struct yj_err err;
+    assert_int_equal(incident_ack(&f->ctx, inc.number, NULL, &err), 0);
+    assert_int_equal(incident_ack(&f->ctx, inc.number, NULL, &err), 0); /* again: no-op */
+    r = tick(f, T0 + 30 * YJ_MS_PER_MIN);
+    assert_int_equal(r.steps, 0);
+    assert_int_equal(notes(f, inc.id).n, 2);
+    struct store_escalation es[4];
+    size_t n = 0;
+    assert_int_equal(store_escalation_list(f->st, inc.id, es, 4, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(es[0].stop_reason, "acknowledged");
+    store_incident_release(&inc);
+}
+
+static void test_assessment_escalation_and_catch_up(void **state)
+{
+    struct fixture *f = *state;
+    struct store_incident inc = report(f);
+    struct yj_err err;
+    f->now = T0 + YJ_MS_PER_MIN;
+    assert_int_equal(incident_ack(&f->ctx, inc.number, NULL, &err), 0);
+    /* Nothing runs for 70 minutes (the server was down); the first tick catches up: the
+     * assessment (due at 1 h) is overdue, its policy notifies the unit head and whoever is on
+     * duty. */
+    struct clock_result r = tick(f, T0 + 70 * YJ_MS_PER_MIN);
+    assert_int_equal(r.overdue, 1);
+    struct collected c = notes(f, inc.id);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.recipients[0], "person:it_head");
+    assert_string_equal(c.recipients[1], "person:publicity_staff");
+    assert_non_null(strstr(c.body, "风险评估，应于 2026-11-22 10:00:00 前完成（已超时 10 分钟）"));
+    /* 15 minutes later the leading group's leader is told. */
+    tick(f, T0 + 85 * YJ_MS_PER_MIN);
+    c = notes(f, inc.id);
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.recipients[2], "person:vp_it");
+    /* The assessment is done (the incident moves on to responding): the next step finds the
+     * deadline met and stops. */
+    struct incident_field fields[] = {{"source", "巡检"},   {"scope", "主页"},     {"nature", "篡改"},
+                                      {"trend", "已控制"},  {"measures", "下线"},  {"level", "important"}, {"activated_by", "vp_it"},
+                                      {"activation_reason", "官网被篡改，影响学校声誉"}};
+    f->now = T0 + 90 * YJ_MS_PER_MIN;
+    assert_int_equal(incident_move(&f->ctx, inc.number, "assessing", NULL, NULL, 0, 0, NULL, &err), 0);
+    if (incident_move(&f->ctx, inc.number, "responding", NULL, fields, 8, 0, NULL, &err) < 0)
+        fail_msg("%s", err.msg);
+    r = tick(f, T0 + 100 * YJ_MS_PER_MIN);
+    assert_int_equal(r.stopped, 1);
+    assert_int_equal(notes(f, inc.id).n, 3);
+    /* Upward reporting is due at 4 h (较大, an "other" operator): its policy goes to the leading
+     * group and the unit head, once. */
+    r = tick(f, T0 + 4 * YJ_MS_PER_HOUR);
+    assert_int_equal(r.overdue, 1);
+    c = notes(f, inc.id);
+    assert_int_equal(c.n, 5);
+    assert_string_equal(c.recipients[3], "person:vp_it");
+    assert_string_equal(c.recipients[4], "person:it_head");
+    store_incident_release(&inc);
+}
+
+static void test_closed_incidents_are_left_alone(void **state)
+{
+    struct fixture *f = *state;
+    struct store_incident inc = report(f);
+    struct yj_err err;
+    f->now = T0 + YJ_MS_PER_MIN;
+    assert_int_equal(incident_move(&f->ctx, inc.number, "dismissed", "误报：演示页面", NULL, 0, 0, NULL, &err), 0);
+    struct clock_result r = tick(f, T0 + 10 * YJ_MS_PER_HOUR);
+    assert_int_equal(r.overdue + r.steps + r.notifications, 0);
+    assert_int_equal(incident_ack(&f->ctx, inc.number, NULL, &err), YJ_ESTATE);
+    store_incident_release(&inc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_acknowledge_escalation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_assessment_escalation_and_catch_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_closed_incidents_are_left_alone, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
