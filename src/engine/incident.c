@@ -643,8 +643,9 @@ int incident_ack(struct yj_ctx *ctx, const char *ref, struct store_incident *out
     int rc = incident_find(ctx, ref, &inc, err);
     if (rc < 0)
         return rc;
-    if (strcmp(inc.status, INCIDENT_CLOSED) == 0 || strcmp(inc.status, INCIDENT_DISMISSED) == 0) {
-        rc = yj_err_set(err, YJ_ESTATE, "%s is %s: there is nothing to acknowledge", inc.number, inc.status);
+    const char *status = inc.status ? inc.status : "";
+    if (strcmp(status, INCIDENT_CLOSED) == 0 || strcmp(status, INCIDENT_DISMISSED) == 0) {
+        rc = yj_err_set(err, YJ_ESTATE, "%s is %s: there is nothing to acknowledge", inc.number, status);
         store_incident_release(&inc);
         return rc;
     }
