@@ -52,5 +52,6 @@ int cli_serve(struct cli *c, int argc, char **argv);
 int cli_user(struct cli *c, int argc, char **argv);
 int cli_logscan(struct cli *c, int argc, char **argv);
 int cli_duty(struct cli *c, int argc, char **argv);
+int cli_notify(struct cli *c, int argc, char **argv);
 
 #endif

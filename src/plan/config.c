@@ -6,6 +6,8 @@
 #include "decode.h"
 #include "plan.h"
 
+#include <sodium.h>
+
 #include <libfyaml.h>
 
 static const struct decode_field tls_fields[] = {
@@ -48,6 +50,20 @@ static const struct decode_field source_fields[] = {
 static const struct decode_schema source_schema =
     DECODE_SCHEMA(source, struct config_source, "source", source_fields);
 
+static const struct decode_field channel_fields[] = {
+    DECODE_FIELD(struct config_channel, "id", DK_STR, true, id),
+    DECODE_FIELD(struct config_channel, "type", DK_STR, true, type),
+    DECODE_FIELD(struct config_channel, "url", DK_STR, true, url),
+    DECODE_FIELD(struct config_channel, "secret_file", DK_STR, false, secret_file),
+    DECODE_FIELD(struct config_channel, "secret_env", DK_STR, false, secret_env),
+    DECODE_FIELD(struct config_channel, "user", DK_STR, false, user),
+    DECODE_FIELD(struct config_channel, "from", DK_STR, false, from),
+    DECODE_FIELD(struct config_channel, "body", DK_STR, false, body),
+    DECODE_FIELD(struct config_channel, "timeout", DK_DUR, false, timeout),
+};
+static const struct decode_schema channel_schema =
+    DECODE_SCHEMA(channel, struct config_channel, "channel", channel_fields);
+
 static const struct decode_field config_fields[] = {
     DECODE_FIELD(struct yj_config, "listen", DK_STR, false, listen),
     DECODE_FIELD(struct yj_config, "data", DK_STR, false, data),
@@ -59,6 +75,7 @@ static const struct decode_field config_fields[] = {
     DECODE_OBJ(struct yj_config, "limits", false, limits, limits_schema),
     DECODE_OBJ(struct yj_config, "sessions", false, sessions, sessions_schema),
     DECODE_LIST(struct yj_config, "sources", false, sources, source_schema),
+    DECODE_LIST(struct yj_config, "channels", false, channels, channel_schema),
 };
 static const struct decode_schema config_schema =
     DECODE_SCHEMA(config, struct yj_config, "the config file", config_fields);
@@ -153,6 +170,39 @@ static void validate(struct decoder *d, struct yj_config *c)
         if (s->connections && (s->connections < 1 || s->connections > 100000))
             decode_error_at(d, &s->connections, "connections must be between 1 and 100000");
     }
+    static const char *const channel_types[] = {"email", "wecom", "dingtalk", "feishu", "webhook", "sms"};
+    for (size_t i = 0; i < c->n_channels; i++) {
+        struct config_channel *ch = &c->channels[i];
+        bool known = false;
+        for (size_t k = 0; k < YJ_ARRAY_LEN(channel_types); k++)
+            known |= strcmp(ch->type, channel_types[k]) == 0;
+        if (!known) {
+            decode_error_at(d, &ch->type, "channel type \"%s\" is not known (email, wecom, dingtalk, feishu, webhook, sms)",
+                            ch->type);
+            continue;
+        }
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(c->channels[k].id, ch->id) == 0)
+                decode_error_at(d, &ch->id, "duplicate channel id \"%s\"", ch->id);
+        bool smtp = strcmp(ch->type, "email") == 0;
+        if (strncmp(ch->url, smtp ? "smtp" : "http", 4) != 0 || !strstr(ch->url, "://"))
+            decode_error_at(d, &ch->url, smtp ? "url must be smtp://HOST:PORT or smtps://HOST:PORT"
+                                              : "url must be an http:// or https:// URL");
+        if (smtp && !ch->from)
+            decode_error_at(d, ch, "an email channel needs from: ADDRESS");
+        if (strcmp(ch->type, "sms") == 0 && (!ch->body || !strstr(ch->body, "{phone}") || !strstr(ch->body, "{text}")))
+            decode_error_at(d, ch->body ? (void *)&ch->body : (void *)ch,
+                            "an sms channel needs body: the gateway's request with {phone} and {text}");
+        if (ch->secret_file && ch->secret_env)
+            decode_error_at(d, &ch->secret_env, "give secret_file or secret_env, not both");
+        char secret[512];
+        struct yj_err e;
+        if (config_channel_secret(ch, secret, sizeof(secret), &e) < 0)
+            decode_error_at(d, ch->secret_file ? (void *)&ch->secret_file : (void *)&ch->secret_env, "%s", e.msg);
+        sodium_memzero(secret, sizeof(secret));
+        if (ch->timeout != -1 && (ch->timeout < 100 || ch->timeout > 120000))
+            decode_error_at(d, &ch->timeout, "timeout must be between 100ms and 2m");
+    }
     struct config_limits *l = &c->limits;
     if (l->body != -1 && (l->body < 1024 || l->body > (INT64_C(1) << 30)))
         decode_error_at(d, &l->body, "body must be between 1KiB and 1GiB");
@@ -216,6 +266,12 @@ int config_load(const char *path, struct yj_config *cfg, struct plan_diags *diag
     TAKE_NUM(sessions.idle) TAKE_NUM(sessions.absolute)
 #undef TAKE_STR
 #undef TAKE_NUM
+    if (file.n_channels) {
+        cfg->channels = file.channels;
+        cfg->n_channels = file.n_channels;
+        file.channels = NULL;
+        file.n_channels = 0;
+    }
     if (file.n_sources) {
         cfg->sources = file.sources;
         cfg->n_sources = file.n_sources;
@@ -224,6 +280,32 @@ int config_load(const char *path, struct yj_config *cfg, struct plan_diags *diag
     }
     decode_release(&config_schema, &file);
     config_set(&cfg->file, path);
+    return 0;
+}
+
+int config_channel_secret(const struct config_channel *ch, char *buf, size_t size, struct yj_err *err)
+{
+    buf[0] = 0;
+    if (ch->secret_env) {
+        const char *v = getenv(ch->secret_env);
+        if (!v || !*v)
+            return yj_err_set(err, YJ_EINVAL, "secret_env: the environment variable %s is not set", ch->secret_env);
+        if (strlen(v) >= size)
+            return yj_err_set(err, YJ_EINVAL, "secret_env: %s is too long", ch->secret_env);
+        snprintf(buf, size, "%s", v);
+        return 0;
+    }
+    if (!ch->secret_file)
+        return 0;
+    FILE *f = fopen(ch->secret_file, "r");
+    if (!f)
+        return yj_err_set(err, YJ_EIO, "secret_file: cannot read %s: %s", ch->secret_file, strerror(errno));
+    bool ok = fgets(buf, (int)size, f) != NULL;
+    fclose(f);
+    size_t n = ok ? strcspn(buf, "\r\n") : 0;
+    buf[n] = 0;
+    if (n == 0)
+        return yj_err_set(err, YJ_EINVAL, "secret_file: %s is empty", ch->secret_file);
     return 0;
 }
 

@@ -43,6 +43,20 @@ struct config_source {
     int64_t connections; /* syslog/tcp: open connections at most (0: 256) */
 };
 
+/* One entry of `channels:`: where notifications go. Secrets are named by file or environment
+ * variable, never written in the config itself (config_channel_secret reads them). */
+struct config_channel {
+    char *id;
+    char *type; /* email wecom dingtalk feishu webhook sms */
+    char *url;  /* the robot's or endpoint's URL; for email the SMTP URL (smtps://host:465) */
+    char *secret_file;
+    char *secret_env;
+    char *user;  /* email: SMTP user */
+    char *from;  /* email: sender address */
+    char *body;  /* sms: the gateway's request body, with {phone} and {text} */
+    int64_t timeout; /* ms per delivery attempt; default 10 s */
+};
+
 struct yj_config {
     char *file; /* NULL when running on defaults */
     char *listen;
@@ -56,7 +70,14 @@ struct yj_config {
     struct config_sessions sessions;
     struct config_source *sources;
     size_t n_sources;
+    struct config_channel *channels;
+    size_t n_channels;
 };
+
+/* The channel's secret (HMAC key, SMTP password) from its file (first line) or environment
+ * variable into buf: 0, or YJ_EIO/YJ_EINVAL with err naming what is missing. An empty string
+ * when the channel names none. */
+int config_channel_secret(const struct config_channel *ch, char *buf, size_t size, struct yj_err *err);
 
 /* Fills cfg with the defaults (listen 127.0.0.1:8080, data ./data, the built-in university plan,
  * 1 MiB bodies, ...). Release with config_release. */

@@ -58,3 +58,21 @@ export function lockStore(db, seconds) {
   const released = new Promise((resolve) => p.on('exit', resolve));
   return { held, released };
 }
+
+// yj() without blocking the event loop: for tests whose receivers live in this process.
+export function yjAsync(args, opts = {}) {
+  return new Promise((resolve) => {
+    const p = spawn(BIN, args, { env: { ...process.env, TZ: 'UTC', ...(opts.env || {}) } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => { stdout += d; });
+    p.stderr.on('data', (d) => { stderr += d; });
+    p.on('close', (code) => {
+      let json;
+      if (args.includes('--json')) {
+        try { json = JSON.parse(stdout); } catch { json = undefined; }
+      }
+      resolve({ code, stdout, stderr, json });
+    });
+  });
+}
