@@ -6,6 +6,8 @@
 #include "../store/store.h"
 #include "cli.h"
 
+#include <curl/curl.h>
+
 #include <jansson.h>
 #include <locale.h>
 #include <pwd.h>
@@ -183,6 +185,8 @@ static int take_globals(struct cli *c, int *argc, char **argv)
 
 int cli_main(int argc, char **argv)
 {
+    /* Before any thread exists: libcurl's global set-up is not thread-safe. */
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     struct cli c = {.prog = "yingji"};
     /* Character widths for aligned Chinese output; everything else stays in the C locale. */
     setlocale(LC_CTYPE, "C.UTF-8");

@@ -727,6 +727,23 @@ int incident_escalate(struct yj_ctx *ctx, struct store_incident *inc, const stru
     return rc;
 }
 
+int incident_record(struct yj_ctx *ctx, int64_t id, const char *kind, json_t *body, struct yj_err *err)
+{
+    struct store_incident inc;
+    int rc = store_incident_get(ctx->store, id, NULL, &inc, err);
+    if (rc < 0)
+        return rc;
+    int64_t now = yj_ctx_now(ctx);
+    if ((rc = store_begin(ctx->store, err)) == 0) {
+        rc = timeline(ctx, id, now, kind, body, err);
+        json_t *detail = json_pack("{s:I, s:O}", "id", (json_int_t)id, kind, body);
+        rc = finish(ctx, rc, kind, &inc, detail, now, err);
+        json_decref(detail);
+    }
+    store_incident_release(&inc);
+    return rc;
+}
+
 int incident_note(struct yj_ctx *ctx, const char *ref, const char *text, struct yj_err *err)
 {
     int rc = yj_text_check("note", text, INCIDENT_TEXT_MAX, YJ_TEXT_NONEMPTY, err);

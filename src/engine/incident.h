@@ -101,6 +101,10 @@ int incident_overdue(struct yj_ctx *ctx, struct store_incident *inc, const char 
 int incident_escalate(struct yj_ctx *ctx, struct store_incident *inc, const struct store_escalation *e,
                       struct store_notification *notes, size_t n, json_t *body, struct yj_err *err);
 
+/* For machine outputs (notification deliveries, actions): a timeline entry of `kind` with body
+ * (borrowed), its audit row and live event, without touching the incident itself. */
+int incident_record(struct yj_ctx *ctx, int64_t id, const char *kind, json_t *body, struct yj_err *err);
+
 /* Appends a note to the timeline (the incident's version moves on). */
 int incident_note(struct yj_ctx *ctx, const char *ref, const char *text, struct yj_err *err);
 

@@ -7,6 +7,7 @@
 #include "../base/timeutil.h"
 #include "../plan/plan.h"
 #include "../engine/clock.h"
+#include "../outputs/outbox.h"
 #include "../engine/detect.h"
 #include "../sources/logwatch.h"
 #include "../sources/syslog.h"
@@ -60,6 +61,10 @@ struct server {
     struct detector *detector;
     struct syslog_receiver *syslog;
     struct logwatch *logwatch;
+    pthread_t outbox;
+    pthread_mutex_t outbox_lock;
+    pthread_cond_t outbox_cond;
+    bool outbox_stop, outbox_poke;
     struct syslog_counts drops_seen; /* as last reported by report_drops */
     uint64_t logwatch_drops_seen, evictions_seen;
 };
@@ -588,12 +593,56 @@ static void run_clock(struct server *srv)
         server_count_store_error(srv);
         yj_log_error("clock: %s", err.msg);
     } else if (res.overdue || res.steps || res.stopped) {
+        if (res.notifications) {
+            pthread_mutex_lock(&srv->outbox_lock);
+            srv->outbox_poke = true;
+            pthread_cond_signal(&srv->outbox_cond);
+            pthread_mutex_unlock(&srv->outbox_lock);
+        }
         yj_log_info("clock: %zu deadlines overdue, %zu escalation steps, %zu notifications queued, %zu escalations "
                     "stopped",
                     res.overdue, res.steps, res.notifications, res.stopped);
         server_wake_streams(srv);
     }
     server_plan_release(pr);
+}
+
+/* The outbox: delivers queued notifications through the configured channels, on a thread of its
+ * own because each attempt may wait for a slow receiver. Woken by the clock when it queues, and
+ * once a second for retries that fall due. */
+static void *outbox_main(void *arg)
+{
+    struct server *srv = arg;
+    pthread_mutex_lock(&srv->outbox_lock);
+    while (!srv->outbox_stop) {
+        srv->outbox_poke = false;
+        pthread_mutex_unlock(&srv->outbox_lock);
+        struct yj_err err = {0};
+        struct store *st = server_store(srv, &err);
+        if (st) {
+            struct plan_ref *pr = server_plan_acquire(srv);
+            struct yj_ctx ctx = {.plan = pr->plan, .store = st, .actor = "outbox", .public_url = srv->cfg->public_url};
+            struct outbox_result res;
+            if (outbox_run(&ctx, srv->cfg->channels, srv->cfg->n_channels, 32, &res, &err) < 0) {
+                server_count_store_error(srv);
+                yj_log_error("outbox: %s", err.msg);
+            } else if (res.sent || res.retried || res.failed) {
+                yj_log_info("outbox: %zu delivered, %zu to retry, %zu skipped, %zu failed", res.sent, res.retried,
+                            res.skipped, res.failed);
+                server_wake_streams(srv);
+            }
+            server_plan_release(pr);
+        }
+        pthread_mutex_lock(&srv->outbox_lock);
+        if (srv->outbox_stop || srv->outbox_poke)
+            continue;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&srv->outbox_cond, &srv->outbox_lock, &ts);
+    }
+    pthread_mutex_unlock(&srv->outbox_lock);
+    return NULL;
 }
 
 /* Once a second: the clock runs, and parked streams look for events written by other processes
@@ -751,6 +800,8 @@ int server_run(const struct server_options *opt)
     pthread_mutex_init(&srv->park_lock, NULL);
     pthread_mutex_init(&srv->tick_lock, NULL);
     pthread_cond_init(&srv->tick_cond, NULL);
+    pthread_mutex_init(&srv->outbox_lock, NULL);
+    pthread_cond_init(&srv->outbox_cond, NULL);
     pthread_key_create(&srv->store_key, store_destroy);
     srv->cache = response_cache_new((size_t)4 << 20);
 
@@ -854,6 +905,7 @@ int server_run(const struct server_options *opt)
         goto out;
     }
     pthread_create(&srv->ticker, NULL, ticker_main, srv);
+    pthread_create(&srv->outbox, NULL, outbox_main, srv);
     {
         const char *shown = *host && strcmp(host, "0.0.0.0") != 0 ? host : "127.0.0.1";
         bool v6 = strchr(shown, ':') != NULL;
@@ -897,6 +949,11 @@ int server_run(const struct server_options *opt)
     pthread_cond_signal(&srv->tick_cond);
     pthread_mutex_unlock(&srv->tick_lock);
     pthread_join(srv->ticker, NULL);
+    pthread_mutex_lock(&srv->outbox_lock);
+    srv->outbox_stop = true;
+    pthread_cond_signal(&srv->outbox_cond);
+    pthread_mutex_unlock(&srv->outbox_lock);
+    pthread_join(srv->outbox, NULL);
     /* Sources after every reader of their counters (requests, the ticker) is done, and before the
      * store goes: what they hold is delivered. */
     syslog_receiver_stop(srv->syslog);

@@ -18,6 +18,7 @@ static const char *const migrations[] = {
     "src/store/migrations/sqlite/0003_signals.sql",
     "src/store/migrations/sqlite/0004_log_positions.sql",
     "src/store/migrations/sqlite/0005_escalation.sql",
+    "src/store/migrations/sqlite/0006_deliveries.sql",
 };
 
 #define STMT_CACHE 64
@@ -1437,6 +1438,101 @@ int store_notification_list(struct store *st, int64_t incident_id, store_notific
     }
     sqlite3_reset(s);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "reading notifications", err);
+}
+
+int store_delivery_expand(struct store *st, const char *channel, struct yj_err *err)
+{
+    static const char sql[] = "INSERT INTO deliveries (notification_id, channel, next_attempt_at) "
+                              "SELECT n.id, ?1, n.next_attempt_at FROM notifications n WHERE n.status = 'pending' "
+                              "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = n.id AND "
+                              "d.channel = ?1)";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, channel);
+    return step_done(st, s, "routing notifications to a channel", err);
+}
+
+int store_delivery_due(struct store *st, int64_t now, struct store_delivery *out, size_t max, size_t *n,
+                       struct yj_err *err)
+{
+    static const char sql[] = "SELECT d.id, d.notification_id, d.channel, d.attempts, n.incident_id, "
+                              "coalesce(i.number, ''), n.recipient, n.subject, n.body, n.idempotency_key, n.created_at "
+                              "FROM deliveries d JOIN notifications n ON n.id = d.notification_id "
+                              "LEFT JOIN incidents i ON i.id = n.incident_id WHERE d.status = 'pending' AND "
+                              "d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.id LIMIT ?";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, now);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+    size_t k = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && k < max) {
+        struct store_delivery *d = &out[k++];
+        *d = (struct store_delivery){.id = sqlite3_column_int64(s, 0),
+                                     .notification_id = sqlite3_column_int64(s, 1),
+                                     .attempts = sqlite3_column_int64(s, 3),
+                                     .incident_id = sqlite3_column_int64(s, 4),
+                                     .created_at = sqlite3_column_int64(s, 10)};
+        snprintf(d->channel, sizeof(d->channel), "%s", (const char *)sqlite3_column_text(s, 2));
+        snprintf(d->incident, sizeof(d->incident), "%s", (const char *)sqlite3_column_text(s, 5));
+        d->recipient = col_text(s, 6);
+        d->subject = col_text(s, 7);
+        d->body = col_text(s, 8);
+        d->key = col_text(s, 9);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sql_fail(st, rc, "reading deliveries", err);
+    *n = k;
+    return 0;
+}
+
+void store_delivery_release(struct store_delivery *d)
+{
+    free(d->recipient);
+    free(d->subject);
+    free(d->body);
+    free(d->key);
+    d->recipient = d->subject = d->body = d->key = NULL;
+}
+
+int store_delivery_result(struct store *st, int64_t id, const char *status, int64_t attempts, int64_t next_attempt_at,
+                          const char *error, int64_t sent_at, struct yj_err *err)
+{
+    static const char sql[] = "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, "
+                              "sent_at = ? WHERE id = ?";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, status);
+    sqlite3_bind_int64(s, 2, attempts);
+    sqlite3_bind_int64(s, 3, next_attempt_at);
+    bind_text(s, 4, error);
+    if (sent_at)
+        sqlite3_bind_int64(s, 5, sent_at);
+    else
+        sqlite3_bind_null(s, 5);
+    sqlite3_bind_int64(s, 6, id);
+    return step_done(st, s, "recording a delivery", err);
+}
+
+int store_notification_settle(struct store *st, int64_t id, int64_t at, struct yj_err *err)
+{
+    /* Done when no delivery is pending: sent if any channel took it, failed if one gave up. */
+    static const char sql[] =
+        "UPDATE notifications SET status = CASE WHEN EXISTS (SELECT 1 FROM deliveries WHERE notification_id = ?1 "
+        "AND status = 'failed') THEN 'failed' ELSE 'sent' END, sent_at = ?2, attempts = (SELECT coalesce(sum(attempts), "
+        "0) FROM deliveries WHERE notification_id = ?1), last_error = (SELECT last_error FROM deliveries WHERE "
+        "notification_id = ?1 AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1) WHERE id = ?1 AND status = "
+        "'pending' AND NOT EXISTS (SELECT 1 FROM deliveries WHERE notification_id = ?1 AND status = 'pending')";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, at);
+    return step_done(st, s, "settling a notification", err);
 }
 
 /* ---- log positions ---- */

@@ -359,6 +359,30 @@ typedef int (*store_notification_cb)(const struct store_notification *n, void *u
 int store_notification_list(struct store *st, int64_t incident_id, store_notification_cb cb, void *ud,
                             struct yj_err *err);
 
+/* Deliveries: a notification through one channel. */
+struct store_delivery {
+    int64_t id;
+    int64_t notification_id;
+    char channel[64];
+    int64_t attempts;
+    int64_t incident_id;
+    char incident[40]; /* its number, "" when none */
+    char *recipient, *subject, *body, *key;
+    int64_t created_at;
+};
+/* Creates the pending deliveries of every pending notification through `channel` that has none. */
+int store_delivery_expand(struct store *st, const char *channel, struct yj_err *err);
+/* Pending deliveries due at `now`, soonest first (at most max); release each with
+ * store_delivery_release. */
+int store_delivery_due(struct store *st, int64_t now, struct store_delivery *out, size_t max, size_t *n,
+                       struct yj_err *err);
+void store_delivery_release(struct store_delivery *d);
+/* Records an attempt's outcome: status pending (retry at next_attempt_at), sent, skipped or failed. */
+int store_delivery_result(struct store *st, int64_t id, const char *status, int64_t attempts, int64_t next_attempt_at,
+                          const char *error, int64_t sent_at, struct yj_err *err);
+/* Marks a notification sent or failed once none of its deliveries is pending. */
+int store_notification_settle(struct store *st, int64_t id, int64_t at, struct yj_err *err);
+
 /* ---- log positions: how far each watched file was read ---- */
 
 struct store_logpos {

@@ -77,3 +77,61 @@ describe('notify test', () => {
     assert.match(out.stderr, /bad\.yaml:4:\d+: an sms channel needs body/);
   });
 });
+
+describe('the outbox', () => {
+  test('escalation notifications reach every channel; a receiver down for a while gets them when it is back', async () => {
+    const { startServer, Client } = await import('./server.mjs');
+    const { readFileSync } = await import('node:fs');
+    const { SRC } = await import('./helpers.mjs');
+    const dir = tempDir();
+    const ding = await receiver('dingtalk', 'SEC-ding');
+    const hook = await receiver('webhook', 'hook-secret');
+    await hook.down();
+    const plan = join(dir, 'plan.yaml');
+    writeFileSync(plan, readFileSync(join(SRC, 'plans/university.yaml'), 'utf8').replaceAll('acknowledge: 5m', 'acknowledge: 1s'));
+    const cfg = join(dir, 'yingji.yaml');
+    writeFileSync(cfg, `plan: ${plan}\npublic_url: "https://yj.example.edu.cn/"\nchannels:\n`
+      + `  - {id: ding, type: dingtalk, url: "${ding.url}", secret_env: YJ_TEST_DING}\n`
+      + `  - {id: hook, type: webhook, url: "${hook.url}", secret_env: YJ_TEST_HOOK, timeout: 2s}\n`);
+    process.env.YJ_TEST_DING = 'SEC-ding';
+    process.env.YJ_TEST_HOOK = 'hook-secret';
+    const srv = await startServer({ args: ['--config', cfg] });
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    try {
+      const admin = new Client(srv.url);
+      await admin.login('admin', srv.adminPassword);
+      const made = await admin.post('/api/v1/incidents', { type: 'website_tamper', title: '主页被篡改' });
+      const id = made.json.id;
+      const timeline = async () => (await admin.get(`/api/v1/incidents/${id}/timeline`)).json.items;
+      // DingTalk takes it at once; the webhook is down: the first failure is on the timeline.
+      for (let i = 0; i < 100 && !(ding.got.length && (await timeline()).some((e) => e.kind === 'delivery_retrying')); i++) await sleep(100);
+      assert.equal(ding.got.length, 1);
+      assert.match(ding.got[0].body.text.content, /接报确认已超时[\s\S]*https:\/\/yj\.example\.edu\.cn\/incidents\//);
+      const retrying = (await timeline()).find((e) => e.kind === 'delivery_retrying');
+      assert.ok(retrying, 'the failed attempt is on the timeline');
+      let n = (await admin.get(`/api/v1/incidents/${id}/notifications`)).json.items;
+      assert.equal(n[0].status, 'pending');
+      // The receiver comes back: the retry (2 s, then 4 s ...) delivers it; nothing is lost.
+      await sleep(1500);
+      await hook.up();
+      for (let i = 0; i < 150 && hook.got.length === 0; i++) await sleep(100);
+      assert.equal(hook.got.length >= 1, true, 'delivered after the receiver came back');
+      assert.equal(new Set(hook.got.map((g) => g.body.key)).size, 1, 'one notification, one idempotency key');
+      assert.equal(hook.rejected.length, 0, 'every request was signed correctly');
+      for (let i = 0; i < 50; i++) {
+        n = (await admin.get(`/api/v1/incidents/${id}/notifications`)).json.items;
+        if (n[0].status === 'sent') break;
+        await sleep(100);
+      }
+      assert.equal(n[0].status, 'sent');
+      assert.ok(n[0].attempts >= 3, `attempts over both channels: ${n[0].attempts}`);
+      const kinds = (await timeline()).map((e) => e.kind);
+      assert.equal(kinds.filter((k) => k === 'delivered').length, 2);
+    } finally {
+      await srv.stop();
+      await ding.close();
+      await hook.close();
+      cleanup(dir);
+    }
+  });
+});

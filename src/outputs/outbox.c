@@ -1,0 +1,125 @@
+/* outbox.c: the delivery loop over the `deliveries` table. Works from the store alone; the
+ * outcome of each attempt commits before the next one starts. Never called on a request thread. */
+#include "../base/common.h"
+#include "../base/err.h"
+#include "../engine/ctx.h"
+#include "../engine/incident.h"
+#include "../plan/config.h"
+#include "../plan/plan.h"
+#include "../store/store.h"
+#include "notify.h"
+#include "outbox.h"
+
+#include <jansson.h>
+#include <sodium.h>
+
+int64_t outbox_backoff(int64_t failures)
+{
+    int64_t base = 2000;
+    for (int64_t i = 1; i < failures && base < 600000; i++)
+        base *= 2;
+    if (base > 600000)
+        base = 600000;
+    /* ±20%: many deliveries failing together do not all come back at the same instant. */
+    int64_t spread = base / 5;
+    return base - spread + (int64_t)randombytes_uniform((uint32_t)(2 * spread + 1));
+}
+
+static const struct config_channel *channel_of(const struct config_channel *chs, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(chs[i].id, id) == 0)
+            return &chs[i];
+    return NULL;
+}
+
+static void record(struct yj_ctx *ctx, const struct store_delivery *d, const char *kind, const char *error,
+                   int64_t retry_at)
+{
+    if (!d->incident_id)
+        return;
+    json_t *body = json_pack("{s:s, s:s, s:I, s:s?}", "channel", d->channel, "recipient", d->recipient, "attempts",
+                             (json_int_t)d->attempts + 1, "error", error);
+    if (retry_at)
+        json_object_set_new(body, "retry_at", json_integer(retry_at));
+    struct yj_err err;
+    incident_record(ctx, d->incident_id, kind, body, &err); /* the delivery itself is recorded already */
+    json_decref(body);
+}
+
+static int deliver(struct yj_ctx *ctx, const struct config_channel *chs, size_t n_chs, struct store_delivery *d,
+                   struct outbox_result *res, struct yj_err *err)
+{
+    int64_t now = yj_ctx_now(ctx);
+    const struct config_channel *ch = channel_of(chs, n_chs, d->channel);
+    int rc;
+    if (!ch) {
+        /* The channel left the config: nobody will carry this any more. */
+        rc = store_delivery_result(ctx->store, d->id, "skipped", d->attempts, now, "the channel is no longer configured",
+                                   0, err);
+        res->skipped++;
+        return rc < 0 ? rc : store_notification_settle(ctx->store, d->notification_id, now, err);
+    }
+    struct notify_recipient to = {.id = d->recipient};
+    if (strncmp(d->recipient, "person:", 7) == 0) {
+        const struct plan_person *p = plan_person(ctx->plan, d->recipient + 7);
+        if (p)
+            to = (struct notify_recipient){d->recipient, p->name, p->contacts.mobile, p->contacts.email};
+    }
+    struct notify_message m = {.key = d->key,
+                               .incident = d->incident[0] ? d->incident : NULL,
+                               .subject = d->subject,
+                               .body = d->body,
+                               .created_at = d->created_at,
+                               .to = to};
+    struct yj_err why = {0};
+    int sent = notify_send(ch, &m, &why);
+    now = yj_ctx_now(ctx);
+    if (sent == 0) {
+        rc = store_delivery_result(ctx->store, d->id, "sent", d->attempts + 1, now, NULL, now, err);
+        res->sent++;
+        if (rc == 0)
+            record(ctx, d, "delivered", NULL, 0);
+    } else if (sent == YJ_EINVAL) {
+        rc = store_delivery_result(ctx->store, d->id, "skipped", d->attempts + 1, now, why.msg, 0, err);
+        res->skipped++;
+    } else if (d->attempts + 1 >= OUTBOX_MAX_ATTEMPTS) {
+        rc = store_delivery_result(ctx->store, d->id, "failed", d->attempts + 1, now, why.msg, 0, err);
+        res->failed++;
+        if (rc == 0)
+            record(ctx, d, "delivery_failed", why.msg, 0);
+    } else {
+        int64_t retry = now + outbox_backoff(d->attempts + 1);
+        rc = store_delivery_result(ctx->store, d->id, "pending", d->attempts + 1, retry, why.msg, 0, err);
+        res->retried++;
+        /* The first failure goes in the timeline; the retries only in the delivery row. */
+        if (rc == 0 && d->attempts == 0)
+            record(ctx, d, "delivery_retrying", why.msg, retry);
+    }
+    if (rc == 0)
+        rc = store_notification_settle(ctx->store, d->notification_id, now, err);
+    return rc;
+}
+
+int outbox_run(struct yj_ctx *ctx, const struct config_channel *channels, size_t n_channels, size_t batch,
+               struct outbox_result *out, struct yj_err *err)
+{
+    struct outbox_result res = {0};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n_channels; i++)
+        rc = store_delivery_expand(ctx->store, channels[i].id, err);
+    struct store_delivery ds[64];
+    size_t n = 0;
+    if (batch > YJ_ARRAY_LEN(ds))
+        batch = YJ_ARRAY_LEN(ds);
+    if (rc == 0 && n_channels)
+        rc = store_delivery_due(ctx->store, yj_ctx_now(ctx), ds, batch, &n, err);
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0)
+            rc = deliver(ctx, channels, n_channels, &ds[i], &res, err);
+        store_delivery_release(&ds[i]);
+    }
+    if (out)
+        *out = res;
+    return rc;
+}
