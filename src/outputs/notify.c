@@ -114,8 +114,12 @@ int notify_send(const struct config_channel *ch, const struct notify_message *m,
         rc = notify_dingtalk(ch, secret, m, err);
     else if (strcmp(ch->type, "feishu") == 0)
         rc = notify_feishu(ch, secret, m, err);
+    else if (strcmp(ch->type, "email") == 0)
+        rc = notify_email(ch, secret, m, err);
+    else if (strcmp(ch->type, "sms") == 0)
+        rc = notify_sms(ch, secret, m, err);
     else
-        rc = yj_err_set(err, YJ_EINVAL, "channel type %s cannot send yet", ch->type);
+        rc = yj_err_set(err, YJ_EINVAL, "channel type %s is not known", ch->type);
     sodium_memzero(secret, sizeof(secret));
     return rc;
 }

@@ -52,5 +52,9 @@ int notify_dingtalk(const struct config_channel *ch, const char *secret, const s
                     struct yj_err *err);
 int notify_feishu(const struct config_channel *ch, const char *secret, const struct notify_message *m,
                   struct yj_err *err);
+int notify_email(const struct config_channel *ch, const char *secret, const struct notify_message *m,
+                 struct yj_err *err);
+int notify_sms(const struct config_channel *ch, const char *secret, const struct notify_message *m,
+               struct yj_err *err);
 
 #endif

@@ -58,6 +58,7 @@ static const struct decode_field channel_fields[] = {
     DECODE_FIELD(struct config_channel, "secret_env", DK_STR, false, secret_env),
     DECODE_FIELD(struct config_channel, "user", DK_STR, false, user),
     DECODE_FIELD(struct config_channel, "from", DK_STR, false, from),
+    DECODE_FIELD(struct config_channel, "plain", DK_BOOL, false, plain),
     DECODE_FIELD(struct config_channel, "body", DK_STR, false, body),
     DECODE_FIELD(struct config_channel, "timeout", DK_DUR, false, timeout),
 };

@@ -53,6 +53,7 @@ struct config_channel {
     char *secret_env;
     char *user;  /* email: SMTP user */
     char *from;  /* email: sender address */
+    bool plain;  /* email: allow a relay without TLS (local network only) */
     char *body;  /* sms: the gateway's request body, with {phone} and {text} */
     int64_t timeout; /* ms per delivery attempt; default 10 s */
 };

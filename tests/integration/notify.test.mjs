@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { yjAsync as yj, tempDir, cleanup } from './helpers.mjs';
-import { receiver } from './receivers.mjs';
+import { receiver, smtpReceiver, smsGateway } from './receivers.mjs';
+import { readFileSync } from 'node:fs';
+import { SRC } from './helpers.mjs';
 
 describe('notify test', () => {
   let dir, cfg, r;
@@ -75,6 +77,43 @@ describe('notify test', () => {
     assert.match(out.stderr, /bad\.yaml:3:\d+: url must be smtp:\/\/HOST:PORT/);
     assert.match(out.stderr, /bad\.yaml:3:\d+: an email channel needs from: ADDRESS/);
     assert.match(out.stderr, /bad\.yaml:4:\d+: an sms channel needs body/);
+  });
+});
+
+describe('email and SMS', () => {
+  test('an email through an SMTP relay and a text through an HTTP gateway, to the person the plan names', async () => {
+    const dir = tempDir();
+    const smtp = await smtpReceiver();
+    const sms = await smsGateway();
+    const plan = join(dir, 'plan.yaml');
+    writeFileSync(plan, readFileSync(join(SRC, 'plans/university.yaml'), 'utf8').replace(
+      '{id: it_staff, name: 信息办相关工作人员, unit: it_office,',
+      '{id: it_staff, name: 信息办相关工作人员, unit: it_office, contacts: {email: it@example.edu.cn, mobile: "13800138000"},'));
+    const cfg = join(dir, 'yingji.yaml');
+    writeFileSync(cfg, `plan: ${plan}\nchannels:\n`
+      + `  - {id: mail, type: email, url: "${smtp.url}", from: yingji@example.edu.cn, plain: true}\n`
+      + `  - {id: sms, type: sms, url: "${sms.url}", secret_env: YJ_TEST_SMS, body: '{"to":"{phone}","msg":"{text}"}'}\n`);
+    const env = { YJ_TEST_SMS: 'sms-token' };
+    try {
+      const m = await yj(['--config', cfg, 'notify', 'test', 'mail', '--to', 'it_staff'], { env });
+      assert.equal(m.code, 0, m.stderr);
+      assert.equal(smtp.mails.length, 1);
+      assert.deepEqual(smtp.mails[0].to, ['it@example.edu.cn']);
+      assert.match(smtp.mails[0].data, /Subject: =\?UTF-8\?B\?/);
+      assert.match(smtp.mails[0].data, /通过通道 mail 发出的测试消息/);
+      const t = await yj(['--config', cfg, 'notify', 'test', 'sms', '--to', 'it_staff'], { env });
+      assert.equal(t.code, 0, t.stderr);
+      assert.deepEqual(JSON.parse(sms.got[0].body), { to: '13800138000', msg: '【应急】通道测试' });
+      assert.equal(sms.got[0].auth, 'Bearer sms-token');
+      // Someone without an address: the channel cannot carry it, and says so.
+      const none = await yj(['--config', cfg, 'notify', 'test', 'mail', '--to', 'it_head'], { env });
+      assert.notEqual(none.code, 0);
+      assert.match(none.stderr, /has no email address in the plan/);
+    } finally {
+      await smtp.close();
+      await sms.close();
+      cleanup(dir);
+    }
   });
 });
 

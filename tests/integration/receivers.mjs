@@ -60,3 +60,61 @@ export async function receiver(kind, secret) {
     async close() { await new Promise((r) => { server.closeAllConnections(); server.close(r); }); },
   };
 }
+
+// A plain SMTP server (RFC 5321, no TLS) that stores each message: what a local relay does.
+export async function smtpReceiver() {
+  const net = await import('node:net');
+  const mails = [];
+  const server = net.createServer((sock) => {
+    let buf = '';
+    let data = false;
+    let mail = null;
+    sock.write('220 test ESMTP\r\n');
+    sock.on('data', (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\r\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        if (data) {
+          if (line === '.') { data = false; mails.push(mail); sock.write('250 OK queued\r\n'); } else mail.data += `${line.replace(/^\./, '')}\n`;
+          continue;
+        }
+        const cmd = line.slice(0, 4).toUpperCase();
+        if (cmd === 'EHLO' || cmd === 'HELO') sock.write('250-test\r\n250 8BITMIME\r\n');
+        else if (cmd === 'MAIL') { mail = { from: line, to: [], data: '' }; sock.write('250 OK\r\n'); }
+        else if (cmd === 'RCPT') { mail.to.push(line.match(/<(.*)>/)[1]); sock.write('250 OK\r\n'); }
+        else if (cmd === 'DATA') { data = true; sock.write('354 go ahead\r\n'); }
+        else if (cmd === 'QUIT') { sock.write('221 bye\r\n'); sock.end(); }
+        else sock.write('250 OK\r\n');
+      }
+    });
+    sock.on('error', () => {});
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `smtp://127.0.0.1:${server.address().port}`,
+    mails,
+    async close() { await new Promise((r) => server.close(r)); },
+  };
+}
+
+// An SMS gateway: records the request body and its Authorization header.
+export async function smsGateway() {
+  const got = [];
+  const server = http.createServer((req, res) => {
+    let raw = '';
+    req.on('data', (d) => { raw += d; });
+    req.on('end', () => {
+      got.push({ body: raw, auth: req.headers.authorization });
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{"result":"ok"}');
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/send`,
+    got,
+    async close() { await new Promise((r) => { server.closeAllConnections(); server.close(r); }); },
+  };
+}
