@@ -37,6 +37,7 @@ static const char usage_text[] =
     "  user add|passwd|list        accounts for the API and console\n"
     "  duty now [--at TIME]        who is on duty (值班) by the plan's roster\n"
     "  notify test CHANNEL_ID      send a test message through a channel of the config\n"
+    "  report upward ID            the incident's upward report (向上级报告), Markdown\n"
     "  version                     print the version\n"
     "\n"
     "Global options (before or after the command):\n"
@@ -239,6 +240,8 @@ int cli_main(int argc, char **argv)
         rc = cli_serve(&c, argc - 1, argv + 1);
     else if (strcmp(cmd, "user") == 0)
         rc = cli_user(&c, argc - 1, argv + 1);
+    else if (strcmp(cmd, "report") == 0)
+        rc = cli_report(&c, argc - 1, argv + 1);
     else if (strcmp(cmd, "notify") == 0)
         rc = cli_notify(&c, argc - 1, argv + 1);
     else if (strcmp(cmd, "duty") == 0)

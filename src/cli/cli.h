@@ -53,5 +53,6 @@ int cli_user(struct cli *c, int argc, char **argv);
 int cli_logscan(struct cli *c, int argc, char **argv);
 int cli_duty(struct cli *c, int argc, char **argv);
 int cli_notify(struct cli *c, int argc, char **argv);
+int cli_report(struct cli *c, int argc, char **argv);
 
 #endif

@@ -3,6 +3,7 @@
  * A caller who may not see an incident gets the same 404 as for one that does not exist. */
 #include "../base/common.h"
 #include "../base/jsonutil.h"
+#include "../report/upward.h"
 #include "../base/timeutil.h"
 #include "../engine/incident.h"
 #include "../engine/incident_json.h"
@@ -556,5 +557,16 @@ void api_incidents_notifications(struct request *r)
     } else {
         reply_json(r, 200, json_pack("{s:o}", "items", items));
     }
+    store_incident_release(&inc);
+}
+
+void api_incidents_upward_report(struct request *r)
+{
+    struct store_incident inc;
+    if (!load(r, &inc))
+        return;
+    char *md = report_upward_markdown(&r->ctx, &inc);
+    reply_bytes(r, 200, "text/markdown; charset=utf-8", md, strlen(md));
+    free(md);
     store_incident_release(&inc);
 }

@@ -208,6 +208,7 @@ void api_incidents_notes_list(struct request *r);
 void api_incidents_notes_add(struct request *r);
 void api_incidents_ack(struct request *r);
 void api_incidents_notifications(struct request *r);
+void api_incidents_upward_report(struct request *r);
 void api_plan_get(struct request *r);
 void api_plan_part(struct request *r);
 void api_duty_now(struct request *r);

@@ -20,6 +20,7 @@ static const struct decode_field meta_fields[] = {
     DECODE_FIELD(struct plan_meta, "id", DK_STR, true, id),
     DECODE_FIELD(struct plan_meta, "name", DK_STR, true, name),
     DECODE_FIELD(struct plan_meta, "version", DK_STR, false, version),
+    DECODE_FIELD(struct plan_meta, "organization", DK_STR, false, organization),
     DECODE_FIELD(struct plan_meta, "timezone", DK_STR, false, timezone),
     DECODE_FIELD(struct plan_meta, "operator_type", DK_STR, false, operator_type),
     DECODE_FIELD(struct plan_meta, "number_prefix", DK_STR, false, number_prefix),

@@ -20,6 +20,7 @@ struct yj_err;
 struct plan_meta {
     char *id;
     char *name;
+    char *organization; /* who the plan belongs to (报告单位), e.g. 重庆医科大学 */
     char *version;
     char *timezone;      /* IANA zone for display, default Asia/Shanghai */
     char *operator_type; /* cii | state_organ | other: sets the upward report deadline */

@@ -98,6 +98,34 @@ describe('clock and escalation', () => {
     }
   });
 
+  test('the upward report carries the eight items, what is known filled in, the rest to be supplemented', async () => {
+    const srv = await startServer();
+    try {
+      const admin = new Client(srv.url);
+      await admin.login('admin', srv.adminPassword);
+      const made = await admin.post('/api/v1/incidents', { type: 'website_tamper', title: '官网首页被篡改',
+        asset: 'main_site', source: '值班巡检发现', scope: '学校官网首页' });
+      const r = await fetch(`${srv.url}/api/v1/incidents/${made.json.id}/upward-report`, { headers: { Cookie: admin.cookie } });
+      assert.equal(r.status, 200);
+      assert.match(r.headers.get('content-type'), /text\/markdown/);
+      const md = await r.text();
+      const items = md.match(/^## [一二三四五六七八]、/gm);
+      assert.equal(items.length, 8);
+      assert.match(md, /报告单位：重庆医科大学/);
+      assert.match(md, /较大（III级）/);
+      assert.match(md, /网络攻击事件 \/ 网页篡改事件/);
+      assert.match(md, /学校官方网站/);
+      assert.match(md, /信息来源：值班巡检发现/);
+      assert.match(md, /## 四、初步判定的事件原因\n\n（待补报）/);
+      const cli = yj(['--data', srv.data, 'report', 'upward', made.json.number, '--json']);
+      assert.equal(cli.code, 0, cli.stderr);
+      assert.equal(cli.json.incident, made.json.number);
+      assert.match(cli.json.markdown, /## 八、其他应当报告的情况/);
+    } finally {
+      await srv.stop();
+    }
+  });
+
   test('yingji duty now follows the roster, holidays included', () => {
     const r = yj(['duty', 'now', '--at', '2026-10-02T12:00:00+08:00', '--json']);
     assert.equal(r.code, 0, r.stderr);
