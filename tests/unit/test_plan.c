@@ -188,7 +188,7 @@ static void test_unknown_key(void **state)
 {
     (void)state;
     expect_patched("  name: 测试预案\n", "  name: 测试预案\n  nmae: x\n",
-                   "t.yaml:4:3: unknown key \"nmae\" in plan (known keys: id, name, version, timezone, "
+                   "t.yaml:4:3: unknown key \"nmae\" in plan (known keys: id, name, version, organization, timezone, "
                    "operator_type, number_prefix, source)");
     expect_patched("owner: it\n", "owner: it\n    colour: red\n",
                    "t.yaml:30:5: unknown key \"colour\" in type (known keys: id, name, class, owner, route, gbt, "
