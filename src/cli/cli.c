@@ -29,6 +29,8 @@ static const char usage_text[] =
     "  incident move ID STATUS     move an incident along its lifecycle\n"
     "  incident note ID TEXT       add a note to an incident's timeline\n"
     "  incident ack ID             acknowledge an incident (接报确认); stops its escalation\n"
+    "  incident tasks ID           the incident's playbook tasks\n"
+    "  incident task ID TASK STATE check off (done), start (doing) or skip (--reason) a task\n"
     "  db migrate                  apply pending store migrations\n"
     "  db backup PATH              consistent copy of the store while it is in use\n"
     "  audit verify                check the hash chain of the audit log\n"

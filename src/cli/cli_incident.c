@@ -20,6 +20,8 @@ static const char incident_usage[] =
     "       yingji incident move ID STATUS [--reason TEXT] [--field KEY=VALUE]...\n"
     "       yingji incident note ID TEXT\n"
     "       yingji incident ack ID\n"
+    "       yingji incident tasks ID\n"
+    "       yingji incident task ID TASK todo|doing|done|skipped [--reason TEXT] [--note TEXT]\n"
     "\n"
     "ID is the number (YJ-2026-0001) or the numeric id. STATUS is one of reported, assessing,\n"
     "responding, recovering, reviewing, closed, dismissed. Fields: source scope nature trend\n"
@@ -76,6 +78,11 @@ static int print_timeline_entry(const struct store_timeline_entry *e, void *ud)
         json_t *who = json_object_get(b, "notified");
         for (size_t k = 0; k < json_array_size(who); k++)
             printf(" %s", json_string_value(json_array_get(who, k)));
+    } else if (b && strcmp(e->kind, "task") == 0) {
+        printf("任务 task %s: %s → %s", json_string_value(json_object_get(b, "title")),
+               json_string_value(json_object_get(b, "from")), json_string_value(json_object_get(b, "to")));
+        if (json_object_get(b, "reason"))
+            printf("  理由 reason: %s", json_string_value(json_object_get(b, "reason")));
     } else if (b && strcmp(e->kind, "acknowledged") == 0) {
         printf("确认 acknowledged");
     } else if (b && strcmp(e->kind, "reported") == 0) {
@@ -428,6 +435,87 @@ static int note(struct cli *c, int argc, char **argv)
     return 0;
 }
 
+static int tasks(struct cli *c, int argc, char **argv)
+{
+    if (argc != 2)
+        return cli_usage("usage: yingji incident tasks ID");
+    int rc = cli_open(c, true);
+    if (rc)
+        return rc;
+    struct store_incident inc;
+    struct yj_err err = {0};
+    if (incident_find(&c->ctx, argv[1], &inc, &err) < 0)
+        return fail_err(&err);
+    struct store_task ts[64];
+    size_t n = 0;
+    if (store_task_list(c->store, inc.id, ts, YJ_ARRAY_LEN(ts), &n, &err) < 0) {
+        store_incident_release(&inc);
+        return fail_err(&err);
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++) {
+        if (!c->json) {
+            char due[32] = "";
+            if (ts[i].due_at)
+                yj_time_local(ts[i].due_at, due, sizeof(due));
+            printf("%4lld  %-8s %-8s %s%s%s%s%s\n", (long long)ts[i].id, ts[i].status, ts[i].phase, ts[i].title,
+                   due[0] ? "  (due " : "", due, due[0] ? ")" : "", ts[i].approval ? "  [needs approval]" : "");
+            if (ts[i].reason)
+                printf("            reason: %s\n", ts[i].reason);
+            if (ts[i].note)
+                printf("            note: %s\n", ts[i].note);
+        }
+        json_array_append_new(items, task_json(&ts[i]));
+        store_task_release(&ts[i]);
+    }
+    if (c->json)
+        cli_print_json(json_pack("{s:s, s:o}", "incident", inc.number, "items", items));
+    else
+        json_decref(items);
+    if (!c->json && n == 0)
+        printf("%s has no tasks yet (its type's playbook has none for the phases it went through)\n", inc.number);
+    store_incident_release(&inc);
+    return 0;
+}
+
+static int task(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {{"reason", required_argument, NULL, 'r'},
+                                         {"note", required_argument, NULL, 'n'},
+                                         {NULL, 0, NULL, 0}};
+    const char *reason = NULL, *note = NULL;
+    int ch;
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        if (ch == 'r')
+            reason = optarg;
+        else if (ch == 'n')
+            note = optarg;
+        else
+            return cli_usage("incident task: unknown or incomplete option %s", argv[optind - 1]);
+    }
+    if (argc - optind != 3)
+        return cli_usage("usage: yingji incident task ID TASK todo|doing|done|skipped [--reason TEXT] [--note TEXT]");
+    char *end = NULL;
+    long long id = strtoll(argv[optind + 1], &end, 10);
+    if (!end || *end || id <= 0)
+        return cli_usage("TASK is a task number (see yingji incident tasks ID)");
+    int rc = cli_open(c, true);
+    if (rc)
+        return rc;
+    struct yj_err err = {0};
+    struct store_task t;
+    if (incident_task_update(&c->ctx, argv[optind], id, argv[optind + 2], reason, note, &t, &err) < 0)
+        return fail_err(&err);
+    if (c->json)
+        cli_print_json(task_json(&t));
+    else
+        printf("task %lld: %s\n", (long long)t.id, t.status);
+    store_task_release(&t);
+    return 0;
+}
+
 /* 接报确认: someone has the incident in hand; stops the escalation of the acknowledge deadline. */
 static int ack(struct cli *c, int argc, char **argv)
 {
@@ -470,5 +558,9 @@ int cli_incident(struct cli *c, int argc, char **argv)
         return note(c, argc - 1, argv + 1);
     if (strcmp(sub, "ack") == 0)
         return ack(c, argc - 1, argv + 1);
-    return cli_usage("unknown incident command \"%s\" (report, list, show, move, note, ack)", sub);
+    if (strcmp(sub, "tasks") == 0)
+        return tasks(c, argc - 1, argv + 1);
+    if (strcmp(sub, "task") == 0)
+        return task(c, argc - 1, argv + 1);
+    return cli_usage("unknown incident command \"%s\" (report, list, show, move, note, ack, tasks, task)", sub);
 }

@@ -19,6 +19,8 @@
 
 static const char *deadline_name(const char *kind)
 {
+    if (strncmp(kind, "task:", 5) == 0)
+        return "处置任务";
     static const char *const names[][2] = {{"report", "事件报告"},
                                            {"acknowledge", "接报确认"},
                                            {"assessment", "风险评估"},
@@ -132,6 +134,17 @@ static void resolve(const struct plan *p, const struct store_incident *inc, cons
 static void compose(const struct yj_ctx *ctx, const struct store_incident *inc, const struct store_escalation *e,
                     const struct plan_escalation *policy, int64_t due_at, char **subject, char **body)
 {
+    /* What is overdue: a deadline by its name, a task by its title. */
+    char what[600];
+    snprintf(what, sizeof(what), "%s", deadline_name(e->deadline));
+    if (strncmp(e->deadline, "task:", 5) == 0) {
+        struct store_task t;
+        struct yj_err err;
+        if (store_task_get(ctx->store, strtoll(e->deadline + 5, NULL, 10), &t, &err) == 0) {
+            snprintf(what, sizeof(what), "处置任务「%s」", t.title);
+            store_task_release(&t);
+        }
+    }
     const struct plan *p = ctx->plan;
     const struct plan_type *type = plan_type(p, inc->type);
     const struct plan_level *level = plan_level(p, inc->level);
@@ -140,7 +153,7 @@ static void compose(const struct yj_ctx *ctx, const struct store_incident *inc, 
     char due[32], detected[32];
     yj_time_local(due_at, due, sizeof(due));
     yj_time_local(inc->detected_at, detected, sizeof(detected));
-    *subject = xasprintf("【应急提醒】%s %s已超时：%s", inc->number, deadline_name(e->deadline), inc->title);
+    *subject = xasprintf("【应急提醒】%s %s已超时：%s", inc->number, what, inc->title);
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
@@ -148,7 +161,7 @@ static void compose(const struct yj_ctx *ctx, const struct store_incident *inc, 
     fprintf(f, "类型：%s（%s）\n", type ? type->name : inc->type, level ? level->name : inc->level);
     fprintf(f, "责任单位：%s\n", unit ? unit->name : inc->unit);
     fprintf(f, "发现时间：%s\n", detected);
-    fprintf(f, "逾期事项：%s，应于 %s 前完成（已超时 %lld 分钟）\n", deadline_name(e->deadline), due,
+    fprintf(f, "逾期事项：%s，应于 %s 前完成（已超时 %lld 分钟）\n", what, due,
             (long long)((now - due_at) / YJ_MS_PER_MIN));
     static const char *const fields[][2] = {{"source", "来源"}, {"scope", "影响范围"}, {"nature", "性质"},
                                             {"trend", "发展态势"}, {"measures", "已采取措施"}};
@@ -192,8 +205,46 @@ static int run_overdue(struct yj_ctx *ctx, struct clock_result *res, struct yj_e
     return rc;
 }
 
+static int run_task_overdue(struct yj_ctx *ctx, struct clock_result *res, struct yj_err *err)
+{
+    struct store_task ts[TICK_BATCH];
+    size_t n = 0;
+    int64_t now = yj_ctx_now(ctx);
+    int rc = store_task_overdue(ctx->store, now, ts, TICK_BATCH, &n, err);
+    for (size_t i = 0; i < n; i++) {
+        struct store_incident inc;
+        if (rc == 0 && (rc = store_incident_get(ctx->store, ts[i].incident_id, NULL, &inc, err)) == 0) {
+            const struct plan_escalation *policy = choose(ctx->plan, &inc, "task");
+            struct store_escalation start = {.incident_id = inc.id, .started_at = now};
+            if (policy) {
+                snprintf(start.deadline, sizeof(start.deadline), "task:%lld", (long long)ts[i].id);
+                snprintf(start.policy, sizeof(start.policy), "%s", policy->id);
+                start.next_at = now + step_after(&policy->steps[0]);
+            }
+            rc = incident_task_overdue(ctx, &ts[i], policy ? &start : NULL, err);
+            store_incident_release(&inc);
+            if (rc == 0)
+                res->overdue++;
+        }
+        store_task_release(&ts[i]);
+    }
+    return rc;
+}
+
 static int64_t due_of(struct store *st, int64_t incident_id, const char *kind, bool *met)
 {
+    if (strncmp(kind, "task:", 5) == 0) {
+        /* A task's escalation runs until the task is done or skipped. */
+        struct store_task t;
+        struct yj_err err;
+        *met = true;
+        if (store_task_get(st, strtoll(kind + 5, NULL, 10), &t, &err) < 0)
+            return 0;
+        int64_t due = t.due_at;
+        *met = strcmp(t.status, "done") == 0 || strcmp(t.status, "skipped") == 0;
+        store_task_release(&t);
+        return due;
+    }
     struct store_deadline ds[16];
     size_t n = 0;
     struct yj_err err;
@@ -304,6 +355,8 @@ int clock_tick(struct yj_ctx *ctx, struct clock_result *out, struct yj_err *err)
 {
     struct clock_result res = {0};
     int rc = run_overdue(ctx, &res, err);
+    if (rc == 0)
+        rc = run_task_overdue(ctx, &res, err);
     if (rc == 0)
         rc = run_escalations(ctx, &res, err);
     if (out)

@@ -118,6 +118,33 @@ static int add_deadline(struct yj_ctx *ctx, int64_t id, const char *kind, int64_
     return store_deadline_insert(ctx->store, &d, err);
 }
 
+/* The playbook steps of the incident's type for `phase` become tasks, due from now (inside the
+ * caller's transaction). A step already made into a task (re-entering a phase) is not repeated. */
+static int add_tasks(struct yj_ctx *ctx, const struct store_incident *inc, const char *phase, int64_t now,
+                     struct yj_err *err)
+{
+    const struct plan_type *t = plan_type(ctx->plan, inc->type);
+    int rc = 0;
+    for (size_t k = 0; t && rc == 0 && k < t->n_steps; k++) {
+        const struct plan_step *s = &t->steps[k];
+        if (!s->phase || strcmp(s->phase, phase) != 0)
+            continue;
+        struct store_task task = {.incident_id = inc->id,
+                                  .step = (int64_t)k,
+                                  .title = s->title,
+                                  .owner_role = s->owner_role,
+                                  .owner_unit = s->owner_unit,
+                                  .contact = s->contact,
+                                  .action = s->action,
+                                  .approval = s->approval,
+                                  .created_at = now,
+                                  .due_at = s->due >= 0 ? now + s->due : 0};
+        snprintf(task.phase, sizeof(task.phase), "%s", phase);
+        rc = store_task_insert(ctx->store, &task, err);
+    }
+    return rc;
+}
+
 static const struct plan_level *resolve_level(const struct plan *plan, const struct plan_type *t, const char *id,
                                               struct yj_err *err)
 {
@@ -260,6 +287,8 @@ int incident_report(struct yj_ctx *ctx, const struct incident_report_req *req, s
         goto out;
     int64_t upward = plan_upward_deadline(plan, level);
     if (upward >= 0 && (rc = add_deadline(ctx, inc.id, "upward_report", inc.detected_at + upward, 0, err)) < 0)
+        goto out;
+    if ((rc = add_tasks(ctx, &inc, INCIDENT_REPORTED, now, err)) < 0)
         goto out;
 
     json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "type", t->id, "level", level->id, "unit", unit,
@@ -556,6 +585,8 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
     if (strcmp(status, INCIDENT_CLOSED) == 0)
         if ((rc = store_deadline_meet(ctx->store, inc.id, "summary_report", now, err)) < 0)
             goto out;
+    if ((rc = add_tasks(ctx, &inc, status, now, err)) < 0)
+        goto out;
 
     json_t *body = json_pack("{s:s, s:s, s:O}", "from", from, "to", status, "fields", changes);
     if (reason)
@@ -739,6 +770,97 @@ int incident_record(struct yj_ctx *ctx, int64_t id, const char *kind, json_t *bo
         json_t *detail = json_pack("{s:I, s:O}", "id", (json_int_t)id, kind, body);
         rc = finish(ctx, rc, kind, &inc, detail, now, err);
         json_decref(detail);
+    }
+    store_incident_release(&inc);
+    return rc;
+}
+
+int incident_task_update(struct yj_ctx *ctx, const char *ref, int64_t task_id, const char *status,
+                         const char *reason, const char *note, struct store_task *out, struct yj_err *err)
+{
+    static const char *const states[] = {"todo", "doing", "done", "skipped"};
+    bool known = false;
+    for (size_t i = 0; i < YJ_ARRAY_LEN(states); i++)
+        known |= status && strcmp(status, states[i]) == 0;
+    if (!known) {
+        yj_err_set(err, YJ_EINVAL, "status must be todo, doing, done or skipped");
+        yj_err_field(err, "status");
+        return YJ_EINVAL;
+    }
+    if (strcmp(status, "skipped") == 0 && (!reason || !*reason)) {
+        yj_err_set(err, YJ_EINVAL, "skipping a task needs a reason");
+        yj_err_field(err, "reason");
+        return YJ_EINVAL;
+    }
+    int rc;
+    if ((reason && (rc = yj_text_check("reason", reason, INCIDENT_TEXT_MAX, 0, err)) < 0) ||
+        (note && (rc = yj_text_check("note", note, INCIDENT_TEXT_MAX, 0, err)) < 0))
+        return rc;
+    struct store_incident inc = {0};
+    if ((rc = incident_find(ctx, ref, &inc, err)) < 0)
+        return rc;
+    struct store_task task;
+    if ((rc = store_task_get(ctx->store, task_id, &task, err)) < 0 || task.incident_id != inc.id) {
+        if (rc == 0)
+            store_task_release(&task);
+        store_incident_release(&inc);
+        return rc < 0 ? rc : yj_err_set(err, YJ_ENOTFOUND, "%s has no task %lld", inc.number, (long long)task_id);
+    }
+    int64_t now = yj_ctx_now(ctx);
+    char from[12];
+    snprintf(from, sizeof(from), "%s", task.status);
+    snprintf(task.status, sizeof(task.status), "%s", status);
+    free(task.reason);
+    task.reason = reason && *reason ? xstrdup(reason) : NULL;
+    if (note && *note) {
+        free(task.note);
+        task.note = xstrdup(note);
+    }
+    free(task.updated_by);
+    task.updated_by = xstrdup(ctx->actor ? ctx->actor : "");
+    task.updated_at = now;
+    if ((rc = store_begin(ctx->store, err)) == 0) {
+        rc = store_task_update(ctx->store, &task, err);
+        json_t *body = json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s?}", "task", (json_int_t)task.id, "title", task.title,
+                                 "from", from, "to", status, "reason", task.reason, "note", note);
+        if (rc == 0)
+            rc = timeline(ctx, inc.id, now, "task", body, err);
+        json_t *detail = json_pack("{s:I, s:O}", "id", (json_int_t)inc.id, "task", body);
+        rc = finish(ctx, rc, "incident.task", &inc, detail, now, err);
+        json_decref(detail);
+        json_decref(body);
+    }
+    store_incident_release(&inc);
+    if (rc == 0 && out)
+        *out = task;
+    else
+        store_task_release(&task);
+    return rc;
+}
+
+int incident_task_overdue(struct yj_ctx *ctx, const struct store_task *task, struct store_escalation *start,
+                          struct yj_err *err)
+{
+    struct store_incident inc;
+    int rc = store_incident_get(ctx->store, task->incident_id, NULL, &inc, err);
+    if (rc < 0)
+        return rc;
+    int64_t now = yj_ctx_now(ctx);
+    if ((rc = store_begin(ctx->store, err)) == 0) {
+        rc = store_task_mark_overdue(ctx->store, task->id, now, err);
+        if (rc == 0 && start) {
+            rc = store_escalation_insert(ctx->store, start, err);
+            if (rc == YJ_ECONFLICT)
+                rc = 0, start = NULL;
+        }
+        json_t *body = json_pack("{s:I, s:s, s:o, s:s?}", "task", (json_int_t)task->id, "title", task->title, "due_at",
+                                 yj_json_time(task->due_at), "escalation", start ? start->policy : NULL);
+        if (rc == 0)
+            rc = timeline(ctx, inc.id, now, "task_overdue", body, err);
+        json_t *detail = json_pack("{s:I, s:I}", "id", (json_int_t)inc.id, "task", (json_int_t)task->id);
+        rc = finish(ctx, rc, "incident.task_overdue", &inc, detail, now, err);
+        json_decref(detail);
+        json_decref(body);
     }
     store_incident_release(&inc);
     return rc;

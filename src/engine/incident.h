@@ -105,6 +105,15 @@ int incident_escalate(struct yj_ctx *ctx, struct store_incident *inc, const stru
  * (borrowed), its audit row and live event, without touching the incident itself. */
 int incident_record(struct yj_ctx *ctx, int64_t id, const char *kind, json_t *body, struct yj_err *err);
 
+/* Moves a playbook task of the incident to todo, doing, done or skipped (which needs a reason),
+ * with an optional evidence note; a timeline entry records it. *out (may be NULL) gets the task
+ * (release with store_task_release). YJ_ENOTFOUND when the task is not the incident's. */
+int incident_task_update(struct yj_ctx *ctx, const char *ref, int64_t task_id, const char *status,
+                         const char *reason, const char *note, struct store_task *out, struct yj_err *err);
+/* For the clock: a task past due — recorded once, and its escalation started when given. */
+int incident_task_overdue(struct yj_ctx *ctx, const struct store_task *task, struct store_escalation *start,
+                          struct yj_err *err);
+
 /* Appends a note to the timeline (the incident's version moves on). */
 int incident_note(struct yj_ctx *ctx, const char *ref, const char *text, struct yj_err *err);
 

@@ -107,3 +107,20 @@ json_t *incident_json(struct yj_ctx *ctx, const struct store_incident *inc, enum
     }
     return o;
 }
+
+json_t *task_json(const struct store_task *t)
+{
+    json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:b, s:o, s:s, s:s?, s:s?, s:s?}", "id",
+                          (json_int_t)t->id, "step", (json_int_t)t->step + 1, "phase", t->phase, "title", t->title,
+                          "owner_role", t->owner_role, "owner_unit", t->owner_unit, "contact", t->contact, "action",
+                          t->action && strcmp(t->action, "none") != 0 ? t->action : NULL, "approval", (int)t->approval,
+                          "created_at", yj_json_time(t->created_at), "status", t->status, "reason", t->reason, "note",
+                          t->note, "updated_by", t->updated_by);
+    if (t->due_at)
+        json_object_set_new(o, "due_at", yj_json_time(t->due_at));
+    if (t->updated_at)
+        json_object_set_new(o, "updated_at", yj_json_time(t->updated_at));
+    if (t->overdue_at)
+        json_object_set_new(o, "overdue_at", yj_json_time(t->overdue_at));
+    return o;
+}

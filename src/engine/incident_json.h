@@ -31,4 +31,7 @@ json_t *incident_json(struct yj_ctx *ctx, const struct store_incident *inc, enum
 /* "III" for 3. */
 const char *incident_national_roman(int national_level);
 
+/* A playbook task as JSON (the API's and the CLI's shape). New reference. */
+json_t *task_json(const struct store_task *t);
+
 #endif

@@ -570,3 +570,57 @@ void api_incidents_upward_report(struct request *r)
     free(md);
     store_incident_release(&inc);
 }
+
+void api_incidents_tasks(struct request *r)
+{
+    struct store_incident inc;
+    if (!load(r, &inc))
+        return;
+    struct store_task ts[64];
+    size_t n = 0;
+    struct yj_err err = {0};
+    if (store_task_list(r->ctx.store, inc.id, ts, YJ_ARRAY_LEN(ts), &n, &err) < 0) {
+        reply_error(r, &err);
+    } else {
+        json_t *items = json_array();
+        for (size_t i = 0; i < n; i++) {
+            json_array_append_new(items, task_json(&ts[i]));
+            store_task_release(&ts[i]);
+        }
+        reply_json(r, 200, json_pack("{s:o}", "items", items));
+    }
+    store_incident_release(&inc);
+}
+
+void api_incidents_task_update(struct request *r)
+{
+    static const struct json_field fields[] = {
+        {"status", JSON_STRING, true}, {"reason", JSON_STRING, false}, {"note", JSON_STRING, false}};
+    struct store_incident inc;
+    if (!load(r, &inc))
+        return;
+    json_t *b = request_json(r);
+    char *end = NULL;
+    long long task_id = strtoll(r->params[1], &end, 10);
+    struct yj_err err = {0};
+    struct store_task t;
+    char ref[32];
+    snprintf(ref, sizeof(ref), "%lld", (long long)inc.id);
+    if (!b || !request_check(r, b, fields, YJ_ARRAY_LEN(fields)))
+        goto out;
+    if (!end || *end || task_id <= 0) {
+        reply_problem(r, 404, "not_found", NULL, "no task %s", r->params[1]);
+        goto out;
+    }
+    if (incident_task_update(&r->ctx, ref, task_id, string_at(b, "status"), string_at(b, "reason"),
+                             string_at(b, "note"), &t, &err) < 0) {
+        reply_error(r, &err);
+        goto out;
+    }
+    reply_json(r, 200, task_json(&t));
+    store_task_release(&t);
+    server_wake_streams(r->srv);
+out:
+    json_decref(b);
+    store_incident_release(&inc);
+}

@@ -434,7 +434,7 @@ static const char *const operator_types[] = {"cii", "state_organ", "other", NULL
 
 static const char *const rotation_every[] = {"daily", "weekly", NULL};
 static const char *const deadline_kinds[] = {"report", "acknowledge", "assessment", "upward_report",
-                                             "summary_report", NULL};
+                                             "summary_report", "task", NULL};
 
 static const struct plan_rotation *plan_rotation(const struct plan *p, const char *id)
 {

@@ -19,6 +19,7 @@ static const char *const migrations[] = {
     "src/store/migrations/sqlite/0004_log_positions.sql",
     "src/store/migrations/sqlite/0005_escalation.sql",
     "src/store/migrations/sqlite/0006_deliveries.sql",
+    "src/store/migrations/sqlite/0007_tasks.sql",
 };
 
 #define STMT_CACHE 64
@@ -1533,6 +1534,151 @@ int store_notification_settle(struct store *st, int64_t id, int64_t at, struct y
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, at);
     return step_done(st, s, "settling a notification", err);
+}
+
+/* ---- playbook tasks ---- */
+
+#define TASK_COLS                                                                                            \
+    "t.id, t.incident_id, t.step, t.phase, t.title, t.owner_role, t.owner_unit, t.contact, t.action, t.approval, "  \
+    "t.created_at, coalesce(t.due_at, 0), t.status, t.reason, t.note, t.updated_by, coalesce(t.updated_at, 0), "    \
+    "coalesce(t.overdue_at, 0)"
+
+static void read_task(sqlite3_stmt *s, struct store_task *t)
+{
+    *t = (struct store_task){.id = sqlite3_column_int64(s, 0),
+                             .incident_id = sqlite3_column_int64(s, 1),
+                             .step = sqlite3_column_int64(s, 2),
+                             .title = col_text(s, 4),
+                             .owner_role = col_text(s, 5),
+                             .owner_unit = col_text(s, 6),
+                             .contact = col_text(s, 7),
+                             .action = col_text(s, 8),
+                             .approval = sqlite3_column_int64(s, 9) != 0,
+                             .created_at = sqlite3_column_int64(s, 10),
+                             .due_at = sqlite3_column_int64(s, 11),
+                             .reason = col_text(s, 13),
+                             .note = col_text(s, 14),
+                             .updated_by = col_text(s, 15),
+                             .updated_at = sqlite3_column_int64(s, 16),
+                             .overdue_at = sqlite3_column_int64(s, 17)};
+    snprintf(t->phase, sizeof(t->phase), "%s", (const char *)sqlite3_column_text(s, 3));
+    snprintf(t->status, sizeof(t->status), "%s", (const char *)sqlite3_column_text(s, 12));
+}
+
+void store_task_release(struct store_task *t)
+{
+    free(t->title);
+    free(t->owner_role);
+    free(t->owner_unit);
+    free(t->contact);
+    free(t->action);
+    free(t->reason);
+    free(t->note);
+    free(t->updated_by);
+    memset(t, 0, sizeof(*t));
+}
+
+int store_task_insert(struct store *st, struct store_task *t, struct yj_err *err)
+{
+    static const char sql[] = "INSERT INTO tasks (incident_id, step, phase, title, owner_role, owner_unit, contact, "
+                              "action, approval, created_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                              "ON CONFLICT (incident_id, step) DO NOTHING";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, t->incident_id);
+    sqlite3_bind_int64(s, 2, t->step);
+    bind_text(s, 3, t->phase);
+    bind_text(s, 4, t->title);
+    bind_text(s, 5, t->owner_role);
+    bind_text(s, 6, t->owner_unit);
+    bind_text(s, 7, t->contact);
+    bind_text(s, 8, t->action);
+    sqlite3_bind_int(s, 9, t->approval);
+    sqlite3_bind_int64(s, 10, t->created_at);
+    if (t->due_at)
+        sqlite3_bind_int64(s, 11, t->due_at);
+    else
+        sqlite3_bind_null(s, 11);
+    int rc = step_insert(st, s, "adding a task", &t->id, err);
+    if (rc == 0 && sqlite3_changes(st->db) == 0)
+        t->id = 0;
+    return rc;
+}
+
+static int task_select(struct store *st, const char *sql, int64_t a, int64_t b, struct store_task *out, size_t max,
+                       size_t *n, const char *doing, struct yj_err *err)
+{
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, a);
+    sqlite3_bind_int64(s, 2, b);
+    size_t k = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && k < max)
+        read_task(s, &out[k++]);
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        for (size_t i = 0; i < k; i++)
+            store_task_release(&out[i]);
+        return sql_fail(st, rc, doing, err);
+    }
+    *n = k;
+    return 0;
+}
+
+int store_task_list(struct store *st, int64_t incident_id, struct store_task *out, size_t max, size_t *n,
+                    struct yj_err *err)
+{
+    static const char sql[] = "SELECT " TASK_COLS " FROM tasks t WHERE t.incident_id = ? ORDER BY t.step LIMIT ?";
+    return task_select(st, sql, incident_id, (int64_t)max, out, max, n, "reading tasks", err);
+}
+
+int store_task_get(struct store *st, int64_t id, struct store_task *out, struct yj_err *err)
+{
+    static const char sql[] = "SELECT " TASK_COLS " FROM tasks t WHERE t.id = ? LIMIT ?";
+    size_t n = 0;
+    int rc = task_select(st, sql, id, 1, out, 1, &n, "reading a task", err);
+    if (rc == 0 && n == 0)
+        return yj_err_set(err, YJ_ENOTFOUND, "no task %lld", (long long)id);
+    return rc;
+}
+
+int store_task_update(struct store *st, const struct store_task *t, struct yj_err *err)
+{
+    static const char sql[] = "UPDATE tasks SET status = ?, reason = ?, note = ?, updated_by = ?, updated_at = ? "
+                              "WHERE id = ?";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, t->status);
+    bind_text(s, 2, t->reason);
+    bind_text(s, 3, t->note);
+    bind_text(s, 4, t->updated_by);
+    sqlite3_bind_int64(s, 5, t->updated_at);
+    sqlite3_bind_int64(s, 6, t->id);
+    return step_done(st, s, "updating a task", err);
+}
+
+int store_task_overdue(struct store *st, int64_t now, struct store_task *out, size_t max, size_t *n,
+                       struct yj_err *err)
+{
+    static const char sql[] = "SELECT " TASK_COLS " FROM tasks t JOIN incidents i ON i.id = t.incident_id "
+                              "WHERE t.status IN ('todo', 'doing') AND t.overdue_at IS NULL AND t.due_at IS NOT NULL "
+                              "AND t.due_at <= ? AND i.status NOT IN ('closed', 'dismissed') ORDER BY t.due_at LIMIT ?";
+    return task_select(st, sql, now, (int64_t)max, out, max, n, "reading overdue tasks", err);
+}
+
+int store_task_mark_overdue(struct store *st, int64_t id, int64_t at, struct yj_err *err)
+{
+    static const char sql[] = "UPDATE tasks SET overdue_at = ? WHERE id = ?";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, at);
+    sqlite3_bind_int64(s, 2, id);
+    return step_done(st, s, "marking a task overdue", err);
 }
 
 /* ---- log positions ---- */

@@ -383,6 +383,36 @@ int store_delivery_result(struct store *st, int64_t id, const char *status, int6
 /* Marks a notification sent or failed once none of its deliveries is pending. */
 int store_notification_settle(struct store *st, int64_t id, int64_t at, struct yj_err *err);
 
+/* ---- playbook tasks ---- */
+
+struct store_task {
+    int64_t id;
+    int64_t incident_id;
+    int64_t step;
+    char phase[16];
+    char *title, *owner_role, *owner_unit, *contact, *action;
+    bool approval;
+    int64_t created_at;
+    int64_t due_at; /* 0: none */
+    char status[12]; /* todo doing done skipped */
+    char *reason, *note, *updated_by;
+    int64_t updated_at, overdue_at;
+};
+/* Adds a task unless that step's task exists already (then 0 and id 0). Inside a transaction. */
+int store_task_insert(struct store *st, struct store_task *t, struct yj_err *err);
+/* An incident's tasks in playbook order, at most max; release each with store_task_release. */
+int store_task_list(struct store *st, int64_t incident_id, struct store_task *out, size_t max, size_t *n,
+                    struct yj_err *err);
+/* One task by id: 0 and *out, or YJ_ENOTFOUND. */
+int store_task_get(struct store *st, int64_t id, struct store_task *out, struct yj_err *err);
+/* Writes status, reason, note, updated_by and updated_at back. */
+int store_task_update(struct store *st, const struct store_task *t, struct yj_err *err);
+/* Open tasks past due not yet found overdue, of open incidents (at most max). */
+int store_task_overdue(struct store *st, int64_t now, struct store_task *out, size_t max, size_t *n,
+                       struct yj_err *err);
+int store_task_mark_overdue(struct store *st, int64_t id, int64_t at, struct yj_err *err);
+void store_task_release(struct store_task *t);
+
 /* ---- log positions: how far each watched file was read ---- */
 
 struct store_logpos {

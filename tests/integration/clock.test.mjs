@@ -126,6 +126,37 @@ describe('clock and escalation', () => {
     }
   });
 
+  test('playbook tasks through the API: listed as the incident enters each phase, checked off or skipped with a reason', async () => {
+    const srv = await startServer();
+    try {
+      const admin = new Client(srv.url);
+      await admin.login('admin', srv.adminPassword);
+      const made = await admin.post('/api/v1/incidents', { type: 'machine_room_fire', title: '机房烟感报警' });
+      const id = made.json.id;
+      const list = (await admin.get(`/api/v1/incidents/${id}/tasks`)).json.items;
+      assert.ok(list.length >= 2, JSON.stringify(list));
+      assert.ok(list.every((t) => t.phase === 'reported' && t.status === 'todo'));
+      const t = list[0];
+      const bad = await admin.req('PATCH', `/api/v1/incidents/${id}/tasks/${t.id}`, { status: 'skipped' });
+      assert.equal(bad.status, 400);
+      assert.equal(bad.json.field, 'reason');
+      const done = await admin.req('PATCH', `/api/v1/incidents/${id}/tasks/${t.id}`, { status: 'done', note: '已切断电源' });
+      assert.equal(done.status, 200);
+      assert.equal(done.json.status, 'done');
+      assert.equal(done.json.note, '已切断电源');
+      assert.equal((await admin.req('PATCH', `/api/v1/incidents/${id}/tasks/99999`, { status: 'done' })).status, 404);
+      const PW = 'correct horse battery';
+      await admin.post('/api/v1/users', { name: 'aud', role: 'auditor', password: PW });
+      const aud = new Client(srv.url);
+      await aud.login('aud', PW);
+      assert.equal((await aud.req('PATCH', `/api/v1/incidents/${id}/tasks/${t.id}`, { status: 'todo' })).status, 403);
+      const tl = (await admin.get(`/api/v1/incidents/${id}/timeline`)).json.items;
+      assert.ok(tl.some((e) => e.kind === 'task'));
+    } finally {
+      await srv.stop();
+    }
+  });
+
   test('yingji duty now follows the roster, holidays included', () => {
     const r = yj(['duty', 'now', '--at', '2026-10-02T12:00:00+08:00', '--json']);
     assert.equal(r.code, 0, r.stderr);

@@ -105,13 +105,34 @@ static struct clock_result tick(struct fixture *f, int64_t at)
     return r;
 }
 
-static struct store_incident report(struct fixture *f)
+/* Marks every task of the incident done: these tests watch the deadlines alone. */
+static void tasks_done(struct fixture *f, const struct store_incident *inc)
+{
+    struct store_task ts[16];
+    size_t n = 0;
+    struct yj_err err = {0};
+    assert_int_equal(store_task_list(f->st, inc->id, ts, 16, &n, &err), 0);
+    for (size_t i = 0; i < n; i++) {
+        if (incident_task_update(&f->ctx, inc->number, ts[i].id, "done", NULL, NULL, NULL, &err) < 0)
+            fail_msg("%s", err.msg);
+        store_task_release(&ts[i]);
+    }
+}
+
+static struct store_incident report_with_tasks(struct fixture *f)
 {
     struct store_incident inc;
     struct incident_report_req req = {.type = "website_tamper", .title = "主页被篡改", .source = "值班巡检发现"};
     struct yj_err err = {0};
     if (incident_report(&f->ctx, &req, &inc, &err) < 0)
         fail_msg("%s", err.msg);
+    return inc;
+}
+
+static struct store_incident report(struct fixture *f)
+{
+    struct store_incident inc = report_with_tasks(f);
+    tasks_done(f, &inc);
     return inc;
 }
 
@@ -186,6 +207,7 @@ static void test_assessment_escalation_and_catch_up(void **state)
                                       {"activation_reason", "官网被篡改，影响学校声誉"}};
     f->now = T0 + 90 * YJ_MS_PER_MIN;
     assert_int_equal(incident_move(&f->ctx, inc.number, "assessing", NULL, NULL, 0, 0, NULL, &err), 0);
+    tasks_done(f, &inc); /* the assessing phase's task */
     if (incident_move(&f->ctx, inc.number, "responding", NULL, fields, 8, 0, NULL, &err) < 0)
         fail_msg("%s", err.msg);
     r = tick(f, T0 + 100 * YJ_MS_PER_MIN);
@@ -215,12 +237,62 @@ static void test_closed_incidents_are_left_alone(void **state)
     store_incident_release(&inc);
 }
 
+/* Playbook steps become tasks when the incident enters their phase; a task past due escalates
+ * (task_overdue: the unit head and whoever is on duty) until it is done or skipped with a reason. */
+static void test_tasks_escalate(void **state)
+{
+    struct fixture *f = *state;
+    struct store_incident inc = report_with_tasks(f);
+    struct yj_err err = {0};
+    f->now = T0 + YJ_MS_PER_MIN;
+    assert_int_equal(incident_ack(&f->ctx, inc.number, NULL, &err), 0);
+    struct store_task ts[16];
+    size_t n = 0;
+    assert_int_equal(store_task_list(f->st, inc.id, ts, 16, &n, &err), 0);
+    assert_int_equal(n, 2); /* the two steps of phase "reported" */
+    assert_string_equal(ts[0].title, "保存被篡改页面、访问日志和服务器日志");
+    assert_true(ts[0].due_at == T0 + 10 * YJ_MS_PER_MIN);
+    assert_true(ts[1].approval);
+    assert_string_equal(ts[1].action, "maintenance_page");
+    int64_t first = ts[0].id, second = ts[1].id;
+    for (size_t i = 0; i < n; i++)
+        store_task_release(&ts[i]);
+    /* The first is done in time; the second is not. */
+    f->now = T0 + 5 * YJ_MS_PER_MIN;
+    assert_int_equal(incident_task_update(&f->ctx, inc.number, first, "done", NULL, "日志已保存至取证盘", NULL, &err), 0);
+    assert_int_equal(incident_task_update(&f->ctx, inc.number, second, "skipped", NULL, NULL, NULL, &err), YJ_EINVAL);
+    assert_string_equal(err.field, "reason");
+    assert_int_equal(incident_task_update(&f->ctx, inc.number, second, "finished", NULL, NULL, NULL, &err), YJ_EINVAL);
+    struct clock_result r = tick(f, T0 + 16 * YJ_MS_PER_MIN);
+    assert_int_equal(r.overdue, 1);
+    struct collected c = notes(f, inc.id);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.recipients[0], "person:it_head");
+    assert_non_null(strstr(c.subject, "处置任务「将站点切换至维护页面」已超时"));
+    /* Skipped with a reason: the escalation stops at its next step. */
+    f->now = T0 + 20 * YJ_MS_PER_MIN;
+    assert_int_equal(incident_task_update(&f->ctx, inc.number, second, "skipped", "站点已下线，无需切换", NULL, NULL, &err), 0);
+    r = tick(f, T0 + 50 * YJ_MS_PER_MIN);
+    assert_int_equal(r.stopped, 1);
+    assert_int_equal(notes(f, inc.id).n, 2);
+    /* Entering assessing adds that phase's task. */
+    f->now = T0 + 51 * YJ_MS_PER_MIN;
+    assert_int_equal(incident_move(&f->ctx, inc.number, "assessing", NULL, NULL, 0, 0, NULL, &err), 0);
+    assert_int_equal(store_task_list(f->st, inc.id, ts, 16, &n, &err), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(ts[2].phase, "assessing");
+    for (size_t i = 0; i < n; i++)
+        store_task_release(&ts[i]);
+    store_incident_release(&inc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_acknowledge_escalation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_assessment_escalation_and_catch_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_closed_incidents_are_left_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tasks_escalate, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
