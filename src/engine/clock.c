@@ -32,26 +32,9 @@ static const char *deadline_name(const char *kind)
     return kind;
 }
 
-static bool listed(char *const *list, size_t n, const char *v)
-{
-    if (n == 0)
-        return true;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(list[i], v) == 0)
-            return true;
-    return false;
-}
-
-/* The first policy for this incident and deadline kind, or NULL. */
 static const struct plan_escalation *choose(const struct plan *p, const struct store_incident *inc, const char *kind)
 {
-    for (size_t i = 0; i < p->n_escalations; i++) {
-        const struct plan_escalation *e = &p->escalations[i];
-        if (listed(e->levels, e->n_levels, inc->level) && listed(e->types, e->n_types, inc->type) &&
-            listed(e->deadlines, e->n_deadlines, kind))
-            return e;
-    }
-    return NULL;
+    return plan_escalation_for(p, inc->level, inc->type, kind);
 }
 
 static const struct plan_escalation *policy_by_id(const struct plan *p, const char *id)
@@ -153,7 +136,11 @@ static void compose(const struct yj_ctx *ctx, const struct store_incident *inc, 
     char due[32], detected[32];
     yj_time_local(due_at, due, sizeof(due));
     yj_time_local(inc->detected_at, detected, sizeof(detected));
-    *subject = xasprintf("【应急提醒】%s %s已超时：%s", inc->number, what, inc->title);
+    bool fresh = strcmp(e->deadline, "new") == 0;
+    if (fresh)
+        *subject = xasprintf("【应急】新事件 %s：%s（%s）", inc->number, inc->title, level ? level->name : inc->level);
+    else
+        *subject = xasprintf("【应急提醒】%s %s已超时：%s", inc->number, what, inc->title);
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
@@ -161,16 +148,18 @@ static void compose(const struct yj_ctx *ctx, const struct store_incident *inc, 
     fprintf(f, "类型：%s（%s）\n", type ? type->name : inc->type, level ? level->name : inc->level);
     fprintf(f, "责任单位：%s\n", unit ? unit->name : inc->unit);
     fprintf(f, "发现时间：%s\n", detected);
-    fprintf(f, "逾期事项：%s，应于 %s 前完成（已超时 %lld 分钟）\n", what, due,
-            (long long)((now - due_at) / YJ_MS_PER_MIN));
+    if (!fresh)
+        fprintf(f, "逾期事项：%s，应于 %s 前完成（已超时 %lld 分钟）\n", what, due,
+                (long long)((now - due_at) / YJ_MS_PER_MIN));
     static const char *const fields[][2] = {{"source", "来源"}, {"scope", "影响范围"}, {"nature", "性质"},
                                             {"trend", "发展态势"}, {"measures", "已采取措施"}};
     const char *values[] = {inc->source, inc->scope, inc->nature, inc->trend, inc->measures};
     for (size_t i = 0; i < YJ_ARRAY_LEN(fields); i++)
         if (values[i] && *values[i])
             fprintf(f, "%s：%s\n", fields[i][1], values[i]);
-    fprintf(f, "升级：%s，第 %lld 步%s\n", policy->name ? policy->name : policy->id, (long long)e->step + 1,
-            e->sent ? "（再次提醒）" : "");
+    if (!fresh)
+        fprintf(f, "升级：%s，第 %lld 步%s\n", policy->name ? policy->name : policy->id, (long long)e->step + 1,
+                e->sent ? "（再次提醒）" : "");
     if (ctx->public_url)
         fprintf(f, "请立即处理，并在系统中确认：%s%sincidents/%s\n", ctx->public_url,
                 ctx->public_url[0] && ctx->public_url[strlen(ctx->public_url) - 1] == '/' ? "" : "/", inc->number);
@@ -233,6 +222,18 @@ static int run_task_overdue(struct yj_ctx *ctx, struct clock_result *res, struct
 
 static int64_t due_of(struct store *st, int64_t incident_id, const char *kind, bool *met)
 {
+    if (strcmp(kind, "new") == 0) {
+        /* Telling people of a new incident runs until someone acknowledges it. */
+        struct store_incident inc;
+        struct yj_err err;
+        *met = true;
+        if (store_incident_get(st, incident_id, NULL, &inc, &err) < 0)
+            return 0;
+        *met = inc.acknowledged_at != 0;
+        int64_t at = inc.reported_at;
+        store_incident_release(&inc);
+        return at;
+    }
     if (strncmp(kind, "task:", 5) == 0) {
         /* A task's escalation runs until the task is done or skipped. */
         struct store_task t;

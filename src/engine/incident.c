@@ -290,6 +290,17 @@ int incident_report(struct yj_ctx *ctx, const struct incident_report_req *req, s
         goto out;
     if ((rc = add_tasks(ctx, &inc, INCIDENT_REPORTED, now, err)) < 0)
         goto out;
+    /* 秒级响应: a policy for new incidents starts now; the clock sends its first step at once. */
+    const struct plan_escalation *tell = plan_escalation_for(plan, inc.level, inc.type, "new");
+    if (tell) {
+        struct store_escalation e = {.incident_id = inc.id, .started_at = now, .next_at = now};
+        snprintf(e.deadline, sizeof(e.deadline), "new");
+        snprintf(e.policy, sizeof(e.policy), "%s", tell->id);
+        if (tell->steps[0].after > 0)
+            e.next_at = now + tell->steps[0].after;
+        if ((rc = store_escalation_insert(ctx->store, &e, err)) < 0)
+            goto out;
+    }
 
     json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "type", t->id, "level", level->id, "unit", unit,
                              "routed_by", routed_by, "title", inc.title, "drill", (int)inc.drill);
@@ -701,6 +712,8 @@ int incident_ack(struct yj_ctx *ctx, const char *ref, struct store_incident *out
         rc = store_deadline_meet(ctx->store, inc.id, "acknowledge", now, err);
     if (rc == 0)
         rc = store_escalation_stop_all(ctx->store, inc.id, "acknowledge", now, "acknowledged", err);
+    if (rc == 0)
+        rc = store_escalation_stop_all(ctx->store, inc.id, "new", now, "acknowledged", err);
     json_t *body = json_pack("{s:s}", "by", ctx->actor ? ctx->actor : "");
     if (rc == 0)
         rc = timeline(ctx, inc.id, now, "acknowledged", body, err);

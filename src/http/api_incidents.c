@@ -179,6 +179,7 @@ void api_incidents_create(struct request *r)
     snprintf(r->resp.location, sizeof(r->resp.location), "/api/v1/incidents/%lld", (long long)inc.id);
     store_incident_release(&inc);
     server_wake_streams(r->srv);
+    server_poke_clock(r->srv); /* the new-incident notifications go out now, not at the next second */
 out:
     json_decref(b);
 }

@@ -120,6 +120,8 @@ struct detector *server_detector(struct server *srv);
 struct response_cache *server_cache(struct server *srv);
 /* Wakes live streams so they look for new events now rather than at the next tick. */
 void server_wake_streams(struct server *srv);
+/* Runs the clock now (a new incident: its notifications should not wait for the next tick). */
+void server_poke_clock(struct server *srv);
 bool server_stopping(const struct server *srv);
 /* Request header value or NULL. */
 const char *request_header(struct request *r, const char *name);

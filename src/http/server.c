@@ -48,6 +48,7 @@ struct server {
     pthread_mutex_t tick_lock;
     pthread_cond_t tick_cond;
     bool ticker_stop;
+    bool tick_poke; /* run the clock at once, not at the next second */
 
     atomic_ulong counts[MAX_ROUTES + 1][N_CODES];
     atomic_ulong buckets[N_BUCKETS + 1];
@@ -577,6 +578,14 @@ static void report_drops(struct server *srv)
     }
 }
 
+void server_poke_clock(struct server *srv)
+{
+    pthread_mutex_lock(&srv->tick_lock);
+    srv->tick_poke = true;
+    pthread_cond_signal(&srv->tick_cond);
+    pthread_mutex_unlock(&srv->tick_lock);
+}
+
 /* Runs the clock (overdue deadlines, escalation steps) on the ticker's own store connection. */
 static void run_clock(struct server *srv)
 {
@@ -654,18 +663,23 @@ static void *ticker_main(void *arg)
     unsigned ticks = 0;
     pthread_mutex_lock(&srv->tick_lock);
     while (!srv->ticker_stop) {
-        if (++ticks % 10 == 0)
+        bool poked = srv->tick_poke;
+        srv->tick_poke = false;
+        if (!poked && ++ticks % 10 == 0)
             report_drops(srv);
         pthread_mutex_unlock(&srv->tick_lock);
         run_clock(srv);
         pthread_mutex_lock(&srv->tick_lock);
         if (srv->ticker_stop)
             break;
+        if (srv->tick_poke)
+            continue;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 1;
         pthread_cond_timedwait(&srv->tick_cond, &srv->tick_lock, &ts);
-        server_wake_streams(srv);
+        if (!srv->tick_poke)
+            server_wake_streams(srv);
     }
     pthread_mutex_unlock(&srv->tick_lock);
     return NULL;
@@ -696,8 +710,10 @@ static int deliver(struct server *srv, const char *actor, struct store_signal *s
         yj_log_error("processing signals: %s", err.msg);
     }
     server_plan_release(pr);
-    if (rc == 0 && n)
+    if (rc == 0 && n) {
         server_wake_streams(srv);
+        server_poke_clock(srv);
+    }
     return rc;
 }
 

@@ -433,8 +433,8 @@ static const char *const importance_set[] = {"normal", "important", "critical", 
 static const char *const operator_types[] = {"cii", "state_organ", "other", NULL};
 
 static const char *const rotation_every[] = {"daily", "weekly", NULL};
-static const char *const deadline_kinds[] = {"report", "acknowledge", "assessment", "upward_report",
-                                             "summary_report", "task", NULL};
+static const char *const deadline_kinds[] = {"new",           "report", "acknowledge", "assessment", "upward_report",
+                                             "summary_report", "task",   NULL};
 
 static const struct plan_rotation *plan_rotation(const struct plan *p, const char *id)
 {
@@ -773,4 +773,26 @@ void plan_diags_release(struct plan_diags *diags)
     free(diags->lines);
     diags->lines = NULL;
     diags->n = 0;
+}
+
+static bool plan_listed(char *const *list, size_t n, const char *v)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], v) == 0)
+            return true;
+    return false;
+}
+
+const struct plan_escalation *plan_escalation_for(const struct plan *p, const char *level, const char *type,
+                                                  const char *kind)
+{
+    for (size_t i = 0; i < p->n_escalations; i++) {
+        const struct plan_escalation *e = &p->escalations[i];
+        /* "new" only where it is named: a policy for any overdue deadline is not one for news. */
+        bool kind_ok = e->n_deadlines ? plan_listed(e->deadlines, e->n_deadlines, kind) : strcmp(kind, "new") != 0;
+        if (kind_ok && (!e->n_levels || plan_listed(e->levels, e->n_levels, level)) &&
+            (!e->n_types || plan_listed(e->types, e->n_types, type)))
+            return e;
+    }
+    return NULL;
 }

@@ -327,6 +327,10 @@ const struct plan_asset *plan_asset(const struct plan *plan, const char *id_or_a
 /* The subcategory and (via *cat) its category. */
 const struct gbt_subcategory *plan_gbt(const struct plan *plan, const char *sub_id,
                                        const struct gbt_category **cat);
+/* The escalation policy for an incident of that level and type and a deadline kind ("new" for a
+ * new incident, "task" for a task past due): the first that matches, or NULL. */
+const struct plan_escalation *plan_escalation_for(const struct plan *plan, const char *level, const char *type,
+                                                  const char *kind);
 /* True when the type allows the level. */
 bool plan_type_has_level(const struct plan_type *type, const char *level_id);
 

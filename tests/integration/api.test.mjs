@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, Client, adminClient, readEvents } from './server.mjs';
-import { yj, sh, SRC, tempDir, cleanup } from './helpers.mjs';
+import { yj, sh, SRC, tempDir, cleanup, quietPlan } from './helpers.mjs';
 
 const PW = 'correct-horse-battery';
 const ROLES = ['admin', 'leader', 'responder', 'officer', 'duty', 'auditor'];
@@ -258,9 +258,14 @@ describe('roles, scoping and tokens', () => {
 });
 
 describe('incidents over HTTP', () => {
-  let srv, c;
-  before(async () => { srv = await startServer(); c = await adminClient(srv); });
-  after(async () => { await srv.stop(); });
+  let srv, c, planDir;
+  // Exact timelines and event sequences: without the clock's new-incident notifications.
+  before(async () => {
+    planDir = tempDir();
+    srv = await startServer({ args: ['--plan', quietPlan(planDir)] });
+    c = await adminClient(srv);
+  });
+  after(async () => { await srv.stop(); cleanup(planDir); });
 
   test('report returns 201 in the CLI\'s shape; GET and list agree', async () => {
     const r = await c.post('/api/v1/incidents', {

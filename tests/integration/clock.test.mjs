@@ -44,14 +44,23 @@ describe('clock and escalation', () => {
       const made = await admin.post('/api/v1/incidents', { type: 'website_tamper', title: '主页被篡改', source: '巡检' });
       assert.equal(made.status, 201);
       const id = made.json.id;
-      const first = await until('the duty notification', async () => {
+      // At once: the new incident, to whoever is on duty and the unit head.
+      const news = await until('the new-incident notifications', async () => {
         const n = (await admin.get(`/api/v1/incidents/${id}/notifications`)).json.items;
-        return n.length ? n : null;
+        return n.length >= 2 ? n : null;
+      }, 3000);
+      assert.deepEqual(news.slice(0, 2).map((x) => [x.recipient, x.target]),
+        [[`person:${onDuty}`, 'duty'], ['person:it_head', 'unit_head']]);
+      assert.match(news[0].subject, /【应急】新事件/);
+      // Two seconds on, unacknowledged: the acknowledge deadline escalates to the person on duty.
+      const first = await until('the overdue notification', async () => {
+        const n = (await admin.get(`/api/v1/incidents/${id}/notifications`)).json.items;
+        const o = n.filter((x) => /接报确认已超时/.test(x.subject));
+        return o.length ? o : null;
       });
       assert.equal(first[0].recipient, `person:${onDuty}`);
       assert.equal(first[0].target, 'duty');
       assert.equal(first[0].status, 'pending');
-      assert.match(first[0].subject, /接报确认已超时/);
       const tl = (await admin.get(`/api/v1/incidents/${id}/timeline`)).json.items.map((e) => e.kind);
       assert.ok(tl.includes('overdue') && tl.includes('escalation'), tl.join(','));
       // A duty account acknowledges; an officer may not acknowledge at all.

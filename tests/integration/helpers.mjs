@@ -1,6 +1,6 @@
 // Shared helpers for black-box tests: run the real yingji binary on a temporary data dir.
 import { spawnSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -75,4 +75,16 @@ export function yjAsync(args, opts = {}) {
       resolve({ code, stdout, stderr, json });
     });
   });
+}
+
+// The university plan without its new-incident notification policy, for tests that watch exact
+// timelines and event sequences and should not see the clock's notification entries. Returns
+// the plan file's path (in dir).
+export function quietPlan(dir) {
+  const text = readFileSync(join(SRC, 'plans/university.yaml'), 'utf8');
+  const from = text.indexOf('  - id: new_incident');
+  const to = text.indexOf('  - id: unacknowledged');
+  const p = join(dir, 'quiet-plan.yaml');
+  writeFileSync(p, text.slice(0, from) + text.slice(to));
+  return p;
 }

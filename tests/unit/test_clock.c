@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "base/common.h"
+#include "base/embed.h"
 #include "base/timeutil.h"
 #include "engine/clock.h"
 #include "engine/ctx.h"
@@ -35,14 +36,29 @@ static int64_t test_clock(void *ud)
     return ((struct fixture *)ud)->now;
 }
 
-static int setup(void **state)
+/* The university plan; without its new-incident policy when `quiet`, so that a test watches the
+ * deadlines alone. */
+static int load_plan(struct plan **out, bool quiet, struct yj_err *err)
+{
+    const struct yj_embed *e = yj_embed_find("plans/university.yaml");
+    char *text = xstrndup((const char *)e->data, yj_embed_len(e));
+    if (quiet) {
+        char *from = strstr(text, "  - id: new_incident"), *to = strstr(text, "  - id: unacknowledged");
+        memmove(from, to, strlen(to) + 1);
+    }
+    int rc = plan_load_buffer("university.yaml", text, strlen(text), out, NULL, err);
+    free(text);
+    return rc;
+}
+
+static int setup_with(void **state, bool quiet)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     struct yj_err err;
     setenv("TZ", "Asia/Shanghai", 1);
     tzset();
     f->dir = test_tmpdir();
-    if (plan_load("builtin:university", &f->plan, NULL, &err) < 0 || store_open(f->dir, &f->st, &err) < 0 ||
+    if (load_plan(&f->plan, quiet, &err) < 0 || store_open(f->dir, &f->st, &err) < 0 ||
         store_migrate(f->st, NULL, &err) < 0) {
         fprintf(stderr, "%s\n", err.msg);
         return -1;
@@ -56,6 +72,16 @@ static int setup(void **state)
                              .public_url = "https://yj.example.edu.cn/"};
     *state = f;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with(state, true);
+}
+
+static int setup_full(void **state)
+{
+    return setup_with(state, false);
 }
 
 static int teardown(void **state)
@@ -286,6 +312,32 @@ static void test_tasks_escalate(void **state)
     store_incident_release(&inc);
 }
 
+/* 秒级响应: a new incident is told at once to whoever is on duty and the owning unit's head, and
+ * told again by the unacknowledged policy until someone acknowledges it. */
+static void test_new_incident_notified_at_once(void **state)
+{
+    struct fixture *f = *state;
+    struct store_incident inc = report(f);
+    struct clock_result r = tick(f, T0);
+    assert_int_equal(r.steps, 1);
+    struct collected c = notes(f, inc.id);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.recipients[0], "person:publicity_staff");
+    assert_string_equal(c.recipients[1], "person:it_head");
+    assert_non_null(strstr(c.subject, "【应急】新事件 YJ-2026-0001：主页被篡改（重要情况）"));
+    assert_null(strstr(c.body, "逾期事项"));
+    struct yj_err err;
+    f->now = T0 + YJ_MS_PER_MIN;
+    assert_int_equal(incident_ack(&f->ctx, inc.number, NULL, &err), 0);
+    struct store_escalation es[4];
+    size_t n = 0;
+    assert_int_equal(store_escalation_list(f->st, inc.id, es, 4, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(es[0].deadline, "new");
+    assert_true(es[0].stopped_at != 0 || es[0].next_at == 0);
+    store_incident_release(&inc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -293,6 +345,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_assessment_escalation_and_catch_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_closed_incidents_are_left_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tasks_escalate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_incident_notified_at_once, setup_full, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
