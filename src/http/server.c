@@ -622,6 +622,7 @@ static void run_clock(struct server *srv)
 static void *outbox_main(void *arg)
 {
     struct server *srv = arg;
+    struct outbox *ob = outbox_new();
     pthread_mutex_lock(&srv->outbox_lock);
     while (!srv->outbox_stop) {
         srv->outbox_poke = false;
@@ -632,15 +633,21 @@ static void *outbox_main(void *arg)
             struct plan_ref *pr = server_plan_acquire(srv);
             struct yj_ctx ctx = {.plan = pr->plan, .store = st, .actor = "outbox", .public_url = srv->cfg->public_url};
             struct outbox_result res;
-            if (outbox_run(&ctx, srv->cfg->channels, srv->cfg->n_channels, 32, &res, &err) < 0) {
+            if (outbox_run(&ctx, ob, srv->cfg->channels, srv->cfg->n_channels, OUTBOX_BATCH, &res, &err) < 0) {
                 server_count_store_error(srv);
                 yj_log_error("outbox: %s", err.msg);
             } else if (res.sent || res.retried || res.failed) {
-                yj_log_info("outbox: %zu delivered, %zu to retry, %zu skipped, %zu failed", res.sent, res.retried,
-                            res.skipped, res.failed);
+                if (res.retried || res.failed)
+                    yj_log_info("outbox: %zu delivered, %zu to retry, %zu skipped, %zu failed", res.sent,
+                                res.retried, res.skipped, res.failed);
                 server_wake_streams(srv);
             }
             server_plan_release(pr);
+            /* A full round: there may be more due right away. */
+            if (res.sent + res.retried + res.skipped + res.failed == OUTBOX_BATCH) {
+                pthread_mutex_lock(&srv->outbox_lock);
+                continue;
+            }
         }
         pthread_mutex_lock(&srv->outbox_lock);
         if (srv->outbox_stop || srv->outbox_poke)
@@ -651,6 +658,7 @@ static void *outbox_main(void *arg)
         pthread_cond_timedwait(&srv->outbox_cond, &srv->outbox_lock, &ts);
     }
     pthread_mutex_unlock(&srv->outbox_lock);
+    outbox_free(ob);
     return NULL;
 }
 

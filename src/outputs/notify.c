@@ -32,12 +32,23 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
     return n; /* what does not fit is read and dropped, not an error */
 }
 
+/* A handle the calling thread keeps between calls (the outbox's senders), so connections to the
+ * same receiver are reused; NULL: one handle per call. */
+static __thread CURL *kept;
+
+void notify_keep_connections(void *curl_handle)
+{
+    kept = curl_handle;
+}
+
 int notify_http_post(const char *url, const char *const *headers, size_t n_headers, const char *body,
                      int64_t timeout_ms, long *status, char **reply, struct yj_err *err)
 {
-    CURL *c = curl_easy_init();
+    CURL *c = kept ? kept : curl_easy_init();
     if (!c)
         return yj_err_set(err, YJ_EIO, "cannot start an HTTP client");
+    if (kept)
+        curl_easy_reset(c); /* options back to defaults; the connection cache stays */
     struct curl_slist *h = NULL;
     for (size_t i = 0; i < n_headers; i++)
         h = curl_slist_append(h, headers[i]);
@@ -59,7 +70,8 @@ int notify_http_post(const char *url, const char *const *headers, size_t n_heade
     long code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+    if (!kept)
+        curl_easy_cleanup(c);
     if (rc != CURLE_OK) {
         free(b.data);
         /* The URL may carry a robot's token: name the host's failure, not the URL. */

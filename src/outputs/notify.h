@@ -32,6 +32,10 @@ struct notify_message {
  * cannot carry this message (no email address, no mobile): not retried. */
 int notify_send(const struct config_channel *ch, const struct notify_message *m, struct yj_err *err);
 
+/* The calling thread's HTTP requests go through curl_handle (a CURL *, owned by the caller) from
+ * now on, reusing its connections; NULL: a fresh handle per request. */
+void notify_keep_connections(void *curl_handle);
+
 /* ---- for the channel files ---- */
 
 /* POSTs body to url with the headers ("Name: value"). *status gets the HTTP status and *reply

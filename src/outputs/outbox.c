@@ -10,7 +10,9 @@
 #include "notify.h"
 #include "outbox.h"
 
+#include <curl/curl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <sodium.h>
 
 int64_t outbox_backoff(int64_t failures)
@@ -33,6 +35,32 @@ static const struct config_channel *channel_of(const struct config_channel *chs,
     return NULL;
 }
 
+struct attempt {
+    const struct config_channel *ch; /* NULL: the channel left the config */
+    struct notify_message m;
+    int rc;
+    struct yj_err why;
+};
+
+struct sender {
+    struct attempt *attempts;
+    size_t n, first, step;
+    void *curl;
+};
+
+static void *send_some(void *arg)
+{
+    struct sender *s = arg;
+    notify_keep_connections(s->curl);
+    for (size_t i = s->first; i < s->n; i += s->step) {
+        struct attempt *a = &s->attempts[i];
+        if (a->ch)
+            a->rc = notify_send(a->ch, &a->m, &a->why);
+    }
+    notify_keep_connections(NULL);
+    return NULL;
+}
+
 static void record(struct yj_ctx *ctx, const struct store_delivery *d, const char *kind, const char *error,
                    int64_t retry_at)
 {
@@ -47,79 +75,117 @@ static void record(struct yj_ctx *ctx, const struct store_delivery *d, const cha
     json_decref(body);
 }
 
-static int deliver(struct yj_ctx *ctx, const struct config_channel *chs, size_t n_chs, struct store_delivery *d,
-                   struct outbox_result *res, struct yj_err *err)
+/* Stores what one attempt came to (inside the caller's transaction). */
+static int settle(struct yj_ctx *ctx, struct store_delivery *d, const struct attempt *a, struct outbox_result *res,
+                  struct yj_err *err)
 {
     int64_t now = yj_ctx_now(ctx);
-    const struct config_channel *ch = channel_of(chs, n_chs, d->channel);
     int rc;
-    if (!ch) {
+    if (!a->ch) {
         /* The channel left the config: nobody will carry this any more. */
         rc = store_delivery_result(ctx->store, d->id, "skipped", d->attempts, now, "the channel is no longer configured",
                                    0, err);
         res->skipped++;
-        return rc < 0 ? rc : store_notification_settle(ctx->store, d->notification_id, now, err);
-    }
-    struct notify_recipient to = {.id = d->recipient};
-    if (strncmp(d->recipient, "person:", 7) == 0) {
-        const struct plan_person *p = plan_person(ctx->plan, d->recipient + 7);
-        if (p)
-            to = (struct notify_recipient){d->recipient, p->name, p->contacts.mobile, p->contacts.email};
-    }
-    struct notify_message m = {.key = d->key,
-                               .incident = d->incident[0] ? d->incident : NULL,
-                               .subject = d->subject,
-                               .body = d->body,
-                               .created_at = d->created_at,
-                               .to = to};
-    struct yj_err why = {0};
-    int sent = notify_send(ch, &m, &why);
-    now = yj_ctx_now(ctx);
-    if (sent == 0) {
+    } else if (a->rc == 0) {
         rc = store_delivery_result(ctx->store, d->id, "sent", d->attempts + 1, now, NULL, now, err);
         res->sent++;
         if (rc == 0)
             record(ctx, d, "delivered", NULL, 0);
-    } else if (sent == YJ_EINVAL) {
-        rc = store_delivery_result(ctx->store, d->id, "skipped", d->attempts + 1, now, why.msg, 0, err);
+    } else if (a->rc == YJ_EINVAL) {
+        rc = store_delivery_result(ctx->store, d->id, "skipped", d->attempts + 1, now, a->why.msg, 0, err);
         res->skipped++;
     } else if (d->attempts + 1 >= OUTBOX_MAX_ATTEMPTS) {
-        rc = store_delivery_result(ctx->store, d->id, "failed", d->attempts + 1, now, why.msg, 0, err);
+        rc = store_delivery_result(ctx->store, d->id, "failed", d->attempts + 1, now, a->why.msg, 0, err);
         res->failed++;
         if (rc == 0)
-            record(ctx, d, "delivery_failed", why.msg, 0);
+            record(ctx, d, "delivery_failed", a->why.msg, 0);
     } else {
         int64_t retry = now + outbox_backoff(d->attempts + 1);
-        rc = store_delivery_result(ctx->store, d->id, "pending", d->attempts + 1, retry, why.msg, 0, err);
+        rc = store_delivery_result(ctx->store, d->id, "pending", d->attempts + 1, retry, a->why.msg, 0, err);
         res->retried++;
         /* The first failure goes in the timeline; the retries only in the delivery row. */
         if (rc == 0 && d->attempts == 0)
-            record(ctx, d, "delivery_retrying", why.msg, retry);
+            record(ctx, d, "delivery_retrying", a->why.msg, retry);
     }
     if (rc == 0)
         rc = store_notification_settle(ctx->store, d->notification_id, now, err);
     return rc;
 }
 
-int outbox_run(struct yj_ctx *ctx, const struct config_channel *channels, size_t n_channels, size_t batch,
-               struct outbox_result *out, struct yj_err *err)
+int outbox_run(struct yj_ctx *ctx, struct outbox *ob, const struct config_channel *channels, size_t n_channels,
+               size_t batch, struct outbox_result *out, struct yj_err *err)
 {
     struct outbox_result res = {0};
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n_channels; i++)
         rc = store_delivery_expand(ctx->store, channels[i].id, err);
-    struct store_delivery ds[64];
+    struct store_delivery ds[OUTBOX_BATCH];
     size_t n = 0;
-    if (batch > YJ_ARRAY_LEN(ds))
-        batch = YJ_ARRAY_LEN(ds);
+    if (batch > OUTBOX_BATCH)
+        batch = OUTBOX_BATCH;
     if (rc == 0 && n_channels)
         rc = store_delivery_due(ctx->store, yj_ctx_now(ctx), ds, batch, &n, err);
-    for (size_t i = 0; i < n; i++) {
-        if (rc == 0)
-            rc = deliver(ctx, channels, n_channels, &ds[i], &res, err);
-        store_delivery_release(&ds[i]);
+    if (rc < 0 || n == 0) {
+        if (out)
+            *out = res;
+        return rc;
     }
+    /* Send the batch over a few threads at once (the network is the slow part), each keeping its
+     * connections; then store every outcome in one transaction. */
+    struct attempt *as = xcalloc(n, sizeof(*as));
+    for (size_t i = 0; i < n; i++) {
+        struct store_delivery *d = &ds[i];
+        as[i].ch = channel_of(channels, n_channels, d->channel);
+        struct notify_recipient to = {.id = d->recipient};
+        if (strncmp(d->recipient, "person:", 7) == 0) {
+            const struct plan_person *p = plan_person(ctx->plan, d->recipient + 7);
+            if (p)
+                to = (struct notify_recipient){d->recipient, p->name, p->contacts.mobile, p->contacts.email};
+        }
+        as[i].m = (struct notify_message){.key = d->key,
+                                          .incident = d->incident[0] ? d->incident : NULL,
+                                          .subject = d->subject,
+                                          .body = d->body,
+                                          .created_at = d->created_at,
+                                          .to = to};
+    }
+    size_t threads = n < OUTBOX_SENDERS ? n : OUTBOX_SENDERS;
+    struct sender senders[OUTBOX_SENDERS];
+    pthread_t tids[OUTBOX_SENDERS];
+    for (size_t t = 0; t < threads; t++) {
+        senders[t] = (struct sender){as, n, t, threads, ob ? ob->curl[t] : NULL};
+        pthread_create(&tids[t], NULL, send_some, &senders[t]);
+    }
+    for (size_t t = 0; t < threads; t++)
+        pthread_join(tids[t], NULL);
+    rc = store_begin(ctx->store, err);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = settle(ctx, &ds[i], &as[i], &res, err);
+    if (rc == 0)
+        rc = store_commit(ctx->store, err);
+    else
+        store_rollback(ctx->store);
+    for (size_t i = 0; i < n; i++)
+        store_delivery_release(&ds[i]);
+    free(as);
     if (out)
         *out = res;
     return rc;
+}
+
+struct outbox *outbox_new(void)
+{
+    struct outbox *ob = xcalloc(1, sizeof(*ob));
+    for (size_t i = 0; i < OUTBOX_SENDERS; i++)
+        ob->curl[i] = curl_easy_init();
+    return ob;
+}
+
+void outbox_free(struct outbox *ob)
+{
+    if (!ob)
+        return;
+    for (size_t i = 0; i < OUTBOX_SENDERS; i++)
+        curl_easy_cleanup(ob->curl[i]);
+    free(ob);
 }

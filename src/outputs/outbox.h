@@ -19,10 +19,21 @@ struct outbox_result {
     size_t sent, retried, skipped, failed;
 };
 
-/* Routes new notifications to every channel and runs the deliveries due now (at most batch).
- * Blocking: the HTTP calls happen here; call it from a thread of its own. */
-int outbox_run(struct yj_ctx *ctx, const struct config_channel *channels, size_t n_channels, size_t batch,
-               struct outbox_result *out, struct yj_err *err);
+#define OUTBOX_BATCH 64  /* deliveries per round */
+#define OUTBOX_SENDERS 8 /* sent at once */
+
+/* What stays between rounds: one HTTP handle per sender, so connections are reused. */
+struct outbox {
+    void *curl[OUTBOX_SENDERS];
+};
+struct outbox *outbox_new(void);
+void outbox_free(struct outbox *ob);
+
+/* Routes new notifications to every channel and runs the deliveries due now (at most batch,
+ * OUTBOX_SENDERS at a time), then stores every outcome in one transaction. Blocking: call it from
+ * a thread of its own. ob may be NULL (no connection reuse). */
+int outbox_run(struct yj_ctx *ctx, struct outbox *ob, const struct config_channel *channels, size_t n_channels,
+               size_t batch, struct outbox_result *out, struct yj_err *err);
 
 /* The wait before attempt n+1 after n failures: 2 s doubling to 10 min, ±20% jitter. */
 int64_t outbox_backoff(int64_t failures);

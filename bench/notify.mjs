@@ -1,0 +1,79 @@
+// Signal to notification: RATE new incidents a second for SECONDS, each made by the fifth SSH
+// failure from a fresh address sent as a syslog datagram; the built-in plan announces a new
+// incident at once (to whoever is on duty and the unit head) and the outbox hands it to a loopback
+// webhook. Latency = from sending the fifth datagram to the webhook receiving the notification
+// for that incident, both clocks in this process.
+// usage: node bench/notify.mjs [RATE] [SECONDS]   (YJ=path/to/yingji)
+import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import http from 'node:http';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const RATE = Number(process.argv[2] || 1000);
+const SECONDS = Number(process.argv[3] || 20);
+const YJ = process.env.YJ || new URL('../build/yingji', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'yingji-notify-'));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const received = new Map(); // address -> first notification time
+let posts = 0;
+const hook = http.createServer((req, res) => {
+  let raw = '';
+  req.on('data', (d) => { raw += d; });
+  req.on('end', () => {
+    const now = performance.now();
+    posts++;
+    const m = raw.match(/(10\.\d+\.\d+\.\d+)/);
+    if (m && !received.has(m[1])) received.set(m[1], now);
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end('{"ok":true}');
+  });
+});
+hook.keepAliveTimeout = 60000;
+await new Promise((r) => hook.listen(0, '127.0.0.1', r));
+
+writeFileSync(join(dir, 'yingji.yaml'), `listen: 127.0.0.1:0\ndata: ${dir}/data\n`
+  + 'sources:\n  - {type: syslog, listen: "127.0.0.1:0", protocol: udp, buffer: 8MiB}\n'
+  + `channels:\n  - {id: hook, type: webhook, url: "http://127.0.0.1:${hook.address().port}/hook"}\n`);
+const srv = spawn(YJ, ['--config', join(dir, 'yingji.yaml'), 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
+let out = '';
+srv.stderr.on('data', () => {});
+await new Promise((resolve, reject) => {
+  srv.stdout.on('data', (d) => { out += d; if (/listening on/.test(out)) resolve(); });
+  srv.on('exit', () => reject(new Error(out)));
+});
+const udpPort = Number(out.match(/syslog on [^ ]+ \(port (\d+)\)/)[1]);
+const sock = dgram.createSocket('udp4');
+// RFC 5424 with the current time: an old stamp would make the upward-report deadline (counted
+// from detection) overdue at once and add its escalation to the traffic.
+const line = (ip) => `<38>1 ${new Date().toISOString()} web-1 sshd 7 - - Failed password for root from ${ip} port 22 ssh2`;
+
+const sent = new Map();
+const t0 = performance.now();
+const tickMs = 10;
+let made = 0;
+for (let tick = 0; performance.now() - t0 < SECONDS * 1000; tick++) {
+  const due = Math.floor(((tick + 1) * tickMs * RATE) / 1000) - made;
+  for (let k = 0; k < due; k++, made++) {
+    const ip = `10.${(made >> 16) & 255}.${(made >> 8) & 255}.${made & 255}`;
+    for (let i = 0; i < 4; i++) sock.send(line(ip), udpPort, '127.0.0.1');
+    sock.send(line(ip), udpPort, '127.0.0.1', () => sent.set(ip, performance.now()));
+  }
+  const wait = t0 + (tick + 1) * tickMs - performance.now();
+  if (wait > 0) await sleep(wait);
+}
+const elapsed = (performance.now() - t0) / 1000;
+for (let i = 0; i < 300 && received.size < sent.size; i++) await sleep(100);
+srv.kill('SIGTERM');
+await new Promise((r) => srv.on('exit', r));
+hook.close();
+sock.close();
+
+const lat = [...sent].map(([ip, t]) => (received.has(ip) ? received.get(ip) - t : Infinity)).sort((a, b) => a - b);
+const pct = (p) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))];
+const missing = lat.filter((x) => x === Infinity).length;
+console.log(`${made} incidents in ${elapsed.toFixed(1)} s = ${Math.round(made / elapsed)}/s (${made * 5} signals); webhook received ${posts} notifications`);
+console.log(`signal → notification at the webhook: p50 ${pct(50).toFixed(1)} ms, p90 ${pct(90).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms, max ${lat[lat.length - 1].toFixed(1)} ms, missing ${missing}`);
+if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true }); else console.log(dir);
