@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { yj, tempDir, cleanup, SRC } from './helpers.mjs';
+import { until } from './helpers.mjs';
 import { startServer, Client } from './server.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -17,17 +18,6 @@ function fastPlan(dir) {
   const f = join(dir, 'plan.yaml');
   writeFileSync(f, text);
   return f;
-}
-
-async function until(what, fn, ms = 10000) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    last = await fn();
-    if (last) return last;
-    await sleep(100);
-  }
-  assert.fail(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
 }
 
 describe('clock and escalation', () => {

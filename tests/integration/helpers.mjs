@@ -88,3 +88,18 @@ export function quietPlan(dir) {
   writeFileSync(p, text.slice(0, from) + text.slice(to));
   return p;
 }
+
+// Polls fn (async) until it returns something truthy, which it returns; fails the test naming
+// `what` after ms.
+export async function until(what, fn, ms = 10000) {
+  const { fail } = await import('node:assert/strict');
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    last = await fn();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  fail(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+  return undefined;
+}

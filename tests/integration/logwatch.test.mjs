@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, writeFileSync, renameSync, copyFileSync, truncateSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { yj, sh, lockStore, tempDir, cleanup } from './helpers.mjs';
+import { until } from './helpers.mjs';
 import { startServer, Client } from './server.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -18,17 +19,6 @@ function sql(data, query) {
 
 // Lines carry a sequence number in the port field, so each can be told apart.
 const failure = (ip, n) => `Nov 22 01:00:00 web-1 sshd[7]: Failed password for root from ${ip} port ${n} ssh2\n`;
-
-async function until(what, fn, ms = 10000) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    last = await fn();
-    if (last) return last;
-    await sleep(50);
-  }
-  assert.fail(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
-}
 
 // How many lines of the log with `tag` in them are stored, and how many distinct.
 function stored(data, tag) {
