@@ -13,7 +13,14 @@ y plan check builtin:county-bureau
 y plan show | sed -n '1,40p'
 N=$(y incident report --type website_tamper --title "学校官网首页被篡改" --asset main_site \
       --source "值班人员巡检发现" --scope "官网首页" | tail -n 1)
+y duty now
+y incident ack "$N"
+y incident tasks "$N"
+y incident task "$N" 1 done --note "被篡改页面与日志已保存"
+y incident task "$N" 2 skipped --reason "站点已由运维下线"
+y report upward "$N"
 y incident move "$N" assessing
+y incident task "$N" 3 done --note "入侵途径：CMS 后台弱口令"
 y incident move "$N" responding \
   --field nature="网页篡改，疑似CMS漏洞" --field trend="可能扩散至新闻网" \
   --field measures="切换维护页，封禁来源IP" --field level=important \
