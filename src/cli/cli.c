@@ -31,6 +31,7 @@ static const char usage_text[] =
     "  incident ack ID             acknowledge an incident (接报确认); stops its escalation\n"
     "  incident tasks ID           the incident's playbook tasks\n"
     "  incident task ID TASK STATE check off (done), start (doing) or skip (--reason) a task\n"
+    "  incident approve ID TASK    approve (or --reject --reason) a task that needs approval\n"
     "  db migrate                  apply pending store migrations\n"
     "  db backup PATH              consistent copy of the store while it is in use\n"
     "  audit verify                check the hash chain of the audit log\n"

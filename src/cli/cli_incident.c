@@ -22,6 +22,7 @@ static const char incident_usage[] =
     "       yingji incident ack ID\n"
     "       yingji incident tasks ID\n"
     "       yingji incident task ID TASK todo|doing|done|skipped [--reason TEXT] [--note TEXT]\n"
+    "       yingji incident approve ID TASK [--reject --reason TEXT]\n"
     "\n"
     "ID is the number (YJ-2026-0001) or the numeric id. STATUS is one of reported, assessing,\n"
     "responding, recovering, reviewing, closed, dismissed. Fields: source scope nature trend\n"
@@ -81,7 +82,14 @@ static int print_timeline_entry(const struct store_timeline_entry *e, void *ud)
     } else if (b && strcmp(e->kind, "task") == 0) {
         printf("任务 task %s: %s → %s", json_string_value(json_object_get(b, "title")),
                json_string_value(json_object_get(b, "from")), json_string_value(json_object_get(b, "to")));
-        if (json_object_get(b, "reason"))
+        if (json_is_string(json_object_get(b, "reason")))
+            printf("  理由 reason: %s", json_string_value(json_object_get(b, "reason")));
+        if (json_is_string(json_object_get(b, "note")))
+            printf("  记录 note: %s", json_string_value(json_object_get(b, "note")));
+    } else if (b && strcmp(e->kind, "approval") == 0) {
+        printf("审批 approval %s: %s", json_string_value(json_object_get(b, "title")),
+               json_string_value(json_object_get(b, "decision")));
+        if (json_is_string(json_object_get(b, "reason")))
             printf("  理由 reason: %s", json_string_value(json_object_get(b, "reason")));
     } else if (b && strcmp(e->kind, "acknowledged") == 0) {
         printf("确认 acknowledged");
@@ -458,8 +466,12 @@ static int tasks(struct cli *c, int argc, char **argv)
             char due[32] = "";
             if (ts[i].due_at)
                 yj_time_local(ts[i].due_at, due, sizeof(due));
+            const char *gate = strcmp(ts[i].approval_status, "pending") == 0    ? "  [awaiting approval]"
+                               : strcmp(ts[i].approval_status, "approved") == 0 ? "  [approved]"
+                               : strcmp(ts[i].approval_status, "rejected") == 0 ? "  [rejected]"
+                                                                                : "";
             printf("%4lld  %-8s %-8s %s%s%s%s%s\n", (long long)ts[i].id, ts[i].status, ts[i].phase, ts[i].title,
-                   due[0] ? "  (due " : "", due, due[0] ? ")" : "", ts[i].approval ? "  [needs approval]" : "");
+                   due[0] ? "  (due " : "", due, due[0] ? ")" : "", gate);
             if (ts[i].reason)
                 printf("            reason: %s\n", ts[i].reason);
             if (ts[i].note)
@@ -516,6 +528,45 @@ static int task(struct cli *c, int argc, char **argv)
     return 0;
 }
 
+static int approve(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {{"reject", no_argument, NULL, 'x'},
+                                         {"reason", required_argument, NULL, 'r'},
+                                         {NULL, 0, NULL, 0}};
+    const char *reason = NULL;
+    bool reject = false;
+    int ch;
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        if (ch == 'x')
+            reject = true;
+        else if (ch == 'r')
+            reason = optarg;
+        else
+            return cli_usage("incident approve: unknown or incomplete option %s", argv[optind - 1]);
+    }
+    if (argc - optind != 2)
+        return cli_usage("usage: yingji incident approve ID TASK [--reject --reason TEXT]");
+    char *end = NULL;
+    long long id = strtoll(argv[optind + 1], &end, 10);
+    if (!end || *end || id <= 0)
+        return cli_usage("TASK is a task number (see yingji incident tasks ID)");
+    int rc = cli_open(c, true);
+    if (rc)
+        return rc;
+    struct yj_err err = {0};
+    struct store_task t;
+    if (incident_task_approve(&c->ctx, argv[optind], id, !reject, reason, &t, &err) < 0)
+        return fail_err(&err);
+    if (c->json)
+        cli_print_json(task_json(&t));
+    else
+        printf("task %lld: %s\n", (long long)t.id, t.approval_status);
+    store_task_release(&t);
+    return 0;
+}
+
 /* 接报确认: someone has the incident in hand; stops the escalation of the acknowledge deadline. */
 static int ack(struct cli *c, int argc, char **argv)
 {
@@ -562,5 +613,8 @@ int cli_incident(struct cli *c, int argc, char **argv)
         return tasks(c, argc - 1, argv + 1);
     if (strcmp(sub, "task") == 0)
         return task(c, argc - 1, argv + 1);
-    return cli_usage("unknown incident command \"%s\" (report, list, show, move, note, ack, tasks, task)", sub);
+    if (strcmp(sub, "approve") == 0)
+        return approve(c, argc - 1, argv + 1);
+    return cli_usage("unknown incident command \"%s\" (report, list, show, move, note, ack, tasks, task, approve)",
+                     sub);
 }

@@ -819,6 +819,15 @@ int incident_task_update(struct yj_ctx *ctx, const char *ref, int64_t task_id, c
         store_incident_release(&inc);
         return rc < 0 ? rc : yj_err_set(err, YJ_ENOTFOUND, "%s has no task %lld", inc.number, (long long)task_id);
     }
+    /* A step the plan marks as needing approval is not carried out before someone approves it. */
+    if ((strcmp(status, "doing") == 0 || strcmp(status, "done") == 0) &&
+        (strcmp(task.approval_status, "pending") == 0 || strcmp(task.approval_status, "rejected") == 0)) {
+        rc = yj_err_set(err, YJ_ESTATE, "task %lld (%s) needs approval first: it is %s", (long long)task.id,
+                        task.title, strcmp(task.approval_status, "pending") == 0 ? "awaiting approval" : "rejected");
+        store_task_release(&task);
+        store_incident_release(&inc);
+        return rc;
+    }
     int64_t now = yj_ctx_now(ctx);
     char from[12];
     snprintf(from, sizeof(from), "%s", task.status);
@@ -840,6 +849,60 @@ int incident_task_update(struct yj_ctx *ctx, const char *ref, int64_t task_id, c
             rc = timeline(ctx, inc.id, now, "task", body, err);
         json_t *detail = json_pack("{s:I, s:O}", "id", (json_int_t)inc.id, "task", body);
         rc = finish(ctx, rc, "incident.task", &inc, detail, now, err);
+        json_decref(detail);
+        json_decref(body);
+    }
+    store_incident_release(&inc);
+    if (rc == 0 && out)
+        *out = task;
+    else
+        store_task_release(&task);
+    return rc;
+}
+
+int incident_task_approve(struct yj_ctx *ctx, const char *ref, int64_t task_id, bool approve, const char *reason,
+                          struct store_task *out, struct yj_err *err)
+{
+    int rc;
+    if (!approve && (!reason || !*reason)) {
+        yj_err_set(err, YJ_EINVAL, "rejecting needs a reason");
+        yj_err_field(err, "reason");
+        return YJ_EINVAL;
+    }
+    if (reason && (rc = yj_text_check("reason", reason, INCIDENT_TEXT_MAX, 0, err)) < 0)
+        return rc;
+    struct store_incident inc = {0};
+    if ((rc = incident_find(ctx, ref, &inc, err)) < 0)
+        return rc;
+    struct store_task task;
+    if ((rc = store_task_get(ctx->store, task_id, &task, err)) < 0 || task.incident_id != inc.id) {
+        if (rc == 0)
+            store_task_release(&task);
+        store_incident_release(&inc);
+        return rc < 0 ? rc : yj_err_set(err, YJ_ENOTFOUND, "%s has no task %lld", inc.number, (long long)task_id);
+    }
+    if (strcmp(task.approval_status, "pending") != 0) {
+        rc = yj_err_set(err, YJ_ESTATE, "task %lld (%s) %s", (long long)task.id, task.title,
+                        task.approval_status[0] ? "was decided already" : "needs no approval");
+        store_task_release(&task);
+        store_incident_release(&inc);
+        return rc;
+    }
+    int64_t now = yj_ctx_now(ctx);
+    snprintf(task.approval_status, sizeof(task.approval_status), "%s", approve ? "approved" : "rejected");
+    free(task.approved_by);
+    task.approved_by = xstrdup(ctx->actor ? ctx->actor : "");
+    task.approved_at = now;
+    free(task.approval_reason);
+    task.approval_reason = reason && *reason ? xstrdup(reason) : NULL;
+    if ((rc = store_begin(ctx->store, err)) == 0) {
+        rc = store_task_update(ctx->store, &task, err);
+        json_t *body = json_pack("{s:I, s:s, s:s?, s:s, s:s?}", "task", (json_int_t)task.id, "title", task.title,
+                                 "action", task.action, "decision", task.approval_status, "reason", task.approval_reason);
+        if (rc == 0)
+            rc = timeline(ctx, inc.id, now, "approval", body, err);
+        json_t *detail = json_pack("{s:I, s:O}", "id", (json_int_t)inc.id, "approval", body);
+        rc = finish(ctx, rc, "incident.approval", &inc, detail, now, err);
         json_decref(detail);
         json_decref(body);
     }

@@ -110,6 +110,11 @@ int incident_record(struct yj_ctx *ctx, int64_t id, const char *kind, json_t *bo
  * (release with store_task_release). YJ_ENOTFOUND when the task is not the incident's. */
 int incident_task_update(struct yj_ctx *ctx, const char *ref, int64_t task_id, const char *status,
                          const char *reason, const char *note, struct store_task *out, struct yj_err *err);
+/* Approves or rejects (with a reason) a task the plan marks as needing approval — an automated
+ * action such as switching a site to its maintenance page. Until approved, the task cannot be
+ * started or done. YJ_ESTATE when it needs none or was decided already. Audited. */
+int incident_task_approve(struct yj_ctx *ctx, const char *ref, int64_t task_id, bool approve, const char *reason,
+                          struct store_task *out, struct yj_err *err);
 /* For the clock: a task past due — recorded once, and its escalation started when given. */
 int incident_task_overdue(struct yj_ctx *ctx, const struct store_task *task, struct store_escalation *start,
                           struct yj_err *err);

@@ -122,5 +122,12 @@ json_t *task_json(const struct store_task *t)
         json_object_set_new(o, "updated_at", yj_json_time(t->updated_at));
     if (t->overdue_at)
         json_object_set_new(o, "overdue_at", yj_json_time(t->overdue_at));
+    if (t->approval_status[0]) {
+        json_t *a = json_pack("{s:s, s:s?, s:s?}", "status", t->approval_status, "by", t->approved_by, "reason",
+                              t->approval_reason);
+        if (t->approved_at)
+            json_object_set_new(a, "at", yj_json_time(t->approved_at));
+        json_object_set_new(o, "approval_decision", a);
+    }
     return o;
 }

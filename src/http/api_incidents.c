@@ -625,3 +625,35 @@ out:
     json_decref(b);
     store_incident_release(&inc);
 }
+
+void api_incidents_task_approval(struct request *r)
+{
+    static const struct json_field fields[] = {{"approve", JSON_TRUE, true}, {"reason", JSON_STRING, false}};
+    struct store_incident inc;
+    if (!load(r, &inc))
+        return;
+    json_t *b = request_json(r);
+    char *end = NULL;
+    long long task_id = strtoll(r->params[1], &end, 10);
+    struct yj_err err = {0};
+    struct store_task t;
+    char ref[32];
+    snprintf(ref, sizeof(ref), "%lld", (long long)inc.id);
+    if (!b || !request_check(r, b, fields, YJ_ARRAY_LEN(fields)))
+        goto out;
+    if (!end || *end || task_id <= 0) {
+        reply_problem(r, 404, "not_found", NULL, "no task %s", r->params[1]);
+        goto out;
+    }
+    if (incident_task_approve(&r->ctx, ref, task_id, json_is_true(json_object_get(b, "approve")),
+                              string_at(b, "reason"), &t, &err) < 0) {
+        reply_error(r, &err);
+        goto out;
+    }
+    reply_json(r, 200, task_json(&t));
+    store_task_release(&t);
+    server_wake_streams(r->srv);
+out:
+    json_decref(b);
+    store_incident_release(&inc);
+}

@@ -213,6 +213,7 @@ void api_incidents_notifications(struct request *r);
 void api_incidents_upward_report(struct request *r);
 void api_incidents_tasks(struct request *r);
 void api_incidents_task_update(struct request *r);
+void api_incidents_task_approval(struct request *r);
 void api_plan_get(struct request *r);
 void api_plan_part(struct request *r);
 void api_duty_now(struct request *r);

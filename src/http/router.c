@@ -31,6 +31,8 @@ const struct route routes[] = {
     {"GET", "/api/v1/incidents/{id}/tasks", api_incidents_tasks, ROLE_ANY, SCOPE_READ, 0, "incidents.tasks"},
     {"PATCH", "/api/v1/incidents/{id}/tasks/{task}", api_incidents_task_update, WRITERS, SCOPE_WRITE, 0,
      "incidents.task_update"},
+    {"POST", "/api/v1/incidents/{id}/tasks/{task}/approval", api_incidents_task_approval,
+     ROLE_ADMIN | ROLE_LEADER | ROLE_RESPONDER, SCOPE_WRITE, 0, "incidents.task_approval"},
     {"GET", "/api/v1/incidents/{id}/upward-report", api_incidents_upward_report, ROLE_ANY, SCOPE_READ, 0,
      "incidents.upward_report"},
     {"GET", "/api/v1/incidents/{id}/notes", api_incidents_notes_list, ROLE_ANY, SCOPE_READ, 0, "incidents.notes"},

@@ -20,6 +20,7 @@ static const char *const migrations[] = {
     "src/store/migrations/sqlite/0005_escalation.sql",
     "src/store/migrations/sqlite/0006_deliveries.sql",
     "src/store/migrations/sqlite/0007_tasks.sql",
+    "src/store/migrations/sqlite/0008_task_approval.sql",
 };
 
 #define STMT_CACHE 64
@@ -1541,7 +1542,7 @@ int store_notification_settle(struct store *st, int64_t id, int64_t at, struct y
 #define TASK_COLS                                                                                            \
     "t.id, t.incident_id, t.step, t.phase, t.title, t.owner_role, t.owner_unit, t.contact, t.action, t.approval, "  \
     "t.created_at, coalesce(t.due_at, 0), t.status, t.reason, t.note, t.updated_by, coalesce(t.updated_at, 0), "    \
-    "coalesce(t.overdue_at, 0)"
+    "coalesce(t.overdue_at, 0), t.approval_status, t.approved_by, coalesce(t.approved_at, 0), t.approval_reason"
 
 static void read_task(sqlite3_stmt *s, struct store_task *t)
 {
@@ -1560,7 +1561,12 @@ static void read_task(sqlite3_stmt *s, struct store_task *t)
                              .note = col_text(s, 14),
                              .updated_by = col_text(s, 15),
                              .updated_at = sqlite3_column_int64(s, 16),
-                             .overdue_at = sqlite3_column_int64(s, 17)};
+                             .overdue_at = sqlite3_column_int64(s, 17),
+                             .approved_by = col_text(s, 19),
+                             .approved_at = sqlite3_column_int64(s, 20),
+                             .approval_reason = col_text(s, 21)};
+    const unsigned char *as = sqlite3_column_text(s, 18);
+    snprintf(t->approval_status, sizeof(t->approval_status), "%s", as ? (const char *)as : "");
     snprintf(t->phase, sizeof(t->phase), "%s", (const char *)sqlite3_column_text(s, 3));
     snprintf(t->status, sizeof(t->status), "%s", (const char *)sqlite3_column_text(s, 12));
 }
@@ -1575,14 +1581,16 @@ void store_task_release(struct store_task *t)
     free(t->reason);
     free(t->note);
     free(t->updated_by);
+    free(t->approved_by);
+    free(t->approval_reason);
     memset(t, 0, sizeof(*t));
 }
 
 int store_task_insert(struct store *st, struct store_task *t, struct yj_err *err)
 {
     static const char sql[] = "INSERT INTO tasks (incident_id, step, phase, title, owner_role, owner_unit, contact, "
-                              "action, approval, created_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                              "ON CONFLICT (incident_id, step) DO NOTHING";
+                              "action, approval, created_at, due_at, approval_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+                              "?, ?, ?, CASE WHEN ?9 THEN 'pending' END) ON CONFLICT (incident_id, step) DO NOTHING";
     sqlite3_stmt *s = stmt(st, sql, err);
     if (!s)
         return YJ_ESTORE;
@@ -1647,8 +1655,8 @@ int store_task_get(struct store *st, int64_t id, struct store_task *out, struct 
 
 int store_task_update(struct store *st, const struct store_task *t, struct yj_err *err)
 {
-    static const char sql[] = "UPDATE tasks SET status = ?, reason = ?, note = ?, updated_by = ?, updated_at = ? "
-                              "WHERE id = ?";
+    static const char sql[] = "UPDATE tasks SET status = ?, reason = ?, note = ?, updated_by = ?, updated_at = ?, "
+                              "approval_status = ?, approved_by = ?, approved_at = ?, approval_reason = ? WHERE id = ?";
     sqlite3_stmt *s = stmt(st, sql, err);
     if (!s)
         return YJ_ESTORE;
@@ -1657,7 +1665,14 @@ int store_task_update(struct store *st, const struct store_task *t, struct yj_er
     bind_text(s, 3, t->note);
     bind_text(s, 4, t->updated_by);
     sqlite3_bind_int64(s, 5, t->updated_at);
-    sqlite3_bind_int64(s, 6, t->id);
+    bind_text(s, 6, t->approval_status[0] ? t->approval_status : NULL);
+    bind_text(s, 7, t->approved_by);
+    if (t->approved_at)
+        sqlite3_bind_int64(s, 8, t->approved_at);
+    else
+        sqlite3_bind_null(s, 8);
+    bind_text(s, 9, t->approval_reason);
+    sqlite3_bind_int64(s, 10, t->id);
     return step_done(st, s, "updating a task", err);
 }
 

@@ -397,6 +397,9 @@ struct store_task {
     char status[12]; /* todo doing done skipped */
     char *reason, *note, *updated_by;
     int64_t updated_at, overdue_at;
+    char approval_status[12]; /* "" (none needed) pending approved rejected */
+    char *approved_by, *approval_reason;
+    int64_t approved_at;
 };
 /* Adds a task unless that step's task exists already (then 0 and id 0). Inside a transaction. */
 int store_task_insert(struct store *st, struct store_task *t, struct yj_err *err);

@@ -151,6 +151,26 @@ describe('clock and escalation', () => {
       assert.equal((await aud.req('PATCH', `/api/v1/incidents/${id}/tasks/${t.id}`, { status: 'todo' })).status, 403);
       const tl = (await admin.get(`/api/v1/incidents/${id}/timeline`)).json.items;
       assert.ok(tl.some((e) => e.kind === 'task'));
+      // A step that needs approval: a duty officer may not approve it; a leader may, once.
+      const site = await admin.post('/api/v1/incidents', { type: 'website_tamper', title: '首页被篡改' });
+      const gated = (await admin.get(`/api/v1/incidents/${site.json.id}/tasks`)).json.items
+        .find((x) => x.approval);
+      assert.equal(gated.approval_decision.status, 'pending');
+      const url = `/api/v1/incidents/${site.json.id}/tasks/${gated.id}`;
+      assert.equal((await admin.req('PATCH', url, { status: 'done' })).status, 409);
+      await admin.post('/api/v1/users', { name: 'duty2', role: 'duty', password: PW });
+      await admin.post('/api/v1/users', { name: 'lead', role: 'leader', password: PW });
+      const duty = new Client(srv.url);
+      await duty.login('duty2', PW);
+      assert.equal((await duty.post(`${url}/approval`, { approve: true })).status, 403);
+      const lead = new Client(srv.url);
+      await lead.login('lead', PW);
+      assert.equal((await lead.post(`${url}/approval`, { approve: false })).status, 400, 'rejecting needs a reason');
+      const ok = await lead.post(`${url}/approval`, { approve: true, reason: '同意切换维护页' });
+      assert.equal(ok.status, 200);
+      assert.equal(ok.json.approval_decision.status, 'approved');
+      assert.equal((await lead.post(`${url}/approval`, { approve: true })).status, 409);
+      assert.equal((await admin.req('PATCH', url, { status: 'done' })).status, 200);
     } finally {
       await srv.stop();
     }

@@ -139,6 +139,9 @@ static void tasks_done(struct fixture *f, const struct store_incident *inc)
     struct yj_err err = {0};
     assert_int_equal(store_task_list(f->st, inc->id, ts, 16, &n, &err), 0);
     for (size_t i = 0; i < n; i++) {
+        if (strcmp(ts[i].approval_status, "pending") == 0 &&
+            incident_task_approve(&f->ctx, inc->number, ts[i].id, true, NULL, NULL, &err) < 0)
+            fail_msg("%s", err.msg);
         if (incident_task_update(&f->ctx, inc->number, ts[i].id, "done", NULL, NULL, NULL, &err) < 0)
             fail_msg("%s", err.msg);
         store_task_release(&ts[i]);
@@ -312,6 +315,36 @@ static void test_tasks_escalate(void **state)
     store_incident_release(&inc);
 }
 
+/* A step marked approval: true cannot be started or done before a decision; rejecting needs a
+ * reason; a decision is made once. */
+static void test_task_approval(void **state)
+{
+    struct fixture *f = *state;
+    struct store_incident inc = report_with_tasks(f);
+    struct store_task ts[16];
+    size_t n = 0;
+    struct yj_err err = {0};
+    assert_int_equal(store_task_list(f->st, inc.id, ts, 16, &n, &err), 0);
+    int64_t gated = ts[1].id, plain = ts[0].id;
+    assert_string_equal(ts[1].approval_status, "pending");
+    assert_string_equal(ts[0].approval_status, "");
+    for (size_t i = 0; i < n; i++)
+        store_task_release(&ts[i]);
+    assert_int_equal(incident_task_update(&f->ctx, inc.number, gated, "done", NULL, NULL, NULL, &err), YJ_ESTATE);
+    assert_non_null(strstr(err.msg, "needs approval first"));
+    assert_int_equal(incident_task_approve(&f->ctx, inc.number, gated, false, NULL, NULL, &err), YJ_EINVAL);
+    assert_int_equal(incident_task_approve(&f->ctx, inc.number, plain, true, NULL, NULL, &err), YJ_ESTATE);
+    f->ctx.actor = "user:vp_it";
+    struct store_task t;
+    assert_int_equal(incident_task_approve(&f->ctx, inc.number, gated, true, "同意切换维护页", &t, &err), 0);
+    assert_string_equal(t.approval_status, "approved");
+    assert_string_equal(t.approved_by, "user:vp_it");
+    store_task_release(&t);
+    assert_int_equal(incident_task_approve(&f->ctx, inc.number, gated, false, "改主意", NULL, &err), YJ_ESTATE);
+    assert_int_equal(incident_task_update(&f->ctx, inc.number, gated, "done", NULL, "已切换", NULL, &err), 0);
+    store_incident_release(&inc);
+}
+
 /* 秒级响应: a new incident is told at once to whoever is on duty and the owning unit's head, and
  * told again by the unacknowledged policy until someone acknowledges it. */
 static void test_new_incident_notified_at_once(void **state)
@@ -345,6 +378,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_assessment_escalation_and_catch_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_closed_incidents_are_left_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tasks_escalate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_task_approval, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_incident_notified_at_once, setup_full, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
