@@ -7,6 +7,7 @@
 #include "../base/timeutil.h"
 #include "../plan/plan.h"
 #include "../engine/clock.h"
+#include "../outputs/act.h"
 #include "../outputs/outbox.h"
 #include "../engine/detect.h"
 #include "../sources/logwatch.h"
@@ -62,7 +63,7 @@ struct server {
     struct detector *detector;
     struct syslog_receiver *syslog;
     struct logwatch *logwatch;
-    pthread_t outbox;
+    pthread_t outbox, actor;
     pthread_mutex_t outbox_lock;
     pthread_cond_t outbox_cond;
     bool outbox_stop, outbox_poke;
@@ -662,6 +663,42 @@ static void *outbox_main(void *arg)
     return NULL;
 }
 
+/* The action runner: playbook actions that may run (approved when gated), on a thread of its own
+ * because a program may take up to its timeout. Looks once a second; stops with the outbox. */
+static void *actor_main(void *arg)
+{
+    struct server *srv = arg;
+    pthread_mutex_lock(&srv->outbox_lock);
+    while (!srv->outbox_stop) {
+        pthread_mutex_unlock(&srv->outbox_lock);
+        struct yj_err err = {0};
+        struct store *st = server_store(srv, &err);
+        if (st) {
+            struct plan_ref *pr = server_plan_acquire(srv);
+            struct yj_ctx ctx = {.plan = pr->plan, .store = st, .actor = "action", .public_url = srv->cfg->public_url};
+            struct act_result res;
+            if (act_run(&ctx, srv->cfg->actions, srv->cfg->n_actions, &res, &err) < 0) {
+                server_count_store_error(srv);
+                yj_log_error("actions: %s", err.msg);
+            } else if (res.succeeded || res.failed || res.unconfigured) {
+                yj_log_info("actions: %zu succeeded, %zu failed, %zu left to people (not configured)", res.succeeded,
+                            res.failed, res.unconfigured);
+                server_wake_streams(srv);
+            }
+            server_plan_release(pr);
+        }
+        pthread_mutex_lock(&srv->outbox_lock);
+        if (srv->outbox_stop)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&srv->outbox_cond, &srv->outbox_lock, &ts);
+    }
+    pthread_mutex_unlock(&srv->outbox_lock);
+    return NULL;
+}
+
 /* Once a second: the clock runs, and parked streams look for events written by other processes
  * (the CLI, other nodes) and send keep-alives (local writes wake them at once). Every 10 s, drops
  * are reported. */
@@ -930,6 +967,7 @@ int server_run(const struct server_options *opt)
     }
     pthread_create(&srv->ticker, NULL, ticker_main, srv);
     pthread_create(&srv->outbox, NULL, outbox_main, srv);
+    pthread_create(&srv->actor, NULL, actor_main, srv);
     {
         const char *shown = *host && strcmp(host, "0.0.0.0") != 0 ? host : "127.0.0.1";
         bool v6 = strchr(shown, ':') != NULL;
@@ -975,9 +1013,10 @@ int server_run(const struct server_options *opt)
     pthread_join(srv->ticker, NULL);
     pthread_mutex_lock(&srv->outbox_lock);
     srv->outbox_stop = true;
-    pthread_cond_signal(&srv->outbox_cond);
+    pthread_cond_broadcast(&srv->outbox_cond);
     pthread_mutex_unlock(&srv->outbox_lock);
     pthread_join(srv->outbox, NULL);
+    pthread_join(srv->actor, NULL);
     /* Sources after every reader of their counters (requests, the ticker) is done, and before the
      * store goes: what they hold is delivered. */
     syslog_receiver_stop(srv->syslog);

@@ -65,6 +65,14 @@ static const struct decode_field channel_fields[] = {
 static const struct decode_schema channel_schema =
     DECODE_SCHEMA(channel, struct config_channel, "channel", channel_fields);
 
+static const struct decode_field action_fields[] = {
+    DECODE_FIELD(struct config_action, "kind", DK_STR, true, kind),
+    DECODE_STRS(struct config_action, "run", false, run),
+    DECODE_FIELD(struct config_action, "url", DK_STR, false, url),
+    DECODE_FIELD(struct config_action, "timeout", DK_DUR, false, timeout),
+};
+static const struct decode_schema action_schema = DECODE_SCHEMA(action, struct config_action, "action", action_fields);
+
 static const struct decode_field config_fields[] = {
     DECODE_FIELD(struct yj_config, "listen", DK_STR, false, listen),
     DECODE_FIELD(struct yj_config, "data", DK_STR, false, data),
@@ -77,6 +85,7 @@ static const struct decode_field config_fields[] = {
     DECODE_OBJ(struct yj_config, "sessions", false, sessions, sessions_schema),
     DECODE_LIST(struct yj_config, "sources", false, sources, source_schema),
     DECODE_LIST(struct yj_config, "channels", false, channels, channel_schema),
+    DECODE_LIST(struct yj_config, "actions", false, actions, action_schema),
 };
 static const struct decode_schema config_schema =
     DECODE_SCHEMA(config, struct yj_config, "the config file", config_fields);
@@ -204,6 +213,27 @@ static void validate(struct decoder *d, struct yj_config *c)
         if (ch->timeout != -1 && (ch->timeout < 100 || ch->timeout > 120000))
             decode_error_at(d, &ch->timeout, "timeout must be between 100ms and 2m");
     }
+    static const char *const action_kinds[] = {"block_ip", "run_script", "http", "maintenance_page", "restore_files"};
+    for (size_t i = 0; i < c->n_actions; i++) {
+        struct config_action *a = &c->actions[i];
+        bool known = false;
+        for (size_t k = 0; k < YJ_ARRAY_LEN(action_kinds); k++)
+            known |= strcmp(a->kind, action_kinds[k]) == 0;
+        if (!known)
+            decode_error_at(d, &a->kind,
+                            "action kind \"%s\" is not known (block_ip, run_script, http, maintenance_page, "
+                            "restore_files)",
+                            a->kind);
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(c->actions[k].kind, a->kind) == 0)
+                decode_error_at(d, &a->kind, "action kind \"%s\" is configured twice", a->kind);
+        if ((a->n_run > 0) == (a->url != NULL))
+            decode_error_at(d, a, "an action needs either run: [PROGRAM, ARGS...] or url: URL");
+        else if (a->n_run && a->run[0][0] != '/')
+            decode_error_at(d, &a->run[0], "run: the program must be an absolute path");
+        if (a->timeout != -1 && (a->timeout < 100 || a->timeout > 600000))
+            decode_error_at(d, &a->timeout, "timeout must be between 100ms and 10m");
+    }
     struct config_limits *l = &c->limits;
     if (l->body != -1 && (l->body < 1024 || l->body > (INT64_C(1) << 30)))
         decode_error_at(d, &l->body, "body must be between 1KiB and 1GiB");
@@ -267,6 +297,12 @@ int config_load(const char *path, struct yj_config *cfg, struct plan_diags *diag
     TAKE_NUM(sessions.idle) TAKE_NUM(sessions.absolute)
 #undef TAKE_STR
 #undef TAKE_NUM
+    if (file.n_actions) {
+        cfg->actions = file.actions;
+        cfg->n_actions = file.n_actions;
+        file.actions = NULL;
+        file.n_actions = 0;
+    }
     if (file.n_channels) {
         cfg->channels = file.channels;
         cfg->n_channels = file.n_channels;

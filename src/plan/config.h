@@ -58,6 +58,16 @@ struct config_channel {
     int64_t timeout; /* ms per delivery attempt; default 10 s */
 };
 
+/* One entry of `actions:`: how an automated playbook action (a step's `action:`) is carried out
+ * here: a program to run (argv, with the incident in its environment) or an HTTP endpoint to call. */
+struct config_action {
+    char *kind;  /* block_ip run_script http maintenance_page restore_files */
+    char **run;  /* argv */
+    size_t n_run;
+    char *url;   /* or: POST the incident and task as JSON here */
+    int64_t timeout; /* ms; default 30 s */
+};
+
 struct yj_config {
     char *file; /* NULL when running on defaults */
     char *listen;
@@ -73,6 +83,8 @@ struct yj_config {
     size_t n_sources;
     struct config_channel *channels;
     size_t n_channels;
+    struct config_action *actions;
+    size_t n_actions;
 };
 
 /* The channel's secret (HMAC key, SMTP password) from its file (first line) or environment

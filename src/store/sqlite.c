@@ -21,6 +21,7 @@ static const char *const migrations[] = {
     "src/store/migrations/sqlite/0006_deliveries.sql",
     "src/store/migrations/sqlite/0007_tasks.sql",
     "src/store/migrations/sqlite/0008_task_approval.sql",
+    "src/store/migrations/sqlite/0009_task_actions.sql",
 };
 
 #define STMT_CACHE 64
@@ -1683,6 +1684,32 @@ int store_task_overdue(struct store *st, int64_t now, struct store_task *out, si
                               "WHERE t.status IN ('todo', 'doing') AND t.overdue_at IS NULL AND t.due_at IS NOT NULL "
                               "AND t.due_at <= ? AND i.status NOT IN ('closed', 'dismissed') ORDER BY t.due_at LIMIT ?";
     return task_select(st, sql, now, (int64_t)max, out, max, n, "reading overdue tasks", err);
+}
+
+int store_task_action_due(struct store *st, struct store_task *out, size_t max, size_t *n, struct yj_err *err)
+{
+    static const char sql[] = "SELECT " TASK_COLS " FROM tasks t JOIN incidents i ON i.id = t.incident_id "
+                              "WHERE t.action IS NOT NULL AND t.action != 'none' AND t.action_status IS NULL "
+                              "AND t.status = 'todo' AND (t.approval_status IS NULL OR t.approval_status = 'approved') "
+                              "AND i.status NOT IN ('closed', 'dismissed') AND ?1 = ?1 ORDER BY t.id LIMIT ?2";
+    return task_select(st, sql, 0, (int64_t)max, out, max, n, "reading actions to run", err);
+}
+
+int store_task_action_result(struct store *st, int64_t id, const char *status, const char *output, int64_t at,
+                             struct yj_err *err)
+{
+    static const char sql[] =
+        "UPDATE tasks SET action_status = ?1, action_output = ?2, action_at = ?3, status = CASE WHEN ?1 = "
+        "'succeeded' THEN 'done' ELSE status END, updated_by = CASE WHEN ?1 = 'succeeded' THEN 'action' ELSE "
+        "updated_by END, updated_at = CASE WHEN ?1 = 'succeeded' THEN ?3 ELSE updated_at END WHERE id = ?4";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, status);
+    bind_text(s, 2, output);
+    sqlite3_bind_int64(s, 3, at);
+    sqlite3_bind_int64(s, 4, id);
+    return step_done(st, s, "recording an action", err);
 }
 
 int store_task_mark_overdue(struct store *st, int64_t id, int64_t at, struct yj_err *err)

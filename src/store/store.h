@@ -414,6 +414,13 @@ int store_task_update(struct store *st, const struct store_task *t, struct yj_er
 int store_task_overdue(struct store *st, int64_t now, struct store_task *out, size_t max, size_t *n,
                        struct yj_err *err);
 int store_task_mark_overdue(struct store *st, int64_t id, int64_t at, struct yj_err *err);
+/* Tasks whose automated action may run now: not run yet, still todo, approved if gated, of open
+ * incidents (at most max). */
+int store_task_action_due(struct store *st, struct store_task *out, size_t max, size_t *n, struct yj_err *err);
+/* What running the action came to: succeeded (the task becomes done, by "action"), failed or
+ * unconfigured; output bounded by the caller. */
+int store_task_action_result(struct store *st, int64_t id, const char *status, const char *output, int64_t at,
+                             struct yj_err *err);
 void store_task_release(struct store_task *t);
 
 /* ---- log positions: how far each watched file was read ---- */

@@ -1,0 +1,8 @@
+-- 0009: automated actions of playbook tasks: what running the action came to. NULL until run;
+-- succeeded (the task is then done), failed, or unconfigured (no `actions:` entry for its kind:
+-- the task is left to people).
+
+ALTER TABLE tasks ADD COLUMN action_status TEXT;
+ALTER TABLE tasks ADD COLUMN action_output TEXT;
+ALTER TABLE tasks ADD COLUMN action_at INTEGER;
+CREATE INDEX tasks_actions ON tasks (id) WHERE action IS NOT NULL AND action != 'none' AND action_status IS NULL;
