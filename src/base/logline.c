@@ -25,18 +25,6 @@ static bool digit(char c)
     return c >= '0' && c <= '9';
 }
 
-/* Days since 1970-01-01 of a civil date (proleptic Gregorian; H. Hinnant's algorithm). Pure
- * arithmetic: mktime() would consult the time zone files on every line. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 /* "Nov 22 01:38:57" or "Nov  2 01:38:57": 15 characters, in the writer's local time. */
 static int64_t rfc3164_time(const char *s, size_t len, struct logline_clock *clock)
 {
@@ -54,7 +42,7 @@ static int64_t rfc3164_time(const char *s, size_t len, struct logline_clock *clo
         int day = (s[4] == ' ' ? 0 : s[4] - '0') * 10 + s[5] - '0';
         memcpy(clock->last_day, s, 6);
         clock->last_midnight =
-            days_from_civil(clock->year, mon + 1, day) * 86400 * 1000 - clock->utc_offset_ms;
+            yj_days_from_civil(clock->year, mon + 1, day) * 86400 * 1000 - clock->utc_offset_ms;
     }
     return clock->last_midnight + secs_of_day * 1000;
 }

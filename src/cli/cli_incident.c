@@ -490,6 +490,27 @@ static int tasks(struct cli *c, int argc, char **argv)
     return 0;
 }
 
+static int task_number(const char *s, int64_t *out)
+{
+    char *end = NULL;
+    long long id = strtoll(s, &end, 10);
+    if (!end || *end || id <= 0)
+        return cli_usage("TASK is a task number (see yingji incident tasks ID)");
+    *out = id;
+    return 0;
+}
+
+/* Prints a changed task (JSON, or its number and what it is now) and releases it. */
+static int print_task(struct cli *c, struct store_task *t, const char *state)
+{
+    if (c->json)
+        cli_print_json(task_json(t));
+    else
+        printf("task %lld: %s\n", (long long)t->id, state);
+    store_task_release(t);
+    return 0;
+}
+
 static int task(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"reason", required_argument, NULL, 'r'},
@@ -509,23 +530,17 @@ static int task(struct cli *c, int argc, char **argv)
     }
     if (argc - optind != 3)
         return cli_usage("usage: yingji incident task ID TASK todo|doing|done|skipped [--reason TEXT] [--note TEXT]");
-    char *end = NULL;
-    long long id = strtoll(argv[optind + 1], &end, 10);
-    if (!end || *end || id <= 0)
-        return cli_usage("TASK is a task number (see yingji incident tasks ID)");
-    int rc = cli_open(c, true);
+    int64_t id = 0;
+    int rc = task_number(argv[optind + 1], &id);
+    if (rc == 0)
+        rc = cli_open(c, true);
     if (rc)
         return rc;
     struct yj_err err = {0};
     struct store_task t;
     if (incident_task_update(&c->ctx, argv[optind], id, argv[optind + 2], reason, note, &t, &err) < 0)
         return fail_err(&err);
-    if (c->json)
-        cli_print_json(task_json(&t));
-    else
-        printf("task %lld: %s\n", (long long)t.id, t.status);
-    store_task_release(&t);
-    return 0;
+    return print_task(c, &t, t.status);
 }
 
 static int approve(struct cli *c, int argc, char **argv)
@@ -548,23 +563,17 @@ static int approve(struct cli *c, int argc, char **argv)
     }
     if (argc - optind != 2)
         return cli_usage("usage: yingji incident approve ID TASK [--reject --reason TEXT]");
-    char *end = NULL;
-    long long id = strtoll(argv[optind + 1], &end, 10);
-    if (!end || *end || id <= 0)
-        return cli_usage("TASK is a task number (see yingji incident tasks ID)");
-    int rc = cli_open(c, true);
+    int64_t id = 0;
+    int rc = task_number(argv[optind + 1], &id);
+    if (rc == 0)
+        rc = cli_open(c, true);
     if (rc)
         return rc;
     struct yj_err err = {0};
     struct store_task t;
     if (incident_task_approve(&c->ctx, argv[optind], id, !reject, reason, &t, &err) < 0)
         return fail_err(&err);
-    if (c->json)
-        cli_print_json(task_json(&t));
-    else
-        printf("task %lld: %s\n", (long long)t.id, t.approval_status);
-    store_task_release(&t);
-    return 0;
+    return print_task(c, &t, t.approval_status);
 }
 
 /* 接报确认: someone has the incident in hand; stops the escalation of the acknowledge deadline. */

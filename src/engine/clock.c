@@ -32,11 +32,6 @@ static const char *deadline_name(const char *kind)
     return kind;
 }
 
-static const struct plan_escalation *choose(const struct plan *p, const struct store_incident *inc, const char *kind)
-{
-    return plan_escalation_for(p, inc->level, inc->type, kind);
-}
-
 static const struct plan_escalation *policy_by_id(const struct plan *p, const char *id)
 {
     for (size_t i = 0; i < p->n_escalations; i++)
@@ -179,7 +174,7 @@ static int run_overdue(struct yj_ctx *ctx, struct clock_result *res, struct yj_e
         struct store_incident inc;
         if ((rc = store_incident_get(ctx->store, ds[i].incident_id, NULL, &inc, err)) < 0)
             break;
-        const struct plan_escalation *policy = choose(ctx->plan, &inc, ds[i].kind);
+        const struct plan_escalation *policy = plan_escalation_for(ctx->plan, inc.level, inc.type, ds[i].kind);
         struct store_escalation start = {.incident_id = inc.id, .started_at = now};
         if (policy) {
             snprintf(start.deadline, sizeof(start.deadline), "%s", ds[i].kind);
@@ -203,7 +198,7 @@ static int run_task_overdue(struct yj_ctx *ctx, struct clock_result *res, struct
     for (size_t i = 0; i < n; i++) {
         struct store_incident inc;
         if (rc == 0 && (rc = store_incident_get(ctx->store, ts[i].incident_id, NULL, &inc, err)) == 0) {
-            const struct plan_escalation *policy = choose(ctx->plan, &inc, "task");
+            const struct plan_escalation *policy = plan_escalation_for(ctx->plan, inc.level, inc.type, "task");
             struct store_escalation start = {.incident_id = inc.id, .started_at = now};
             if (policy) {
                 snprintf(start.deadline, sizeof(start.deadline), "task:%lld", (long long)ts[i].id);
@@ -357,8 +352,16 @@ int clock_tick(struct yj_ctx *ctx, struct clock_result *out, struct yj_err *err)
     struct clock_result res = {0};
     /* One transaction per tick (one WAL sync), each effect a savepoint inside it: at a thousand
      * new incidents a second, a sync per escalation step made the disk the bottleneck. */
-    int rc = store_begin(ctx->store, err);
-    if (rc < 0)
+    bool any = false;
+    int rc = store_clock_due(ctx->store, yj_ctx_now(ctx), &any, err);
+    if (rc < 0 || !any) {
+        /* The usual tick: nothing due, no write lock taken (the server pokes the clock after
+         * every batch of signals). */
+        if (out)
+            *out = res;
+        return rc;
+    }
+    if ((rc = store_begin(ctx->store, err)) < 0)
         return rc;
     rc = run_overdue(ctx, &res, err);
     if (rc == 0)

@@ -788,6 +788,45 @@ int incident_record(struct yj_ctx *ctx, int64_t id, const char *kind, json_t *bo
     return rc;
 }
 
+/* The incident named by ref and its task task_id: 0 and both (release both), or an error and
+ * neither. */
+static int load_task(struct yj_ctx *ctx, const char *ref, int64_t task_id, struct store_incident *inc,
+                     struct store_task *task, struct yj_err *err)
+{
+    int rc = incident_find(ctx, ref, inc, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = store_task_get(ctx->store, task_id, task, err)) == 0 && task->incident_id != inc->id) {
+        store_task_release(task);
+        rc = yj_err_set(err, YJ_ENOTFOUND, "%s has no task %lld", inc->number, (long long)task_id);
+    }
+    if (rc < 0)
+        store_incident_release(inc);
+    return rc;
+}
+
+/* Writes the changed task with its timeline entry (kind, body: borrowed), audit row and event in
+ * one transaction; releases inc, and task unless it goes to *out. */
+static int save_task(struct yj_ctx *ctx, struct store_incident *inc, struct store_task *task, const char *kind,
+                     const char *action, json_t *body, int64_t now, struct store_task *out, struct yj_err *err)
+{
+    int rc = store_begin(ctx->store, err);
+    if (rc == 0) {
+        rc = store_task_update(ctx->store, task, err);
+        if (rc == 0)
+            rc = timeline(ctx, inc->id, now, kind, body, err);
+        json_t *detail = json_pack("{s:I, s:O}", "id", (json_int_t)inc->id, kind, body);
+        rc = finish(ctx, rc, action, inc, detail, now, err);
+        json_decref(detail);
+    }
+    store_incident_release(inc);
+    if (rc == 0 && out)
+        *out = *task;
+    else
+        store_task_release(task);
+    return rc;
+}
+
 int incident_task_update(struct yj_ctx *ctx, const char *ref, int64_t task_id, const char *status,
                          const char *reason, const char *note, struct store_task *out, struct yj_err *err)
 {
@@ -810,15 +849,9 @@ int incident_task_update(struct yj_ctx *ctx, const char *ref, int64_t task_id, c
         (note && (rc = yj_text_check("note", note, INCIDENT_TEXT_MAX, 0, err)) < 0))
         return rc;
     struct store_incident inc = {0};
-    if ((rc = incident_find(ctx, ref, &inc, err)) < 0)
+    struct store_task task = {0};
+    if ((rc = load_task(ctx, ref, task_id, &inc, &task, err)) < 0)
         return rc;
-    struct store_task task;
-    if ((rc = store_task_get(ctx->store, task_id, &task, err)) < 0 || task.incident_id != inc.id) {
-        if (rc == 0)
-            store_task_release(&task);
-        store_incident_release(&inc);
-        return rc < 0 ? rc : yj_err_set(err, YJ_ENOTFOUND, "%s has no task %lld", inc.number, (long long)task_id);
-    }
     /* A step the plan marks as needing approval is not carried out before someone approves it. */
     if ((strcmp(status, "doing") == 0 || strcmp(status, "done") == 0) &&
         (strcmp(task.approval_status, "pending") == 0 || strcmp(task.approval_status, "rejected") == 0)) {
@@ -829,8 +862,9 @@ int incident_task_update(struct yj_ctx *ctx, const char *ref, int64_t task_id, c
         return rc;
     }
     int64_t now = yj_ctx_now(ctx);
-    char from[12];
-    snprintf(from, sizeof(from), "%s", task.status);
+    json_t *body = json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s?}", "task", (json_int_t)task.id, "title", task.title,
+                             "from", task.status, "to", status, "reason", reason && *reason ? reason : NULL, "note",
+                             note);
     snprintf(task.status, sizeof(task.status), "%s", status);
     free(task.reason);
     task.reason = reason && *reason ? xstrdup(reason) : NULL;
@@ -841,22 +875,8 @@ int incident_task_update(struct yj_ctx *ctx, const char *ref, int64_t task_id, c
     free(task.updated_by);
     task.updated_by = xstrdup(ctx->actor ? ctx->actor : "");
     task.updated_at = now;
-    if ((rc = store_begin(ctx->store, err)) == 0) {
-        rc = store_task_update(ctx->store, &task, err);
-        json_t *body = json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s?}", "task", (json_int_t)task.id, "title", task.title,
-                                 "from", from, "to", status, "reason", task.reason, "note", note);
-        if (rc == 0)
-            rc = timeline(ctx, inc.id, now, "task", body, err);
-        json_t *detail = json_pack("{s:I, s:O}", "id", (json_int_t)inc.id, "task", body);
-        rc = finish(ctx, rc, "incident.task", &inc, detail, now, err);
-        json_decref(detail);
-        json_decref(body);
-    }
-    store_incident_release(&inc);
-    if (rc == 0 && out)
-        *out = task;
-    else
-        store_task_release(&task);
+    rc = save_task(ctx, &inc, &task, "task", "incident.task", body, now, out, err);
+    json_decref(body);
     return rc;
 }
 
@@ -872,15 +892,9 @@ int incident_task_approve(struct yj_ctx *ctx, const char *ref, int64_t task_id, 
     if (reason && (rc = yj_text_check("reason", reason, INCIDENT_TEXT_MAX, 0, err)) < 0)
         return rc;
     struct store_incident inc = {0};
-    if ((rc = incident_find(ctx, ref, &inc, err)) < 0)
+    struct store_task task = {0};
+    if ((rc = load_task(ctx, ref, task_id, &inc, &task, err)) < 0)
         return rc;
-    struct store_task task;
-    if ((rc = store_task_get(ctx->store, task_id, &task, err)) < 0 || task.incident_id != inc.id) {
-        if (rc == 0)
-            store_task_release(&task);
-        store_incident_release(&inc);
-        return rc < 0 ? rc : yj_err_set(err, YJ_ENOTFOUND, "%s has no task %lld", inc.number, (long long)task_id);
-    }
     if (strcmp(task.approval_status, "pending") != 0) {
         rc = yj_err_set(err, YJ_ESTATE, "task %lld (%s) %s", (long long)task.id, task.title,
                         task.approval_status[0] ? "was decided already" : "needs no approval");
@@ -895,22 +909,10 @@ int incident_task_approve(struct yj_ctx *ctx, const char *ref, int64_t task_id, 
     task.approved_at = now;
     free(task.approval_reason);
     task.approval_reason = reason && *reason ? xstrdup(reason) : NULL;
-    if ((rc = store_begin(ctx->store, err)) == 0) {
-        rc = store_task_update(ctx->store, &task, err);
-        json_t *body = json_pack("{s:I, s:s, s:s?, s:s, s:s?}", "task", (json_int_t)task.id, "title", task.title,
-                                 "action", task.action, "decision", task.approval_status, "reason", task.approval_reason);
-        if (rc == 0)
-            rc = timeline(ctx, inc.id, now, "approval", body, err);
-        json_t *detail = json_pack("{s:I, s:O}", "id", (json_int_t)inc.id, "approval", body);
-        rc = finish(ctx, rc, "incident.approval", &inc, detail, now, err);
-        json_decref(detail);
-        json_decref(body);
-    }
-    store_incident_release(&inc);
-    if (rc == 0 && out)
-        *out = task;
-    else
-        store_task_release(&task);
+    json_t *body = json_pack("{s:I, s:s, s:s?, s:s, s:s?}", "task", (json_int_t)task.id, "title", task.title,
+                             "action", task.action, "decision", task.approval_status, "reason", task.approval_reason);
+    rc = save_task(ctx, &inc, &task, "approval", "incident.approval", body, now, out, err);
+    json_decref(body);
     return rc;
 }
 

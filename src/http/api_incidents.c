@@ -593,10 +593,14 @@ void api_incidents_tasks(struct request *r)
     store_incident_release(&inc);
 }
 
-void api_incidents_task_update(struct request *r)
+/* What a task route does to the task, with the request's checked body. */
+typedef int (*task_change_fn)(struct request *r, const char *ref, int64_t task_id, json_t *body,
+                              struct store_task *out, struct yj_err *err);
+
+/* The shared shape of the task routes: the incident (visible to the caller), the body, the task
+ * number from the path, the change, the task as the answer. */
+static void change_task(struct request *r, const struct json_field *fields, size_t n_fields, task_change_fn change)
 {
-    static const struct json_field fields[] = {
-        {"status", JSON_STRING, true}, {"reason", JSON_STRING, false}, {"note", JSON_STRING, false}};
     struct store_incident inc;
     if (!load(r, &inc))
         return;
@@ -607,53 +611,44 @@ void api_incidents_task_update(struct request *r)
     struct store_task t;
     char ref[32];
     snprintf(ref, sizeof(ref), "%lld", (long long)inc.id);
-    if (!b || !request_check(r, b, fields, YJ_ARRAY_LEN(fields)))
-        goto out;
-    if (!end || *end || task_id <= 0) {
+    if (!b || !request_check(r, b, fields, n_fields)) {
+        /* request_check has answered */
+    } else if (!end || *end || task_id <= 0) {
         reply_problem(r, 404, "not_found", NULL, "no task %s", r->params[1]);
-        goto out;
-    }
-    if (incident_task_update(&r->ctx, ref, task_id, string_at(b, "status"), string_at(b, "reason"),
-                             string_at(b, "note"), &t, &err) < 0) {
+    } else if (change(r, ref, task_id, b, &t, &err) < 0) {
         reply_error(r, &err);
-        goto out;
+    } else {
+        reply_json(r, 200, task_json(&t));
+        store_task_release(&t);
+        server_wake_streams(r->srv);
     }
-    reply_json(r, 200, task_json(&t));
-    store_task_release(&t);
-    server_wake_streams(r->srv);
-out:
     json_decref(b);
     store_incident_release(&inc);
+}
+
+static int update_task(struct request *r, const char *ref, int64_t task_id, json_t *b, struct store_task *out,
+                       struct yj_err *err)
+{
+    return incident_task_update(&r->ctx, ref, task_id, string_at(b, "status"), string_at(b, "reason"),
+                                string_at(b, "note"), out, err);
+}
+
+void api_incidents_task_update(struct request *r)
+{
+    static const struct json_field fields[] = {
+        {"status", JSON_STRING, true}, {"reason", JSON_STRING, false}, {"note", JSON_STRING, false}};
+    change_task(r, fields, YJ_ARRAY_LEN(fields), update_task);
+}
+
+static int approve_task(struct request *r, const char *ref, int64_t task_id, json_t *b, struct store_task *out,
+                        struct yj_err *err)
+{
+    return incident_task_approve(&r->ctx, ref, task_id, json_is_true(json_object_get(b, "approve")),
+                                 string_at(b, "reason"), out, err);
 }
 
 void api_incidents_task_approval(struct request *r)
 {
     static const struct json_field fields[] = {{"approve", JSON_TRUE, true}, {"reason", JSON_STRING, false}};
-    struct store_incident inc;
-    if (!load(r, &inc))
-        return;
-    json_t *b = request_json(r);
-    char *end = NULL;
-    long long task_id = strtoll(r->params[1], &end, 10);
-    struct yj_err err = {0};
-    struct store_task t;
-    char ref[32];
-    snprintf(ref, sizeof(ref), "%lld", (long long)inc.id);
-    if (!b || !request_check(r, b, fields, YJ_ARRAY_LEN(fields)))
-        goto out;
-    if (!end || *end || task_id <= 0) {
-        reply_problem(r, 404, "not_found", NULL, "no task %s", r->params[1]);
-        goto out;
-    }
-    if (incident_task_approve(&r->ctx, ref, task_id, json_is_true(json_object_get(b, "approve")),
-                              string_at(b, "reason"), &t, &err) < 0) {
-        reply_error(r, &err);
-        goto out;
-    }
-    reply_json(r, 200, task_json(&t));
-    store_task_release(&t);
-    server_wake_streams(r->srv);
-out:
-    json_decref(b);
-    store_incident_release(&inc);
+    change_task(r, fields, YJ_ARRAY_LEN(fields), approve_task);
 }

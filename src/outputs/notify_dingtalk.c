@@ -7,20 +7,8 @@
 #include "notify.h"
 #include "notify_robots.h"
 
+#include <curl/curl.h>
 #include <jansson.h>
-
-/* Base64 uses + / =, which a query string must escape. */
-static void url_escape_base64(const char *in, char *out, size_t size)
-{
-    size_t o = 0;
-    for (const char *p = in; *p && o + 4 < size; p++) {
-        if (*p == '+' || *p == '/' || *p == '=')
-            o += (size_t)snprintf(out + o, size - o, "%%%02X", (unsigned char)*p);
-        else
-            out[o++] = *p;
-    }
-    out[o] = 0;
-}
 
 int notify_dingtalk(const struct config_channel *ch, const char *secret, const struct notify_message *m,
                     struct yj_err *err)
@@ -29,11 +17,14 @@ int notify_dingtalk(const struct config_channel *ch, const char *secret, const s
     if (secret && *secret) {
         long long ts = (long long)yj_now_ms();
         char *to_sign = xasprintf("%lld\n%s", ts, secret);
-        char sign[45], escaped[140];
+        char sign[45];
         notify_hmac_base64(secret, to_sign, strlen(to_sign), sign);
         free(to_sign);
-        url_escape_base64(sign, escaped, sizeof(escaped));
-        url = xasprintf("%s%ctimestamp=%lld&sign=%s", ch->url, strchr(ch->url, '?') ? '&' : '?', ts, escaped);
+        /* Base64's + / = must be escaped in a query string. */
+        char *escaped = curl_easy_escape(NULL, sign, 0);
+        url = xasprintf("%s%ctimestamp=%lld&sign=%s", ch->url, strchr(ch->url, '?') ? '&' : '?', ts,
+                        escaped ? escaped : sign);
+        curl_free(escaped);
     } else {
         url = xstrdup(ch->url);
     }

@@ -1262,6 +1262,26 @@ int store_deadline_overdue(struct store *st, int64_t now, struct store_deadline 
     return 0;
 }
 
+int store_clock_due(struct store *st, int64_t now, bool *any, struct yj_err *err)
+{
+    /* Three index probes; the same conditions as the queries the clock then runs. */
+    static const char sql[] =
+        "SELECT EXISTS (SELECT 1 FROM deadlines d JOIN incidents i ON i.id = d.incident_id WHERE d.met_at IS NULL "
+        "AND d.overdue_at IS NULL AND d.due_at <= ?1 AND i.status NOT IN ('closed', 'dismissed')) "
+        "OR EXISTS (SELECT 1 FROM tasks t JOIN incidents i ON i.id = t.incident_id WHERE t.status IN ('todo', "
+        "'doing') AND t.overdue_at IS NULL AND t.due_at <= ?1 AND i.status NOT IN ('closed', 'dismissed')) "
+        "OR EXISTS (SELECT 1 FROM escalations WHERE stopped_at IS NULL AND next_at IS NOT NULL AND next_at <= ?1)";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, now);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *any = sqlite3_column_int(s, 0) != 0;
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : sql_fail(st, rc, "looking for what is due", err);
+}
+
 int store_deadline_mark_overdue(struct store *st, int64_t incident_id, const char *kind, int64_t at,
                                 struct yj_err *err)
 {

@@ -307,6 +307,9 @@ int store_incident_open_by_fingerprint(struct store *st, const char *fingerprint
  * closed or dismissed, oldest first: at most max into out, the count in *n. */
 int store_deadline_overdue(struct store *st, int64_t now, struct store_deadline *out, size_t max, size_t *n,
                            struct yj_err *err);
+/* Whether anything is due for the clock at `now` (a deadline or task of an open incident to mark
+ * overdue, an escalation step), so an idle tick takes no write lock. */
+int store_clock_due(struct store *st, int64_t now, bool *any, struct yj_err *err);
 /* Marks a deadline as found overdue at `at` (inside the caller's transaction). */
 int store_deadline_mark_overdue(struct store *st, int64_t incident_id, const char *kind, int64_t at,
                                 struct yj_err *err);
