@@ -9,8 +9,8 @@ DATA        ?= ./data
 
 # Build and test dependencies, by Debian package name.
 DEB_PACKAGES = build-essential cmake pkg-config libfyaml-dev libsqlite3-dev libsodium-dev \
-               libjansson-dev libcmocka-dev libmicrohttpd-dev libhyperscan-dev libpcre2-dev uthash-dev libuv1-dev libcurl4-openssl-dev \
-               nodejs sqlite3 tzdata openssl fail2ban
+               libjansson-dev libcmocka-dev libmicrohttpd-dev libhyperscan-dev libpcre2-dev uthash-dev libuv1-dev libcurl4-openssl-dev libnftables-dev \
+               nodejs sqlite3 tzdata openssl fail2ban nftables
 
 # Only `make lint` needs these.
 LINT_PACKAGES = cppcheck clang-tidy

@@ -1,13 +1,13 @@
 /* rules.c: loading, compiling and matching detection rules.
  * Hot path: rules_match runs once per log line, so it must not allocate; Hyperscan rejects most
  * lines in one pass and PCRE2 runs only on the few candidates. */
+#include "../base/cidr.h"
 #include "../base/common.h"
 #include "../base/embed.h"
 #include "../plan/decode.h"
 #include "../plan/plan.h"
 #include "rules.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -63,12 +63,6 @@ static const struct decode_field file_fields[] = {
 static const struct decode_schema file_schema =
     DECODE_SCHEMA(file, struct rule_file, "rule file", file_fields);
 
-struct cidr {
-    int family;
-    unsigned char addr[16];
-    int bits;
-};
-
 /* One compiled pattern. */
 struct pattern {
     size_t rule;
@@ -80,7 +74,7 @@ struct pattern {
 
 struct compiled_rule {
     struct rule_def def;
-    struct cidr *allow;
+    struct yj_cidr *allow;
     size_t n_allow;
 };
 
@@ -102,63 +96,6 @@ struct rules_scratch {
     unsigned *cand; /* candidate pattern ids of the current line */
     size_t n_cand, cap_cand;
 };
-
-static bool parse_cidr(const char *s, struct cidr *out)
-{
-    char buf[64];
-    snprintf(buf, sizeof(buf), "%s", s);
-    char *slash = strchr(buf, '/');
-    int bits = -1;
-    if (slash) {
-        *slash = 0;
-        char *end;
-        long b = strtol(slash + 1, &end, 10);
-        if (*end || b < 0 || b > 128)
-            return false;
-        bits = (int)b;
-    }
-    memset(out, 0, sizeof(*out));
-    if (inet_pton(AF_INET, buf, out->addr) == 1) {
-        out->family = AF_INET;
-        out->bits = bits < 0 ? 32 : bits;
-        return out->bits <= 32;
-    }
-    if (inet_pton(AF_INET6, buf, out->addr) == 1) {
-        out->family = AF_INET6;
-        out->bits = bits < 0 ? 128 : bits;
-        return true;
-    }
-    return false;
-}
-
-/* Parses an address once for all the allow-list checks of a hit. */
-static int parse_ip(const char *ip, size_t len, unsigned char addr[16])
-{
-    char buf[64];
-    if (len >= sizeof(buf))
-        return 0;
-    memcpy(buf, ip, len);
-    buf[len] = 0;
-    if (inet_pton(AF_INET, buf, addr) == 1)
-        return AF_INET;
-    if (inet_pton(AF_INET6, buf, addr) == 1)
-        return AF_INET6;
-    return 0;
-}
-
-static bool cidr_contains(const struct cidr *c, int family, const unsigned char *addr)
-{
-    if (family != c->family)
-        return false;
-    int full = c->bits / 8, rest = c->bits % 8;
-    if (memcmp(addr, c->addr, (size_t)full) != 0)
-        return false;
-    if (rest) {
-        unsigned char mask = (unsigned char)(0xFF << (8 - rest));
-        return (addr[full] & mask) == (c->addr[full] & mask);
-    }
-    return true;
-}
 
 static void add_file(struct rules *r, const char *name, const char *data, size_t len)
 {
@@ -534,7 +471,7 @@ static int compile(struct rules *r, const char *const *only, size_t n_only)
             cr->def = *def;
             cr->allow = xcalloc(def->allow.n_ip ? def->allow.n_ip : 1, sizeof(*cr->allow));
             for (size_t a = 0; a < def->allow.n_ip; a++)
-                if (!parse_cidr(def->allow.ip[a], &cr->allow[cr->n_allow++]))
+                if (!yj_cidr_parse(def->allow.ip[a], &cr->allow[cr->n_allow++]))
                     decode_error_at(&r->decoders[f], &def->allow.ip[a],
                                     "\"%s\" is not an IP address or CIDR range", def->allow.ip[a]);
         }
@@ -894,9 +831,9 @@ static int confirm(const struct rules *r, struct rules_scratch *s, const char *p
         for (size_t f = 0; f < hit.n_fields && !hit.allowed; f++) {
             if (cr->n_allow && strcmp(hit.names[f], "ip") == 0) {
                 unsigned char addr[16] = {0};
-                int family = parse_ip(hit.values[f], hit.lens[f], addr);
+                int family = yj_ip_parse(hit.values[f], hit.lens[f], addr);
                 for (size_t a = 0; a < cr->n_allow && !hit.allowed; a++)
-                    hit.allowed = cidr_contains(&cr->allow[a], family, addr);
+                    hit.allowed = yj_cidr_contains(&cr->allow[a], family, addr);
             }
             if (strcmp(hit.names[f], "user") == 0)
                 for (size_t a = 0; a < cr->def.allow.n_user && !hit.allowed; a++)

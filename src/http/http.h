@@ -217,6 +217,8 @@ void api_incidents_task_approval(struct request *r);
 void api_plan_get(struct request *r);
 void api_plan_part(struct request *r);
 void api_duty_now(struct request *r);
+void api_blocks_list(struct request *r);
+void api_blocks_release(struct request *r);
 void api_users_list(struct request *r);
 void api_users_create(struct request *r);
 void api_users_update(struct request *r);

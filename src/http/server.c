@@ -668,6 +668,7 @@ static void *outbox_main(void *arg)
 static void *actor_main(void *arg)
 {
     struct server *srv = arg;
+    bool restored = false;
     pthread_mutex_lock(&srv->outbox_lock);
     while (!srv->outbox_stop) {
         pthread_mutex_unlock(&srv->outbox_lock);
@@ -677,6 +678,18 @@ static void *actor_main(void *arg)
             struct plan_ref *pr = server_plan_acquire(srv);
             struct yj_ctx ctx = {.plan = pr->plan, .store = st, .actor = "action", .public_url = srv->cfg->public_url};
             struct act_result res;
+            size_t n_restored = 0;
+            /* Blocks still running go back into the kernel (a reboot empties its sets); retried
+             * each second until it works. */
+            if (!restored) {
+                if (act_restore_blocks(&ctx, srv->cfg->actions, srv->cfg->n_actions, &n_restored, &err) < 0) {
+                    yj_log_error("actions: restoring blocked addresses: %s", err.msg);
+                } else {
+                    restored = true;
+                    if (n_restored)
+                        yj_log_info("actions: %zu blocked addresses put back into nftables", n_restored);
+                }
+            }
             if (act_run(&ctx, srv->cfg->actions, srv->cfg->n_actions, &res, &err) < 0) {
                 server_count_store_error(srv);
                 yj_log_error("actions: %s", err.msg);

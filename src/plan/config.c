@@ -1,11 +1,13 @@
 /* config.c: decoding yingji.yaml with the same schema-table decoder as plans.
  * Read once at start; never holds secrets in memory longer than the config lives. */
+#include "../base/cidr.h"
 #include "../base/common.h"
 #include "../base/timeutil.h"
 #include "config.h"
 #include "decode.h"
 #include "plan.h"
 
+#include <ctype.h>
 #include <sodium.h>
 
 #include <libfyaml.h>
@@ -69,7 +71,10 @@ static const struct decode_field action_fields[] = {
     DECODE_FIELD(struct config_action, "kind", DK_STR, true, kind),
     DECODE_STRS(struct config_action, "run", false, run),
     DECODE_FIELD(struct config_action, "url", DK_STR, false, url),
+    DECODE_FIELD(struct config_action, "nftables", DK_STR, false, nftables),
     DECODE_FIELD(struct config_action, "timeout", DK_DUR, false, timeout),
+    DECODE_FIELD(struct config_action, "duration", DK_DUR, false, duration),
+    DECODE_STRS(struct config_action, "allow", false, allow),
 };
 static const struct decode_schema action_schema = DECODE_SCHEMA(action, struct config_action, "action", action_fields);
 
@@ -138,6 +143,18 @@ int config_parse_listen(const char *listen, char *host, size_t host_size, int *p
 }
 
 /* Values the decoder accepted but that make no sense for a server. */
+/* nft's identifiers: a letter, then letters, digits and _ (kept short and plain on purpose). */
+static bool table_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 32 || !isalpha((unsigned char)s[0]))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+            return false;
+    return true;
+}
+
 static void validate(struct decoder *d, struct yj_config *c)
 {
     char host[256];
@@ -227,10 +244,29 @@ static void validate(struct decoder *d, struct yj_config *c)
         for (size_t k = 0; k < i; k++)
             if (strcmp(c->actions[k].kind, a->kind) == 0)
                 decode_error_at(d, &a->kind, "action kind \"%s\" is configured twice", a->kind);
-        if ((a->n_run > 0) == (a->url != NULL))
-            decode_error_at(d, a, "an action needs either run: [PROGRAM, ARGS...] or url: URL");
+        bool block = strcmp(a->kind, "block_ip") == 0;
+        if ((a->n_run > 0) + (a->url != NULL) + (a->nftables != NULL) != 1)
+            decode_error_at(d, a,
+                            block ? "block_ip needs one of nftables: TABLE, run: [PROGRAM, ARGS...] or url: URL"
+                                  : "an action needs either run: [PROGRAM, ARGS...] or url: URL");
         else if (a->n_run && a->run[0][0] != '/')
             decode_error_at(d, &a->run[0], "run: the program must be an absolute path");
+        if (a->nftables && !block)
+            decode_error_at(d, &a->nftables, "nftables: is for kind block_ip only");
+        else if (a->nftables && !table_name_ok(a->nftables))
+            decode_error_at(d, &a->nftables,
+                            "nftables: \"%s\" is not a table name (a letter, then up to 31 letters, digits or _)",
+                            a->nftables);
+        if (!block && (a->duration != -1 || a->n_allow))
+            decode_error_at(d, a->duration != -1 ? (void *)&a->duration : (void *)&a->allow,
+                            "duration: and allow: are for kind block_ip only");
+        if (a->duration != -1 && (a->duration < 1000 || a->duration > INT64_C(365) * 86400000))
+            decode_error_at(d, &a->duration, "duration must be between 1s and 365d");
+        for (size_t k = 0; k < a->n_allow; k++) {
+            struct yj_cidr range;
+            if (!yj_cidr_parse(a->allow[k], &range))
+                decode_error_at(d, &a->allow[k], "\"%s\" is not an IP address or CIDR range", a->allow[k]);
+        }
         if (a->timeout != -1 && (a->timeout < 100 || a->timeout > 600000))
             decode_error_at(d, &a->timeout, "timeout must be between 100ms and 10m");
     }

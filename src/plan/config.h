@@ -65,7 +65,11 @@ struct config_action {
     char **run;  /* argv */
     size_t n_run;
     char *url;   /* or: POST the incident and task as JSON here */
-    int64_t timeout; /* ms; default 30 s */
+    char *nftables; /* block_ip only, or: the built-in blocker, with this nftables table (inet) */
+    int64_t timeout;  /* ms; default 30 s */
+    int64_t duration; /* block_ip: ms an address stays blocked; default 24 h */
+    char **allow;     /* block_ip: ranges never blocked (loopback never is) */
+    size_t n_allow;
 };
 
 struct yj_config {

@@ -22,9 +22,10 @@ static const char *const migrations[] = {
     "src/store/migrations/sqlite/0007_tasks.sql",
     "src/store/migrations/sqlite/0008_task_approval.sql",
     "src/store/migrations/sqlite/0009_task_actions.sql",
+    "src/store/migrations/sqlite/0010_blocks.sql",
 };
 
-#define STMT_CACHE 64
+#define STMT_CACHE 128
 
 struct store {
     sqlite3 *db;
@@ -1741,6 +1742,125 @@ int store_task_mark_overdue(struct store *st, int64_t id, int64_t at, struct yj_
     sqlite3_bind_int64(s, 1, at);
     sqlite3_bind_int64(s, 2, id);
     return step_done(st, s, "marking a task overdue", err);
+}
+
+/* ---- blocked addresses ---- */
+
+int store_incident_addresses(struct store *st, int64_t incident_id, char **out, size_t max, size_t *n,
+                             struct yj_err *err)
+{
+    static const char sql[] = "SELECT json_extract(fields, '$.ip') AS ip FROM signals WHERE incident_id = ? AND "
+                              "json_valid(fields) AND ip IS NOT NULL GROUP BY ip ORDER BY min(id) LIMIT ?";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, incident_id);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+    size_t k = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && k < max)
+        out[k++] = col_text(s, 0);
+    sqlite3_reset(s);
+    *n = k;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        for (size_t i = 0; i < k; i++)
+            free(out[i]);
+        *n = 0;
+        return sql_fail(st, rc, "reading an incident's addresses", err);
+    }
+    return 0;
+}
+
+#define BLOCK_COLS                                                                                          \
+    "b.id, b.address, b.incident_id, i.number, coalesce(b.task_id, 0), b.blocked_at, b.expires_at, "           \
+    "coalesce(b.released_at, 0), coalesce(b.released_by, ''), coalesce(b.release_reason, '')"
+
+static int block_select(struct store *st, const char *sql, int64_t arg, struct store_block *out, size_t max,
+                        size_t *n, struct yj_err *err)
+{
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, arg);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+    size_t k = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && k < max) {
+        struct store_block *b = &out[k++];
+        *b = (struct store_block){.id = sqlite3_column_int64(s, 0),
+                                  .incident_id = sqlite3_column_int64(s, 2),
+                                  .task_id = sqlite3_column_int64(s, 4),
+                                  .blocked_at = sqlite3_column_int64(s, 5),
+                                  .expires_at = sqlite3_column_int64(s, 6),
+                                  .released_at = sqlite3_column_int64(s, 7)};
+        snprintf(b->address, sizeof(b->address), "%s", (const char *)sqlite3_column_text(s, 1));
+        snprintf(b->incident, sizeof(b->incident), "%s", (const char *)sqlite3_column_text(s, 3));
+        snprintf(b->released_by, sizeof(b->released_by), "%s", (const char *)sqlite3_column_text(s, 8));
+        snprintf(b->release_reason, sizeof(b->release_reason), "%s", (const char *)sqlite3_column_text(s, 9));
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sql_fail(st, rc, "reading blocked addresses", err);
+    *n = k;
+    return 0;
+}
+
+int store_block_list(struct store *st, bool active, struct store_block *out, size_t max, size_t *n,
+                     struct yj_err *err)
+{
+    static const char sql[] = "SELECT " BLOCK_COLS " FROM blocks b JOIN incidents i ON i.id = b.incident_id "
+                              "WHERE ?1 = 0 OR b.released_at IS NULL ORDER BY b.id DESC LIMIT ?2";
+    return block_select(st, sql, active, out, max, n, err);
+}
+
+int store_block_expired(struct store *st, int64_t now, struct store_block *out, size_t max, size_t *n,
+                        struct yj_err *err)
+{
+    static const char sql[] = "SELECT " BLOCK_COLS " FROM blocks b JOIN incidents i ON i.id = b.incident_id "
+                              "WHERE b.released_at IS NULL AND b.expires_at <= ?1 ORDER BY b.expires_at LIMIT ?2";
+    return block_select(st, sql, now, out, max, n, err);
+}
+
+int store_block_release(struct store *st, int64_t id, int64_t at, const char *by, const char *reason,
+                        struct yj_err *err)
+{
+    static const char sql[] =
+        "UPDATE blocks SET released_at = ?, released_by = ?, release_reason = ? WHERE id = ? AND released_at IS NULL";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, at);
+    bind_text(s, 2, by);
+    bind_text(s, 3, reason);
+    sqlite3_bind_int64(s, 4, id);
+    return step_done(st, s, "releasing a block", err);
+}
+
+int store_block_insert(struct store *st, struct store_block *b, struct yj_err *err)
+{
+    static const char renew[] = "UPDATE blocks SET released_at = ?, release_reason = 'renewed' WHERE address = ? AND "
+                                "released_at IS NULL";
+    static const char sql[] = "INSERT INTO blocks (address, incident_id, task_id, blocked_at, expires_at) "
+                              "VALUES (?, ?, ?, ?, ?)";
+    sqlite3_stmt *s = stmt(st, renew, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, b->blocked_at);
+    bind_text(s, 2, b->address);
+    int rc = step_done(st, s, "renewing a block", err);
+    if (rc < 0)
+        return rc;
+    if (!(s = stmt(st, sql, err)))
+        return YJ_ESTORE;
+    bind_text(s, 1, b->address);
+    sqlite3_bind_int64(s, 2, b->incident_id);
+    if (b->task_id)
+        sqlite3_bind_int64(s, 3, b->task_id);
+    else
+        sqlite3_bind_null(s, 3);
+    sqlite3_bind_int64(s, 4, b->blocked_at);
+    sqlite3_bind_int64(s, 5, b->expires_at);
+    return step_insert(st, s, "recording a block", &b->id, err);
 }
 
 /* ---- log positions ---- */

@@ -426,6 +426,37 @@ int store_task_action_result(struct store *st, int64_t id, const char *status, c
                              struct yj_err *err);
 void store_task_release(struct store_task *t);
 
+/* ---- blocked addresses (the built-in block_ip action) ---- */
+
+/* The distinct source addresses (the `ip` field) of an incident's signals, at most max, each
+ * malloc'd into out. */
+int store_incident_addresses(struct store *st, int64_t incident_id, char **out, size_t max, size_t *n,
+                             struct yj_err *err);
+
+struct store_block {
+    int64_t id;
+    char address[64];
+    int64_t incident_id;
+    char incident[40]; /* its number */
+    int64_t task_id;   /* 0: none */
+    int64_t blocked_at, expires_at;
+    int64_t released_at; /* 0: still blocked */
+    char released_by[64];
+    char release_reason[32]; /* expired | released | renewed */
+};
+/* Records a block (sets b->id); an active block of the same address is released as renewed.
+ * Inside the caller's transaction. */
+int store_block_insert(struct store *st, struct store_block *b, struct yj_err *err);
+/* Blocks, newest first (at most max): active ones only when `active`. */
+int store_block_list(struct store *st, bool active, struct store_block *out, size_t max, size_t *n,
+                     struct yj_err *err);
+/* Active blocks whose time ran out at `now` (at most max). */
+int store_block_expired(struct store *st, int64_t now, struct store_block *out, size_t max, size_t *n,
+                        struct yj_err *err);
+/* Marks a block released (reason expired or released). */
+int store_block_release(struct store *st, int64_t id, int64_t at, const char *by, const char *reason,
+                        struct yj_err *err);
+
 /* ---- log positions: how far each watched file was read ---- */
 
 struct store_logpos {

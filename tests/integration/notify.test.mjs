@@ -78,6 +78,36 @@ describe('notify test', () => {
     assert.match(out.stderr, /bad\.yaml:3:\d+: an email channel needs from: ADDRESS/);
     assert.match(out.stderr, /bad\.yaml:4:\d+: an sms channel needs body/);
   });
+
+  test('bad block_ip entries are refused with FILE:LINE:COLUMN', async () => {
+    const bad = join(dir, 'bad-actions.yaml');
+    writeFileSync(bad, 'actions:\n'
+      + '  - {kind: block_ip, nftables: "yj; flush ruleset", allow: [10.0.0.0/33, "fe80::/10"]}\n'
+      + '  - {kind: restore_files, nftables: yingji}\n'
+      + '  - {kind: maintenance_page, run: [/bin/true], duration: 1h}\n'
+      + '  - {kind: http, nftables: yingji, url: "http://x"}\n');
+    const out = await yj(['--config', bad, 'block', 'list']);
+    assert.equal(out.code, 2);
+    assert.match(out.stderr, /bad-actions\.yaml:2:\d+: nftables: "yj; flush ruleset" is not a table name/);
+    assert.match(out.stderr, /bad-actions\.yaml:2:\d+: "10\.0\.0\.0\/33" is not an IP address or CIDR range/);
+    assert.doesNotMatch(out.stderr, /fe80/);
+    assert.match(out.stderr, /bad-actions\.yaml:3:\d+: nftables: is for kind block_ip only/);
+    assert.match(out.stderr, /bad-actions\.yaml:4:\d+: duration: and allow: are for kind block_ip only/);
+    assert.match(out.stderr, /bad-actions\.yaml:5:\d+: an action needs either run/);
+  });
+
+  test('block list and release without blocks', async () => {
+    const data = join(dir, 'blocks-data');
+    const list = await yj(['--data', data, '--json', 'block', 'list']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.deepEqual(JSON.parse(list.stdout), { items: [] });
+    const rel = await yj(['--data', data, 'block', 'release', '192.0.2.1']);
+    assert.equal(rel.code, 1);
+    assert.match(rel.stderr, /192\.0\.2\.1 is not blocked/);
+    const bad = await yj(['--data', data, 'block', 'release', 'nonsense']);
+    assert.match(bad.stderr, /"nonsense" is not an IP address/);
+    assert.equal((await yj(['--data', data, 'block', 'frobnicate'])).code, 2);
+  });
 });
 
 describe('email and SMS', () => {
@@ -248,6 +278,12 @@ describe('automated actions', () => {
       assert.equal(by.restore_files.result, 'failed');
       assert.match(by.restore_files.output, /exited with status 3\nbackup not mounted/);
       assert.equal((await tasks()).find((t) => t.action === 'restore_files').status, 'todo');
+      // Nothing was blocked (block_ip is not configured here): the list is empty, releasing is 404.
+      assert.deepEqual((await admin.get('/api/v1/blocks')).json, { items: [] });
+      const rel = await admin.post('/api/v1/blocks/192.0.2.1/release', { note: '误封' });
+      assert.equal(rel.status, 404);
+      assert.match(rel.json.detail, /192\.0\.2\.1 is not blocked/);
+      assert.equal((await admin.post('/api/v1/blocks/192.0.2.1/release', { reason: 'x' })).status, 400);
     } finally {
       await srv.stop();
       cleanup(dir);
