@@ -29,6 +29,7 @@ static const char usage_text[] =
     "  incident move ID STATUS     move an incident along its lifecycle\n"
     "  incident note ID TEXT       add a note to an incident's timeline\n"
     "  incident ack ID             acknowledge an incident (接报确认); stops its escalation\n"
+    "  incident activate ID        record the leading group's decision to activate the plan (启动预案)\n"
     "  incident tasks ID           the incident's playbook tasks\n"
     "  incident task ID TASK STATE check off (done), start (doing) or skip (--reason) a task\n"
     "  incident approve ID TASK    approve (or --reject --reason) a task that needs approval\n"

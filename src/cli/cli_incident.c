@@ -20,6 +20,7 @@ static const char incident_usage[] =
     "       yingji incident move ID STATUS [--reason TEXT] [--field KEY=VALUE]...\n"
     "       yingji incident note ID TEXT\n"
     "       yingji incident ack ID\n"
+    "       yingji incident activate ID --by PERSON --reason TEXT\n"
     "       yingji incident tasks ID\n"
     "       yingji incident task ID TASK todo|doing|done|skipped [--reason TEXT] [--note TEXT]\n"
     "       yingji incident approve ID TASK [--reject --reason TEXT]\n"
@@ -599,6 +600,44 @@ static int ack(struct cli *c, int argc, char **argv)
     return 0;
 }
 
+/* 启动预案: the leading group's decision, as the duty officer or a leader records it. */
+static int activate(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"by", required_argument, NULL, 'b'}, {"reason", required_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
+    const char *by = NULL, *reason = NULL;
+    int ch;
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        if (ch == 'b')
+            by = optarg;
+        else if (ch == 'r')
+            reason = optarg;
+        else
+            return cli_usage("incident activate: unknown or incomplete option %s", argv[optind - 1]);
+    }
+    if (argc - optind != 1 || !by || !reason)
+        return cli_usage("usage: yingji incident activate ID --by PERSON --reason TEXT");
+    int rc = cli_open(c, true);
+    if (rc)
+        return rc;
+    struct yj_err err = {0};
+    struct store_incident inc;
+    if (incident_activate(&c->ctx, argv[optind], by, reason, &inc, &err) < 0)
+        return fail_err(&err);
+    char when[32];
+    yj_time_local(inc.activated_at, when, sizeof(when));
+    if (c->json)
+        cli_print_json(json_pack("{s:s, s:s, s:s, s:o}", "incident", inc.number, "activated_by", inc.activated_by,
+                                 "activation_reason", inc.activation_reason, "activated_at",
+                                 yj_json_time(inc.activated_at)));
+    else
+        printf("%s: plan activated (启动预案) by %s at %s\n", inc.number, inc.activated_by, when);
+    store_incident_release(&inc);
+    return 0;
+}
+
 int cli_incident(struct cli *c, int argc, char **argv)
 {
     if (argc < 2 || cli_wants_help(argc, argv)) {
@@ -624,6 +663,9 @@ int cli_incident(struct cli *c, int argc, char **argv)
         return task(c, argc - 1, argv + 1);
     if (strcmp(sub, "approve") == 0)
         return approve(c, argc - 1, argv + 1);
-    return cli_usage("unknown incident command \"%s\" (report, list, show, move, note, ack, tasks, task, approve)",
+    if (strcmp(sub, "activate") == 0)
+        return activate(c, argc - 1, argv + 1);
+    return cli_usage("unknown incident command \"%s\" (report, list, show, move, note, ack, activate, tasks, task, "
+                     "approve)",
                      sub);
 }

@@ -24,6 +24,7 @@ static const char *deadline_name(const char *kind)
     static const char *const names[][2] = {{"report", "事件报告"},
                                            {"acknowledge", "接报确认"},
                                            {"assessment", "风险评估"},
+                                           {"activation", "启动预案决策"},
                                            {"upward_report", "向上级报告"},
                                            {"summary_report", "处置总结报告"}};
     for (size_t i = 0; i < YJ_ARRAY_LEN(names); i++)

@@ -285,6 +285,11 @@ int incident_report(struct yj_ctx *ctx, const struct incident_report_req *req, s
         goto out;
     if ((rc = add_deadline(ctx, inc.id, "assessment", now + dl->assessment, 0, err)) < 0)
         goto out;
+    /* 启动预案: the leading group decides, by default within the time of the risk assessment. */
+    if (level->activation &&
+        (rc = add_deadline(ctx, inc.id, "activation", now + (dl->activation >= 0 ? dl->activation : dl->assessment), 0,
+                           err)) < 0)
+        goto out;
     int64_t upward = plan_upward_deadline(plan, level);
     if (upward >= 0 && (rc = add_deadline(ctx, inc.id, "upward_report", inc.detected_at + upward, 0, err)) < 0)
         goto out;
@@ -410,6 +415,12 @@ static int apply_fields(const struct plan *plan, struct store_incident *inc, con
                 yj_err_field(err, key);
                 return YJ_EINVAL;
             }
+            if (strncmp(key, "activat", 7) == 0 && inc->activated_at) {
+                yj_err_set(err, YJ_ESTATE, "the plan was already activated for %s (by %s): the decision stands",
+                           inc->number, inc->activated_by ? inc->activated_by : "?");
+                yj_err_field(err, key);
+                return YJ_ESTATE;
+            }
             if (strcmp(key, "activated_by") == 0 && !leading_member(plan, val)) {
                 yj_err_set(err, YJ_EINVAL,
                            "activated_by \"%s\" is not a leader or deputy of the leading group (领导小组) in the plan",
@@ -466,6 +477,7 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
     const char *from = NULL;
     char *from_copy = xstrdup(inc.status);
     const struct plan_level *new_level = NULL;
+    bool activating = false;
     int64_t now = yj_ctx_now(ctx);
     int64_t expected_version = inc.version;
     bool began = false;
@@ -516,7 +528,7 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
         }
     }
     const struct plan_level *level = plan_level(plan, inc.level);
-    if (strcmp(status, INCIDENT_RESPONDING) == 0 && level && level->activation) {
+    if (strcmp(status, INCIDENT_RESPONDING) == 0 && level && level->activation && !inc.activated_at) {
         static const char *const activation[] = {"activated_by", "activation_reason", NULL};
         if (need(&inc, activation, missing, sizeof(missing))) {
             rc = yj_err_set(err, YJ_EINVAL,
@@ -545,8 +557,10 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
         inc.acknowledged_at = now;
     if (strcmp(status, INCIDENT_RESPONDING) == 0) {
         inc.assessed_at = now;
-        if (level && level->activation)
-            inc.activated_at = now;
+        if (level && level->activation && !inc.activated_at) {
+            inc.activated_at = now; /* the decision given with the move */
+            activating = true;
+        }
     }
     if (strcmp(status, INCIDENT_RECOVERING) == 0)
         inc.contained_at = now;
@@ -571,6 +585,10 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
     if (strcmp(status, INCIDENT_RESPONDING) == 0 || strcmp(status, INCIDENT_DISMISSED) == 0)
         if ((rc = store_deadline_meet(ctx->store, inc.id, "assessment", now, err)) < 0)
             goto out;
+    if ((activating || strcmp(status, INCIDENT_DISMISSED) == 0) &&
+        ((rc = store_deadline_meet(ctx->store, inc.id, "activation", now, err)) < 0 ||
+         (rc = store_escalation_stop_all(ctx->store, inc.id, "activation", now, "activated", err)) < 0))
+        goto out;
     if (new_level) {
         /* A changed level moves the upward report deadline, counted from detection as the
          * reporting measures count it; a level that newly needs one gets one. */
@@ -721,6 +739,62 @@ int incident_ack(struct yj_ctx *ctx, const char *ref, struct store_incident *out
     rc = finish(ctx, rc, "incident.ack", &inc, detail, now, err);
     json_decref(detail);
     json_decref(body);
+    if (rc == 0 && out)
+        *out = inc;
+    else
+        store_incident_release(&inc);
+    return rc;
+}
+
+int incident_activate(struct yj_ctx *ctx, const char *ref, const char *by, const char *reason,
+                      struct store_incident *out, struct yj_err *err)
+{
+    if (!by || !leading_member(ctx->plan, by)) {
+        yj_err_set(err, YJ_EINVAL, "\"%s\" is not a leader or deputy of the leading group (领导小组) in the plan",
+                   by ? by : "");
+        yj_err_field(err, "by");
+        return YJ_EINVAL;
+    }
+    if (yj_text_check("reason", reason ? reason : "", 2000, YJ_TEXT_NONEMPTY, err) < 0) {
+        yj_err_field(err, "reason");
+        return YJ_EINVAL;
+    }
+    struct store_incident inc = {0};
+    int rc = incident_find(ctx, ref, &inc, err);
+    if (rc < 0)
+        return rc;
+    const char *status = inc.status ? inc.status : "";
+    int64_t now = yj_ctx_now(ctx);
+    if (strcmp(status, INCIDENT_REPORTED) != 0 && strcmp(status, INCIDENT_ASSESSING) != 0 &&
+        strcmp(status, INCIDENT_RESPONDING) != 0) {
+        rc = yj_err_set(err, YJ_ESTATE, "%s is %s: the plan can no longer be activated", inc.number, status);
+    } else if (inc.activated_at) {
+        char when[32];
+        yj_time_local(inc.activated_at, when, sizeof(when));
+        rc = yj_err_set(err, YJ_ESTATE, "the plan was already activated for %s by %s at %s", inc.number,
+                        inc.activated_by ? inc.activated_by : "?", when);
+    } else if ((rc = store_begin(ctx->store, err)) == 0) {
+        int64_t expected = inc.version;
+        free(inc.activated_by);
+        free(inc.activation_reason);
+        inc.activated_by = xstrdup(by);
+        inc.activation_reason = xstrdup(reason);
+        inc.activated_at = now;
+        inc.updated_at = now;
+        rc = store_incident_update(ctx->store, &inc, expected, err);
+        if (rc == 0)
+            rc = store_deadline_meet(ctx->store, inc.id, "activation", now, err);
+        if (rc == 0)
+            rc = store_escalation_stop_all(ctx->store, inc.id, "activation", now, "activated", err);
+        const struct plan_person *p = plan_person(ctx->plan, by);
+        json_t *body = json_pack("{s:s, s:s?, s:s}", "by", by, "name", p ? p->name : NULL, "reason", reason);
+        if (rc == 0)
+            rc = timeline(ctx, inc.id, now, "activation", body, err);
+        json_t *detail = json_pack("{s:I, s:O}", "id", (json_int_t)inc.id, "activation", body);
+        rc = finish(ctx, rc, "incident.activate", &inc, detail, now, err);
+        json_decref(detail);
+        json_decref(body);
+    }
     if (rc == 0 && out)
         *out = inc;
     else

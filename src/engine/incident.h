@@ -92,6 +92,14 @@ int incident_attach_signal(struct yj_ctx *ctx, struct store_incident *inc, int64
  * a closed or dismissed incident is YJ_ESTATE. *out (may be NULL) as for incident_report. */
 int incident_ack(struct yj_ctx *ctx, const char *ref, struct store_incident *out, struct yj_err *err);
 
+/* Records the leading group's decision to activate the plan (启动预案): who decided (a leader or
+ * deputy of the leading group), why, when; meets the activation deadline and stops its
+ * escalation; timeline `activation`, audit incident.activate. Once per incident; only while
+ * reported, assessing or responding (YJ_ESTATE otherwise). A level that needs
+ * activation can then move to responding without activated_by/activation_reason fields. */
+int incident_activate(struct yj_ctx *ctx, const char *ref, const char *by, const char *reason,
+                      struct store_incident *out, struct yj_err *err);
+
 /* For the clock: records that a deadline passed unmet (timeline, audit, event) and, when start
  * is given, starts its escalation — in one transaction. */
 int incident_overdue(struct yj_ctx *ctx, struct store_incident *inc, const char *kind, int64_t due_at,

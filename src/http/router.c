@@ -26,6 +26,8 @@ const struct route routes[] = {
     {"GET", "/api/v1/incidents/{id}/timeline", api_incidents_timeline, ROLE_ANY, SCOPE_READ, 0,
      "incidents.timeline"},
     {"POST", "/api/v1/incidents/{id}/ack", api_incidents_ack, WRITERS, SCOPE_WRITE, 0, "incidents.ack"},
+    {"POST", "/api/v1/incidents/{id}/activation", api_incidents_activate, WRITERS, SCOPE_WRITE, 0,
+     "incidents.activate"},
     {"GET", "/api/v1/incidents/{id}/notifications", api_incidents_notifications, ROLE_ANY, SCOPE_READ, 0,
      "incidents.notifications"},
     {"GET", "/api/v1/incidents/{id}/tasks", api_incidents_tasks, ROLE_ANY, SCOPE_READ, 0, "incidents.tasks"},

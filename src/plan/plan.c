@@ -103,6 +103,7 @@ static const struct decode_field deadlines_fields[] = {
     DECODE_FIELD(struct plan_deadlines, "report", DK_DUR, false, report),
     DECODE_FIELD(struct plan_deadlines, "acknowledge", DK_DUR, false, acknowledge),
     DECODE_FIELD(struct plan_deadlines, "assessment", DK_DUR, true, assessment),
+    DECODE_FIELD(struct plan_deadlines, "activation", DK_DUR, false, activation),
     DECODE_FIELD(struct plan_deadlines, "upward_report", DK_DUR, false, upward_report),
     DECODE_FIELD(struct plan_deadlines, "summary_report", DK_DUR, false, summary_report),
 };
@@ -433,8 +434,8 @@ static const char *const importance_set[] = {"normal", "important", "critical", 
 static const char *const operator_types[] = {"cii", "state_organ", "other", NULL};
 
 static const char *const rotation_every[] = {"daily", "weekly", NULL};
-static const char *const deadline_kinds[] = {"new",           "report", "acknowledge", "assessment", "upward_report",
-                                             "summary_report", "task",   NULL};
+static const char *const deadline_kinds[] = {"new",           "report",         "acknowledge", "assessment", "activation",
+                                             "upward_report", "summary_report", "task",        NULL};
 
 static const struct plan_rotation *plan_rotation(const struct plan *p, const char *id)
 {

@@ -100,6 +100,7 @@ struct plan_deadlines {
     int64_t report;
     int64_t acknowledge;
     int64_t assessment;
+    int64_t activation; /* levels with activation: the leading group's decision; -1: as assessment */
     int64_t upward_report;
     int64_t summary_report;
 };

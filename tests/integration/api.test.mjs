@@ -165,6 +165,9 @@ describe('roles, scoping and tokens', () => {
     { m: 'POST', p: '/api/v1/tokens', body: { name: 'm', scopes: [] }, ok: ['admin'], allowedStatus: 400 },
     { m: 'DELETE', p: '/api/v1/tokens/999', ok: ['admin'], allowedStatus: 404 },
     { m: 'GET', p: '/api/v1/audit', ok: ['admin', 'auditor'] },
+    { m: 'POST', p: `/api/v1/incidents/${own.id}/activation`, body: { by: 'nobody', reason: '矩阵' }, ok: W, allowedStatus: 400 },
+    { m: 'GET', p: '/api/v1/blocks', ok: [...W, 'auditor'] },
+    { m: 'POST', p: '/api/v1/blocks/192.0.2.1/release', body: {}, ok: ['admin', 'leader', 'responder'], allowedStatus: 404 },
     { m: 'PUT', p: '/api/v1/session/password', body: { old: PW, new: 'short' }, ok: ROLES, allowedStatus: 400 },
     { m: 'POST', p: '/api/v1/signals', body: { signals: [{ source: 'x', message: 'hello' }] }, ok: ['admin'], allowedStatus: 202 },
   ];

@@ -169,7 +169,7 @@ describe('incidents', () => {
     assert.equal(i.source, '值班巡检');
     assert.deepEqual(i.assets, ['machine_room']);
     const kinds = i.deadlines.map((d) => d.kind);
-    assert.deepEqual(kinds.slice().sort(), ['acknowledge', 'assessment', 'report', 'upward_report']);
+    assert.deepEqual(kinds.slice().sort(), ['acknowledge', 'activation', 'assessment', 'report', 'upward_report']);
     const assess = i.deadlines.find((d) => d.kind === 'assessment');
     assert.equal(Date.parse(assess.due_at) - Date.parse(i.reported_at), 3600 * 1000);
     assert.equal(assess.met_at, null);

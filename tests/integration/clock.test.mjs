@@ -125,6 +125,48 @@ describe('clock and escalation', () => {
     }
   });
 
+  test('启动预案: the leading group decides recorded with its reason, once; the move then needs no activation fields', async () => {
+    const srv = await startServer();
+    try {
+      const admin = new Client(srv.url);
+      await admin.login('admin', srv.adminPassword);
+      const made = await admin.post('/api/v1/incidents', { type: 'website_tamper', title: '官网首页被篡改' });
+      const id = made.json.id;
+      const due = made.json.deadlines.find((d) => d.kind === 'activation');
+      assert.ok(due, 'a level that needs activation has an activation deadline');
+      const bad = await admin.post(`/api/v1/incidents/${id}/activation`, { by: 'it_staff', reason: '理由' });
+      assert.equal(bad.status, 400);
+      assert.equal(bad.json.field, 'by');
+      assert.equal((await admin.post(`/api/v1/incidents/${id}/activation`, { by: 'vp_it' })).status, 400);
+      const ok = await admin.post(`/api/v1/incidents/${id}/activation`, { by: 'vp_it', reason: '首页被篡改，立即启动预案' });
+      assert.equal(ok.status, 200, ok.text);
+      assert.equal(ok.json.activated_by, 'vp_it');
+      assert.equal(ok.json.activation_reason, '首页被篡改，立即启动预案');
+      assert.ok(ok.json.activated_at);
+      assert.ok(ok.json.deadlines.find((d) => d.kind === 'activation').met_at);
+      assert.equal((await admin.post(`/api/v1/incidents/${id}/activation`, { by: 'vp_it', reason: '再次' })).status, 409);
+      const tl = (await admin.get(`/api/v1/incidents/${id}/timeline`)).json.items.find((e) => e.kind === 'activation');
+      assert.equal(tl.body.name, '分管信息化校长');
+      // The risk assessment done, the move to responding needs no activation fields now.
+      for (const t of (await admin.get(`/api/v1/incidents/${id}/tasks`)).json.items) {
+        await admin.req('PATCH', `/api/v1/incidents/${id}/tasks/${t.id}`, { status: 'skipped', reason: '测试' });
+      }
+      assert.equal((await admin.post(`/api/v1/incidents/${id}/move`, { status: 'assessing' })).status, 200);
+      const moved = await admin.post(`/api/v1/incidents/${id}/move`, { status: 'responding', fields: { source: '巡检',
+        scope: '首页', nature: '篡改', trend: '已控制', measures: '维护页', level: 'important' } });
+      assert.equal(moved.status, 200, moved.text);
+      // The CLI records the same decision for another incident.
+      const other = await admin.post('/api/v1/incidents', { type: 'website_tamper', title: '新闻网被篡改' });
+      const cli = yj(['--data', srv.data, '--json', 'incident', 'activate', other.json.number, '--by', 'vp_it',
+        '--reason', '电话请示王副校长同意']);
+      assert.equal(cli.code, 0, cli.stderr);
+      assert.equal(cli.json.activated_by, 'vp_it');
+      assert.equal(yj(['--data', srv.data, 'incident', 'activate', other.json.number, '--by', 'vp_it', '--reason', 'x']).code, 1);
+    } finally {
+      await srv.stop();
+    }
+  });
+
   test('playbook tasks through the API: listed as the incident enters each phase, checked off or skipped with a reason', async () => {
     const srv = await startServer();
     try {

@@ -97,6 +97,7 @@ static int teardown(void **state)
 
 struct collected {
     char recipients[32][64];
+    char subjects[32][256];
     char subject[256];
     char body[2048];
     size_t n;
@@ -105,8 +106,10 @@ struct collected {
 static int collect(const struct store_notification *n, void *ud)
 {
     struct collected *c = ud;
-    if (c->n < 32)
+    if (c->n < 32) {
         snprintf(c->recipients[c->n], sizeof(c->recipients[0]), "%s", n->recipient);
+        snprintf(c->subjects[c->n], sizeof(c->subjects[0]), "%s", n->subject);
+    }
     snprintf(c->subject, sizeof(c->subject), "%s", n->subject);
     snprintf(c->body, sizeof(c->body), "%s", n->body);
     c->n++;
@@ -214,6 +217,7 @@ static void test_assessment_escalation_and_catch_up(void **state)
     struct yj_err err;
     f->now = T0 + YJ_MS_PER_MIN;
     assert_int_equal(incident_ack(&f->ctx, inc.number, NULL, &err), 0);
+    assert_int_equal(incident_activate(&f->ctx, inc.number, "vp_it", "官网被篡改，影响学校声誉", NULL, &err), 0);
     /* Nothing runs for 70 minutes (the server was down); the first tick catches up: the
      * assessment (due at 1 h) is overdue, its policy notifies the unit head and whoever is on
      * duty. */
@@ -232,12 +236,12 @@ static void test_assessment_escalation_and_catch_up(void **state)
     /* The assessment is done (the incident moves on to responding): the next step finds the
      * deadline met and stops. */
     struct incident_field fields[] = {{"source", "巡检"},   {"scope", "主页"},     {"nature", "篡改"},
-                                      {"trend", "已控制"},  {"measures", "下线"},  {"level", "important"}, {"activated_by", "vp_it"},
-                                      {"activation_reason", "官网被篡改，影响学校声誉"}};
+                                      {"trend", "已控制"},  {"measures", "下线"},  {"level", "important"}};
     f->now = T0 + 90 * YJ_MS_PER_MIN;
     assert_int_equal(incident_move(&f->ctx, inc.number, "assessing", NULL, NULL, 0, 0, NULL, &err), 0);
     tasks_done(f, &inc); /* the assessing phase's task */
-    if (incident_move(&f->ctx, inc.number, "responding", NULL, fields, 8, 0, NULL, &err) < 0)
+    /* The plan was activated by decision already: the move needs no activation fields. */
+    if (incident_move(&f->ctx, inc.number, "responding", NULL, fields, 6, 0, NULL, &err) < 0)
         fail_msg("%s", err.msg);
     r = tick(f, T0 + 100 * YJ_MS_PER_MIN);
     assert_int_equal(r.stopped, 1);
@@ -250,6 +254,52 @@ static void test_assessment_escalation_and_catch_up(void **state)
     assert_int_equal(c.n, 5);
     assert_string_equal(c.recipients[3], "person:vp_it");
     assert_string_equal(c.recipients[4], "person:it_head");
+    store_incident_release(&inc);
+}
+
+/* 启动预案 as a decision of its own: due with the risk assessment (1 h) for a level that needs
+ * it; overdue, the leading group is told until someone decides; the decision is recorded once,
+ * by a leader of the leading group, with its reason. */
+static void test_activation_decision(void **state)
+{
+    struct fixture *f = *state;
+    struct store_incident inc = report(f);
+    struct yj_err err;
+    f->now = T0 + YJ_MS_PER_MIN;
+    assert_int_equal(incident_ack(&f->ctx, inc.number, NULL, &err), 0);
+    struct clock_result r = tick(f, T0 + 60 * YJ_MS_PER_MIN);
+    assert_int_equal(r.overdue, 2); /* the assessment and the activation decision */
+    struct collected c = notes(f, inc.id);
+    bool told_vp = false;
+    for (size_t i = 0; i < c.n; i++)
+        told_vp |= strcmp(c.recipients[i], "person:vp_it") == 0 && strstr(c.subjects[i], "启动预案决策");
+    assert_true(told_vp);
+    /* Someone outside the leading group cannot decide; a reason is required. */
+    f->now = T0 + 70 * YJ_MS_PER_MIN;
+    assert_int_equal(incident_activate(&f->ctx, inc.number, "it_staff", "理由", NULL, &err), YJ_EINVAL);
+    assert_non_null(strstr(err.msg, "not a leader or deputy of the leading group"));
+    assert_int_equal(incident_activate(&f->ctx, inc.number, "vp_it", " ", NULL, &err), YJ_EINVAL);
+    struct store_incident now;
+    assert_int_equal(incident_activate(&f->ctx, inc.number, "vp_it", "首页被篡改，立即启动预案", &now, &err), 0);
+    assert_int_equal(now.activated_at, T0 + 70 * YJ_MS_PER_MIN);
+    assert_string_equal(now.activated_by, "vp_it");
+    store_incident_release(&now);
+    assert_int_equal(incident_activate(&f->ctx, inc.number, "vp_it", "again", NULL, &err), YJ_ESTATE);
+    /* Its escalation stops; the assessment's goes on. */
+    size_t before = notes(f, inc.id).n;
+    r = tick(f, T0 + 76 * YJ_MS_PER_MIN);
+    struct store_escalation es[8];
+    size_t n = 0;
+    assert_int_equal(store_escalation_list(f->st, inc.id, es, 8, &n, &err), 0);
+    bool stopped = false;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(es[i].deadline, "activation") == 0)
+            stopped = es[i].stopped_at != 0 && strcmp(es[i].stop_reason, "activated") == 0;
+    assert_true(stopped);
+    c = notes(f, inc.id);
+    assert_true(c.n > before); /* the assessment's next step */
+    for (size_t i = before; i < c.n; i++)
+        assert_null(strstr(c.subjects[i], "启动预案决策"));
     store_incident_release(&inc);
 }
 
@@ -376,6 +426,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_acknowledge_escalation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_assessment_escalation_and_catch_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_activation_decision, setup, teardown),
         cmocka_unit_test_setup_teardown(test_closed_incidents_are_left_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tasks_escalate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_approval, setup, teardown),
