@@ -171,6 +171,7 @@ static int run_overdue(struct yj_ctx *ctx, struct clock_result *res, struct yj_e
     size_t n = 0;
     int64_t now = yj_ctx_now(ctx);
     int rc = store_deadline_overdue(ctx->store, now, ds, TICK_BATCH, &n, err);
+    res->more |= n == TICK_BATCH;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         struct store_incident inc;
         if ((rc = store_incident_get(ctx->store, ds[i].incident_id, NULL, &inc, err)) < 0)
@@ -196,6 +197,7 @@ static int run_task_overdue(struct yj_ctx *ctx, struct clock_result *res, struct
     size_t n = 0;
     int64_t now = yj_ctx_now(ctx);
     int rc = store_task_overdue(ctx->store, now, ts, TICK_BATCH, &n, err);
+    res->more |= n == TICK_BATCH;
     for (size_t i = 0; i < n; i++) {
         struct store_incident inc;
         if (rc == 0 && (rc = store_incident_get(ctx->store, ts[i].incident_id, NULL, &inc, err)) == 0) {
@@ -343,6 +345,7 @@ static int run_escalations(struct yj_ctx *ctx, struct clock_result *res, struct 
     struct store_escalation es[TICK_BATCH];
     size_t n = 0;
     int rc = store_escalation_due(ctx->store, yj_ctx_now(ctx), es, TICK_BATCH, &n, err);
+    res->more |= n == TICK_BATCH;
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = run_step(ctx, &es[i], res, err);
     return rc;

@@ -7,6 +7,7 @@
 #ifndef YJ_CLOCK_H
 #define YJ_CLOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct yj_ctx;
@@ -17,6 +18,7 @@ struct clock_result {
     size_t steps;         /* escalation steps run */
     size_t notifications; /* notifications queued */
     size_t stopped;       /* escalations stopped (deadline met, incident closed, policy gone) */
+    bool more;            /* a batch was full: more may be due already; tick again at once */
 };
 
 /* Runs what is due at yj_ctx_now(ctx). *out (may be NULL) counts what was done. One caller at a

@@ -92,6 +92,7 @@ void api_signals_create(struct request *r)
         server_count_store_error(r->srv);
     reply_json(r, 202, json_pack("{s:I}", "accepted", (json_int_t)n));
     server_wake_streams(r->srv);
+    server_poke_clock(r->srv);
 out:
     for (size_t i = 0; fields_text && i < n; i++)
         free(fields_text[i]);

@@ -122,6 +122,8 @@ struct response_cache *server_cache(struct server *srv);
 void server_wake_streams(struct server *srv);
 /* Runs the clock now (a new incident: its notifications should not wait for the next tick). */
 void server_poke_clock(struct server *srv);
+/* Wakes the outbox: notifications were queued. */
+void server_poke_outbox(struct server *srv);
 bool server_stopping(const struct server *srv);
 /* Request header value or NULL. */
 const char *request_header(struct request *r, const char *name);

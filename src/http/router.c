@@ -152,7 +152,10 @@ void router_dispatch(struct request *r)
             goto out;
         }
     }
-    r->ctx = (struct yj_ctx){.plan = r->plan->plan, .store = r->store, .actor = r->id.actor[0] ? r->id.actor : "anonymous"};
+    r->ctx = (struct yj_ctx){.plan = r->plan->plan,
+                             .store = r->store,
+                             .actor = r->id.actor[0] ? r->id.actor : "anonymous",
+                             .public_url = server_config(r->srv)->public_url};
     rt->fn(r);
 out:
     if (snapshot)

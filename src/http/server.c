@@ -579,6 +579,16 @@ static void report_drops(struct server *srv)
     }
 }
 
+void server_poke_outbox(struct server *srv)
+{
+    pthread_mutex_lock(&srv->outbox_lock);
+    srv->outbox_poke = true;
+    /* Broadcast: the action runner waits on the same condition, and a signal could wake it
+     * instead of the outbox (the notifications then waited for the outbox's one-second timer). */
+    pthread_cond_broadcast(&srv->outbox_cond);
+    pthread_mutex_unlock(&srv->outbox_lock);
+}
+
 void server_poke_clock(struct server *srv)
 {
     pthread_mutex_lock(&srv->tick_lock);
@@ -587,34 +597,33 @@ void server_poke_clock(struct server *srv)
     pthread_mutex_unlock(&srv->tick_lock);
 }
 
-/* Runs the clock (overdue deadlines, escalation steps) on the ticker's own store connection. */
-static void run_clock(struct server *srv)
+/* Runs the clock (overdue deadlines, escalation steps) on the ticker's own store connection.
+ * True when a batch was full and more is due at once. */
+static bool run_clock(struct server *srv)
 {
     struct yj_err err = {0};
     struct store *st = server_store(srv, &err);
     if (!st) {
         server_count_store_error(srv);
-        return;
+        return false;
     }
     struct plan_ref *pr = server_plan_acquire(srv);
     struct yj_ctx ctx = {.plan = pr->plan, .store = st, .actor = "clock", .public_url = srv->cfg->public_url};
-    struct clock_result res;
+    struct clock_result res = {0};
     if (clock_tick(&ctx, &res, &err) < 0) {
+        res.more = false;
         server_count_store_error(srv);
         yj_log_error("clock: %s", err.msg);
     } else if (res.overdue || res.steps || res.stopped) {
-        if (res.notifications) {
-            pthread_mutex_lock(&srv->outbox_lock);
-            srv->outbox_poke = true;
-            pthread_cond_signal(&srv->outbox_cond);
-            pthread_mutex_unlock(&srv->outbox_lock);
-        }
+        if (res.notifications)
+            server_poke_outbox(srv);
         yj_log_info("clock: %zu deadlines overdue, %zu escalation steps, %zu notifications queued, %zu escalations "
                     "stopped",
                     res.overdue, res.steps, res.notifications, res.stopped);
         server_wake_streams(srv);
     }
     server_plan_release(pr);
+    return res.more;
 }
 
 /* The outbox: delivers queued notifications through the configured channels, on a thread of its
@@ -726,11 +735,11 @@ static void *ticker_main(void *arg)
         if (!poked && ++ticks % 10 == 0)
             report_drops(srv);
         pthread_mutex_unlock(&srv->tick_lock);
-        run_clock(srv);
+        bool more = run_clock(srv);
         pthread_mutex_lock(&srv->tick_lock);
         if (srv->ticker_stop)
             break;
-        if (srv->tick_poke)
+        if (srv->tick_poke || more)
             continue;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -757,7 +766,7 @@ static int deliver(struct server *srv, const char *actor, struct store_signal *s
         return YJ_ESTORE;
     }
     struct plan_ref *pr = server_plan_acquire(srv);
-    struct yj_ctx ctx = {.plan = pr->plan, .store = st, .actor = actor};
+    struct yj_ctx ctx = {.plan = pr->plan, .store = st, .actor = actor, .public_url = srv->cfg->public_url};
     int rc = detector_store(&ctx, sigs, n, pos, n_pos, &err);
     if (rc < 0) {
         server_count_store_error(srv);

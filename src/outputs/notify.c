@@ -49,7 +49,9 @@ int notify_http_post(const char *url, const char *const *headers, size_t n_heade
         return yj_err_set(err, YJ_EIO, "cannot start an HTTP client");
     if (kept)
         curl_easy_reset(c); /* options back to defaults; the connection cache stays */
-    struct curl_slist *h = NULL;
+    /* No "Expect: 100-continue": libcurl before 8.2 adds it to bodies over 1 KiB (a Chinese
+     * message is) and then waits up to a second for a 100 that many receivers never send. */
+    struct curl_slist *h = curl_slist_append(NULL, "Expect:");
     for (size_t i = 0; i < n_headers; i++)
         h = curl_slist_append(h, headers[i]);
     struct reply_buf b = {0};

@@ -43,6 +43,7 @@ struct batch_pipe {
     struct signal_batch **ring;
     size_t cap, head, n;
     bool stop;
+    bool busy; /* the thread is storing a batch */
     batch_deliver_fn deliver;
     void *ud;
     atomic_ullong queued, full, unstored, retries;
@@ -60,6 +61,7 @@ static void *pipe_main(void *arg)
         struct signal_batch *b = p->ring[p->head];
         p->head = (p->head + 1) % p->cap;
         p->n--;
+        p->busy = true;
         /* A store that refuses (busy, disk full) is retried every second while the queue behind
          * absorbs what arrives; only at stop is a batch given up, and counted. */
         bool told = false;
@@ -83,6 +85,7 @@ static void *pipe_main(void *arg)
             ts.tv_sec += 1;
             pthread_cond_timedwait(&p->cond, &p->lock, &ts);
         }
+        p->busy = false;
         pthread_mutex_unlock(&p->lock);
         atomic_fetch_sub(&p->queued, b->n);
         signal_batch_clear(b);
@@ -123,6 +126,14 @@ bool batch_pipe_push(struct batch_pipe *p, struct signal_batch *b)
         free(b);
     }
     return room;
+}
+
+bool batch_pipe_idle(struct batch_pipe *p)
+{
+    pthread_mutex_lock(&p->lock);
+    bool idle = p->n == 0 && !p->busy;
+    pthread_mutex_unlock(&p->lock);
+    return idle;
 }
 
 void batch_pipe_stop(struct batch_pipe *p)

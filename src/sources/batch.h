@@ -42,6 +42,8 @@ struct batch_pipe *batch_pipe_start(size_t max_batches, batch_deliver_fn deliver
 bool batch_pipe_push(struct batch_pipe *p, struct signal_batch *b);
 /* Delivers what waits, then joins the thread. NULL is a no-op. */
 void batch_pipe_stop(struct batch_pipe *p);
+/* True when nothing is queued and nothing is being stored: a batch pushed now goes at once. */
+bool batch_pipe_idle(struct batch_pipe *p);
 struct batch_pipe_counts {
     uint64_t queued;    /* signals waiting now */
     uint64_t full;      /* signals dropped: the queue was full */

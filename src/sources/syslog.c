@@ -139,6 +139,7 @@ struct syslog_receiver {
     uv_loop_t loop;
     uv_async_t stop;
     uv_timer_t flush;
+    uv_check_t idle_flush;
     pthread_t thread;
     struct listener *ls;
     size_t n_ls;
@@ -307,6 +308,16 @@ static void on_flush(uv_timer_t *t)
     flush(t->data);
 }
 
+/* After each round of reading: when the storing thread has nothing to do, what arrived goes now
+ * rather than at the next timer (a lone alert is not kept waiting); while it is busy, lines keep
+ * filling the batch, so a flood makes big batches, not a queue of small ones. */
+static void on_idle_flush(uv_check_t *c)
+{
+    struct syslog_receiver *r = c->data;
+    if (r->batch->n && batch_pipe_idle(r->pipe))
+        flush(r);
+}
+
 /* Closes every handle of the loop: accepted connections free themselves (on_close); listeners,
  * the timer and the async handle live inside the receiver. */
 static void close_any(uv_handle_t *h, void *arg)
@@ -392,6 +403,9 @@ int syslog_receiver_start(const struct syslog_listener *ls, size_t n, syslog_del
     uv_timer_init(&r->loop, &r->flush);
     r->flush.data = r;
     uv_timer_start(&r->flush, on_flush, FLUSH_MS, FLUSH_MS);
+    uv_check_init(&r->loop, &r->idle_flush);
+    r->idle_flush.data = r;
+    uv_check_start(&r->idle_flush, on_idle_flush);
     uv_async_init(&r->loop, &r->stop, on_stop);
     r->stop.data = r;
     r->pipe = batch_pipe_start(SYSLOG_QUEUE_BATCHES, deliver, ud);

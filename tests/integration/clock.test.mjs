@@ -74,6 +74,36 @@ describe('clock and escalation', () => {
     }
   });
 
+  test('a storm of signals is one incident and one announcement, never a message per signal', async () => {
+    const srv = await startServer();
+    try {
+      const admin = new Client(srv.url);
+      await admin.login('admin', srv.adminPassword);
+      const line = (i) => ({ source: 'syslog', message: `Nov 22 01:00:${String(i % 60).padStart(2, '0')} web-1 sshd[9]: `
+        + `Failed password for root from 203.0.113.9 port ${1000 + i} ssh2` });
+      for (let b = 0; b < 5; b++) {
+        const r = await admin.post('/api/v1/signals', { signals: Array.from({ length: 200 }, (_, i) => line(b * 200 + i)) });
+        assert.equal(r.status, 202);
+      }
+      const inc = await until('the incident', async () => {
+        const items = (await admin.get('/api/v1/incidents')).json.items;
+        return items.length && items[0].signal_count === 1000 ? items : null;
+      });
+      assert.equal(inc.length, 1);
+      const announced = await until('the announcement', async () => {
+        const n = (await admin.get(`/api/v1/incidents/${inc[0].id}/notifications`)).json.items;
+        return n.length ? n : null;
+      });
+      await sleep(1500); // a few more clock ticks: nothing more may come
+      const after = (await admin.get(`/api/v1/incidents/${inc[0].id}/notifications`)).json.items;
+      assert.equal(after.length, announced.length);
+      assert.ok(after.length <= 2, `one message per person told, got ${after.length}`);
+      assert.match(after[0].body, new RegExp(inc[0].number));
+    } finally {
+      await srv.stop();
+    }
+  });
+
   test('a deadline that passed while the server was down fires at the first tick after the restart', async () => {
     const dir = tempDir();
     const plan = fastPlan(dir);
