@@ -1,4 +1,4 @@
-/* sqlite.c: the embedded store, SQLite in WAL mode with foreign keys and a busy timeout.
+/* sqlite.c: the embedded store, SQLite in WAL mode with foreign keys and a busy handler.
  * Must never leak SQLite types or SQL past store.h. Expected load: a handful of writes per
  * incident change and small indexed reads; statements are prepared once and cached. */
 #include "../base/common.h"
