@@ -8,6 +8,7 @@ import { yjAsync as yj, tempDir, cleanup } from './helpers.mjs';
 import { receiver, smtpReceiver, smsGateway } from './receivers.mjs';
 import { readFileSync } from 'node:fs';
 import { SRC } from './helpers.mjs';
+import { spawnSync } from 'node:child_process';
 
 describe('notify test', () => {
   let dir, cfg, r;
@@ -284,6 +285,42 @@ describe('automated actions', () => {
       assert.equal(rel.status, 404);
       assert.match(rel.json.detail, /192\.0\.2\.1 is not blocked/);
       assert.equal((await admin.post('/api/v1/blocks/192.0.2.1/release', { reason: 'x' })).status, 400);
+    } finally {
+      await srv.stop();
+      cleanup(dir);
+    }
+  });
+  test('the shipped maintenance-page script switches a site root to the maintenance page once approved', async () => {
+    const { startServer, Client } = await import('./server.mjs');
+    const { mkdirSync, symlinkSync, readlinkSync } = await import('node:fs');
+    const { until } = await import('./helpers.mjs');
+    const dir = tempDir();
+    mkdirSync(join(dir, 'release-1'));
+    mkdirSync(join(dir, 'maintenance'));
+    symlinkSync(join(dir, 'release-1'), join(dir, 'site'));
+    const cfg = join(dir, 'yingji.yaml');
+    writeFileSync(cfg, `actions:\n  - {kind: maintenance_page, run: ["${join(SRC, 'scripts/actions/maintenance-page')}", "on", `
+      + `"${join(dir, 'site')}", "${join(dir, 'maintenance')}"]}\n`);
+    const srv = await startServer({ args: ['--config', cfg] });
+    try {
+      const admin = new Client(srv.url);
+      await admin.login('admin', srv.adminPassword);
+      const made = await admin.post('/api/v1/incidents', { type: 'website_tamper', title: '首页被篡改' });
+      const id = made.json.id;
+      const task = (await admin.get(`/api/v1/incidents/${id}/tasks`)).json.items.find((t) => t.action === 'maintenance_page');
+      assert.equal(readlinkSync(join(dir, 'site')), join(dir, 'release-1'), 'nothing before approval');
+      await admin.post(`/api/v1/incidents/${id}/tasks/${task.id}/approval`, { approve: true, reason: '同意切换' });
+      const tl = await until('the switch', async () => {
+        const a = (await admin.get(`/api/v1/incidents/${id}/timeline`)).json.items.filter((e) => e.kind === 'action');
+        return a.length ? a[0] : null;
+      });
+      assert.equal(tl.body.result, 'succeeded', tl.body.output);
+      assert.equal(readlinkSync(join(dir, 'site')), join(dir, 'maintenance'));
+      assert.match(tl.body.output, new RegExp(`was ${join(dir, 'release-1')}\\), incident ${made.json.number}`));
+      // And back, by hand, after recovery.
+      const off = spawnSync(join(SRC, 'scripts/actions/maintenance-page'), ['off', join(dir, 'site')], { encoding: 'utf8' });
+      assert.equal(off.status, 0, off.stderr);
+      assert.equal(readlinkSync(join(dir, 'site')), join(dir, 'release-1'));
     } finally {
       await srv.stop();
       cleanup(dir);
