@@ -26,6 +26,7 @@ static const char *deadline_name(const char *kind)
                                            {"assessment", "风险评估"},
                                            {"activation", "启动预案决策"},
                                            {"upward_report", "向上级报告"},
+                                           {"supplement", "补报"},
                                            {"summary_report", "处置总结报告"}};
     for (size_t i = 0; i < YJ_ARRAY_LEN(names); i++)
         if (strcmp(names[i][0], kind) == 0)

@@ -357,6 +357,9 @@ static char **text_slot(struct store_incident *inc, const char *key)
         {"cause", offsetof(struct store_incident, cause)},
         {"loss", offsetof(struct store_incident, loss)},
         {"lessons", offsetof(struct store_incident, lessons)},
+        {"clues", offsetof(struct store_incident, clues)},
+        {"support", offsetof(struct store_incident, support)},
+        {"scene", offsetof(struct store_incident, scene)},
     };
     for (size_t i = 0; i < YJ_ARRAY_LEN(slots); i++)
         if (strcmp(slots[i].key, key) == 0)
@@ -409,9 +412,9 @@ static int apply_fields(const struct plan *plan, struct store_incident *inc, con
             char **slot = permitted ? text_slot(inc, key) : NULL;
             if (!slot) {
                 yj_err_set(err, YJ_EINVAL, "unknown field \"%s\" (known: %s)", key,
-                           only ? "source, scope, nature, trend, measures, level"
-                                : "source, scope, nature, trend, measures, level, activated_by, "
-                                  "activation_reason, cause, loss, lessons");
+                           only ? "source, scope, nature, trend, measures, level, clues, support, scene"
+                                : "source, scope, nature, trend, measures, level, clues, support, scene, "
+                                  "activated_by, activation_reason, cause, loss, lessons");
                 yj_err_field(err, key);
                 return YJ_EINVAL;
             }
@@ -1036,10 +1039,11 @@ int incident_note(struct yj_ctx *ctx, const char *ref, const char *text, struct 
 int incident_assess(struct yj_ctx *ctx, const char *ref, const struct incident_field *fields, size_t n_fields,
                     int64_t if_version, struct store_incident *out, struct yj_err *err)
 {
-    static const char *const keys[] = {"source", "scope", "nature", "trend", "measures", "level", NULL};
+    static const char *const keys[] = {"source", "scope",   "nature", "trend", "measures",
+                                       "level",  "clues",   "support", "scene", NULL};
     if (n_fields == 0)
         return yj_err_set(err, YJ_EINVAL, "an assessment needs at least one of: source, scope, nature, trend, "
-                                          "measures, level");
+                                          "measures, level, clues, support, scene");
     struct store_incident inc = {0};
     int rc = incident_find(ctx, ref, &inc, err);
     if (rc < 0)
@@ -1049,9 +1053,7 @@ int incident_assess(struct yj_ctx *ctx, const char *ref, const struct incident_f
     if (if_version > 0 && if_version != inc.version) {
         rc = yj_err_set(err, YJ_ECONFLICT, "%s has changed since version %lld (now %lld); reload and retry",
                         inc.number, (long long)if_version, (long long)inc.version);
-    } else if (!inc.status || (strcmp(inc.status, INCIDENT_REPORTED) != 0 &&
-                                strcmp(inc.status, INCIDENT_ASSESSING) != 0 &&
-                                strcmp(inc.status, INCIDENT_RESPONDING) != 0)) {
+    } else if (!inc.status || strcmp(inc.status, INCIDENT_CLOSED) == 0 || strcmp(inc.status, INCIDENT_DISMISSED) == 0) {
         rc = yj_err_set(err, YJ_ESTATE, "%s is %s: the assessment can no longer change", inc.number, inc.status);
     } else {
         rc = apply_fields(ctx->plan, &inc, fields, n_fields, keys, changes, &new_level, err);

@@ -54,7 +54,8 @@ struct incident_report_req {
 };
 
 /* A KEY=VALUE given with a transition. Known keys: source scope nature trend measures level
- * activated_by activation_reason cause loss lessons. */
+ * clues support scene (the upward report's tracing clues, further measures and support requested,
+ * scene protection) activated_by activation_reason cause loss lessons. */
 struct incident_field {
     const char *key;
     const char *value;
@@ -74,8 +75,9 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
                   const struct incident_field *fields, size_t n_fields, int64_t if_version,
                   struct store_incident *out, struct yj_err *err);
 
-/* Records (parts of) the risk assessment — source, scope, nature, trend, measures, level —
- * without changing the status; allowed while reported, assessing or responding. */
+/* Records (parts of) the risk assessment — source, scope, nature, trend, measures, level — and
+ * what the upward report asks later (clues, support, scene) without changing the status; allowed
+ * until the incident is closed or dismissed. */
 int incident_assess(struct yj_ctx *ctx, const char *ref, const struct incident_field *fields, size_t n_fields,
                     int64_t if_version, struct store_incident *out, struct yj_err *err);
 

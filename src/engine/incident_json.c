@@ -70,7 +70,7 @@ json_t *incident_json(struct yj_ctx *ctx, const struct store_incident *inc, enum
         json_object_set_new(o, "assets", assets ? assets : json_array());
 #define TEXT(k) json_object_set_new(o, #k, yj_json_str(inc->k));
         TEXT(source) TEXT(scope) TEXT(nature) TEXT(trend) TEXT(measures) TEXT(activated_by) TEXT(activation_reason)
-        TEXT(cause) TEXT(loss) TEXT(lessons) TEXT(dismiss_reason)
+        TEXT(cause) TEXT(loss) TEXT(lessons) TEXT(clues) TEXT(support) TEXT(scene) TEXT(dismiss_reason)
 #undef TEXT
 #define TIME(k) json_object_set_new(o, #k, yj_json_time(inc->k));
         TIME(occurred_at) TIME(detected_at) TIME(acknowledged_at) TIME(assessed_at) TIME(activated_at)

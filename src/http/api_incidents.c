@@ -413,7 +413,8 @@ void api_incidents_assess(struct request *r)
 {
     static const struct json_field fields[] = {
         {"source", JSON_STRING, false}, {"scope", JSON_STRING, false},    {"nature", JSON_STRING, false},
-        {"trend", JSON_STRING, false},  {"measures", JSON_STRING, false}, {"level", JSON_STRING, false}};
+        {"trend", JSON_STRING, false},  {"measures", JSON_STRING, false}, {"level", JSON_STRING, false},
+        {"clues", JSON_STRING, false},  {"support", JSON_STRING, false},  {"scene", JSON_STRING, false}};
     struct store_incident inc;
     if (!load(r, &inc))
         return;
@@ -594,6 +595,29 @@ void api_incidents_upward_report(struct request *r)
     char *md = report_upward_markdown(&r->ctx, &inc);
     reply_bytes(r, 200, "text/markdown; charset=utf-8", md, strlen(md));
     free(md);
+    store_incident_release(&inc);
+}
+
+void api_incidents_upward_submit(struct request *r)
+{
+    static const struct json_field fields[] = {{"to", JSON_STRING, false}};
+    struct store_incident inc;
+    if (!load(r, &inc))
+        return;
+    json_t *b = r->body_len ? request_json(r) : json_object();
+    if (b && request_check(r, b, fields, YJ_ARRAY_LEN(fields))) {
+        struct yj_err err = {0};
+        char ref[32];
+        snprintf(ref, sizeof(ref), "%lld", (long long)inc.id);
+        void *out = NULL;
+        if (report_upward_submit(&r->ctx, ref, json_string_value(json_object_get(b, "to")), &out, &err) < 0) {
+            reply_error(r, &err);
+        } else {
+            reply_json(r, 200, out);
+            server_wake_streams(r->srv);
+        }
+    }
+    json_decref(b);
     store_incident_release(&inc);
 }
 

@@ -220,6 +220,7 @@ void api_plan_get(struct request *r);
 void api_plan_part(struct request *r);
 void api_duty_now(struct request *r);
 void api_incidents_activate(struct request *r);
+void api_incidents_upward_submit(struct request *r);
 void api_blocks_list(struct request *r);
 void api_blocks_release(struct request *r);
 void api_users_list(struct request *r);

@@ -37,6 +37,8 @@ const struct route routes[] = {
      ROLE_ADMIN | ROLE_LEADER | ROLE_RESPONDER, SCOPE_WRITE, 0, "incidents.task_approval"},
     {"GET", "/api/v1/incidents/{id}/upward-report", api_incidents_upward_report, ROLE_ANY, SCOPE_READ, 0,
      "incidents.upward_report"},
+    {"POST", "/api/v1/incidents/{id}/upward-report", api_incidents_upward_submit, WRITERS, SCOPE_WRITE, 0,
+     "incidents.upward_submit"},
     {"GET", "/api/v1/incidents/{id}/notes", api_incidents_notes_list, ROLE_ANY, SCOPE_READ, 0, "incidents.notes"},
     {"POST", "/api/v1/incidents/{id}/notes", api_incidents_notes_add, REPORTERS, SCOPE_WRITE, 0,
      "incidents.note"},

@@ -105,6 +105,7 @@ static const struct decode_field deadlines_fields[] = {
     DECODE_FIELD(struct plan_deadlines, "assessment", DK_DUR, true, assessment),
     DECODE_FIELD(struct plan_deadlines, "activation", DK_DUR, false, activation),
     DECODE_FIELD(struct plan_deadlines, "upward_report", DK_DUR, false, upward_report),
+    DECODE_FIELD(struct plan_deadlines, "supplement", DK_DUR, false, supplement),
     DECODE_FIELD(struct plan_deadlines, "summary_report", DK_DUR, false, summary_report),
 };
 static const struct decode_schema deadlines_schema =
@@ -435,7 +436,7 @@ static const char *const operator_types[] = {"cii", "state_organ", "other", NULL
 
 static const char *const rotation_every[] = {"daily", "weekly", NULL};
 static const char *const deadline_kinds[] = {"new",           "report",         "acknowledge", "assessment", "activation",
-                                             "upward_report", "summary_report", "task",        NULL};
+                                             "upward_report", "supplement",     "summary_report", "task", NULL};
 
 static const struct plan_rotation *plan_rotation(const struct plan *p, const char *id)
 {

@@ -102,6 +102,7 @@ struct plan_deadlines {
     int64_t assessment;
     int64_t activation; /* levels with activation: the leading group's decision; -1: as assessment */
     int64_t upward_report;
+    int64_t supplement; /* 补报 after an upward report with items missing; -1: 24 h */
     int64_t summary_report;
 };
 

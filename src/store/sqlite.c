@@ -23,6 +23,7 @@ static const char *const migrations[] = {
     "src/store/migrations/sqlite/0008_task_approval.sql",
     "src/store/migrations/sqlite/0009_task_actions.sql",
     "src/store/migrations/sqlite/0010_blocks.sql",
+    "src/store/migrations/sqlite/0011_upward.sql",
 };
 
 #define STMT_CACHE 128
@@ -713,6 +714,16 @@ int store_deadline_reschedule(struct store *st, int64_t incident_id, const char 
 {
     static const char sql[] = "UPDATE deadlines SET due_at = ? WHERE incident_id = ? AND kind = ? AND met_at IS NULL";
     return deadline_set(st, sql, incident_id, kind, due_at, "rescheduling a deadline", err);
+}
+
+int store_deadline_reopen(struct store *st, int64_t incident_id, const char *kind, int64_t due_at,
+                          struct yj_err *err)
+{
+    static const char sql[] = "INSERT INTO deadlines (incident_id, kind, due_at) VALUES (?2, ?3, ?1) ON CONFLICT "
+                              "(incident_id, kind) DO UPDATE SET due_at = ?1, met_at = NULL, overdue_at = NULL";
+    static const char forget[] = "DELETE FROM escalations WHERE ?1 = ?1 AND incident_id = ?2 AND deadline = ?3";
+    int rc = deadline_set(st, sql, incident_id, kind, due_at, "reopening a deadline", err);
+    return rc < 0 ? rc : deadline_set(st, forget, incident_id, kind, 0, "reopening a deadline", err);
 }
 
 int store_deadline_list(struct store *st, int64_t incident_id, struct store_deadline *out, size_t max, size_t *n,

@@ -36,6 +36,9 @@ struct store;
     X(cause, "cause")                                                                                    \
     X(loss, "loss")                                                                                      \
     X(lessons, "lessons")                                                                                \
+    X(clues, "clues")                                                                                    \
+    X(support, "support")                                                                                \
+    X(scene, "scene")                                                                                    \
     X(dismiss_reason, "dismiss_reason")                                                                  \
     X(fingerprint, "fingerprint")
 
@@ -187,6 +190,10 @@ int store_deadline_meet(struct store *st, int64_t incident_id, const char *kind,
 /* Moves the due time of an open deadline (after a level change). */
 int store_deadline_reschedule(struct store *st, int64_t incident_id, const char *kind, int64_t due_at,
                               struct yj_err *err);
+/* Sets a deadline due at due_at and open again (met and overdue cleared), making it when missing;
+ * a finished escalation of it is forgotten so that it can escalate again (补报 rounds). */
+int store_deadline_reopen(struct store *st, int64_t incident_id, const char *kind, int64_t due_at,
+                          struct yj_err *err);
 /* Up to max deadlines of an incident in due order into out; *n gets the count. */
 int store_deadline_list(struct store *st, int64_t incident_id, struct store_deadline *out, size_t max, size_t *n,
                         struct yj_err *err);

@@ -150,6 +150,37 @@ describe('clock and escalation', () => {
       assert.equal(cli.code, 0, cli.stderr);
       assert.equal(cli.json.incident, made.json.number);
       assert.match(cli.json.markdown, /## 八、其他应当报告的情况/);
+      // Submitted: the upward-report deadline is met; what is missing gets a 补报 deadline.
+      const inc = async () => (await admin.get(`/api/v1/incidents/${made.json.id}`)).json;
+      const dl = (d, kind) => d.deadlines.find((x) => x.kind === kind);
+      assert.ok(dl(await inc(), 'upward_report') && !dl(await inc(), 'upward_report').met_at);
+      const sub = await admin.post(`/api/v1/incidents/${made.json.id}/upward-report`, { to: '市委网信办' });
+      assert.equal(sub.status, 200, sub.text);
+      assert.equal(sub.json.round, 'report');
+      assert.ok(sub.json.missing.includes('溯源线索'));
+      assert.ok(sub.json.missing.includes('初步判定的事件原因'));
+      let now = await inc();
+      assert.ok(dl(now, 'upward_report').met_at);
+      assert.ok(dl(now, 'supplement') && !dl(now, 'supplement').met_at);
+      const h24 = Date.parse(dl(now, 'supplement').due_at) - Date.parse(dl(now, 'upward_report').met_at);
+      assert.ok(Math.abs(h24 - 24 * 3600 * 1000) < 2000, `补报 due 24 h after the report, got ${h24}`);
+      // Everything known now (the new fields through the assessment), the 补报 meets it and sets none.
+      const filled = await admin.req('PUT', `/api/v1/incidents/${made.json.id}/assessment`, { nature: '网页篡改',
+        measures: '下线首页', trend: '已控制', clues: '攻击源 203.0.113.7，利用 CMS 上传漏洞', support: '请求公安机关协助取证',
+        scene: '已保留日志与被篡改页面副本' });
+      assert.equal(filled.status, 200, filled.text);
+      const md2 = await (await fetch(`${srv.url}/api/v1/incidents/${made.json.id}/upward-report`, { headers: { Cookie: admin.cookie } })).text();
+      assert.match(md2, /## 五、[^\n]*\n\n攻击源 203\.0\.113\.7/);
+      assert.match(md2, /## 七、事件现场保护情况\n\n已保留日志/);
+      const cli2 = yj(['--data', srv.data, '--json', 'report', 'upward', made.json.number, '--submitted', '--to', '市委网信办']);
+      assert.equal(cli2.code, 0, cli2.stderr);
+      assert.equal(cli2.json.round, 'supplement');
+      assert.deepEqual(cli2.json.missing, ['发生时间', '初步判定的事件原因']);
+      now = await inc();
+      assert.ok(dl(now, 'supplement').met_at === undefined || dl(now, 'supplement').met_at === null, 'still missing: due again');
+      const tl = (await admin.get(`/api/v1/incidents/${made.json.id}/timeline`)).json.items.filter((e) => e.kind === 'upward_report');
+      assert.deepEqual(tl.map((e) => [e.body.round, e.body.to]), [['report', '市委网信办'], ['supplement', '市委网信办']]);
+      assert.equal((await admin.post(`/api/v1/incidents/${made.json.id}/upward-report`, { to: 'x\ny' })).status, 400);
     } finally {
       await srv.stop();
     }
