@@ -19,12 +19,13 @@ y incident tasks "$N"
 y incident task "$N" 1 done --note "被篡改页面与日志已保存"
 y incident task "$N" 2 skipped --reason "站点已由运维下线"
 y report upward "$N"
+y report upward "$N" --submitted --to 市委网信办
 y incident move "$N" assessing
 y incident task "$N" 3 done --note "入侵途径：CMS 后台弱口令"
+y incident activate "$N" --by vp_it --reason "官网为学校门户，影响声誉"
 y incident move "$N" responding \
   --field nature="网页篡改，疑似CMS漏洞" --field trend="可能扩散至新闻网" \
-  --field measures="切换维护页，封禁来源IP" --field level=important \
-  --field activated_by=vp_it --field activation_reason="官网为学校门户，影响声誉"
+  --field measures="切换维护页，封禁来源IP" --field level=important
 y incident note "$N" "已从可信备份恢复首页"
 y incident move "$N" recovering
 y incident move "$N" reviewing

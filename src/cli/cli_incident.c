@@ -94,6 +94,22 @@ static int print_timeline_entry(const struct store_timeline_entry *e, void *ud)
             printf("  理由 reason: %s", json_string_value(json_object_get(b, "reason")));
     } else if (b && strcmp(e->kind, "acknowledged") == 0) {
         printf("确认 acknowledged");
+    } else if (b && strcmp(e->kind, "activation") == 0) {
+        printf("启动预案 activation: %s（%s）  理由 reason: %s", json_string_value(json_object_get(b, "name")),
+               json_string_value(json_object_get(b, "by")), json_string_value(json_object_get(b, "reason")));
+    } else if (b && strcmp(e->kind, "upward_report") == 0) {
+        bool first = strcmp(json_string_value(json_object_get(b, "round")), "report") == 0;
+        printf("%s%s%s", first ? "向上级报告 upward report" : "补报 supplement",
+               json_is_string(json_object_get(b, "to")) ? " → " : "",
+               json_is_string(json_object_get(b, "to")) ? json_string_value(json_object_get(b, "to")) : "");
+        json_t *missing = json_object_get(b, "missing");
+        for (size_t k = 0; k < json_array_size(missing); k++)
+            printf("%s%s", k ? "、" : "  待补报: ", json_string_value(json_array_get(missing, k)));
+    } else if (b && (strcmp(e->kind, "action") == 0 || strcmp(e->kind, "unblocked") == 0)) {
+        bool action = strcmp(e->kind, "action") == 0;
+        printf("%s %s: %s", action ? "动作 action" : "解封 unblocked",
+               json_string_value(json_object_get(b, action ? "title" : "address")),
+               json_string_value(json_object_get(b, action ? "result" : "reason")));
     } else if (b && strcmp(e->kind, "reported") == 0) {
         printf("上报 reported: %s %s → %s", json_string_value(json_object_get(b, "type")),
                json_string_value(json_object_get(b, "level")), json_string_value(json_object_get(b, "unit")));
