@@ -39,9 +39,8 @@ static int submitted(struct cli *c, const char *ref, const char *to)
     if (json_array_size(missing)) {
         printf("still to be supplemented (待补报), due %s:\n",
                json_string_value(json_object_get(r, "supplement_due_at")));
-        size_t i;
-        json_t *m;
-        json_array_foreach(missing, i, m) printf("  - %s\n", json_string_value(m));
+        for (size_t i = 0; i < json_array_size(missing); i++)
+            printf("  - %s\n", json_string_value(json_array_get(missing, i)));
     }
     json_decref(r);
     return 0;

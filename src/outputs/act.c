@@ -215,13 +215,14 @@ static int run_external(const struct config_action *cfg, json_t *f, char *out, s
             if (json_is_integer(v)) {
                 env[ne++] = xasprintf("%s=%lld", name, (long long)json_integer_value(v));
             } else if (json_is_array(v)) {
-                size_t i, len = strlen(name) + 1;
-                json_t *x;
-                json_array_foreach(v, i, x) len += strlen(json_string_value(x)) + 1;
+                size_t len = strlen(name) + 1;
+                for (size_t i = 0; i < json_array_size(v); i++)
+                    len += strlen(json_string_value(json_array_get(v, i))) + 1;
                 char *e = env[ne++] = xmalloc(len + 1);
                 size_t at = (size_t)snprintf(e, len + 1, "%s=", name);
-                json_array_foreach(v, i, x) at += (size_t)snprintf(e + at, len + 1 - at, "%s%s", i ? " " : "",
-                                                                    json_string_value(x));
+                for (size_t i = 0; i < json_array_size(v); i++)
+                    at += (size_t)snprintf(e + at, len + 1 - at, "%s%s", i ? " " : "",
+                                           json_string_value(json_array_get(v, i)));
             } else {
                 env[ne++] = xasprintf("%s=%s", name, json_is_string(v) ? json_string_value(v) : "");
             }

@@ -114,10 +114,11 @@ int nft_block_has(const char *table, const char *address, bool *present, int64_t
     if (rc < 0)
         return rc;
     *present = false;
-    size_t i, j;
-    json_t *item, *elem;
-    json_array_foreach(json_object_get(out, "nftables"), i, item) {
-        json_array_foreach(json_object_get(json_object_get(item, "set"), "elem"), j, elem) {
+    json_t *items = json_object_get(out, "nftables");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *elems = json_object_get(json_object_get(json_array_get(items, i), "set"), "elem");
+        for (size_t j = 0; j < json_array_size(elems); j++) {
+            json_t *elem = json_array_get(elems, j);
             /* An element with a timeout is an object; a plain one would be the bare string. */
             json_t *e = json_object_get(elem, "elem");
             const char *val = json_string_value(e ? json_object_get(e, "val") : elem);
