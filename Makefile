@@ -10,14 +10,18 @@ DATA        ?= ./data
 # Build and test dependencies, by Debian package name.
 DEB_PACKAGES = build-essential cmake pkg-config libfyaml-dev libsqlite3-dev libsodium-dev \
                libjansson-dev libcmocka-dev libmicrohttpd-dev libhyperscan-dev libpcre2-dev uthash-dev libuv1-dev libcurl4-openssl-dev libnftables-dev \
-               nodejs sqlite3 tzdata openssl fail2ban nftables
+               nodejs sqlite3 tzdata openssl fail2ban nftables chromium fonts-noto-cjk \
+               $(NPM_PACKAGE)
+# Debian's nodejs comes without npm (the console's ECharts and the browser tests' playwright-core
+# are npm packages); a Node.js that brings its own npm (NodeSource) must not get Debian's too.
+NPM_PACKAGE := $(if $(shell command -v npm),,npm)
 
 # Only `make lint` needs these.
 LINT_PACKAGES = cppcheck clang-tidy
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all deps install-missing build test asan lint fuzz run tour clean format
+.PHONY: all deps install-missing build test asan lint fuzz run tour clean format screenshots
 
 all: build
 
@@ -41,6 +45,11 @@ build: deps $(BUILD)/CMakeCache.txt
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The console's main pages as PNGs for the README, taken by the end-to-end test in Chromium.
+screenshots: build
+	cd $(BUILD) && YJ_SCREENSHOTS=$(CURDIR)/docs/screenshots YINGJI_BIN=$(CURDIR)/$(BUILD)/yingji \
+	  YJ_SOURCE_DIR=$(CURDIR) node --test $(CURDIR)/tests/e2e/console.test.mjs
 
 asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DYJ_WERROR=ON -DYJ_SANITIZE=ON

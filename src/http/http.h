@@ -73,6 +73,8 @@ struct response {
     int retry_after;
     struct MHD_Response *stream; /* a prepared streaming response (SSE), owned until queued */
     struct cached_body *shared;  /* a cached body sent without copying; one reference held */
+    const char *persistent;      /* an embedded file sent as is (never freed) */
+    const char *cache;           /* Cache-Control; NULL: no-store */
 };
 
 struct server;
@@ -158,6 +160,14 @@ void reply_bytes(struct request *r, unsigned status, const char *type, const cha
 /* Parses the request body as a JSON object within the configured limits, replying 400/413/415
  * itself on failure (then returns NULL). Caller json_decref's the result. */
 json_t *request_json(struct request *r);
+
+/* An embedded file (static for the process's life) as the response, not copied. */
+void reply_static(struct request *r, unsigned status, const char *type, const char *data, size_t len);
+
+/* ---- web.c ---- */
+
+/* Serves the console's static files for GET/HEAD outside /api/; false when the URL is not its. */
+bool web_serve(struct request *r);
 
 struct json_field {
     const char *key;

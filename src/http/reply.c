@@ -19,6 +19,16 @@ void reply_bytes(struct request *r, unsigned status, const char *type, const cha
     r->resp.type = type;
 }
 
+void reply_static(struct request *r, unsigned status, const char *type, const char *data, size_t len)
+{
+    free(r->resp.body);
+    r->resp.body = NULL;
+    r->resp.persistent = data;
+    r->resp.len = len;
+    r->resp.status = status;
+    r->resp.type = type;
+}
+
 void reply_json(struct request *r, unsigned status, json_t *v)
 {
     char *s = json_dumps(v, JSON_COMPACT);

@@ -100,6 +100,8 @@ static const char *language(struct request *r)
 void router_dispatch(struct request *r)
 {
     r->lang = language(r);
+    if (web_serve(r))
+        return;
     const char *method = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
     bool path_known = false;
     size_t i;

@@ -229,6 +229,9 @@ static enum MHD_Result queue(struct request *r)
         resp = MHD_create_response_from_buffer_with_free_callback_cls(
             p->shared->len, p->shared->data, (MHD_ContentReaderFreeCallback)cached_body_release, p->shared);
         p->shared = NULL;
+    } else if (p->persistent) {
+        resp = MHD_create_response_from_buffer(p->len, (void *)p->persistent, MHD_RESPMEM_PERSISTENT);
+        p->persistent = NULL;
     } else {
         /* MHD frees the body with free() once sent. */
         resp = MHD_create_response_from_buffer(p->len, p->body ? p->body : xstrdup(""), MHD_RESPMEM_MUST_FREE);
@@ -240,7 +243,14 @@ static enum MHD_Result queue(struct request *r)
         add_header(resp, "Content-Type", p->type);
     add_header(resp, "X-Content-Type-Options", "nosniff");
     add_header(resp, "Referrer-Policy", "no-referrer");
-    add_header(resp, "Cache-Control", "no-store");
+    /* The console's policy, on every response: its own scripts and styles only, no inline script,
+     * no framing; a JSON or Markdown answer opened in the browser gets the same. */
+    add_header(resp, "Content-Security-Policy",
+               "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+               "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+               "frame-ancestors 'none'");
+    add_header(resp, "X-Frame-Options", "DENY");
+    add_header(resp, "Cache-Control", p->cache ? p->cache : "no-store");
     if (p->etag[0])
         add_header(resp, "ETag", p->etag);
     if (p->location[0])

@@ -1,0 +1,200 @@
+// The console in a real browser: Debian's Chromium driven by playwright-core against the real
+// `yingji serve`. An informant reports from a phone-size page; the duty desk's dashboard shows it
+// live; the incident is acknowledged, assessed, the plan activated, the playbook done and the
+// incident closed — all through the pages. An officer of another unit cannot see it, and a title
+// with <script> in it shows as text. With YJ_SCREENSHOTS=DIR the main pages are saved there
+// (`make screenshots` writes docs/screenshots/).
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { SRC } from '../integration/helpers.mjs';
+import { startServer, Client } from '../integration/server.mjs';
+
+const require = createRequire(join(SRC, 'web/package.json'));
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = process.env.YJ_SCREENSHOTS;
+const PW = 'correct horse battery staple';
+const TITLE = '<script>window.__xss = 1</script>微博出现涉及我校的不实信息，转发量快速上升，需要尽快研判并统一口径回应';
+
+const skip = existsSync(CHROMIUM) ? false : `no ${CHROMIUM} (apt-get install chromium)`;
+
+describe('web console', { skip }, () => {
+  let srv, browser, admin;
+  const errors = [];
+
+  before(async () => {
+    const { chromium } = require('playwright-core');
+    srv = await startServer();
+    admin = new Client(srv.url);
+    await admin.login('admin', srv.adminPassword);
+    for (const [name, role, unit] of [['duty1', 'duty', null], ['pr_officer', 'officer', 'publicity'],
+      ['it_officer', 'officer', 'it_office'], ['leader1', 'leader', null]]) {
+      const r = await admin.post('/api/v1/users', { name, role, password: PW, ...(unit ? { unit } : {}) });
+      assert.equal(r.status, 201, r.text);
+    }
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    if (SHOTS) {
+      mkdirSync(SHOTS, { recursive: true });
+      // A desk with some history for the pictures.
+      for (const [type, title, asset] of [['website_tamper', '学校官网首页被篡改，出现不明链接', 'main_site'],
+        ['intrusion', '数据中心服务器出现异常登录，疑似口令暴力破解', null], ['power_outage', '校机房 2 号配电柜跳闸，UPS 供电中', 'machine_room'],
+        ['public_opinion', '微博出现涉及我校招生工作的讨论', null]]) {
+        const r = await admin.post('/api/v1/incidents', { type, title, ...(asset ? { asset } : {}) });
+        assert.equal(r.status, 201, r.text);
+      }
+    }
+  });
+
+  after(async () => {
+    if (browser) await browser.close();
+    if (srv) await srv.stop();
+  });
+
+  async function open(user, password, viewport = { width: 1366, height: 768 }) {
+    const ctx = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => errors.push(`${user}: ${e}`));
+    page.on('dialog', (d) => d.accept('测试理由'));
+    await page.goto(srv.url + '/');
+    await page.fill('input[name=username]', user);
+    await page.fill('input[name=password]', password);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#nav a');
+    return page;
+  }
+
+  async function shot(page, name, fullPage = false) {
+    if (!SHOTS) return;
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
+  }
+
+  test('report from a phone, see it live on the dashboard, handle it to the end', async () => {
+    // The login page itself, and a wrong password shows the server's reason.
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+    const anon = await ctx.newPage();
+    await anon.goto(srv.url + '/');
+    await anon.fill('input[name=username]', 'admin');
+    await anon.fill('input[name=password]', 'wrong');
+    await anon.click('button[type=submit]');
+    await anon.waitForSelector('.error');
+    assert.match(await anon.textContent('.error'), /用户名或密码|password/);
+    await anon.fill('input[name=password]', '');
+    await shot(anon, 'login');
+    await ctx.close();
+
+    const desk = await open('duty1', PW);
+    await desk.waitForSelector('#n-open');
+    const before = Number(await desk.textContent('#n-open'));
+
+    const phone = await open('pr_officer', PW, { width: 390, height: 844 });
+    await phone.goto(srv.url + '/#/report');
+    await phone.waitForSelector('.report-form');
+    await phone.selectOption('select[name=type]', 'public_opinion');
+    await phone.fill('input[name=title]', TITLE);
+    await phone.fill('textarea[name=source]', '微博热搜，截图已保存');
+    await phone.fill('textarea[name=scope]', '校外，转发 300 余次');
+    await shot(phone, 'report-phone');
+    // Nothing overflows the phone's width.
+    assert.ok(await phone.evaluate(() => document.documentElement.scrollWidth <= 390 + 1));
+    await phone.click('.report-form button[type=submit]');
+    await phone.waitForSelector('#reported-number');
+    const number = (await phone.textContent('#reported-number')).trim();
+    assert.match(number, /^YJ-\d{4}-\d{4}$/);
+
+    // The dashboard changed without a reload.
+    await desk.waitForFunction((n) => document.querySelector('#n-open') && document.querySelector('#n-open').textContent === String(n), before + 1);
+    assert.ok(await desk.isVisible(`#latest a[href="#/incidents/${number}"]`));
+    await desk.waitForTimeout(500); // the trend chart
+    await shot(desk, 'dashboard');
+
+    // The list, filtered through the URL.
+    await desk.goto(`${srv.url}/#/incidents?status=reported&text=${encodeURIComponent('不实信息')}`);
+    await desk.waitForSelector('#incident-table');
+    assert.equal(await desk.locator('#incident-table tbody tr').count(), 1);
+    assert.equal(await desk.inputValue('select[name=status]'), 'reported');
+    await shot(desk, 'incidents');
+
+    // The detail: the title is text, no script ran.
+    await desk.click(`#incident-table a[href="#/incidents/${number}"] >> nth=0`);
+    await desk.waitForSelector('#incident-title');
+    assert.equal(await desk.textContent('#incident-title'), TITLE);
+    assert.equal(await desk.evaluate(() => window.__xss), undefined);
+    assert.equal(await desk.locator('#incident-title script').count(), 0);
+
+    // Acknowledge; on to assessing; the risk assessment at a level that needs 启动预案.
+    await desk.click('#ack');
+    await desk.waitForSelector('#ack', { state: 'detached' });
+    await desk.click('form.move-assessing button[type=submit]');
+    await desk.waitForSelector('form.move-responding', { state: 'attached' });
+    await desk.click('details.move-box summary');
+    for (const [k, v] of [['source', '微博'], ['scope', '校外'], ['nature', '不实信息'], ['trend', '转发上升'], ['measures', '联系平台核实']]) {
+      await desk.fill(`form.move-responding textarea[name=${k}]`, v);
+    }
+    await desk.selectOption('form.move-responding select[name=level]', 'opinion_major');
+    await desk.click('form.move-responding button[type=submit]');
+    await desk.waitForSelector('.toast.error');
+    assert.match(await desk.textContent('.toast'), /启动预案|activate/);
+
+    // The leading group's decision, recorded by the duty officer.
+    await desk.selectOption('#activation select[name=by]', 'vp_it');
+    await desk.fill('#activation input[name=reason]', '媒体介入，可能引发炒作');
+    await desk.click('#activation button[type=submit]');
+    await desk.waitForSelector('p#activation');
+    assert.match(await desk.textContent('p#activation'), /媒体介入/);
+    await desk.click('details.move-box summary');
+    await desk.selectOption('form.move-responding select[name=level]', 'opinion_major');
+    await desk.click('form.move-responding button[type=submit]');
+    await desk.waitForSelector('.status-responding');
+    await shot(desk, 'incident', true);
+
+    // The playbook: check off every task as it comes, then on to closed.
+    async function finishTasks() {
+      for (let guard = 0; guard < 20; guard++) {
+        const done = desk.locator('#tasks button[data-task]');
+        if (await done.count() === 0) return;
+        await done.first().click();
+        await desk.waitForTimeout(250);
+      }
+    }
+    await finishTasks();
+    for (const to of ['recovering', 'reviewing']) {
+      await desk.click(`form.move-${to} button[type=submit]`);
+      await desk.waitForSelector(`.status-${to}`);
+      await finishTasks();
+    }
+    await desk.click('details.move-box summary');
+    await desk.fill('form.move-closed textarea[name=cause]', '个别账号转发不实信息');
+    await desk.fill('form.move-closed textarea[name=loss]', '无');
+    await desk.fill('form.move-closed textarea[name=lessons]', '加强舆情监测');
+    await desk.click('form.move-closed button[type=submit]');
+    await desk.waitForSelector('.status-closed');
+    const final = (await admin.get(`/api/v1/incidents/${number}`)).json;
+    assert.equal(final.status, 'closed');
+    assert.equal(final.activated_by, 'vp_it');
+    assert.equal(final.level, 'opinion_major');
+    const timeline = final.timeline.map((e) => e.kind);
+    for (const k of ['reported', 'acknowledged', 'activation', 'status', 'task']) assert.ok(timeline.includes(k), k);
+
+    // An officer of another unit: not in the list, and the page says it is not found.
+    const other = await open('it_officer', PW);
+    await other.goto(`${srv.url}/#/incidents`);
+    await other.waitForSelector('main .panel');
+    assert.equal(await other.locator(`a[href="#/incidents/${number}"]`).count(), 0);
+    await other.goto(`${srv.url}/#/incidents/${number}`);
+    await other.waitForSelector('main .error');
+    assert.match(await other.textContent('main .error'), /not found|未找到|no incident/i);
+
+    // The other pages render (and give the screenshots).
+    for (const [hash, sel, name] of [['#/plan', '.table', 'plan'], ['#/duty', '#duty', 'duty'], ['#/audit', '#audit', 'audit']]) {
+      const page = hash === '#/audit' ? await open('admin', srv.adminPassword) : desk;
+      await page.goto(srv.url + '/' + hash);
+      await page.waitForSelector(sel);
+      await shot(page, name);
+      if (hash === '#/audit') assert.match(await page.textContent('#audit-verify'), /审计链完整/);
+    }
+    assert.deepEqual(errors, []);
+  });
+});

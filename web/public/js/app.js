@@ -1,0 +1,139 @@
+// app.js: the console's shell — session, navigation, the live event stream, and the hash router
+// (#/incidents?status=reported&text=… keeps filters in the URL, so a reload or a shared link
+// shows the same list).
+import { get, del, setCsrf, ApiError } from './api.js';
+import { t, lang, setLang } from './i18n.js';
+import { h, mount, setZone, errorBox } from './ui.js';
+import { loginPage } from './pages/login.js';
+import { dashboardPage } from './pages/dashboard.js';
+import { incidentsPage } from './pages/incidents.js';
+import { incidentPage } from './pages/incident.js';
+import { reportPage } from './pages/report.js';
+import { passwordPage } from './pages/password.js';
+import { planPage } from './pages/plan.js';
+import { dutyPage } from './pages/duty.js';
+import { usersPage } from './pages/users.js';
+import { auditPage } from './pages/audit.js';
+
+export const state = { user: null, plan: null, listener: null, source: null };
+
+const routes = [
+  { re: /^\/$/, page: dashboardPage },
+  { re: /^\/incidents$/, page: incidentsPage },
+  { re: /^\/incidents\/([^/]+)$/, page: incidentPage },
+  { re: /^\/report$/, page: reportPage },
+  { re: /^\/password$/, page: passwordPage },
+  { re: /^\/plan$/, page: planPage },
+  { re: /^\/duty$/, page: dutyPage },
+  { re: /^\/users$/, page: usersPage, roles: ['admin'] },
+  { re: /^\/audit$/, page: auditPage, roles: ['admin', 'auditor'] },
+];
+
+// The page on show listens to live events (one listener: a page that renders itself again
+// replaces its own); navigation clears it.
+export function onLive(fn) { state.listener = fn; }
+
+function startStream() {
+  if (state.source) return;
+  const es = new EventSource('/api/v1/events');
+  const deliver = (kind) => (ev) => {
+    let data = null;
+    try { data = JSON.parse(ev.data); } catch { /* keep null */ }
+    if (state.listener) state.listener(kind, data);
+  };
+  es.addEventListener('incident.created', deliver('incident.created'));
+  es.addEventListener('incident.changed', deliver('incident.changed'));
+  es.onopen = () => document.body.classList.remove('offline');
+  es.onerror = () => document.body.classList.add('offline');
+  state.source = es;
+}
+
+function stopStream() {
+  if (state.source) state.source.close();
+  state.source = null;
+}
+
+function nav() {
+  const role = state.user.role;
+  const items = [['#/', t('Situation')], ['#/incidents', t('Incidents')], ['#/report', t('Report')],
+    ['#/plan', t('Plan')], ['#/duty', t('Duty')]];
+  if (role === 'admin') items.push(['#/users', t('Users')]);
+  if (role === 'admin' || role === 'auditor') items.push(['#/audit', t('Audit')]);
+  const path = (location.hash.slice(1) || '/').split('?')[0];
+  const current = (href) => (href === '#/' ? path === '/' : path === href.slice(1) || path.startsWith(href.slice(1) + '/'));
+  document.getElementById('nav').replaceChildren(...items.map(([href, label]) =>
+    h('a', { href, class: current(href) ? 'active' : null, 'aria-current': current(href) ? 'page' : null }, label)));
+  document.getElementById('who').replaceChildren(
+    h('span', { class: 'user', title: state.user.role }, state.user.name, ' · ', t(state.user.role)),
+    h('button', { class: 'link', type: 'button', onclick: () => { setLang(lang() === 'en' ? 'zh' : 'en'); render(); } },
+      lang() === 'en' ? '中文' : 'English'),
+    h('a', { href: '#/password' }, t('Password')),
+    h('button', { class: 'link', type: 'button', onclick: logout }, t('Log out')));
+  document.getElementById('brand-name').textContent = lang() === 'en' ? 'Emergency desk' : '应急响应平台';
+  document.documentElement.lang = lang() === 'en' ? 'en' : 'zh-CN';
+}
+
+async function logout() {
+  try { await del('/api/v1/session'); } catch { /* already gone */ }
+  state.user = null;
+  stopStream();
+  location.hash = '#/';
+  render();
+}
+
+export async function loggedIn(session) {
+  state.user = session.user;
+  setCsrf(session.csrf);
+  if (!state.plan) {
+    state.plan = await get('/api/v1/plan');
+    setZone(state.plan.plan && state.plan.plan.timezone);
+  }
+  startStream();
+}
+
+export function params() {
+  const q = location.hash.split('?')[1] || '';
+  return new URLSearchParams(q);
+}
+
+export async function render() {
+  state.listener = null;
+  const topbar = document.getElementById('topbar');
+  if (!state.user) {
+    try {
+      await loggedIn(await get('/api/v1/session'));
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 401) {
+        mount(errorBox(e));
+        return;
+      }
+      topbar.hidden = true;
+      loginPage();
+      return;
+    }
+  }
+  topbar.hidden = false;
+  nav();
+  const path = (location.hash.slice(1) || '/').split('?')[0];
+  const route = routes.find((r) => r.re.test(path));
+  if (!route || (route.roles && !route.roles.includes(state.user.role))) {
+    mount(h('section', { class: 'panel' }, h('h1', {}, '404'), h('p', {}, path)));
+    return;
+  }
+  const m = path.match(route.re);
+  window.scrollTo(0, 0);
+  try {
+    await route.page(...m.slice(1).map(decodeURIComponent));
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) {
+      state.user = null;
+      render();
+      return;
+    }
+    mount(h('section', { class: 'panel' }, errorBox(e)));
+  }
+  document.getElementById('app').focus({ preventScroll: true });
+}
+
+window.addEventListener('hashchange', render);
+render();

@@ -1,0 +1,49 @@
+// i18n.js: Simplified Chinese by default, English on request (the switch in the top bar, kept
+// in localStorage). Keys are short English phrases; a missing translation shows the key.
+const zh = {
+  'Situation': '态势', 'Incidents': '事件', 'Report': '上报事件', 'Plan': '预案', 'Duty': '值班',
+  'Users': '用户', 'Audit': '审计', 'Log out': '退出', 'Password': '修改密码', 'Log in': '登录',
+  'User name': '用户名', 'Log in to the emergency desk': '登录应急响应平台',
+  'Open incidents': '未结事件', 'Overdue': '已超时', 'Due soon': '即将到期', 'Latest incidents': '最新事件',
+  'By level': '按级别', 'By class': '按类别', 'By unit': '按责任单位', '30-day trend': '近 30 天趋势',
+  'Deadlines': '时限', 'Live': '实时', 'No open incidents': '当前没有未结事件',
+  'Number': '编号', 'Title': '标题', 'Type': '类型', 'Level': '级别', 'Status': '状态', 'Unit': '责任单位',
+  'Reported': '上报时间', 'Updated': '更新时间', 'Search': '搜索', 'All': '全部', 'Sort': '排序',
+  'Newest first': '最新上报', 'Oldest first': '最早上报', 'Recently changed': '最近更新', 'Most severe': '最严重',
+  'Next page': '下一页', 'First page': '第一页', 'No incidents match': '没有符合条件的事件', 'Drill': '演练',
+  'Classification': '分类', 'Routing': '处置分工', 'Timeline': '时间线', 'Tasks': '处置任务', 'Notes': '备注',
+  'Notifications': '通知', 'Upward report': '向上级报告', 'Actions': '操作', 'Acknowledge': '接报确认',
+  'Activate the plan': '启动预案', 'Decided by': '决策人', 'Reason': '理由', 'Record decision': '记录决定',
+  'Assessment': '风险评估', 'Save assessment': '保存评估', 'Move to': '转为', 'Add note': '添加备注',
+  'Done': '完成', 'Start': '开始', 'Skip': '跳过', 'Approve': '批准', 'Reject': '驳回', 'Awaiting approval': '待审批',
+  'Submitted to': '报送单位', 'Record submission': '记录已报送', 'Missing items': '待补报事项',
+  'Source': '信息来源', 'Scope': '影响范围和危害', 'Nature': '事件性质', 'Trend': '发展态势',
+  'Measures': '已采取措施', 'Cause': '原因', 'Loss': '损失', 'Lessons': '经验教训', 'Clues': '溯源线索',
+  'Support': '拟采取措施及需支援事项', 'Scene': '现场保护情况', 'Asset': '涉及系统', 'Attachment': '截图附件',
+  'Submit report': '提交上报', 'Reported as': '已上报，编号', 'What happened': '事件概况',
+  'Occurred at': '发生时间', 'optional': '可选', 'Old password': '原密码', 'New password': '新密码',
+  'Change password': '修改密码', 'Password changed; log in again': '密码已修改，请重新登录',
+  'Organisation': '组织机构', 'Groups': '领导与工作机构', 'Units': '单位', 'People': '人员', 'Types': '事件类型',
+  'Levels': '事件级别', 'Playbook': '处置流程', 'National level': '国家分级', 'On duty now': '当前值班',
+  'Role': '角色', 'Tokens': 'API 令牌', 'Create': '创建', 'Verify': '校验', 'Audit chain intact': '审计链完整',
+  'Audit chain broken': '审计链被篡改', 'When': '时间', 'Who': '操作人', 'What': '操作', 'Object': '对象',
+  'due': '截止', 'overdue by': '已超时', 'left': '剩余', 'met': '已完成', 'Saved': '已保存',
+  'Signals': '信号数', 'Reporter': '上报人', 'Dismiss': '排除', 'Plan activated': '已启动预案',
+  'admin': '管理员', 'leader': '领导小组', 'responder': '应急救援', 'officer': '信息员', 'duty': '值班员',
+  'auditor': '审计员', 'Deadline': '时限', 'Owner': '负责', 'Connection lost; retrying': '连接中断，正在重连',
+};
+const statusZh = { reported: '已上报', assessing: '研判中', responding: '处置中', recovering: '恢复中',
+  reviewing: '总结评估', closed: '已关闭', dismissed: '已排除' };
+const deadlineZh = { report: '事件报告', acknowledge: '接报确认', assessment: '风险评估', activation: '启动预案决策',
+  upward_report: '向上级报告', supplement: '补报', summary_report: '处置总结报告', new: '新事件通知' };
+const taskZh = { todo: '待办', doing: '进行中', done: '已完成', skipped: '已跳过' };
+
+export function lang() { return localStorage.getItem('yj.lang') === 'en' ? 'en' : 'zh'; }
+export function setLang(l) { localStorage.setItem('yj.lang', l); }
+export function t(key) { return lang() === 'en' ? key : (zh[key] || key); }
+export function tStatus(s) { return lang() === 'en' ? s : (statusZh[s] || s); }
+export function tDeadline(k) {
+  if (k && k.startsWith('task:')) return lang() === 'en' ? 'task' : '处置任务';
+  return lang() === 'en' ? k.replace('_', ' ') : (deadlineZh[k] || k);
+}
+export function tTask(s) { return lang() === 'en' ? s : (taskZh[s] || s); }

@@ -1,0 +1,15 @@
+// 审计 (admin, auditor): the audit log and whether its hash chain is intact.
+import { get } from '../api.js';
+import { t } from '../i18n.js';
+import { h, mount, fmtTime } from '../ui.js';
+
+export async function auditPage() {
+  const a = await get('/api/v1/audit?limit=200');
+  const v = a.verify || a.verification;
+  mount(h('div', { class: 'page-head' }, h('h1', {}, t('Audit')),
+    v ? h('span', { class: `badge ${v.ok ? 'ok' : 'bad'}`, id: 'audit-verify' }, v.ok ? t('Audit chain intact') : t('Audit chain broken')) : null),
+  h('section', { class: 'panel' }, h('table', { class: 'table', id: 'audit' },
+    h('thead', {}, h('tr', {}, [t('When'), t('Who'), t('What'), t('Object')].map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, (a.items || []).map((r) => h('tr', {}, h('td', {}, fmtTime(r.at, { seconds: true })), h('td', {}, r.actor),
+      h('td', {}, r.action), h('td', {}, r.object)))))));
+}

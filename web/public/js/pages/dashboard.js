@@ -1,0 +1,119 @@
+// 态势: what is open, how severe, what is due or overdue, the last 30 days; live.
+import { get } from '../api.js';
+import { t, tStatus, tDeadline, lang } from '../i18n.js';
+import { h, mount, fmtTime, dayKey, countdown, levelBadge } from '../ui.js';
+import { onLive, state } from '../app.js';
+
+const OPEN = ['reported', 'assessing', 'responding', 'recovering', 'reviewing'];
+const COLORS = { red: '#c62828', orange: '#ef6c00', yellow: '#f9a825', blue: '#1565c0' };
+
+let echartsLoading;
+function loadEcharts() {
+  if (window.echarts) return Promise.resolve(window.echarts);
+  echartsLoading = echartsLoading || new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = '/vendor/echarts.min.js';
+    s.onload = () => resolve(window.echarts);
+    s.onerror = reject;
+    document.head.append(s);
+  });
+  return echartsLoading;
+}
+
+function counted(items, key, name) {
+  const m = new Map();
+  for (const i of items) {
+    const k = i[key] || '—';
+    const e = m.get(k) || { label: i[name] || k, n: 0, item: i };
+    e.n++;
+    m.set(k, e);
+  }
+  return [...m.values()].sort((a, b) => b.n - a.n);
+}
+
+function bars(title, rows, colorOf) {
+  const max = Math.max(1, ...rows.map((r) => r.n));
+  return h('section', { class: 'panel' }, h('h2', {}, title),
+    rows.length ? h('ul', { class: 'bars' }, rows.map((r) => h('li', {},
+      h('span', { class: 'bar-label' }, r.label),
+      h('span', { class: 'bar-track' }, h('span', { class: `bar-fill ${colorOf ? 'c-' + colorOf(r) : ''}`, 'data-w': Math.round((100 * r.n) / max) })),
+      h('span', { class: 'bar-n' }, r.n)))) : h('p', { class: 'muted' }, '—'));
+}
+
+export async function dashboardPage() {
+  const [open, recent] = await Promise.all([
+    get('/api/v1/incidents?limit=500&sort=severity&' + OPEN.map((s) => 'status=' + s).join('&')).catch(() => null),
+    get('/api/v1/incidents?limit=500&sort=-reported_at'),
+  ]);
+  const openItems = open ? open.items : recent.items.filter((i) => OPEN.includes(i.status));
+  const due = [];
+  for (const i of openItems)
+    for (const d of i.deadlines || [])
+      if (!d.met_at) due.push({ inc: i, d });
+  due.sort((a, b) => new Date(a.d.due_at) - new Date(b.d.due_at));
+  const overdue = due.filter((x) => new Date(x.d.due_at) < Date.now());
+  const soon = due.filter((x) => { const ms = new Date(x.d.due_at) - Date.now(); return ms >= 0 && ms < 3600e3; });
+
+  const clocks = [];
+  const deadlineRows = due.slice(0, 12).map(({ inc, d }) => {
+    const cd = h('span', { class: 'countdown' });
+    clocks.push([cd, d]);
+    return h('tr', { class: new Date(d.due_at) < Date.now() ? 'row-overdue' : null },
+      h('td', {}, h('a', { href: `#/incidents/${inc.number}` }, inc.number)),
+      h('td', { class: 'title-cell' }, inc.title), h('td', {}, tDeadline(d.kind)),
+      h('td', { class: 'nowrap' }, fmtTime(d.due_at)), h('td', { class: 'nowrap' }, cd));
+  });
+  const tick = () => { for (const [el, d] of clocks) { const c = countdown(d.due_at, d.met_at); el.textContent = c.text; el.className = `countdown ${c.cls}`; } };
+  tick();
+
+  const trend = h('div', { class: 'chart', id: 'trend', role: 'img', 'aria-label': t('30-day trend') });
+  mount(
+    h('div', { class: 'page-head' }, h('h1', {}, t('Situation')),
+      h('span', { class: 'live-dot', title: t('Live') }, t('Live'))),
+    h('div', { class: 'cards' },
+      h('div', { class: 'card' }, h('div', { class: 'card-n', id: 'n-open' }, openItems.length), h('div', {}, t('Open incidents'))),
+      h('div', { class: `card ${overdue.length ? 'card-alarm' : ''}` }, h('div', { class: 'card-n', id: 'n-overdue' }, overdue.length), h('div', {}, t('Overdue'))),
+      h('div', { class: 'card' }, h('div', { class: 'card-n' }, soon.length), h('div', {}, t('Due soon'), ' (1h)'))),
+    h('div', { class: 'grid3' },
+      bars(t('By level'), counted(openItems, 'level', 'level_name'), (r) => r.item.warning_color),
+      bars(t('By class'), counted(openItems, 'class', 'class_name')),
+      bars(t('By unit'), counted(openItems, 'unit', 'unit_name'))),
+    h('div', { class: 'grid2' },
+      h('section', { class: 'panel' }, h('h2', {}, t('Deadlines')),
+        deadlineRows.length ? h('table', { class: 'table' }, h('tbody', {}, deadlineRows)) : h('p', { class: 'muted' }, t('No open incidents'))),
+      h('section', { class: 'panel' }, h('h2', {}, t('30-day trend')), trend)),
+    h('section', { class: 'panel' }, h('h2', {}, t('Latest incidents')),
+      h('table', { class: 'table', id: 'latest' }, h('tbody', {}, recent.items.slice(0, 8).map((i) => h('tr', {},
+        h('td', {}, h('a', { href: `#/incidents/${i.number}` }, i.number)), h('td', {}, levelBadge(i)),
+        h('td', { class: 'title-cell' }, i.title), h('td', {}, tStatus(i.status)), h('td', {}, i.unit_name || i.unit),
+        h('td', { class: 'nowrap' }, fmtTime(i.reported_at))))))));
+  for (const el of document.querySelectorAll('.bar-fill')) el.style.width = `${el.dataset.w}%`;
+
+  const timer = setInterval(() => { if (!document.body.contains(trend)) clearInterval(timer); else tick(); }, 1000);
+  let pending;
+  onLive(() => { clearTimeout(pending); pending = setTimeout(() => { if (document.body.contains(trend)) dashboardPage(); }, 300); });
+
+  // 30 days, per day, by national warning colour.
+  const days = [];
+  for (let k = 29; k >= 0; k--) days.push(dayKey(new Date(Date.now() - k * 86400e3).toISOString()));
+  const series = ['red', 'orange', 'yellow', 'blue'].map((c) => ({
+    name: { red: 'I', orange: 'II', yellow: 'III', blue: 'IV' }[c], type: 'bar', stack: 'n',
+    itemStyle: { color: COLORS[c] },
+    data: days.map((d) => recent.items.filter((i) => i.warning_color === c && dayKey(i.reported_at) === d).length),
+  }));
+  try {
+    const echarts = await loadEcharts();
+    if (!document.body.contains(trend)) return;
+    const chart = echarts.init(trend, null, { renderer: 'canvas' });
+    chart.setOption({
+      animation: false, grid: { left: 32, right: 8, top: 28, bottom: 24 }, tooltip: { trigger: 'axis' },
+      legend: { top: 0, textStyle: { fontSize: 11 } },
+      xAxis: { type: 'category', data: days.map((d) => d.slice(5)), axisLabel: { fontSize: 10 } },
+      yAxis: { type: 'value', minInterval: 1 }, series,
+    });
+    window.addEventListener('resize', () => chart.resize(), { once: true });
+  } catch {
+    trend.textContent = lang() === 'en' ? 'chart unavailable' : '图表不可用';
+  }
+  void state;
+}

@@ -1,0 +1,192 @@
+// 事件详情: classification and routing, deadlines counting down, the lifecycle with the fields
+// each move needs, the risk assessment, 启动预案, playbook tasks and approvals, notifications,
+// the upward report, notes and the timeline.
+import { get, post, put, patch, api } from '../api.js';
+import { t, tStatus, tDeadline, tTask } from '../i18n.js';
+import { h, mount, fmtTime, countdown, levelBadge, statusBadge, field, attempt, toast } from '../ui.js';
+import { state, onLive } from '../app.js';
+
+const NEXT = { reported: ['assessing', 'dismissed'], assessing: ['responding', 'dismissed'], responding: ['recovering'],
+  recovering: ['reviewing'], reviewing: ['closed'] };
+const ASSESS = ['source', 'scope', 'nature', 'trend', 'measures'];
+const LATER = ['clues', 'support', 'scene'];
+const LABEL = { source: 'Source', scope: 'Scope', nature: 'Nature', trend: 'Trend', measures: 'Measures', cause: 'Cause',
+  loss: 'Loss', lessons: 'Lessons', clues: 'Clues', support: 'Support', scene: 'Scene' };
+const WRITERS = ['admin', 'leader', 'responder', 'duty'];
+
+function dl(label, value) { return [h('dt', {}, label), h('dd', {}, value === null || value === undefined || value === '' ? '—' : value)]; }
+
+function leaders() {
+  const p = state.plan, ids = new Set();
+  for (const g of p.groups) if (g.kind === 'leading') for (const id of [...(g.leaders || []), ...(g.deputies || [])]) ids.add(id);
+  return [...ids].map((id) => { const x = p.people.find((q) => q.id === id); return [id, x ? x.name : id]; });
+}
+
+function owner(tk) {
+  const p = state.plan;
+  const u = tk.owner_unit && p.units.find((x) => x.id === tk.owner_unit);
+  const r = tk.owner_role && (p.roles || []).find((x) => x.id === tk.owner_role);
+  return u ? u.name : r ? r.name : tk.owner_unit || tk.owner_role || '';
+}
+
+function textArea(name, value) { return h('textarea', { name, rows: 2, value: value || '' }); }
+
+export async function incidentPage(ref) {
+  const inc = await get(`/api/v1/incidents/${encodeURIComponent(ref)}`);
+  const base = `/api/v1/incidents/${inc.id}`;
+  const [tasks, notes] = await Promise.all([get(`${base}/tasks`), get(`${base}/notifications`).catch(() => ({ items: [] }))]);
+  const canWrite = WRITERS.includes(state.user.role);
+  const canApprove = ['admin', 'leader', 'responder'].includes(state.user.role);
+  const open = !['closed', 'dismissed'].includes(inc.status);
+  const reload = () => incidentPage(ref);
+  const level = state.plan.levels.find((l) => l.id === inc.level);
+  const type = state.plan.types.find((x) => x.id === inc.type);
+
+  // Deadlines, counting down each second.
+  const clocks = [];
+  const deadlines = h('table', { class: 'table', id: 'deadlines' }, h('tbody', {}, inc.deadlines.map((d) => {
+    const cd = h('span', { class: 'countdown' });
+    clocks.push([cd, d]);
+    return h('tr', {}, h('td', {}, tDeadline(d.kind)), h('td', {}, fmtTime(d.due_at)), h('td', {}, cd));
+  })));
+  const tick = () => { for (const [el, d] of clocks) { const c = countdown(d.due_at, d.met_at); el.textContent = c.text; el.className = `countdown ${c.cls}`; } };
+  tick();
+  const timer = setInterval(() => { if (!document.body.contains(deadlines)) clearInterval(timer); else tick(); }, 1000);
+
+  // The lifecycle: one form per next status, with the fields the move needs.
+  const moves = h('div', { class: 'moves' });
+  for (const to of (canWrite && NEXT[inc.status]) || []) {
+    const fields = [];
+    if (to === 'responding') {
+      for (const k of ASSESS) fields.push(field(t(LABEL[k]), textArea(k, inc[k])));
+      fields.push(field(t('Level'), h('select', { name: 'level' }, (type ? type.levels : [inc.level]).map((l) => {
+        const lv = state.plan.levels.find((x) => x.id === l);
+        return h('option', { value: l, selected: l === inc.level ? true : null }, lv ? `${lv.name}（${lv.national}）` : l);
+      }))));
+      if (level && level.activation && !inc.activated_at)
+        fields.push(h('p', { class: 'hint-box' }, t('Activate the plan'), ' — ', '此级别需先记录领导小组启动预案的决定（见右侧）。'));
+    }
+    if (to === 'closed') for (const k of ['cause', 'loss', 'lessons']) fields.push(field(t(LABEL[k]), textArea(k, inc[k])));
+    if (to === 'dismissed') fields.push(field(t('Reason'), h('input', { name: 'reason', required: true })));
+    const form = h('form', { class: `move move-${to}`, onsubmit: async (ev) => {
+      ev.preventDefault();
+      const f = new FormData(form), body = { status: to }, fl = {};
+      for (const [k, v] of f.entries()) { if (k === 'reason') body.reason = v; else if (v) fl[k] = v; }
+      if (Object.keys(fl).length) body.fields = fl;
+      // The assessment is kept even when the move is refused (say 启动预案 is still to decide).
+      if (to === 'responding' && !(await attempt(() => put(`${base}/assessment`, fl)))) return;
+      if (await attempt(() => post(`${base}/move`, body), `${t('Move to')} ${tStatus(to)}`)) reload();
+      else if (to === 'responding') reload();
+    } }, fields, h('button', { type: 'submit', class: to === 'dismissed' ? 'danger' : 'primary' }, `${to === 'dismissed' ? t('Dismiss') : t('Move to') + ' ' + tStatus(to)}`));
+    moves.append(fields.length ? h('details', { class: 'move-box' }, h('summary', {}, to === 'dismissed' ? t('Dismiss') : `${t('Move to')}：${tStatus(to)}`), form) : form);
+  }
+
+  // Risk assessment and the later findings, without a status change.
+  const assessForm = h('form', { id: 'assess', onsubmit: async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(assessForm), body = {};
+    for (const [k, v] of f.entries()) if (v !== (inc[k] || '')) body[k] = v;
+    if (!Object.keys(body).length) return;
+    if (await attempt(() => put(`${base}/assessment`, body), t('Saved'))) reload();
+  } }, [...ASSESS, ...LATER].map((k) => field(t(LABEL[k]), textArea(k, inc[k]))), h('button', { type: 'submit' }, t('Save assessment')));
+
+  // 启动预案.
+  const activation = inc.activated_at
+    ? h('p', { class: 'ok-box', id: 'activation' }, `${t('Plan activated')}：${fmtTime(inc.activated_at)}，${(leaders().find(([id]) => id === inc.activated_by) || [0, inc.activated_by])[1]}；${t('Reason')}：`, inc.activation_reason || '')
+    : canWrite && open ? h('form', { id: 'activation', onsubmit: async (ev) => {
+      ev.preventDefault();
+      const f = new FormData(ev.target);
+      if (await attempt(() => post(`${base}/activation`, { by: f.get('by'), reason: f.get('reason') }), t('Plan activated'))) reload();
+    } }, field(t('Decided by'), h('select', { name: 'by' }, leaders().map(([id, name]) => h('option', { value: id }, name)))),
+    field(t('Reason'), h('input', { name: 'reason', required: true })), h('button', { type: 'submit', class: 'primary' }, t('Record decision')))
+      : h('p', { class: 'muted' }, '—');
+
+  // Playbook tasks.
+  const taskRows = tasks.items.map((tk) => {
+    const btns = [];
+    const pending = tk.approval_decision && tk.approval_decision.status === 'pending';
+    if (canApprove && pending) {
+      btns.push(h('button', { type: 'button', class: 'small', onclick: async () => { if (await attempt(() => post(`${base}/tasks/${tk.id}/approval`, { approve: true }), t('Approve'))) reload(); } }, t('Approve')));
+      btns.push(h('button', { type: 'button', class: 'small danger', onclick: async () => {
+        const reason = prompt(t('Reason'));
+        if (reason && await attempt(() => post(`${base}/tasks/${tk.id}/approval`, { approve: false, reason }), t('Reject'))) reload();
+      } }, t('Reject')));
+    }
+    if (canWrite && open && !pending && (tk.status === 'todo' || tk.status === 'doing')) {
+      if (tk.status === 'todo') btns.push(h('button', { type: 'button', class: 'small', onclick: async () => { if (await attempt(() => patch(`${base}/tasks/${tk.id}`, { status: 'doing' }))) reload(); } }, t('Start')));
+      btns.push(h('button', { type: 'button', class: 'small primary', 'data-task': tk.id, onclick: async () => { if (await attempt(() => patch(`${base}/tasks/${tk.id}`, { status: 'done' }))) reload(); } }, t('Done')));
+      btns.push(h('button', { type: 'button', class: 'small', onclick: async () => {
+        const reason = prompt(t('Reason'));
+        if (reason && await attempt(() => patch(`${base}/tasks/${tk.id}`, { status: 'skipped', reason }))) reload();
+      } }, t('Skip')));
+    }
+    return h('tr', { class: `task-${tk.status}` }, h('td', {}, tk.phase ? tStatus(tk.phase) : ''),
+      h('td', { class: 'title-cell' }, tk.title, tk.action && tk.action !== 'none' ? h('span', { class: 'tag' }, tk.action) : null,
+        pending ? h('span', { class: 'tag warn' }, t('Awaiting approval')) : null, tk.reason ? h('div', { class: 'muted' }, tk.reason) : null),
+      h('td', {}, owner(tk)), h('td', {}, tk.due_at ? fmtTime(tk.due_at) : ''),
+      h('td', {}, tTask(tk.status)), h('td', { class: 'btns' }, btns));
+  });
+
+  // The upward report and its submission.
+  const upward = h('pre', { class: 'markdown', id: 'upward' });
+  api('GET', `${base}/upward-report`, undefined, { raw: true }).then((md) => { upward.textContent = md; }).catch(() => {});
+  const upwardForm = canWrite ? h('form', { class: 'inline', onsubmit: async (ev) => {
+    ev.preventDefault();
+    const r = await attempt(() => post(`${base}/upward-report`, { to: new FormData(ev.target).get('to') || undefined }));
+    if (r) { toast(r.missing.length ? `${t('Missing items')}：${r.missing.join('、')}` : t('Saved'), 'ok'); reload(); }
+  } }, h('input', { name: 'to', placeholder: t('Submitted to'), 'aria-label': t('Submitted to') }), h('button', { type: 'submit' }, t('Record submission'))) : null;
+
+  const noteForm = h('form', { class: 'inline', onsubmit: async (ev) => {
+    ev.preventDefault();
+    const text = new FormData(noteForm).get('text');
+    if (text && await attempt(() => post(`${base}/notes`, { text }))) reload();
+  } }, h('input', { name: 'text', placeholder: t('Add note'), 'aria-label': t('Add note'), required: true }), h('button', { type: 'submit' }, t('Add note')));
+
+  mount(
+    h('div', { class: 'page-head incident-head' },
+      h('div', {}, h('div', { class: 'muted' }, inc.number, inc.drill ? h('span', { class: 'tag' }, t('Drill')) : null),
+        h('h1', { id: 'incident-title' }, inc.title)),
+      h('div', { class: 'head-badges' }, levelBadge(inc), statusBadge(inc.status, tStatus(inc.status)),
+        canWrite && open && !inc.acknowledged_at ? h('button', { type: 'button', class: 'primary', id: 'ack', onclick: async () => { if (await attempt(() => post(`${base}/ack`), t('Acknowledge'))) reload(); } }, t('Acknowledge')) : null)),
+    h('div', { class: 'grid2 detail' },
+      h('div', {},
+        h('section', { class: 'panel' }, h('h2', {}, t('Classification'), ' · ', t('Routing')), h('dl', { class: 'facts' },
+          dl(t('Type'), inc.type_name), dl('GB/T 20986', [inc.gbt_category, inc.gbt_subcategory].filter(Boolean).join(' / ')),
+          dl(t('Level'), `${inc.level_name || inc.level}（${t('National level')} ${inc.national_level || '—'} ${inc.national_level_name || ''}）`),
+          dl(t('Unit'), inc.unit_name), dl(t('Reporter'), inc.reporter), dl(t('Source'), inc.source),
+          dl(t('Signals'), inc.signal_count || 0), dl(t('Reported'), fmtTime(inc.reported_at)))),
+        h('section', { class: 'panel' }, h('h2', {}, t('Status')), moves.childNodes.length ? moves : h('p', { class: 'muted' }, '—')),
+        h('section', { class: 'panel' }, h('h2', {}, t('Tasks')), taskRows.length ? h('table', { class: 'table', id: 'tasks' }, h('tbody', {}, taskRows)) : h('p', { class: 'muted' }, '—')),
+        h('section', { class: 'panel' }, h('h2', {}, t('Assessment')), canWrite && open ? assessForm : h('dl', { class: 'facts' }, [...ASSESS, ...LATER].map((k) => dl(t(LABEL[k]), inc[k])))),
+        h('section', { class: 'panel' }, h('h2', {}, t('Upward report')), upwardForm, upward)),
+      h('div', {},
+        h('section', { class: 'panel' }, h('h2', {}, t('Deadlines')), deadlines),
+        h('section', { class: 'panel' }, h('h2', {}, t('Activate the plan')), activation),
+        h('section', { class: 'panel' }, h('h2', {}, t('Notifications')), notes.items.length ? h('ul', { class: 'plain' }, notes.items.slice(-20).map((n) =>
+          h('li', {}, h('span', { class: `badge n-${n.status}` }, n.status), ' ', n.recipient.replace(/^person:/, ''), ' · ', n.subject))) : h('p', { class: 'muted' }, '—')),
+        h('section', { class: 'panel' }, h('h2', {}, t('Timeline')), noteForm, h('ol', { class: 'timeline', id: 'timeline' }, [...inc.timeline].reverse().map((e) =>
+          h('li', {}, h('time', {}, fmtTime(e.at, { seconds: true })), h('span', { class: 'actor' }, e.actor), h('span', { class: 'kind' }, e.kind),
+            h('span', { class: 'body' }, describe(e)))))))));
+  // Someone else changed it: show the new state, unless the user is typing here (then say so).
+  onLive((kind, data) => {
+    if (!data || (data.id !== inc.id && data.number !== inc.number)) return;
+    const a = document.activeElement;
+    if (a && ['INPUT', 'TEXTAREA', 'SELECT'].includes(a.tagName) && document.getElementById('app').contains(a)) toast('此事件已被更新，保存后将显示最新内容');
+    else reload();
+  });
+}
+
+function describe(e) {
+  const b = e.body || {};
+  switch (e.kind) {
+    case 'status': return `${tStatus(b.from)} → ${tStatus(b.to)}${b.reason ? '：' + b.reason : ''}`;
+    case 'note': return b.text;
+    case 'task': return `${b.title}：${tTask(b.from)} → ${tTask(b.to)}${b.reason ? '（' + b.reason + '）' : ''}`;
+    case 'overdue': return tDeadline(b.deadline);
+    case 'activation': return `${b.name || b.by}：${b.reason}`;
+    case 'upward_report': return `${b.to || ''}${b.missing && b.missing.length ? '；待补报：' + b.missing.join('、') : ''}`;
+    case 'reported': return `${b.type} · ${b.level} → ${b.unit}`;
+    case 'escalation': return `${b.policy || ''} ${(b.notified || []).join('、')}`;
+    default: return Object.entries(b).filter(([, v]) => typeof v === 'string').map(([k, v]) => `${k}: ${v}`).join('；');
+  }
+}

@@ -1,0 +1,22 @@
+import { put } from '../api.js';
+import { t } from '../i18n.js';
+import { h, mount, field, errorBox, toast } from '../ui.js';
+import { state, render } from '../app.js';
+
+export function passwordPage() {
+  const old = h('input', { type: 'password', autocomplete: 'current-password', required: true });
+  const nw = h('input', { type: 'password', autocomplete: 'new-password', required: true, minlength: 10 });
+  const msg = h('div', { class: 'form-msg' });
+  mount(h('section', { class: 'panel narrow' }, h('h1', {}, t('Change password')),
+    h('form', { onsubmit: async (ev) => {
+      ev.preventDefault();
+      try {
+        await put('/api/v1/session/password', { old: old.value, new: nw.value });
+        toast(t('Password changed; log in again'), 'ok');
+        state.user = null;
+        location.hash = '#/';
+        render();
+      } catch (e) { msg.replaceChildren(errorBox(e)); }
+    } }, field(t('Old password'), old), field(t('New password'), nw, '≥ 10'), msg,
+    h('button', { type: 'submit', class: 'primary' }, t('Change password')))));
+}

@@ -1,0 +1,29 @@
+// 预案: the plan in force, read-only — organisation, groups, types, levels and their national
+// mapping, routing, deadlines, playbooks.
+import { t } from '../i18n.js';
+import { h, mount } from '../ui.js';
+import { state } from '../app.js';
+
+const name = (list, id) => { const x = list.find((i) => i.id === id); return x ? x.name : id || '—'; };
+const table = (head, rows) => h('table', { class: 'table' }, h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows));
+
+export function planPage() {
+  const p = state.plan;
+  mount(h('div', { class: 'page-head' }, h('h1', {}, p.plan.name), h('span', { class: 'muted' }, p.plan.source || '')),
+    h('section', { class: 'panel' }, h('h2', {}, t('Groups')), table([t('Groups'), '组长', '成员', t('Units')],
+      p.groups.map((g) => h('tr', {}, h('td', {}, g.name, h('div', { class: 'muted' }, g.duties || '')),
+        h('td', {}, (g.leaders || []).map((id) => name(p.people, id)).join('、')),
+        h('td', {}, (g.members || []).map((id) => name(p.people, id)).join('、')),
+        h('td', {}, (g.member_units || []).map((id) => name(p.units, id)).join('、') || (g.office_unit ? name(p.units, g.office_unit) : '')))))),
+    h('div', { class: 'grid2' },
+      h('section', { class: 'panel' }, h('h2', {}, t('Units')), table([t('Units'), '负责人'],
+        p.units.map((u) => h('tr', {}, h('td', {}, u.name), h('td', {}, u.head ? name(p.people, u.head) : '—'))))),
+      h('section', { class: 'panel' }, h('h2', {}, t('Levels')), table([t('Level'), t('National level'), t('Deadlines')],
+        p.levels.map((l) => h('tr', {}, h('td', {}, h('span', { class: `badge level-${l.warning_color}` }, l.name), l.activation ? h('span', { class: 'tag' }, '需启动预案') : null),
+          h('td', {}, `${l.national} ${l.national_name}`),
+          h('td', {}, Object.entries(l.deadlines).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join('，'))))))),
+    h('section', { class: 'panel' }, h('h2', {}, t('Types'), ' · ', t('Playbook')), table([t('Type'), t('Unit'), 'GB/T 20986', t('Playbook')],
+      p.types.map((x) => h('tr', {}, h('td', {}, x.name, h('div', { class: 'muted' }, name(p.classes, x.class))),
+        h('td', {}, name(p.units, x.owner)), h('td', {}, [x.gbt_category, x.gbt_subcategory].filter(Boolean).join(' / ')),
+        h('td', {}, h('ol', { class: 'steps' }, (x.playbook || []).map((s) => h('li', {}, s.title, s.approval ? h('span', { class: 'tag warn' }, '需审批') : null)))))))));
+}

@@ -1,0 +1,40 @@
+// 上报事件: the form a department informant fills in on a phone — what happened, when, where it
+// was seen, its scope — the content both plans ask of a first report.
+import { post } from '../api.js';
+import { t } from '../i18n.js';
+import { h, mount, field, errorBox } from '../ui.js';
+import { state } from '../app.js';
+
+export function reportPage() {
+  const plan = state.plan;
+  const msg = h('div', { class: 'form-msg' });
+  const typeSel = h('select', { name: 'type', required: true },
+    plan.classes.map((c) => h('optgroup', { label: c.name }, plan.types.filter((x) => x.class === c.id).map((x) => h('option', { value: x.id }, x.name)))));
+  const assetSel = h('select', { name: 'asset' }, h('option', { value: '' }, '—'), plan.assets.map((a) => h('option', { value: a.id }, a.name)));
+  const form = h('form', { class: 'report-form', onsubmit: async (ev) => {
+    ev.preventDefault();
+    msg.replaceChildren();
+    const f = new FormData(form), body = {};
+    for (const [k, v] of f.entries()) if (v) body[k] = v;
+    if (body.occurred_at) body.occurred_at = new Date(body.occurred_at).toISOString();
+    if (body.drill) body.drill = true;
+    try {
+      const inc = await post('/api/v1/incidents', body);
+      mount(h('section', { class: 'panel narrow done-box' }, h('h1', {}, t('Reported as'), ' ', h('a', { href: `#/incidents/${inc.number}`, id: 'reported-number' }, inc.number)),
+        h('p', {}, inc.title), h('p', { class: 'muted' }, `${inc.type_name} · ${inc.level_name} → ${inc.unit_name}`),
+        h('a', { class: 'button', href: '#/report', onclick: () => setTimeout(reportPage) }, t('Report'))));
+    } catch (e) {
+      msg.replaceChildren(errorBox(e));
+      if (e.field && form.elements[e.field]) form.elements[e.field].focus();
+    }
+  } },
+  field(t('Type'), typeSel),
+  field(t('Title'), h('input', { name: 'title', required: true, maxlength: 200, placeholder: '例：学校官网首页出现不明链接' })),
+  field(t('What happened'), h('textarea', { name: 'source', rows: 3, placeholder: '如何发现、在哪里看到（网址、截图说明）' })),
+  field(t('Scope'), h('textarea', { name: 'scope', rows: 2 }), t('optional')),
+  field(t('Asset'), assetSel, t('optional')),
+  field(t('Occurred at'), h('input', { name: 'occurred_at', type: 'datetime-local' }), t('optional')),
+  h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'drill', value: '1' }), ' ', t('Drill')),
+  msg, h('button', { type: 'submit', class: 'primary wide' }, t('Submit report')));
+  mount(h('section', { class: 'panel narrow' }, h('h1', {}, t('Report')), form));
+}

@@ -1,0 +1,102 @@
+// ui.js: building the page. Every value reaches the DOM as a text node or an attribute set
+// through the DOM, never as HTML, so a title like "<script>" shows as text.
+import { t, lang } from './i18n.js';
+
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'text') el.textContent = v;
+    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'value') el.value = v;
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+export function mount(...children) {
+  const app = document.getElementById('app');
+  app.replaceChildren();
+  append(app, children);
+  return app;
+}
+
+let zone = 'Asia/Shanghai';
+export function setZone(z) { if (z) zone = z; }
+
+export function fmtTime(iso, { seconds = false } = {}) {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  const p = new Intl.DateTimeFormat('zh-CN', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit',
+    hour: '2-digit', minute: '2-digit', second: seconds ? '2-digit' : undefined, hour12: false }).formatToParts(d);
+  const g = (k) => (p.find((x) => x.type === k) || {}).value;
+  return `${g('year')}-${g('month')}-${g('day')} ${g('hour')}:${g('minute')}${seconds ? ':' + g('second') : ''}`;
+}
+
+export function dayKey(iso) { return fmtTime(iso).slice(0, 10); }
+
+// "剩余 12 分" / "已超时 3 时 5 分" for a due time, against now.
+export function countdown(dueIso, metIso) {
+  if (metIso) return { text: t('met'), cls: 'met' };
+  const ms = new Date(dueIso).getTime() - Date.now();
+  const abs = Math.abs(ms), m = Math.floor(abs / 60000), hh = Math.floor(m / 60), dd = Math.floor(hh / 24);
+  const en = lang() === 'en';
+  const span = dd ? (en ? `${dd}d ${hh % 24}h` : `${dd} 天 ${hh % 24} 时`)
+    : hh ? (en ? `${hh}h ${m % 60}m` : `${hh} 时 ${m % 60} 分`)
+    : (en ? `${m}m ${Math.floor(abs / 1000) % 60}s` : `${m} 分 ${Math.floor(abs / 1000) % 60} 秒`);
+  if (ms < 0) return { text: `${t('overdue by')} ${span}`, cls: 'overdue' };
+  return { text: `${t('left')} ${span}`, cls: ms < 15 * 60000 ? 'soon' : 'ok' };
+}
+
+// The national warning colours (red, orange, yellow, blue) on the level badge.
+export function levelBadge(inc) {
+  return h('span', { class: `badge level-${inc.warning_color || 'none'}`, title: inc.national_level_name || '' },
+    inc.level_name || inc.level || '', inc.national_level ? ` · ${inc.national_level}` : '');
+}
+
+export function statusBadge(status, label) {
+  return h('span', { class: `badge status-${status}` }, label);
+}
+
+let toastTimer;
+export function toast(msg, kind = 'info') {
+  const el = document.getElementById('toast');
+  el.textContent = msg;
+  el.className = `toast ${kind}`;
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { el.hidden = true; }, 4000);
+}
+
+// A labelled field; the input gets an id so the label works for screen readers and clicks.
+let fieldSeq = 0;
+export function field(label, input, hint) {
+  const id = input.id || `f${++fieldSeq}`;
+  input.id = id;
+  return h('div', { class: 'field' }, h('label', { for: id }, label, hint ? h('span', { class: 'hint' }, ` ${hint}`) : null), input);
+}
+
+export function errorBox(err) {
+  return h('p', { class: 'error', role: 'alert' }, err && err.message ? err.message : String(err));
+}
+
+// Runs an async action from a form or button, showing the server's message on failure.
+export async function attempt(fn, okMsg) {
+  try {
+    const r = await fn();
+    if (okMsg) toast(okMsg, 'ok');
+    return r;
+  } catch (e) {
+    toast(e.message || String(e), 'error');
+    return undefined;
+  }
+}
