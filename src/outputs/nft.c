@@ -70,8 +70,8 @@ int nft_block_setup(const char *table, struct yj_err *err)
 
 int nft_block_add(const char *table, const char *address, int64_t seconds, struct yj_err *err)
 {
-    char addr[INET6_ADDRSTRLEN];
-    const char *set;
+    char addr[INET6_ADDRSTRLEN] = "";
+    const char *set = NULL;
     if (canonical(address, addr, &set, err) < 0)
         return YJ_EINVAL;
     if (seconds < 1)
@@ -88,8 +88,8 @@ int nft_block_add(const char *table, const char *address, int64_t seconds, struc
 
 int nft_block_del(const char *table, const char *address, struct yj_err *err)
 {
-    char addr[INET6_ADDRSTRLEN];
-    const char *set;
+    char addr[INET6_ADDRSTRLEN] = "";
+    const char *set = NULL;
     if (canonical(address, addr, &set, err) < 0)
         return YJ_EINVAL;
     /* Adding first makes the delete succeed for an address the kernel already let go. */
@@ -103,8 +103,8 @@ int nft_block_del(const char *table, const char *address, struct yj_err *err)
 
 int nft_block_has(const char *table, const char *address, bool *present, int64_t *expires_ms, struct yj_err *err)
 {
-    char addr[INET6_ADDRSTRLEN];
-    const char *set;
+    char addr[INET6_ADDRSTRLEN] = "";
+    const char *set = NULL;
     if (canonical(address, addr, &set, err) < 0)
         return YJ_EINVAL;
     char *cmds = xasprintf("list set inet %s %s\n", table, set);
