@@ -2,6 +2,7 @@
  * shippers) hand signals to the engine. A 202 means the whole batch is durable in the store; it
  * is then processed at once (and again at the next start if the process dies in between). */
 #include "../base/common.h"
+#include "../base/jsonutil.h"
 #include "../base/timeutil.h"
 #include "../engine/detect.h"
 #include "../store/store.h"
@@ -99,4 +100,34 @@ out:
     free(fields_text);
     free(sigs);
     json_decref(b);
+}
+
+static int add_signal(const struct store_signal *s, void *ud)
+{
+    json_t *fields = s->fields ? json_loads(s->fields, 0, NULL) : NULL;
+    json_array_append_new(ud, json_pack("{s:I, s:o, s:o, s:s, s:s?, s:s?, s:s?, s:s, s:o, s:s?, s:s?}", "id",
+                                        (json_int_t)s->id, "time", yj_json_time(s->time), "received_at",
+                                        yj_json_time(s->received_at), "source", s->source, "program", s->program,
+                                        "host", s->host, "asset", s->asset, "message", s->message, "fields",
+                                        fields ? fields : json_object(), "rule", s->rule, "incident", s->incident));
+    return 0;
+}
+
+void api_signals_list(struct request *r)
+{
+    const char *q = request_query(r, "limit");
+    char *end = NULL;
+    long limit = q ? strtol(q, &end, 10) : 20;
+    if (q && (!*q || *end || limit < 1 || limit > 200)) {
+        reply_problem(r, 400, "invalid_field", "limit", "limit is a number from 1 to 200");
+        return;
+    }
+    json_t *items = json_array();
+    struct yj_err err = {0};
+    if (store_signal_latest(r->ctx.store, (int)limit, add_signal, items, &err) < 0) {
+        json_decref(items);
+        reply_error(r, &err);
+        return;
+    }
+    reply_json(r, 200, json_pack("{s:o}", "items", items));
 }

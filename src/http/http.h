@@ -232,6 +232,7 @@ void api_duty_now(struct request *r);
 void api_incidents_activate(struct request *r);
 void api_incidents_upward_submit(struct request *r);
 void api_blocks_list(struct request *r);
+void api_signals_list(struct request *r);
 void api_blocks_release(struct request *r);
 void api_users_list(struct request *r);
 void api_users_create(struct request *r);

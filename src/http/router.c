@@ -18,6 +18,7 @@ const struct route routes[] = {
     {"DELETE", "/api/v1/session", api_session_delete, ROLE_ANY, 0, 0, "session.delete"},
     {"PUT", "/api/v1/session/password", api_session_password, ROLE_ANY, 0, 0, "session.password"},
     {"POST", "/api/v1/signals", api_signals_create, ROLE_ADMIN, SCOPE_INGEST, 0, "signals.create"},
+    {"GET", "/api/v1/signals", api_signals_list, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "signals.list"},
     {"GET", "/api/v1/incidents", api_incidents_list, ROLE_ANY, SCOPE_READ, 0, "incidents.list"},
     {"POST", "/api/v1/incidents", api_incidents_create, REPORTERS, SCOPE_WRITE, 0, "incidents.create"},
     {"GET", "/api/v1/incidents/{id}", api_incidents_get, ROLE_ANY, SCOPE_READ, 0, "incidents.get"},

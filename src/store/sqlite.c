@@ -2043,10 +2043,11 @@ static int signal_rows(struct store *st, const char *sql, int64_t a, int64_t b, 
     size_t n = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         rows = xrealloc(rows, (n + 1) * sizeof(*rows));
-        texts = xrealloc(texts, (n + 1) * 6 * sizeof(char *));
-        char **t = &texts[n * 6];
-        for (int i = 0; i < 6; i++)
-            t[i] = col_text(s, 3 + i);
+        texts = xrealloc(texts, (n + 1) * 8 * sizeof(char *));
+        char **t = &texts[n * 8];
+        /* The rule and the incident's number come with store_signal_latest only. */
+        for (int i = 0; i < 8; i++)
+            t[i] = 3 + i < sqlite3_column_count(s) ? col_text(s, 3 + i) : NULL;
         rows[n] = (struct store_signal){.id = sqlite3_column_int64(s, 0),
                                         .received_at = sqlite3_column_int64(s, 1),
                                         .time = sqlite3_column_int64(s, 2),
@@ -2055,7 +2056,9 @@ static int signal_rows(struct store *st, const char *sql, int64_t a, int64_t b, 
                                         .host = t[2],
                                         .asset = t[3],
                                         .message = t[4],
-                                        .fields = t[5]};
+                                        .fields = t[5],
+                                        .rule = t[6],
+                                        .incident = t[7]};
         n++;
     }
     int out = rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "reading signals", err);
@@ -2063,7 +2066,7 @@ static int signal_rows(struct store *st, const char *sql, int64_t a, int64_t b, 
     for (size_t i = 0; i < n && out == 0; i++)
         if (cb(&rows[i], ud))
             break;
-    for (size_t i = 0; i < n * 6; i++)
+    for (size_t i = 0; i < n * 8; i++)
         free(texts[i]);
     free(texts);
     free(rows);
@@ -2075,6 +2078,15 @@ int store_signal_unprocessed(struct store *st, int limit, store_signal_cb cb, vo
     return signal_rows(st,
                        "SELECT id, received_at, time, source, program, host, asset, message, fields FROM signals "
                        "WHERE processed_at IS NULL AND id > ?1 ORDER BY id LIMIT ?2",
+                       0, limit, cb, ud, err);
+}
+
+int store_signal_latest(struct store *st, int limit, store_signal_cb cb, void *ud, struct yj_err *err)
+{
+    return signal_rows(st,
+                       "SELECT s.id, s.received_at, s.time, s.source, s.program, s.host, s.asset, s.message, s.fields, "
+                       "s.rule, i.number FROM signals s LEFT JOIN incidents i ON i.id = s.incident_id WHERE ?1 = ?1 "
+                       "ORDER BY s.id DESC LIMIT ?2",
                        0, limit, cb, ud, err);
 }
 

@@ -107,6 +107,11 @@ describe('web console', { skip }, () => {
     // The dashboard changed without a reload.
     await desk.waitForFunction((n) => document.querySelector('#n-open') && document.querySelector('#n-open').textContent === String(n), before + 1);
     assert.ok(await desk.isVisible(`#latest a[href="#/incidents/${number}"]`));
+    // A signal arrives: the latest-signals panel shows it within its 5-second refresh.
+    const sig = await admin.post('/api/v1/signals', { signals: [{ source: 'syslog',
+      message: 'Nov 22 10:00:00 web-1 sshd[42]: Failed password for root from 203.0.113.77 port 22 ssh2' }] });
+    assert.equal(sig.status, 202);
+    await desk.waitForFunction(() => /203\.0\.113\.77/.test(document.querySelector('#signals') ? document.querySelector('#signals').textContent : ''), null, { timeout: 8000 });
     await desk.waitForTimeout(500); // the trend chart
     await shot(desk, 'dashboard');
 

@@ -167,6 +167,8 @@ describe('roles, scoping and tokens', () => {
     { m: 'GET', p: '/api/v1/audit', ok: ['admin', 'auditor'] },
     { m: 'POST', p: `/api/v1/incidents/${own.id}/activation`, body: { by: 'nobody', reason: '矩阵' }, ok: W, allowedStatus: 400 },
     { m: 'GET', p: '/api/v1/blocks', ok: [...W, 'auditor'] },
+    { m: 'GET', p: '/api/v1/signals?limit=5', ok: [...W, 'auditor'] },
+    { m: 'GET', p: '/api/v1/signals?limit=0', ok: [...W, 'auditor'], allowedStatus: 400 },
     { m: 'POST', p: '/api/v1/blocks/192.0.2.1/release', body: {}, ok: ['admin', 'leader', 'responder'], allowedStatus: 404 },
     { m: 'PUT', p: '/api/v1/session/password', body: { old: PW, new: 'short' }, ok: ROLES, allowedStatus: 400 },
     { m: 'POST', p: '/api/v1/signals', body: { signals: [{ source: 'x', message: 'hello' }] }, ok: ['admin'], allowedStatus: 202 },

@@ -4,7 +4,7 @@ const zh = {
   'Situation': '态势', 'Incidents': '事件', 'Report': '上报事件', 'Plan': '预案', 'Duty': '值班',
   'Users': '用户', 'Audit': '审计', 'Log out': '退出', 'Password': '修改密码', 'Log in': '登录',
   'User name': '用户名', 'Log in to the emergency desk': '登录应急响应平台',
-  'Open incidents': '未结事件', 'Overdue': '已超时', 'Due soon': '即将到期', 'Latest incidents': '最新事件',
+  'Open incidents': '未结事件', 'Overdue': '已超时', 'Due soon': '即将到期', 'Latest incidents': '最新事件', 'Latest signals': '最新信号',
   'By level': '按级别', 'By class': '按类别', 'By unit': '按责任单位', '30-day trend': '近 30 天趋势',
   'Deadlines': '时限', 'Live': '实时', 'No open incidents': '当前没有未结事件',
   'Number': '编号', 'Title': '标题', 'Type': '类型', 'Level': '级别', 'Status': '状态', 'Unit': '责任单位',

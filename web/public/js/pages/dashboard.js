@@ -67,6 +67,16 @@ export async function dashboardPage() {
   tick();
 
   const trend = h('div', { class: 'chart', id: 'trend', role: 'img', 'aria-label': t('30-day trend') });
+  // Latest signals (not for unit officers: signals are not scoped to a unit), refreshed every 5 s.
+  const signals = state.user.role === 'officer' ? null : h('tbody', {});
+  const fillSignals = async () => {
+    if (!signals || !document.body.contains(signals)) return;
+    const s = await get('/api/v1/signals?limit=10').catch(() => ({ items: [] }));
+    signals.replaceChildren(...s.items.map((x) => h('tr', {}, h('td', { class: 'nowrap' }, fmtTime(x.time, { seconds: true })),
+      h('td', {}, x.host || x.source), h('td', { class: 'title-cell msg' }, x.program ? `${x.program}: ` : '', x.message),
+      h('td', {}, x.rule || ''), h('td', { class: 'nowrap' }, x.incident ? h('a', { href: `#/incidents/${x.incident}` }, x.incident) : ''))));
+    if (!s.items.length) signals.replaceChildren(h('tr', {}, h('td', { class: 'muted' }, '—')));
+  };
   mount(
     h('div', { class: 'page-head' }, h('h1', {}, t('Situation')),
       h('span', { class: 'live-dot', title: t('Live') }, t('Live'))),
@@ -82,6 +92,7 @@ export async function dashboardPage() {
       h('section', { class: 'panel' }, h('h2', {}, t('Deadlines')),
         deadlineRows.length ? h('table', { class: 'table' }, h('tbody', {}, deadlineRows)) : h('p', { class: 'muted' }, t('No open incidents'))),
       h('section', { class: 'panel' }, h('h2', {}, t('30-day trend')), trend)),
+    signals ? h('section', { class: 'panel' }, h('h2', {}, t('Latest signals')), h('table', { class: 'table', id: 'signals' }, signals)) : null,
     h('section', { class: 'panel' }, h('h2', {}, t('Latest incidents')),
       h('table', { class: 'table', id: 'latest' }, h('tbody', {}, recent.items.slice(0, 8).map((i) => h('tr', {},
         h('td', {}, h('a', { href: `#/incidents/${i.number}` }, i.number)), h('td', {}, levelBadge(i)),
@@ -89,7 +100,13 @@ export async function dashboardPage() {
         h('td', { class: 'nowrap' }, fmtTime(i.reported_at))))))));
   for (const el of document.querySelectorAll('.bar-fill')) el.style.width = `${el.dataset.w}%`;
 
-  const timer = setInterval(() => { if (!document.body.contains(trend)) clearInterval(timer); else tick(); }, 1000);
+  fillSignals();
+  let seconds = 0;
+  const timer = setInterval(() => {
+    if (!document.body.contains(trend)) return clearInterval(timer);
+    tick();
+    if (++seconds % 5 === 0) fillSignals();
+  }, 1000);
   let pending;
   onLive(() => { clearTimeout(pending); pending = setTimeout(() => { if (document.body.contains(trend)) dashboardPage(); }, 300); });
 
