@@ -3,6 +3,7 @@
  * A caller who may not see an incident gets the same 404 as for one that does not exist. */
 #include "../base/common.h"
 #include "../base/jsonutil.h"
+#include "../base/text.h"
 #include "../report/upward.h"
 #include "../base/timeutil.h"
 #include "../engine/incident.h"
@@ -11,6 +12,11 @@
 #include "../store/store.h"
 #include "cache.h"
 #include "http.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void set_etag(struct request *r, const struct store_incident *inc)
 {
@@ -700,4 +706,171 @@ void api_incidents_task_approval(struct request *r)
 {
     static const struct json_field fields[] = {{"approve", JSON_TRUE, true}, {"reason", JSON_STRING, false}};
     change_task(r, fields, YJ_ARRAY_LEN(fields), approve_task);
+}
+
+/* ---- attachments: an informant's screenshot, evidence ---- */
+
+/* The image types accepted, each recognised by its first bytes (the Content-Type alone is the
+ * client's word). */
+static const char *image_type(const unsigned char *b, size_t n)
+{
+    if (n >= 8 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0)
+        return "image/png";
+    if (n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF)
+        return "image/jpeg";
+    if (n >= 6 && (memcmp(b, "GIF87a", 6) == 0 || memcmp(b, "GIF89a", 6) == 0))
+        return "image/gif";
+    if (n >= 12 && memcmp(b, "RIFF", 4) == 0 && memcmp(b + 8, "WEBP", 4) == 0)
+        return "image/webp";
+    return NULL;
+}
+
+static json_t *attachment_json(const struct store_incident *inc, const struct store_attachment *a)
+{
+    char *url = xasprintf("/api/v1/incidents/%lld/attachments/%lld", (long long)inc->id, (long long)a->id);
+    json_t *j = json_pack("{s:I, s:s, s:s, s:I, s:s, s:o, s:s, s:s}", "id", (json_int_t)a->id, "name", a->name, "type",
+                          a->type, "size", (json_int_t)a->size, "sha256", a->sha256, "created_at",
+                          yj_json_time(a->created_at), "created_by", a->created_by, "url", url);
+    free(url);
+    return j;
+}
+
+/* Writes the bytes to DATA/attachments/SHA256 (once per content): a temporary file, synced,
+ * renamed, the directory synced — so a committed row never names missing bytes. */
+static int save_bytes(const char *data_dir, const char *sha, const char *body, size_t len, struct yj_err *err)
+{
+    char *dir = xasprintf("%s/attachments", data_dir), *path = xasprintf("%s/%s", dir, sha),
+         *tmp = xasprintf("%s/.%s.tmp", dir, sha);
+    int rc = 0;
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        rc = yj_err_set(err, YJ_EIO, "cannot create %s: %s", dir, strerror(errno));
+    } else if (access(path, F_OK) != 0) {
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+        size_t off = 0;
+        while (fd >= 0 && off < len) {
+            ssize_t w = write(fd, body + off, len - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                break;
+            off += (size_t)w;
+        }
+        if (fd < 0 || off < len || fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+            rc = yj_err_set(err, YJ_EIO, "cannot store the attachment: %s", strerror(errno ? errno : EIO));
+            unlink(tmp);
+        } else {
+            int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (dfd >= 0) {
+                fsync(dfd);
+                close(dfd);
+            }
+        }
+    }
+    free(dir);
+    free(path);
+    free(tmp);
+    return rc;
+}
+
+void api_incidents_attach(struct request *r)
+{
+    struct store_incident inc;
+    if (!load(r, &inc))
+        return;
+    struct yj_err err = {0};
+    const char *name = request_query(r, "name");
+    const char *type = image_type((const unsigned char *)r->body, r->body_len);
+    if (r->body_too_large) {
+        reply_problem(r, 413, "payload_too_large", NULL, "an attachment is at most %lld bytes",
+                      (long long)server_config(r->srv)->limits.attachment);
+    } else if (!type) {
+        reply_problem(r, 415, "unsupported_media_type", NULL, "send a PNG, JPEG, GIF or WebP image as the body");
+    } else if (yj_text_check("name", name ? name : "screenshot", 200, YJ_TEXT_SINGLE_LINE | YJ_TEXT_NONEMPTY, &err) < 0 ||
+               (name && strpbrk(name, "/\\"))) {
+        reply_problem(r, 400, "invalid_field", "name", "%s", err.msg[0] ? err.msg : "name: a file name without / or \\");
+    } else {
+        unsigned char h[32];
+        crypto_hash_sha256(h, (const unsigned char *)r->body, r->body_len);
+        struct store_attachment a = {.incident_id = inc.id, .size = (int64_t)r->body_len,
+                                     .created_at = yj_ctx_now(&r->ctx)};
+        sodium_bin2hex(a.sha256, sizeof(a.sha256), h, sizeof(h));
+        snprintf(a.name, sizeof(a.name), "%s", name ? name : "screenshot");
+        snprintf(a.type, sizeof(a.type), "%s", type);
+        snprintf(a.created_by, sizeof(a.created_by), "%s", r->ctx.actor);
+        int rc = save_bytes(server_config(r->srv)->data, a.sha256, r->body, r->body_len, &err);
+        if (rc == 0 && (rc = store_begin(r->ctx.store, &err)) == 0) {
+            rc = store_attachment_insert(r->ctx.store, &a, &err);
+            json_t *body = json_pack("{s:I, s:s, s:s, s:I}", "id", (json_int_t)a.id, "name", a.name, "type", a.type,
+                                     "size", (json_int_t)a.size);
+            if (rc == 0)
+                rc = incident_record(&r->ctx, inc.id, "attachment", body, &err);
+            json_decref(body);
+            if (rc == 0)
+                rc = store_commit(r->ctx.store, &err);
+            else
+                store_rollback(r->ctx.store);
+        }
+        if (rc < 0) {
+            reply_error(r, &err);
+        } else {
+            reply_json(r, 201, attachment_json(&inc, &a));
+            server_wake_streams(r->srv);
+        }
+    }
+    store_incident_release(&inc);
+}
+
+void api_incidents_attachments(struct request *r)
+{
+    struct store_incident inc;
+    if (!load(r, &inc))
+        return;
+    struct store_attachment as[64];
+    size_t n = 0;
+    struct yj_err err = {0};
+    if (store_attachment_list(r->ctx.store, inc.id, as, YJ_ARRAY_LEN(as), &n, &err) < 0) {
+        reply_error(r, &err);
+    } else {
+        json_t *items = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(items, attachment_json(&inc, &as[i]));
+        reply_json(r, 200, json_pack("{s:o}", "items", items));
+    }
+    store_incident_release(&inc);
+}
+
+void api_incidents_attachment(struct request *r)
+{
+    struct store_incident inc;
+    if (!load(r, &inc))
+        return;
+    struct store_attachment a;
+    struct yj_err err = {0};
+    char *end = NULL;
+    long long id = strtoll(r->params[1], &end, 10);
+    if (*end || store_attachment_get(r->ctx.store, id, &a, &err) < 0 || a.incident_id != inc.id) {
+        reply_problem(r, 404, "not_found", NULL, "no attachment %s of this incident", r->params[1]);
+    } else {
+        char *path = xasprintf("%s/attachments/%s", server_config(r->srv)->data, a.sha256);
+        FILE *f = fopen(path, "rb");
+        char *buf = xmalloc((size_t)a.size + 1);
+        size_t got = f ? fread(buf, 1, (size_t)a.size, f) : 0;
+        if (f)
+            fclose(f);
+        if (got != (size_t)a.size) {
+            reply_problem(r, 500, "internal", NULL, "the attachment's bytes are missing from %s", path);
+        } else {
+            /* The response outlives `a`: its type must be one of the static literals. */
+            static const char *const types[] = {"image/png", "image/jpeg", "image/gif", "image/webp"};
+            const char *type = "application/octet-stream";
+            for (size_t i = 0; i < YJ_ARRAY_LEN(types); i++)
+                if (strcmp(a.type, types[i]) == 0)
+                    type = types[i];
+            reply_bytes(r, 200, type, buf, got);
+            r->resp.cache = "private, max-age=86400";
+        }
+        free(buf);
+        free(path);
+    }
+    store_incident_release(&inc);
 }

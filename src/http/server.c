@@ -276,6 +276,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct server *srv = cls;
     struct request *r = *con_cls;
     size_t limit = (size_t)srv->cfg->limits.body;
+    /* An attachment (a screenshot) may be bigger than a JSON body. */
+    size_t ul = strlen(url);
+    if (strcmp(method, "POST") == 0 && strncmp(url, "/api/v1/incidents/", 18) == 0 && ul > 12 &&
+        strcmp(url + ul - 12, "/attachments") == 0)
+        limit = (size_t)srv->cfg->limits.attachment;
     if (!r) {
         r = xcalloc(1, sizeof(*r));
         r->srv = srv;

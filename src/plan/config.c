@@ -20,6 +20,7 @@ static const struct decode_schema tls_schema = DECODE_SCHEMA(tls, struct config_
 
 static const struct decode_field limits_fields[] = {
     DECODE_FIELD(struct config_limits, "body", DK_SIZE, false, body),
+    DECODE_FIELD(struct config_limits, "attachment", DK_SIZE, false, attachment),
     DECODE_FIELD(struct config_limits, "json_depth", DK_INT, false, json_depth),
     DECODE_FIELD(struct config_limits, "string", DK_INT, false, string),
     DECODE_FIELD(struct config_limits, "connections", DK_INT, false, connections),
@@ -103,6 +104,7 @@ void config_defaults(struct yj_config *c)
     c->plan = xstrdup(PLAN_DEFAULT);
     c->threads = 4;
     c->limits = (struct config_limits){.body = INT64_C(1) << 20,
+                                       .attachment = INT64_C(8) << 20,
                                        .json_depth = 32,
                                        .string = 65536,
                                        .connections = 1024,
@@ -273,6 +275,8 @@ static void validate(struct decoder *d, struct yj_config *c)
     struct config_limits *l = &c->limits;
     if (l->body != -1 && (l->body < 1024 || l->body > (INT64_C(1) << 30)))
         decode_error_at(d, &l->body, "body must be between 1KiB and 1GiB");
+    if (l->attachment != -1 && (l->attachment < 1024 || l->attachment > (INT64_C(1) << 30)))
+        decode_error_at(d, &l->attachment, "attachment must be between 1KiB and 1GiB");
     if (l->window_keys != 0 && (l->window_keys < 100 || l->window_keys > 100000000))
         decode_error_at(d, &l->window_keys, "window_keys must be between 100 and 100000000");
     if (l->json_depth != 0 && (l->json_depth < 2 || l->json_depth > 1000))
@@ -327,7 +331,7 @@ int config_load(const char *path, struct yj_config *cfg, struct plan_diags *diag
     if (file.m > 0)                                                                                      \
         cfg->m = file.m;
     TAKE_STR(listen) TAKE_STR(data) TAKE_STR(plan) TAKE_STR(rules) TAKE_STR(public_url) TAKE_STR(tls.cert) TAKE_STR(tls.key)
-    TAKE_NUM(threads) TAKE_NUM(limits.body) TAKE_NUM(limits.json_depth) TAKE_NUM(limits.string)
+    TAKE_NUM(threads) TAKE_NUM(limits.body) TAKE_NUM(limits.attachment) TAKE_NUM(limits.json_depth) TAKE_NUM(limits.string)
     TAKE_NUM(limits.connections) TAKE_NUM(limits.per_address) TAKE_NUM(limits.timeout) TAKE_NUM(limits.memory)
     TAKE_NUM(limits.window_keys)
     TAKE_NUM(sessions.idle) TAKE_NUM(sessions.absolute)

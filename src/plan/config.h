@@ -16,6 +16,7 @@ struct config_tls {
 
 struct config_limits {
     int64_t body;        /* bytes of a request body (413 beyond) */
+    int64_t attachment;  /* bytes of an uploaded attachment (a screenshot) */
     int64_t json_depth;  /* nesting of a JSON body */
     int64_t string;      /* characters of one JSON string */
     int64_t connections; /* open connections in all */

@@ -24,6 +24,7 @@ static const char *const migrations[] = {
     "src/store/migrations/sqlite/0009_task_actions.sql",
     "src/store/migrations/sqlite/0010_blocks.sql",
     "src/store/migrations/sqlite/0011_upward.sql",
+    "src/store/migrations/sqlite/0012_attachments.sql",
 };
 
 #define STMT_CACHE 128
@@ -1767,6 +1768,72 @@ int store_task_mark_overdue(struct store *st, int64_t id, int64_t at, struct yj_
     sqlite3_bind_int64(s, 1, at);
     sqlite3_bind_int64(s, 2, id);
     return step_done(st, s, "marking a task overdue", err);
+}
+
+/* ---- attachments ---- */
+
+#define ATTACHMENT_COLS "id, incident_id, name, type, size, sha256, created_at, created_by"
+
+static int attachment_select(struct store *st, const char *sql, int64_t arg, struct store_attachment *out, size_t max,
+                             size_t *n, struct yj_err *err)
+{
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, arg);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+    size_t k = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && k < max) {
+        struct store_attachment *a = &out[k++];
+        *a = (struct store_attachment){.id = sqlite3_column_int64(s, 0),
+                                       .incident_id = sqlite3_column_int64(s, 1),
+                                       .size = sqlite3_column_int64(s, 4),
+                                       .created_at = sqlite3_column_int64(s, 6)};
+        snprintf(a->name, sizeof(a->name), "%s", (const char *)sqlite3_column_text(s, 2));
+        snprintf(a->type, sizeof(a->type), "%s", (const char *)sqlite3_column_text(s, 3));
+        snprintf(a->sha256, sizeof(a->sha256), "%s", (const char *)sqlite3_column_text(s, 5));
+        snprintf(a->created_by, sizeof(a->created_by), "%s", (const char *)sqlite3_column_text(s, 7));
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sql_fail(st, rc, "reading attachments", err);
+    *n = k;
+    return 0;
+}
+
+int store_attachment_list(struct store *st, int64_t incident_id, struct store_attachment *out, size_t max, size_t *n,
+                          struct yj_err *err)
+{
+    static const char sql[] = "SELECT " ATTACHMENT_COLS " FROM attachments WHERE incident_id = ?1 ORDER BY id LIMIT ?2";
+    return attachment_select(st, sql, incident_id, out, max, n, err);
+}
+
+int store_attachment_get(struct store *st, int64_t id, struct store_attachment *out, struct yj_err *err)
+{
+    static const char sql[] = "SELECT " ATTACHMENT_COLS " FROM attachments WHERE id = ?1 LIMIT ?2";
+    size_t n = 0;
+    int rc = attachment_select(st, sql, id, out, 1, &n, err);
+    if (rc == 0 && n == 0)
+        return yj_err_set(err, YJ_ENOTFOUND, "no attachment %lld", (long long)id);
+    return rc;
+}
+
+int store_attachment_insert(struct store *st, struct store_attachment *a, struct yj_err *err)
+{
+    static const char sql[] = "INSERT INTO attachments (incident_id, name, type, size, sha256, created_at, created_by) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?)";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, a->incident_id);
+    bind_text(s, 2, a->name);
+    bind_text(s, 3, a->type);
+    sqlite3_bind_int64(s, 4, a->size);
+    bind_text(s, 5, a->sha256);
+    sqlite3_bind_int64(s, 6, a->created_at);
+    bind_text(s, 7, a->created_by);
+    return step_insert(st, s, "recording an attachment", &a->id, err);
 }
 
 /* ---- blocked addresses ---- */

@@ -437,6 +437,21 @@ int store_task_action_result(struct store *st, int64_t id, const char *status, c
                              struct yj_err *err);
 void store_task_release(struct store_task *t);
 
+/* ---- attachments ---- */
+
+struct store_attachment {
+    int64_t id, incident_id;
+    char name[256], type[64], sha256[65], created_by[128];
+    int64_t size, created_at;
+};
+/* Records an attachment whose bytes are already on disk (sets a->id). Inside a transaction. */
+int store_attachment_insert(struct store *st, struct store_attachment *a, struct yj_err *err);
+/* An incident's attachments, oldest first (at most max). */
+int store_attachment_list(struct store *st, int64_t incident_id, struct store_attachment *out, size_t max, size_t *n,
+                          struct yj_err *err);
+/* One attachment: 0 and *out, or YJ_ENOTFOUND. */
+int store_attachment_get(struct store *st, int64_t id, struct store_attachment *out, struct yj_err *err);
+
 /* ---- blocked addresses (the built-in block_ip action) ---- */
 
 /* The distinct source addresses (the `ip` field) of an incident's signals, at most max, each

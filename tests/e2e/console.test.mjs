@@ -96,12 +96,16 @@ describe('web console', { skip }, () => {
     await phone.fill('input[name=title]', TITLE);
     await phone.fill('textarea[name=source]', '微博热搜，截图已保存');
     await phone.fill('textarea[name=scope]', '校外，转发 300 余次');
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+    await phone.setInputFiles('input[name=screenshot]', { name: '微博截图.png', mimeType: 'image/png', buffer: png });
     await shot(phone, 'report-phone');
     // Nothing overflows the phone's width.
     assert.ok(await phone.evaluate(() => document.documentElement.scrollWidth <= 390 + 1));
     await phone.click('.report-form button[type=submit]');
     await phone.waitForSelector('#reported-number');
     const number = (await phone.textContent('#reported-number')).trim();
+    await phone.waitForSelector('#attached');
+    assert.match(await phone.textContent('#attached'), /微博截图\.png/);
     assert.match(number, /^YJ-\d{4}-\d{4}$/);
 
     // The dashboard changed without a reload.
@@ -128,6 +132,9 @@ describe('web console', { skip }, () => {
     assert.equal(await desk.textContent('#incident-title'), TITLE);
     assert.equal(await desk.evaluate(() => window.__xss), undefined);
     assert.equal(await desk.locator('#incident-title script').count(), 0);
+    // The informant's screenshot is there, and it loads (same origin, allowed by the CSP).
+    await desk.waitForSelector('#attachments img');
+    assert.ok(await desk.evaluate(() => { const i = document.querySelector('#attachments img'); return i.complete && i.naturalWidth === 1; }));
 
     // Acknowledge; on to assessing; the risk assessment at a level that needs 启动预案.
     await desk.click('#ack');

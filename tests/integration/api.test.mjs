@@ -22,7 +22,7 @@ describe('server basics', () => {
     assert.match(srv.adminPassword, /^[A-Za-z2-9]{16}$/);
     const h = await fetch(`${srv.url}/healthz`);
     assert.equal(h.status, 200);
-    assert.deepEqual(await h.json(), { status: 'ok', store: 'ok', schema: 11 });
+    assert.deepEqual(await h.json(), { status: 'ok', store: 'ok', schema: 12 });
     const o = await fetch(`${srv.url}/api/v1/openapi.yaml`);
     assert.equal(o.status, 200);
     assert.match(await o.text(), /^openapi: 3/);
@@ -223,6 +223,40 @@ describe('roles, scoping and tokens', () => {
     const s = await readEvents(`${srv.url}/api/v1/events`, { Cookie: off.cookie, 'Last-Event-ID': '0' }, 100, 800);
     assert.ok(s.events.length > 0);
     assert.ok(s.events.every((e) => e.data.unit === 'publicity' || e.data.id === mine.json.id), JSON.stringify(s.events));
+  });
+
+  test('attachments: an image by its bytes, listed, served back; others refused; other units see nothing', async () => {
+    // A 1×1 PNG.
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+    const off = clients.officer;
+    const mine = await off.post('/api/v1/incidents', { type: 'public_opinion', title: '带截图的舆情上报' });
+    const base = `/api/v1/incidents/${mine.json.id}/attachments`;
+    const up = await off.req('POST', `${base}?name=${encodeURIComponent('微博截图.png')}`, png, { 'Content-Type': 'image/png' });
+    assert.equal(up.status, 201, up.text);
+    assert.equal(up.json.type, 'image/png');
+    assert.equal(up.json.size, png.length);
+    assert.equal(up.json.name, '微博截图.png');
+    const list = (await off.get(base)).json.items;
+    assert.deepEqual(list.map((a) => a.id), [up.json.id]);
+    const got = await fetch(srv.url + up.json.url, { headers: { Cookie: off.cookie } });
+    assert.equal(got.status, 200);
+    assert.equal(got.headers.get('content-type'), 'image/png');
+    assert.deepEqual(Buffer.from(await got.arrayBuffer()), png);
+    // Not an image (whatever the Content-Type says), a bad name, nothing stored for either.
+    const fake = await off.req('POST', base, Buffer.from('<svg onload=alert(1)>'), { 'Content-Type': 'image/png' });
+    assert.equal(fake.status, 415);
+    assert.equal((await off.req('POST', `${base}?name=..%2Fetc%2Fpasswd`, png, { 'Content-Type': 'image/png' })).status, 400);
+    assert.equal((await off.get(base)).json.items.length, 1);
+    const tl = (await off.get(`/api/v1/incidents/${mine.json.id}/timeline`)).json.items.filter((e) => e.kind === 'attachment');
+    assert.equal(tl.length, 1);
+    // Another unit's officer: the incident and its attachment look missing.
+    assert.equal((await off.get(`/api/v1/incidents/${other.id}/attachments`)).status, 404);
+    assert.equal((await off.req('POST', `/api/v1/incidents/${other.id}/attachments`, png, { 'Content-Type': 'image/png' })).status, 404);
+    assert.equal((await off.get(`/api/v1/incidents/${other.id}/attachments/${up.json.id}`)).status, 404);
+    assert.equal((await clients.admin.get(`/api/v1/incidents/${other.id}/attachments/${up.json.id}`)).status, 404, 'not that incident\'s');
+    // Bigger than limits.attachment (8 MiB by default): 413.
+    const big = Buffer.concat([png, Buffer.alloc(9 << 20)]);
+    assert.equal((await off.req('POST', base, big, { 'Content-Type': 'image/png' })).status, 413);
   });
 
   test('API tokens: scopes, shown once, revoked', async () => {
@@ -547,7 +581,7 @@ describe('deployment config and TLS', () => {
       assert.equal(r.code, 2);
       assert.deepEqual(r.stderr.trim().split('\n'), [
         `${f}:3:9: body: bad size "1 megabyte": unit must be one of B, KiB, MiB, GiB`,
-        `${f}:4:3: unknown key "colour" in limits (known keys: body, json_depth, string, connections, per_address, timeout, memory, window_keys)`,
+        `${f}:4:3: unknown key "colour" in limits (known keys: body, attachment, json_depth, string, connections, per_address, timeout, memory, window_keys)`,
         `${f}:5:10: threads: expected a whole number, not "0x10"`,
       ]);
       writeFileSync(f, 'listen: "localhost"\n');

@@ -37,3 +37,14 @@ export const post = (p, b) => api('POST', p, b === undefined ? {} : b);
 export const put = (p, b) => api('PUT', p, b);
 export const patch = (p, b) => api('PATCH', p, b);
 export const del = (p) => api('DELETE', p);
+
+// A file (an image) as the raw body of a POST; the server recognises the image by its bytes.
+export async function upload(path, file) {
+  const res = await fetch(path, {
+    method: 'POST', credentials: 'same-origin', body: file,
+    headers: { 'Content-Type': file.type || 'application/octet-stream', 'X-CSRF-Token': csrf, Accept: 'application/json' },
+  });
+  const data = await res.json().catch(() => null);
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data;
+}

@@ -1,7 +1,7 @@
 // 事件详情: classification and routing, deadlines counting down, the lifecycle with the fields
 // each move needs, the risk assessment, 启动预案, playbook tasks and approvals, notifications,
 // the upward report, notes and the timeline.
-import { get, post, put, patch, api } from '../api.js';
+import { get, post, put, patch, api, upload } from '../api.js';
 import { t, tStatus, tDeadline, tTask } from '../i18n.js';
 import { h, mount, fmtTime, countdown, levelBadge, statusBadge, field, attempt, toast } from '../ui.js';
 import { state, onLive } from '../app.js';
@@ -34,7 +34,8 @@ function textArea(name, value) { return h('textarea', { name, rows: 2, value: va
 export async function incidentPage(ref) {
   const inc = await get(`/api/v1/incidents/${encodeURIComponent(ref)}`);
   const base = `/api/v1/incidents/${inc.id}`;
-  const [tasks, notes] = await Promise.all([get(`${base}/tasks`), get(`${base}/notifications`).catch(() => ({ items: [] }))]);
+  const [tasks, notes, files] = await Promise.all([get(`${base}/tasks`), get(`${base}/notifications`).catch(() => ({ items: [] })),
+    get(`${base}/attachments`).catch(() => ({ items: [] }))]);
   const canWrite = WRITERS.includes(state.user.role);
   const canApprove = ['admin', 'leader', 'responder'].includes(state.user.role);
   const open = !['closed', 'dismissed'].includes(inc.status);
@@ -162,6 +163,13 @@ export async function incidentPage(ref) {
       h('div', {},
         h('section', { class: 'panel' }, h('h2', {}, t('Deadlines')), deadlines),
         h('section', { class: 'panel' }, h('h2', {}, t('Activate the plan')), activation),
+        h('section', { class: 'panel' }, h('h2', {}, t('Attachment')),
+          h('div', { class: 'thumbs', id: 'attachments' }, files.items.map((f) => h('a', { href: f.url, target: '_blank', rel: 'noopener' },
+            h('img', { src: f.url, alt: f.name, loading: 'lazy' }), h('span', {}, f.name)))),
+          open ? h('input', { type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp', 'aria-label': t('Attachment'), onchange: async (ev) => {
+            const file = ev.target.files[0];
+            if (file && await attempt(() => upload(`${base}/attachments?name=${encodeURIComponent(file.name)}`, file), t('Saved'))) reload();
+          } }) : null),
         h('section', { class: 'panel' }, h('h2', {}, t('Notifications')), notes.items.length ? h('ul', { class: 'plain' }, notes.items.slice(-20).map((n) =>
           h('li', {}, h('span', { class: `badge n-${n.status}` }, n.status), ' ', n.recipient.replace(/^person:/, ''), ' · ', n.subject))) : h('p', { class: 'muted' }, '—')),
         h('section', { class: 'panel' }, h('h2', {}, t('Timeline')), noteForm, h('ol', { class: 'timeline', id: 'timeline' }, [...inc.timeline].reverse().map((e) =>

@@ -1,6 +1,6 @@
 // 上报事件: the form a department informant fills in on a phone — what happened, when, where it
 // was seen, its scope — the content both plans ask of a first report.
-import { post } from '../api.js';
+import { post, upload } from '../api.js';
 import { t } from '../i18n.js';
 import { h, mount, field, errorBox } from '../ui.js';
 import { state } from '../app.js';
@@ -19,9 +19,20 @@ export function reportPage() {
     if (body.occurred_at) body.occurred_at = new Date(body.occurred_at).toISOString();
     if (body.drill) body.drill = true;
     try {
+      const file = form.elements.screenshot.files[0];
+      delete body.screenshot;
       const inc = await post('/api/v1/incidents', body);
+      let attached = null;
+      if (file) {
+        try {
+          attached = await upload(`/api/v1/incidents/${inc.id}/attachments?name=${encodeURIComponent(file.name)}`, file);
+        } catch (e) {
+          attached = e;
+        }
+      }
       mount(h('section', { class: 'panel narrow done-box' }, h('h1', {}, t('Reported as'), ' ', h('a', { href: `#/incidents/${inc.number}`, id: 'reported-number' }, inc.number)),
         h('p', {}, inc.title), h('p', { class: 'muted' }, `${inc.type_name} · ${inc.level_name} → ${inc.unit_name}`),
+        attached instanceof Error ? errorBox(attached) : attached ? h('p', { id: 'attached' }, `${t('Attachment')}：${attached.name}`) : null,
         h('a', { class: 'button', href: '#/report', onclick: () => setTimeout(reportPage) }, t('Report'))));
     } catch (e) {
       msg.replaceChildren(errorBox(e));
@@ -34,6 +45,7 @@ export function reportPage() {
   field(t('Scope'), h('textarea', { name: 'scope', rows: 2 }), t('optional')),
   field(t('Asset'), assetSel, t('optional')),
   field(t('Occurred at'), h('input', { name: 'occurred_at', type: 'datetime-local' }), t('optional')),
+  field(t('Attachment'), h('input', { name: 'screenshot', type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp' }), t('optional')),
   h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'drill', value: '1' }), ' ', t('Drill')),
   msg, h('button', { type: 'submit', class: 'primary wide' }, t('Submit report')));
   mount(h('section', { class: 'panel narrow' }, h('h1', {}, t('Report')), form));
