@@ -1316,12 +1316,34 @@ int store_deadline_mark_overdue(struct store *st, int64_t incident_id, const cha
     return deadline_set(st, sql, incident_id, kind, at, "marking a deadline overdue", err);
 }
 
+/* Runs a cached query with ?1 = arg and ?2 = max, turning each row into one element of out
+ * (row_size bytes each) with `read`; *n gets the count. */
+static int select_rows(struct store *st, const char *sql, int64_t arg, void *out, size_t row_size, size_t max,
+                       size_t *n, void (*read)(sqlite3_stmt *, void *), const char *doing, struct yj_err *err)
+{
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, arg);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+    size_t k = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && k < max)
+        read(s, (char *)out + row_size * k++);
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sql_fail(st, rc, doing, err);
+    *n = k;
+    return 0;
+}
+
 #define ESCALATION_COLS                                                                                     \
     "id, incident_id, deadline, policy, step, sent, coalesce(next_at, 0), started_at, coalesce(stopped_at, 0), "     \
     "coalesce(stop_reason, '')"
 
-static void read_escalation(sqlite3_stmt *s, struct store_escalation *e)
+static void read_escalation(sqlite3_stmt *s, void *row)
 {
+    struct store_escalation *e = row;
     *e = (struct store_escalation){.id = sqlite3_column_int64(s, 0),
                                    .incident_id = sqlite3_column_int64(s, 1),
                                    .step = sqlite3_column_int64(s, 4),
@@ -1337,20 +1359,7 @@ static void read_escalation(sqlite3_stmt *s, struct store_escalation *e)
 static int escalation_select(struct store *st, const char *sql, int64_t arg, struct store_escalation *out, size_t max,
                              size_t *n, struct yj_err *err)
 {
-    sqlite3_stmt *s = stmt(st, sql, err);
-    if (!s)
-        return YJ_ESTORE;
-    sqlite3_bind_int64(s, 1, arg);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
-    size_t k = 0;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW && k < max)
-        read_escalation(s, &out[k++]);
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return sql_fail(st, rc, "reading escalations", err);
-    *n = k;
-    return 0;
+    return select_rows(st, sql, arg, out, sizeof(*out), max, n, read_escalation, "reading escalations", err);
 }
 
 int store_escalation_due(struct store *st, int64_t now, struct store_escalation *out, size_t max, size_t *n,
@@ -1774,32 +1783,23 @@ int store_task_mark_overdue(struct store *st, int64_t id, int64_t at, struct yj_
 
 #define ATTACHMENT_COLS "id, incident_id, name, type, size, sha256, created_at, created_by"
 
+static void read_attachment(sqlite3_stmt *s, void *row)
+{
+    struct store_attachment *a = row;
+    *a = (struct store_attachment){.id = sqlite3_column_int64(s, 0),
+                                   .incident_id = sqlite3_column_int64(s, 1),
+                                   .size = sqlite3_column_int64(s, 4),
+                                   .created_at = sqlite3_column_int64(s, 6)};
+    snprintf(a->name, sizeof(a->name), "%s", (const char *)sqlite3_column_text(s, 2));
+    snprintf(a->type, sizeof(a->type), "%s", (const char *)sqlite3_column_text(s, 3));
+    snprintf(a->sha256, sizeof(a->sha256), "%s", (const char *)sqlite3_column_text(s, 5));
+    snprintf(a->created_by, sizeof(a->created_by), "%s", (const char *)sqlite3_column_text(s, 7));
+}
+
 static int attachment_select(struct store *st, const char *sql, int64_t arg, struct store_attachment *out, size_t max,
                              size_t *n, struct yj_err *err)
 {
-    sqlite3_stmt *s = stmt(st, sql, err);
-    if (!s)
-        return YJ_ESTORE;
-    sqlite3_bind_int64(s, 1, arg);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
-    size_t k = 0;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW && k < max) {
-        struct store_attachment *a = &out[k++];
-        *a = (struct store_attachment){.id = sqlite3_column_int64(s, 0),
-                                       .incident_id = sqlite3_column_int64(s, 1),
-                                       .size = sqlite3_column_int64(s, 4),
-                                       .created_at = sqlite3_column_int64(s, 6)};
-        snprintf(a->name, sizeof(a->name), "%s", (const char *)sqlite3_column_text(s, 2));
-        snprintf(a->type, sizeof(a->type), "%s", (const char *)sqlite3_column_text(s, 3));
-        snprintf(a->sha256, sizeof(a->sha256), "%s", (const char *)sqlite3_column_text(s, 5));
-        snprintf(a->created_by, sizeof(a->created_by), "%s", (const char *)sqlite3_column_text(s, 7));
-    }
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return sql_fail(st, rc, "reading attachments", err);
-    *n = k;
-    return 0;
+    return select_rows(st, sql, arg, out, sizeof(*out), max, n, read_attachment, "reading attachments", err);
 }
 
 int store_attachment_list(struct store *st, int64_t incident_id, struct store_attachment *out, size_t max, size_t *n,
@@ -1867,34 +1867,25 @@ int store_incident_addresses(struct store *st, int64_t incident_id, char **out, 
     "b.id, b.address, b.incident_id, i.number, coalesce(b.task_id, 0), b.blocked_at, b.expires_at, "           \
     "coalesce(b.released_at, 0), coalesce(b.released_by, ''), coalesce(b.release_reason, '')"
 
+static void read_block(sqlite3_stmt *s, void *row)
+{
+    struct store_block *b = row;
+    *b = (struct store_block){.id = sqlite3_column_int64(s, 0),
+                              .incident_id = sqlite3_column_int64(s, 2),
+                              .task_id = sqlite3_column_int64(s, 4),
+                              .blocked_at = sqlite3_column_int64(s, 5),
+                              .expires_at = sqlite3_column_int64(s, 6),
+                              .released_at = sqlite3_column_int64(s, 7)};
+    snprintf(b->address, sizeof(b->address), "%s", (const char *)sqlite3_column_text(s, 1));
+    snprintf(b->incident, sizeof(b->incident), "%s", (const char *)sqlite3_column_text(s, 3));
+    snprintf(b->released_by, sizeof(b->released_by), "%s", (const char *)sqlite3_column_text(s, 8));
+    snprintf(b->release_reason, sizeof(b->release_reason), "%s", (const char *)sqlite3_column_text(s, 9));
+}
+
 static int block_select(struct store *st, const char *sql, int64_t arg, struct store_block *out, size_t max,
                         size_t *n, struct yj_err *err)
 {
-    sqlite3_stmt *s = stmt(st, sql, err);
-    if (!s)
-        return YJ_ESTORE;
-    sqlite3_bind_int64(s, 1, arg);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
-    size_t k = 0;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW && k < max) {
-        struct store_block *b = &out[k++];
-        *b = (struct store_block){.id = sqlite3_column_int64(s, 0),
-                                  .incident_id = sqlite3_column_int64(s, 2),
-                                  .task_id = sqlite3_column_int64(s, 4),
-                                  .blocked_at = sqlite3_column_int64(s, 5),
-                                  .expires_at = sqlite3_column_int64(s, 6),
-                                  .released_at = sqlite3_column_int64(s, 7)};
-        snprintf(b->address, sizeof(b->address), "%s", (const char *)sqlite3_column_text(s, 1));
-        snprintf(b->incident, sizeof(b->incident), "%s", (const char *)sqlite3_column_text(s, 3));
-        snprintf(b->released_by, sizeof(b->released_by), "%s", (const char *)sqlite3_column_text(s, 8));
-        snprintf(b->release_reason, sizeof(b->release_reason), "%s", (const char *)sqlite3_column_text(s, 9));
-    }
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return sql_fail(st, rc, "reading blocked addresses", err);
-    *n = k;
-    return 0;
+    return select_rows(st, sql, arg, out, sizeof(*out), max, n, read_block, "reading blocked addresses", err);
 }
 
 int store_block_list(struct store *st, bool active, struct store_block *out, size_t max, size_t *n,
