@@ -700,6 +700,28 @@ int incident_attach_signal(struct yj_ctx *ctx, struct store_incident *inc, int64
     return rc;
 }
 
+/* A decision on an incident (acknowledged, plan activated), inside the transaction the caller
+ * began: the row written back, the deadlines it meets met and their escalations stopped, the
+ * timeline entry `kind` with body, audit `action` and the live event (finish commits). */
+static int record_decision(struct yj_ctx *ctx, struct store_incident *inc, int64_t expected,
+                           const char *const *met, const char *stop_reason, const char *kind, json_t *body,
+                           const char *action, int64_t now, struct yj_err *err)
+{
+    inc->updated_at = now;
+    int rc = store_incident_update(ctx->store, inc, expected, err);
+    for (const char *const *m = met; rc == 0 && *m; m++) {
+        rc = store_deadline_meet(ctx->store, inc->id, *m, now, err);
+        if (rc == 0)
+            rc = store_escalation_stop_all(ctx->store, inc->id, *m, now, stop_reason, err);
+    }
+    if (rc == 0)
+        rc = timeline(ctx, inc->id, now, kind, body, err);
+    json_t *detail = json_pack("{s:I, s:O}", "id", (json_int_t)inc->id, kind, body);
+    rc = finish(ctx, rc, action, inc, detail, now, err);
+    json_decref(detail);
+    return rc;
+}
+
 int incident_ack(struct yj_ctx *ctx, const char *ref, struct store_incident *out, struct yj_err *err)
 {
     struct store_incident inc = {0};
@@ -727,20 +749,9 @@ int incident_ack(struct yj_ctx *ctx, const char *ref, struct store_incident *out
     }
     int64_t expected = inc.version;
     inc.acknowledged_at = now;
-    inc.updated_at = now;
-    rc = store_incident_update(ctx->store, &inc, expected, err);
-    if (rc == 0)
-        rc = store_deadline_meet(ctx->store, inc.id, "acknowledge", now, err);
-    if (rc == 0)
-        rc = store_escalation_stop_all(ctx->store, inc.id, "acknowledge", now, "acknowledged", err);
-    if (rc == 0)
-        rc = store_escalation_stop_all(ctx->store, inc.id, "new", now, "acknowledged", err);
     json_t *body = json_pack("{s:s}", "by", ctx->actor ? ctx->actor : "");
-    if (rc == 0)
-        rc = timeline(ctx, inc.id, now, "acknowledged", body, err);
-    json_t *detail = json_pack("{s:I}", "id", (json_int_t)inc.id);
-    rc = finish(ctx, rc, "incident.ack", &inc, detail, now, err);
-    json_decref(detail);
+    static const char *const met[] = {"acknowledge", "new", NULL};
+    rc = record_decision(ctx, &inc, expected, met, "acknowledged", "acknowledged", body, "incident.ack", now, err);
     json_decref(body);
     if (rc == 0 && out)
         *out = inc;
@@ -783,19 +794,11 @@ int incident_activate(struct yj_ctx *ctx, const char *ref, const char *by, const
         inc.activated_by = xstrdup(by);
         inc.activation_reason = xstrdup(reason);
         inc.activated_at = now;
-        inc.updated_at = now;
-        rc = store_incident_update(ctx->store, &inc, expected, err);
-        if (rc == 0)
-            rc = store_deadline_meet(ctx->store, inc.id, "activation", now, err);
-        if (rc == 0)
-            rc = store_escalation_stop_all(ctx->store, inc.id, "activation", now, "activated", err);
         const struct plan_person *p = plan_person(ctx->plan, by);
         json_t *body = json_pack("{s:s, s:s?, s:s}", "by", by, "name", p ? p->name : NULL, "reason", reason);
-        if (rc == 0)
-            rc = timeline(ctx, inc.id, now, "activation", body, err);
-        json_t *detail = json_pack("{s:I, s:O}", "id", (json_int_t)inc.id, "activation", body);
-        rc = finish(ctx, rc, "incident.activate", &inc, detail, now, err);
-        json_decref(detail);
+        static const char *const met[] = {"activation", NULL};
+        rc = record_decision(ctx, &inc, expected, met, "activated", "activation", body, "incident.activate", now,
+                             err);
         json_decref(body);
     }
     if (rc == 0 && out)
