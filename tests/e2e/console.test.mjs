@@ -207,6 +207,19 @@ describe('web console', { skip }, () => {
       await shot(page, name);
       if (hash === '#/audit') assert.match(await page.textContent('#audit-verify'), /审计链完整/);
     }
+    // Admin: a token for a log shipper, shown once; an account disabled.
+    const adm = await open('admin', srv.adminPassword);
+    await adm.goto(srv.url + '/#/users');
+    await adm.waitForSelector('#new-token');
+    await adm.fill('#new-token input[name=name]', 'syslog-shipper');
+    await adm.click('#new-token button[type=submit]');
+    await adm.waitForSelector('#token-secret code');
+    const secret = (await adm.textContent('#token-secret code')).trim();
+    const asToken = new Client(srv.url, { token: secret });
+    assert.equal((await asToken.post('/api/v1/signals', { signals: [{ source: 'x', message: 'hello' }] })).status, 202);
+    await adm.click('#users tr:has-text("it_officer") button');
+    await adm.waitForSelector('#users tr:has-text("it_officer") >> text=已停用');
+    await shot(adm, 'users');
     assert.deepEqual(errors, []);
   });
 });

@@ -25,7 +25,7 @@ const zh = {
   'Change password': '修改密码', 'Password changed; log in again': '密码已修改，请重新登录',
   'Organisation': '组织机构', 'Groups': '领导与工作机构', 'Units': '单位', 'People': '人员', 'Types': '事件类型',
   'Levels': '事件级别', 'Playbook': '处置流程', 'National level': '国家分级', 'On duty now': '当前值班',
-  'Role': '角色', 'Tokens': 'API 令牌', 'Create': '创建', 'Verify': '校验', 'Audit chain intact': '审计链完整',
+  'Role': '角色', 'Name': '名称', 'Tokens': 'API 令牌', 'Create': '创建', 'Verify': '校验', 'Audit chain intact': '审计链完整',
   'Audit chain broken': '审计链被篡改', 'When': '时间', 'Who': '操作人', 'What': '操作', 'Object': '对象',
   'due': '截止', 'overdue by': '已超时', 'left': '剩余', 'met': '已完成', 'Saved': '已保存',
   'Signals': '信号数', 'Reporter': '上报人', 'Dismiss': '排除', 'Plan activated': '已启动预案',
