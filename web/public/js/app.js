@@ -98,6 +98,8 @@ export function params() {
 
 export async function render() {
   state.listener = null;
+  if (location.hash !== render.last) document.getElementById('toast').hidden = true; // a new page
+  render.last = location.hash;
   const topbar = document.getElementById('topbar');
   if (!state.user) {
     try {
