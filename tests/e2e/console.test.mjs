@@ -83,6 +83,18 @@ describe('web console', { skip }, () => {
     assert.match(await anon.textContent('.error'), /用户名或密码|password/);
     await anon.fill('input[name=password]', '');
     await shot(anon, 'login');
+    // The keyboard alone: the user name has focus, Tab to the password, Enter; then Tab to a link
+    // of the navigation and Enter.
+    await anon.fill('input[name=username]', '');
+    await anon.focus('input[name=username]');
+    await anon.keyboard.type('admin');
+    await anon.keyboard.press('Tab');
+    await anon.keyboard.type(srv.adminPassword);
+    await anon.keyboard.press('Enter');
+    await anon.waitForSelector('#nav a');
+    await anon.focus('#nav a[href="#/incidents"]');
+    await anon.keyboard.press('Enter');
+    await anon.waitForFunction(() => location.hash === '#/incidents');
     await ctx.close();
 
     const desk = await open('duty1', PW);
