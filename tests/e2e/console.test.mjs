@@ -232,6 +232,12 @@ describe('web console', { skip }, () => {
     await adm.click('#users tr:has-text("it_officer") button');
     await adm.waitForSelector('#users tr:has-text("it_officer") >> text=已停用');
     await shot(adm, 'users');
+    // English on request, Chinese again after.
+    await adm.click('#who button:has-text("English")');
+    await adm.waitForSelector('#nav a:has-text("Incidents")');
+    assert.match(await adm.textContent('#users'), /disabled/);
+    await adm.click('#who button:has-text("中文")');
+    await adm.waitForSelector('#nav a:has-text("事件")');
     assert.deepEqual(errors, []);
   });
 });

@@ -1,6 +1,36 @@
 // i18n.js: Simplified Chinese by default, English on request (the switch in the top bar, kept
-// in localStorage). Keys are short English phrases; a missing translation shows the key.
+// in localStorage). Keys are short English phrases; a missing translation shows the key. A key may
+// carry ":context" to tell apart two Chinese words for one English one (shown without it).
 const zh = {
+  'holiday': '节假日',
+  'swapped': '调班',
+  'Roster': '值班表',
+  'Handover at': '交接班时间',
+  'holidays': '节假日天数',
+  'weekly': '每周轮换',
+  'daily': '每日轮换',
+  'from': '自',
+  "This level needs the leading group's decision first (on the right).": '此级别需先记录领导小组启动预案的决定（见右侧）。',
+  'Changed by someone else; save to see the latest': '此事件已被更新，保存后将显示最新内容',
+  'Network and information security emergency response': '网络与信息安全突发事件应急响应',
+  'Password:login': '密码',
+  'Leaders': '组长',
+  'Members': '成员',
+  'Contacts': '联系方式',
+  'Head': '负责人',
+  'needs activation': '需启动预案',
+  'routed by': '分派依据',
+  'asset owner': '资产归属',
+  'needs approval': '需审批',
+  'e.g. unknown links on the home page': '例：学校官网首页出现不明链接',
+  'How it was found, where (address, what the screenshot shows)': '如何发现、在哪里看到（网址、截图说明）',
+  'The token is shown only now; keep it:': '令牌只显示这一次，请立即保存：',
+  'disabled': '已停用',
+  'Enable': '启用',
+  'Disable': '停用',
+  'revoked': '已吊销',
+  'Revoke': '吊销',
+  'chart unavailable': '图表不可用',
   'Situation': '态势', 'Incidents': '事件', 'Report': '上报事件', 'Plan': '预案', 'Duty': '值班',
   'Users': '用户', 'Audit': '审计', 'Log out': '退出', 'Password': '修改密码', 'Log in': '登录',
   'User name': '用户名', 'Log in to the emergency desk': '登录应急响应平台',
@@ -40,7 +70,7 @@ const taskZh = { todo: '待办', doing: '进行中', done: '已完成', skipped:
 
 export function lang() { return localStorage.getItem('yj.lang') === 'en' ? 'en' : 'zh'; }
 export function setLang(l) { localStorage.setItem('yj.lang', l); }
-export function t(key) { return lang() === 'en' ? key : (zh[key] || key); }
+export function t(key) { return lang() === 'en' ? key.replace(/:.*$/, '') : (zh[key] || key); }
 export function tStatus(s) { return lang() === 'en' ? s : (statusZh[s] || s); }
 export function tDeadline(k) {
   if (k && k.startsWith('task:')) return lang() === 'en' ? 'task' : '处置任务';

@@ -130,7 +130,7 @@ export async function dashboardPage() {
     });
     window.addEventListener('resize', () => chart.resize(), { once: true });
   } catch {
-    trend.textContent = lang() === 'en' ? 'chart unavailable' : '图表不可用';
+    trend.textContent = t('chart unavailable');
   }
   void state;
 }

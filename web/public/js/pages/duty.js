@@ -10,7 +10,7 @@ export async function dutyPage() {
     h('section', { class: 'panel' }, h('h2', {}, t('On duty now')),
       h('table', { class: 'table', id: 'duty' }, h('tbody', {}, (d.shifts || []).map((s) => h('tr', {},
         h('td', {}, s.rotation_name || s.rotation || ''), h('td', { class: 'strong' }, s.name || s.person),
-        h('td', {}, s.phone || s.mobile || ''), h('td', {}, `${fmtTime(s.from)} → ${fmtTime(s.to)}`), h('td', {}, s.holiday ? '节假日' : '', s.overridden ? ' 调班' : ''))))),
+        h('td', {}, s.phone || s.mobile || ''), h('td', {}, `${fmtTime(s.from)} → ${fmtTime(s.to)}`), h('td', {}, s.holiday ? t('holiday') : '', s.overridden ? ' ' + t('swapped') : ''))))),
 ),
     rosterPanel());
 }
@@ -20,10 +20,10 @@ function rosterPanel() {
   const r = state.plan.roster;
   if (!r) return null;
   const who = (id) => { const p = state.plan.people.find((x) => x.id === id); return p ? p.name : id; };
-  return h('section', { class: 'panel' }, h('h2', {}, '值班表'),
-    h('p', { class: 'muted' }, `交接班时间 ${r.handover || '—'}；节假日 ${(r.holidays || []).length} 天`),
+  return h('section', { class: 'panel' }, h('h2', {}, t('Roster')),
+    h('p', { class: 'muted' }, `${t('Handover at')} ${r.handover || '—'}; ${t('holidays')}: ${(r.holidays || []).length}`),
     h('table', { class: 'table', id: 'rotations' }, h('tbody', {}, (r.rotations || []).map((x) => h('tr', {},
-      h('td', {}, x.name), h('td', {}, x.every === 'weekly' ? '每周轮换' : '每日轮换', x.holidays ? '（节假日）' : ''),
-      h('td', {}, (x.people || []).map(who).join(' → ')), h('td', {}, x.start ? `自 ${x.start}` : ''))))),
+      h('td', {}, x.name), h('td', {}, x.every === 'weekly' ? t('weekly') : t('daily'), x.holidays ? ` (${t('holiday')})` : ''),
+      h('td', {}, (x.people || []).map(who).join(' → ')), h('td', {}, x.start ? `${t('from')} ${x.start}` : ''))))),
     (r.overrides || []).length ? h('ul', { class: 'plain' }, r.overrides.map((o) => h('li', {}, `${o.date || o.from || ''} ${who(o.person)} ${o.reason || ''}`))) : null);
 }

@@ -65,7 +65,7 @@ export async function incidentPage(ref) {
         return h('option', { value: l, selected: l === inc.level ? true : null }, lv ? `${lv.name}（${lv.national}）` : l);
       }))));
       if (level && level.activation && !inc.activated_at)
-        fields.push(h('p', { class: 'hint-box' }, t('Activate the plan'), ' — ', '此级别需先记录领导小组启动预案的决定（见右侧）。'));
+        fields.push(h('p', { class: 'hint-box' }, t('Activate the plan'), ' — ', t('This level needs the leading group\'s decision first (on the right).')));
     }
     if (to === 'closed') for (const k of ['cause', 'loss', 'lessons']) fields.push(field(t(LABEL[k]), textArea(k, inc[k])));
     if (to === 'dismissed') fields.push(field(t('Reason'), h('input', { name: 'reason', required: true })));
@@ -179,7 +179,7 @@ export async function incidentPage(ref) {
   onLive((kind, data) => {
     if (!data || (data.id !== inc.id && data.number !== inc.number)) return;
     const a = document.activeElement;
-    if (a && ['INPUT', 'TEXTAREA', 'SELECT'].includes(a.tagName) && document.getElementById('app').contains(a)) toast('此事件已被更新，保存后将显示最新内容');
+    if (a && ['INPUT', 'TEXTAREA', 'SELECT'].includes(a.tagName) && document.getElementById('app').contains(a)) toast(t('Changed by someone else; save to see the latest'));
     else reload();
   });
 }
@@ -192,7 +192,7 @@ function describe(e) {
     case 'task': return `${b.title}：${tTask(b.from)} → ${tTask(b.to)}${b.reason ? '（' + b.reason + '）' : ''}`;
     case 'overdue': return tDeadline(b.deadline);
     case 'activation': return `${b.name || b.by}：${b.reason}`;
-    case 'upward_report': return `${b.to || ''}${b.missing && b.missing.length ? '；待补报：' + b.missing.join('、') : ''}`;
+    case 'upward_report': return `${b.to || ''}${b.missing && b.missing.length ? `; ${t('Missing items')}: ` + b.missing.join('、') : ''}`;
     case 'reported': return `${b.type} · ${b.level} → ${b.unit}`;
     case 'escalation': return `${b.policy || ''} ${(b.notified || []).join('、')}`;
     default: return Object.entries(b).filter(([, v]) => typeof v === 'string').map(([k, v]) => `${k}: ${v}`).join('；');

@@ -21,8 +21,8 @@ export function loginPage() {
   } },
   h('div', { class: 'login-mark', 'aria-hidden': 'true' }, '应'),
   h('h1', {}, t('Log in to the emergency desk')),
-  h('p', { class: 'sub' }, '网络与信息安全突发事件应急响应'),
-  field(t('User name'), name), field(t('Password').replace('修改', ''), pw), msg,
+  h('p', { class: 'sub' }, t('Network and information security emergency response')),
+  field(t('User name'), name), field(t('Password:login'), pw), msg,
   h('button', { type: 'submit', class: 'primary wide' }, t('Log in')));
   mount(h('div', { class: 'login-wrap' }, form));
   name.focus();

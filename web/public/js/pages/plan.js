@@ -10,25 +10,25 @@ const table = (head, rows) => h('table', { class: 'table' }, h('thead', {}, h('t
 export function planPage() {
   const p = state.plan;
   mount(h('div', { class: 'page-head' }, h('h1', {}, p.plan.name), h('span', { class: 'muted' }, p.plan.source || '')),
-    h('section', { class: 'panel' }, h('h2', {}, t('Groups')), table([t('Groups'), '组长', '成员', t('Units')],
+    h('section', { class: 'panel' }, h('h2', {}, t('Groups')), table([t('Groups'), t('Leaders'), t('Members'), t('Units')],
       p.groups.map((g) => h('tr', {}, h('td', {}, g.name, h('div', { class: 'muted' }, g.duties || '')),
         h('td', {}, (g.leaders || []).map((id) => name(p.people, id)).join('、')),
         h('td', {}, (g.members || []).map((id) => name(p.people, id)).join('、')),
         h('td', {}, (g.member_units || []).map((id) => name(p.units, id)).join('、') || (g.office_unit ? name(p.units, g.office_unit) : '')))))),
-    h('section', { class: 'panel' }, h('h2', {}, t('People')), table([t('People'), t('Unit'), t('Role'), '联系方式'],
+    h('section', { class: 'panel' }, h('h2', {}, t('People')), table([t('People'), t('Unit'), t('Role'), t('Contacts')],
       p.people.map((x) => h('tr', {}, h('td', {}, x.name, x.title ? h('div', { class: 'muted' }, x.title) : null), h('td', {}, name(p.units, x.unit)),
         h('td', {}, (x.roles || []).map((r) => name(p.roles || [], r)).join('、')),
         h('td', {}, [x.contacts && x.contacts.mobile, x.contacts && x.contacts.phone, x.contacts && x.contacts.email].filter(Boolean).join(' / ') || '—'))))),
     h('div', { class: 'grid2' },
-      h('section', { class: 'panel' }, h('h2', {}, t('Units')), table([t('Units'), '负责人'],
+      h('section', { class: 'panel' }, h('h2', {}, t('Units')), table([t('Units'), t('Head')],
         p.units.map((u) => h('tr', {}, h('td', {}, u.name), h('td', {}, u.head ? name(p.people, u.head) : '—'))))),
       h('section', { class: 'panel' }, h('h2', {}, t('Levels')), table([t('Level'), t('National level'), t('Deadlines')],
-        p.levels.map((l) => h('tr', {}, h('td', {}, h('span', { class: `badge level-${l.warning_color}` }, l.name), l.activation ? h('span', { class: 'tag' }, '需启动预案') : null),
+        p.levels.map((l) => h('tr', {}, h('td', {}, h('span', { class: `badge level-${l.warning_color}` }, l.name), l.activation ? h('span', { class: 'tag' }, t('needs activation')) : null),
           h('td', {}, `${l.national} ${l.national_name}`),
           h('td', {}, Object.entries(l.deadlines).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join('，'))))))),
     h('section', { class: 'panel' }, h('h2', {}, t('Types'), ' · ', t('Routing'), ' · ', t('Playbook')), table([t('Type'), t('Routing'), 'GB/T 20986', t('Playbook')],
       p.types.map((x) => h('tr', {}, h('td', {}, x.name, h('div', { class: 'muted' }, name(p.classes, x.class)),
         h('div', { class: 'muted' }, (x.levels || []).map((l) => name(p.levels, l)).join(' / '))),
-        h('td', {}, name(p.units, x.owner), x.route && x.route !== 'type' ? h('div', { class: 'muted' }, `按${x.route === 'asset' ? '资产归属' : x.route}分派`) : null), h('td', {}, [x.gbt_category, x.gbt_subcategory].filter(Boolean).join(' / ')),
-        h('td', {}, h('ol', { class: 'steps' }, (x.playbook || []).map((s) => h('li', {}, s.title, s.approval ? h('span', { class: 'tag warn' }, '需审批') : null)))))))));
+        h('td', {}, name(p.units, x.owner), x.route && x.route !== 'type' ? h('div', { class: 'muted' }, `${t('routed by')} ${x.route === 'asset' ? t('asset owner') : x.route}`) : null), h('td', {}, [x.gbt_category, x.gbt_subcategory].filter(Boolean).join(' / ')),
+        h('td', {}, h('ol', { class: 'steps' }, (x.playbook || []).map((s) => h('li', {}, s.title, s.approval ? h('span', { class: 'tag warn' }, t('needs approval')) : null)))))))));
 }

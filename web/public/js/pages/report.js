@@ -40,8 +40,8 @@ export function reportPage() {
     }
   } },
   field(t('Type'), typeSel),
-  field(t('Title'), h('input', { name: 'title', required: true, maxlength: 200, placeholder: '例：学校官网首页出现不明链接' })),
-  field(t('What happened'), h('textarea', { name: 'source', rows: 3, placeholder: '如何发现、在哪里看到（网址、截图说明）' })),
+  field(t('Title'), h('input', { name: 'title', required: true, maxlength: 200, placeholder: t('e.g. unknown links on the home page') })),
+  field(t('What happened'), h('textarea', { name: 'source', rows: 3, placeholder: t('How it was found, where (address, what the screenshot shows)') })),
   field(t('Scope'), h('textarea', { name: 'scope', rows: 2 }), t('optional')),
   field(t('Asset'), assetSel, t('optional')),
   field(t('Occurred at'), h('input', { name: 'occurred_at', type: 'datetime-local' }), t('optional')),

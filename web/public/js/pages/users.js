@@ -23,7 +23,7 @@ export async function usersPage() {
     ev.preventDefault();
     const f = new FormData(tokenForm);
     const r = await attempt(() => post('/api/v1/tokens', { name: f.get('name'), scopes: f.getAll('scopes') }));
-    if (r) shown.replaceChildren(h('p', { class: 'ok-box' }, '令牌只显示这一次，请立即保存：', h('code', { class: 'secret' }, r.token)));
+    if (r) shown.replaceChildren(h('p', { class: 'ok-box' }, t('The token is shown only now; keep it:'), h('code', { class: 'secret' }, r.token)));
   } }, field(t('Name'), h('input', { name: 'name', required: true })),
   h('fieldset', { class: 'scopes' }, h('legend', {}, 'scopes'), ['read', 'write', 'ingest', 'admin'].map((s) =>
     h('label', {}, h('input', { type: 'checkbox', name: 'scopes', value: s, checked: s === 'ingest' ? true : null }), ' ', s))),
@@ -31,13 +31,13 @@ export async function usersPage() {
 
   mount(h('div', { class: 'page-head' }, h('h1', {}, t('Users'))),
     h('section', { class: 'panel' }, h('table', { class: 'table', id: 'users' }, h('tbody', {}, users.items.map((u) => h('tr', {},
-      h('td', {}, u.name), h('td', {}, t(u.role)), h('td', {}, u.unit || ''), h('td', {}, u.disabled ? '已停用' : ''),
+      h('td', {}, u.name), h('td', {}, t(u.role)), h('td', {}, u.unit || ''), h('td', {}, u.disabled ? t('disabled') : ''),
       h('td', { class: 'btns' }, u.name === state.user.name ? null : h('button', { type: 'button', class: 'small', onclick: async () => {
         if (await attempt(() => patch(`/api/v1/users/${u.id}`, { disabled: !u.disabled }), t('Saved'))) usersPage();
-      } }, u.disabled ? '启用' : '停用')))))), userForm),
+      } }, u.disabled ? t('Enable') : t('Disable'))))))), userForm),
     h('section', { class: 'panel' }, h('h2', {}, t('Tokens')), shown, h('table', { class: 'table', id: 'tokens' }, h('tbody', {}, tokens.items.map((k) => h('tr', {},
       h('td', {}, k.name), h('td', {}, (k.scopes || []).join(', ')), h('td', {}, fmtTime(k.created_at)),
-      h('td', {}, k.revoked_at ? '已吊销' : h('button', { type: 'button', class: 'small danger', onclick: async () => {
+      h('td', {}, k.revoked_at ? t('revoked') : h('button', { type: 'button', class: 'small danger', onclick: async () => {
         if (await attempt(() => del(`/api/v1/tokens/${k.id}`), t('Saved'))) usersPage();
-      } }, '吊销')))))), tokenForm));
+      } }, t('Revoke'))))))), tokenForm));
 }
