@@ -100,3 +100,18 @@ export async function attempt(fn, okMsg) {
     return undefined;
   }
 }
+
+// ECharts (embedded, from npm), loaded the first time a chart is drawn.
+let echartsLoading;
+export function loadEcharts() {
+  if (window.echarts) return Promise.resolve(window.echarts);
+  echartsLoading = echartsLoading || new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = '/vendor/echarts.min.js';
+    s.onload = () => resolve(window.echarts);
+    s.onerror = reject;
+    document.head.append(s);
+  });
+  return echartsLoading;
+}
+

@@ -1,24 +1,11 @@
 // 态势: what is open, how severe, what is due or overdue, the last 30 days; live.
 import { get } from '../api.js';
 import { t, tStatus, tDeadline, lang } from '../i18n.js';
-import { h, mount, fmtTime, dayKey, countdown, levelBadge } from '../ui.js';
+import { h, mount, fmtTime, dayKey, countdown, levelBadge, loadEcharts } from '../ui.js';
 import { onLive, state } from '../app.js';
 
 const OPEN = ['reported', 'assessing', 'responding', 'recovering', 'reviewing'];
 const COLORS = { red: '#c62828', orange: '#ef6c00', yellow: '#f9a825', blue: '#1565c0' };
-
-let echartsLoading;
-function loadEcharts() {
-  if (window.echarts) return Promise.resolve(window.echarts);
-  echartsLoading = echartsLoading || new Promise((resolve, reject) => {
-    const s = document.createElement('script');
-    s.src = '/vendor/echarts.min.js';
-    s.onload = () => resolve(window.echarts);
-    s.onerror = reject;
-    document.head.append(s);
-  });
-  return echartsLoading;
-}
 
 function counted(items, key, name) {
   const m = new Map();

@@ -1,15 +1,34 @@
 // 预案: the plan in force, read-only — organisation, groups, types, levels and their national
 // mapping, routing, deadlines, playbooks.
 import { t } from '../i18n.js';
-import { h, mount } from '../ui.js';
+import { h, mount, loadEcharts } from '../ui.js';
 import { state } from '../app.js';
 
 const name = (list, id) => { const x = list.find((i) => i.id === id); return x ? x.name : id || '—'; };
 const table = (head, rows) => h('table', { class: 'table' }, h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows));
 
+// The organisation as a tree: each group with its leaders, members and member units.
+function orgTree(p) {
+  const person = (id) => ({ name: name(p.people, id) });
+  return { name: p.plan.organization || p.plan.name, children: p.groups.map((g) => ({
+    name: g.name,
+    children: [...(g.leaders || []).map((id) => ({ name: `${t('Leaders')}：${name(p.people, id)}` })),
+      ...(g.members || []).map(person), ...(g.member_units || []).map((id) => ({ name: name(p.units, id) })),
+      ...(g.office_unit ? [{ name: name(p.units, g.office_unit) }] : [])],
+  })) };
+}
+
 export function planPage() {
   const p = state.plan;
+  const chart = h('div', { class: 'chart org', id: 'org', role: 'img', 'aria-label': t('Organisation') });
+  loadEcharts().then((echarts) => {
+    if (!document.body.contains(chart)) return;
+    echarts.init(chart).setOption({ animation: false, series: [{ type: 'tree', data: [orgTree(p)], top: 10, bottom: 10, left: 150, right: 200,
+      symbolSize: 8, initialTreeDepth: 2, label: { position: 'left', verticalAlign: 'middle', align: 'right', fontSize: 12 },
+      leaves: { label: { position: 'right', align: 'left' } } }] });
+  }).catch(() => { chart.textContent = t('chart unavailable'); });
   mount(h('div', { class: 'page-head' }, h('h1', {}, p.plan.name), h('span', { class: 'muted' }, p.plan.source || '')),
+    h('section', { class: 'panel' }, h('h2', {}, t('Organisation')), chart),
     h('section', { class: 'panel' }, h('h2', {}, t('Groups')), table([t('Groups'), t('Leaders'), t('Members'), t('Units')],
       p.groups.map((g) => h('tr', {}, h('td', {}, g.name, h('div', { class: 'muted' }, g.duties || '')),
         h('td', {}, (g.leaders || []).map((id) => name(p.people, id)).join('、')),
