@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 
 int64_t outbox_backoff(int64_t failures)
@@ -44,7 +45,9 @@ struct attempt {
 
 struct sender {
     struct attempt *attempts;
-    size_t n, first, step;
+    size_t n;
+    atomic_size_t *next; /* shared: each sender takes the next attempt, so one slow receiver
+                            answer holds up one sender, not every attempt dealt to it */
     void *curl;
 };
 
@@ -52,7 +55,7 @@ static void *send_some(void *arg)
 {
     struct sender *s = arg;
     notify_keep_connections(s->curl);
-    for (size_t i = s->first; i < s->n; i += s->step) {
+    for (size_t i; (i = atomic_fetch_add(s->next, 1)) < s->n;) {
         struct attempt *a = &s->attempts[i];
         if (a->ch)
             a->rc = notify_send(a->ch, &a->m, &a->why);
@@ -150,10 +153,11 @@ int outbox_run(struct yj_ctx *ctx, struct outbox *ob, const struct config_channe
                                           .to = to};
     }
     size_t threads = n < OUTBOX_SENDERS ? n : OUTBOX_SENDERS;
+    atomic_size_t next = 0;
     struct sender senders[OUTBOX_SENDERS];
     pthread_t tids[OUTBOX_SENDERS];
     for (size_t t = 0; t < threads; t++) {
-        senders[t] = (struct sender){as, n, t, threads, ob ? ob->curl[t] : NULL};
+        senders[t] = (struct sender){as, n, &next, ob ? ob->curl[t] : NULL};
         pthread_create(&tids[t], NULL, send_some, &senders[t]);
     }
     for (size_t t = 0; t < threads; t++)

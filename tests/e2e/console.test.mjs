@@ -232,6 +232,18 @@ describe('web console', { skip }, () => {
     await adm.click('#users tr:has-text("it_officer") button');
     await adm.waitForSelector('#users tr:has-text("it_officer") >> text=已停用');
     await shot(adm, 'users');
+    // A leader changes the password through the page, is logged out, and logs in with the new one.
+    const lead = await open('leader1', PW);
+    await lead.goto(srv.url + '/#/password');
+    await lead.waitForSelector('input[autocomplete=current-password]');
+    await lead.fill('input[autocomplete=current-password]', PW);
+    await lead.fill('input[autocomplete=new-password]', 'a much longer new passphrase');
+    await lead.click('main button[type=submit]');
+    await lead.waitForSelector('input[name=username]');
+    await lead.fill('input[name=username]', 'leader1');
+    await lead.fill('input[name=password]', 'a much longer new passphrase');
+    await lead.click('button[type=submit]');
+    await lead.waitForSelector('#nav a');
     // English on request, Chinese again after.
     await adm.click('#who button:has-text("English")');
     await adm.waitForSelector('#nav a:has-text("Incidents")');
