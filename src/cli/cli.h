@@ -55,5 +55,6 @@ int cli_duty(struct cli *c, int argc, char **argv);
 int cli_notify(struct cli *c, int argc, char **argv);
 int cli_report(struct cli *c, int argc, char **argv);
 int cli_block(struct cli *c, int argc, char **argv);
+int cli_probe(struct cli *c, int argc, char **argv);
 
 #endif

@@ -1,0 +1,132 @@
+/* probe.c: one availability check with libcurl's easy interface. TCP uses libcurl too (connect
+ * only), so name resolution, IPv6 and timeouts behave the same for both kinds. */
+#include "../base/common.h"
+#include "../base/timeutil.h"
+#include "probe.h"
+
+#include <curl/curl.h>
+#include <time.h>
+
+struct body {
+    char *data;
+    size_t len;
+};
+
+/* Keeps the first MiB of the page: enough for keywords, bounded for a huge download. */
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    struct body *b = ud;
+    size_t len = size * n, take = len;
+    if (b->len + take > (1u << 20))
+        take = (1u << 20) - b->len;
+    if (take) {
+        b->data = xrealloc(b->data, b->len + take + 1);
+        memcpy(b->data + b->len, p, take);
+        b->len += take;
+        b->data[b->len] = 0;
+    }
+    return len;
+}
+
+/* "Expire date" of the server's certificate, from libcurl's certinfo ("Jan  2 03:04:05 2027 GMT"). */
+static int64_t cert_expiry(CURL *c)
+{
+    struct curl_certinfo *ci = NULL;
+    if (curl_easy_getinfo(c, CURLINFO_CERTINFO, &ci) != CURLE_OK || !ci || ci->num_of_certs < 1)
+        return 0;
+    for (struct curl_slist *s = ci->certinfo[0]; s; s = s->next) {
+        if (strncmp(s->data, "Expire date:", 12) != 0)
+            continue;
+        struct tm tm = {0};
+        const char *v = s->data + 12;
+        while (*v == ' ')
+            v++;
+        if (!strptime(v, "%b %d %H:%M:%S %Y", &tm))
+            return 0;
+        return (int64_t)timegm(&tm) * 1000;
+    }
+    return 0;
+}
+
+static bool is_url(const char *s)
+{
+    return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
+}
+
+int probe_run(const struct probe_target *t, struct probe_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    const char *target = t->target ? t->target : "";
+    bool http = is_url(target);
+    const char *colon = strrchr(target, ':');
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    if (!http && (!colon || colon == target || !end || *end || port < 1 || port > 65535 || strchr(target, '/'))) {
+        snprintf(out->reason, sizeof(out->reason), "\"%.200s\" is neither an http(s):// URL nor HOST:PORT", target);
+        return -1;
+    }
+    snprintf(out->kind, sizeof(out->kind), "%s", http ? "http" : "tcp");
+    CURL *c = curl_easy_init();
+    if (!c) {
+        snprintf(out->reason, sizeof(out->reason), "cannot start libcurl");
+        return 0;
+    }
+    char *url = http ? xstrdup(target) : xasprintf("http://%s/", target);
+    struct body b = {0};
+    char detail[CURL_ERROR_SIZE] = "";
+    int64_t timeout = t->timeout_ms > 0 ? t->timeout_ms : 10000;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "yingji-probe");
+    if (http) {
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+        curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+        curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
+        curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+        if (t->ca_file)
+            curl_easy_setopt(c, CURLOPT_CAINFO, t->ca_file);
+    } else {
+        curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+    }
+    int64_t start = yj_now_ms();
+    CURLcode rc = curl_easy_perform(c);
+    out->elapsed_ms = yj_now_ms() - start;
+    if (rc != CURLE_OK) {
+        snprintf(out->reason, sizeof(out->reason), "%s", detail[0] ? detail : curl_easy_strerror(rc));
+    } else if (!http) {
+        out->up = true;
+    } else {
+        char *final = NULL;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+        curl_easy_getinfo(c, CURLINFO_REDIRECT_COUNT, &out->redirects);
+        curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &final);
+        snprintf(out->final_url, sizeof(out->final_url), "%s", final ? final : url);
+        out->cert_expires_at = strncmp(out->final_url, "https://", 8) == 0 ? cert_expiry(c) : 0;
+        const char *page = b.data ? b.data : "";
+        if (out->status < 200 || out->status > 399)
+            snprintf(out->reason, sizeof(out->reason), "HTTP %ld", out->status);
+        else if (t->keyword && !strstr(page, t->keyword))
+            snprintf(out->reason, sizeof(out->reason), "the page does not contain \"%.200s\"", t->keyword);
+        else if (t->absent && strstr(page, t->absent))
+            snprintf(out->reason, sizeof(out->reason), "the page contains \"%.200s\"", t->absent);
+        else
+            out->up = true;
+        if (out->cert_expires_at) {
+            out->cert_days_left = (out->cert_expires_at - yj_now_ms()) / (24 * 3600 * 1000);
+            int warn = t->cert_warn_days > 0 ? t->cert_warn_days : 14;
+            if (out->up && out->cert_days_left < warn)
+                snprintf(out->reason, sizeof(out->reason), "the TLS certificate ends in %lld days",
+                         (long long)out->cert_days_left);
+        }
+    }
+    free(b.data);
+    free(url);
+    curl_easy_cleanup(c);
+    return 0;
+}

@@ -1,0 +1,35 @@
+/* probe.h: availability probes (issue 7): HTTP(S) — status, keyword present/absent, response
+ * time, redirects, the TLS certificate's expiry — and TCP connect, through libcurl. This is the
+ * one-shot check behind `yingji probe`; the monitors that run them on a schedule build on it. */
+#ifndef YJ_PROBE_H
+#define YJ_PROBE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct probe_target {
+    const char *target;   /* http(s)://… or HOST:PORT */
+    int64_t timeout_ms;   /* whole check; default 10 s */
+    const char *keyword;  /* HTTP: the body must contain it */
+    const char *absent;   /* HTTP: the body must not contain it */
+    const char *ca_file;  /* HTTPS: trust this CA bundle instead of the system's */
+    int cert_warn_days;   /* HTTPS: warn when the certificate ends within this many days (default 14) */
+};
+
+struct probe_result {
+    bool up;
+    char kind[8];        /* http, tcp */
+    char reason[300];    /* why it is down; or a warning when up (certificate ending soon); "" */
+    long status;         /* HTTP status of the last response; 0 for TCP or none */
+    int64_t elapsed_ms;  /* until the answer (HTTP) or the connection (TCP) */
+    long redirects;
+    char final_url[512];
+    int64_t cert_expires_at; /* ms; 0 when not HTTPS or unknown */
+    int64_t cert_days_left;
+};
+
+/* Runs one check. Returns 0 (the result says up or down) or -1 for a target that is neither a
+ * URL nor HOST:PORT (reason says why). */
+int probe_run(const struct probe_target *t, struct probe_result *out);
+
+#endif
