@@ -42,6 +42,7 @@ static const char usage_text[] =
     "  duty now [--at TIME]        who is on duty (值班) by the plan's roster\n"
     "  notify test CHANNEL_ID      send a test message through a channel of the config\n"
     "  probe URL-or-HOST:PORT      check once whether a page or a port is up (exit 0 up, 1 down)\n"
+    "  webguard check URL          hidden links, injected scripts, tamper, prohibited words of a page\n"
     "  block list [--all]          addresses blocked by the block_ip action (nftables)\n"
     "  block release ADDRESS       unblock an address before its time (audited)\n"
     "  report upward ID            the incident's upward report (向上级报告), Markdown\n"
@@ -251,6 +252,8 @@ int cli_main(int argc, char **argv)
         rc = cli_report(&c, argc - 1, argv + 1);
     else if (strcmp(cmd, "notify") == 0)
         rc = cli_notify(&c, argc - 1, argv + 1);
+    else if (strcmp(cmd, "webguard") == 0)
+        rc = cli_webguard(&c, argc - 1, argv + 1);
     else if (strcmp(cmd, "probe") == 0)
         rc = cli_probe(&c, argc - 1, argv + 1);
     else if (strcmp(cmd, "block") == 0)

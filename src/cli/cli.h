@@ -56,5 +56,6 @@ int cli_notify(struct cli *c, int argc, char **argv);
 int cli_report(struct cli *c, int argc, char **argv);
 int cli_block(struct cli *c, int argc, char **argv);
 int cli_probe(struct cli *c, int argc, char **argv);
+int cli_webguard(struct cli *c, int argc, char **argv);
 
 #endif

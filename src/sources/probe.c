@@ -12,13 +12,14 @@ struct body {
     size_t len;
 };
 
-/* Keeps the first MiB of the page: enough for keywords, bounded for a huge download. */
+/* Keeps the first PROBE_BODY_MAX bytes of the page: enough for keywords and checks, bounded for a
+ * huge download. */
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
     struct body *b = ud;
     size_t len = size * n, take = len;
-    if (b->len + take > (1u << 20))
-        take = (1u << 20) - b->len;
+    if (b->len + take > PROBE_BODY_MAX)
+        take = PROBE_BODY_MAX - b->len;
     if (take) {
         b->data = xrealloc(b->data, b->len + take + 1);
         memcpy(b->data + b->len, p, take);
@@ -53,6 +54,63 @@ static bool is_url(const char *s)
     return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
 }
 
+/* A GET that follows redirects and keeps the body. */
+static void follow(CURL *c, struct body *b, const char *ca_file)
+{
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+    if (ca_file)
+        curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
+}
+
+int probe_fetch(const char *url, int64_t timeout_ms, const char *ca_file, char **page, size_t *len, char *final_url,
+                size_t final_cap, char *why, size_t why_cap)
+{
+    *page = NULL;
+    *len = 0;
+    if (!is_url(url)) {
+        snprintf(why, why_cap, "\"%.200s\" is not an http(s):// URL", url);
+        return -1;
+    }
+    CURL *c = curl_easy_init();
+    if (!c) {
+        snprintf(why, why_cap, "cannot start libcurl");
+        return -1;
+    }
+    struct body b = {0};
+    char detail[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout_ms > 0 ? timeout_ms : 10000));
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "yingji-webguard");
+    follow(c, &b, ca_file);
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    char *final = NULL;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &final);
+    snprintf(final_url, final_cap, "%s", final ? final : url);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK || status < 200 || status > 299) {
+        if (rc != CURLE_OK)
+            snprintf(why, why_cap, "%s", detail[0] ? detail : curl_easy_strerror(rc));
+        else
+            snprintf(why, why_cap, "HTTP %ld", status);
+        free(b.data);
+        return -1;
+    }
+    *page = b.data ? b.data : xstrdup("");
+    *len = b.len;
+    return 0;
+}
+
+
 int probe_run(const struct probe_target *t, struct probe_result *out)
 {
     memset(out, 0, sizeof(*out));
@@ -82,15 +140,8 @@ int probe_run(const struct probe_target *t, struct probe_result *out)
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_USERAGENT, "yingji-probe");
     if (http) {
-        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-        curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+        follow(c, &b, t->ca_file);
         curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
-        curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-        if (t->ca_file)
-            curl_easy_setopt(c, CURLOPT_CAINFO, t->ca_file);
     } else {
         curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
     }

@@ -28,6 +28,15 @@ struct probe_result {
     int64_t cert_days_left;
 };
 
+#include <stddef.h>
+
+#define PROBE_BODY_MAX (4u << 20) /* bytes of a page kept */
+
+/* Fetches a page (redirects followed): 0 and *page (NUL-terminated, malloc'd; at most
+ * PROBE_BODY_MAX bytes) with the final URL, or -1 with why (not reachable, not 2xx). */
+int probe_fetch(const char *url, int64_t timeout_ms, const char *ca_file, char **page, size_t *len, char *final_url,
+                size_t final_cap, char *why, size_t why_cap);
+
 /* Runs one check. Returns 0 (the result says up or down) or -1 for a target that is neither a
  * URL nor HOST:PORT (reason says why). */
 int probe_run(const struct probe_target *t, struct probe_result *out);
