@@ -593,7 +593,10 @@ int rules_load(const char *dir, const char *const *only, size_t n_only, struct r
     } else {
         for (size_t i = 0; i < yj_embedded_count; i++) {
             const struct yj_embed *e = &yj_embedded[i];
-            if (strncmp(e->name, "rules/", 6) == 0)
+            /* Only the YAML files directly in rules/ (rules/words/ holds the website guard's lists). */
+            size_t nl = strlen(e->name);
+            if (strncmp(e->name, "rules/", 6) == 0 && !strchr(e->name + 6, '/') && nl > 5 &&
+                strcmp(e->name + nl - 5, ".yaml") == 0)
                 add_file(r, e->name, (const char *)e->data, yj_embed_len(e));
         }
     }
