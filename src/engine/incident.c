@@ -644,9 +644,12 @@ out:
     return rc;
 }
 
-/* A change that keeps the status: the row (version, updated_at) and a timeline entry. */
-static int record_change(struct yj_ctx *ctx, struct store_incident *inc, const char *kind, json_t *body,
-                         const char *action, int64_t now, struct yj_err *err)
+/* A change that keeps the status, in one transaction: the row (version, updated_at), the deadlines
+ * it meets (met, NULL-terminated, may be NULL) met and their escalations stopped with stop_reason,
+ * the timeline entry `kind` with body, audit `action` and the live event. */
+static int record_change(struct yj_ctx *ctx, struct store_incident *inc, const char *const *met,
+                         const char *stop_reason, const char *kind, json_t *body, const char *action, int64_t now,
+                         struct yj_err *err)
 {
     int rc = store_begin(ctx->store, err);
     if (rc < 0)
@@ -654,6 +657,11 @@ static int record_change(struct yj_ctx *ctx, struct store_incident *inc, const c
     int64_t expected = inc->version;
     inc->updated_at = now;
     rc = store_incident_update(ctx->store, inc, expected, err);
+    for (const char *const *m = met; rc == 0 && m && *m; m++) {
+        rc = store_deadline_meet(ctx->store, inc->id, *m, now, err);
+        if (rc == 0)
+            rc = store_escalation_stop_all(ctx->store, inc->id, *m, now, stop_reason, err);
+    }
     if (rc == 0)
         rc = timeline(ctx, inc->id, now, kind, body, err);
     json_t *detail = json_pack("{s:I, s:O}", "id", (json_int_t)inc->id, kind, body);
@@ -700,28 +708,6 @@ int incident_attach_signal(struct yj_ctx *ctx, struct store_incident *inc, int64
     return rc;
 }
 
-/* A decision on an incident (acknowledged, plan activated), inside the transaction the caller
- * began: the row written back, the deadlines it meets met and their escalations stopped, the
- * timeline entry `kind` with body, audit `action` and the live event (finish commits). */
-static int record_decision(struct yj_ctx *ctx, struct store_incident *inc, int64_t expected,
-                           const char *const *met, const char *stop_reason, const char *kind, json_t *body,
-                           const char *action, int64_t now, struct yj_err *err)
-{
-    inc->updated_at = now;
-    int rc = store_incident_update(ctx->store, inc, expected, err);
-    for (const char *const *m = met; rc == 0 && *m; m++) {
-        rc = store_deadline_meet(ctx->store, inc->id, *m, now, err);
-        if (rc == 0)
-            rc = store_escalation_stop_all(ctx->store, inc->id, *m, now, stop_reason, err);
-    }
-    if (rc == 0)
-        rc = timeline(ctx, inc->id, now, kind, body, err);
-    json_t *detail = json_pack("{s:I, s:O}", "id", (json_int_t)inc->id, kind, body);
-    rc = finish(ctx, rc, action, inc, detail, now, err);
-    json_decref(detail);
-    return rc;
-}
-
 int incident_ack(struct yj_ctx *ctx, const char *ref, struct store_incident *out, struct yj_err *err)
 {
     struct store_incident inc = {0};
@@ -743,15 +729,10 @@ int incident_ack(struct yj_ctx *ctx, const char *ref, struct store_incident *out
         return 0;
     }
     int64_t now = yj_ctx_now(ctx);
-    if ((rc = store_begin(ctx->store, err)) < 0) {
-        store_incident_release(&inc);
-        return rc;
-    }
-    int64_t expected = inc.version;
     inc.acknowledged_at = now;
     json_t *body = json_pack("{s:s}", "by", ctx->actor ? ctx->actor : "");
     static const char *const met[] = {"acknowledge", "new", NULL};
-    rc = record_decision(ctx, &inc, expected, met, "acknowledged", "acknowledged", body, "incident.ack", now, err);
+    rc = record_change(ctx, &inc, met, "acknowledged", "acknowledged", body, "incident.ack", now, err);
     json_decref(body);
     if (rc == 0 && out)
         *out = inc;
@@ -787,8 +768,7 @@ int incident_activate(struct yj_ctx *ctx, const char *ref, const char *by, const
         yj_time_local(inc.activated_at, when, sizeof(when));
         rc = yj_err_set(err, YJ_ESTATE, "the plan was already activated for %s by %s at %s", inc.number,
                         inc.activated_by ? inc.activated_by : "?", when);
-    } else if ((rc = store_begin(ctx->store, err)) == 0) {
-        int64_t expected = inc.version;
+    } else {
         free(inc.activated_by);
         free(inc.activation_reason);
         inc.activated_by = xstrdup(by);
@@ -797,8 +777,7 @@ int incident_activate(struct yj_ctx *ctx, const char *ref, const char *by, const
         const struct plan_person *p = plan_person(ctx->plan, by);
         json_t *body = json_pack("{s:s, s:s?, s:s}", "by", by, "name", p ? p->name : NULL, "reason", reason);
         static const char *const met[] = {"activation", NULL};
-        rc = record_decision(ctx, &inc, expected, met, "activated", "activation", body, "incident.activate", now,
-                             err);
+        rc = record_change(ctx, &inc, met, "activated", "activation", body, "incident.activate", now, err);
         json_decref(body);
     }
     if (rc == 0 && out)
@@ -1033,7 +1012,7 @@ int incident_note(struct yj_ctx *ctx, const char *ref, const char *text, struct 
     if ((rc = incident_find(ctx, ref, &inc, err)) < 0)
         return rc;
     json_t *body = json_pack("{s:s}", "text", text);
-    rc = record_change(ctx, &inc, "note", body, "incident.note", yj_ctx_now(ctx), err);
+    rc = record_change(ctx, &inc, NULL, NULL, "note", body, "incident.note", yj_ctx_now(ctx), err);
     json_decref(body);
     store_incident_release(&inc);
     return rc;
@@ -1062,7 +1041,7 @@ int incident_assess(struct yj_ctx *ctx, const char *ref, const struct incident_f
         rc = apply_fields(ctx->plan, &inc, fields, n_fields, keys, changes, &new_level, err);
     }
     if (rc == 0)
-        rc = record_change(ctx, &inc, "assessment", changes, "incident.assess", yj_ctx_now(ctx), err);
+        rc = record_change(ctx, &inc, NULL, NULL, "assessment", changes, "incident.assess", yj_ctx_now(ctx), err);
     json_decref(changes);
     if (rc == 0 && out)
         *out = inc;

@@ -586,6 +586,8 @@ static void compare(struct page *now, struct page *before, struct webguard_repor
         bool known = false;
         for (size_t k = 0; k < before->n_srcs && !known; k++)
             known = strcmp(now->srcs[i], before->srcs[k]) == 0;
+        for (size_t k = 0; k < r->n && !known; k++) /* already reported as a hidden frame */
+            known = strcmp(r->items[k].kind, "injected_script") == 0 && strcmp(r->items[k].evidence, now->srcs[i]) == 0;
         if (!known)
             add_finding(r, "injected_script", "网页篡改",
                         xasprintf("基线中没有的脚本或框架：%s", now->srcs[i]), now->srcs[i]);
