@@ -87,6 +87,7 @@ struct request {
     char *body;
     size_t body_len;
     bool body_too_large;
+    size_t body_limit; /* bytes this route takes (router_body_limit) */
     bool done; /* a response was queued */
     int64_t started_ns;
     int route; /* index into the route table, -1 when none matched */
@@ -251,7 +252,11 @@ void api_openapi(struct request *r);
 
 /* ---- router.c ---- */
 
-enum { ROUTE_PUBLIC = 1, ROUTE_NO_CSRF = 2 };
+enum { ROUTE_PUBLIC = 1, ROUTE_NO_CSRF = 2, ROUTE_UPLOAD = 4 /* body up to limits.attachment */ };
+
+/* The largest body the route for method and url takes: limits.attachment for upload routes,
+ * limits.body otherwise (decided before the body is read). */
+size_t router_body_limit(const struct yj_config *cfg, const char *method, const char *url);
 
 struct route {
     const char *method;

@@ -40,7 +40,7 @@ const struct route routes[] = {
      "incidents.upward_report"},
     {"POST", "/api/v1/incidents/{id}/upward-report", api_incidents_upward_submit, WRITERS, SCOPE_WRITE, 0,
      "incidents.upward_submit"},
-    {"POST", "/api/v1/incidents/{id}/attachments", api_incidents_attach, REPORTERS, SCOPE_WRITE, 0,
+    {"POST", "/api/v1/incidents/{id}/attachments", api_incidents_attach, REPORTERS, SCOPE_WRITE, ROUTE_UPLOAD,
      "incidents.attach"},
     {"GET", "/api/v1/incidents/{id}/attachments", api_incidents_attachments, ROLE_ANY, SCOPE_READ, 0,
      "incidents.attachments"},
@@ -91,6 +91,16 @@ static bool match(struct request *r, const char *pattern, const char *path)
         }
     }
     return *p == 0 && *s == 0;
+}
+
+size_t router_body_limit(const struct yj_config *cfg, const char *method, const char *url)
+{
+    struct request probe = {0};
+    for (size_t i = 0; i < n_routes; i++)
+        if ((routes[i].flags & ROUTE_UPLOAD) && strcmp(routes[i].method, method) == 0 &&
+            match(&probe, routes[i].pattern, url))
+            return (size_t)cfg->limits.attachment;
+    return (size_t)cfg->limits.body;
 }
 
 static const char *language(struct request *r)

@@ -275,14 +275,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     struct server *srv = cls;
     struct request *r = *con_cls;
-    size_t limit = (size_t)srv->cfg->limits.body;
-    /* An attachment (a screenshot) may be bigger than a JSON body. */
-    size_t ul = strlen(url);
-    if (strcmp(method, "POST") == 0 && strncmp(url, "/api/v1/incidents/", 18) == 0 && ul > 12 &&
-        strcmp(url + ul - 12, "/attachments") == 0)
-        limit = (size_t)srv->cfg->limits.attachment;
     if (!r) {
         r = xcalloc(1, sizeof(*r));
+        /* The route decides, once per request (an attachment may be bigger than a JSON body). */
+        r->body_limit = router_body_limit(srv->cfg, method, url);
         r->srv = srv;
         r->conn = conn;
         r->url = url;
@@ -300,12 +296,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (cl) {
             char *end;
             unsigned long long n = strtoull(cl, &end, 10);
-            if (*end == 0 && n > limit) {
+            if (*end == 0 && n > r->body_limit) {
                 /* A moderately oversized body is read and dropped so the client, still sending,
                  * gets the 413 instead of a reset connection; a huge one is refused at once. */
                 r->body_too_large = true;
-                if (n > 8 * (unsigned long long)limit) {
-                    reply_problem(r, 413, "payload_too_large", NULL, "request body larger than %zu bytes", limit);
+                if (n > 8 * (unsigned long long)r->body_limit) {
+                    reply_problem(r, 413, "payload_too_large", NULL, "request body larger than %zu bytes", r->body_limit);
                     return queue(r);
                 }
             }
@@ -318,7 +314,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (*upload_data_size) {
         if (!r->body_too_large) {
-            if (r->body_len + *upload_data_size > limit) {
+            if (r->body_len + *upload_data_size > r->body_limit) {
                 r->body_too_large = true;
                 free(r->body);
                 r->body = NULL;
@@ -334,7 +330,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (r->body_too_large)
-        reply_problem(r, 413, "payload_too_large", NULL, "request body larger than %zu bytes", limit);
+        reply_problem(r, 413, "payload_too_large", NULL, "request body larger than %zu bytes", r->body_limit);
     else
         router_dispatch(r);
     return queue(r);
