@@ -92,6 +92,9 @@ describe('web console', { skip }, () => {
     await anon.keyboard.type(srv.adminPassword);
     await anon.keyboard.press('Enter');
     await anon.waitForSelector('#nav a');
+    // The page moves focus to its content once it has loaded: wait for that before tabbing on.
+    await anon.waitForSelector('#n-open');
+    await anon.waitForFunction(() => document.activeElement && document.activeElement.id === 'app');
     await anon.focus('#nav a[href="#/incidents"]');
     await anon.keyboard.press('Enter');
     await anon.waitForFunction(() => location.hash === '#/incidents');
