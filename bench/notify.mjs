@@ -42,7 +42,7 @@ writeFileSync(join(dir, 'yingji.yaml'), `listen: 127.0.0.1:0\ndata: ${dir}/data\
   + `channels:\n  - {id: hook, type: webhook, url: "http://127.0.0.1:${hook.address().port}/hook"}\n`);
 const srv = spawn(YJ, ['--config', join(dir, 'yingji.yaml'), 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
 let out = '';
-srv.stderr.on('data', () => {});
+srv.stderr.on('data', (d) => { if (process.env.YJ_TRACE) process.stderr.write(d); });
 await new Promise((resolve, reject) => {
   srv.stdout.on('data', (d) => { out += d; if (/listening on/.test(out)) resolve(); });
   srv.on('exit', () => reject(new Error(out)));
@@ -86,4 +86,18 @@ const q = spawnSync('sqlite3', [join(dir, 'data', 'yingji.db'),
 const srvLat = q.stdout.split('\n').filter(Boolean).map((x) => (x === '' ? Infinity : Number(x))).sort((a, b) => a - b);
 const sp = (p) => srvLat[Math.min(srvLat.length - 1, Math.floor((p / 100) * srvLat.length))];
 if (srvLat.length) console.log(`server: signal received → notification handed to its channel (${srvLat.length} incidents): p50 ${sp(50)} ms, p90 ${sp(90)} ms, p99 ${sp(99)} ms, max ${srvLat[srvLat.length - 1]} ms`);
+// Where the time goes, stage by stage, from the same rows: the triggering signal stored and
+// processed into an incident, the clock's announcement queued, the outbox's delivery made.
+const stages = spawnSync('sqlite3', ['-separator', ' ', join(dir, 'data', 'yingji.db'),
+  'SELECT i.reported_at - (SELECT max(received_at) FROM signals WHERE incident_id = i.id), '
+  + '(SELECT min(created_at) FROM notifications WHERE incident_id = i.id) - i.reported_at, '
+  + '(SELECT min(d.sent_at) FROM notifications n JOIN deliveries d ON d.notification_id = n.id '
+  + "WHERE n.incident_id = i.id AND d.status = 'sent') - (SELECT min(created_at) FROM notifications WHERE incident_id = i.id) "
+  + 'FROM incidents i'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map((l) => l.split(' ').map(Number));
+const stage = (k, name) => {
+  const v = stages.map((r) => r[k]).filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  const at = (p) => v[Math.min(v.length - 1, Math.floor((p / 100) * v.length))];
+  return `${name} p50 ${at(50)} / p99 ${at(99)} ms`;
+};
+if (stages.length) console.log(`stages: ${stage(0, 'signal → incident')}; ${stage(1, 'incident → queued')}; ${stage(2, 'queued → handed over')}`);
 if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true }); else console.log(dir);

@@ -643,6 +643,7 @@ static bool run_clock(struct server *srv)
 static void *outbox_main(void *arg)
 {
     struct server *srv = arg;
+    pthread_setname_np(pthread_self(), "yj-outbox");
     struct outbox *ob = outbox_new();
     pthread_mutex_lock(&srv->outbox_lock);
     while (!srv->outbox_stop) {
@@ -688,6 +689,7 @@ static void *outbox_main(void *arg)
 static void *actor_main(void *arg)
 {
     struct server *srv = arg;
+    pthread_setname_np(pthread_self(), "yj-actions");
     bool restored = false;
     pthread_mutex_lock(&srv->outbox_lock);
     while (!srv->outbox_stop) {
@@ -738,6 +740,7 @@ static void *actor_main(void *arg)
 static void *ticker_main(void *arg)
 {
     struct server *srv = arg;
+    pthread_setname_np(pthread_self(), "yj-clock");
     unsigned ticks = 0;
     pthread_mutex_lock(&srv->tick_lock);
     while (!srv->ticker_stop) {

@@ -40,6 +40,7 @@ struct attempt {
     const struct config_channel *ch; /* NULL: the channel left the config */
     struct notify_message m;
     int rc;
+    int64_t done_at; /* when the channel answered: a sent notification was handed over then */
     struct yj_err why;
 };
 
@@ -49,16 +50,19 @@ struct sender {
     atomic_size_t *next; /* shared: each sender takes the next attempt, so one slow receiver
                             answer holds up one sender, not every attempt dealt to it */
     void *curl;
+    const struct yj_ctx *ctx; /* for its clock */
 };
 
 static void *send_some(void *arg)
 {
     struct sender *s = arg;
+    pthread_setname_np(pthread_self(), "yj-send");
     notify_keep_connections(s->curl);
     for (size_t i; (i = atomic_fetch_add(s->next, 1)) < s->n;) {
         struct attempt *a = &s->attempts[i];
         if (a->ch)
             a->rc = notify_send(a->ch, &a->m, &a->why);
+        a->done_at = yj_ctx_now(s->ctx);
     }
     notify_keep_connections(NULL);
     return NULL;
@@ -90,6 +94,7 @@ static int settle(struct yj_ctx *ctx, struct store_delivery *d, const struct att
                                    0, err);
         res->skipped++;
     } else if (a->rc == 0) {
+        now = a->done_at;
         rc = store_delivery_result(ctx->store, d->id, "sent", d->attempts + 1, now, NULL, now, err);
         res->sent++;
         if (rc == 0)
@@ -115,19 +120,39 @@ static int settle(struct yj_ctx *ctx, struct store_delivery *d, const struct att
     return rc;
 }
 
+/* A delivery row for every configured channel of every notification still waiting (inside the
+ * caller's transaction). */
+static int expand(struct yj_ctx *ctx, const struct config_channel *channels, size_t n_channels, struct yj_err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n_channels; i++)
+        rc = store_delivery_expand(ctx->store, channels[i].id, err);
+    return rc;
+}
+
 int outbox_run(struct yj_ctx *ctx, struct outbox *ob, const struct config_channel *channels, size_t n_channels,
                size_t batch, struct outbox_result *out, struct yj_err *err)
 {
     struct outbox_result res = {0};
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < n_channels; i++)
-        rc = store_delivery_expand(ctx->store, channels[i].id, err);
     struct store_delivery ds[OUTBOX_BATCH];
     size_t n = 0;
     if (batch > OUTBOX_BATCH)
         batch = OUTBOX_BATCH;
-    if (rc == 0 && n_channels)
+    if (n_channels)
         rc = store_delivery_due(ctx->store, yj_ctx_now(ctx), ds, batch, &n, err);
+    if (rc == 0 && n == 0 && n_channels) {
+        /* Nothing routed yet: route what was queued (a transaction of its own only when idle;
+         * under load it rides with the previous round's outcomes, below). */
+        if ((rc = store_begin(ctx->store, err)) == 0) {
+            if ((rc = expand(ctx, channels, n_channels, err)) == 0)
+                rc = store_commit(ctx->store, err);
+            else
+                store_rollback(ctx->store);
+        }
+        if (rc == 0)
+            rc = store_delivery_due(ctx->store, yj_ctx_now(ctx), ds, batch, &n, err);
+    }
     if (rc < 0 || n == 0) {
         if (out)
             *out = res;
@@ -157,7 +182,7 @@ int outbox_run(struct yj_ctx *ctx, struct outbox *ob, const struct config_channe
     struct sender senders[OUTBOX_SENDERS];
     pthread_t tids[OUTBOX_SENDERS];
     for (size_t t = 0; t < threads; t++) {
-        senders[t] = (struct sender){as, n, &next, ob ? ob->curl[t] : NULL};
+        senders[t] = (struct sender){as, n, &next, ob ? ob->curl[t] : NULL, ctx};
         pthread_create(&tids[t], NULL, send_some, &senders[t]);
     }
     for (size_t t = 0; t < threads; t++)
@@ -165,6 +190,9 @@ int outbox_run(struct yj_ctx *ctx, struct outbox *ob, const struct config_channe
     rc = store_begin(ctx->store, err);
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = settle(ctx, &ds[i], &as[i], &res, err);
+    /* Route what was queued meanwhile in the same commit: one write transaction per round. */
+    if (rc == 0)
+        rc = expand(ctx, channels, n_channels, err);
     if (rc == 0)
         rc = store_commit(ctx->store, err);
     else

@@ -46,12 +46,15 @@ struct batch_pipe {
     bool busy; /* the thread is storing a batch */
     batch_deliver_fn deliver;
     void *ud;
+    batch_idle_fn idle;
+    void *idle_ud;
     atomic_ullong queued, full, unstored, retries;
 };
 
 static void *pipe_main(void *arg)
 {
     struct batch_pipe *p = arg;
+    pthread_setname_np(pthread_self(), "yj-store-sig");
     pthread_mutex_lock(&p->lock);
     for (;;) {
         while (p->n == 0 && !p->stop)
@@ -91,18 +94,26 @@ static void *pipe_main(void *arg)
         signal_batch_clear(b);
         free(b);
         pthread_mutex_lock(&p->lock);
+        if (p->n == 0 && p->idle && !p->stop) {
+            pthread_mutex_unlock(&p->lock);
+            p->idle(p->idle_ud);
+            pthread_mutex_lock(&p->lock);
+        }
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
 }
 
-struct batch_pipe *batch_pipe_start(size_t max_batches, batch_deliver_fn deliver, void *ud)
+struct batch_pipe *batch_pipe_start(size_t max_batches, batch_deliver_fn deliver, void *ud, batch_idle_fn idle,
+                                    void *idle_ud)
 {
     struct batch_pipe *p = xcalloc(1, sizeof(*p));
     p->cap = max_batches ? max_batches : 1;
     p->ring = xcalloc(p->cap, sizeof(struct signal_batch *));
     p->deliver = deliver;
     p->ud = ud;
+    p->idle = idle;
+    p->idle_ud = idle_ud;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
     pthread_create(&p->thread, NULL, pipe_main, p);

@@ -34,9 +34,13 @@ void signal_batch_clear(struct signal_batch *b);
  * queue is full a batch is dropped and counted: memory stays bounded and no drop is silent. */
 typedef int (*batch_deliver_fn)(struct store_signal *sigs, size_t n, void *ud);
 struct batch_pipe;
+/* Called on the pipe's thread each time it has stored everything queued: the source may hand over
+ * the batch it has been filling meanwhile without waiting for its next read or timer. */
+typedef void (*batch_idle_fn)(void *idle_ud);
 /* At most max_batches wait; deliver runs on the pipe's thread, and is retried every second while
- * it fails (the queue fills meanwhile). */
-struct batch_pipe *batch_pipe_start(size_t max_batches, batch_deliver_fn deliver, void *ud);
+ * it fails (the queue fills meanwhile). idle (may be NULL) as above. */
+struct batch_pipe *batch_pipe_start(size_t max_batches, batch_deliver_fn deliver, void *ud, batch_idle_fn idle,
+                                    void *idle_ud);
 /* Hands b over (the pipe owns it now). false: the queue was full, b's signals are counted as
  * dropped and b is freed. */
 bool batch_pipe_push(struct batch_pipe *p, struct signal_batch *b);

@@ -605,6 +605,7 @@ static void on_stop(uv_async_t *a)
 static void *loop_main(void *arg)
 {
     struct logwatch *lw = arg;
+    pthread_setname_np(pthread_self(), "yj-logwatch");
     start_reading(lw);
     uv_run(&lw->loop, UV_RUN_DEFAULT);
     return NULL;

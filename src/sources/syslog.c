@@ -140,6 +140,9 @@ struct syslog_receiver {
     uv_async_t stop;
     uv_timer_t flush;
     uv_check_t idle_flush;
+    uv_async_t stored;         /* the storing thread has caught up */
+    pthread_mutex_t stored_lock; /* guards stored_open: the pipe may call in while the loop closes */
+    bool stored_open;
     pthread_t thread;
     struct listener *ls;
     size_t n_ls;
@@ -318,6 +321,25 @@ static void on_idle_flush(uv_check_t *c)
         flush(r);
 }
 
+/* The storing thread has nothing left: what arrived while it was busy goes now. Without this the
+ * batch waited for the next datagram or the timer, most of a burst's gap under steady load. */
+static void on_stored(uv_async_t *a)
+{
+    struct syslog_receiver *r = a->data;
+    if (r->batch->n && batch_pipe_idle(r->pipe))
+        flush(r);
+}
+
+/* On the pipe's thread. */
+static void pipe_caught_up(void *ud)
+{
+    struct syslog_receiver *r = ud;
+    pthread_mutex_lock(&r->stored_lock);
+    if (r->stored_open)
+        uv_async_send(&r->stored);
+    pthread_mutex_unlock(&r->stored_lock);
+}
+
 /* Closes every handle of the loop: accepted connections free themselves (on_close); listeners,
  * the timer and the async handle live inside the receiver. */
 static void close_any(uv_handle_t *h, void *arg)
@@ -336,12 +358,16 @@ static void on_stop(uv_async_t *a)
 {
     struct syslog_receiver *r = a->data;
     flush(r);
+    pthread_mutex_lock(&r->stored_lock);
+    r->stored_open = false;
+    pthread_mutex_unlock(&r->stored_lock);
     uv_walk(&r->loop, close_any, r);
 }
 
 static void *loop_main(void *arg)
 {
     struct syslog_receiver *r = arg;
+    pthread_setname_np(pthread_self(), "yj-syslog");
     uv_run(&r->loop, UV_RUN_DEFAULT);
     return NULL;
 }
@@ -408,7 +434,11 @@ int syslog_receiver_start(const struct syslog_listener *ls, size_t n, syslog_del
     uv_check_start(&r->idle_flush, on_idle_flush);
     uv_async_init(&r->loop, &r->stop, on_stop);
     r->stop.data = r;
-    r->pipe = batch_pipe_start(SYSLOG_QUEUE_BATCHES, deliver, ud);
+    uv_async_init(&r->loop, &r->stored, on_stored);
+    r->stored.data = r;
+    pthread_mutex_init(&r->stored_lock, NULL);
+    r->stored_open = true;
+    r->pipe = batch_pipe_start(SYSLOG_QUEUE_BATCHES, deliver, ud, pipe_caught_up, r);
     pthread_create(&r->thread, NULL, loop_main, r);
     *out = r;
     return 0;
@@ -430,6 +460,7 @@ void syslog_receiver_stop(struct syslog_receiver *r)
     pthread_join(r->thread, NULL);
     uv_loop_close(&r->loop);
     batch_pipe_stop(r->pipe); /* stores what waits */
+    pthread_mutex_destroy(&r->stored_lock);
     free(r->batch);
     free(r->ls);
     free(r);
