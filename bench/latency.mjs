@@ -118,3 +118,4 @@ console.log(`probe → incident.created on the live stream: ${lat.length} probes
 console.log(`server, received → processed (all ${total} signals): p50 ${innerPct(50)} ms, p99 ${innerPct(99)} ms, max ${innerPct(100)} ms`);
 console.log(`RSS MiB by second: ${rssSamples.map(([s, m]) => `${s}s ${m.toFixed(1)}`).join(', ')}`);
 rmSync(dir, { recursive: true, force: true });
+sock.close(); // the last open handle: without it the script never ended
