@@ -125,3 +125,19 @@ int yj_size_parse(const char *s, int64_t *out, struct yj_err *err)
         }
     return yj_err_set(err, YJ_EINVAL, "bad size \"%s\": unit must be one of B, KiB, MiB, GiB", s);
 }
+
+bool yj_target_form(const char *target, bool *is_url, char *why, size_t why_cap)
+{
+    *is_url = strncmp(target, "http://", 7) == 0 || strncmp(target, "https://", 8) == 0;
+    if (*is_url)
+        return true;
+    const char *colon = strrchr(target, ':');
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    if (!colon || colon == target || !end || *end || end == colon + 1 || port < 1 || port > 65535 ||
+        strchr(target, '/')) {
+        snprintf(why, why_cap, "\"%.200s\" is neither an http(s):// URL nor HOST:PORT", target);
+        return false;
+    }
+    return true;
+}

@@ -28,4 +28,8 @@ int yj_text_check(const char *what, const char *s, size_t max_chars, int flags, 
  * 1 KB = 1024 B) — "1MiB", "512KiB", "65536". Writes *out on success; YJ_EINVAL otherwise. */
 int yj_size_parse(const char *s, int64_t *out, struct yj_err *err);
 
+/* A check's target: an http(s):// URL (*is_url true) or HOST:PORT with a port 1-65535. false with
+ * why (at most why_cap bytes) for anything else. */
+bool yj_target_form(const char *target, bool *is_url, char *why, size_t why_cap);
+
 #endif

@@ -2,6 +2,8 @@
  * "find the open incident or open one" step must not interleave between threads. Expected load:
  * thousands of signals per second, most of which match no rule and cost one Hyperscan pass. */
 #include "../base/common.h"
+#include "../base/err.h"
+#include "../base/log.h"
 #include "../base/timeutil.h"
 #include "../plan/plan.h"
 #include "ctx.h"
@@ -218,11 +220,89 @@ static void run(struct detector *d, struct processing *p)
     rules_match(d->rules, d->scratch, ll.program, ll.program_len, ll.msg, ll.msg_len, on_hit, p);
 }
 
+static const char *text_of(json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v && *v ? v : NULL;
+}
+
+/* A signal that says what it means, decided by the configuration of the source that made it (a
+ * monitor knows which plan type its outage is): fields.incident = {type, title, key, level?,
+ * unit?, gbt?} opens the incident keyed "signal:KEY" or counts on it while it is open;
+ * fields.recovered = {key, note} records on that open incident that its cause went away. */
+static void structured(struct processing *p)
+{
+    const char *f = p->sig->fields;
+    if (!f || (!strstr(f, "\"incident\"") && !strstr(f, "\"recovered\"")))
+        return;
+    json_t *j = json_loads(f, 0, NULL);
+    json_t *raise = json_object_get(j, "incident"), *rec = json_object_get(j, "recovered");
+    json_t *which = json_is_object(raise) ? raise : rec;
+    const char *key = text_of(which, "key");
+    if (!json_is_object(which) || !key) {
+        json_decref(j);
+        return;
+    }
+    char *fingerprint = xasprintf("signal:%s", key);
+    struct store_incident open;
+    int rc = store_incident_open_by_fingerprint(p->ctx->store, fingerprint, &open, p->err);
+    if (rc == 0) {
+        if (which == raise)
+            rc = incident_attach_signal(p->ctx, &open, p->sig->time, key, p->sig->message, p->err);
+        else
+            rc = incident_recovered(p->ctx, &open, text_of(rec, "note"), p->sig->time, p->err);
+        if (rc == 0)
+            p->incident_id = open.id;
+        store_incident_release(&open);
+    } else if (rc == YJ_ENOTFOUND) {
+        rc = 0;
+        if (which == raise) {
+            const char *assets[1] = {p->sig->asset ? p->sig->asset : p->sig->host};
+            struct incident_report_req req = {
+                .type = text_of(raise, "type"),
+                .title = text_of(raise, "title"),
+                .level = text_of(raise, "level"),
+                .unit = text_of(raise, "unit"),
+                .gbt = text_of(raise, "gbt"),
+                .source = p->sig->message,
+                .assets = assets,
+                .n_assets = assets[0] ? 1 : 0,
+                .detected_at = p->sig->time,
+                .fingerprint = fingerprint,
+                .signal_count = 1,
+            };
+            struct store_incident made;
+            struct yj_err why = {0};
+            /* A type or unit the plan lost since the source was configured: the signal stays
+             * stored, unattached, and the reason is logged once per signal. */
+            if (!req.type || !req.title)
+                yj_log_warn("signal %lld: fields.incident needs type and title", (long long)p->sig->id);
+            else if (incident_report(p->ctx, &req, &made, &why) == 0) {
+                p->incident_id = made.id;
+                store_incident_release(&made);
+            } else if (why.code == YJ_EINVAL)
+                yj_log_warn("signal %lld: %s", (long long)p->sig->id, why.msg);
+            else {
+                rc = why.code ? why.code : YJ_ESTORE;
+                if (p->err)
+                    *p->err = why;
+            }
+        }
+        /* recovered with nothing open: the incident was closed already; nothing to record. */
+    }
+    free(fingerprint);
+    json_decref(j);
+    if (rc < 0)
+        p->rc = rc;
+}
+
 static int process_one(const struct store_signal *s, void *ud)
 {
     struct processing *base = ud;
     struct processing p = {.d = base->d, .ctx = base->ctx, .sig = s, .err = base->err};
     run(base->d, &p);
+    if (p.rc == 0 && !p.rule && !base->warm)
+        structured(&p);
     if (p.rc < 0) {
         base->rc = p.rc;
         return 1;

@@ -220,7 +220,12 @@ int incident_report(struct yj_ctx *ctx, const struct incident_report_req *req, s
      * routes this type by asset. */
     const char *unit = t->owner;
     const char *routed_by = "type";
-    if (t->route && strcmp(t->route, "asset") == 0) {
+    if (req->unit) {
+        if (!plan_unit(plan, req->unit))
+            return yj_err_set(err, YJ_EINVAL, "unit %s is not in the plan", req->unit);
+        unit = req->unit;
+        routed_by = "source";
+    } else if (t->route && strcmp(t->route, "asset") == 0) {
         for (size_t i = 0; i < req->n_assets; i++) {
             const struct plan_asset *a = plan_asset(plan, req->assets[i]);
             if (a) {
@@ -705,6 +710,24 @@ int incident_attach_signal(struct yj_ctx *ctx, struct store_incident *inc, int64
     json_t *detail = json_pack("{s:I, s:I, s:s}", "id", (json_int_t)inc->id, "count", (json_int_t)count, "rule", rule);
     rc = finish(ctx, rc, "incident.signal", inc, detail, now, err);
     json_decref(detail);
+    return rc;
+}
+
+int incident_recovered(struct yj_ctx *ctx, const struct store_incident *inc, const char *note, int64_t at,
+                       struct yj_err *err)
+{
+    int64_t now = yj_ctx_now(ctx);
+    int rc = store_begin(ctx->store, err);
+    if (rc < 0)
+        return rc;
+    rc = store_escalation_stop_all(ctx->store, inc->id, NULL, now, "recovered", err);
+    json_t *body = json_pack("{s:s, s:I}", "note", note ? note : "", "at", (json_int_t)at);
+    if (rc == 0)
+        rc = timeline(ctx, inc->id, now, "recovered", body, err);
+    json_t *detail = json_pack("{s:I, s:O}", "id", (json_int_t)inc->id, "recovered", body);
+    rc = finish(ctx, rc, "incident.recovered", inc, detail, now, err);
+    json_decref(detail);
+    json_decref(body);
     return rc;
 }
 

@@ -51,7 +51,16 @@ struct incident_report_req {
     int64_t signal_count;
     /* A GB/T 20986 subcategory more precise than the type's (a rule's `gbt`); NULL: the type's. */
     const char *gbt;
+    /* The plan unit in charge when the source knows it better than the type's routing (a monitor
+     * configured with its owner); NULL: route by type or asset. */
+    const char *unit;
 };
+
+/* The cause of open incident inc went away by itself (a monitored service answers again): a
+ * `recovered` timeline entry with note, and the escalations still running for it stop — nobody
+ * needs paging any more. The incident stays open for people to assess and close. */
+int incident_recovered(struct yj_ctx *ctx, const struct store_incident *inc, const char *note, int64_t at,
+                       struct yj_err *err);
 
 /* A KEY=VALUE given with a transition. Known keys: source scope nature trend measures level
  * clues support scene (the upward report's tracing clues, further measures and support requested,

@@ -235,6 +235,8 @@ void api_incidents_attach(struct request *r);
 void api_incidents_attachments(struct request *r);
 void api_incidents_attachment(struct request *r);
 void api_incidents_upward_submit(struct request *r);
+void api_monitors_list(struct request *r);
+void api_monitors_get(struct request *r);
 void api_blocks_list(struct request *r);
 void api_signals_list(struct request *r);
 void api_blocks_release(struct request *r);

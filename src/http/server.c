@@ -12,6 +12,7 @@
 #include "../engine/detect.h"
 #include "../sources/logwatch.h"
 #include "../sources/syslog.h"
+#include "../sources/monitor.h"
 #include "../store/store.h"
 #include "cache.h"
 #include "http.h"
@@ -63,6 +64,7 @@ struct server {
     struct detector *detector;
     struct syslog_receiver *syslog;
     struct logwatch *logwatch;
+    struct monitor_runner *monitors;
     pthread_t outbox, actor;
     pthread_mutex_t outbox_lock;
     pthread_cond_t outbox_cond;
@@ -148,6 +150,12 @@ static void reload_plan(struct server *srv)
         for (size_t i = 1; i < diags.n; i++)
             yj_log_error("%s", diags.lines[i]);
         plan_diags_release(&diags);
+        return;
+    }
+    if (config_check_plan(srv->cfg, p, &err) < 0) {
+        atomic_fetch_add(&srv->plan_reload_failures, 1);
+        yj_log_error("plan reload refused, the old plan stays in force: the config names what it lacks: %s", err.msg);
+        plan_free(p);
         return;
     }
     if (srv->detector && detector_check_plan(srv->detector, p, &err) < 0) {
@@ -819,6 +827,149 @@ static int logwatch_position(const char *path, struct store_logpos *out, void *u
     return rc;
 }
 
+/* ---- monitors ---- */
+
+static const struct config_monitor *monitor_config(const struct server *srv, const char *id)
+{
+    for (size_t i = 0; i < srv->cfg->n_monitors; i++)
+        if (strcmp(srv->cfg->monitors[i].id, id) == 0)
+            return &srv->cfg->monitors[i];
+    return NULL;
+}
+
+/* On the monitor thread, once a second: what the checks found, in one transaction. */
+static void monitor_checks(const struct monitor_check *checks, size_t n, void *ud)
+{
+    struct server *srv = ud;
+    struct yj_err err = {0};
+    struct store *st = server_store(srv, &err);
+    int rc = st ? store_begin(st, &err) : YJ_ESTORE;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const struct probe_result *r = &checks[i].r;
+        struct store_monitor_check c = {checks[i].id, checks[i].at, r->up, r->elapsed_ms, r->status, r->reason,
+                                        r->cert_expires_at};
+        rc = store_monitor_check(st, &c, &err);
+    }
+    if (rc == 0)
+        rc = store_commit(st, &err);
+    else if (st)
+        store_rollback(st);
+    if (rc < 0) {
+        server_count_store_error(srv);
+        yj_log_error("monitors: %zu checks not recorded: %s", n, err.msg);
+    }
+}
+
+static void say_duration(char *buf, size_t cap, int64_t ms)
+{
+    int64_t s = ms / 1000;
+    if (s < 60)
+        snprintf(buf, cap, "%lld 秒", (long long)s);
+    else if (s < 3600)
+        snprintf(buf, cap, "%lld 分 %lld 秒", (long long)(s / 60), (long long)(s % 60));
+    else
+        snprintf(buf, cap, "%lld 小时 %lld 分", (long long)(s / 3600), (long long)(s % 3600 / 60));
+}
+
+/* On the monitor thread: a target went down or came back. The change is stored, then a signal that
+ * says what it means (the plan type the config names) goes the way of every signal. */
+static void monitor_change(const struct monitor_change *c, void *ud)
+{
+    struct server *srv = ud;
+    const struct config_monitor *m = monitor_config(srv, c->id);
+    struct yj_err err = {0};
+    struct store *st = server_store(srv, &err);
+    if (!m || !st)
+        return;
+    struct store_monitor before = {0};
+    store_monitor_get(st, c->id, &before, NULL);
+    int rc = store_begin(st, &err);
+    if (rc == 0 && (rc = store_monitor_change(st, c->id, c->at, c->up, c->reason, &err)) == 0)
+        rc = store_commit(st, &err);
+    else if (rc == 0)
+        store_rollback(st);
+    if (rc < 0) {
+        server_count_store_error(srv);
+        yj_log_error("monitor %s: %s", c->id, err.msg);
+    }
+    char key[96], message[600];
+    snprintf(key, sizeof(key), "monitor:%s", c->id);
+    json_t *fields;
+    if (c->up) {
+        char lasted[64] = "";
+        if (strcmp(before.status, "down") == 0 && before.since)
+            say_duration(lasted, sizeof(lasted), c->at - before.since);
+        snprintf(message, sizeof(message), "%s 已恢复%s%s（%s）", c->id, lasted[0] ? "，中断 " : "", lasted, m->target);
+        fields = json_pack("{s:s, s:s, s:{s:s, s:s}}", "monitor", c->id, "state", "up", "recovered", "key", key, "note",
+                           message);
+    } else {
+        snprintf(message, sizeof(message), "%s 不可用：%s（%s，连续 %d 次检查失败）", c->id, c->reason, m->target,
+                 c->failures);
+        struct plan_ref *pr = server_plan_acquire(srv);
+        const char *type = config_monitor_type(m, pr->plan);
+        char title[300];
+        if (m->title)
+            snprintf(title, sizeof(title), "%s", m->title);
+        else
+            snprintf(title, sizeof(title), "监测：%s 不可用", c->id);
+        fields = json_pack("{s:s, s:s, s:s, s:{s:s?, s:s, s:s, s:s?, s:s?}}", "monitor", c->id, "state", "down",
+                           "reason", c->reason, "incident", "type", type, "title", title, "key", key, "level",
+                           m->level, "unit", m->unit);
+        server_plan_release(pr);
+    }
+    char *fields_text = json_dumps(fields, JSON_COMPACT);
+    json_decref(fields);
+    struct store_signal sig = {.received_at = c->at,
+                               .time = c->at,
+                               .source = "monitor",
+                               .program = "yingji-monitor",
+                               .host = m->target,
+                               .asset = m->asset,
+                               .message = message,
+                               .fields = fields_text};
+    deliver(srv, "source:monitor", &sig, 1, NULL, 0);
+    free(fields_text);
+}
+
+static int start_monitors(struct server *srv, struct yj_err *err)
+{
+    struct yj_config *cfg = srv->cfg;
+    if (!cfg->n_monitors)
+        return 0;
+    struct store *st = server_store(srv, err);
+    if (!st)
+        return YJ_ESTORE;
+    struct monitor_spec *specs = xcalloc(cfg->n_monitors, sizeof(*specs));
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < cfg->n_monitors; i++) {
+        const struct config_monitor *m = &cfg->monitors[i];
+        struct store_monitor known = {0};
+        if ((rc = store_monitor_register(st, m->id, m->target, err)) < 0 ||
+            (rc = store_monitor_get(st, m->id, &known, err)) < 0)
+            break;
+        specs[i] = (struct monitor_spec){
+            .id = m->id,
+            .probe = {.target = m->target,
+                      .timeout_ms = m->timeout > 0 ? m->timeout : 10000,
+                      .keyword = m->keyword,
+                      .absent = m->absent,
+                      .ca_file = m->ca,
+                      .cert_warn_days = m->cert_warn > 0 ? (int)(m->cert_warn / 86400000) : 14},
+            .interval_ms = m->interval > 0 ? m->interval : 60000,
+            .retries = (int)m->retries,
+            .was_down = strcmp(known.status, "down") == 0,
+        };
+    }
+    if (rc == 0)
+        rc = monitor_runner_start(specs, cfg->n_monitors, monitor_checks, monitor_change, srv, &srv->monitors, err);
+    free(specs);
+    if (rc == 0) {
+        printf("yingji: %zu monitors\n", cfg->n_monitors);
+        fflush(stdout);
+    }
+    return rc;
+}
+
 static int start_sources(struct server *srv, struct yj_err *err)
 {
     struct yj_config *cfg = srv->cfg;
@@ -914,6 +1065,11 @@ int server_run(const struct server_options *opt)
         goto out;
     }
     srv->plan = plan_ref_new(srv, p);
+    if (config_check_plan(cfg, p, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        status = 2;
+        goto out;
+    }
     {
         /* Detection: the rules must fit the plan; then take up what a crash left unprocessed
          * and refill the threshold windows. */
@@ -996,7 +1152,7 @@ int server_run(const struct server_options *opt)
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     int bound = di ? di->port : port;
-    if (start_sources(srv, &err) < 0) {
+    if (start_sources(srv, &err) < 0 || start_monitors(srv, &err) < 0) {
         fprintf(stderr, "yingji: %s\n", err.msg);
         MHD_stop_daemon(srv->daemon);
         goto out;
@@ -1055,6 +1211,8 @@ int server_run(const struct server_options *opt)
     pthread_join(srv->actor, NULL);
     /* Sources after every reader of their counters (requests, the ticker) is done, and before the
      * store goes: what they hold is delivered. */
+    monitor_runner_stop(srv->monitors);
+    srv->monitors = NULL;
     syslog_receiver_stop(srv->syslog);
     srv->syslog = NULL;
     logwatch_stop(srv->logwatch);

@@ -2,6 +2,7 @@
  * Read once at start; never holds secrets in memory longer than the config lives. */
 #include "../base/cidr.h"
 #include "../base/common.h"
+#include "../base/text.h"
 #include "../base/timeutil.h"
 #include "config.h"
 #include "decode.h"
@@ -79,6 +80,25 @@ static const struct decode_field action_fields[] = {
 };
 static const struct decode_schema action_schema = DECODE_SCHEMA(action, struct config_action, "action", action_fields);
 
+static const struct decode_field monitor_fields[] = {
+    DECODE_FIELD(struct config_monitor, "id", DK_STR, true, id),
+    DECODE_FIELD(struct config_monitor, "target", DK_STR, true, target),
+    DECODE_FIELD(struct config_monitor, "interval", DK_DUR, false, interval),
+    DECODE_FIELD(struct config_monitor, "timeout", DK_DUR, false, timeout),
+    DECODE_FIELD(struct config_monitor, "retries", DK_INT, false, retries),
+    DECODE_FIELD(struct config_monitor, "keyword", DK_STR, false, keyword),
+    DECODE_FIELD(struct config_monitor, "absent", DK_STR, false, absent),
+    DECODE_FIELD(struct config_monitor, "ca", DK_STR, false, ca),
+    DECODE_FIELD(struct config_monitor, "cert_warn", DK_DUR, false, cert_warn),
+    DECODE_FIELD(struct config_monitor, "asset", DK_STR, false, asset),
+    DECODE_FIELD(struct config_monitor, "unit", DK_STR, false, unit),
+    DECODE_FIELD(struct config_monitor, "incident", DK_STR, false, incident),
+    DECODE_FIELD(struct config_monitor, "level", DK_STR, false, level),
+    DECODE_FIELD(struct config_monitor, "title", DK_STR, false, title),
+};
+static const struct decode_schema monitor_schema =
+    DECODE_SCHEMA(monitor, struct config_monitor, "monitor", monitor_fields);
+
 static const struct decode_field config_fields[] = {
     DECODE_FIELD(struct yj_config, "listen", DK_STR, false, listen),
     DECODE_FIELD(struct yj_config, "data", DK_STR, false, data),
@@ -92,6 +112,7 @@ static const struct decode_field config_fields[] = {
     DECODE_LIST(struct yj_config, "sources", false, sources, source_schema),
     DECODE_LIST(struct yj_config, "channels", false, channels, channel_schema),
     DECODE_LIST(struct yj_config, "actions", false, actions, action_schema),
+    DECODE_LIST(struct yj_config, "monitors", false, monitors, monitor_schema),
 };
 static const struct decode_schema config_schema =
     DECODE_SCHEMA(config, struct yj_config, "the config file", config_fields);
@@ -155,6 +176,51 @@ static bool table_name_ok(const char *s)
         if (!isalnum((unsigned char)s[i]) && s[i] != '_')
             return false;
     return true;
+}
+
+/* Remembers where a plan reference stood, for config_check_plan. */
+static void add_ref(struct decoder *d, struct yj_config *c, const char *kind, char *const *value, const char *type)
+{
+    if (!*value)
+        return;
+    const struct plan_loc *at = decode_loc(d, value);
+    c->refs = xrealloc(c->refs, (c->n_refs + 1) * sizeof(*c->refs));
+    c->refs[c->n_refs++] = (struct config_ref){kind, *value, type, at ? at->line : 0, at ? at->col : 0};
+}
+
+static void validate_monitors(struct decoder *d, struct yj_config *c)
+{
+    for (size_t i = 0; i < c->n_monitors; i++) {
+        struct config_monitor *m = &c->monitors[i];
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(c->monitors[k].id, m->id) == 0)
+                decode_error_at(d, &m->id, "duplicate monitor id \"%s\"", m->id);
+        if (!*m->id || strlen(m->id) > 64 || strpbrk(m->id, " \t/?#%"))
+            decode_error_at(d, &m->id, "a monitor id is 1 to 64 characters without spaces, / ? # or %%");
+        bool url;
+        char why[300];
+        if (!yj_target_form(m->target, &url, why, sizeof(why)))
+            decode_error_at(d, &m->target, "%s", why);
+        if (m->interval != -1 && (m->interval < 100 || m->interval > 86400000))
+            decode_error_at(d, &m->interval, "interval must be between 100ms and 24h");
+        if (m->timeout != -1 && (m->timeout < 100 || m->timeout > 120000))
+            decode_error_at(d, &m->timeout, "timeout must be between 100ms and 2m");
+        if (!decode_loc(d, &m->retries))
+            m->retries = 1; /* one failure may be a blip; two in a row count */
+        if (m->retries < 0 || m->retries > 100)
+            decode_error_at(d, &m->retries, "retries must be between 0 and 100");
+        if (m->cert_warn != -1 && (m->cert_warn < 86400000 || m->cert_warn > INT64_C(365) * 86400000))
+            decode_error_at(d, &m->cert_warn, "cert_warn must be between 1d and 365d");
+        if ((m->keyword || m->absent || m->ca) && strncmp(m->target, "http", 4) != 0)
+            decode_error_at(d, m->keyword ? (void *)&m->keyword : m->absent ? (void *)&m->absent : (void *)&m->ca,
+                            "keyword, absent and ca are for http(s):// targets");
+        if (m->asset && m->unit)
+            decode_error_at(d, &m->unit, "give asset or unit, not both (the asset's owner is its unit)");
+        add_ref(d, c, "type", &m->incident, NULL);
+        add_ref(d, c, "level", &m->level, m->incident);
+        add_ref(d, c, "asset", &m->asset, NULL);
+        add_ref(d, c, "unit", &m->unit, NULL);
+    }
 }
 
 static void validate(struct decoder *d, struct yj_config *c)
@@ -272,6 +338,7 @@ static void validate(struct decoder *d, struct yj_config *c)
         if (a->timeout != -1 && (a->timeout < 100 || a->timeout > 600000))
             decode_error_at(d, &a->timeout, "timeout must be between 100ms and 10m");
     }
+    validate_monitors(d, c);
     struct config_limits *l = &c->limits;
     if (l->body != -1 && (l->body < 1024 || l->body > (INT64_C(1) << 30)))
         decode_error_at(d, &l->body, "body must be between 1KiB and 1GiB");
@@ -317,6 +384,7 @@ int config_load(const char *path, struct yj_config *cfg, struct plan_diags *diag
         }
         decoder_release(&d);
         decode_release(&config_schema, &file);
+        free(file.refs);
         return YJ_EINVAL;
     }
     decoder_release(&d);
@@ -355,6 +423,15 @@ int config_load(const char *path, struct yj_config *cfg, struct plan_diags *diag
         file.sources = NULL;
         file.n_sources = 0;
     }
+    if (file.n_monitors) {
+        cfg->monitors = file.monitors;
+        cfg->n_monitors = file.n_monitors;
+        file.monitors = NULL;
+        file.n_monitors = 0;
+    }
+    cfg->refs = file.refs; /* they point into the monitors just taken */
+    cfg->n_refs = file.n_refs;
+    file.refs = NULL;
     decode_release(&config_schema, &file);
     config_set(&cfg->file, path);
     return 0;
@@ -389,6 +466,47 @@ int config_channel_secret(const struct config_channel *ch, char *buf, size_t siz
 void config_release(struct yj_config *c)
 {
     decode_release(&config_schema, c);
+    free(c->refs);
     free(c->file);
     memset(c, 0, sizeof(*c));
+}
+
+int config_check_plan(const struct yj_config *c, const struct plan *plan, struct yj_err *err)
+{
+    for (size_t i = 0; i < c->n_refs; i++) {
+        const struct config_ref *r = &c->refs[i];
+        bool ok;
+        if (strcmp(r->kind, "type") == 0) {
+            ok = plan_type(plan, r->value) != NULL;
+        } else if (strcmp(r->kind, "level") == 0) {
+            const struct plan_type *t = r->type ? plan_type(plan, r->type) : NULL;
+            ok = t ? plan_type_has_level(t, r->value) : plan_level(plan, r->value) != NULL;
+        } else if (strcmp(r->kind, "asset") == 0) {
+            ok = plan_asset(plan, r->value) != NULL;
+        } else {
+            ok = plan_unit(plan, r->value) != NULL;
+        }
+        if (!ok)
+            return yj_err_set(err, YJ_EINVAL, "%s:%d:%d: the plan %s has no %s \"%s\"%s%s", c->file ? c->file : "config",
+                              r->line, r->col, plan->meta.id, r->kind, r->value, r->type ? " for type " : "",
+                              r->type ? r->type : "");
+    }
+    for (size_t i = 0; i < c->n_monitors; i++)
+        if (!config_monitor_type(&c->monitors[i], plan))
+            return yj_err_set(err, YJ_EINVAL,
+                              "%s: monitor %s: the plan %s has no type for outages (GB/T 20986 facility.technical); "
+                              "name one with incident: TYPE",
+                              c->file ? c->file : "config", c->monitors[i].id, plan->meta.id);
+    return 0;
+}
+
+const char *config_monitor_type(const struct config_monitor *m, const struct plan *plan)
+{
+    if (m->incident)
+        return m->incident;
+    /* The plan's type for equipment and system failures (设备设施故障/技术故障). */
+    for (size_t i = 0; i < plan->n_types; i++)
+        if (plan->types[i].gbt && strcmp(plan->types[i].gbt, "facility.technical") == 0)
+            return plan->types[i].id;
+    return NULL;
 }

@@ -73,6 +73,26 @@ struct config_action {
     size_t n_allow;
 };
 
+/* One entry of `monitors:`: a target checked on a schedule; when it goes down an incident of
+ * the plan type `incident` is opened (routed by `asset`, or to `unit`), and it records its own
+ * recovery when the target is back. */
+struct config_monitor {
+    char *id;
+    char *target;    /* http(s)://... or HOST:PORT */
+    int64_t interval; /* ms; default 60 s */
+    int64_t timeout;  /* ms per check; default 10 s */
+    int64_t retries;  /* failed checks in a row tolerated before it is down; default 1 */
+    char *keyword;    /* HTTP: the page must contain it */
+    char *absent;     /* HTTP: the page must not contain it */
+    char *ca;         /* HTTPS: CA bundle to trust instead of the system's */
+    int64_t cert_warn; /* ms before the certificate ends to warn; default 14 d */
+    char *asset;      /* plan asset the target is (routing, reports) */
+    char *unit;       /* or: the plan unit that owns it */
+    char *incident;   /* plan type of its outage incident; default: the plan's first type for failures */
+    char *level;      /* plan level of that incident; default: the type's */
+    char *title;      /* the incident's title; default "<id> 不可用" */
+};
+
 struct yj_config {
     char *file; /* NULL when running on defaults */
     char *listen;
@@ -90,7 +110,28 @@ struct yj_config {
     size_t n_channels;
     struct config_action *actions;
     size_t n_actions;
+    struct config_monitor *monitors;
+    size_t n_monitors;
+    /* Where plan references stood in the file, for config_check_plan's messages. */
+    struct config_ref *refs;
+    size_t n_refs;
 };
+
+/* A value naming something in the plan (a monitor's incident type, level, asset, unit). */
+struct config_ref {
+    const char *kind; /* "type", "level", "asset", "unit" */
+    const char *value;
+    const char *type; /* level only: of which type */
+    int line, col;
+};
+
+/* Checks every plan reference of cfg against plan: 0, or YJ_EINVAL with FILE:LINE:COLUMN and what
+ * the plan has instead in err. */
+struct plan;
+int config_check_plan(const struct yj_config *cfg, const struct plan *plan, struct yj_err *err);
+/* The plan type a monitor's outage is: its `incident`, else the plan's first type for technical
+ * failures (GB/T 20986 facility.technical); NULL when there is none. */
+const char *config_monitor_type(const struct config_monitor *m, const struct plan *plan);
 
 /* The channel's secret (HMAC key, SMTP password) from its file (first line) or environment
  * variable into buf: 0, or YJ_EIO/YJ_EINVAL with err naming what is missing. An empty string

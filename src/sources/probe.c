@@ -1,6 +1,7 @@
 /* probe.c: one availability check with libcurl's easy interface. TCP uses libcurl too (connect
  * only), so name resolution, IPv6 and timeouts behave the same for both kinds. */
 #include "../base/common.h"
+#include "../base/text.h"
 #include "../base/timeutil.h"
 #include "probe.h"
 
@@ -111,55 +112,80 @@ int probe_fetch(const char *url, int64_t timeout_ms, const char *ca_file, char *
 }
 
 
-int probe_run(const struct probe_target *t, struct probe_result *out)
+/* One check in flight: the easy handle set up for the target, and what it gathers. */
+struct probe_check {
+    CURL *curl;
+    const struct probe_target *t;
+    bool http;
+    char *url;
+    struct body body;
+    char detail[CURL_ERROR_SIZE];
+    int64_t started;
+};
+
+int probe_prepare(const struct probe_target *t, struct probe_check **out, struct probe_result *res)
 {
-    memset(out, 0, sizeof(*out));
-    const char *target = t->target ? t->target : "";
-    bool http = is_url(target);
-    const char *colon = strrchr(target, ':');
-    char *end = NULL;
-    long port = colon ? strtol(colon + 1, &end, 10) : 0;
-    if (!http && (!colon || colon == target || !end || *end || port < 1 || port > 65535 || strchr(target, '/'))) {
-        snprintf(out->reason, sizeof(out->reason), "\"%.200s\" is neither an http(s):// URL nor HOST:PORT", target);
+    memset(res, 0, sizeof(*res));
+    const char *target = t->target;
+    if (!target) {
+        snprintf(res->reason, sizeof(res->reason), "no target given");
         return -1;
     }
-    snprintf(out->kind, sizeof(out->kind), "%s", http ? "http" : "tcp");
+    bool http;
+    if (!yj_target_form(target, &http, res->reason, sizeof(res->reason)))
+        return -1;
+    snprintf(res->kind, sizeof(res->kind), "%s", http ? "http" : "tcp");
     CURL *c = curl_easy_init();
     if (!c) {
-        snprintf(out->reason, sizeof(out->reason), "cannot start libcurl");
-        return 0;
+        snprintf(res->reason, sizeof(res->reason), "cannot start libcurl");
+        return -1;
     }
-    char *url = http ? xstrdup(target) : xasprintf("http://%s/", target);
-    struct body b = {0};
-    char detail[CURL_ERROR_SIZE] = "";
-    int64_t timeout = t->timeout_ms > 0 ? t->timeout_ms : 10000;
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout);
+    struct probe_check *k = xcalloc(1, sizeof(*k));
+    k->curl = c;
+    k->t = t;
+    k->http = http;
+    k->url = http ? xstrdup(target) : xasprintf("http://%s/", target);
+    curl_easy_setopt(c, CURLOPT_URL, k->url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(t->timeout_ms > 0 ? t->timeout_ms : 10000));
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, k->detail);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_USERAGENT, "yingji-probe");
+    curl_easy_setopt(c, CURLOPT_PRIVATE, k);
     if (http) {
-        follow(c, &b, t->ca_file);
+        follow(c, &k->body, t->ca_file);
         curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
     } else {
         curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
     }
-    int64_t start = yj_now_ms();
-    CURLcode rc = curl_easy_perform(c);
-    out->elapsed_ms = yj_now_ms() - start;
+    k->started = yj_now_ms();
+    *out = k;
+    return 0;
+}
+
+void *probe_check_curl(struct probe_check *k)
+{
+    return k->curl;
+}
+
+void probe_finish(struct probe_check *k, int curl_code, struct probe_result *out)
+{
+    const struct probe_target *t = k->t;
+    CURL *c = k->curl;
+    CURLcode rc = (CURLcode)curl_code;
+    out->elapsed_ms = yj_now_ms() - k->started;
     if (rc != CURLE_OK) {
-        snprintf(out->reason, sizeof(out->reason), "%s", detail[0] ? detail : curl_easy_strerror(rc));
-    } else if (!http) {
+        snprintf(out->reason, sizeof(out->reason), "%s", k->detail[0] ? k->detail : curl_easy_strerror(rc));
+    } else if (!k->http) {
         out->up = true;
     } else {
         char *final = NULL;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
         curl_easy_getinfo(c, CURLINFO_REDIRECT_COUNT, &out->redirects);
         curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &final);
-        snprintf(out->final_url, sizeof(out->final_url), "%s", final ? final : url);
+        snprintf(out->final_url, sizeof(out->final_url), "%s", final ? final : k->url);
         out->cert_expires_at = strncmp(out->final_url, "https://", 8) == 0 ? cert_expiry(c) : 0;
-        const char *page = b.data ? b.data : "";
+        const char *page = k->body.data ? k->body.data : "";
         if (out->status < 200 || out->status > 399)
             snprintf(out->reason, sizeof(out->reason), "HTTP %ld", out->status);
         else if (t->keyword && !strstr(page, t->keyword))
@@ -176,8 +202,17 @@ int probe_run(const struct probe_target *t, struct probe_result *out)
                          (long long)out->cert_days_left);
         }
     }
-    free(b.data);
-    free(url);
+    free(k->body.data);
+    free(k->url);
     curl_easy_cleanup(c);
+    free(k);
+}
+
+int probe_run(const struct probe_target *t, struct probe_result *out)
+{
+    struct probe_check *k;
+    if (probe_prepare(t, &k, out) < 0)
+        return strstr(out->reason, "libcurl") ? 0 : -1;
+    probe_finish(k, curl_easy_perform(k->curl), out);
     return 0;
 }

@@ -37,6 +37,15 @@ struct probe_result {
 int probe_fetch(const char *url, int64_t timeout_ms, const char *ca_file, char **page, size_t *len, char *final_url,
                 size_t final_cap, char *why, size_t why_cap);
 
+/* The same check in two halves, for a caller that drives many at once (a curl multi handle):
+ * probe_prepare sets up the transfer (0; its easy handle from probe_check_curl, whose
+ * CURLOPT_PRIVATE is the check) or says why the target is wrong (-1, res->reason); once the
+ * transfer is done, probe_finish fills res from it and frees the check. t must outlive it. */
+struct probe_check;
+int probe_prepare(const struct probe_target *t, struct probe_check **out, struct probe_result *res);
+void *probe_check_curl(struct probe_check *k);
+void probe_finish(struct probe_check *k, int curl_code, struct probe_result *res);
+
 /* Runs one check. Returns 0 (the result says up or down) or -1 for a target that is neither a
  * URL nor HOST:PORT (reason says why). */
 int probe_run(const struct probe_target *t, struct probe_result *out);

@@ -517,4 +517,51 @@ int store_event_list(struct store *st, int64_t after_id, int limit, store_event_
                      struct yj_err *err);
 int store_event_last(struct store *st, int64_t *id, struct yj_err *err);
 
+/* Monitors (issue 7): the state of each configured monitor, hourly counts of its checks, and its
+ * changes between up and down. */
+struct store_monitor {
+    char id[72];
+    char target[512];
+    char status[8]; /* unknown up down */
+    int64_t since, checked_at, elapsed_ms, http_status, cert_expires_at;
+    char reason[300];
+};
+struct store_monitor_check {
+    const char *id;
+    int64_t at;
+    bool up;
+    int64_t elapsed_ms;
+    int64_t http_status;
+    const char *reason; /* failure, or a warning when up; may be NULL */
+    int64_t cert_expires_at;
+};
+struct store_monitor_hour {
+    int64_t hour; /* UTC ms at its start */
+    int64_t checks, failures, total_ms, max_ms;
+};
+struct store_monitor_change {
+    int64_t at;
+    bool up;
+    char reason[300];
+};
+/* Adds the monitor (status unknown) or updates its target. */
+int store_monitor_register(struct store *st, const char *id, const char *target, struct yj_err *err);
+/* One check: the monitor's last state and its hour's counts (inside the caller's transaction). */
+int store_monitor_check(struct store *st, const struct store_monitor_check *c, struct yj_err *err);
+/* It went down or came back: a change row and the monitor's status. */
+int store_monitor_change(struct store *st, const char *id, int64_t at, bool up, const char *reason,
+                         struct yj_err *err);
+int store_monitor_list(struct store *st, struct store_monitor *out, size_t max, size_t *n, struct yj_err *err);
+/* YJ_ENOTFOUND when there is none. */
+int store_monitor_get(struct store *st, const char *id, struct store_monitor *out, struct yj_err *err);
+/* Hours from since on, oldest first, at most max. */
+int store_monitor_hours(struct store *st, const char *id, int64_t since, struct store_monitor_hour *out, size_t max,
+                        size_t *n, struct yj_err *err);
+/* The sums of the hours from since on (hour = 0). */
+int store_monitor_totals(struct store *st, const char *id, int64_t since, struct store_monitor_hour *out,
+                         struct yj_err *err);
+/* The newest changes first, at most max. */
+int store_monitor_changes(struct store *st, const char *id, struct store_monitor_change *out, size_t max, size_t *n,
+                          struct yj_err *err);
+
 #endif

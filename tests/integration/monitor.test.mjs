@@ -1,0 +1,150 @@
+// Scheduled monitors in the real server: a loopback web page the test takes down and brings
+// back, a TCP port that goes away, a restart while a target is down, and config mistakes that
+// must stop the server with FILE:LINE:COLUMN.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { yjAsync as yj, tempDir, cleanup, sh, until } from './helpers.mjs';
+import { startServer, Client } from './server.mjs';
+
+function sql(data, query) {
+  const r = sh(`sqlite3 -separator '|' '${data}/yingji.db' "${query}"`);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+describe('scheduled monitors', () => {
+  let web, mode, dir, base;
+  before(async () => {
+    dir = tempDir();
+    mode = 'ok';
+    web = http.createServer((req, res) => {
+      if (mode === 'fail') { res.writeHead(503); res.end('维护中'); return; }
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end(mode === 'defaced' ? '<html><body>hacked</body></html>' : '<html><body>欢迎访问重庆医科大学</body></html>');
+    });
+    await new Promise((r) => web.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${web.address().port}/`;
+  });
+  after(() => { web.close(); cleanup(dir); });
+
+  async function admin(srv, password = srv.adminPassword) {
+    const c = new Client(srv.url);
+    assert.equal((await c.login('admin', password)).status, 200);
+    return c;
+  }
+
+  test('a page that goes down opens one incident of the configured type, which records its own recovery', async () => {
+    mode = 'ok';
+    const f = join(dir, 'one.yaml');
+    writeFileSync(f, 'monitors:\n'
+      + `  - {id: www, target: "${base}", interval: 300ms, timeout: 2s, retries: 1, keyword: 重庆医科大学, asset: main_site}\n`);
+    const srv = await startServer({ args: ['--config', f] });
+    try {
+      assert.match(srv.startup, /1 monitors/);
+      const c = await admin(srv);
+      const up = await until('www up', async () => {
+        const r = await c.req('GET', '/api/v1/monitors');
+        const m = r.json.items.find((x) => x.id === 'www');
+        return m && m.status === 'up' && m.day.checks >= 2 ? m : null;
+      });
+      assert.equal(up.target, base);
+      assert.equal(up.day.uptime, 100);
+      assert.equal(up.asset, 'main_site');
+      assert.ok(up.day.mean_ms >= 0 && up.day.mean_ms < 2000);
+
+      mode = 'defaced'; // the keyword is gone: down after two failures in a row
+      const inc = await until('an incident', async () => {
+        const r = await c.req('GET', '/api/v1/incidents');
+        return r.json.items.find((i) => i.title === '监测：www 不可用');
+      });
+      assert.equal(inc.type, 'server_fault');
+      assert.equal(inc.unit, 'publicity'); // routed by the asset main_site
+      const down = await until('the failure on the status page', async () => {
+        const m = (await c.req('GET', '/api/v1/monitors/www')).json;
+        return m.reason ? m : null;
+      });
+      assert.equal(down.status, 'down');
+      assert.match(down.reason, /does not contain "重庆医科大学"/);
+      assert.ok(down.day.failures >= 2);
+      assert.ok(down.day.uptime < 100);
+
+      mode = 'fail'; // still down, another reason: no second incident
+      await new Promise((r) => setTimeout(r, 1000));
+      mode = 'ok';
+      const back = await until('the recovery on the timeline', async () => {
+        const r = await c.req('GET', `/api/v1/incidents/${inc.id}/timeline`);
+        return r.json.items.find((e) => e.kind === 'recovered');
+      });
+      assert.match(back.body.note, /^www 已恢复，中断 \d+ 秒/);
+      const m = (await c.req('GET', '/api/v1/monitors/www')).json;
+      assert.equal(m.status, 'up');
+      assert.deepEqual(m.changes.map((x) => x.status), ['up', 'down']);
+      assert.ok(m.hours.length >= 1 && m.hours[0].checks >= 4);
+      const incidents = (await c.req('GET', '/api/v1/incidents')).json.items.filter((i) => /www/.test(i.title));
+      assert.equal(incidents.length, 1);
+      // Nobody is paged any more for something that is back.
+      assert.equal(sql(srv.data, `SELECT count(*) FROM escalations WHERE incident_id = ${inc.id} AND stopped_at IS NULL`), '0');
+      assert.equal(sql(srv.data, `SELECT count(*) FROM escalations WHERE incident_id = ${inc.id} AND stop_reason = 'recovered'`), '1');
+      // The changes went the way of every signal.
+      assert.equal(sql(srv.data, `SELECT count(*) FROM signals WHERE source = 'monitor' AND incident_id = ${inc.id}`), '2');
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test('a TCP port that goes away; the type, level and unit the config names; a restart while down', async () => {
+    const port = net.createServer((s) => s.end());
+    await new Promise((r) => port.listen(0, '127.0.0.1', r));
+    const addr = `127.0.0.1:${port.address().port}`;
+    const data = join(dir, 'tcp-data');
+    const f = join(dir, 'tcp.yaml');
+    writeFileSync(f, 'monitors:\n'
+      + `  - {id: db, target: "${addr}", interval: 200ms, retries: 0, incident: server_fault, level: important, unit: it_office, title: 数据库端口不通}\n`);
+    let srv = await startServer({ args: ['--config', f], data });
+    try {
+      const c = await admin(srv);
+      await until('db up', async () => (await c.req('GET', '/api/v1/monitors/db')).json.status === 'up');
+      await new Promise((r) => port.close(r));
+      const inc = await until('the incident', async () => (await c.req('GET', '/api/v1/incidents')).json.items
+        .find((i) => i.title === '数据库端口不通'));
+      assert.equal(inc.level, 'important');
+      assert.equal(inc.unit, 'it_office');
+      await srv.stop();
+      // Back while the server was away: the first good check after the restart records it.
+      await new Promise((r) => port.listen(Number(addr.split(':')[1]), '127.0.0.1', r));
+      const password = srv.adminPassword;
+      srv = await startServer({ args: ['--config', f], data });
+      const c2 = await admin(srv, password);
+      await until('the recovery after the restart', async () => (await c2.req('GET', `/api/v1/incidents/${inc.id}/timeline`))
+        .json.items.some((e) => e.kind === 'recovered'));
+      assert.equal((await c2.req('GET', '/api/v1/monitors/db')).json.status, 'up');
+      assert.equal((await c2.req('GET', '/api/v1/monitors/nope')).status, 404);
+    } finally {
+      await srv.stop();
+      port.close();
+    }
+  });
+
+  test('config mistakes stop the server with FILE:LINE:COLUMN', async () => {
+    const cases = [
+      [`  - {id: a, target: "${base}", incident: no_such_type}\n`, /bad\.yaml:3:\d+: the plan cqmu has no type "no_such_type"/],
+      [`  - {id: a, target: "${base}", level: extraordinary}\n`, /bad\.yaml:3:\d+: the plan cqmu has no level "extraordinary"/],
+      [`  - {id: a, target: "${base}", interval: 10ms}\n`, /bad\.yaml:3:\d+: interval must be between 100ms and 24h/],
+      ['  - {id: a, target: "ftp://x/"}\n', /bad\.yaml:3:\d+: "ftp:\/\/x\/" is neither an http\(s\):\/\/ URL nor HOST:PORT/],
+      [`  - {id: a, target: "${base}"}\n  - {id: a, target: "${base}"}\n`, /bad\.yaml:4:\d+: duplicate monitor id "a"/],
+      ['  - {id: a, target: "10.0.0.1:22", keyword: x}\n', /bad\.yaml:3:\d+: keyword, absent and ca are for http/],
+      [`  - {id: a, target: "${base}", asset: main_site, unit: it_office}\n`, /bad\.yaml:3:\d+: give asset or unit/],
+    ];
+    for (const [monitors, want] of cases) {
+      const f = join(dir, 'bad.yaml');
+      writeFileSync(f, `data: ${join(dir, 'bad-data')}\nmonitors:\n${monitors}`);
+      const r = await yj(['--config', f, 'serve', '--listen', '127.0.0.1:0']);
+      assert.equal(r.code, 2, `${monitors}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, want);
+    }
+  });
+});
