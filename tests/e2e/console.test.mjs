@@ -7,9 +7,11 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import { join } from 'node:path';
-import { SRC } from '../integration/helpers.mjs';
+import { SRC, tempDir, cleanup } from '../integration/helpers.mjs';
 import { startServer, Client } from '../integration/server.mjs';
 
 const require = createRequire(join(SRC, 'web/package.json'));
@@ -254,5 +256,56 @@ describe('web console', { skip }, () => {
     await adm.click('#who button:has-text("中文")');
     await adm.waitForSelector('#nav a:has-text("事件")');
     assert.deepEqual(errors, []);
+  });
+
+  test('monitors: the status page shows what is up and what is down; a monitor\'s page its history', async () => {
+    // A server of its own, watching a loopback page and a port nobody listens on.
+    const web = http.createServer((req, res) => { res.writeHead(200); res.end('<html>欢迎访问</html>'); });
+    await new Promise((r) => web.listen(0, '127.0.0.1', r));
+    const closed = net.createServer();
+    await new Promise((r) => closed.listen(0, '127.0.0.1', r));
+    const gone = closed.address().port;
+    await new Promise((r) => closed.close(r));
+    const dir = tempDir();
+    const f = join(dir, 'yingji.yaml');
+    writeFileSync(f, 'monitors:\n'
+      + `  - {id: www, target: "http://127.0.0.1:${web.address().port}/", interval: 500ms, keyword: 欢迎访问, asset: main_site}\n`
+      + `  - {id: mail, target: "127.0.0.1:${gone}", interval: 500ms, retries: 0}\n`);
+    const msrv = await startServer({ args: ['--config', f] });
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+    try {
+      const page = await ctx.newPage();
+      page.on('pageerror', (e) => errors.push(`monitors: ${e}`));
+      await page.goto(msrv.url + '/');
+      await page.fill('input[name=username]', 'admin');
+      await page.fill('input[name=password]', msrv.adminPassword);
+      await page.click('button[type=submit]');
+      await page.waitForSelector('#nav a');
+      await new Promise((r) => setTimeout(r, 2500)); // a few checks, stored once a second
+      await page.click('#nav a:has-text("监测")');
+      await page.waitForSelector('#monitors');
+      const www = await page.textContent('#monitors tr:has-text("www")');
+      assert.match(www, /正常/);
+      assert.match(www, /100\.00%/);
+      const mail = page.locator('#monitors tr:has-text("mail")');
+      assert.match(await mail.textContent(), /不可用/);
+      assert.match(await mail.textContent(), /Couldn't connect|connect/i);
+      assert.equal(await mail.getAttribute('class'), 'row-bad');
+      await shot(page, 'monitors');
+      await page.click('#monitors a:has-text("mail")');
+      await page.waitForSelector('#changes');
+      assert.match(await page.textContent('#changes'), /不可用/);
+      await page.waitForSelector('#response-chart canvas');
+      await page.goto(msrv.url + '/#/monitors/www');
+      await page.waitForSelector('#response-chart canvas');
+      assert.match(await page.textContent('#uptime'), /24 h 100\.00%/);
+      await shot(page, 'monitor');
+      assert.deepEqual(errors, []);
+    } finally {
+      await ctx.close();
+      await msrv.stop();
+      web.close();
+      cleanup(dir);
+    }
   });
 });

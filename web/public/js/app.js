@@ -14,6 +14,7 @@ import { planPage } from './pages/plan.js';
 import { dutyPage } from './pages/duty.js';
 import { usersPage } from './pages/users.js';
 import { auditPage } from './pages/audit.js';
+import { monitorsPage, monitorPage } from './pages/monitors.js';
 
 export const state = { user: null, plan: null, listener: null, source: null };
 
@@ -25,6 +26,8 @@ const routes = [
   { re: /^\/password$/, page: passwordPage },
   { re: /^\/plan$/, page: planPage },
   { re: /^\/duty$/, page: dutyPage },
+  { re: /^\/monitors$/, page: monitorsPage, roles: ['admin', 'leader', 'responder', 'duty', 'auditor'] },
+  { re: /^\/monitors\/([^/]+)$/, page: monitorPage, roles: ['admin', 'leader', 'responder', 'duty', 'auditor'] },
   { re: /^\/users$/, page: usersPage, roles: ['admin'] },
   { re: /^\/audit$/, page: auditPage, roles: ['admin', 'auditor'] },
 ];
@@ -57,6 +60,7 @@ function nav() {
   const role = state.user.role;
   const items = [['#/', t('Situation')], ['#/incidents', t('Incidents')], ['#/report', t('Report')],
     ['#/plan', t('Plan')], ['#/duty', t('Duty')]];
+  if (role !== 'officer') items.splice(2, 0, ['#/monitors', t('Monitors')]);
   if (role === 'admin') items.push(['#/users', t('Users')]);
   if (role === 'admin' || role === 'auditor') items.push(['#/audit', t('Audit')]);
   const path = (location.hash.slice(1) || '/').split('?')[0];

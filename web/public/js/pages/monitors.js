@@ -1,0 +1,63 @@
+// 监测: the scheduled monitors' status page — each target up or down, since when, uptime over a
+// day / week / month, response time; one monitor's hourly response-time chart and its outages.
+import { get } from '../api.js';
+import { t } from '../i18n.js';
+import { h, mount, fmtTime, loadEcharts } from '../ui.js';
+
+const pct = (w) => (w && w.uptime !== null ? `${w.uptime.toFixed(2)}%` : '—');
+const ms = (v) => (v === null || v === undefined ? '—' : `${v} ms`);
+const badge = (status) => h('span', { class: `badge ${status === 'up' ? 'ok' : status === 'down' ? 'bad' : ''}` },
+  status === 'up' ? t('up') : status === 'down' ? t('down') : t('not checked yet'));
+
+export async function monitorsPage() {
+  const { items } = await get('/api/v1/monitors');
+  const down = items.filter((m) => m.status === 'down').length;
+  mount(h('div', { class: 'page-head' }, h('h1', {}, t('Monitors')),
+    h('p', { class: 'muted' }, `${items.length} ${t('monitors')} · ${down} ${t('down')}`)),
+  h('section', { class: 'panel' }, items.length ? h('table', { class: 'table', id: 'monitors' },
+    h('thead', {}, h('tr', {}, [t('Monitor'), t('Status'), t('Since'), t('Response'), t('24 h'), t('7 d'), t('30 d'), t('Last problem')]
+      .map((x) => h('th', {}, x)))),
+    h('tbody', {}, items.map((m) => h('tr', { class: m.status === 'down' ? 'row-bad' : '' },
+      h('td', {}, h('a', { href: `#/monitors/${encodeURIComponent(m.id)}` }, m.id), h('div', { class: 'muted small' }, m.target)),
+      h('td', {}, badge(m.status)), h('td', {}, m.since ? fmtTime(m.since) : '—'), h('td', {}, m.status === 'down' ? '—' : ms(m.elapsed_ms)),
+      h('td', {}, pct(m.day)), h('td', {}, pct(m.week)), h('td', {}, pct(m.month)), h('td', {}, m.reason || '')))))
+    : h('p', { class: 'muted' }, t('No monitors are configured (monitors: in yingji.yaml)'))));
+}
+
+export async function monitorPage(id) {
+  const m = await get(`/api/v1/monitors/${encodeURIComponent(id)}`);
+  const chart = h('div', { class: 'chart', id: 'response-chart' });
+  mount(h('div', { class: 'page-head' }, h('h1', {}, m.id, ' ', badge(m.status)), h('p', { class: 'muted' }, m.target)),
+    h('section', { class: 'panel' }, h('dl', { class: 'facts' },
+      h('dt', {}, t('Since')), h('dd', {}, m.since ? fmtTime(m.since) : '—'),
+      h('dt', {}, t('Last check')), h('dd', {}, m.checked_at ? `${fmtTime(m.checked_at, { seconds: true })}, ${ms(m.elapsed_ms)}${m.http_status ? `, HTTP ${m.http_status}` : ''}` : '—'),
+      h('dt', {}, t('Last problem')), h('dd', {}, m.reason || '—'),
+      h('dt', {}, t('Certificate ends')), h('dd', {}, m.cert_expires_at ? fmtTime(m.cert_expires_at) : '—'),
+      h('dt', {}, t('Uptime')), h('dd', { id: 'uptime' }, `24 h ${pct(m.day)} · 7 d ${pct(m.week)} · 30 d ${pct(m.month)}`),
+      h('dt', {}, t('Interval')), h('dd', {}, m.interval_ms ? `${m.interval_ms / 1000} s` : '—'),
+      h('dt', {}, t('Asset')), h('dd', {}, m.asset || m.unit || '—'))),
+    h('section', { class: 'panel' }, h('h2', {}, t('Response time by hour')), chart),
+    h('section', { class: 'panel' }, h('h2', {}, t('Changes')), m.changes.length ? h('table', { class: 'table', id: 'changes' },
+      h('tbody', {}, m.changes.map((c) => h('tr', {}, h('td', {}, fmtTime(c.at, { seconds: true })), h('td', {}, badge(c.status)),
+        h('td', {}, c.reason || ''))))) : h('p', { class: 'muted' }, '—')));
+  try {
+    const echarts = await loadEcharts();
+    if (!document.body.contains(chart)) return;
+    const c = echarts.init(chart, null, { renderer: 'canvas' });
+    const few = m.hours.length < 48; // a line of one or two hours is only visible as points
+    c.setOption({
+      animation: false, grid: { left: 48, right: 48, top: 28, bottom: 24 }, tooltip: { trigger: 'axis' },
+      legend: { top: 0, textStyle: { fontSize: 11 } },
+      xAxis: { type: 'category', data: m.hours.map((x) => fmtTime(x.hour).slice(5, 16)), axisLabel: { fontSize: 10 } },
+      yAxis: [{ type: 'value', name: 'ms' }, { type: 'value', name: t('failed'), minInterval: 1 }],
+      series: [
+        { name: t('mean'), type: 'line', data: m.hours.map((x) => x.mean_ms), showSymbol: few },
+        { name: t('max'), type: 'line', data: m.hours.map((x) => x.max_ms), showSymbol: few, lineStyle: { type: 'dashed' } },
+        { name: t('failed'), type: 'bar', yAxisIndex: 1, data: m.hours.map((x) => x.failures), itemStyle: { color: '#c62828' } },
+      ],
+    });
+    window.addEventListener('resize', () => c.resize(), { once: true });
+  } catch {
+    chart.textContent = t('chart unavailable');
+  }
+}
