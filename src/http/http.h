@@ -119,6 +119,8 @@ void server_plan_release(struct plan_ref *ref);
 const struct yj_config *server_config(const struct server *srv);
 /* The detection engine (rules, windows), or NULL when detection is off. */
 struct detector *server_detector(struct server *srv);
+/* Asks the integrity watcher for a new baseline of watch id (no-op when none runs). */
+void server_integrity_accept(struct server *srv, const char *id);
 /* Recently served incident reads (cache.h). */
 struct response_cache *server_cache(struct server *srv);
 /* Wakes live streams so they look for new events now rather than at the next tick. */
@@ -235,6 +237,8 @@ void api_incidents_attach(struct request *r);
 void api_incidents_attachments(struct request *r);
 void api_incidents_attachment(struct request *r);
 void api_incidents_upward_submit(struct request *r);
+void api_integrity_list(struct request *r);
+void api_integrity_accept(struct request *r);
 void api_monitors_list(struct request *r);
 void api_monitors_get(struct request *r);
 void api_blocks_list(struct request *r);

@@ -13,6 +13,8 @@
 #include "../sources/logwatch.h"
 #include "../sources/syslog.h"
 #include "../sources/monitor.h"
+#include "../sources/fim.h"
+#include "../engine/audit.h"
 #include "../store/store.h"
 #include "cache.h"
 #include "http.h"
@@ -23,6 +25,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_ROUTES 64
@@ -65,6 +68,8 @@ struct server {
     struct syslog_receiver *syslog;
     struct logwatch *logwatch;
     struct monitor_runner *monitors;
+    struct fim *integrity;
+    char *integrity_objects; /* DATA/integrity: copies of baseline files, named by hash */
     pthread_t outbox, actor;
     pthread_mutex_t outbox_lock;
     pthread_cond_t outbox_cond;
@@ -72,6 +77,11 @@ struct server {
     struct syslog_counts drops_seen; /* as last reported by report_drops */
     uint64_t logwatch_drops_seen, evictions_seen;
 };
+
+void server_integrity_accept(struct server *srv, const char *id)
+{
+    fim_accept(srv->integrity, id);
+}
 
 struct detector *server_detector(struct server *srv)
 {
@@ -970,6 +980,178 @@ static int start_monitors(struct server *srv, struct yj_err *err)
     return rc;
 }
 
+/* ---- file integrity ---- */
+
+static const struct config_integrity *integrity_config(const struct server *srv, const char *id)
+{
+    for (size_t i = 0; i < srv->cfg->n_integrity; i++)
+        if (strcmp(srv->cfg->integrity[i].id, id) == 0)
+            return &srv->cfg->integrity[i];
+    return NULL;
+}
+
+/* On the integrity thread (or at start): a new baseline, stored and audited. */
+static void integrity_baseline(const char *id, const struct fim_file *files, size_t n, void *ud)
+{
+    struct server *srv = ud;
+    struct yj_err err = {0};
+    struct store *st = server_store(srv, &err);
+    struct store_integrity_file *rows = xcalloc(n ? n : 1, sizeof(*rows));
+    for (size_t i = 0; i < n; i++)
+        rows[i] = (struct store_integrity_file){files[i].path, files[i].size, files[i].hash};
+    int64_t now = yj_now_ms();
+    int rc = st ? store_begin(st, &err) : YJ_ESTORE;
+    if (rc == 0)
+        rc = store_integrity_put(st, id, rows, n, now, "system", &err);
+    if (rc == 0) {
+        char detail[128];
+        snprintf(detail, sizeof(detail), "{\"files\":%zu}", n);
+        rc = audit_append(st, now, "source:integrity", "integrity.baseline", id, detail, &err);
+    }
+    if (rc == 0)
+        rc = store_commit(st, &err);
+    else if (st)
+        store_rollback(st);
+    free(rows);
+    if (rc < 0) {
+        server_count_store_error(srv);
+        yj_log_error("integrity %s: the baseline was not stored: %s", id, err.msg);
+    } else {
+        yj_log_info("integrity %s: baseline of %zu files", id, n);
+    }
+}
+
+static void integrity_signal(struct server *srv, const struct config_integrity *w, const char *message,
+                             json_t *fields)
+{
+    char *text = json_dumps(fields, JSON_COMPACT);
+    int64_t now = yj_now_ms();
+    struct store_signal sig = {.received_at = now,
+                               .time = now,
+                               .source = "integrity",
+                               .program = "yingji-integrity",
+                               .host = w->path,
+                               .asset = w->asset,
+                               .message = message,
+                               .fields = text};
+    deliver(srv, "source:integrity", &sig, 1, NULL, 0);
+    free(text);
+}
+
+/* A file differs from the baseline: a signal with the file, its hashes and (text) the diff, that
+ * opens or counts on the watch's incident. */
+static void integrity_change(const struct fim_change *c, void *ud)
+{
+    struct server *srv = ud;
+    const struct config_integrity *w = integrity_config(srv, c->id);
+    if (!w)
+        return;
+    const char *said = strcmp(c->kind, "added") == 0 ? "被新增" : strcmp(c->kind, "deleted") == 0 ? "被删除" : "被修改";
+    char message[600], key[96], title[300];
+    snprintf(message, sizeof(message), "%s：%s %s", c->id, c->path, said);
+    snprintf(key, sizeof(key), "integrity:%s", c->id);
+    if (w->title)
+        snprintf(title, sizeof(title), "%s", w->title);
+    else
+        snprintf(title, sizeof(title), "网页文件被篡改：%s", c->id);
+    char *full = xasprintf("%s/%s", w->path, c->path);
+    char diff[8192];
+    fim_diff(srv->integrity_objects, c->old_hash, full, diff, sizeof(diff));
+    free(full);
+    struct plan_ref *pr = server_plan_acquire(srv);
+    json_t *fields = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:{s:s?, s:s, s:s, s:s?, s:s?, s:s}}", "integrity",
+                               c->id, "path", c->path, "change", c->kind, "hash", *c->hash ? c->hash : NULL, "old_hash",
+                               *c->old_hash ? c->old_hash : NULL, "diff", diff[0] ? diff : NULL, "incident", "type",
+                               config_integrity_type(w, pr->plan), "title", title, "key", key, "level", w->level,
+                               "unit", w->unit, "gbt", "attack.web_tamper");
+    server_plan_release(pr);
+    integrity_signal(srv, w, message, fields);
+    json_decref(fields);
+}
+
+/* Every file matches its baseline again (restored): the incident records it. */
+static void integrity_clean(const char *id, int64_t at, void *ud)
+{
+    (void)at;
+    struct server *srv = ud;
+    const struct config_integrity *w = integrity_config(srv, id);
+    if (!w)
+        return;
+    char message[300], key[96];
+    snprintf(message, sizeof(message), "%s：所有文件已与基线一致", id);
+    snprintf(key, sizeof(key), "integrity:%s", id);
+    json_t *fields = json_pack("{s:s, s:s, s:{s:s, s:s}}", "integrity", id, "change", "restored", "recovered", "key",
+                               key, "note", message);
+    integrity_signal(srv, w, message, fields);
+    json_decref(fields);
+}
+
+struct baseline_rows {
+    struct fim_file *files;
+    char **strings;
+    size_t n, cap;
+};
+
+static void collect_baseline(const struct store_integrity_file *f, void *ud)
+{
+    struct baseline_rows *b = ud;
+    if (b->n == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 256;
+        b->files = xrealloc(b->files, b->cap * sizeof(*b->files));
+        b->strings = xrealloc(b->strings, b->cap * sizeof(*b->strings));
+    }
+    b->strings[b->n] = xstrdup(f->path);
+    b->files[b->n] = (struct fim_file){.path = b->strings[b->n], .size = f->size};
+    snprintf(b->files[b->n].hash, sizeof(b->files[b->n].hash), "%s", f->hash);
+    b->n++;
+}
+
+static int start_integrity(struct server *srv, struct yj_err *err)
+{
+    struct yj_config *cfg = srv->cfg;
+    if (!cfg->n_integrity)
+        return 0;
+    struct store *st = server_store(srv, err);
+    if (!st)
+        return YJ_ESTORE;
+    srv->integrity_objects = xasprintf("%s/integrity", cfg->data);
+    if (mkdir(srv->integrity_objects, 0700) != 0 && errno != EEXIST)
+        return yj_err_set(err, YJ_EIO, "cannot create %s: %s", srv->integrity_objects, strerror(errno));
+    struct fim_spec *specs = xcalloc(cfg->n_integrity, sizeof(*specs));
+    struct baseline_rows *rows = xcalloc(cfg->n_integrity, sizeof(*rows));
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < cfg->n_integrity; i++) {
+        const struct config_integrity *w = &cfg->integrity[i];
+        int64_t taken = 0;
+        rc = store_integrity_get(st, w->id, collect_baseline, &rows[i], &taken, err);
+        specs[i] = (struct fim_spec){.id = w->id,
+                                     .root = w->path,
+                                     .exclude = w->exclude,
+                                     .n_exclude = w->n_exclude,
+                                     .scan_ms = w->scan > 0 ? w->scan : 0,
+                                     .baseline = rows[i].files,
+                                     .n_baseline = rows[i].n,
+                                     .has_baseline = taken != 0};
+    }
+    if (rc == 0)
+        rc = fim_start(specs, cfg->n_integrity, srv->integrity_objects, integrity_change, integrity_clean,
+                       integrity_baseline, srv, &srv->integrity, err);
+    for (size_t i = 0; i < cfg->n_integrity; i++) {
+        for (size_t k = 0; k < rows[i].n; k++)
+            free(rows[i].strings[k]);
+        free(rows[i].strings);
+        free(rows[i].files);
+    }
+    free(rows);
+    free(specs);
+    if (rc == 0) {
+        for (size_t i = 0; i < cfg->n_integrity; i++)
+            printf("yingji: watching %s (integrity %s)\n", cfg->integrity[i].path, cfg->integrity[i].id);
+        fflush(stdout);
+    }
+    return rc;
+}
+
 static int start_sources(struct server *srv, struct yj_err *err)
 {
     struct yj_config *cfg = srv->cfg;
@@ -1152,7 +1334,7 @@ int server_run(const struct server_options *opt)
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     int bound = di ? di->port : port;
-    if (start_sources(srv, &err) < 0 || start_monitors(srv, &err) < 0) {
+    if (start_sources(srv, &err) < 0 || start_monitors(srv, &err) < 0 || start_integrity(srv, &err) < 0) {
         fprintf(stderr, "yingji: %s\n", err.msg);
         MHD_stop_daemon(srv->daemon);
         goto out;
@@ -1213,6 +1395,8 @@ int server_run(const struct server_options *opt)
      * store goes: what they hold is delivered. */
     monitor_runner_stop(srv->monitors);
     srv->monitors = NULL;
+    fim_stop(srv->integrity);
+    srv->integrity = NULL;
     syslog_receiver_stop(srv->syslog);
     srv->syslog = NULL;
     logwatch_stop(srv->logwatch);
@@ -1224,6 +1408,7 @@ int server_run(const struct server_options *opt)
 out:
     server_plan_release(srv->plan);
     detector_free(srv->detector);
+    free(srv->integrity_objects);
     pthread_key_delete(srv->store_key);
     response_cache_free(srv->cache);
     free(srv->parked);

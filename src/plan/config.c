@@ -99,6 +99,20 @@ static const struct decode_field monitor_fields[] = {
 static const struct decode_schema monitor_schema =
     DECODE_SCHEMA(monitor, struct config_monitor, "monitor", monitor_fields);
 
+static const struct decode_field integrity_fields[] = {
+    DECODE_FIELD(struct config_integrity, "id", DK_STR, true, id),
+    DECODE_FIELD(struct config_integrity, "path", DK_STR, true, path),
+    DECODE_STRS(struct config_integrity, "exclude", false, exclude),
+    DECODE_FIELD(struct config_integrity, "scan", DK_DUR, false, scan),
+    DECODE_FIELD(struct config_integrity, "asset", DK_STR, false, asset),
+    DECODE_FIELD(struct config_integrity, "unit", DK_STR, false, unit),
+    DECODE_FIELD(struct config_integrity, "incident", DK_STR, false, incident),
+    DECODE_FIELD(struct config_integrity, "level", DK_STR, false, level),
+    DECODE_FIELD(struct config_integrity, "title", DK_STR, false, title),
+};
+static const struct decode_schema integrity_schema =
+    DECODE_SCHEMA(integrity, struct config_integrity, "integrity watch", integrity_fields);
+
 static const struct decode_field config_fields[] = {
     DECODE_FIELD(struct yj_config, "listen", DK_STR, false, listen),
     DECODE_FIELD(struct yj_config, "data", DK_STR, false, data),
@@ -113,6 +127,7 @@ static const struct decode_field config_fields[] = {
     DECODE_LIST(struct yj_config, "channels", false, channels, channel_schema),
     DECODE_LIST(struct yj_config, "actions", false, actions, action_schema),
     DECODE_LIST(struct yj_config, "monitors", false, monitors, monitor_schema),
+    DECODE_LIST(struct yj_config, "integrity", false, integrity, integrity_schema),
 };
 static const struct decode_schema config_schema =
     DECODE_SCHEMA(config, struct yj_config, "the config file", config_fields);
@@ -220,6 +235,28 @@ static void validate_monitors(struct decoder *d, struct yj_config *c)
         add_ref(d, c, "level", &m->level, m->incident);
         add_ref(d, c, "asset", &m->asset, NULL);
         add_ref(d, c, "unit", &m->unit, NULL);
+    }
+}
+
+static void validate_integrity(struct decoder *d, struct yj_config *c)
+{
+    for (size_t i = 0; i < c->n_integrity; i++) {
+        struct config_integrity *w = &c->integrity[i];
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(c->integrity[k].id, w->id) == 0)
+                decode_error_at(d, &w->id, "duplicate integrity id \"%s\"", w->id);
+        if (!*w->id || strlen(w->id) > 64 || strpbrk(w->id, " \t/?#%"))
+            decode_error_at(d, &w->id, "an integrity id is 1 to 64 characters without spaces, / ? # or %%");
+        if (w->path[0] != '/')
+            decode_error_at(d, &w->path, "path must be absolute");
+        if (w->scan != -1 && (w->scan < 1000 || w->scan > INT64_C(7) * 86400000))
+            decode_error_at(d, &w->scan, "scan must be between 1s and 7d");
+        if (w->asset && w->unit)
+            decode_error_at(d, &w->unit, "give asset or unit, not both (the asset's owner is its unit)");
+        add_ref(d, c, "type", &w->incident, NULL);
+        add_ref(d, c, "level", &w->level, w->incident);
+        add_ref(d, c, "asset", &w->asset, NULL);
+        add_ref(d, c, "unit", &w->unit, NULL);
     }
 }
 
@@ -339,6 +376,7 @@ static void validate(struct decoder *d, struct yj_config *c)
             decode_error_at(d, &a->timeout, "timeout must be between 100ms and 10m");
     }
     validate_monitors(d, c);
+    validate_integrity(d, c);
     struct config_limits *l = &c->limits;
     if (l->body != -1 && (l->body < 1024 || l->body > (INT64_C(1) << 30)))
         decode_error_at(d, &l->body, "body must be between 1KiB and 1GiB");
@@ -429,7 +467,13 @@ int config_load(const char *path, struct yj_config *cfg, struct plan_diags *diag
         file.monitors = NULL;
         file.n_monitors = 0;
     }
-    cfg->refs = file.refs; /* they point into the monitors just taken */
+    if (file.n_integrity) {
+        cfg->integrity = file.integrity;
+        cfg->n_integrity = file.n_integrity;
+        file.integrity = NULL;
+        file.n_integrity = 0;
+    }
+    cfg->refs = file.refs; /* they point into the monitors and watches just taken */
     cfg->n_refs = file.n_refs;
     file.refs = NULL;
     decode_release(&config_schema, &file);
@@ -491,6 +535,12 @@ int config_check_plan(const struct yj_config *c, const struct plan *plan, struct
                               r->line, r->col, plan->meta.id, r->kind, r->value, r->type ? " for type " : "",
                               r->type ? r->type : "");
     }
+    for (size_t i = 0; i < c->n_integrity; i++)
+        if (!config_integrity_type(&c->integrity[i], plan))
+            return yj_err_set(err, YJ_EINVAL,
+                              "%s: integrity %s: the plan %s has no type for web or data tampering (GB/T 20986 "
+                              "attack.web_tamper, data.tamper); name one with incident: TYPE",
+                              c->file ? c->file : "config", c->integrity[i].id, plan->meta.id);
     for (size_t i = 0; i < c->n_monitors; i++)
         if (!config_monitor_type(&c->monitors[i], plan))
             return yj_err_set(err, YJ_EINVAL,
@@ -500,13 +550,24 @@ int config_check_plan(const struct yj_config *c, const struct plan *plan, struct
     return 0;
 }
 
+/* The first plan type mapped to one of gbts, in their order. */
+static const char *type_for(const struct plan *plan, const char *const *gbts, size_t n)
+{
+    for (size_t g = 0; g < n; g++)
+        for (size_t i = 0; i < plan->n_types; i++)
+            if (plan->types[i].gbt && strcmp(plan->types[i].gbt, gbts[g]) == 0)
+                return plan->types[i].id;
+    return NULL;
+}
+
 const char *config_monitor_type(const struct config_monitor *m, const struct plan *plan)
 {
-    if (m->incident)
-        return m->incident;
-    /* The plan's type for equipment and system failures (设备设施故障/技术故障). */
-    for (size_t i = 0; i < plan->n_types; i++)
-        if (plan->types[i].gbt && strcmp(plan->types[i].gbt, "facility.technical") == 0)
-            return plan->types[i].id;
-    return NULL;
+    static const char *const gbts[] = {"facility.technical"}; /* 设备设施故障/技术故障 */
+    return m->incident ? m->incident : type_for(plan, gbts, YJ_ARRAY_LEN(gbts));
+}
+
+const char *config_integrity_type(const struct config_integrity *w, const struct plan *plan)
+{
+    static const char *const gbts[] = {"attack.web_tamper", "data.tamper"}; /* 网页篡改, 数据篡改 */
+    return w->incident ? w->incident : type_for(plan, gbts, YJ_ARRAY_LEN(gbts));
 }

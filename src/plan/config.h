@@ -93,6 +93,21 @@ struct config_monitor {
     char *title;      /* the incident's title; default "<id> 不可用" */
 };
 
+/* One entry of `integrity:`: a web root whose files are watched against a baseline; a change
+ * opens an incident of plan type `incident` (default: the plan's web-tamper type). */
+struct config_integrity {
+    char *id;
+    char *path;      /* the directory */
+    char **exclude;  /* fnmatch patterns: relative paths or file names to ignore (logs, caches) */
+    size_t n_exclude;
+    int64_t scan;    /* ms between full scans; default 1 h */
+    char *asset;
+    char *unit;
+    char *incident;
+    char *level;
+    char *title;
+};
+
 struct yj_config {
     char *file; /* NULL when running on defaults */
     char *listen;
@@ -112,6 +127,8 @@ struct yj_config {
     size_t n_actions;
     struct config_monitor *monitors;
     size_t n_monitors;
+    struct config_integrity *integrity;
+    size_t n_integrity;
     /* Where plan references stood in the file, for config_check_plan's messages. */
     struct config_ref *refs;
     size_t n_refs;
@@ -132,6 +149,9 @@ int config_check_plan(const struct yj_config *cfg, const struct plan *plan, stru
 /* The plan type a monitor's outage is: its `incident`, else the plan's first type for technical
  * failures (GB/T 20986 facility.technical); NULL when there is none. */
 const char *config_monitor_type(const struct config_monitor *m, const struct plan *plan);
+/* The plan type a changed web root is: its `incident`, else the plan's type for web tampering
+ * (GB/T 20986 attack.web_tamper), else for data tampering (data.tamper); NULL when none. */
+const char *config_integrity_type(const struct config_integrity *w, const struct plan *plan);
 
 /* The channel's secret (HMAC key, SMTP password) from its file (first line) or environment
  * variable into buf: 0, or YJ_EIO/YJ_EINVAL with err naming what is missing. An empty string

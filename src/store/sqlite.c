@@ -26,6 +26,7 @@ static const char *const migrations[] = {
     "src/store/migrations/sqlite/0011_upward.sql",
     "src/store/migrations/sqlite/0012_attachments.sql",
     "src/store/migrations/sqlite/0013_monitors.sql",
+    "src/store/migrations/sqlite/0014_integrity.sql",
 };
 
 #define STMT_CACHE 128
@@ -2336,4 +2337,62 @@ int store_monitor_changes(struct store *st, const char *id, struct store_monitor
     static const char sql[] = "SELECT at, status = 'up', reason FROM monitor_changes WHERE monitor = ?3 AND ?1 = ?1 "
                               "ORDER BY id DESC LIMIT ?2";
     return select_rows_of(st, sql, id, 0, out, sizeof(*out), max, n, read_change, "reading a monitor's changes", err);
+}
+
+/* ---- file integrity ---- */
+
+int store_integrity_put(struct store *st, const char *watch, const struct store_integrity_file *files, size_t n,
+                        int64_t at, const char *by, struct yj_err *err)
+{
+    static const char del[] = "DELETE FROM integrity_files WHERE watch = ?";
+    static const char ins[] = "INSERT INTO integrity_files (watch, path, size, hash) VALUES (?, ?, ?, ?)";
+    static const char head[] = "INSERT INTO integrity_baselines (watch, taken_at, files, taken_by) VALUES (?1, ?2, ?3, "
+                               "?4) ON CONFLICT (watch) DO UPDATE SET taken_at = ?2, files = ?3, taken_by = ?4";
+    sqlite3_stmt *s = stmt(st, del, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, watch);
+    int rc = step_done(st, s, "replacing a baseline", err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (!(s = stmt(st, ins, err)))
+            return YJ_ESTORE;
+        bind_text(s, 1, watch);
+        bind_text(s, 2, files[i].path);
+        sqlite3_bind_int64(s, 3, files[i].size);
+        bind_text(s, 4, files[i].hash);
+        rc = step_done(st, s, "storing a baseline", err);
+    }
+    if (rc < 0 || !(s = stmt(st, head, err)))
+        return rc < 0 ? rc : YJ_ESTORE;
+    bind_text(s, 1, watch);
+    sqlite3_bind_int64(s, 2, at);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)n);
+    bind_text(s, 4, by);
+    return step_done(st, s, "storing a baseline", err);
+}
+
+int store_integrity_get(struct store *st, const char *watch, store_integrity_cb cb, void *ud, int64_t *taken_at,
+                        struct yj_err *err)
+{
+    static const char head[] = "SELECT taken_at FROM integrity_baselines WHERE watch = ?";
+    static const char sql[] = "SELECT path, size, hash FROM integrity_files WHERE watch = ? ORDER BY path";
+    sqlite3_stmt *s = stmt(st, head, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, watch);
+    int rc = sqlite3_step(s);
+    *taken_at = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sql_fail(st, rc, "reading a baseline", err);
+    if (!(s = stmt(st, sql, err)))
+        return YJ_ESTORE;
+    bind_text(s, 1, watch);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_integrity_file f = {(const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1),
+                                         (const char *)sqlite3_column_text(s, 2)};
+        cb(&f, ud);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "reading a baseline", err);
 }

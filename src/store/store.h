@@ -564,4 +564,18 @@ int store_monitor_totals(struct store *st, const char *id, int64_t since, struct
 int store_monitor_changes(struct store *st, const char *id, struct store_monitor_change *out, size_t max, size_t *n,
                           struct yj_err *err);
 
+/* File integrity (issue 7): the baseline of each watched directory. */
+struct store_integrity_file {
+    const char *path;
+    int64_t size;
+    const char *hash; /* BLAKE2b-256, hex */
+};
+/* Replaces the baseline of watch with files[0..n) (inside the caller's transaction). */
+int store_integrity_put(struct store *st, const char *watch, const struct store_integrity_file *files, size_t n,
+                        int64_t at, const char *by, struct yj_err *err);
+typedef void (*store_integrity_cb)(const struct store_integrity_file *f, void *ud);
+/* Calls cb for each file of watch's baseline; *taken_at 0 when none was ever taken. */
+int store_integrity_get(struct store *st, const char *watch, store_integrity_cb cb, void *ud, int64_t *taken_at,
+                        struct yj_err *err);
+
 #endif

@@ -22,7 +22,7 @@ describe('server basics', () => {
     assert.match(srv.adminPassword, /^[A-Za-z2-9]{16}$/);
     const h = await fetch(`${srv.url}/healthz`);
     assert.equal(h.status, 200);
-    assert.deepEqual(await h.json(), { status: 'ok', store: 'ok', schema: 13 });
+    assert.deepEqual(await h.json(), { status: 'ok', store: 'ok', schema: 14 });
     const o = await fetch(`${srv.url}/api/v1/openapi.yaml`);
     assert.equal(o.status, 200);
     assert.match(await o.text(), /^openapi: 3/);
@@ -30,7 +30,7 @@ describe('server basics', () => {
     for (const p of ['/api/v1/session', '/api/v1/session/password', '/api/v1/signals', '/api/v1/incidents', '/api/v1/incidents/{id}',
       '/api/v1/incidents/{id}/move', '/api/v1/incidents/{id}/assessment', '/api/v1/incidents/{id}/timeline',
       '/api/v1/incidents/{id}/notes', '/api/v1/plan', '/api/v1/plan/{part}', '/api/v1/users', '/api/v1/users/{id}',
-      '/api/v1/tokens', '/api/v1/tokens/{id}', '/api/v1/audit', '/api/v1/events', '/api/v1/monitors', '/api/v1/monitors/{id}', '/healthz', '/metrics']) {
+      '/api/v1/tokens', '/api/v1/tokens/{id}', '/api/v1/audit', '/api/v1/events', '/api/v1/monitors', '/api/v1/monitors/{id}', '/api/v1/integrity', '/api/v1/integrity/{id}/accept', '/healthz', '/metrics']) {
       assert.ok(doc.includes(`\n  ${p}:\n`), `${p} is documented`);
     }
     const m = await (await fetch(`${srv.url}/metrics`)).text();

@@ -1,0 +1,141 @@
+// File integrity of a web root in the real server: files changed, added and deleted under a watched
+// directory become one incident with the file and its diff as evidence; putting them back records
+// the recovery; changes made while the server was down are found at the next start; excluded
+// files are ignored; config mistakes stop the server with FILE:LINE:COLUMN.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdirSync, rmSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { yjAsync as yj, tempDir, cleanup, sh, until } from './helpers.mjs';
+import { startServer, Client } from './server.mjs';
+
+function sql(data, query) {
+  const r = sh(`sqlite3 -separator '|' '${data}/yingji.db' "${query}"`);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+const PAGE = '<html><body><h1>重庆医科大学</h1>\n<p>新闻</p>\n</body></html>\n';
+
+describe('file integrity', () => {
+  let dir;
+  before(() => { dir = tempDir(); });
+  after(() => cleanup(dir));
+
+  function site(name) {
+    const root = join(dir, name);
+    mkdirSync(join(root, 'css'), { recursive: true });
+    writeFileSync(join(root, 'index.html'), PAGE);
+    writeFileSync(join(root, 'css', 'site.css'), 'body { color: #333 }\n');
+    return root;
+  }
+
+  function config(name, root, extra = '') {
+    const f = join(dir, `${name}.yaml`);
+    writeFileSync(f, `integrity:\n  - {id: www, path: "${root}", exclude: ["*.log", "cache/*"], asset: main_site${extra}}\n`);
+    return f;
+  }
+
+  const signals = (data) => sql(data, "SELECT message FROM signals WHERE source = 'integrity' ORDER BY id").split('\n').filter(Boolean);
+
+  test('changed, added and deleted files open one web-tamper incident with the diff; restoring records the recovery', async () => {
+    const root = site('one');
+    const srv = await startServer({ args: ['--config', config('one', root)] });
+    try {
+      assert.match(srv.startup, /watching .* \(integrity www\)/);
+      await until('the baseline', async () => /integrity www: baseline of 2 files/.test(srv.log()));
+      const c = new Client(srv.url);
+      await c.login('admin', srv.adminPassword);
+      writeFileSync(join(root, 'index.html'), PAGE.replace('<p>新闻</p>', '<p>新闻</p><a href="http://bet.example/" style="display:none">娱乐</a>'));
+      writeFileSync(join(root, 'shell.php'), '<?php eval($_POST[1]); ?>');
+      writeFileSync(join(root, 'app.log'), 'excluded\n');
+      mkdirSync(join(root, 'cache'));
+      writeFileSync(join(root, 'cache', 'x.html'), 'excluded too');
+      rmSync(join(root, 'css', 'site.css'));
+      const inc = await until('the incident', async () => (await c.req('GET', '/api/v1/incidents')).json.items
+        .find((i) => i.title === '网页文件被篡改：www'));
+      assert.equal(inc.type, 'website_tamper');
+      await until('three signals', async () => signals(srv.data).length >= 3);
+      const said = signals(srv.data);
+      assert.ok(said.includes('www：index.html 被修改'), said.join());
+      assert.ok(said.includes('www：shell.php 被新增'), said.join());
+      assert.ok(said.includes('www：css/site.css 被删除'), said.join());
+      assert.ok(!said.some((s) => /app\.log|cache/.test(s)), said.join());
+      const fields = JSON.parse(sql(srv.data, "SELECT fields FROM signals WHERE message = 'www：index.html 被修改'"));
+      assert.equal(fields.change, 'modified');
+      assert.match(fields.diff, /^--- baseline\n\+\+\+ now\n/);
+      assert.match(fields.diff, /\n\+<p>新闻<\/p><a href="http:\/\/bet\.example\/"/);
+      assert.match(fields.old_hash, /^[0-9a-f]{64}$/);
+      assert.equal(sql(srv.data, 'SELECT count(*) FROM incidents'), '1'); // one incident for all of it
+      const full = (await c.req('GET', `/api/v1/incidents/${inc.id}`)).json;
+      assert.equal(full.gbt_subcategory_id, 'attack.web_tamper');
+      assert.equal(full.gbt_subcategory, '网页篡改事件');
+
+      // Put everything back: the incident says so.
+      writeFileSync(join(root, 'index.html'), PAGE);
+      rmSync(join(root, 'shell.php'));
+      writeFileSync(join(root, 'css', 'site.css'), 'body { color: #333 }\n');
+      const back = await until('the recovery', async () => (await c.req('GET', `/api/v1/incidents/${inc.id}/timeline`))
+        .json.items.find((e) => e.kind === 'recovered'));
+      assert.equal(back.body.note, 'www：所有文件已与基线一致');
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test('a change made while the server was down is found at the next start', async () => {
+    const root = site('two');
+    const data = join(dir, 'two-data');
+    const f = config('two', root);
+    let srv = await startServer({ args: ['--config', f], data });
+    const password = srv.adminPassword;
+    await until('the baseline', async () => sql(data, "SELECT files FROM integrity_baselines WHERE watch = 'www'") === '2');
+    await srv.stop();
+    renameSync(join(root, 'index.html'), join(root, 'index.bak')); // deleted, and a new file
+    srv = await startServer({ args: ['--config', f], data });
+    try {
+      await until('both changes', async () => signals(data).length >= 2);
+      assert.deepEqual(signals(data).sort(), ['www：index.bak 被新增', 'www：index.html 被删除']);
+      assert.doesNotMatch(srv.log(), /baseline of/); // the stored baseline was kept
+      // It was a deployment after all: accepted (with a reason, audited) as the new baseline.
+      const c = new Client(srv.url);
+      await c.login('admin', password);
+      assert.equal((await c.req('POST', '/api/v1/integrity/www/accept', {})).status, 400);
+      assert.equal((await c.req('POST', '/api/v1/integrity/nope/accept', { reason: 'x' })).status, 404);
+      const ok = await c.req('POST', '/api/v1/integrity/www/accept', { reason: '首页改版上线' });
+      assert.equal(ok.status, 202, ok.text);
+      await until('the new baseline', async () => /baseline of 2 files/.test(srv.log()));
+      assert.equal(sql(data, "SELECT group_concat(path) FROM (SELECT path FROM integrity_files WHERE watch = 'www' ORDER BY path)"),
+        'css/site.css,index.bak');
+      assert.match(sql(data, "SELECT detail FROM audit_log WHERE action = 'integrity.accept'"), /首页改版上线/);
+      const list = (await c.req('GET', '/api/v1/integrity')).json.items;
+      assert.equal(list[0].files, 2);
+      writeFileSync(join(root, 'index.bak'), 'changed after the accept');
+      await until('a change against the new baseline', async () => signals(data).includes('www：index.bak 被修改'));
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test('config mistakes stop the server with FILE:LINE:COLUMN', async () => {
+    const root = site('three');
+    const cases = [
+      [`  - {id: w, path: "${root}", incident: nope}\n`, /bad\.yaml:3:\d+: the plan cqmu has no type "nope"/],
+      ['  - {id: w, path: "relative/dir"}\n', /bad\.yaml:3:\d+: path must be absolute/],
+      [`  - {id: w, path: "${root}", scan: 10ms}\n`, /bad\.yaml:3:\d+: scan must be between 1s and 7d/],
+      [`  - {id: w, path: "${root}"}\n  - {id: w, path: "${root}"}\n`, /bad\.yaml:4:\d+: duplicate integrity id "w"/],
+    ];
+    for (const [watches, want] of cases) {
+      const f = join(dir, 'bad.yaml');
+      writeFileSync(f, `data: ${join(dir, 'bad-data')}\nintegrity:\n${watches}`);
+      const r = await yj(['--config', f, 'serve', '--listen', '127.0.0.1:0']);
+      assert.equal(r.code, 2, `${watches}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, want);
+    }
+    const f = join(dir, 'missing.yaml');
+    writeFileSync(f, `data: ${join(dir, 'missing-data')}\nintegrity:\n  - {id: w, path: "${join(dir, 'no-such-dir')}"}\n`);
+    const r = await yj(['--config', f, 'serve', '--listen', '127.0.0.1:0']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /integrity w: .*no-such-dir is not a directory that can be read/);
+  });
+});
