@@ -6,6 +6,7 @@
 #include "../base/jsonutil.h"
 #include "../base/timeutil.h"
 #include "../plan/config.h"
+#include "../sources/host.h"
 #include "../store/store.h"
 #include "http.h"
 
@@ -125,4 +126,32 @@ void api_monitors_get(struct request *r)
     }
     free(hs);
     free(cs);
+}
+
+/* GET /api/v1/host: the local host's last sample and the limits it is held to. */
+void api_host_get(struct request *r)
+{
+    struct host_sample smp;
+    const struct config_host *h = &server_config(r->srv)->host;
+    if (!h->enabled || !server_host_sample(r->srv, &smp)) {
+        reply_problem(r, 404, "not_found", NULL, "%s", h->enabled ? "no sample yet" : "host: is not in the config");
+        return;
+    }
+    json_t *disks = json_array(), *nets = json_array();
+    for (size_t i = 0; i < smp.n_disks; i++)
+        json_array_append_new(disks, json_pack("{s:s, s:f, s:o}", "path", smp.disks[i].path, "space", smp.disks[i].space,
+                                               "inodes", smp.disks[i].inodes >= 0 ? json_real(smp.disks[i].inodes)
+                                                                                  : json_null()));
+    for (size_t i = 0; i < smp.n_nets; i++)
+        json_array_append_new(nets, json_pack("{s:s, s:o}", "name", smp.nets[i].name, "bytes_per_s",
+                                              smp.nets[i].bytes_per_s >= 0 ? json_real(smp.nets[i].bytes_per_s)
+                                                                           : json_null()));
+    reply_json(r, 200,
+               json_pack("{s:o, s:o, s:f, s:f, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "at",
+                         yj_json_time(smp.at), "cpu", smp.cpu >= 0 ? json_real(smp.cpu) : json_null(), "memory",
+                         smp.memory, "load1", smp.load1, "disks", disks, "networks", nets, "limits", "cpu",
+                         (json_int_t)h->cpu, "memory", (json_int_t)h->memory, "disk", (json_int_t)h->disk, "inodes",
+                         (json_int_t)h->inodes, "load", (json_int_t)h->load, "network",
+                         (json_int_t)(h->network > 0 ? h->network : 0), "sustained_ms",
+                         (json_int_t)(h->sustained >= 0 ? h->sustained : 300000)));
 }

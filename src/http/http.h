@@ -119,6 +119,9 @@ void server_plan_release(struct plan_ref *ref);
 const struct yj_config *server_config(const struct server *srv);
 /* The detection engine (rules, windows), or NULL when detection is off. */
 struct detector *server_detector(struct server *srv);
+/* The last sample of the host's resources: true and *out, or false when none is watched yet. */
+struct host_sample;
+bool server_host_sample(struct server *srv, struct host_sample *out);
 /* Asks the integrity watcher for a new baseline of watch id (no-op when none runs). */
 void server_integrity_accept(struct server *srv, const char *id);
 /* Recently served incident reads (cache.h). */
@@ -240,6 +243,7 @@ void api_incidents_upward_submit(struct request *r);
 void api_integrity_list(struct request *r);
 void api_integrity_accept(struct request *r);
 void api_monitors_list(struct request *r);
+void api_host_get(struct request *r);
 void api_monitors_get(struct request *r);
 void api_blocks_list(struct request *r);
 void api_signals_list(struct request *r);

@@ -52,6 +52,7 @@ const struct route routes[] = {
     {"GET", "/api/v1/plan", api_plan_get, ROLE_ANY, SCOPE_READ, 0, "plan.get"},
     {"GET", "/api/v1/plan/{part}", api_plan_part, ROLE_ANY, SCOPE_READ, 0, "plan.part"},
     {"GET", "/api/v1/duty", api_duty_now, ROLE_ANY, SCOPE_READ, 0, "duty.now"},
+    {"GET", "/api/v1/host", api_host_get, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "host.get"},
     {"GET", "/api/v1/monitors", api_monitors_list, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "monitors.list"},
     {"GET", "/api/v1/monitors/{id}", api_monitors_get, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "monitors.get"},
     {"GET", "/api/v1/integrity", api_integrity_list, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "integrity.list"},

@@ -14,6 +14,7 @@
 #include "../sources/syslog.h"
 #include "../sources/monitor.h"
 #include "../sources/fim.h"
+#include "../sources/host.h"
 #include "../engine/audit.h"
 #include "../store/store.h"
 #include "cache.h"
@@ -69,6 +70,10 @@ struct server {
     struct logwatch *logwatch;
     struct monitor_runner *monitors;
     struct fim *integrity;
+    struct host_watch *host;
+    const char *host_paths[HOST_MAX_DISKS];
+    pthread_mutex_t host_lock;
+    struct host_sample host_last; /* at 0: none yet */
     char *integrity_objects; /* DATA/integrity: copies of baseline files, named by hash */
     pthread_t outbox, actor;
     pthread_mutex_t outbox_lock;
@@ -980,6 +985,100 @@ static int start_monitors(struct server *srv, struct yj_err *err)
     return rc;
 }
 
+/* ---- host resources ---- */
+
+static void host_sampled(const struct host_sample *smp, void *ud)
+{
+    struct server *srv = ud;
+    pthread_mutex_lock(&srv->host_lock);
+    srv->host_last = *smp;
+    pthread_mutex_unlock(&srv->host_lock);
+}
+
+bool server_host_sample(struct server *srv, struct host_sample *out)
+{
+    pthread_mutex_lock(&srv->host_lock);
+    *out = srv->host_last;
+    pthread_mutex_unlock(&srv->host_lock);
+    return out->at != 0;
+}
+
+static void say_value(char *buf, size_t cap, double v, const char *unit)
+{
+    if (strcmp(unit, "B/s") == 0)
+        snprintf(buf, cap, "%.1f MiB/s", v / 1048576.0);
+    else
+        snprintf(buf, cap, "%.1f%s", v, unit);
+}
+
+/* A resource stayed above its limit (or came back): a signal that opens or recovers the incident
+ * of that resource. */
+static void host_changed(const struct host_change *c, void *ud)
+{
+    struct server *srv = ud;
+    const struct config_host *h = &srv->cfg->host;
+    char value[64], limit[64], message[600], key[340], title[400];
+    say_value(value, sizeof(value), c->value, c->unit);
+    say_value(limit, sizeof(limit), c->limit, c->unit);
+    snprintf(key, sizeof(key), "host:%s", c->key);
+    json_t *fields;
+    if (c->high) {
+        snprintf(message, sizeof(message), "%s %s，超过阈值 %s", c->metric, value, limit);
+        snprintf(title, sizeof(title), "主机资源异常：%s 超过 %s", c->metric, limit);
+        struct plan_ref *pr = server_plan_acquire(srv);
+        fields = json_pack("{s:s, s:f, s:f, s:{s:s, s:s, s:s, s:s?, s:s?}}", "resource", c->key, "value", c->value,
+                           "limit", c->limit, "incident", "type", config_host_type(h, pr->plan), "title", title, "key",
+                           key, "level", h->level, "unit", h->unit);
+        server_plan_release(pr);
+    } else {
+        snprintf(message, sizeof(message), "%s 已回落至 %s（阈值 %s）", c->metric, value, limit);
+        fields = json_pack("{s:s, s:f, s:f, s:{s:s, s:s}}", "resource", c->key, "value", c->value, "limit", c->limit,
+                           "recovered", "key", key, "note", message);
+    }
+    char *text = json_dumps(fields, JSON_COMPACT);
+    json_decref(fields);
+    int64_t now = yj_now_ms();
+    struct store_signal sig = {.received_at = now,
+                               .time = now,
+                               .source = "host",
+                               .program = "yingji-host",
+                               .host = "localhost",
+                               .asset = h->asset,
+                               .message = message,
+                               .fields = text};
+    deliver(srv, "source:host", &sig, 1, NULL, 0);
+    free(text);
+}
+
+static int start_host(struct server *srv, struct yj_err *err)
+{
+    const struct config_host *h = &srv->cfg->host;
+    if (!h->enabled)
+        return 0;
+    size_t n = 0;
+    if (h->n_paths)
+        for (size_t i = 0; i < h->n_paths && n < HOST_MAX_DISKS; i++)
+            srv->host_paths[n++] = h->paths[i];
+    else {
+        srv->host_paths[n++] = "/";
+        srv->host_paths[n++] = srv->cfg->data;
+    }
+    struct host_limits limits = {.cpu = (double)h->cpu,
+                                 .memory = (double)h->memory,
+                                 .space = (double)h->disk,
+                                 .inodes = (double)h->inodes,
+                                 .load1 = (double)h->load,
+                                 .network = h->network > 0 ? (double)h->network : 0,
+                                 .sustained_ms = h->sustained >= 0 ? h->sustained : 300000};
+    int rc = host_watch_start(h->proc ? h->proc : "/proc", srv->host_paths, n, h->interval > 0 ? h->interval : 30000,
+                              &limits, host_sampled, host_changed, srv, &srv->host, err);
+    if (rc == 0) {
+        printf("yingji: watching this host's resources\n");
+        fflush(stdout);
+    }
+    return rc;
+}
+
 /* ---- file integrity ---- */
 
 static const struct config_integrity *integrity_config(const struct server *srv, const char *id)
@@ -1230,6 +1329,7 @@ int server_run(const struct server_options *opt)
     pthread_mutex_init(&srv->park_lock, NULL);
     pthread_mutex_init(&srv->tick_lock, NULL);
     pthread_cond_init(&srv->tick_cond, NULL);
+    pthread_mutex_init(&srv->host_lock, NULL);
     pthread_mutex_init(&srv->outbox_lock, NULL);
     pthread_cond_init(&srv->outbox_cond, NULL);
     pthread_key_create(&srv->store_key, store_destroy);
@@ -1334,7 +1434,8 @@ int server_run(const struct server_options *opt)
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     int bound = di ? di->port : port;
-    if (start_sources(srv, &err) < 0 || start_monitors(srv, &err) < 0 || start_integrity(srv, &err) < 0) {
+    if (start_sources(srv, &err) < 0 || start_monitors(srv, &err) < 0 || start_integrity(srv, &err) < 0 ||
+        start_host(srv, &err) < 0) {
         fprintf(stderr, "yingji: %s\n", err.msg);
         MHD_stop_daemon(srv->daemon);
         goto out;
@@ -1397,6 +1498,8 @@ int server_run(const struct server_options *opt)
     srv->monitors = NULL;
     fim_stop(srv->integrity);
     srv->integrity = NULL;
+    host_watch_stop(srv->host);
+    srv->host = NULL;
     syslog_receiver_stop(srv->syslog);
     srv->syslog = NULL;
     logwatch_stop(srv->logwatch);

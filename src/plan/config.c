@@ -113,6 +113,24 @@ static const struct decode_field integrity_fields[] = {
 static const struct decode_schema integrity_schema =
     DECODE_SCHEMA(integrity, struct config_integrity, "integrity watch", integrity_fields);
 
+static const struct decode_field host_fields[] = {
+    DECODE_FIELD(struct config_host, "interval", DK_DUR, false, interval),
+    DECODE_FIELD(struct config_host, "sustained", DK_DUR, false, sustained),
+    DECODE_FIELD(struct config_host, "cpu", DK_INT, false, cpu),
+    DECODE_FIELD(struct config_host, "memory", DK_INT, false, memory),
+    DECODE_FIELD(struct config_host, "disk", DK_INT, false, disk),
+    DECODE_FIELD(struct config_host, "inodes", DK_INT, false, inodes),
+    DECODE_FIELD(struct config_host, "load", DK_INT, false, load),
+    DECODE_FIELD(struct config_host, "network", DK_SIZE, false, network),
+    DECODE_STRS(struct config_host, "paths", false, paths),
+    DECODE_FIELD(struct config_host, "proc", DK_STR, false, proc),
+    DECODE_FIELD(struct config_host, "asset", DK_STR, false, asset),
+    DECODE_FIELD(struct config_host, "unit", DK_STR, false, unit),
+    DECODE_FIELD(struct config_host, "incident", DK_STR, false, incident),
+    DECODE_FIELD(struct config_host, "level", DK_STR, false, level),
+};
+static const struct decode_schema host_schema = DECODE_SCHEMA(host, struct config_host, "host", host_fields);
+
 static const struct decode_field config_fields[] = {
     DECODE_FIELD(struct yj_config, "listen", DK_STR, false, listen),
     DECODE_FIELD(struct yj_config, "data", DK_STR, false, data),
@@ -128,6 +146,7 @@ static const struct decode_field config_fields[] = {
     DECODE_LIST(struct yj_config, "actions", false, actions, action_schema),
     DECODE_LIST(struct yj_config, "monitors", false, monitors, monitor_schema),
     DECODE_LIST(struct yj_config, "integrity", false, integrity, integrity_schema),
+    DECODE_OBJ(struct yj_config, "host", false, host, host_schema),
 };
 static const struct decode_schema config_schema =
     DECODE_SCHEMA(config, struct yj_config, "the config file", config_fields);
@@ -260,6 +279,41 @@ static void validate_integrity(struct decoder *d, struct yj_config *c)
     }
 }
 
+static void validate_host(struct decoder *d, struct yj_config *c)
+{
+    struct config_host *h = &c->host;
+    h->enabled = decode_loc(d, h) != NULL;
+    if (!h->enabled)
+        return;
+    struct {
+        int64_t *v;
+        const char *name;
+    } pcts[] = {{&h->cpu, "cpu"}, {&h->memory, "memory"}, {&h->disk, "disk"}, {&h->inodes, "inodes"}};
+    for (size_t i = 0; i < YJ_ARRAY_LEN(pcts); i++) {
+        if (!decode_loc(d, pcts[i].v))
+            *pcts[i].v = 90;
+        else if (*pcts[i].v < 0 || *pcts[i].v > 100)
+            decode_error_at(d, pcts[i].v, "%s is a percentage from 1 to 100 (0: not watched)", pcts[i].name);
+    }
+    if (h->load < 0 || h->load > 100000)
+        decode_error_at(d, &h->load, "load must be between 1 and 100000 (0: not watched)");
+    if (h->network != -1 && h->network < 0)
+        decode_error_at(d, &h->network, "network is bytes per second (0: not watched)");
+    if (h->interval != -1 && (h->interval < 100 || h->interval > 3600000))
+        decode_error_at(d, &h->interval, "interval must be between 100ms and 1h");
+    if (h->sustained != -1 && h->sustained > 86400000)
+        decode_error_at(d, &h->sustained, "sustained must be at most 24h");
+    for (size_t i = 0; i < h->n_paths; i++)
+        if (h->paths[i][0] != '/')
+            decode_error_at(d, &h->paths[i], "paths must be absolute");
+    if (h->asset && h->unit)
+        decode_error_at(d, &h->unit, "give asset or unit, not both (the asset's owner is its unit)");
+    add_ref(d, c, "type", &h->incident, NULL);
+    add_ref(d, c, "level", &h->level, h->incident);
+    add_ref(d, c, "asset", &h->asset, NULL);
+    add_ref(d, c, "unit", &h->unit, NULL);
+}
+
 static void validate(struct decoder *d, struct yj_config *c)
 {
     char host[256];
@@ -377,6 +431,7 @@ static void validate(struct decoder *d, struct yj_config *c)
     }
     validate_monitors(d, c);
     validate_integrity(d, c);
+    validate_host(d, c);
     struct config_limits *l = &c->limits;
     if (l->body != -1 && (l->body < 1024 || l->body > (INT64_C(1) << 30)))
         decode_error_at(d, &l->body, "body must be between 1KiB and 1GiB");
@@ -473,6 +528,10 @@ int config_load(const char *path, struct yj_config *cfg, struct plan_diags *diag
         file.integrity = NULL;
         file.n_integrity = 0;
     }
+    if (file.host.enabled) {
+        cfg->host = file.host;
+        memset(&file.host, 0, sizeof(file.host));
+    }
     cfg->refs = file.refs; /* they point into the monitors and watches just taken */
     cfg->n_refs = file.n_refs;
     file.refs = NULL;
@@ -541,6 +600,9 @@ int config_check_plan(const struct yj_config *c, const struct plan *plan, struct
                               "%s: integrity %s: the plan %s has no type for web or data tampering (GB/T 20986 "
                               "attack.web_tamper, data.tamper); name one with incident: TYPE",
                               c->file ? c->file : "config", c->integrity[i].id, plan->meta.id);
+    if (c->host.enabled && !config_host_type(&c->host, plan))
+        return yj_err_set(err, YJ_EINVAL, "%s: host: the plan %s has no type for resource anomalies; name one with "
+                          "incident: TYPE", c->file ? c->file : "config", plan->meta.id);
     for (size_t i = 0; i < c->n_monitors; i++)
         if (!config_monitor_type(&c->monitors[i], plan))
             return yj_err_set(err, YJ_EINVAL,
@@ -570,4 +632,10 @@ const char *config_integrity_type(const struct config_integrity *w, const struct
 {
     static const char *const gbts[] = {"attack.web_tamper", "data.tamper"}; /* 网页篡改, 数据篡改 */
     return w->incident ? w->incident : type_for(plan, gbts, YJ_ARRAY_LEN(gbts));
+}
+
+const char *config_host_type(const struct config_host *h, const struct plan *plan)
+{
+    static const char *const gbts[] = {"anomaly.traffic", "anomaly.access", "facility.technical"};
+    return h->incident ? h->incident : type_for(plan, gbts, YJ_ARRAY_LEN(gbts));
 }

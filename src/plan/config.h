@@ -108,6 +108,23 @@ struct config_integrity {
     char *title;
 };
 
+/* `host:`: the local host's resources against limits (percent; load absolute; network bytes/s).
+ * A limit at 0 is not watched; absent ones take the defaults (90% for CPU, memory, disk, inodes). */
+struct config_host {
+    bool enabled;      /* `host:` was given */
+    int64_t interval;  /* ms between samples; default 30 s */
+    int64_t sustained; /* ms above a limit before it counts; default 5 min */
+    int64_t cpu, memory, disk, inodes, load;
+    int64_t network;   /* bytes per second on one interface */
+    char **paths;      /* file systems for disk and inodes; default / and the data directory */
+    size_t n_paths;
+    char *proc;        /* where /proc is (a container's host /proc mounted elsewhere); default /proc */
+    char *asset;
+    char *unit;
+    char *incident;
+    char *level;
+};
+
 struct yj_config {
     char *file; /* NULL when running on defaults */
     char *listen;
@@ -129,6 +146,7 @@ struct yj_config {
     size_t n_monitors;
     struct config_integrity *integrity;
     size_t n_integrity;
+    struct config_host host;
     /* Where plan references stood in the file, for config_check_plan's messages. */
     struct config_ref *refs;
     size_t n_refs;
@@ -152,6 +170,9 @@ const char *config_monitor_type(const struct config_monitor *m, const struct pla
 /* The plan type a changed web root is: its `incident`, else the plan's type for web tampering
  * (GB/T 20986 attack.web_tamper), else for data tampering (data.tamper); NULL when none. */
 const char *config_integrity_type(const struct config_integrity *w, const struct plan *plan);
+/* The plan type of a resource anomaly: `incident`, else the plan's type for traffic or access
+ * anomalies (GB/T 20986 anomaly.*), else for technical failures. */
+const char *config_host_type(const struct config_host *h, const struct plan *plan);
 
 /* The channel's secret (HMAC key, SMTP password) from its file (first line) or environment
  * variable into buf: 0, or YJ_EIO/YJ_EINVAL with err naming what is missing. An empty string

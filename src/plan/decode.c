@@ -229,6 +229,11 @@ static void decode_value(struct decoder *d, const struct decode_field *f, struct
         break;
     }
     case DK_OBJ:
+        /* Where the object stood, when that address is not also its first field's (a struct that
+         * starts with an undecoded member, such as a presence flag, can be asked whether it was
+         * given at all). */
+        if (f->sub->n_fields && f->sub->fields[0].off != 0)
+            record(d, slot, v);
         decode_object(d, f->sub, v, slot);
         break;
     case DK_LIST: {

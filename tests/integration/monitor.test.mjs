@@ -5,7 +5,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { yjAsync as yj, tempDir, cleanup, sh, until } from './helpers.mjs';
 import { startServer, Client } from './server.mjs';
@@ -126,6 +126,40 @@ describe('scheduled monitors', () => {
     } finally {
       await srv.stop();
       port.close();
+    }
+  });
+
+  test('host resources: memory held above its limit opens an incident, falling back records the recovery', async () => {
+    // A /proc of the test's own, so the numbers are known.
+    const proc = join(dir, 'proc');
+    mkdirSync(join(proc, 'net'), { recursive: true });
+    const write = (availKb) => {
+      writeFileSync(join(proc, 'stat'), 'cpu  100 0 0 900 0 0 0 0 0 0\n');
+      writeFileSync(join(proc, 'meminfo'), `MemTotal: 1000000 kB\nMemAvailable: ${availKb} kB\n`);
+      writeFileSync(join(proc, 'loadavg'), '0.50 0.40 0.30 1/100 42\n');
+      writeFileSync(join(proc, 'net', 'dev'), 'h\nh\n  eth0: 100 1 0 0 0 0 0 0 100 1 0 0 0 0 0 0\n');
+    };
+    write(50000); // 95% used
+    const f = join(dir, 'host.yaml');
+    writeFileSync(f, `host: {proc: "${proc}", interval: 100ms, sustained: 300ms, memory: 90, disk: 0, inodes: 0, paths: ["/"]}\n`);
+    const srv = await startServer({ args: ['--config', f] });
+    try {
+      assert.match(srv.startup, /watching this host's resources/);
+      const c = await admin(srv);
+      const inc = await until('the incident', async () => (await c.req('GET', '/api/v1/incidents')).json.items
+        .find((i) => /^主机资源异常：内存使用率/.test(i.title)));
+      assert.equal(inc.type, 'server_fault'); // the university plan has no anomaly type: its technical-failure type
+      const h = (await c.req('GET', '/api/v1/host')).json;
+      assert.ok(h.memory > 94.9 && h.memory < 95.1, JSON.stringify(h));
+      assert.equal(h.limits.memory, 90);
+      assert.equal(h.disks[0].path, '/');
+      write(600000); // 40%
+      const back = await until('the recovery', async () => (await c.req('GET', `/api/v1/incidents/${inc.id}/timeline`))
+        .json.items.find((e) => e.kind === 'recovered'));
+      assert.match(back.body.note, /内存使用率 已回落至 40\.0%（阈值 90\.0%）/);
+      assert.equal(sql(srv.data, "SELECT count(*) FROM incidents WHERE title LIKE '主机资源异常%'"), '1');
+    } finally {
+      await srv.stop();
     }
   });
 
