@@ -268,7 +268,7 @@ describe('web console', { skip }, () => {
     await new Promise((r) => closed.close(r));
     const dir = tempDir();
     const f = join(dir, 'yingji.yaml');
-    writeFileSync(f, 'monitors:\n'
+    writeFileSync(f, 'host: {interval: 500ms}\nmonitors:\n'
       + `  - {id: www, target: "http://127.0.0.1:${web.address().port}/", interval: 500ms, keyword: 欢迎访问, asset: main_site}\n`
       + `  - {id: mail, target: "127.0.0.1:${gone}", interval: 500ms, retries: 0}\n`);
     const msrv = await startServer({ args: ['--config', f] });
@@ -291,6 +291,9 @@ describe('web console', { skip }, () => {
       assert.match(await mail.textContent(), /不可用/);
       assert.match(await mail.textContent(), /Couldn't connect|connect/i);
       assert.equal(await mail.getAttribute('class'), 'row-bad');
+      await page.waitForSelector('#host');
+      assert.match(await page.textContent('#host'), /内存使用率\s*\d+\.\d%/);
+      assert.match(await page.textContent('#host'), /磁盘空间 \//);
       await shot(page, 'monitors');
       await page.click('#monitors a:has-text("mail")');
       await page.waitForSelector('#changes');

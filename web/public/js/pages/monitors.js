@@ -9,8 +9,20 @@ const ms = (v) => (v === null || v === undefined ? '—' : `${v} ms`);
 const badge = (status) => h('span', { class: `badge ${status === 'up' ? 'ok' : status === 'down' ? 'bad' : ''}` },
   status === 'up' ? t('up') : status === 'down' ? t('down') : t('not checked yet'));
 
+// The server's own host, when `host:` is configured: each value against its limit.
+function hostPanel(hs) {
+  if (!hs) return null;
+  const row = (name, v, limit, unit = '%') => h('tr', { class: limit && v !== null && v > limit ? 'row-bad' : '' },
+    h('td', {}, name), h('td', { class: 'strong' }, v === null ? '—' : `${v.toFixed(1)}${unit}`), h('td', { class: 'muted' }, limit ? `${t('limit')} ${limit}${unit}` : ''));
+  return h('section', { class: 'panel' }, h('h2', {}, t('This host')), h('table', { class: 'table', id: 'host' }, h('tbody', {},
+    row(t('CPU'), hs.cpu, hs.limits.cpu), row(t('Memory'), hs.memory, hs.limits.memory), row(t('Load'), hs.load1, hs.limits.load, ''),
+    hs.disks.map((d) => [row(`${t('Disk')} ${d.path}`, d.space, hs.limits.disk), row(`inode ${d.path}`, d.inodes, hs.limits.inodes)]),
+    hs.networks.map((n) => row(`${t('Network')} ${n.name}`, n.bytes_per_s === null ? null : n.bytes_per_s / 1048576, hs.limits.network ? hs.limits.network / 1048576 : 0, ' MiB/s')))),
+  h('p', { class: 'muted' }, `${t('Last check')} ${fmtTime(hs.at, { seconds: true })}`));
+}
+
 export async function monitorsPage() {
-  const { items } = await get('/api/v1/monitors');
+  const [{ items }, hs] = await Promise.all([get('/api/v1/monitors'), get('/api/v1/host').catch(() => null)]);
   const down = items.filter((m) => m.status === 'down').length;
   mount(h('div', { class: 'page-head' }, h('h1', {}, t('Monitors')),
     h('p', { class: 'muted' }, `${items.length} ${t('monitors')} · ${down} ${t('down')}`)),
@@ -21,7 +33,8 @@ export async function monitorsPage() {
       h('td', {}, h('a', { href: `#/monitors/${encodeURIComponent(m.id)}` }, m.id), h('div', { class: 'muted small' }, m.target)),
       h('td', {}, badge(m.status)), h('td', {}, m.since ? fmtTime(m.since) : '—'), h('td', {}, m.status === 'down' ? '—' : ms(m.elapsed_ms)),
       h('td', {}, pct(m.day)), h('td', {}, pct(m.week)), h('td', {}, pct(m.month)), h('td', {}, m.reason || '')))))
-    : h('p', { class: 'muted' }, t('No monitors are configured (monitors: in yingji.yaml)'))));
+    : h('p', { class: 'muted' }, t('No monitors are configured (monitors: in yingji.yaml)'))),
+  hostPanel(hs));
 }
 
 export async function monitorPage(id) {
