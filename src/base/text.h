@@ -32,4 +32,8 @@ int yj_size_parse(const char *s, int64_t *out, struct yj_err *err);
  * why (at most why_cap bytes) for anything else. */
 bool yj_target_form(const char *target, bool *is_url, char *why, size_t why_cap);
 
+/* A region of a page as XPath into out: XPath itself (starting with / or '(') or a simple CSS
+ * selector (#id, .class, tag, tag#id, tag.class). 0, or -1 for a selector it does not understand. */
+int yj_selector_xpath(const char *region, char *out, size_t cap);
+
 #endif

@@ -1,6 +1,7 @@
-/* api_integrity.c: the watched web roots (GET /api/v1/integrity) and accepting what is there now
- * as the new baseline after a deployment (POST /api/v1/integrity/{id}/accept, audited with the
- * reason). The watching thread takes the baseline; this only asks for it. */
+/* api_integrity.c: baselines people accept — the watched web roots (GET /api/v1/integrity, POST
+ * /api/v1/integrity/{id}/accept) and the guarded pages (GET /api/v1/sites, POST
+ * /api/v1/sites/{id}/accept), each accept audited with its reason. The watching threads take the
+ * baselines; this only asks for them. */
 #include "../base/common.h"
 #include "../base/jsonutil.h"
 #include "../plan/config.h"
@@ -8,6 +9,7 @@
 #include "http.h"
 
 #include <jansson.h>
+#include <sys/stat.h>
 
 static void count_file(const struct store_integrity_file *f, void *ud)
 {
@@ -57,6 +59,55 @@ void api_integrity_accept(struct request *r)
         reply_problem(r, 400, "invalid_field", "reason", "say why what is there now is right (a deployment, ...)");
     } else if (auth_audit(r, r->id.actor, "integrity.accept", r->params[0], json_pack("{s:s}", "reason", reason)) == 0) {
         server_integrity_accept(r->srv, r->params[0]);
+        reply_json(r, 202, json_pack("{s:s, s:b}", "id", r->params[0], "accepted", 1));
+    }
+    json_decref(b);
+}
+
+/* GET /api/v1/sites: the guarded pages with their baselines. */
+void api_sites_list(struct request *r)
+{
+    const struct yj_config *cfg = server_config(r->srv);
+    json_t *items = json_array();
+    for (size_t i = 0; i < cfg->n_sites; i++) {
+        const struct config_site *w = &cfg->sites[i];
+        char *path = xasprintf("%s/%s.html", server_sites_dir(r->srv), w->id);
+        struct stat st;
+        bool have = stat(path, &st) == 0;
+        free(path);
+        json_t *o = json_pack("{s:s, s:s, s:I}", "id", w->id, "url", w->url, "interval_ms",
+                              (json_int_t)(w->interval > 0 ? w->interval : 300000));
+        json_object_set_new(o, "baseline_at", have ? yj_json_time((int64_t)st.st_mtime * 1000) : json_null());
+        json_object_set_new(o, "baseline_bytes", have ? json_integer((json_int_t)st.st_size) : json_null());
+        json_t *dyn = json_array();
+        for (size_t k = 0; k < w->n_dynamic; k++)
+            json_array_append_new(dyn, json_string(w->dynamic[k]));
+        json_object_set_new(o, "dynamic", dyn);
+        json_array_append_new(items, o);
+    }
+    reply_json(r, 200, json_pack("{s:o}", "items", items));
+}
+
+/* POST /api/v1/sites/{id}/accept {reason}: the page as it is now becomes the baseline (audited). */
+void api_sites_accept(struct request *r)
+{
+    static const struct json_field fields[] = {{"reason", JSON_STRING, true}};
+    json_t *b = request_json(r);
+    if (!b || !request_check(r, b, fields, YJ_ARRAY_LEN(fields))) {
+        json_decref(b);
+        return;
+    }
+    const struct yj_config *cfg = server_config(r->srv);
+    bool known = false;
+    for (size_t i = 0; i < cfg->n_sites; i++)
+        known |= strcmp(cfg->sites[i].id, r->params[0]) == 0;
+    const char *reason = json_string_value(json_object_get(b, "reason"));
+    if (!known) {
+        reply_problem(r, 404, "not_found", "id", "no site %s", r->params[0]);
+    } else if (!*reason) {
+        reply_problem(r, 400, "invalid_field", "reason", "say why the page as it is now is right (a redesign, ...)");
+    } else if (auth_audit(r, r->id.actor, "site.accept", r->params[0], json_pack("{s:s}", "reason", reason)) == 0) {
+        server_site_accept(r->srv, r->params[0]);
         reply_json(r, 202, json_pack("{s:s, s:b}", "id", r->params[0], "accepted", 1));
     }
     json_decref(b);

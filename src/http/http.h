@@ -122,6 +122,10 @@ struct detector *server_detector(struct server *srv);
 /* The last sample of the host's resources: true and *out, or false when none is watched yet. */
 struct host_sample;
 bool server_host_sample(struct server *srv, struct host_sample *out);
+/* Asks the website guard to save site id's page as it is now as its baseline. */
+void server_site_accept(struct server *srv, const char *id);
+/* Where the sites' baselines are (DATA/sites). */
+const char *server_sites_dir(const struct server *srv);
 /* Asks the integrity watcher for a new baseline of watch id (no-op when none runs). */
 void server_integrity_accept(struct server *srv, const char *id);
 /* Recently served incident reads (cache.h). */
@@ -241,6 +245,8 @@ void api_incidents_attachments(struct request *r);
 void api_incidents_attachment(struct request *r);
 void api_incidents_upward_submit(struct request *r);
 void api_integrity_list(struct request *r);
+void api_sites_list(struct request *r);
+void api_sites_accept(struct request *r);
 void api_integrity_accept(struct request *r);
 void api_monitors_list(struct request *r);
 void api_host_get(struct request *r);

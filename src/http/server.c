@@ -15,6 +15,7 @@
 #include "../sources/monitor.h"
 #include "../sources/fim.h"
 #include "../sources/host.h"
+#include "../sources/sitewatch.h"
 #include "../engine/audit.h"
 #include "../store/store.h"
 #include "cache.h"
@@ -71,6 +72,9 @@ struct server {
     struct monitor_runner *monitors;
     struct fim *integrity;
     struct host_watch *host;
+    struct sitewatch *sites;
+    struct webguard_words *words;
+    char *sites_dir; /* DATA/sites: the pages' baselines */
     const char *host_paths[HOST_MAX_DISKS];
     pthread_mutex_t host_lock;
     struct host_sample host_last; /* at 0: none yet */
@@ -985,6 +989,131 @@ static int start_monitors(struct server *srv, struct yj_err *err)
     return rc;
 }
 
+/* ---- the website guard on a schedule ---- */
+
+static const struct config_site *site_config(const struct server *srv, const char *id)
+{
+    for (size_t i = 0; i < srv->cfg->n_sites; i++)
+        if (strcmp(srv->cfg->sites[i].id, id) == 0)
+            return &srv->cfg->sites[i];
+    return NULL;
+}
+
+/* The GB/T 20986 subcategory of a prohibited-word category (the word lists' `# category:`). */
+static const char *content_gbt(const char *category)
+{
+    static const struct {
+        const char *category, *gbt;
+    } map[] = {{"反动", "content.reactionary"}, {"色情", "content.porn"}, {"商业广告", "content.spam"},
+               {"赌博", "content.fraud"}, {"涉密", "data.leak"}, {"暴恐", "content.terror"}};
+    for (size_t i = 0; i < YJ_ARRAY_LEN(map); i++)
+        if (strcmp(category, map[i].category) == 0)
+            return map[i].gbt;
+    return "content.other";
+}
+
+/* On the sites thread: what a group of checks found now (n == 0: nothing any more). */
+static void site_findings(const char *id, enum sitewatch_group group, const struct webguard_finding *fs, size_t n,
+                          void *ud)
+{
+    struct server *srv = ud;
+    const struct config_site *w = site_config(srv, id);
+    if (!w)
+        return;
+    bool content = group == SITEWATCH_CONTENT;
+    char key[128], message[700], title[300];
+    snprintf(key, sizeof(key), "site:%s:%s", id, content ? "content" : "integrity");
+    json_t *fields;
+    if (!n) {
+        snprintf(message, sizeof(message), "%s：%s已消失（%s）", id, content ? "违规内容" : "篡改、暗链与注入脚本", w->url);
+        fields = json_pack("{s:s, s:{s:s, s:s}}", "site", id, "recovered", "key", key, "note", message);
+    } else {
+        bool hidden = false;
+        json_t *list = json_array();
+        for (size_t i = 0; i < n && i < 20; i++) {
+            hidden |= strcmp(fs[i].kind, "hidden_link") == 0;
+            json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}", "kind", fs[i].kind, "category",
+                                                  fs[i].category, "detail", fs[i].detail, "evidence", fs[i].evidence));
+        }
+        const char *what = content ? "出现违规内容" : hidden ? "被植入暗链" : "被篡改";
+        snprintf(title, sizeof(title), "网站%s：%s", what, id);
+        snprintf(message, sizeof(message), "%s %s：%s（共 %zu 项）", id, what, fs[0].detail, n);
+        const char *gbt = content ? content_gbt(fs[0].category) : hidden ? "attack.hidden_link" : "attack.web_tamper";
+        struct plan_ref *pr = server_plan_acquire(srv);
+        const char *type = content ? config_site_content_type(w, pr->plan) : config_site_type(w, pr->plan);
+        fields = json_pack("{s:s, s:s, s:o, s:{s:s, s:s, s:s, s:s?, s:s?, s:s}}", "site", id, "url", w->url, "findings",
+                           list, "incident", "type", type, "title", title, "key", key, "level", w->level, "unit",
+                           w->unit, "gbt", gbt);
+        server_plan_release(pr);
+    }
+    char *text = json_dumps(fields, JSON_COMPACT);
+    json_decref(fields);
+    int64_t now = yj_now_ms();
+    struct store_signal sig = {.received_at = now,
+                               .time = now,
+                               .source = "webguard",
+                               .program = "yingji-webguard",
+                               .host = w->url,
+                               .asset = w->asset,
+                               .message = message,
+                               .fields = text};
+    deliver(srv, "source:webguard", &sig, 1, NULL, 0);
+    free(text);
+}
+
+static void site_baseline(const char *id, size_t bytes, void *ud)
+{
+    struct server *srv = ud;
+    struct yj_err err = {0};
+    struct store *st = server_store(srv, &err);
+    char detail[96];
+    snprintf(detail, sizeof(detail), "{\"bytes\":%zu}", bytes);
+    int rc = st ? store_begin(st, &err) : YJ_ESTORE;
+    if (rc == 0 && (rc = audit_append(st, yj_now_ms(), "source:webguard", "site.baseline", id, detail, &err)) == 0)
+        rc = store_commit(st, &err);
+    else if (rc == 0)
+        store_rollback(st);
+    if (rc < 0)
+        yj_log_error("site %s: %s", id, err.msg);
+    yj_log_info("site %s: baseline of %zu bytes saved", id, bytes);
+}
+
+void server_site_accept(struct server *srv, const char *id)
+{
+    sitewatch_accept(srv->sites, id);
+}
+
+const char *server_sites_dir(const struct server *srv)
+{
+    return srv->sites_dir;
+}
+
+static int start_sites(struct server *srv, struct yj_err *err)
+{
+    struct yj_config *cfg = srv->cfg;
+    if (!cfg->n_sites)
+        return 0;
+    int rc = webguard_words_load(cfg->words, &srv->words, err);
+    if (rc < 0)
+        return rc;
+    if (mkdir(srv->sites_dir, 0700) != 0 && errno != EEXIST)
+        return yj_err_set(err, YJ_EIO, "cannot create %s: %s", srv->sites_dir, strerror(errno));
+    struct sitewatch_spec *specs = xcalloc(cfg->n_sites, sizeof(*specs));
+    for (size_t i = 0; i < cfg->n_sites; i++) {
+        const struct config_site *w = &cfg->sites[i];
+        specs[i] = (struct sitewatch_spec){w->id, w->url, w->interval > 0 ? w->interval : 0,
+                                           (const char *const *)w->dynamic, w->n_dynamic, w->ca};
+    }
+    rc = sitewatch_start(specs, cfg->n_sites, srv->words, srv->sites_dir, site_findings, site_baseline, srv,
+                         &srv->sites, err);
+    free(specs);
+    if (rc == 0) {
+        printf("yingji: guarding %zu sites\n", cfg->n_sites);
+        fflush(stdout);
+    }
+    return rc;
+}
+
 /* ---- host resources ---- */
 
 static void host_sampled(const struct host_sample *smp, void *ud)
@@ -1330,6 +1459,7 @@ int server_run(const struct server_options *opt)
     pthread_mutex_init(&srv->tick_lock, NULL);
     pthread_cond_init(&srv->tick_cond, NULL);
     pthread_mutex_init(&srv->host_lock, NULL);
+    srv->sites_dir = xasprintf("%s/sites", cfg->data);
     pthread_mutex_init(&srv->outbox_lock, NULL);
     pthread_cond_init(&srv->outbox_cond, NULL);
     pthread_key_create(&srv->store_key, store_destroy);
@@ -1435,7 +1565,7 @@ int server_run(const struct server_options *opt)
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     int bound = di ? di->port : port;
     if (start_sources(srv, &err) < 0 || start_monitors(srv, &err) < 0 || start_integrity(srv, &err) < 0 ||
-        start_host(srv, &err) < 0) {
+        start_host(srv, &err) < 0 || start_sites(srv, &err) < 0) {
         fprintf(stderr, "yingji: %s\n", err.msg);
         MHD_stop_daemon(srv->daemon);
         goto out;
@@ -1500,6 +1630,8 @@ int server_run(const struct server_options *opt)
     srv->integrity = NULL;
     host_watch_stop(srv->host);
     srv->host = NULL;
+    sitewatch_stop(srv->sites);
+    srv->sites = NULL;
     syslog_receiver_stop(srv->syslog);
     srv->syslog = NULL;
     logwatch_stop(srv->logwatch);
@@ -1512,6 +1644,8 @@ out:
     server_plan_release(srv->plan);
     detector_free(srv->detector);
     free(srv->integrity_objects);
+    free(srv->sites_dir);
+    webguard_words_free(srv->words);
     pthread_key_delete(srv->store_key);
     response_cache_free(srv->cache);
     free(srv->parked);

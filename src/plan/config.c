@@ -113,6 +113,20 @@ static const struct decode_field integrity_fields[] = {
 static const struct decode_schema integrity_schema =
     DECODE_SCHEMA(integrity, struct config_integrity, "integrity watch", integrity_fields);
 
+static const struct decode_field site_fields[] = {
+    DECODE_FIELD(struct config_site, "id", DK_STR, true, id),
+    DECODE_FIELD(struct config_site, "url", DK_STR, true, url),
+    DECODE_FIELD(struct config_site, "interval", DK_DUR, false, interval),
+    DECODE_STRS(struct config_site, "dynamic", false, dynamic),
+    DECODE_FIELD(struct config_site, "ca", DK_STR, false, ca),
+    DECODE_FIELD(struct config_site, "asset", DK_STR, false, asset),
+    DECODE_FIELD(struct config_site, "unit", DK_STR, false, unit),
+    DECODE_FIELD(struct config_site, "incident", DK_STR, false, incident),
+    DECODE_FIELD(struct config_site, "content", DK_STR, false, content),
+    DECODE_FIELD(struct config_site, "level", DK_STR, false, level),
+};
+static const struct decode_schema site_schema = DECODE_SCHEMA(site, struct config_site, "site", site_fields);
+
 static const struct decode_field host_fields[] = {
     DECODE_FIELD(struct config_host, "interval", DK_DUR, false, interval),
     DECODE_FIELD(struct config_host, "sustained", DK_DUR, false, sustained),
@@ -147,6 +161,8 @@ static const struct decode_field config_fields[] = {
     DECODE_LIST(struct yj_config, "monitors", false, monitors, monitor_schema),
     DECODE_LIST(struct yj_config, "integrity", false, integrity, integrity_schema),
     DECODE_OBJ(struct yj_config, "host", false, host, host_schema),
+    DECODE_LIST(struct yj_config, "sites", false, sites, site_schema),
+    DECODE_FIELD(struct yj_config, "words", DK_STR, false, words),
 };
 static const struct decode_schema config_schema =
     DECODE_SCHEMA(config, struct yj_config, "the config file", config_fields);
@@ -314,6 +330,37 @@ static void validate_host(struct decoder *d, struct yj_config *c)
     add_ref(d, c, "unit", &h->unit, NULL);
 }
 
+static void validate_sites(struct decoder *d, struct yj_config *c)
+{
+    for (size_t i = 0; i < c->n_sites; i++) {
+        struct config_site *w = &c->sites[i];
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(c->sites[k].id, w->id) == 0)
+                decode_error_at(d, &w->id, "duplicate site id \"%s\"", w->id);
+        if (!*w->id || strlen(w->id) > 64 || strpbrk(w->id, " \t/?#%"))
+            decode_error_at(d, &w->id, "a site id is 1 to 64 characters without spaces, / ? # or %%");
+        if (strncmp(w->url, "http://", 7) != 0 && strncmp(w->url, "https://", 8) != 0)
+            decode_error_at(d, &w->url, "url must be an http:// or https:// URL");
+        if (w->interval != -1 && (w->interval < 100 || w->interval > 86400000))
+            decode_error_at(d, &w->interval, "interval must be between 100ms and 24h");
+        for (size_t k = 0; k < w->n_dynamic; k++) {
+            char xp[512];
+            if (yj_selector_xpath(w->dynamic[k], xp, sizeof(xp)) < 0)
+                decode_error_at(d, &w->dynamic[k],
+                                "\"%s\" is neither XPath (starting with /) nor a selector #id, .class, tag, tag#id or "
+                                "tag.class",
+                                w->dynamic[k]);
+        }
+        if (w->asset && w->unit)
+            decode_error_at(d, &w->unit, "give asset or unit, not both (the asset's owner is its unit)");
+        add_ref(d, c, "type", &w->incident, NULL);
+        add_ref(d, c, "type", &w->content, NULL);
+        add_ref(d, c, "level", &w->level, w->incident);
+        add_ref(d, c, "asset", &w->asset, NULL);
+        add_ref(d, c, "unit", &w->unit, NULL);
+    }
+}
+
 static void validate(struct decoder *d, struct yj_config *c)
 {
     char host[256];
@@ -432,6 +479,7 @@ static void validate(struct decoder *d, struct yj_config *c)
     validate_monitors(d, c);
     validate_integrity(d, c);
     validate_host(d, c);
+    validate_sites(d, c);
     struct config_limits *l = &c->limits;
     if (l->body != -1 && (l->body < 1024 || l->body > (INT64_C(1) << 30)))
         decode_error_at(d, &l->body, "body must be between 1KiB and 1GiB");
@@ -528,6 +576,17 @@ int config_load(const char *path, struct yj_config *cfg, struct plan_diags *diag
         file.integrity = NULL;
         file.n_integrity = 0;
     }
+    if (file.n_sites) {
+        cfg->sites = file.sites;
+        cfg->n_sites = file.n_sites;
+        file.sites = NULL;
+        file.n_sites = 0;
+    }
+    if (file.words) {
+        free(cfg->words);
+        cfg->words = file.words;
+        file.words = NULL;
+    }
     if (file.host.enabled) {
         cfg->host = file.host;
         memset(&file.host, 0, sizeof(file.host));
@@ -600,6 +659,12 @@ int config_check_plan(const struct yj_config *c, const struct plan *plan, struct
                               "%s: integrity %s: the plan %s has no type for web or data tampering (GB/T 20986 "
                               "attack.web_tamper, data.tamper); name one with incident: TYPE",
                               c->file ? c->file : "config", c->integrity[i].id, plan->meta.id);
+    for (size_t i = 0; i < c->n_sites; i++)
+        if (!config_site_type(&c->sites[i], plan))
+            return yj_err_set(err, YJ_EINVAL,
+                              "%s: site %s: the plan %s has no type for web tampering (GB/T 20986 attack.web_tamper, "
+                              "data.tamper); name one with incident: TYPE",
+                              c->file ? c->file : "config", c->sites[i].id, plan->meta.id);
     if (c->host.enabled && !config_host_type(&c->host, plan))
         return yj_err_set(err, YJ_EINVAL, "%s: host: the plan %s has no type for resource anomalies; name one with "
                           "incident: TYPE", c->file ? c->file : "config", plan->meta.id);
@@ -638,4 +703,15 @@ const char *config_host_type(const struct config_host *h, const struct plan *pla
 {
     static const char *const gbts[] = {"anomaly.traffic", "anomaly.access", "facility.technical"};
     return h->incident ? h->incident : type_for(plan, gbts, YJ_ARRAY_LEN(gbts));
+}
+
+const char *config_site_type(const struct config_site *w, const struct plan *plan)
+{
+    static const char *const gbts[] = {"attack.web_tamper", "attack.hidden_link", "data.tamper"};
+    return w->incident ? w->incident : type_for(plan, gbts, YJ_ARRAY_LEN(gbts));
+}
+
+const char *config_site_content_type(const struct config_site *w, const struct plan *plan)
+{
+    return w->content ? w->content : config_site_type(w, plan);
 }

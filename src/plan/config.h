@@ -108,6 +108,23 @@ struct config_integrity {
     char *title;
 };
 
+/* One entry of `sites:`: an official web page checked on a schedule by the website guard — tamper
+ * against its baseline (outside the `dynamic` regions), hidden outside links (暗链), injected
+ * scripts and frames, prohibited words. */
+struct config_site {
+    char *id;
+    char *url;
+    int64_t interval;  /* ms; default 5 min */
+    char **dynamic;    /* regions whose changes are not tamper: XPath or #id / .class / tag */
+    size_t n_dynamic;
+    char *ca;
+    char *asset;
+    char *unit;
+    char *incident;    /* plan type for tamper, hidden links, injected scripts; default: web tamper */
+    char *content;     /* plan type for prohibited words; default: the same as incident */
+    char *level;
+};
+
 /* `host:`: the local host's resources against limits (percent; load absolute; network bytes/s).
  * A limit at 0 is not watched; absent ones take the defaults (90% for CPU, memory, disk, inodes). */
 struct config_host {
@@ -147,6 +164,9 @@ struct yj_config {
     struct config_integrity *integrity;
     size_t n_integrity;
     struct config_host host;
+    struct config_site *sites;
+    size_t n_sites;
+    char *words; /* directory of the website guard's word lists; NULL: the built-in rules/words */
     /* Where plan references stood in the file, for config_check_plan's messages. */
     struct config_ref *refs;
     size_t n_refs;
@@ -170,6 +190,10 @@ const char *config_monitor_type(const struct config_monitor *m, const struct pla
 /* The plan type a changed web root is: its `incident`, else the plan's type for web tampering
  * (GB/T 20986 attack.web_tamper), else for data tampering (data.tamper); NULL when none. */
 const char *config_integrity_type(const struct config_integrity *w, const struct plan *plan);
+/* The plan types of a site's findings: tamper (incident, else the plan's web-tamper type) and
+ * prohibited content (content, else the tamper type). */
+const char *config_site_type(const struct config_site *w, const struct plan *plan);
+const char *config_site_content_type(const struct config_site *w, const struct plan *plan);
 /* The plan type of a resource anomaly: `incident`, else the plan's type for traffic or access
  * anomalies (GB/T 20986 anomaly.*), else for technical failures. */
 const char *config_host_type(const struct config_host *h, const struct plan *plan);

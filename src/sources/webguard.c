@@ -3,6 +3,7 @@
 #include "../base/common.h"
 #include "../base/embed.h"
 #include "../base/err.h"
+#include "../base/text.h"
 #include "webguard.h"
 
 #include <ctype.h>
@@ -10,6 +11,7 @@
 #include <hs/hs.h>
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
+#include <libxml/xpath.h>
 #include <strings.h>
 
 #define EVIDENCE_MAX 400
@@ -513,7 +515,34 @@ static void page_release(struct page *pg)
     free(pg->hidden_classes);
 }
 
-static int parse(const char *url, const char *html, size_t len, struct page *pg, struct webguard_report *report)
+/* Removes from doc what the dynamic regions select (so that their changes are not tamper). */
+static void drop_regions(htmlDocPtr doc, const char *const *regions, size_t n)
+{
+    xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+    if (!ctx)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        char xp[512];
+        if (yj_selector_xpath(regions[i], xp, sizeof(xp)) < 0)
+            continue;
+        xmlXPathObjectPtr res = xmlXPathEvalExpression((const xmlChar *)xp, ctx);
+        if (res && res->nodesetval) {
+            for (int k = 0; k < res->nodesetval->nodeNr; k++) {
+                xmlNodePtr node = res->nodesetval->nodeTab[k];
+                if (node->type != XML_ELEMENT_NODE)
+                    continue;
+                res->nodesetval->nodeTab[k] = NULL; /* freed here, not by the node set */
+                xmlUnlinkNode(node);
+                xmlFreeNode(node);
+            }
+        }
+        xmlXPathFreeObject(res);
+    }
+    xmlXPathFreeContext(ctx);
+}
+
+static int parse(const char *url, const char *html, size_t len, struct page *pg, struct webguard_report *report,
+                 const char *const *regions, size_t n_regions)
 {
     memset(pg, 0, sizeof(*pg));
     host_of(url, pg->host, sizeof(pg->host));
@@ -523,6 +552,29 @@ static int parse(const char *url, const char *html, size_t len, struct page *pg,
     if (!doc)
         return -1;
     walk(pg, xmlDocGetRootElement(doc), NULL);
+    if (n_regions) {
+        /* Hidden links and words are looked for everywhere; the text and the scripts compared with
+         * the baseline leave the dynamic regions out. */
+        drop_regions(doc, regions, n_regions);
+        struct webguard_report ignored = {0};
+        struct page fixed = {.report = &ignored};
+        snprintf(fixed.host, sizeof(fixed.host), "%s", pg->host);
+        walk(&fixed, xmlDocGetRootElement(doc), NULL);
+        webguard_report_release(&ignored);
+        free(pg->text);
+        pg->text = fixed.text;
+        pg->text_len = fixed.text_len;
+        pg->text_cap = fixed.text_cap;
+        fixed.text = NULL;
+        for (size_t i = 0; i < pg->n_srcs; i++)
+            free(pg->srcs[i]);
+        free(pg->srcs);
+        pg->srcs = fixed.srcs;
+        pg->n_srcs = fixed.n_srcs;
+        fixed.srcs = NULL;
+        fixed.n_srcs = 0;
+        page_release(&fixed);
+    }
     xmlFreeDoc(doc);
     if (!pg->text)
         pg->text = xstrdup("");
@@ -624,14 +676,21 @@ static int on_word(unsigned id, unsigned long long from, unsigned long long to, 
 int webguard_check(const char *url, const char *html, size_t len, const char *baseline, size_t baseline_len,
                    const struct webguard_words *words, struct webguard_report *out, struct yj_err *err)
 {
+    return webguard_check_regions(url, html, len, baseline, baseline_len, words, NULL, 0, out, err);
+}
+
+int webguard_check_regions(const char *url, const char *html, size_t len, const char *baseline, size_t baseline_len,
+                           const struct webguard_words *words, const char *const *regions, size_t n_regions,
+                           struct webguard_report *out, struct yj_err *err)
+{
     memset(out, 0, sizeof(*out));
     struct page now;
-    if (parse(url, html, len, &now, out) < 0)
+    if (parse(url, html, len, &now, out, regions, n_regions) < 0)
         return yj_err_set(err, YJ_EINVAL, "%s: not an HTML page libxml2 can read", url);
     if (baseline) {
         struct webguard_report ignored = {0}; /* the baseline's own hidden links are not news */
         struct page before;
-        if (parse(url, baseline, baseline_len, &before, &ignored) == 0) {
+        if (parse(url, baseline, baseline_len, &before, &ignored, regions, n_regions) == 0) {
             compare(&now, &before, out);
             page_release(&before);
         }

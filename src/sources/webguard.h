@@ -34,6 +34,13 @@ void webguard_words_free(struct webguard_words *w);
  * (NULL: no tamper or injection check) and the words (NULL: no word check). */
 int webguard_check(const char *url, const char *html, size_t len, const char *baseline, size_t baseline_len,
                    const struct webguard_words *words, struct webguard_report *out, struct yj_err *err);
+/* The same, leaving out of the comparison with the baseline (text, scripts) the dynamic regions:
+ * XPath expressions (starting with / or '(') or simple CSS selectors (#id, .class, tag, tag#id,
+ * tag.class) — a news list, a date, a visitor counter. Hidden links and words are still looked for
+ * in them. */
+int webguard_check_regions(const char *url, const char *html, size_t len, const char *baseline, size_t baseline_len,
+                           const struct webguard_words *words, const char *const *regions, size_t n_regions,
+                           struct webguard_report *out, struct yj_err *err);
 void webguard_report_release(struct webguard_report *r);
 
 /* The text of s with full-width forms made half-width, ASCII lower-cased, and spaces, zero-width

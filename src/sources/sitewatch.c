@@ -1,0 +1,237 @@
+/* sitewatch.c: official pages fetched and checked on a schedule, in one thread that sleeps until
+ * the next page is due (tens of pages at minutes apart: no event loop needed). Baselines are files
+ * written whole (temporary name, fsync, rename). Never touches the store. */
+#include "../base/common.h"
+#include "../base/err.h"
+#include "../base/log.h"
+#include "../base/timeutil.h"
+#include "probe.h"
+#include "sitewatch.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <unistd.h>
+
+struct site {
+    struct sitewatch_spec spec;
+    int64_t due;
+    bool accept;                /* save the next page as the baseline */
+    unsigned char seen[2][32];  /* what each group last reported (hash of its findings) */
+    bool reported[2];           /* something was reported and not yet cleared */
+};
+
+struct sitewatch {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool stop;
+    struct site *sites;
+    size_t n;
+    const struct webguard_words *words;
+    char *dir;
+    sitewatch_findings_fn on_findings;
+    sitewatch_baseline_fn on_baseline;
+    void *ud;
+};
+
+static char *baseline_path(const struct sitewatch *w, const struct site *s)
+{
+    return xasprintf("%s/%s.html", w->dir, s->spec.id);
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t n = 0, cap = 0, got;
+    char chunk[65536];
+    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (n + got + 1 > cap) {
+            cap = (n + got + 1) * 2;
+            buf = xrealloc(buf, cap);
+        }
+        memcpy(buf + n, chunk, got);
+        n += got;
+    }
+    fclose(f);
+    if (!buf)
+        buf = xstrdup("");
+    else
+        buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+static int save(const char *path, const char *data, size_t len)
+{
+    char *tmp = xasprintf("%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int rc = fd < 0 ? -1 : 0;
+    if (rc == 0 && (write(fd, data, len) != (ssize_t)len || fsync(fd) < 0))
+        rc = -1;
+    if (fd >= 0 && close(fd) < 0)
+        rc = -1;
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = -1;
+    if (rc < 0)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+static bool in_group(const struct webguard_finding *f, enum sitewatch_group g)
+{
+    return (strcmp(f->kind, "prohibited") == 0) == (g == SITEWATCH_CONTENT);
+}
+
+/* Reports a group when its findings differ from what it last reported (or it is clear again). */
+static void report_group(struct sitewatch *w, struct site *s, enum sitewatch_group g, const struct webguard_report *r)
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, 32);
+    size_t n = 0;
+    struct webguard_finding *mine = xcalloc(r->n ? r->n : 1, sizeof(*mine));
+    for (size_t i = 0; i < r->n; i++) {
+        if (!in_group(&r->items[i], g))
+            continue;
+        mine[n++] = r->items[i];
+        crypto_generichash_update(&st, (const unsigned char *)r->items[i].kind, strlen(r->items[i].kind));
+        crypto_generichash_update(&st, (const unsigned char *)r->items[i].detail, strlen(r->items[i].detail) + 1);
+    }
+    unsigned char h[32];
+    crypto_generichash_final(&st, h, sizeof(h));
+    if (n && (!s->reported[g] || memcmp(h, s->seen[g], sizeof(h)) != 0)) {
+        memcpy(s->seen[g], h, sizeof(h));
+        s->reported[g] = true;
+        w->on_findings(s->spec.id, g, mine, n, w->ud);
+    } else if (!n && s->reported[g]) {
+        s->reported[g] = false;
+        w->on_findings(s->spec.id, g, NULL, 0, w->ud);
+    }
+    free(mine);
+}
+
+static void check(struct sitewatch *w, struct site *s, bool accept)
+{
+    char *page = NULL, final[512], why[300];
+    size_t len = 0;
+    if (probe_fetch(s->spec.url, 15000, s->spec.ca_file, &page, &len, final, sizeof(final), why, sizeof(why)) < 0)
+        return; /* not reachable: the availability monitors say so; nothing to compare */
+    char *path = baseline_path(w, s);
+    size_t blen = 0;
+    char *baseline = accept ? NULL : read_all(path, &blen);
+    if (!baseline) {
+        if (save(path, page, len) == 0) {
+            /* What was reported stays reported: the check below against the new baseline clears
+             * it, and the incident records that. */
+            w->on_baseline(s->spec.id, len, w->ud);
+            baseline = xstrndup(page, len);
+            blen = len;
+        } else {
+            yj_log_error("site %s: cannot save the baseline %s: %s", s->spec.id, path, strerror(errno));
+        }
+    }
+    struct webguard_report r;
+    struct yj_err err;
+    if (webguard_check_regions(final, page, len, baseline, blen, w->words, s->spec.dynamic, s->spec.n_dynamic, &r,
+                               &err) == 0) {
+        report_group(w, s, SITEWATCH_INTEGRITY, &r);
+        report_group(w, s, SITEWATCH_CONTENT, &r);
+        webguard_report_release(&r);
+    }
+    free(baseline);
+    free(path);
+    free(page);
+}
+
+static void *watch_main(void *arg)
+{
+    struct sitewatch *w = arg;
+    pthread_setname_np(pthread_self(), "yj-sites");
+    pthread_mutex_lock(&w->lock);
+    while (!w->stop) {
+        int64_t now = yj_now_ms(), next = now + 60000;
+        struct site *due = NULL;
+        for (size_t i = 0; i < w->n; i++) {
+            struct site *s = &w->sites[i];
+            if (s->due <= now || s->accept) {
+                due = s;
+                break;
+            }
+            if (s->due < next)
+                next = s->due;
+        }
+        if (due) {
+            bool accept = due->accept;
+            due->accept = false;
+            due->due = now + (due->spec.interval_ms > 0 ? due->spec.interval_ms : 300000);
+            pthread_mutex_unlock(&w->lock);
+            check(w, due, accept);
+            pthread_mutex_lock(&w->lock);
+            continue;
+        }
+        struct timespec ts = {.tv_sec = next / 1000, .tv_nsec = (next % 1000) * 1000000};
+        pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+int sitewatch_start(const struct sitewatch_spec *specs, size_t n, const struct webguard_words *words, const char *dir,
+                    sitewatch_findings_fn on_findings, sitewatch_baseline_fn on_baseline, void *ud,
+                    struct sitewatch **out, struct yj_err *err)
+{
+    (void)err;
+    struct sitewatch *w = xcalloc(1, sizeof(*w));
+    w->sites = xcalloc(n ? n : 1, sizeof(*w->sites));
+    w->n = n;
+    int64_t now = yj_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        w->sites[i].spec = specs[i];
+        w->sites[i].due = now + (int64_t)i * 200; /* not all at once */
+    }
+    w->words = words;
+    w->dir = xstrdup(dir);
+    w->on_findings = on_findings;
+    w->on_baseline = on_baseline;
+    w->ud = ud;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_cond_init(&w->cond, &ca); /* CLOCK_REALTIME, as the deadlines (epoch ms) */
+    pthread_condattr_destroy(&ca);
+    pthread_create(&w->thread, NULL, watch_main, w);
+    *out = w;
+    return 0;
+}
+
+void sitewatch_accept(struct sitewatch *w, const char *id)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->lock);
+    for (size_t i = 0; i < w->n; i++)
+        if (strcmp(w->sites[i].spec.id, id) == 0)
+            w->sites[i].accept = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+void sitewatch_stop(struct sitewatch *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->stop = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cond);
+    free(w->sites);
+    free(w->dir);
+    free(w);
+}
