@@ -192,7 +192,7 @@ static void matches(struct watch *w, const char *rel)
     struct diff *d = NULL;
     HASH_FIND_STR(w->diffs, rel, d);
     if (d) {
-        HASH_DEL(w->diffs, d);
+        HASH_DEL(w->diffs, d); // NOLINT(clang-analyzer-unix.Malloc): uthash frees its table with the last item
         free(d->path);
         free(d);
     }
@@ -286,7 +286,7 @@ static void check_file(struct watch *w, const char *rel, bool taking)
 static void check_gone(struct watch *w, const char *rel)
 {
     size_t len = strlen(rel);
-    struct diff *d, *dt;
+    struct diff *d = NULL, *dt = NULL;
     HASH_ITER(hh, w->diffs, d, dt)
     {
         struct entry *in = NULL;
@@ -299,7 +299,7 @@ static void check_gone(struct watch *w, const char *rel)
             matches(w, d->path);
         free(full);
     }
-    struct entry *e, *tmp;
+    struct entry *e = NULL, *tmp = NULL;
     HASH_ITER(hh, w->base, e, tmp)
     {
         if (strcmp(e->path, rel) != 0 && !(strncmp(e->path, rel, len) == 0 && e->path[len] == '/'))
@@ -343,7 +343,7 @@ static void baseline_report(struct watch *w)
 {
     size_t n = HASH_COUNT(w->base), k = 0;
     struct fim_file *files = xcalloc(n ? n : 1, sizeof(*files));
-    struct entry *e, *tmp;
+    struct entry *e = NULL, *tmp = NULL;
     HASH_ITER(hh, w->base, e, tmp)
     {
         files[k] = (struct fim_file){.path = e->path, .size = e->size};
@@ -356,12 +356,21 @@ static void baseline_report(struct watch *w)
 
 static void clear_diffs(struct watch *w)
 {
-    struct diff *d, *tmp;
-    HASH_ITER(hh, w->diffs, d, tmp)
-    {
-        HASH_DEL(w->diffs, d);
+    while (w->diffs) {
+        struct diff *d = w->diffs;
+        HASH_DEL(w->diffs, d); // NOLINT(clang-analyzer-unix.Malloc): uthash frees its table with the last item
         free(d->path);
         free(d);
+    }
+}
+
+static void clear_base(struct watch *w)
+{
+    while (w->base) {
+        struct entry *e = w->base;
+        HASH_DEL(w->base, e); // NOLINT(clang-analyzer-unix.Malloc): uthash frees its table with the last item
+        free(e->path);
+        free(e);
     }
 }
 
@@ -369,19 +378,15 @@ static void clear_diffs(struct watch *w)
 static void scan(struct watch *w, bool taking)
 {
     bool had = HASH_COUNT(w->diffs) > 0;
-    struct entry *e, *tmp;
+    struct entry *e = NULL, *tmp = NULL;
+    if (taking) {
+        clear_base(w);
+        clear_diffs(w);
+    }
     HASH_ITER(hh, w->base, e, tmp)
     {
-        if (taking) {
-            HASH_DEL(w->base, e);
-            free(e->path);
-            free(e);
-        } else {
-            e->seen = false;
-        }
+        e->seen = false;
     }
-    if (taking)
-        clear_diffs(w);
     walk(w, "", 0, taking);
     if (taking) {
         int fd = w->f->objects ? open(w->f->objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
@@ -410,10 +415,10 @@ static void on_debounce(uv_timer_t *t)
 {
     struct watch *w = t->data;
     bool had = HASH_COUNT(w->diffs) > 0;
-    struct pending *p, *tmp;
+    struct pending *p = NULL, *tmp = NULL;
     HASH_ITER(hh, w->pending, p, tmp)
     {
-        HASH_DEL(w->pending, p);
+        HASH_DEL(w->pending, p); // NOLINT(clang-analyzer-unix.Malloc): uthash frees its table with the last item
         char *full = full_path(w, p->rel);
         struct stat st;
         if (lstat(full, &st) < 0) {
@@ -486,9 +491,11 @@ static void on_stop(uv_async_t *a)
 {
     struct fim *f = a->data;
     for (size_t i = 0; i < f->n; i++) {
-        struct dirwatch *dw, *tmp;
+        struct dirwatch *dw = NULL, *tmp = NULL;
         HASH_ITER(hh, f->ws[i].dirs, dw, tmp)
+        {
             unwatch_dir(&f->ws[i], dw);
+        }
     }
     uv_walk(&f->loop, close_any, NULL);
 }
@@ -574,18 +581,11 @@ void fim_stop(struct fim *f)
     uv_loop_close(&f->loop);
     for (size_t i = 0; i < f->n; i++) {
         struct watch *w = &f->ws[i];
-        struct entry *e, *et;
-        HASH_ITER(hh, w->base, e, et)
-        {
-            HASH_DEL(w->base, e);
-            free(e->path);
-            free(e);
-        }
+        clear_base(w);
         clear_diffs(w);
-        struct pending *p, *pt;
-        HASH_ITER(hh, w->pending, p, pt)
-        {
-            HASH_DEL(w->pending, p);
+        while (w->pending) {
+            struct pending *p = w->pending;
+            HASH_DEL(w->pending, p); // NOLINT(clang-analyzer-unix.Malloc): uthash frees its table with the last item
             free(p->rel);
             free(p);
         }
