@@ -739,7 +739,8 @@ static void *actor_main(void *arg)
                         yj_log_info("actions: %zu blocked addresses put back into nftables", n_restored);
                 }
             }
-            if (act_run(&ctx, srv->cfg->actions, srv->cfg->n_actions, &res, &err) < 0) {
+            struct act_restore_source restore = {srv->cfg->integrity, srv->cfg->n_integrity, srv->integrity_objects};
+            if (act_run(&ctx, srv->cfg->actions, srv->cfg->n_actions, &restore, &res, &err) < 0) {
                 server_count_store_error(srv);
                 yj_log_error("actions: %s", err.msg);
             } else if (res.succeeded || res.failed || res.unconfigured) {

@@ -256,8 +256,8 @@ static int run_external(const struct config_action *cfg, json_t *f, char *out, s
 }
 
 
-static int run_one(struct yj_ctx *ctx, const struct config_action *cfg, const struct store_task *t,
-                   struct act_result *res, struct yj_err *err)
+static int run_one(struct yj_ctx *ctx, const struct config_action *cfg, const struct act_restore_source *restore,
+                   const struct store_task *t, struct act_result *res, struct yj_err *err)
 {
     struct store_incident inc;
     int rc = store_incident_get(ctx->store, t->incident_id, NULL, &inc, err);
@@ -282,6 +282,8 @@ static int run_one(struct yj_ctx *ctx, const struct config_action *cfg, const st
     } else {
         if (block && n_targets == 0) {
             snprintf(why, sizeof(why), "nothing blocked");
+        } else if (cfg->integrity) {
+            ok = act_restore_files(ctx, inc.id, restore, out, sizeof(out), why, sizeof(why));
         } else if (cfg->nftables) {
             ok = block_with_nftables(cfg, targets, n_targets, &n_targets, why, sizeof(why));
             size_t len = 0;
@@ -355,8 +357,8 @@ static int expire_blocks(struct yj_ctx *ctx, struct yj_err *err)
     return rc;
 }
 
-int act_run(struct yj_ctx *ctx, const struct config_action *actions, size_t n_actions, struct act_result *out,
-            struct yj_err *err)
+int act_run(struct yj_ctx *ctx, const struct config_action *actions, size_t n_actions,
+            const struct act_restore_source *restore, struct act_result *out, struct yj_err *err)
 {
     struct act_result res = {0};
     struct store_task ts[8];
@@ -366,7 +368,7 @@ int act_run(struct yj_ctx *ctx, const struct config_action *actions, size_t n_ac
         rc = store_task_action_due(ctx->store, ts, YJ_ARRAY_LEN(ts), &n, err);
     for (size_t i = 0; i < n; i++) {
         if (rc == 0)
-            rc = run_one(ctx, config_for(actions, n_actions, ts[i].action), &ts[i], &res, err);
+            rc = run_one(ctx, config_for(actions, n_actions, ts[i].action), restore, &ts[i], &res, err);
         store_task_release(&ts[i]);
     }
     if (out)

@@ -23,10 +23,27 @@ struct act_result {
     size_t succeeded, failed, unconfigured;
 };
 
+/* Where the built-in restore_files (`integrity: true`) finds the watched web roots and the copies
+ * of their baseline files (DATA/integrity), and puts what it takes away (DATA/integrity/quarantine). */
+struct config_integrity;
+struct act_restore_source {
+    const struct config_integrity *watches;
+    size_t n_watches;
+    const char *copies;
+};
+
 /* Runs the actions due now (at most a few per call), after recording the blocks whose time ran
- * out (the kernel has let them go). */
-int act_run(struct yj_ctx *ctx, const struct config_action *actions, size_t n_actions, struct act_result *out,
-            struct yj_err *err);
+ * out (the kernel has let them go). restore may be NULL (no built-in restore). */
+int act_run(struct yj_ctx *ctx, const struct config_action *actions, size_t n_actions,
+            const struct act_restore_source *restore, struct act_result *out, struct yj_err *err);
+
+/* The built-in restore: every file the incident's integrity signals name goes back to its
+ * baseline content (from the copies; written beside it and renamed over it); files that were
+ * added are moved to the quarantine (kept as evidence). Paths are taken only inside their watched
+ * root, never through a symbolic link out of it. 0 with out listing what was done, or -1 with
+ * why. */
+int act_restore_files(struct yj_ctx *ctx, int64_t incident_id, const struct act_restore_source *src, char *out,
+                      size_t out_cap, char *why, size_t why_cap);
 
 /* At start: puts the active blocks of the store back into the kernel with the time they have
  * left (a reboot empties nftables sets). *restored gets how many. No-op without nftables. */

@@ -74,6 +74,7 @@ static const struct decode_field action_fields[] = {
     DECODE_STRS(struct config_action, "run", false, run),
     DECODE_FIELD(struct config_action, "url", DK_STR, false, url),
     DECODE_FIELD(struct config_action, "nftables", DK_STR, false, nftables),
+    DECODE_FIELD(struct config_action, "integrity", DK_BOOL, false, integrity),
     DECODE_FIELD(struct config_action, "timeout", DK_DUR, false, timeout),
     DECODE_FIELD(struct config_action, "duration", DK_DUR, false, duration),
     DECODE_STRS(struct config_action, "allow", false, allow),
@@ -451,10 +452,14 @@ static void validate(struct decoder *d, struct yj_config *c)
             if (strcmp(c->actions[k].kind, a->kind) == 0)
                 decode_error_at(d, &a->kind, "action kind \"%s\" is configured twice", a->kind);
         bool block = strcmp(a->kind, "block_ip") == 0;
-        if ((a->n_run > 0) + (a->url != NULL) + (a->nftables != NULL) != 1)
+        bool restore = strcmp(a->kind, "restore_files") == 0;
+        if ((a->n_run > 0) + (a->url != NULL) + (a->nftables != NULL) + a->integrity != 1)
             decode_error_at(d, a,
-                            block ? "block_ip needs one of nftables: TABLE, run: [PROGRAM, ARGS...] or url: URL"
-                                  : "an action needs either run: [PROGRAM, ARGS...] or url: URL");
+                            block     ? "block_ip needs one of nftables: TABLE, run: [PROGRAM, ARGS...] or url: URL"
+                            : restore ? "restore_files needs one of integrity: true, run: [PROGRAM, ARGS...] or url: URL"
+                                      : "an action needs either run: [PROGRAM, ARGS...] or url: URL");
+        if (a->integrity && !restore)
+            decode_error_at(d, &a->integrity, "integrity: is for kind restore_files only");
         else if (a->n_run && a->run[0][0] != '/')
             decode_error_at(d, &a->run[0], "run: the program must be an absolute path");
         if (a->nftables && !block)

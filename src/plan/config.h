@@ -67,6 +67,7 @@ struct config_action {
     size_t n_run;
     char *url;   /* or: POST the incident and task as JSON here */
     char *nftables; /* block_ip only, or: the built-in blocker, with this nftables table (inet) */
+    bool integrity;  /* restore_files only, or: the built-in restore from the integrity baselines */
     int64_t timeout;  /* ms; default 30 s */
     int64_t duration; /* block_ip: ms an address stays blocked; default 24 h */
     char **allow;     /* block_ip: ranges never blocked (loopback never is) */

@@ -2402,3 +2402,25 @@ int store_integrity_get(struct store *st, const char *watch, store_integrity_cb 
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "reading a baseline", err);
 }
+
+int store_integrity_changes(struct store *st, int64_t incident_id, store_integrity_change_cb cb, void *ud,
+                            struct yj_err *err)
+{
+    /* The newest signal of each file first decides; the baseline hash is the same in all of them. */
+    static const char sql[] =
+        "SELECT json_extract(fields, '$.integrity') AS w, json_extract(fields, '$.path') AS p, "
+        "json_extract(fields, '$.change'), json_extract(fields, '$.old_hash'), max(id) FROM signals WHERE "
+        "incident_id = ? AND source = 'integrity' AND json_valid(fields) AND w IS NOT NULL AND p IS NOT NULL "
+        "GROUP BY w, p ORDER BY w, p"; /* SQLite takes the bare columns from the max(id) row */
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, incident_id);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        cb((const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
+           sqlite3_column_text(s, 2) ? (const char *)sqlite3_column_text(s, 2) : "",
+           sqlite3_column_text(s, 3) ? (const char *)sqlite3_column_text(s, 3) : "", ud);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "reading an incident's changed files", err);
+}

@@ -578,4 +578,10 @@ typedef void (*store_integrity_cb)(const struct store_integrity_file *f, void *u
 int store_integrity_get(struct store *st, const char *watch, store_integrity_cb cb, void *ud, int64_t *taken_at,
                         struct yj_err *err);
 
+typedef void (*store_integrity_change_cb)(const char *watch, const char *path, const char *change,
+                                          const char *old_hash, void *ud);
+/* The files an incident's integrity signals name, each once (its newest signal), by watch and path. */
+int store_integrity_changes(struct store *st, int64_t incident_id, store_integrity_change_cb cb, void *ud,
+                            struct yj_err *err);
+
 #endif

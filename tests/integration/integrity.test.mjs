@@ -4,7 +4,7 @@
 // files are ignored; config mistakes stop the server with FILE:LINE:COLUMN.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdirSync, rmSync, renameSync } from 'node:fs';
+import { writeFileSync, mkdirSync, rmSync, renameSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { yjAsync as yj, tempDir, cleanup, sh, until } from './helpers.mjs';
 import { startServer, Client } from './server.mjs';
@@ -112,6 +112,52 @@ describe('file integrity', () => {
       assert.equal(list[0].files, 2);
       writeFileSync(join(root, 'index.bak'), 'changed after the accept');
       await until('a change against the new baseline', async () => signals(data).includes('www：index.bak 被修改'));
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test('the approved restore_files step puts the baseline back from the copies and quarantines what was added', async () => {
+    const root = site('restore');
+    const f = join(dir, 'restore.yaml');
+    writeFileSync(f, `integrity:\n  - {id: www, path: "${root}", asset: main_site}\n`
+      + 'actions:\n  - {kind: restore_files, integrity: true}\n');
+    const srv = await startServer({ args: ['--config', f] });
+    try {
+      await until('the baseline', async () => /baseline of 2 files/.test(srv.log()));
+      const c = new Client(srv.url);
+      await c.login('admin', srv.adminPassword);
+      writeFileSync(join(root, 'index.html'), '<html>hacked by x</html>');
+      mkdirSync(join(root, 'up'));
+      writeFileSync(join(root, 'up', 'shell.php'), '<?php eval($_POST[1]); ?>');
+      rmSync(join(root, 'css'), { recursive: true });
+      const inc = await until('the incident with three files', async () => {
+        const i = (await c.req('GET', '/api/v1/incidents')).json.items.find((x) => x.title === '网页文件被篡改：www');
+        return i && signals(srv.data).length >= 3 ? i : null;
+      });
+      const id = inc.id;
+      await c.req('POST', `/api/v1/incidents/${id}/move`, { status: 'assessing' });
+      const moved = await c.req('POST', `/api/v1/incidents/${id}/move`, { status: 'responding', fields: { source: '文件监测',
+        scope: '官网首页', nature: '篡改', trend: '已控制', measures: '恢复网页', level: 'important', activated_by: 'vp_it',
+        activation_reason: '官网被篡改' } });
+      assert.equal(moved.status, 200, moved.text);
+      assert.equal((await c.req('POST', `/api/v1/incidents/${id}/move`, { status: 'recovering' })).status, 200);
+      const tasks = async () => (await c.req('GET', `/api/v1/incidents/${id}/tasks`)).json.items;
+      const restore = (await tasks()).find((t) => t.action === 'restore_files');
+      assert.equal((await c.req('POST', `/api/v1/incidents/${id}/tasks/${restore.id}/approval`, { approve: true, reason: '同意恢复' })).status, 200);
+      const done = await until('the restore', async () => (await c.req('GET', `/api/v1/incidents/${id}/timeline`)).json.items
+        .find((e) => e.kind === 'action' && e.body.action === 'restore_files'));
+      assert.equal(done.body.result, 'succeeded', done.body.output);
+      assert.match(done.body.output, /restored index\.html \(modified\)/);
+      assert.match(done.body.output, /restored css\/site\.css \(deleted\)/);
+      assert.match(done.body.output, /moved up\/shell\.php to the quarantine/);
+      assert.equal(readFileSync(join(root, 'index.html'), 'utf8'), PAGE);
+      assert.equal(readFileSync(join(root, 'css', 'site.css'), 'utf8'), 'body { color: #333 }\n');
+      assert.equal(existsSync(join(root, 'up', 'shell.php')), false);
+      assert.deepEqual(readdirSync(join(srv.data, 'integrity', 'quarantine')), [`${id}-www-up_shell.php`]);
+      await until('the recovery', async () => (await c.req('GET', `/api/v1/incidents/${id}/timeline`)).json.items
+        .some((e) => e.kind === 'recovered'));
+      assert.equal((await tasks()).find((t) => t.id === restore.id).status, 'done');
     } finally {
       await srv.stop();
     }

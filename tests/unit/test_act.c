@@ -165,7 +165,7 @@ static void test_blocks_source_addresses_but_not_allow_listed(void **state)
     int64_t task = 0, id = incident_from(f, ips, YJ_ARRAY_LEN(ips), &task);
     struct act_result res;
     struct yj_err err = {0};
-    assert_int_equal(act_run(&f->ctx, &f->action, 1, &res, &err), 0);
+    assert_int_equal(act_run(&f->ctx, &f->action, 1, NULL, &res, &err), 0);
     assert_int_equal(res.succeeded, 1);
     int64_t left = 0;
     assert_true(blocked("203.0.113.7", &left));
@@ -190,7 +190,7 @@ static void test_blocks_source_addresses_but_not_allow_listed(void **state)
     assert_int_equal(n, 2);
     assert_int_equal(bs[0].expires_at, T0 + 60000);
     /* Run again: the task is done, nothing runs twice. */
-    assert_int_equal(act_run(&f->ctx, &f->action, 1, &res, &err), 0);
+    assert_int_equal(act_run(&f->ctx, &f->action, 1, NULL, &res, &err), 0);
     assert_int_equal(res.succeeded + res.failed, 0);
 }
 
@@ -202,7 +202,7 @@ static void test_nothing_to_block_fails_and_leaves_the_task(void **state)
     int64_t task = 0, id = incident_from(f, ips, 1, &task);
     struct act_result res;
     struct yj_err err = {0};
-    assert_int_equal(act_run(&f->ctx, &f->action, 1, &res, &err), 0);
+    assert_int_equal(act_run(&f->ctx, &f->action, 1, NULL, &res, &err), 0);
     assert_int_equal(res.failed, 1);
     assert_int_equal(nft_block_setup(TABLE, &err), 0);
     assert_false(blocked("10.9.9.9", NULL));
@@ -222,7 +222,7 @@ static void test_expiry_restore_and_release(void **state)
     int64_t task = 0, id = incident_from(f, ips, 2, &task);
     struct act_result res;
     struct yj_err err = {0};
-    assert_int_equal(act_run(&f->ctx, &f->action, 1, &res, &err), 0);
+    assert_int_equal(act_run(&f->ctx, &f->action, 1, NULL, &res, &err), 0);
     assert_int_equal(res.succeeded, 1);
     /* A reboot empties the kernel's sets: restoring puts both back with the time they have left. */
     f->now = T0 + 20000;
@@ -242,8 +242,8 @@ static void test_expiry_restore_and_release(void **state)
     /* Time runs out: the expired block is recorded once. */
     f->ctx.actor = "action";
     f->now = T0 + 60000;
-    assert_int_equal(act_run(&f->ctx, &f->action, 1, &res, &err), 0);
-    assert_int_equal(act_run(&f->ctx, &f->action, 1, &res, &err), 0);
+    assert_int_equal(act_run(&f->ctx, &f->action, 1, NULL, &res, &err), 0);
+    assert_int_equal(act_run(&f->ctx, &f->action, 1, NULL, &res, &err), 0);
     struct timeline tl = timeline_of(f, id);
     assert_int_equal(tl.n, 3);
     assert_string_equal(tl.kinds[1], "unblocked");
