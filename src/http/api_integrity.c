@@ -4,6 +4,7 @@
  * baselines; this only asks for them. */
 #include "../base/common.h"
 #include "../base/jsonutil.h"
+#include "../base/timeutil.h"
 #include "../plan/config.h"
 #include "../store/store.h"
 #include "http.h"
@@ -60,6 +61,41 @@ void api_integrity_accept(struct request *r)
     } else if (auth_audit(r, r->id.actor, "integrity.accept", r->params[0], json_pack("{s:s}", "reason", reason)) == 0) {
         server_integrity_accept(r->srv, r->params[0]);
         reply_json(r, 202, json_pack("{s:s, s:b}", "id", r->params[0], "accepted", 1));
+    }
+    json_decref(b);
+}
+
+/* POST /api/v1/integrity/{id}/maintenance {minutes, reason}: a deployment window (audited); at
+ * its end the watcher takes a new baseline. minutes 0 ends a window now. */
+void api_integrity_maintenance(struct request *r)
+{
+    static const struct json_field fields[] = {{"minutes", JSON_INTEGER, true}, {"reason", JSON_STRING, true}};
+    json_t *b = request_json(r);
+    if (!b || !request_check(r, b, fields, YJ_ARRAY_LEN(fields))) {
+        json_decref(b);
+        return;
+    }
+    const struct yj_config *cfg = server_config(r->srv);
+    bool known = false;
+    for (size_t i = 0; i < cfg->n_integrity; i++)
+        known |= strcmp(cfg->integrity[i].id, r->params[0]) == 0;
+    json_int_t minutes = json_integer_value(json_object_get(b, "minutes"));
+    const char *reason = json_string_value(json_object_get(b, "reason"));
+    if (!known) {
+        reply_problem(r, 404, "not_found", "id", "no integrity watch %s", r->params[0]);
+    } else if (minutes < 0 || minutes > 24 * 60) {
+        reply_problem(r, 400, "invalid_field", "minutes", "a window is 0 (end it now) to 1440 minutes");
+    } else if (!*reason) {
+        reply_problem(r, 400, "invalid_field", "reason", "say what is being deployed");
+    } else {
+        int64_t until = minutes ? yj_now_ms() + (int64_t)minutes * 60000 : 0;
+        if (auth_audit(r, r->id.actor, "integrity.maintenance", r->params[0],
+                       json_pack("{s:I, s:s}", "minutes", minutes, "reason", reason)) == 0) {
+            server_integrity_maintenance(r->srv, r->params[0], until);
+            json_t *o = json_pack("{s:s}", "id", r->params[0]);
+            json_object_set_new(o, "until", until ? yj_json_time(until) : json_null());
+            reply_json(r, 202, o);
+        }
     }
     json_decref(b);
 }

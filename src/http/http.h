@@ -128,6 +128,8 @@ void server_site_accept(struct server *srv, const char *id);
 const char *server_sites_dir(const struct server *srv);
 /* Asks the integrity watcher for a new baseline of watch id (no-op when none runs). */
 void server_integrity_accept(struct server *srv, const char *id);
+/* A deployment window for watch id until until_ms (0: end it now). */
+void server_integrity_maintenance(struct server *srv, const char *id, int64_t until_ms);
 /* Recently served incident reads (cache.h). */
 struct response_cache *server_cache(struct server *srv);
 /* Wakes live streams so they look for new events now rather than at the next tick. */
@@ -245,6 +247,7 @@ void api_incidents_attachments(struct request *r);
 void api_incidents_attachment(struct request *r);
 void api_incidents_upward_submit(struct request *r);
 void api_integrity_list(struct request *r);
+void api_integrity_maintenance(struct request *r);
 void api_sites_list(struct request *r);
 void api_sites_accept(struct request *r);
 void api_integrity_accept(struct request *r);

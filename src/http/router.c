@@ -58,6 +58,8 @@ const struct route routes[] = {
     {"GET", "/api/v1/sites", api_sites_list, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "sites.list"},
     {"POST", "/api/v1/sites/{id}/accept", api_sites_accept, ROLE_ADMIN | ROLE_LEADER | ROLE_RESPONDER, SCOPE_WRITE, 0,
      "sites.accept"},
+    {"POST", "/api/v1/integrity/{id}/maintenance", api_integrity_maintenance, ROLE_ADMIN | ROLE_LEADER | ROLE_RESPONDER,
+     SCOPE_WRITE, 0, "integrity.maintenance"},
     {"GET", "/api/v1/integrity", api_integrity_list, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "integrity.list"},
     {"POST", "/api/v1/integrity/{id}/accept", api_integrity_accept, ROLE_ADMIN | ROLE_LEADER | ROLE_RESPONDER,
      SCOPE_WRITE, 0, "integrity.accept"},

@@ -92,6 +92,11 @@ void server_integrity_accept(struct server *srv, const char *id)
     fim_accept(srv->integrity, id);
 }
 
+void server_integrity_maintenance(struct server *srv, const char *id, int64_t until_ms)
+{
+    fim_maintenance(srv->integrity, id, until_ms);
+}
+
 struct detector *server_detector(struct server *srv)
 {
     return srv->detector;

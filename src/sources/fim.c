@@ -60,6 +60,8 @@ struct watch {
     struct pending *pending;
     uv_timer_t debounce;
     uv_timer_t scan;
+    uv_timer_t quiet_end; /* the end of a maintenance window */
+    int64_t quiet_until;  /* changes are not reported before this (UTC ms) */
     bool had_baseline;
 };
 
@@ -70,6 +72,12 @@ struct fim {
     pthread_mutex_t lock;
     char **accepts; /* ids to take a new baseline of (fim_accept) */
     size_t n_accepts;
+    struct window_req {
+        char *id;
+        int64_t until;
+    } *windows; /* maintenance windows asked for (fim_maintenance) */
+    size_t n_windows;
+    uv_async_t window;
     struct watch *ws;
     size_t n;
     char *objects;
@@ -173,6 +181,8 @@ static char *full_path(const struct watch *w, const char *rel)
 static void report(struct watch *w, const char *rel, const char *kind, int64_t size, const char *hash,
                    const char *old)
 {
+    if (yj_now_ms() < w->quiet_until)
+        return; /* a deployment: its end takes a new baseline */
     struct diff *d = NULL;
     HASH_FIND_STR(w->diffs, rel, d);
     if (d && strcmp(d->hash, hash) == 0)
@@ -480,6 +490,52 @@ static void on_accept(uv_async_t *a)
     free(ids);
 }
 
+static void on_quiet_end(uv_timer_t *t)
+{
+    struct watch *w = t->data;
+    w->quiet_until = 0;
+    scan(w, true);
+}
+
+static void on_window(uv_async_t *a)
+{
+    struct fim *f = a->data;
+    pthread_mutex_lock(&f->lock);
+    struct window_req *reqs = f->windows;
+    size_t n = f->n_windows;
+    f->windows = NULL;
+    f->n_windows = 0;
+    pthread_mutex_unlock(&f->lock);
+    int64_t now = yj_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < f->n; k++) {
+            struct watch *w = &f->ws[k];
+            if (strcmp(w->spec.id, reqs[i].id) != 0)
+                continue;
+            if (reqs[i].until > now) {
+                w->quiet_until = reqs[i].until;
+                uv_timer_start(&w->quiet_end, on_quiet_end, (uint64_t)(reqs[i].until - now), 0);
+            } else if (w->quiet_until) {
+                uv_timer_stop(&w->quiet_end);
+                on_quiet_end(&w->quiet_end);
+            }
+        }
+        free(reqs[i].id);
+    }
+    free(reqs);
+}
+
+void fim_maintenance(struct fim *f, const char *id, int64_t until_ms)
+{
+    if (!f)
+        return;
+    pthread_mutex_lock(&f->lock);
+    f->windows = xrealloc(f->windows, (f->n_windows + 1) * sizeof(*f->windows));
+    f->windows[f->n_windows++] = (struct window_req){xstrdup(id), until_ms};
+    pthread_mutex_unlock(&f->lock);
+    uv_async_send(&f->window);
+}
+
 static void close_any(uv_handle_t *h, void *arg)
 {
     (void)arg;
@@ -535,6 +591,8 @@ int fim_start(const struct fim_spec *specs, size_t n, const char *objects_dir, f
     f->stop.data = f;
     uv_async_init(&f->loop, &f->accept, on_accept);
     f->accept.data = f;
+    uv_async_init(&f->loop, &f->window, on_window);
+    f->window.data = f;
     for (size_t i = 0; i < n; i++) {
         struct watch *w = &f->ws[i];
         w->spec = specs[i];
@@ -552,6 +610,8 @@ int fim_start(const struct fim_spec *specs, size_t n, const char *objects_dir, f
         w->debounce.data = w;
         uv_timer_init(&f->loop, &w->scan);
         w->scan.data = w;
+        uv_timer_init(&f->loop, &w->quiet_end);
+        w->quiet_end.data = w;
         w->had_baseline = specs[i].has_baseline;
         uint64_t every = (uint64_t)(specs[i].scan_ms > 0 ? specs[i].scan_ms : 3600000);
         uv_timer_start(&w->scan, on_scan, every, every);
@@ -593,6 +653,9 @@ void fim_stop(struct fim *f)
     for (size_t i = 0; i < f->n_accepts; i++)
         free(f->accepts[i]);
     free(f->accepts);
+    for (size_t i = 0; i < f->n_windows; i++)
+        free(f->windows[i].id);
+    free(f->windows);
     pthread_mutex_destroy(&f->lock);
     free(f->ws);
     free(f->objects);

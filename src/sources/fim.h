@@ -59,6 +59,10 @@ int fim_start(const struct fim_spec *specs, size_t n, const char *objects_dir, f
 /* Takes a new baseline of watch id from what is there now (an accepted deployment): reported
  * through on_baseline, and what differed is forgotten. Safe from any thread. */
 void fim_accept(struct fim *f, const char *id);
+/* A deployment window: changes under watch id are not reported until until_ms (UTC ms); then a new
+ * baseline is taken of what is there (reported through on_baseline). until_ms 0 ends it now.
+ * Safe from any thread. */
+void fim_maintenance(struct fim *f, const char *id, int64_t until_ms);
 void fim_stop(struct fim *f);
 
 /* BLAKE2b-256 of a file's content (a symbolic link: of its target's name) as hex; 0, or -1 with

@@ -112,6 +112,24 @@ describe('file integrity', () => {
       assert.equal(list[0].files, 2);
       writeFileSync(join(root, 'index.bak'), 'changed after the accept');
       await until('a change against the new baseline', async () => signals(data).includes('www：index.bak 被修改'));
+      // A deployment window: changes are not reported; its end takes the new baseline (audited).
+      const before = signals(data).length;
+      const win = await c.req('POST', '/api/v1/integrity/www/maintenance', { minutes: 30, reason: '发布 v2.1' });
+      assert.equal(win.status, 202, win.text);
+      assert.ok(win.json.until);
+      assert.equal((await c.req('POST', '/api/v1/integrity/www/maintenance', { minutes: -1, reason: 'x' })).status, 400);
+      await new Promise((r) => setTimeout(r, 300)); // the watcher has taken the window
+      writeFileSync(join(root, 'release.js'), 'v2.1');
+      writeFileSync(join(root, 'index.bak'), 'v2.1 page');
+      await new Promise((r) => setTimeout(r, 800));
+      assert.equal(signals(data).length, before, 'nothing reported during the window');
+      const baselines = (srv.log().match(/baseline of \d+ files/g) || []).length;
+      assert.equal((await c.req('POST', '/api/v1/integrity/www/maintenance', { minutes: 0, reason: '发布完成' })).status, 202);
+      await until('the baseline after the window', async () => (srv.log().match(/baseline of \d+ files/g) || []).length > baselines);
+      assert.match(srv.log(), /baseline of 3 files/);
+      assert.equal(sql(data, "SELECT count(*) FROM audit_log WHERE action = 'integrity.maintenance'"), '2');
+      writeFileSync(join(root, 'release.js'), 'v2.1 tampered');
+      await until('a change after the window', async () => signals(data).includes('www：release.js 被修改'));
     } finally {
       await srv.stop();
     }
