@@ -128,20 +128,29 @@ int yj_size_parse(const char *s, int64_t *out, struct yj_err *err)
     return yj_err_set(err, YJ_EINVAL, "bad size \"%s\": unit must be one of B, KiB, MiB, GiB", s);
 }
 
-bool yj_target_form(const char *target, bool *is_url, char *why, size_t why_cap)
+enum yj_target_kind yj_target_form(const char *target, char *why, size_t why_cap)
 {
-    *is_url = strncmp(target, "http://", 7) == 0 || strncmp(target, "https://", 8) == 0;
-    if (*is_url)
-        return true;
+    if (strncmp(target, "http://", 7) == 0 || strncmp(target, "https://", 8) == 0)
+        return YJ_TARGET_URL;
+    bool icmp = strncmp(target, "icmp:", 5) == 0, dns = strncmp(target, "dns:", 4) == 0;
+    if (icmp || dns) {
+        const char *name = target + (icmp ? 5 : 4);
+        size_t n = strlen(name);
+        bool ok = n > 0 && n <= 253 && strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:") == n;
+        if (ok)
+            return icmp ? YJ_TARGET_ICMP : YJ_TARGET_DNS;
+        snprintf(why, why_cap, "\"%.200s\": after %s comes a host name or address", target, icmp ? "icmp:" : "dns:");
+        return YJ_TARGET_BAD;
+    }
     const char *colon = strrchr(target, ':');
     char *end = NULL;
     long port = colon ? strtol(colon + 1, &end, 10) : 0;
     if (!colon || colon == target || !end || *end || end == colon + 1 || port < 1 || port > 65535 ||
         strchr(target, '/')) {
-        snprintf(why, why_cap, "\"%.200s\" is neither an http(s):// URL nor HOST:PORT", target);
-        return false;
+        snprintf(why, why_cap, "\"%.200s\" is neither an http(s):// URL, HOST:PORT, icmp:HOST nor dns:NAME", target);
+        return YJ_TARGET_BAD;
     }
-    return true;
+    return YJ_TARGET_TCP;
 }
 
 int yj_selector_xpath(const char *region, char *out, size_t cap)

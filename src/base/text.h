@@ -28,9 +28,10 @@ int yj_text_check(const char *what, const char *s, size_t max_chars, int flags, 
  * 1 KB = 1024 B) — "1MiB", "512KiB", "65536". Writes *out on success; YJ_EINVAL otherwise. */
 int yj_size_parse(const char *s, int64_t *out, struct yj_err *err);
 
-/* A check's target: an http(s):// URL (*is_url true) or HOST:PORT with a port 1-65535. false with
- * why (at most why_cap bytes) for anything else. */
-bool yj_target_form(const char *target, bool *is_url, char *why, size_t why_cap);
+/* What a check's target is: an http(s):// URL, HOST:PORT (a port 1-65535), icmp:HOST (echo) or
+ * dns:NAME (resolution). YJ_TARGET_BAD with why (at most why_cap bytes) for anything else. */
+enum yj_target_kind { YJ_TARGET_BAD = 0, YJ_TARGET_URL, YJ_TARGET_TCP, YJ_TARGET_ICMP, YJ_TARGET_DNS };
+enum yj_target_kind yj_target_form(const char *target, char *why, size_t why_cap);
 
 /* A region of a page as XPath into out: XPath itself (starting with / or '(') or a simple CSS
  * selector (#id, .class, tag, tag#id, tag.class). 0, or -1 for a selector it does not understand. */

@@ -96,6 +96,7 @@ static const struct decode_field monitor_fields[] = {
     DECODE_FIELD(struct config_monitor, "incident", DK_STR, false, incident),
     DECODE_FIELD(struct config_monitor, "level", DK_STR, false, level),
     DECODE_FIELD(struct config_monitor, "title", DK_STR, false, title),
+    DECODE_STRS(struct config_monitor, "expect", false, expect),
 };
 static const struct decode_schema monitor_schema =
     DECODE_SCHEMA(monitor, struct config_monitor, "monitor", monitor_fields);
@@ -248,10 +249,12 @@ static void validate_monitors(struct decoder *d, struct yj_config *c)
                 decode_error_at(d, &m->id, "duplicate monitor id \"%s\"", m->id);
         if (!*m->id || strlen(m->id) > 64 || strpbrk(m->id, " \t/?#%"))
             decode_error_at(d, &m->id, "a monitor id is 1 to 64 characters without spaces, / ? # or %%");
-        bool url;
         char why[300];
-        if (!yj_target_form(m->target, &url, why, sizeof(why)))
+        enum yj_target_kind kind = yj_target_form(m->target, why, sizeof(why));
+        if (kind == YJ_TARGET_BAD)
             decode_error_at(d, &m->target, "%s", why);
+        if (m->n_expect && kind != YJ_TARGET_DNS)
+            decode_error_at(d, &m->expect[0], "expect: is for dns:NAME targets");
         if (m->interval != -1 && (m->interval < 100 || m->interval > 86400000))
             decode_error_at(d, &m->interval, "interval must be between 100ms and 24h");
         if (m->timeout != -1 && (m->timeout < 100 || m->timeout > 120000))

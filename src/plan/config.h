@@ -79,7 +79,7 @@ struct config_action {
  * recovery when the target is back. */
 struct config_monitor {
     char *id;
-    char *target;    /* http(s)://... or HOST:PORT */
+    char *target;    /* http(s)://..., HOST:PORT, icmp:HOST or dns:NAME */
     int64_t interval; /* ms; default 60 s */
     int64_t timeout;  /* ms per check; default 10 s */
     int64_t retries;  /* failed checks in a row tolerated before it is down; default 1 */
@@ -92,6 +92,8 @@ struct config_monitor {
     char *incident;   /* plan type of its outage incident; default: the plan's first type for failures */
     char *level;      /* plan level of that incident; default: the type's */
     char *title;      /* the incident's title; default "<id> 不可用" */
+    char **expect;    /* dns: the addresses the name must resolve to (no more, no fewer) */
+    size_t n_expect;
 };
 
 /* One entry of `integrity:`: a web root whose files are watched against a baseline; a change

@@ -19,6 +19,9 @@ struct mon {
     struct monitor_runner *r;
     uv_timer_t timer;
     struct probe_check *inflight;
+    uv_work_t work;           /* icmp: and dns: checks, which block, run in libuv's thread pool */
+    bool working;
+    struct probe_result work_result;
     int fails; /* failed checks in a row */
     bool down;
 };
@@ -183,11 +186,31 @@ static int on_timeout(CURLM *multi, long timeout_ms, void *ud)
     return 0;
 }
 
+static void work_run(uv_work_t *w)
+{
+    struct mon *m = w->data;
+    probe_run(&m->spec.probe, &m->work_result);
+}
+
+static void work_done(uv_work_t *w, int status)
+{
+    struct mon *m = w->data;
+    m->working = false;
+    if (status == 0)
+        judge(m, &m->work_result); /* UV_ECANCELED at stop: not counted */
+}
+
 static void on_due(uv_timer_t *t)
 {
     struct mon *m = t->data;
-    if (m->inflight)
+    if (m->inflight || m->working)
         return; /* the last check is still running (its timeout ends it) */
+    if (!probe_is_curl(&m->spec.probe)) {
+        m->working = true;
+        m->work.data = m;
+        uv_queue_work(&m->r->loop, &m->work, work_run, work_done);
+        return;
+    }
     struct probe_result res;
     struct probe_check *k;
     if (probe_prepare(&m->spec.probe, &k, &res) < 0) {

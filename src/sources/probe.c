@@ -6,6 +6,11 @@
 #include "probe.h"
 
 #include <curl/curl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <time.h>
 
 struct body {
@@ -131,9 +136,14 @@ int probe_prepare(const struct probe_target *t, struct probe_check **out, struct
         snprintf(res->reason, sizeof(res->reason), "no target given");
         return -1;
     }
-    bool http;
-    if (!yj_target_form(target, &http, res->reason, sizeof(res->reason)))
+    enum yj_target_kind kind = yj_target_form(target, res->reason, sizeof(res->reason));
+    if (kind == YJ_TARGET_BAD)
         return -1;
+    if (kind != YJ_TARGET_URL && kind != YJ_TARGET_TCP) {
+        snprintf(res->reason, sizeof(res->reason), "%s is not checked through libcurl", target);
+        return -1;
+    }
+    bool http = kind == YJ_TARGET_URL;
     snprintf(res->kind, sizeof(res->kind), "%s", http ? "http" : "tcp");
     CURL *c = curl_easy_init();
     if (!c) {
@@ -208,8 +218,165 @@ void probe_finish(struct probe_check *k, int curl_code, struct probe_result *out
     free(k);
 }
 
+bool probe_is_curl(const struct probe_target *t)
+{
+    char why[8];
+    enum yj_target_kind k = t->target ? yj_target_form(t->target, why, sizeof(why)) : YJ_TARGET_BAD;
+    return k == YJ_TARGET_URL || k == YJ_TARGET_TCP;
+}
+
+/* icmp:HOST — one echo request on an unprivileged ICMP socket (a raw one when those are not
+ * allowed and we may), answered within the timeout. */
+static void run_icmp(const struct probe_target *t, const char *host, struct probe_result *out)
+{
+    int64_t timeout = t->timeout_ms > 0 ? t->timeout_ms : 10000;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM}, *ai = NULL;
+    int64_t start = yj_now_ms();
+    int g = getaddrinfo(host, NULL, &hints, &ai);
+    if (g != 0) {
+        snprintf(out->reason, sizeof(out->reason), "cannot resolve %s: %s", host, gai_strerror(g));
+        return;
+    }
+    bool v6 = ai->ai_family == AF_INET6;
+    int proto = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+    bool raw = false;
+    int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, proto);
+    if (fd < 0 && (errno == EACCES || errno == EPERM)) {
+        fd = socket(ai->ai_family, SOCK_RAW | SOCK_CLOEXEC, proto);
+        raw = true;
+    }
+    if (fd < 0) {
+        snprintf(out->reason, sizeof(out->reason), "cannot open an ICMP socket: %s (net.ipv4.ping_group_range)",
+                 strerror(errno));
+        freeaddrinfo(ai);
+        return;
+    }
+    unsigned char pkt[64] = {0};
+    uint16_t id = (uint16_t)(getpid() & 0xffff), seq = (uint16_t)(start & 0xffff);
+    pkt[0] = v6 ? 128 : 8; /* echo request */
+    pkt[4] = (unsigned char)(id >> 8);
+    pkt[5] = (unsigned char)id;
+    pkt[6] = (unsigned char)(seq >> 8);
+    pkt[7] = (unsigned char)seq;
+    memcpy(pkt + 8, "yingji-probe", 12);
+    if (!v6) { /* the kernel fills in the checksum for ICMPv6 and for ping sockets, not for raw IPv4 */
+        uint32_t sum = 0;
+        for (size_t i = 0; i < sizeof(pkt); i += 2)
+            sum += (uint32_t)(pkt[i] << 8 | pkt[i + 1]);
+        while (sum >> 16)
+            sum = (sum & 0xffff) + (sum >> 16);
+        uint16_t c = (uint16_t)~sum;
+        pkt[2] = (unsigned char)(c >> 8);
+        pkt[3] = (unsigned char)c;
+    }
+    if (sendto(fd, pkt, sizeof(pkt), 0, ai->ai_addr, ai->ai_addrlen) < 0) {
+        snprintf(out->reason, sizeof(out->reason), "cannot send to %s: %s", host, strerror(errno));
+        goto out;
+    }
+    for (;;) {
+        int64_t left = timeout - (yj_now_ms() - start);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
+            snprintf(out->reason, sizeof(out->reason), "no echo reply from %s within %lld ms", host, (long long)timeout);
+            break;
+        }
+        unsigned char buf[1500];
+        ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0)
+            continue;
+        const unsigned char *icmp = buf;
+        if (raw && !v6) { /* a raw IPv4 socket hands over the IP header too */
+            size_t hl = (size_t)(buf[0] & 0x0f) * 4;
+            if ((size_t)n < hl + 8)
+                continue;
+            icmp = buf + hl;
+            n -= (ssize_t)hl;
+        }
+        if (n >= 8 && icmp[0] == (v6 ? 129 : 0) && (raw ? (icmp[4] << 8 | icmp[5]) == id : true) &&
+            (icmp[6] << 8 | icmp[7]) == seq) {
+            out->up = true;
+            break;
+        }
+    }
+out:
+    out->elapsed_ms = yj_now_ms() - start;
+    close(fd);
+    freeaddrinfo(ai);
+}
+
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* dns:NAME — resolved by the system's resolver; with expected answers, the addresses must be those
+ * and no others (a changed answer is how a hijacked domain shows). */
+static void run_dns(const struct probe_target *t, const char *name, struct probe_result *out)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+    int64_t start = yj_now_ms();
+    int g = getaddrinfo(name, NULL, &hints, &ai);
+    out->elapsed_ms = yj_now_ms() - start;
+    if (g != 0) {
+        snprintf(out->reason, sizeof(out->reason), "%s does not resolve: %s", name, gai_strerror(g));
+        return;
+    }
+    char *got[32];
+    size_t n = 0;
+    for (struct addrinfo *a = ai; a && n < YJ_ARRAY_LEN(got); a = a->ai_next) {
+        char addr[64];
+        if (getnameinfo(a->ai_addr, a->ai_addrlen, addr, sizeof(addr), NULL, 0, NI_NUMERICHOST) != 0)
+            continue;
+        bool dup = false;
+        for (size_t i = 0; i < n; i++)
+            dup |= strcmp(got[i], addr) == 0;
+        if (!dup)
+            got[n++] = xstrdup(addr);
+    }
+    freeaddrinfo(ai);
+    qsort(got, n, sizeof(got[0]), by_text);
+    size_t len = 0;
+    for (size_t i = 0; i < n && len < sizeof(out->final_url); i++)
+        len += (size_t)snprintf(out->final_url + len, sizeof(out->final_url) - len, "%s%s", i ? " " : "", got[i]);
+    bool same = true;
+    for (size_t i = 0; i < t->n_expect; i++) {
+        bool found = false;
+        for (size_t k = 0; k < n; k++)
+            found |= strcmp(got[k], t->expect[i]) == 0;
+        same &= found;
+    }
+    for (size_t k = 0; k < n && t->n_expect; k++) {
+        bool wanted = false;
+        for (size_t i = 0; i < t->n_expect; i++)
+            wanted |= strcmp(got[k], t->expect[i]) == 0;
+        same &= wanted;
+    }
+    if (same)
+        out->up = true;
+    else
+        snprintf(out->reason, sizeof(out->reason), "%.60s resolves to %.200s, not the expected answers", name,
+                 out->final_url);
+    for (size_t i = 0; i < n; i++)
+        free(got[i]);
+}
+
 int probe_run(const struct probe_target *t, struct probe_result *out)
 {
+    if (t->target && !probe_is_curl(t)) {
+        memset(out, 0, sizeof(*out));
+        enum yj_target_kind kind = yj_target_form(t->target, out->reason, sizeof(out->reason));
+        if (kind == YJ_TARGET_BAD)
+            return -1;
+        out->reason[0] = 0;
+        if (kind == YJ_TARGET_ICMP) {
+            snprintf(out->kind, sizeof(out->kind), "icmp");
+            run_icmp(t, t->target + 5, out);
+        } else {
+            snprintf(out->kind, sizeof(out->kind), "dns");
+            run_dns(t, t->target + 4, out);
+        }
+        return 0;
+    }
     struct probe_check *k;
     if (probe_prepare(t, &k, out) < 0)
         return strstr(out->reason, "libcurl") ? 0 : -1;

@@ -1,5 +1,6 @@
 /* probe.h: availability probes (issue 7): HTTP(S) — status, keyword present/absent, response
- * time, redirects, the TLS certificate's expiry — and TCP connect, through libcurl. This is the
+ * time, redirects, the TLS certificate's expiry — and TCP connect, through libcurl; ICMP echo
+ * (icmp:HOST) and DNS resolution against expected answers (dns:NAME). This is the
  * one-shot check behind `yingji probe`; the monitors that run them on a schedule build on it. */
 #ifndef YJ_PROBE_H
 #define YJ_PROBE_H
@@ -14,11 +15,13 @@ struct probe_target {
     const char *absent;   /* HTTP: the body must not contain it */
     const char *ca_file;  /* HTTPS: trust this CA bundle instead of the system's */
     int cert_warn_days;   /* HTTPS: warn when the certificate ends within this many days (default 14) */
+    const char *const *expect; /* dns: the addresses the name must resolve to, no more and no fewer */
+    size_t n_expect;
 };
 
 struct probe_result {
     bool up;
-    char kind[8];        /* http, tcp */
+    char kind[8];        /* http, tcp, icmp, dns */
     char reason[300];    /* why it is down; or a warning when up (certificate ending soon); "" */
     long status;         /* HTTP status of the last response; 0 for TCP or none */
     int64_t elapsed_ms;  /* until the answer (HTTP) or the connection (TCP) */
@@ -45,6 +48,10 @@ struct probe_check;
 int probe_prepare(const struct probe_target *t, struct probe_check **out, struct probe_result *res);
 void *probe_check_curl(struct probe_check *k);
 void probe_finish(struct probe_check *k, int curl_code, struct probe_result *res);
+
+/* icmp:HOST and dns:NAME are not libcurl's: checked by probe_run alone (blocking up to the
+ * timeout), which the monitors run in libuv's thread pool. */
+bool probe_is_curl(const struct probe_target *t);
 
 /* Runs one check. Returns 0 (the result says up or down) or -1 for a target that is neither a
  * URL nor HOST:PORT (reason says why). */

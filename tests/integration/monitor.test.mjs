@@ -163,12 +163,32 @@ describe('scheduled monitors', () => {
     }
   });
 
+  test('ICMP and DNS monitors: a name whose answers change is down', async () => {
+    const f = join(dir, 'dns.yaml');
+    writeFileSync(f, 'monitors:\n'
+      + '  - {id: lo, target: "icmp:127.0.0.1", interval: 200ms}\n'
+      + '  - {id: name, target: "dns:localhost", interval: 200ms, retries: 0, expect: ["203.0.113.9"], title: 域名解析被篡改}\n');
+    const srv = await startServer({ args: ['--config', f] });
+    try {
+      const c = await admin(srv);
+      await until('lo up', async () => (await c.req('GET', '/api/v1/monitors/lo')).json.status === 'up');
+      const inc = await until('the DNS incident', async () => (await c.req('GET', '/api/v1/incidents')).json.items
+        .find((i) => i.title === '域名解析被篡改'));
+      assert.equal(inc.type, 'server_fault');
+      const m = (await c.req('GET', '/api/v1/monitors/name')).json;
+      assert.equal(m.status, 'down');
+    } finally {
+      await srv.stop();
+    }
+  });
+
   test('config mistakes stop the server with FILE:LINE:COLUMN', async () => {
     const cases = [
       [`  - {id: a, target: "${base}", incident: no_such_type}\n`, /bad\.yaml:3:\d+: the plan cqmu has no type "no_such_type"/],
       [`  - {id: a, target: "${base}", level: extraordinary}\n`, /bad\.yaml:3:\d+: the plan cqmu has no level "extraordinary"/],
       [`  - {id: a, target: "${base}", interval: 10ms}\n`, /bad\.yaml:3:\d+: interval must be between 100ms and 24h/],
-      ['  - {id: a, target: "ftp://x/"}\n', /bad\.yaml:3:\d+: "ftp:\/\/x\/" is neither an http\(s\):\/\/ URL nor HOST:PORT/],
+      ['  - {id: a, target: "ftp://x/"}\n', /bad\.yaml:3:\d+: "ftp:\/\/x\/" is neither an http\(s\):\/\/ URL, HOST:PORT, icmp:HOST nor dns:NAME/],
+      ['  - {id: a, target: "icmp:x", expect: ["1.2.3.4"]}\n', /bad\.yaml:3:\d+: expect: is for dns:NAME targets/],
       [`  - {id: a, target: "${base}"}\n  - {id: a, target: "${base}"}\n`, /bad\.yaml:4:\d+: duplicate monitor id "a"/],
       ['  - {id: a, target: "10.0.0.1:22", keyword: x}\n', /bad\.yaml:3:\d+: keyword, absent and ca are for http/],
       [`  - {id: a, target: "${base}", asset: main_site, unit: it_office}\n`, /bad\.yaml:3:\d+: give asset or unit/],

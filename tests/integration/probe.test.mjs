@@ -90,10 +90,35 @@ describe('yingji probe', () => {
     assert.equal(quiet.json.reason, null);
   });
 
+  test('ICMP echo and DNS answers', async () => {
+    const ping = await yj(['probe', 'icmp:127.0.0.1', '--json']);
+    assert.equal(ping.code, 0, ping.stderr);
+    assert.equal(ping.json.kind, 'icmp');
+    assert.equal(ping.json.up, true);
+    const nowhere = await yj(['probe', 'icmp:no-such-host.invalid']);
+    assert.equal(nowhere.code, 1);
+    assert.match(nowhere.stderr, /cannot resolve no-such-host\.invalid/);
+    const dns = await yj(['probe', 'dns:localhost', '--json']);
+    assert.equal(dns.code, 0, dns.stderr);
+    assert.ok(dns.json.answers.includes('127.0.0.1'), JSON.stringify(dns.json));
+    // The same answers expected: up; another address: down, as a hijacked name would be.
+    const same = await yj(['probe', 'dns:localhost', ...dns.json.answers.flatMap((a) => ['--expect', a])]);
+    assert.equal(same.code, 0, same.stderr);
+    const hijacked = await yj(['probe', 'dns:localhost', '--expect', '203.0.113.9']);
+    assert.equal(hijacked.code, 1);
+    assert.match(hijacked.stderr, /localhost resolves to .*127\.0\.0\.1.*, not the expected answers/);
+    const gone = await yj(['probe', 'dns:no-such-host.invalid']);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /does not resolve/);
+  });
+
   test('bad commands exit 2', async () => {
     assert.equal((await yj(['probe', 'not a target'])).code, 2);
     assert.equal((await yj(['probe', '127.0.0.1:99999'])).code, 2);
     assert.equal((await yj(['probe', `${base}/`, '--timeout', 'soon'])).code, 2);
     assert.equal((await yj(['probe'])).code, 2);
+    assert.equal((await yj(['probe', 'icmp:'])).code, 2);
+    assert.equal((await yj(['probe', 'icmp:a b'])).code, 2);
+    assert.equal((await yj(['probe', '127.0.0.1:80', '--expect', '1.2.3.4'])).code, 2);
   });
 });
