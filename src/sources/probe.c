@@ -321,7 +321,7 @@ static void run_dns(const struct probe_target *t, const char *name, struct probe
         snprintf(out->reason, sizeof(out->reason), "%s does not resolve: %s", name, gai_strerror(g));
         return;
     }
-    char *got[32];
+    char *got[32] = {0};
     size_t n = 0;
     for (struct addrinfo *a = ai; a && n < YJ_ARRAY_LEN(got); a = a->ai_next) {
         char addr[64];
