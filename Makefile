@@ -9,7 +9,7 @@ DATA        ?= ./data
 
 # Build and test dependencies, by Debian package name.
 DEB_PACKAGES = build-essential cmake pkg-config libfyaml-dev libsqlite3-dev libsodium-dev \
-               libjansson-dev libcmocka-dev libmicrohttpd-dev libhyperscan-dev libpcre2-dev uthash-dev libuv1-dev libcurl4-openssl-dev libnftables-dev libxml2-dev \
+               libjansson-dev libcmocka-dev libmicrohttpd-dev libhyperscan-dev libpcre2-dev uthash-dev libuv1-dev libcurl4-openssl-dev libnftables-dev libxml2-dev libopencc-dev \
                nodejs sqlite3 tzdata openssl fail2ban nftables chromium fonts-noto-cjk \
                $(NPM_PACKAGE)
 # Debian's nodejs comes without npm (the console's ECharts and the browser tests' playwright-core

@@ -9,6 +9,8 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <hs/hs.h>
+#include <opencc/opencc.h>
+#include <pthread.h>
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
@@ -19,10 +21,30 @@
 
 struct webguard_words {
     hs_database_t *db;
-    char **words;      /* as written, by id */
+    char **words;      /* normalised and simplified, by id */
     char **categories; /* by id */
     size_t n;
+    opencc_t t2s;      /* traditional → simplified (OpenCC's t2s); NULL when its data is missing */
+    pthread_mutex_t t2s_lock; /* one converter, not meant for two threads at once */
 };
+
+/* s (len bytes) in simplified characters, for matching 繁體 text against lists kept in 简体;
+ * takes ownership of s and returns the text to use (s itself when there is no converter). */
+static char *simplified(struct webguard_words *w, char *s, size_t *len)
+{
+    if (!w || !w->t2s || !*len)
+        return s;
+    pthread_mutex_lock(&w->t2s_lock);
+    char *c = opencc_convert_utf8(w->t2s, s, *len);
+    pthread_mutex_unlock(&w->t2s_lock);
+    if (!c)
+        return s;
+    free(s);
+    char *out = xstrdup(c);
+    opencc_convert_utf8_free(c);
+    *len = strlen(out);
+    return out;
+}
 
 /* ---- normalisation ---- */
 
@@ -120,7 +142,7 @@ static void add_list(struct webguard_words *w, const char *name, const char *tex
             snprintf(category, sizeof(category), "%.*s", (int)(n - (size_t)(v - p)), v);
         } else if (n && p[0] != '#') {
             size_t nl_len;
-            char *norm = webguard_normalize(p, n, &nl_len);
+            char *norm = simplified(w, webguard_normalize(p, n, &nl_len), &nl_len);
             if (nl_len) {
                 w->words = xrealloc(w->words, (w->n + 1) * sizeof(char *));
                 w->categories = xrealloc(w->categories, (w->n + 1) * sizeof(char *));
@@ -138,6 +160,10 @@ static void add_list(struct webguard_words *w, const char *name, const char *tex
 int webguard_words_load(const char *dir, struct webguard_words **out, struct yj_err *err)
 {
     struct webguard_words *w = xcalloc(1, sizeof(*w));
+    pthread_mutex_init(&w->t2s_lock, NULL);
+    w->t2s = opencc_open("t2s.json");
+    if (w->t2s == (opencc_t)-1)
+        w->t2s = NULL; /* without OpenCC's data: traditional text is matched only by traditional words */
     if (!dir) {
         for (size_t i = 0; i < yj_embedded_count; i++) {
             const struct yj_embed *e = &yj_embedded[i];
@@ -148,8 +174,9 @@ int webguard_words_load(const char *dir, struct webguard_words **out, struct yj_
     } else {
         DIR *d = opendir(dir);
         if (!d) {
-            free(w);
-            return yj_err_set(err, YJ_EIO, "%s: cannot read the word lists: %s", dir, strerror(errno));
+            int saved = errno;
+            webguard_words_free(w);
+            return yj_err_set(err, YJ_EIO, "%s: cannot read the word lists: %s", dir, strerror(saved));
         }
         for (struct dirent *de; (de = readdir(d));) {
             size_t nl = strlen(de->d_name);
@@ -199,6 +226,9 @@ void webguard_words_free(struct webguard_words *w)
     if (!w)
         return;
     hs_free_database(w->db);
+    if (w->t2s)
+        opencc_close(w->t2s);
+    pthread_mutex_destroy(&w->t2s_lock);
     for (size_t i = 0; i < w->n; i++) {
         free(w->words[i]);
         free(w->categories[i]);
@@ -698,7 +728,7 @@ int webguard_check_regions(const char *url, const char *html, size_t len, const 
     }
     if (words && words->db) {
         size_t nl;
-        char *norm = webguard_normalize(now.all_text, now.all_len, &nl);
+        char *norm = simplified((struct webguard_words *)words, webguard_normalize(now.all_text, now.all_len, &nl), &nl);
         hs_scratch_t *scratch = NULL;
         if (hs_alloc_scratch(words->db, &scratch) == HS_SUCCESS) {
             struct word_hits h = {words, norm, nl, out};

@@ -27,6 +27,7 @@ const pages = {
 </body>`),
   '/injected': BASE.replace('</body>', '<script src="https://evil.example.com/miner.js"></script></body>'),
   '/words': BASE.replace('</body>', '<p>ＢＥＴ３６５ 官方，澳 门 博 彩 真人娱乐，代·开·发·票</p></body>'),
+  '/traditional': BASE.replace('</body>', '<p>澳門線上賭場，代開發票</p></body>'),
 };
 
 describe('yingji webguard check', () => {
@@ -93,6 +94,19 @@ describe('yingji webguard check', () => {
     writeFileSync(join(own, 'local.txt'), '# category: 本校敏感词\n开学典礼\n');
     const mine = await check('/clean', '--words', own);
     assert.equal(mine.code, 1);
+    assert.deepEqual(mine.json.findings.map((f) => f.category), ['本校敏感词']);
+  });
+
+  test('traditional characters match the simplified word lists (OpenCC t2s), and a traditional word the page', async () => {
+    const r = await check('/traditional');
+    assert.equal(r.code, 1);
+    const found = r.json.findings.filter((f) => f.kind === 'prohibited').map((f) => f.detail);
+    assert.ok(found.includes('页面含有“赌场”（赌博）'), found.join());
+    assert.ok(found.includes('页面含有“代开发票”（商业广告）'), found.join());
+    const own = join(dir, 'trad-words');
+    (await import('node:fs')).mkdirSync(own);
+    writeFileSync(join(own, 'local.txt'), '# category: 本校敏感词\n開學典禮\n'); // written in 繁體
+    const mine = await check('/clean', '--words', own); // the clean page says 开学典礼
     assert.deepEqual(mine.json.findings.map((f) => f.category), ['本校敏感词']);
   });
 
