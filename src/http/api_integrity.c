@@ -32,8 +32,8 @@ void api_integrity_list(struct request *r)
             reply_error(r, &err);
             return;
         }
-        json_t *o = json_pack("{s:s, s:s, s:I, s:o}", "id", w->id, "path", w->path, "files", (json_int_t)files,
-                              "baseline_at", taken ? yj_json_time(taken) : json_null());
+        json_t *o = json_pack("{s:s, s:s, s:I, s:o}", "id", w->id, "path", w->path, "files",
+                              (json_int_t)files, "baseline_at", taken ? yj_json_time(taken) : json_null());
         json_object_set_new(o, "asset", w->asset ? json_string(w->asset) : json_null());
         json_object_set_new(o, "unit", w->unit ? json_string(w->unit) : json_null());
         json_array_append_new(items, o);
@@ -41,7 +41,9 @@ void api_integrity_list(struct request *r)
     reply_json(r, 200, json_pack("{s:o}", "items", items));
 }
 
-void api_integrity_accept(struct request *r)
+/* The accept of both kinds: a reason is required, the decision audited, then the watcher asked. */
+static void accept_baseline(struct request *r, bool known, const char *what, const char *action,
+                            const char *why_hint, void (*ask)(struct server *, const char *))
 {
     static const struct json_field fields[] = {{"reason", JSON_STRING, true}};
     json_t *b = request_json(r);
@@ -49,27 +51,34 @@ void api_integrity_accept(struct request *r)
         json_decref(b);
         return;
     }
+    const char *reason = json_string_value(json_object_get(b, "reason"));
+    if (!known) {
+        reply_problem(r, 404, "not_found", "id", "no %s %s", what, r->params[0]);
+    } else if (!*reason) {
+        reply_problem(r, 400, "invalid_field", "reason", "%s", why_hint);
+    } else if (auth_audit(r, r->id.actor, action, r->params[0], json_pack("{s:s}", "reason", reason)) == 0) {
+        ask(r->srv, r->params[0]);
+        reply_json(r, 202, json_pack("{s:s, s:b}", "id", r->params[0], "accepted", 1));
+    }
+    json_decref(b);
+}
+
+void api_integrity_accept(struct request *r)
+{
     const struct yj_config *cfg = server_config(r->srv);
     bool known = false;
     for (size_t i = 0; i < cfg->n_integrity; i++)
         known |= strcmp(cfg->integrity[i].id, r->params[0]) == 0;
-    const char *reason = json_string_value(json_object_get(b, "reason"));
-    if (!known) {
-        reply_problem(r, 404, "not_found", "id", "no integrity watch %s", r->params[0]);
-    } else if (!*reason) {
-        reply_problem(r, 400, "invalid_field", "reason", "say why what is there now is right (a deployment, ...)");
-    } else if (auth_audit(r, r->id.actor, "integrity.accept", r->params[0], json_pack("{s:s}", "reason", reason)) == 0) {
-        server_integrity_accept(r->srv, r->params[0]);
-        reply_json(r, 202, json_pack("{s:s, s:b}", "id", r->params[0], "accepted", 1));
-    }
-    json_decref(b);
+    accept_baseline(r, known, "integrity watch", "integrity.accept",
+                    "say why what is there now is right (a deployment, ...)", server_integrity_accept);
 }
 
 /* POST /api/v1/integrity/{id}/maintenance {minutes, reason}: a deployment window (audited); at
  * its end the watcher takes a new baseline. minutes 0 ends a window now. */
 void api_integrity_maintenance(struct request *r)
 {
-    static const struct json_field fields[] = {{"minutes", JSON_INTEGER, true}, {"reason", JSON_STRING, true}};
+    static const struct json_field fields[] = {{"minutes", JSON_INTEGER, true},
+                                               {"reason", JSON_STRING, true}};
     json_t *b = request_json(r);
     if (!b || !request_check(r, b, fields, YJ_ARRAY_LEN(fields))) {
         json_decref(b);
@@ -127,24 +136,10 @@ void api_sites_list(struct request *r)
 /* POST /api/v1/sites/{id}/accept {reason}: the page as it is now becomes the baseline (audited). */
 void api_sites_accept(struct request *r)
 {
-    static const struct json_field fields[] = {{"reason", JSON_STRING, true}};
-    json_t *b = request_json(r);
-    if (!b || !request_check(r, b, fields, YJ_ARRAY_LEN(fields))) {
-        json_decref(b);
-        return;
-    }
     const struct yj_config *cfg = server_config(r->srv);
     bool known = false;
     for (size_t i = 0; i < cfg->n_sites; i++)
         known |= strcmp(cfg->sites[i].id, r->params[0]) == 0;
-    const char *reason = json_string_value(json_object_get(b, "reason"));
-    if (!known) {
-        reply_problem(r, 404, "not_found", "id", "no site %s", r->params[0]);
-    } else if (!*reason) {
-        reply_problem(r, 400, "invalid_field", "reason", "say why the page as it is now is right (a redesign, ...)");
-    } else if (auth_audit(r, r->id.actor, "site.accept", r->params[0], json_pack("{s:s}", "reason", reason)) == 0) {
-        server_site_accept(r->srv, r->params[0]);
-        reply_json(r, 202, json_pack("{s:s, s:b}", "id", r->params[0], "accepted", 1));
-    }
-    json_decref(b);
+    accept_baseline(r, known, "site", "site.accept",
+                    "say why the page as it is now is right (a redesign, ...)", server_site_accept);
 }

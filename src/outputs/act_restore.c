@@ -3,6 +3,7 @@
  * go to a quarantine, kept as evidence. Must never write outside a watched root: paths come from
  * signals, which an ingest token can also make. */
 #include "../base/common.h"
+#include "../base/fileio.h"
 #include "../engine/ctx.h"
 #include "../plan/config.h"
 #include "../store/store.h"
@@ -65,28 +66,15 @@ static bool plain_relative(const char *p)
     return true;
 }
 
-/* Copies the baseline copy over path: written beside it, synced, renamed over it. */
+/* Puts the baseline copy over path (the copies are at most 8 MiB: read whole). */
 static int put_back(const char *copy, const char *path)
 {
-    int in = open(copy, O_RDONLY | O_CLOEXEC);
-    if (in < 0)
+    size_t len = 0;
+    char *data = yj_read_file(copy, (size_t)8 << 20, &len);
+    if (!data)
         return -1;
-    char *tmp = xasprintf("%s.yingji-restore", path);
-    int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-    int rc = out < 0 ? -1 : 0;
-    char buf[65536];
-    ssize_t n;
-    while (rc == 0 && (n = read(in, buf, sizeof(buf))) > 0)
-        if (write(out, buf, (size_t)n) != n)
-            rc = -1;
-    close(in);
-    if (out >= 0 && (fsync(out) < 0 || close(out) < 0))
-        rc = -1;
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = -1;
-    if (rc < 0)
-        unlink(tmp);
-    free(tmp);
+    int rc = yj_write_file_atomic(path, data, len, 0644);
+    free(data);
     return rc;
 }
 
@@ -121,7 +109,8 @@ static void one(const char *watch, const char *rel, const char *change, const ch
             say(r, "restored %s (%s)\n", rel, change);
         } else {
             r->refused++;
-            say(r, "could not restore %s: %s\n", rel, access(copy, R_OK) == 0 ? strerror(errno) : "no baseline copy");
+            say(r, "could not restore %s: %s\n", rel,
+                access(copy, R_OK) == 0 ? strerror(errno) : "no baseline copy");
         }
         free(copy);
     } else if (strcmp(change, "added") == 0) {
@@ -154,8 +143,8 @@ static void one(const char *watch, const char *rel, const char *change, const ch
     free(path);
 }
 
-int act_restore_files(struct yj_ctx *ctx, int64_t incident_id, const struct act_restore_source *src, char *out,
-                      size_t out_cap, char *why, size_t why_cap)
+int act_restore_files(struct yj_ctx *ctx, int64_t incident_id, const struct act_restore_source *src,
+                      char *out, size_t out_cap, char *why, size_t why_cap)
 {
     out[0] = 0;
     if (!src || !src->copies) {

@@ -75,7 +75,7 @@ struct fim {
     struct window_req {
         char *id;
         int64_t until;
-    } *windows; /* maintenance windows asked for (fim_maintenance) */
+    } * windows; /* maintenance windows asked for (fim_maintenance) */
     size_t n_windows;
     uv_async_t window;
     struct watch *ws;
@@ -202,7 +202,8 @@ static void matches(struct watch *w, const char *rel)
     struct diff *d = NULL;
     HASH_FIND_STR(w->diffs, rel, d);
     if (d) {
-        HASH_DEL(w->diffs, d); // NOLINT(clang-analyzer-unix.Malloc): uthash frees its table with the last item
+        HASH_DEL(w->diffs,
+                 d); // NOLINT(clang-analyzer-unix.Malloc): uthash frees its table with the last item
         free(d->path);
         free(d);
     }
@@ -368,7 +369,8 @@ static void clear_diffs(struct watch *w)
 {
     while (w->diffs) {
         struct diff *d = w->diffs;
-        HASH_DEL(w->diffs, d); // NOLINT(clang-analyzer-unix.Malloc): uthash frees its table with the last item
+        HASH_DEL(w->diffs,
+                 d); // NOLINT(clang-analyzer-unix.Malloc): uthash frees its table with the last item
         free(d->path);
         free(d);
     }
@@ -428,7 +430,8 @@ static void on_debounce(uv_timer_t *t)
     struct pending *p = NULL, *tmp = NULL;
     HASH_ITER(hh, w->pending, p, tmp)
     {
-        HASH_DEL(w->pending, p); // NOLINT(clang-analyzer-unix.Malloc): uthash frees its table with the last item
+        HASH_DEL(w->pending,
+                 p); // NOLINT(clang-analyzer-unix.Malloc): uthash frees its table with the last item
         char *full = full_path(w, p->rel);
         struct stat st;
         if (lstat(full, &st) < 0) {
@@ -569,13 +572,14 @@ static void *loop_main(void *arg)
 }
 
 int fim_start(const struct fim_spec *specs, size_t n, const char *objects_dir, fim_change_fn on_change,
-              fim_clean_fn on_clean, fim_baseline_fn on_baseline, void *ud, struct fim **out, struct yj_err *err)
+              fim_clean_fn on_clean, fim_baseline_fn on_baseline, void *ud, struct fim **out,
+              struct yj_err *err)
 {
     for (size_t i = 0; i < n; i++) {
         struct stat st;
         if (stat(specs[i].root, &st) < 0 || !S_ISDIR(st.st_mode))
-            return yj_err_set(err, YJ_EIO, "integrity %s: %s is not a directory that can be read", specs[i].id,
-                              specs[i].root);
+            return yj_err_set(err, YJ_EIO, "integrity %s: %s is not a directory that can be read",
+                              specs[i].id, specs[i].root);
     }
     struct fim *f = xcalloc(1, sizeof(*f));
     uv_loop_init(&f->loop);
@@ -645,7 +649,8 @@ void fim_stop(struct fim *f)
         clear_diffs(w);
         while (w->pending) {
             struct pending *p = w->pending;
-            HASH_DEL(w->pending, p); // NOLINT(clang-analyzer-unix.Malloc): uthash frees its table with the last item
+            HASH_DEL(w->pending,
+                     p); // NOLINT(clang-analyzer-unix.Malloc): uthash frees its table with the last item
             free(p->rel);
             free(p);
         }

@@ -26,7 +26,7 @@ struct fim_spec {
     const char *root;
     char *const *exclude; /* fnmatch patterns on the relative path or the file name */
     size_t n_exclude;
-    int64_t scan_ms;      /* full scan interval; 0: 1 h */
+    int64_t scan_ms; /* full scan interval; 0: 1 h */
     /* The stored baseline; has_baseline false: take one at start (reported through on_baseline). */
     const struct fim_file *baseline;
     size_t n_baseline;
@@ -38,9 +38,9 @@ struct fim_change {
     const char *path;
     const char *kind; /* modified added deleted */
     int64_t at;
-    int64_t size;          /* now; -1 when deleted */
-    const char *hash;      /* now; "" when deleted */
-    const char *old_hash;  /* in the baseline; "" when added */
+    int64_t size;         /* now; -1 when deleted */
+    const char *hash;     /* now; "" when deleted */
+    const char *old_hash; /* in the baseline; "" when added */
 };
 
 /* All three run on the runner's thread; what they get is valid during the call only. */
@@ -55,7 +55,8 @@ struct fim;
  * objects_dir is not NULL, a baseline keeps a copy of each file of at most 8 MiB there, named by
  * its hash (for diffs and restores). 0, or YJ_EIO when a root cannot be read. */
 int fim_start(const struct fim_spec *specs, size_t n, const char *objects_dir, fim_change_fn on_change,
-              fim_clean_fn on_clean, fim_baseline_fn on_baseline, void *ud, struct fim **out, struct yj_err *err);
+              fim_clean_fn on_clean, fim_baseline_fn on_baseline, void *ud, struct fim **out,
+              struct yj_err *err);
 /* Takes a new baseline of watch id from what is there now (an accepted deployment): reported
  * through on_baseline, and what differed is forgotten. Safe from any thread. */
 void fim_accept(struct fim *f, const char *id);

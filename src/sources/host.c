@@ -22,8 +22,8 @@ static int read_cpu(const char *proc_dir, uint64_t *busy, uint64_t *total)
     if (!f)
         return -1;
     unsigned long long v[8] = {0};
-    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
-                   &v[7]);
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                   &v[6], &v[7]);
     fclose(f);
     if (n < 4)
         return -1;
@@ -72,8 +72,9 @@ int host_sample_read(const char *proc_dir, const char *const *paths, size_t n_pa
     uint64_t busy, total;
     if (read_cpu(proc_dir, &busy, &total) < 0)
         return yj_err_set(err, YJ_EIO, "host: cannot read %s/stat", proc_dir);
-    out->cpu = c->primed && total > c->cpu_total ? 100.0 * (double)(busy - c->cpu_busy) / (double)(total - c->cpu_total)
-                                                 : -1;
+    out->cpu = c->primed && total > c->cpu_total
+                   ? 100.0 * (double)(busy - c->cpu_busy) / (double)(total - c->cpu_total)
+                   : -1;
     c->cpu_busy = busy;
     c->cpu_total = total;
     out->memory = read_memory(proc_dir);
@@ -98,8 +99,8 @@ int host_sample_read(const char *proc_dir, const char *const *paths, size_t n_pa
         while (fgets(line, sizeof(line), f) && out->n_nets < HOST_MAX_NETS) {
             char name[32];
             unsigned long long rx, tx, skip;
-            if (sscanf(line, " %31[^:]: %llu %llu %llu %llu %llu %llu %llu %llu %llu", name, &rx, &skip, &skip, &skip,
-                       &skip, &skip, &skip, &skip, &tx) != 10 ||
+            if (sscanf(line, " %31[^:]: %llu %llu %llu %llu %llu %llu %llu %llu %llu", name, &rx, &skip,
+                       &skip, &skip, &skip, &skip, &skip, &skip, &tx) != 10 ||
                 strcmp(name, "lo") == 0)
                 continue;
             uint64_t bytes = rx + tx;
@@ -164,8 +165,8 @@ static struct held *held_of(struct host_watch *w, const char *key)
 
 /* One metric against its limit at time now: high once it has stayed above for sustained_ms,
  * normal again at the first sample below. */
-static void judge(struct host_watch *w, int64_t now, const char *key, const char *metric, double value, double limit,
-                  const char *unit)
+static void judge(struct host_watch *w, int64_t now, const char *key, const char *metric, double value,
+                  double limit, const char *unit)
 {
     if (limit <= 0 || value < 0)
         return;
@@ -239,8 +240,8 @@ static void *watch_main(void *arg)
 }
 
 int host_watch_start(const char *proc_dir, const char *const *paths, size_t n_paths, int64_t interval_ms,
-                     const struct host_limits *limits, host_sample_fn on_sample, host_change_fn on_change, void *ud,
-                     struct host_watch **out, struct yj_err *err)
+                     const struct host_limits *limits, host_sample_fn on_sample, host_change_fn on_change,
+                     void *ud, struct host_watch **out, struct yj_err *err)
 {
     struct host_counters probe = {0};
     struct host_sample s;

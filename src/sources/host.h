@@ -71,8 +71,8 @@ struct host_watch;
 /* Samples every interval_ms on a thread of its own and reports each sample and each change. The
  * strings paths point to must outlive the watch. */
 int host_watch_start(const char *proc_dir, const char *const *paths, size_t n_paths, int64_t interval_ms,
-                     const struct host_limits *limits, host_sample_fn on_sample, host_change_fn on_change, void *ud,
-                     struct host_watch **out, struct yj_err *err);
+                     const struct host_limits *limits, host_sample_fn on_sample, host_change_fn on_change,
+                     void *ud, struct host_watch **out, struct yj_err *err);
 void host_watch_stop(struct host_watch *w);
 
 #endif

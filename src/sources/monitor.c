@@ -19,7 +19,7 @@ struct mon {
     struct monitor_runner *r;
     uv_timer_t timer;
     struct probe_check *inflight;
-    uv_work_t work;           /* icmp: and dns: checks, which block, run in libuv's thread pool */
+    uv_work_t work; /* icmp: and dns: checks, which block, run in libuv's thread pool */
     bool working;
     struct probe_result work_result;
     int fails; /* failed checks in a row */
@@ -77,7 +77,8 @@ static void judge(struct mon *m, const struct probe_result *res)
         if (m->down) {
             m->down = false;
             if (r->on_change)
-                r->on_change(&(struct monitor_change){.id = m->spec.id, .at = now, .up = true, .reason = ""}, r->ud);
+                r->on_change(&(struct monitor_change){.id = m->spec.id, .at = now, .up = true, .reason = ""},
+                             r->ud);
         }
         return;
     }
@@ -85,9 +86,10 @@ static void judge(struct mon *m, const struct probe_result *res)
     if (!m->down && m->fails > m->spec.retries) {
         m->down = true;
         if (r->on_change)
-            r->on_change(&(struct monitor_change){.id = m->spec.id, .at = now, .up = false, .reason = res->reason,
-                                                  .failures = m->fails},
-                         r->ud);
+            r->on_change(
+                &(struct monitor_change){
+                    .id = m->spec.id, .at = now, .up = false, .reason = res->reason, .failures = m->fails},
+                r->ud);
     }
 }
 
@@ -258,7 +260,8 @@ static void *loop_main(void *arg)
 }
 
 int monitor_runner_start(const struct monitor_spec *specs, size_t n, monitor_checks_fn on_checks,
-                         monitor_change_fn on_change, void *ud, struct monitor_runner **out, struct yj_err *err)
+                         monitor_change_fn on_change, void *ud, struct monitor_runner **out,
+                         struct yj_err *err)
 {
     struct monitor_runner *r = xcalloc(1, sizeof(*r));
     if (uv_loop_init(&r->loop) != 0) {

@@ -45,7 +45,8 @@ struct monitor_runner;
  * first checks are spread over the first interval so that many monitors never fire together.
  * 0, or YJ_EIO when the loop or libcurl cannot start. */
 int monitor_runner_start(const struct monitor_spec *specs, size_t n, monitor_checks_fn on_checks,
-                         monitor_change_fn on_change, void *ud, struct monitor_runner **out, struct yj_err *err);
+                         monitor_change_fn on_change, void *ud, struct monitor_runner **out,
+                         struct yj_err *err);
 /* Abandons checks in flight, reports the checks made so far, joins the thread. NULL is a no-op. */
 void monitor_runner_stop(struct monitor_runner *r);
 

@@ -3,12 +3,12 @@
  * written whole (temporary name, fsync, rename). Never touches the store. */
 #include "../base/common.h"
 #include "../base/err.h"
+#include "../base/fileio.h"
 #include "../base/log.h"
 #include "../base/timeutil.h"
 #include "probe.h"
 #include "sitewatch.h"
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <unistd.h>
@@ -16,9 +16,9 @@
 struct site {
     struct sitewatch_spec spec;
     int64_t due;
-    bool accept;                /* save the next page as the baseline */
-    unsigned char seen[2][32];  /* what each group last reported (hash of its findings) */
-    bool reported[2];           /* something was reported and not yet cleared */
+    bool accept;               /* save the next page as the baseline */
+    unsigned char seen[2][32]; /* what each group last reported (hash of its findings) */
+    bool reported[2];          /* something was reported and not yet cleared */
 };
 
 struct sitewatch {
@@ -40,55 +40,14 @@ static char *baseline_path(const struct sitewatch *w, const struct site *s)
     return xasprintf("%s/%s.html", w->dir, s->spec.id);
 }
 
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t n = 0, cap = 0, got;
-    char chunk[65536];
-    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (n + got + 1 > cap) {
-            cap = (n + got + 1) * 2;
-            buf = xrealloc(buf, cap);
-        }
-        memcpy(buf + n, chunk, got);
-        n += got;
-    }
-    fclose(f);
-    if (!buf)
-        buf = xstrdup("");
-    else
-        buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
-static int save(const char *path, const char *data, size_t len)
-{
-    char *tmp = xasprintf("%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int rc = fd < 0 ? -1 : 0;
-    if (rc == 0 && (write(fd, data, len) != (ssize_t)len || fsync(fd) < 0))
-        rc = -1;
-    if (fd >= 0 && close(fd) < 0)
-        rc = -1;
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = -1;
-    if (rc < 0)
-        unlink(tmp);
-    free(tmp);
-    return rc;
-}
-
 static bool in_group(const struct webguard_finding *f, enum sitewatch_group g)
 {
     return (strcmp(f->kind, "prohibited") == 0) == (g == SITEWATCH_CONTENT);
 }
 
 /* Reports a group when its findings differ from what it last reported (or it is clear again). */
-static void report_group(struct sitewatch *w, struct site *s, enum sitewatch_group g, const struct webguard_report *r)
+static void report_group(struct sitewatch *w, struct site *s, enum sitewatch_group g,
+                         const struct webguard_report *r)
 {
     crypto_generichash_state st;
     crypto_generichash_init(&st, NULL, 0, 32);
@@ -99,7 +58,8 @@ static void report_group(struct sitewatch *w, struct site *s, enum sitewatch_gro
             continue;
         mine[n++] = r->items[i];
         crypto_generichash_update(&st, (const unsigned char *)r->items[i].kind, strlen(r->items[i].kind));
-        crypto_generichash_update(&st, (const unsigned char *)r->items[i].detail, strlen(r->items[i].detail) + 1);
+        crypto_generichash_update(&st, (const unsigned char *)r->items[i].detail,
+                                  strlen(r->items[i].detail) + 1);
     }
     unsigned char h[32];
     crypto_generichash_final(&st, h, sizeof(h));
@@ -118,13 +78,14 @@ static void check(struct sitewatch *w, struct site *s, bool accept)
 {
     char *page = NULL, final[512], why[300];
     size_t len = 0;
-    if (probe_fetch(s->spec.url, 15000, s->spec.ca_file, &page, &len, final, sizeof(final), why, sizeof(why)) < 0)
+    if (probe_fetch(s->spec.url, 15000, s->spec.ca_file, &page, &len, final, sizeof(final), why,
+                    sizeof(why)) < 0)
         return; /* not reachable: the availability monitors say so; nothing to compare */
     char *path = baseline_path(w, s);
     size_t blen = 0;
-    char *baseline = accept ? NULL : read_all(path, &blen);
+    char *baseline = accept ? NULL : yj_read_file(path, PROBE_BODY_MAX, &blen);
     if (!baseline) {
-        if (save(path, page, len) == 0) {
+        if (yj_write_file_atomic(path, page, len, 0600) == 0) {
             /* What was reported stays reported: the check below against the new baseline clears
              * it, and the incident records that. */
             w->on_baseline(s->spec.id, len, w->ud);
@@ -136,8 +97,8 @@ static void check(struct sitewatch *w, struct site *s, bool accept)
     }
     struct webguard_report r;
     struct yj_err err;
-    if (webguard_check_regions(final, page, len, baseline, blen, w->words, s->spec.dynamic, s->spec.n_dynamic, &r,
-                               &err) == 0) {
+    if (webguard_check_regions(final, page, len, baseline, blen, w->words, s->spec.dynamic, s->spec.n_dynamic,
+                               &r, &err) == 0) {
         report_group(w, s, SITEWATCH_INTEGRITY, &r);
         report_group(w, s, SITEWATCH_CONTENT, &r);
         webguard_report_release(&r);
@@ -180,9 +141,9 @@ static void *watch_main(void *arg)
     return NULL;
 }
 
-int sitewatch_start(const struct sitewatch_spec *specs, size_t n, const struct webguard_words *words, const char *dir,
-                    sitewatch_findings_fn on_findings, sitewatch_baseline_fn on_baseline, void *ud,
-                    struct sitewatch **out, struct yj_err *err)
+int sitewatch_start(const struct sitewatch_spec *specs, size_t n, const struct webguard_words *words,
+                    const char *dir, sitewatch_findings_fn on_findings, sitewatch_baseline_fn on_baseline,
+                    void *ud, struct sitewatch **out, struct yj_err *err)
 {
     (void)err;
     struct sitewatch *w = xcalloc(1, sizeof(*w));

@@ -36,9 +36,9 @@ struct sitewatch;
 
 /* Starts checking specs (strings must outlive the watch) with the words (borrowed; may be NULL);
  * baselines live in dir/<id>.html. */
-int sitewatch_start(const struct sitewatch_spec *specs, size_t n, const struct webguard_words *words, const char *dir,
-                    sitewatch_findings_fn on_findings, sitewatch_baseline_fn on_baseline, void *ud,
-                    struct sitewatch **out, struct yj_err *err);
+int sitewatch_start(const struct sitewatch_spec *specs, size_t n, const struct webguard_words *words,
+                    const char *dir, sitewatch_findings_fn on_findings, sitewatch_baseline_fn on_baseline,
+                    void *ud, struct sitewatch **out, struct yj_err *err);
 /* Saves the page as it is now as the baseline of site id at its next check (at once). */
 void sitewatch_accept(struct sitewatch *w, const char *id);
 void sitewatch_stop(struct sitewatch *w);
