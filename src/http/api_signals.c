@@ -122,9 +122,14 @@ void api_signals_list(struct request *r)
         reply_problem(r, 400, "invalid_field", "limit", "limit is a number from 1 to 200");
         return;
     }
+    const char *source = request_query(r, "source");
+    if (source && (!*source || strlen(source) > 64)) {
+        reply_problem(r, 400, "invalid_field", "source", "source is a source's name (syslog, monitor, integrity, ...)");
+        return;
+    }
     json_t *items = json_array();
     struct yj_err err = {0};
-    if (store_signal_latest(r->ctx.store, (int)limit, add_signal, items, &err) < 0) {
+    if (store_signal_latest(r->ctx.store, source, (int)limit, add_signal, items, &err) < 0) {
         json_decref(items);
         reply_error(r, &err);
         return;

@@ -2102,8 +2102,9 @@ int store_signal_processed(struct store *st, int64_t id, int64_t at, const char 
     return step_done(st, s, "recording a signal's outcome", err);
 }
 
-static int signal_rows(struct store *st, const char *sql, int64_t a, int64_t b, store_signal_cb cb, void *ud,
-                       struct yj_err *err)
+/* ?1 = a, ?2 = b, ?3 = text (NULL stays NULL). */
+static int signal_rows(struct store *st, const char *sql, int64_t a, int64_t b, const char *text, store_signal_cb cb,
+                       void *ud, struct yj_err *err)
 {
     /* Not cached: the callback may write (processing), which a live cached reader would block. */
     sqlite3_stmt *s = NULL;
@@ -2112,6 +2113,8 @@ static int signal_rows(struct store *st, const char *sql, int64_t a, int64_t b, 
         return sql_fail(st, rc, "reading signals", err);
     sqlite3_bind_int64(s, 1, a);
     sqlite3_bind_int64(s, 2, b);
+    if (text)
+        sqlite3_bind_text(s, 3, text, -1, SQLITE_TRANSIENT);
     /* Collect first, then call back, so the callback is free to write. */
     struct store_signal *rows = NULL;
     char **texts = NULL;
@@ -2153,16 +2156,17 @@ int store_signal_unprocessed(struct store *st, int limit, store_signal_cb cb, vo
     return signal_rows(st,
                        "SELECT id, received_at, time, source, program, host, asset, message, fields FROM signals "
                        "WHERE processed_at IS NULL AND id > ?1 ORDER BY id LIMIT ?2",
-                       0, limit, cb, ud, err);
+                       0, limit, NULL, cb, ud, err);
 }
 
-int store_signal_latest(struct store *st, int limit, store_signal_cb cb, void *ud, struct yj_err *err)
+int store_signal_latest(struct store *st, const char *source, int limit, store_signal_cb cb, void *ud,
+                        struct yj_err *err)
 {
     return signal_rows(st,
                        "SELECT s.id, s.received_at, s.time, s.source, s.program, s.host, s.asset, s.message, s.fields, "
                        "s.rule, i.number FROM signals s LEFT JOIN incidents i ON i.id = s.incident_id WHERE ?1 = ?1 "
-                       "ORDER BY s.id DESC LIMIT ?2",
-                       0, limit, cb, ud, err);
+                       "AND (?3 IS NULL OR s.source = ?3) ORDER BY s.id DESC LIMIT ?2",
+                       0, limit, source, cb, ud, err);
 }
 
 int store_signal_recent(struct store *st, int64_t since, store_signal_cb cb, void *ud, struct yj_err *err)
@@ -2170,7 +2174,7 @@ int store_signal_recent(struct store *st, int64_t since, store_signal_cb cb, voi
     return signal_rows(st,
                        "SELECT id, received_at, time, source, program, host, asset, message, fields FROM signals "
                        "WHERE time >= ?1 AND processed_at IS NOT NULL ORDER BY time, id LIMIT ?2",
-                       since, -1, cb, ud, err);
+                       since, -1, NULL, cb, ud, err);
 }
 
 int store_incident_open_by_fingerprint(struct store *st, const char *fingerprint, struct store_incident *out,

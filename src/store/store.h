@@ -304,8 +304,9 @@ int store_signal_processed(struct store *st, int64_t id, int64_t at, const char 
 typedef int (*store_signal_cb)(const struct store_signal *s, void *ud);
 /* Signals not yet processed, oldest first, at most limit. */
 int store_signal_unprocessed(struct store *st, int limit, store_signal_cb cb, void *ud, struct yj_err *err);
-/* The newest signals first, at most limit, with their rule and incident. */
-int store_signal_latest(struct store *st, int limit, store_signal_cb cb, void *ud, struct yj_err *err);
+/* The newest signals first (of source only, unless NULL), at most limit, with their rule and incident. */
+int store_signal_latest(struct store *st, const char *source, int limit, store_signal_cb cb, void *ud,
+                        struct yj_err *err);
 /* Signals of the last `since` ms of signal time, oldest first (to rebuild threshold windows). */
 int store_signal_recent(struct store *st, int64_t since, store_signal_cb cb, void *ud, struct yj_err *err);
 /* The open (not closed or dismissed) incident with that fingerprint: 0 and *out, or ENOTFOUND. */

@@ -268,7 +268,13 @@ describe('web console', { skip }, () => {
     await new Promise((r) => closed.close(r));
     const dir = tempDir();
     const f = join(dir, 'yingji.yaml');
-    writeFileSync(f, 'host: {interval: 500ms}\nmonitors:\n'
+    const root = join(dir, 'www');
+    mkdirSync(root);
+    writeFileSync(join(root, 'index.html'), '<html><body>欢迎访问</body></html>\n');
+    writeFileSync(f, `host: {interval: 500ms}\nintegrity:\n  - {id: www-root, path: "${root}", asset: main_site}\n`
+      + 'sites:\n'
+      + `  - {id: home, url: "http://127.0.0.1:${web.address().port}/", interval: 500ms, asset: main_site}\n`
+      + 'monitors:\n'
       + `  - {id: www, target: "http://127.0.0.1:${web.address().port}/", interval: 500ms, keyword: 欢迎访问, asset: main_site}\n`
       + `  - {id: mail, target: "127.0.0.1:${gone}", interval: 500ms, retries: 0}\n`);
     const msrv = await startServer({ args: ['--config', f] });
@@ -281,7 +287,9 @@ describe('web console', { skip }, () => {
       await page.fill('input[name=password]', msrv.adminPassword);
       await page.click('button[type=submit]');
       await page.waitForSelector('#nav a');
-      await new Promise((r) => setTimeout(r, 2500)); // a few checks, stored once a second
+      await new Promise((r) => setTimeout(r, 1500)); // the baselines
+      writeFileSync(join(root, 'index.html'), '<html><body>欢迎访问<a href="http://bet.example/">澳门赌场</a></body></html>\n');
+      await new Promise((r) => setTimeout(r, 1500)); // a few checks, stored once a second
       await page.click('#nav a:has-text("监测")');
       await page.waitForSelector('#monitors');
       const www = await page.textContent('#monitors tr:has-text("www")');
@@ -291,6 +299,10 @@ describe('web console', { skip }, () => {
       assert.match(await mail.textContent(), /不可用/);
       assert.match(await mail.textContent(), /Couldn't connect|connect/i);
       assert.equal(await mail.getAttribute('class'), 'row-bad');
+      await page.waitForSelector('#findings');
+      assert.match(await page.textContent('#findings'), /www-root：index\.html 被修改/);
+      assert.match(await page.textContent('#findings pre'), /\+<html><body>欢迎访问<a href="http:\/\/bet\.example\/">澳门赌场<\/a>/);
+      assert.match(await page.textContent('#guarded'), /home[\s\S]*基线/);
       await page.waitForSelector('#host');
       assert.match(await page.textContent('#host'), /内存使用率\s*\d+\.\d%/);
       assert.match(await page.textContent('#host'), /磁盘空间 \//);

@@ -36,6 +36,7 @@ const zh = {
   'Last problem': '最近问题', 'Last check': '最近检查', 'Certificate ends': '证书到期', 'Uptime': '可用率',
   'Interval': '检查间隔', 'Response time by hour': '每小时响应时间', 'Changes': '状态变化',
   'failed': '失败', 'mean': '平均', 'max': '最大',
+  'Web guard': '网页防护', 'baseline': '基线', 'no baseline yet': '尚无基线', 'files': '个文件', 'Latest findings': '最近发现',
   'This host': '本机资源', 'CPU': 'CPU 使用率', 'Memory': '内存使用率', 'Load': '系统负载', 'Disk': '磁盘空间', 'Network': '网络流量', 'limit': '阈值',
   'No monitors are configured (monitors: in yingji.yaml)': '尚未配置监测（yingji.yaml 的 monitors:）',
   'Situation': '态势', 'Incidents': '事件', 'Report': '上报事件', 'Plan': '预案', 'Duty': '值班',

@@ -21,8 +21,35 @@ function hostPanel(hs) {
   h('p', { class: 'muted' }, `${t('Last check')} ${fmtTime(hs.at, { seconds: true })}`));
 }
 
+// The guarded pages and web roots with their baselines, and what they found last — each finding
+// with its evidence: the diff of a changed file, the hidden link, the word in its context.
+function guardPanel(sites, roots, found) {
+  if (!sites.length && !roots.length) return null;
+  const evidence = (sig) => {
+    const f = sig.fields || {};
+    if (f.diff) return f.diff;
+    if (f.findings) return f.findings.map((x) => `${x.detail}\n${x.evidence}`).join('\n\n');
+    return '';
+  };
+  return h('section', { class: 'panel' }, h('h2', {}, t('Web guard')),
+    h('table', { class: 'table', id: 'guarded' }, h('tbody', {},
+      sites.map((x) => h('tr', {}, h('td', {}, x.id), h('td', { class: 'muted' }, x.url),
+        h('td', {}, x.baseline_at ? `${t('baseline')} ${fmtTime(x.baseline_at)}` : t('no baseline yet')))),
+      roots.map((x) => h('tr', {}, h('td', {}, x.id), h('td', { class: 'muted' }, x.path),
+        h('td', {}, x.baseline_at ? `${t('baseline')} ${fmtTime(x.baseline_at)}, ${x.files} ${t('files')}` : t('no baseline yet')))))),
+    h('h2', {}, t('Latest findings')),
+    found.length ? h('ul', { class: 'plain', id: 'findings' }, found.map((sig) => h('li', {},
+      h('div', {}, h('span', { class: 'muted' }, fmtTime(sig.time, { seconds: true }), ' '), sig.message,
+        sig.incident ? h('a', { href: `#/incidents/${sig.incident}` }, ` ${sig.incident}`) : null),
+      evidence(sig) ? h('pre', { class: 'evidence' }, evidence(sig)) : null))) : h('p', { class: 'muted' }, '—'));
+}
+
 export async function monitorsPage() {
-  const [{ items }, hs] = await Promise.all([get('/api/v1/monitors'), get('/api/v1/host').catch(() => null)]);
+  const [{ items }, hs, sites, roots, web, files] = await Promise.all([get('/api/v1/monitors'),
+    get('/api/v1/host').catch(() => null), get('/api/v1/sites').catch(() => ({ items: [] })),
+    get('/api/v1/integrity').catch(() => ({ items: [] })), get('/api/v1/signals?source=webguard&limit=10').catch(() => ({ items: [] })),
+    get('/api/v1/signals?source=integrity&limit=10').catch(() => ({ items: [] }))]);
+  const found = [...web.items, ...files.items].sort((a, b) => (a.time < b.time ? 1 : -1)).slice(0, 10);
   const down = items.filter((m) => m.status === 'down').length;
   mount(h('div', { class: 'page-head' }, h('h1', {}, t('Monitors')),
     h('p', { class: 'muted' }, `${items.length} ${t('monitors')} · ${down} ${t('down')}`)),
@@ -34,6 +61,7 @@ export async function monitorsPage() {
       h('td', {}, badge(m.status)), h('td', {}, m.since ? fmtTime(m.since) : '—'), h('td', {}, m.status === 'down' ? '—' : ms(m.elapsed_ms)),
       h('td', {}, pct(m.day)), h('td', {}, pct(m.week)), h('td', {}, pct(m.month)), h('td', {}, m.reason || '')))))
     : h('p', { class: 'muted' }, t('No monitors are configured (monitors: in yingji.yaml)'))),
+  guardPanel(sites.items, roots.items, found),
   hostPanel(hs));
 }
 
