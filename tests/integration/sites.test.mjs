@@ -78,6 +78,9 @@ describe('website guard on a schedule', () => {
         .json.items.filter((e) => e.kind === 'recovered').length === 2);
       assert.match(sql(srv.data, "SELECT detail FROM audit_log WHERE action = 'site.accept'"), /首页改版/);
       assert.equal(sql(srv.data, "SELECT count(*) FROM audit_log WHERE action = 'site.baseline'"), '2');
+      const only = (await c.req('GET', '/api/v1/signals?source=webguard&limit=200')).json.items;
+      assert.ok(only.length >= 4 && only.every((x) => x.source === 'webguard'), JSON.stringify(only.map((x) => x.source)));
+      assert.equal((await c.req('GET', '/api/v1/signals?source=')).status, 400);
       const list = (await c.req('GET', '/api/v1/sites')).json.items;
       assert.equal(list[0].id, 'home');
       assert.ok(list[0].baseline_bytes > 0);
