@@ -240,15 +240,36 @@ static void add_ref(struct decoder *d, struct yj_config *c, const char *kind, ch
     c->refs[c->n_refs++] = (struct config_ref){kind, *value, type, at ? at->line : 0, at ? at->col : 0};
 }
 
+/* The id of a watched thing (a monitor, an integrity watch, a site): unique among the i before it
+ * in items (stride bytes apart, the id at id_off) and fit for a URL path. */
+static void check_id(struct decoder *d, const char *what, char *const *id, const void *items, size_t stride,
+                     size_t id_off, size_t i)
+{
+    for (size_t k = 0; k < i; k++)
+        if (strcmp(*(char *const *)((const char *)items + k * stride + id_off), *id) == 0)
+            decode_error_at(d, id, "duplicate %s id \"%s\"", what, *id);
+    if (!**id || strlen(*id) > 64 || strpbrk(*id, " \t/?#%"))
+        decode_error_at(d, id, "%s ids are 1 to 64 characters without spaces, / ? # or %%", what);
+}
+
+/* Who a watched thing belongs to and what it raises: an asset or a unit, not both; the plan type,
+ * level, asset and unit remembered for config_check_plan. */
+static void check_owner(struct decoder *d, struct yj_config *c, char *const *asset, char *const *unit,
+                        char *const *incident, char *const *level)
+{
+    if (*asset && *unit)
+        decode_error_at(d, unit, "give asset or unit, not both (the asset's owner is its unit)");
+    add_ref(d, c, "type", incident, NULL);
+    add_ref(d, c, "level", level, *incident);
+    add_ref(d, c, "asset", asset, NULL);
+    add_ref(d, c, "unit", unit, NULL);
+}
+
 static void validate_monitors(struct decoder *d, struct yj_config *c)
 {
     for (size_t i = 0; i < c->n_monitors; i++) {
         struct config_monitor *m = &c->monitors[i];
-        for (size_t k = 0; k < i; k++)
-            if (strcmp(c->monitors[k].id, m->id) == 0)
-                decode_error_at(d, &m->id, "duplicate monitor id \"%s\"", m->id);
-        if (!*m->id || strlen(m->id) > 64 || strpbrk(m->id, " \t/?#%"))
-            decode_error_at(d, &m->id, "a monitor id is 1 to 64 characters without spaces, / ? # or %%");
+        check_id(d, "monitor", &m->id, c->monitors, sizeof(*m), offsetof(struct config_monitor, id), i);
         char why[300];
         enum yj_target_kind kind = yj_target_form(m->target, why, sizeof(why));
         if (kind == YJ_TARGET_BAD)
@@ -268,12 +289,7 @@ static void validate_monitors(struct decoder *d, struct yj_config *c)
         if ((m->keyword || m->absent || m->ca) && strncmp(m->target, "http", 4) != 0)
             decode_error_at(d, m->keyword ? (void *)&m->keyword : m->absent ? (void *)&m->absent : (void *)&m->ca,
                             "keyword, absent and ca are for http(s):// targets");
-        if (m->asset && m->unit)
-            decode_error_at(d, &m->unit, "give asset or unit, not both (the asset's owner is its unit)");
-        add_ref(d, c, "type", &m->incident, NULL);
-        add_ref(d, c, "level", &m->level, m->incident);
-        add_ref(d, c, "asset", &m->asset, NULL);
-        add_ref(d, c, "unit", &m->unit, NULL);
+        check_owner(d, c, &m->asset, &m->unit, &m->incident, &m->level);
     }
 }
 
@@ -281,21 +297,12 @@ static void validate_integrity(struct decoder *d, struct yj_config *c)
 {
     for (size_t i = 0; i < c->n_integrity; i++) {
         struct config_integrity *w = &c->integrity[i];
-        for (size_t k = 0; k < i; k++)
-            if (strcmp(c->integrity[k].id, w->id) == 0)
-                decode_error_at(d, &w->id, "duplicate integrity id \"%s\"", w->id);
-        if (!*w->id || strlen(w->id) > 64 || strpbrk(w->id, " \t/?#%"))
-            decode_error_at(d, &w->id, "an integrity id is 1 to 64 characters without spaces, / ? # or %%");
+        check_id(d, "integrity", &w->id, c->integrity, sizeof(*w), offsetof(struct config_integrity, id), i);
         if (w->path[0] != '/')
             decode_error_at(d, &w->path, "path must be absolute");
         if (w->scan != -1 && (w->scan < 1000 || w->scan > INT64_C(7) * 86400000))
             decode_error_at(d, &w->scan, "scan must be between 1s and 7d");
-        if (w->asset && w->unit)
-            decode_error_at(d, &w->unit, "give asset or unit, not both (the asset's owner is its unit)");
-        add_ref(d, c, "type", &w->incident, NULL);
-        add_ref(d, c, "level", &w->level, w->incident);
-        add_ref(d, c, "asset", &w->asset, NULL);
-        add_ref(d, c, "unit", &w->unit, NULL);
+        check_owner(d, c, &w->asset, &w->unit, &w->incident, &w->level);
     }
 }
 
@@ -326,23 +333,14 @@ static void validate_host(struct decoder *d, struct yj_config *c)
     for (size_t i = 0; i < h->n_paths; i++)
         if (h->paths[i][0] != '/')
             decode_error_at(d, &h->paths[i], "paths must be absolute");
-    if (h->asset && h->unit)
-        decode_error_at(d, &h->unit, "give asset or unit, not both (the asset's owner is its unit)");
-    add_ref(d, c, "type", &h->incident, NULL);
-    add_ref(d, c, "level", &h->level, h->incident);
-    add_ref(d, c, "asset", &h->asset, NULL);
-    add_ref(d, c, "unit", &h->unit, NULL);
+    check_owner(d, c, &h->asset, &h->unit, &h->incident, &h->level);
 }
 
 static void validate_sites(struct decoder *d, struct yj_config *c)
 {
     for (size_t i = 0; i < c->n_sites; i++) {
         struct config_site *w = &c->sites[i];
-        for (size_t k = 0; k < i; k++)
-            if (strcmp(c->sites[k].id, w->id) == 0)
-                decode_error_at(d, &w->id, "duplicate site id \"%s\"", w->id);
-        if (!*w->id || strlen(w->id) > 64 || strpbrk(w->id, " \t/?#%"))
-            decode_error_at(d, &w->id, "a site id is 1 to 64 characters without spaces, / ? # or %%");
+        check_id(d, "site", &w->id, c->sites, sizeof(*w), offsetof(struct config_site, id), i);
         if (strncmp(w->url, "http://", 7) != 0 && strncmp(w->url, "https://", 8) != 0)
             decode_error_at(d, &w->url, "url must be an http:// or https:// URL");
         if (w->interval != -1 && (w->interval < 100 || w->interval > 86400000))
@@ -355,13 +353,8 @@ static void validate_sites(struct decoder *d, struct yj_config *c)
                                 "tag.class",
                                 w->dynamic[k]);
         }
-        if (w->asset && w->unit)
-            decode_error_at(d, &w->unit, "give asset or unit, not both (the asset's owner is its unit)");
-        add_ref(d, c, "type", &w->incident, NULL);
+        check_owner(d, c, &w->asset, &w->unit, &w->incident, &w->level);
         add_ref(d, c, "type", &w->content, NULL);
-        add_ref(d, c, "level", &w->level, w->incident);
-        add_ref(d, c, "asset", &w->asset, NULL);
-        add_ref(d, c, "unit", &w->unit, NULL);
     }
 }
 

@@ -287,7 +287,11 @@ describe('web console', { skip }, () => {
       await page.fill('input[name=password]', msrv.adminPassword);
       await page.click('button[type=submit]');
       await page.waitForSelector('#nav a');
-      await new Promise((r) => setTimeout(r, 1500)); // the baselines
+      // The baselines are taken by their threads after the start: the change must come after.
+      for (let i = 0; i < 200 && !/integrity www-root: baseline of 1 files/.test(msrv.log()); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.match(msrv.log(), /integrity www-root: baseline of 1 files/);
       writeFileSync(join(root, 'index.html'), '<html><body>欢迎访问<a href="http://bet.example/">澳门赌场</a></body></html>\n');
       await new Promise((r) => setTimeout(r, 1500)); // a few checks, stored once a second
       await page.click('#nav a:has-text("监测")');
@@ -299,6 +303,12 @@ describe('web console', { skip }, () => {
       assert.match(await mail.textContent(), /不可用/);
       assert.match(await mail.textContent(), /Couldn't connect|connect/i);
       assert.equal(await mail.getAttribute('class'), 'row-bad');
+      // The finding is stored within about 50 ms of the change; the page shows what is stored.
+      for (let i = 0; i < 100 && !(await page.$('#findings')); i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        await page.reload();
+        await page.waitForSelector('#monitors');
+      }
       await page.waitForSelector('#findings');
       assert.match(await page.textContent('#findings'), /www-root：index\.html 被修改/);
       assert.match(await page.textContent('#findings pre'), /\+<html><body>欢迎访问<a href="http:\/\/bet\.example\/">澳门赌场<\/a>/);
