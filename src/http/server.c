@@ -852,6 +852,30 @@ static int logwatch_position(const char *path, struct store_logpos *out, void *u
     return rc;
 }
 
+/* A signal from one of the server's own watchers (monitors, sites, integrity, host) whose fields
+ * say what it means (fields.incident / fields.recovered, see detect.c), delivered like any other.
+ * Takes fields (decref'd here). */
+static void raise_signal(struct server *srv, const char *source, const char *host, const char *asset,
+                         const char *message, json_t *fields)
+{
+    char *text = json_dumps(fields, JSON_COMPACT);
+    json_decref(fields);
+    char program[32], actor[32];
+    snprintf(program, sizeof(program), "yingji-%s", source);
+    snprintf(actor, sizeof(actor), "source:%s", source);
+    int64_t now = yj_now_ms();
+    struct store_signal sig = {.received_at = now,
+                               .time = now,
+                               .source = source,
+                               .program = program,
+                               .host = host,
+                               .asset = asset,
+                               .message = message,
+                               .fields = text};
+    deliver(srv, actor, &sig, 1, NULL, 0);
+    free(text);
+}
+
 /* ---- monitors ---- */
 
 static const struct config_monitor *monitor_config(const struct server *srv, const char *id)
@@ -942,18 +966,7 @@ static void monitor_change(const struct monitor_change *c, void *ud)
                            m->level, "unit", m->unit);
         server_plan_release(pr);
     }
-    char *fields_text = json_dumps(fields, JSON_COMPACT);
-    json_decref(fields);
-    struct store_signal sig = {.received_at = c->at,
-                               .time = c->at,
-                               .source = "monitor",
-                               .program = "yingji-monitor",
-                               .host = m->target,
-                               .asset = m->asset,
-                               .message = message,
-                               .fields = fields_text};
-    deliver(srv, "source:monitor", &sig, 1, NULL, 0);
-    free(fields_text);
+    raise_signal(srv, "monitor", m->target, m->asset, message, fields);
 }
 
 static int start_monitors(struct server *srv, struct yj_err *err)
@@ -1054,19 +1067,7 @@ static void site_findings(const char *id, enum sitewatch_group group, const stru
                            w->unit, "gbt", gbt);
         server_plan_release(pr);
     }
-    char *text = json_dumps(fields, JSON_COMPACT);
-    json_decref(fields);
-    int64_t now = yj_now_ms();
-    struct store_signal sig = {.received_at = now,
-                               .time = now,
-                               .source = "webguard",
-                               .program = "yingji-webguard",
-                               .host = w->url,
-                               .asset = w->asset,
-                               .message = message,
-                               .fields = text};
-    deliver(srv, "source:webguard", &sig, 1, NULL, 0);
-    free(text);
+    raise_signal(srv, "webguard", w->url, w->asset, message, fields);
 }
 
 static void site_baseline(const char *id, size_t bytes, void *ud)
@@ -1172,19 +1173,7 @@ static void host_changed(const struct host_change *c, void *ud)
         fields = json_pack("{s:s, s:f, s:f, s:{s:s, s:s}}", "resource", c->key, "value", c->value, "limit", c->limit,
                            "recovered", "key", key, "note", message);
     }
-    char *text = json_dumps(fields, JSON_COMPACT);
-    json_decref(fields);
-    int64_t now = yj_now_ms();
-    struct store_signal sig = {.received_at = now,
-                               .time = now,
-                               .source = "host",
-                               .program = "yingji-host",
-                               .host = "localhost",
-                               .asset = h->asset,
-                               .message = message,
-                               .fields = text};
-    deliver(srv, "source:host", &sig, 1, NULL, 0);
-    free(text);
+    raise_signal(srv, "host", "localhost", h->asset, message, fields);
 }
 
 static int start_host(struct server *srv, struct yj_err *err)
@@ -1257,22 +1246,6 @@ static void integrity_baseline(const char *id, const struct fim_file *files, siz
     }
 }
 
-static void integrity_signal(struct server *srv, const struct config_integrity *w, const char *message,
-                             json_t *fields)
-{
-    char *text = json_dumps(fields, JSON_COMPACT);
-    int64_t now = yj_now_ms();
-    struct store_signal sig = {.received_at = now,
-                               .time = now,
-                               .source = "integrity",
-                               .program = "yingji-integrity",
-                               .host = w->path,
-                               .asset = w->asset,
-                               .message = message,
-                               .fields = text};
-    deliver(srv, "source:integrity", &sig, 1, NULL, 0);
-    free(text);
-}
 
 /* A file differs from the baseline: a signal with the file, its hashes and (text) the diff, that
  * opens or counts on the watch's incident. */
@@ -1301,8 +1274,7 @@ static void integrity_change(const struct fim_change *c, void *ud)
                                config_integrity_type(w, pr->plan), "title", title, "key", key, "level", w->level,
                                "unit", w->unit, "gbt", "attack.web_tamper");
     server_plan_release(pr);
-    integrity_signal(srv, w, message, fields);
-    json_decref(fields);
+    raise_signal(srv, "integrity", w->path, w->asset, message, fields);
 }
 
 /* Every file matches its baseline again (restored): the incident records it. */
@@ -1318,8 +1290,7 @@ static void integrity_clean(const char *id, int64_t at, void *ud)
     snprintf(key, sizeof(key), "integrity:%s", id);
     json_t *fields = json_pack("{s:s, s:s, s:{s:s, s:s}}", "integrity", id, "change", "restored", "recovered", "key",
                                key, "note", message);
-    integrity_signal(srv, w, message, fields);
-    json_decref(fields);
+    raise_signal(srv, "integrity", w->path, w->asset, message, fields);
 }
 
 struct baseline_rows {

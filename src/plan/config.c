@@ -547,42 +547,17 @@ int config_load(const char *path, struct yj_config *cfg, struct plan_diags *diag
     TAKE_NUM(sessions.idle) TAKE_NUM(sessions.absolute)
 #undef TAKE_STR
 #undef TAKE_NUM
-    if (file.n_actions) {
-        cfg->actions = file.actions;
-        cfg->n_actions = file.n_actions;
-        file.actions = NULL;
-        file.n_actions = 0;
+    /* Lists the file gives replace the defaults' (none), taken over whole. */
+#define TAKE_LIST(m)                                                                                     \
+    if (file.n_##m) {                                                                                    \
+        cfg->m = file.m;                                                                                 \
+        cfg->n_##m = file.n_##m;                                                                         \
+        file.m = NULL;                                                                                   \
+        file.n_##m = 0;                                                                                  \
     }
-    if (file.n_channels) {
-        cfg->channels = file.channels;
-        cfg->n_channels = file.n_channels;
-        file.channels = NULL;
-        file.n_channels = 0;
-    }
-    if (file.n_sources) {
-        cfg->sources = file.sources;
-        cfg->n_sources = file.n_sources;
-        file.sources = NULL;
-        file.n_sources = 0;
-    }
-    if (file.n_monitors) {
-        cfg->monitors = file.monitors;
-        cfg->n_monitors = file.n_monitors;
-        file.monitors = NULL;
-        file.n_monitors = 0;
-    }
-    if (file.n_integrity) {
-        cfg->integrity = file.integrity;
-        cfg->n_integrity = file.n_integrity;
-        file.integrity = NULL;
-        file.n_integrity = 0;
-    }
-    if (file.n_sites) {
-        cfg->sites = file.sites;
-        cfg->n_sites = file.n_sites;
-        file.sites = NULL;
-        file.n_sites = 0;
-    }
+    TAKE_LIST(actions) TAKE_LIST(channels) TAKE_LIST(sources) TAKE_LIST(monitors) TAKE_LIST(integrity)
+    TAKE_LIST(sites)
+#undef TAKE_LIST
     if (file.words) {
         free(cfg->words);
         cfg->words = file.words;
