@@ -252,9 +252,40 @@ describe('web console', { skip }, () => {
     // English on request, Chinese again after.
     await adm.click('#who button:has-text("English")');
     await adm.waitForSelector('#nav a:has-text("Incidents")');
+    // The navigation changes at once; the page follows when its data are in.
+    await adm.waitForSelector('#users >> text=disabled');
     assert.match(await adm.textContent('#users'), /disabled/);
+    assert.doesNotMatch(await adm.textContent('#users'), /已停用/);
     await adm.click('#who button:has-text("中文")');
     await adm.waitForSelector('#nav a:has-text("事件")');
+    assert.deepEqual(errors, []);
+  });
+
+  test('a page whose data arrive late does not cover the page navigated to since', async () => {
+    const page = await open('duty1', PW);
+    await page.waitForSelector('#n-open');
+    // The incidents list answers only after the user has moved on to the report form.
+    let release;
+    const held = new Promise((r) => { release = r; });
+    let asked = 0;
+    await page.route('**/api/v1/incidents?*', async (route) => {
+      asked++;
+      await held;
+      await route.continue();
+    });
+    await page.click('#nav a[href="#/incidents"]');
+    for (let i = 0; i < 100 && !asked; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(asked > 0, 'the incidents page asked for its data');
+    await page.click('#nav a[href="#/report"]');
+    await page.waitForSelector('input[name=title]');
+    await page.fill('input[name=title]', '填写中');
+    release();
+    await page.waitForResponse('**/api/v1/incidents?*');
+    await new Promise((r) => setTimeout(r, 300)); // the stale page's turn to mount, if it would
+    assert.equal(await page.inputValue('input[name=title]'), '填写中');
+    assert.equal(await page.$('#incident-table'), null);
+    assert.match(await page.textContent('#app h1'), /上报/);
+    await page.context().close();
     assert.deepEqual(errors, []);
   });
 

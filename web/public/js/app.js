@@ -3,7 +3,7 @@
 // shows the same list).
 import { get, del, setCsrf, ApiError } from './api.js';
 import { t, lang, setLang } from './i18n.js';
-import { h, mount, setZone, errorBox } from './ui.js';
+import { h, view, navigated, Stale, setZone, errorBox } from './ui.js';
 import { loginPage } from './pages/login.js';
 import { dashboardPage } from './pages/dashboard.js';
 import { incidentsPage } from './pages/incidents.js';
@@ -101,6 +101,8 @@ export function params() {
 }
 
 export async function render() {
+  navigated();
+  const show = view();
   state.listener = null;
   if (location.hash !== render.last) document.getElementById('toast').hidden = true; // a new page
   render.last = location.hash;
@@ -109,21 +111,23 @@ export async function render() {
     try {
       await loggedIn(await get('/api/v1/session'));
     } catch (e) {
+      if (!show.current()) return;
       if (!(e instanceof ApiError) || e.status !== 401) {
-        mount(errorBox(e));
+        show(errorBox(e));
         return;
       }
       topbar.hidden = true;
       loginPage();
       return;
     }
+    if (!show.current()) return; // navigated on while the session loaded: that render goes on
   }
   topbar.hidden = false;
   nav();
   const path = (location.hash.slice(1) || '/').split('?')[0];
   const route = routes.find((r) => r.re.test(path));
   if (!route || (route.roles && !route.roles.includes(state.user.role))) {
-    mount(h('section', { class: 'panel' }, h('h1', {}, '404'), h('p', {}, path)));
+    show(h('section', { class: 'panel' }, h('h1', {}, '404'), h('p', {}, path)));
     return;
   }
   const m = path.match(route.re);
@@ -131,12 +135,17 @@ export async function render() {
   try {
     await route.page(...m.slice(1).map(decodeURIComponent));
   } catch (e) {
+    if (e instanceof Stale) return; // the user has gone on; that page is on show
     if (e instanceof ApiError && e.status === 401) {
       state.user = null;
       render();
       return;
     }
-    mount(h('section', { class: 'panel' }, errorBox(e)));
+    try {
+      show(h('section', { class: 'panel' }, errorBox(e)));
+    } catch {
+      return; // a newer navigation is on show
+    }
   }
   document.getElementById('app').focus({ preventScroll: true });
 }

@@ -30,6 +30,28 @@ export function mount(...children) {
   return app;
 }
 
+// A page mounts only for the navigation that started it. Pages wait for their data; if the
+// user has gone to another page meanwhile (or a live refresh races a navigation), the late page
+// must not cover the one on show. The router counts navigations; a page takes view() as its
+// first, synchronous step, and mounting through it after a newer navigation throws Stale, which
+// stops the page before it installs listeners or timers for a page no longer shown.
+let shown = 0;
+export class Stale extends Error {}
+export function navigated() { shown += 1; }
+export function view() {
+  const mine = shown;
+  const show = (...children) => {
+    if (mine !== shown) throw new Stale('page left before it loaded');
+    return mount(...children);
+  };
+  show.current = () => mine === shown;
+  return show;
+}
+// A page that renders itself again (live updates, after a save) outside the router.
+export function refresh(page, ...args) {
+  page(...args).catch((e) => { if (!(e instanceof Stale)) throw e; });
+}
+
 let zone = 'Asia/Shanghai';
 export function setZone(z) { if (z) zone = z; }
 

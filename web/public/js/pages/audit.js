@@ -1,9 +1,10 @@
 // 审计 (admin, auditor): the audit log and whether its hash chain is intact.
 import { get } from '../api.js';
 import { t } from '../i18n.js';
-import { h, mount, fmtTime } from '../ui.js';
+import { h, view, fmtTime } from '../ui.js';
 
 export async function auditPage() {
+  const mount = view();
   const a = await get('/api/v1/audit?limit=200');
   const v = a.verify || a.verification;
   mount(h('div', { class: 'page-head' }, h('h1', {}, t('Audit')),

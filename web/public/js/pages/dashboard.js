@@ -1,7 +1,7 @@
 // 态势: what is open, how severe, what is due or overdue, the last 30 days; live.
 import { get } from '../api.js';
 import { t, tStatus, tDeadline, lang } from '../i18n.js';
-import { h, mount, fmtTime, dayKey, countdown, levelBadge, loadEcharts } from '../ui.js';
+import { h, view, refresh, fmtTime, dayKey, countdown, levelBadge, loadEcharts } from '../ui.js';
 import { onLive, state } from '../app.js';
 
 const OPEN = ['reported', 'assessing', 'responding', 'recovering', 'reviewing'];
@@ -28,6 +28,7 @@ function bars(title, rows, colorOf) {
 }
 
 export async function dashboardPage() {
+  const mount = view();
   const [open, recent] = await Promise.all([
     get('/api/v1/incidents?limit=500&sort=severity&' + OPEN.map((s) => 'status=' + s).join('&')).catch(() => null),
     get('/api/v1/incidents?limit=500&sort=-reported_at'),
@@ -95,7 +96,7 @@ export async function dashboardPage() {
     if (++seconds % 5 === 0) fillSignals();
   }, 1000);
   let pending;
-  onLive(() => { clearTimeout(pending); pending = setTimeout(() => { if (document.body.contains(trend)) dashboardPage(); }, 300); });
+  onLive(() => { clearTimeout(pending); pending = setTimeout(() => { if (document.body.contains(trend)) refresh(dashboardPage); }, 300); });
 
   // 30 days, per day, by national warning colour.
   const days = [];

@@ -1,10 +1,11 @@
 // 值班: who is on duty now (the roster of the plan, holidays included).
 import { get } from '../api.js';
 import { t } from '../i18n.js';
-import { h, mount, fmtTime } from '../ui.js';
+import { h, view, fmtTime } from '../ui.js';
 import { state } from '../app.js';
 
 export async function dutyPage() {
+  const mount = view();
   const d = await get('/api/v1/duty');
   mount(h('div', { class: 'page-head' }, h('h1', {}, t('Duty'))),
     h('section', { class: 'panel' }, h('h2', {}, t('On duty now')),

@@ -3,7 +3,7 @@
 // the upward report, notes and the timeline.
 import { get, post, put, patch, api, upload } from '../api.js';
 import { t, tStatus, tDeadline, tTask } from '../i18n.js';
-import { h, mount, fmtTime, countdown, levelBadge, statusBadge, field, attempt, toast } from '../ui.js';
+import { h, view, refresh, fmtTime, countdown, levelBadge, statusBadge, field, attempt, toast } from '../ui.js';
 import { state, onLive } from '../app.js';
 
 const NEXT = { reported: ['assessing', 'dismissed'], assessing: ['responding', 'dismissed'], responding: ['recovering'],
@@ -32,6 +32,7 @@ function owner(tk) {
 function textArea(name, value) { return h('textarea', { name, rows: 2, value: value || '' }); }
 
 export async function incidentPage(ref) {
+  const mount = view();
   const inc = await get(`/api/v1/incidents/${encodeURIComponent(ref)}`);
   const base = `/api/v1/incidents/${inc.id}`;
   const [tasks, notes, files] = await Promise.all([get(`${base}/tasks`), get(`${base}/notifications`).catch(() => ({ items: [] })),
@@ -39,7 +40,7 @@ export async function incidentPage(ref) {
   const canWrite = WRITERS.includes(state.user.role);
   const canApprove = ['admin', 'leader', 'responder'].includes(state.user.role);
   const open = !['closed', 'dismissed'].includes(inc.status);
-  const reload = () => incidentPage(ref);
+  const reload = () => refresh(incidentPage, ref);
   const level = state.plan.levels.find((l) => l.id === inc.level);
   const type = state.plan.types.find((x) => x.id === inc.type);
 

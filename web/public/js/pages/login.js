@@ -1,9 +1,10 @@
 import { post } from '../api.js';
 import { t } from '../i18n.js';
-import { h, mount, field, errorBox } from '../ui.js';
+import { h, view, field, errorBox } from '../ui.js';
 import { loggedIn, render } from '../app.js';
 
 export function loginPage() {
+  const mount = view();
   const name = h('input', { name: 'username', autocomplete: 'username', required: true, autofocus: true });
   const pw = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const msg = h('div', { class: 'form-msg' });

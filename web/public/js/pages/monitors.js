@@ -2,7 +2,7 @@
 // day / week / month, response time; one monitor's hourly response-time chart and its outages.
 import { get } from '../api.js';
 import { t } from '../i18n.js';
-import { h, mount, fmtTime, loadEcharts } from '../ui.js';
+import { h, view, fmtTime, loadEcharts } from '../ui.js';
 
 const pct = (w) => (w && w.uptime !== null ? `${w.uptime.toFixed(2)}%` : '—');
 const ms = (v) => (v === null || v === undefined ? '—' : `${v} ms`);
@@ -45,6 +45,7 @@ function guardPanel(sites, roots, found) {
 }
 
 export async function monitorsPage() {
+  const mount = view();
   const [{ items }, hs, sites, roots, web, files] = await Promise.all([get('/api/v1/monitors'),
     get('/api/v1/host').catch(() => null), get('/api/v1/sites').catch(() => ({ items: [] })),
     get('/api/v1/integrity').catch(() => ({ items: [] })), get('/api/v1/signals?source=webguard&limit=10').catch(() => ({ items: [] })),
@@ -66,6 +67,7 @@ export async function monitorsPage() {
 }
 
 export async function monitorPage(id) {
+  const mount = view();
   const m = await get(`/api/v1/monitors/${encodeURIComponent(id)}`);
   const chart = h('div', { class: 'chart', id: 'response-chart' });
   mount(h('div', { class: 'page-head' }, h('h1', {}, m.id, ' ', badge(m.status)), h('p', { class: 'muted' }, m.target)),

@@ -1,9 +1,10 @@
 import { put } from '../api.js';
 import { t } from '../i18n.js';
-import { h, mount, field, errorBox, toast } from '../ui.js';
+import { h, view, field, errorBox, toast } from '../ui.js';
 import { state, render } from '../app.js';
 
 export function passwordPage() {
+  const mount = view();
   const old = h('input', { type: 'password', autocomplete: 'current-password', required: true });
   const nw = h('input', { type: 'password', autocomplete: 'new-password', required: true, minlength: 10 });
   const msg = h('div', { class: 'form-msg' });

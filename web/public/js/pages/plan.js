@@ -1,7 +1,7 @@
 // 预案: the plan in force, read-only — organisation, groups, types, levels and their national
 // mapping, routing, deadlines, playbooks.
 import { t } from '../i18n.js';
-import { h, mount, loadEcharts } from '../ui.js';
+import { h, view, loadEcharts } from '../ui.js';
 import { state } from '../app.js';
 
 const name = (list, id) => { const x = list.find((i) => i.id === id); return x ? x.name : id || '—'; };
@@ -19,6 +19,7 @@ function orgTree(p) {
 }
 
 export function planPage() {
+  const mount = view();
   const p = state.plan;
   const chart = h('div', { class: 'chart org', id: 'org', role: 'img', 'aria-label': t('Organisation') });
   loadEcharts().then((echarts) => {

@@ -2,10 +2,11 @@
 // was seen, its scope — the content both plans ask of a first report.
 import { post, upload } from '../api.js';
 import { t } from '../i18n.js';
-import { h, mount, field, errorBox } from '../ui.js';
+import { h, view, field, errorBox } from '../ui.js';
 import { state } from '../app.js';
 
 export function reportPage() {
+  const mount = view();
   const plan = state.plan;
   const msg = h('div', { class: 'form-msg' });
   const typeSel = h('select', { name: 'type', required: true },
