@@ -3,7 +3,6 @@
 #include "common.h"
 #include "text.h"
 
-#include <ctype.h>
 
 bool yj_utf8_valid(const char *str, size_t len)
 {
@@ -152,37 +151,3 @@ enum yj_target_kind yj_target_form(const char *target, char *why, size_t why_cap
     }
     return YJ_TARGET_TCP;
 }
-
-int yj_selector_xpath(const char *region, char *out, size_t cap)
-{
-    const char *r = region;
-    while (*r == ' ')
-        r++;
-    if (*r == '/' || *r == '(')
-        return snprintf(out, cap, "%s", r) < (int)cap ? 0 : -1;
-    /* The simple selectors: #id, .class, tag, tag#id, tag.class. */
-    char tag[64] = "*", name[200] = "";
-    char kind = 0;
-    size_t t = strcspn(r, "#.");
-    if (t >= sizeof(tag) || strlen(r) - t >= sizeof(name))
-        return -1;
-    if (t)
-        snprintf(tag, sizeof(tag), "%.*s", (int)t, r);
-    if (r[t]) {
-        kind = r[t];
-        snprintf(name, sizeof(name), "%s", r + t + 1);
-    }
-    for (const char *c = tag; *c; c++)
-        if (!isalnum((unsigned char)*c) && *c != '*' && *c != '-')
-            return -1;
-    for (const char *c = name; *c; c++)
-        if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_')
-            return -1;
-    if ((kind && !*name) || (!kind && t == 0))
-        return -1;
-    int n = kind == '#'   ? snprintf(out, cap, "//%s[@id='%s']", tag, name)
-            : kind == '.' ? snprintf(out, cap, "//%s[contains(concat(' ', normalize-space(@class), ' '), ' %s ')]", tag, name)
-                          : snprintf(out, cap, "//%s", tag);
-    return n < (int)cap ? 0 : -1;
-}
-

@@ -33,8 +33,4 @@ int yj_size_parse(const char *s, int64_t *out, struct yj_err *err);
 enum yj_target_kind { YJ_TARGET_BAD = 0, YJ_TARGET_URL, YJ_TARGET_TCP, YJ_TARGET_ICMP, YJ_TARGET_DNS };
 enum yj_target_kind yj_target_form(const char *target, char *why, size_t why_cap);
 
-/* A region of a page as XPath into out: XPath itself (starting with / or '(') or a simple CSS
- * selector (#id, .class, tag, tag#id, tag.class). 0, or -1 for a selector it does not understand. */
-int yj_selector_xpath(const char *region, char *out, size_t cap);
-
 #endif

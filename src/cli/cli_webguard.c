@@ -4,6 +4,8 @@
  * that cannot be fetched. */
 #include "../base/common.h"
 #include "../base/err.h"
+#include "../base/fileio.h"
+#include "../base/selector.h"
 #include "../sources/probe.h"
 #include "../sources/webguard.h"
 #include "cli.h"
@@ -12,37 +14,31 @@
 #include <jansson.h>
 
 static const char webguard_usage[] =
-    "usage: yingji webguard check URL [--baseline FILE] [--words DIR] [--ca FILE] [--json]\n"
+    "usage: yingji webguard check URL [--baseline FILE] [--dynamic SELECTOR]... [--words DIR] [--ca FILE]\n"
+    "                              [--json]\n"
     "\n"
     "Fetches the page and reports: links to outside sites that are hidden (暗链), scripts or frames\n"
     "that are not in the baseline (or hidden frames), text changed against the baseline (a saved\n"
     "copy of the page, FILE), and words of the prohibited lists (built in, or the *.txt of DIR).\n"
+    "--dynamic leaves a region out of the comparison with the baseline, as `dynamic:` of a site in\n"
+    "the config does: XPath (//div[@class='date']) or #id, .class, tag, tag#id, tag.class.\n"
     "With --json: {\"url\", \"findings\": [{\"kind\": tamper|hidden_link|injected_script|prohibited,\n"
     "\"detail\", \"category\", \"evidence\"}]}. Exit 0 clean, 1 findings, 2 bad command or unreachable.\n";
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = xmalloc(PROBE_BODY_MAX + 1);
-    *len = fread(buf, 1, PROBE_BODY_MAX, f);
-    buf[*len] = 0;
-    fclose(f);
-    return buf;
-}
 
 int cli_webguard(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"baseline", required_argument, NULL, 'b'},
                                          {"words", required_argument, NULL, 'w'},
                                          {"ca", required_argument, NULL, 'c'},
+                                         {"dynamic", required_argument, NULL, 'd'},
                                          {NULL, 0, NULL, 0}};
     if (cli_wants_help(argc, argv)) {
         fputs(webguard_usage, stdout);
         return 0;
     }
     const char *baseline_path = NULL, *words_dir = NULL, *ca = NULL;
+    const char *regions[32];
+    size_t n_regions = 0;
     int ch;
     optind = 1;
     opterr = 0;
@@ -53,15 +49,25 @@ int cli_webguard(struct cli *c, int argc, char **argv)
             words_dir = optarg;
         else if (ch == 'c')
             ca = optarg;
+        else if (ch == 'd' && n_regions < YJ_ARRAY_LEN(regions)) {
+            char xp[512];
+            if (yj_selector_xpath(optarg, xp, sizeof(xp)) < 0)
+                return cli_usage("webguard: --dynamic \"%s\" is neither XPath that compiles nor a selector #id, .class, "
+                                 "tag, tag#id or tag.class",
+                                 optarg);
+            regions[n_regions++] = optarg;
+        }
+        else if (ch == 'd')
+            return cli_usage("webguard: at most %zu --dynamic regions", YJ_ARRAY_LEN(regions));
         else
             return cli_usage("webguard: unknown or incomplete option %s", argv[optind - 1]);
     }
     if (argc - optind != 2 || strcmp(argv[optind], "check") != 0)
-        return cli_usage("usage: yingji webguard check URL [--baseline FILE] [--json]");
+        return cli_usage("usage: yingji webguard check URL [--baseline FILE] [--dynamic SELECTOR]... [--json]");
     const char *url = argv[optind + 1];
     size_t blen = 0;
     char *baseline = NULL;
-    if (baseline_path && !(baseline = read_file(baseline_path, &blen)))
+    if (baseline_path && !(baseline = yj_read_file(baseline_path, PROBE_BODY_MAX, &blen)))
         return cli_usage("webguard: cannot read the baseline %s: %s", baseline_path, strerror(errno));
     struct yj_err err = {0};
     struct webguard_words *words = NULL;
@@ -77,7 +83,7 @@ int cli_webguard(struct cli *c, int argc, char **argv)
         rc = 2;
     } else {
         struct webguard_report r;
-        if (webguard_check(final, page, len, baseline, blen, words, &r, &err) < 0) {
+        if (webguard_check_regions(final, page, len, baseline, blen, words, regions, n_regions, &r, &err) < 0) {
             rc = cli_fail(err.code, err.msg);
         } else {
             if (c->json) {

@@ -2,6 +2,7 @@
  * Read once at start; never holds secrets in memory longer than the config lives. */
 #include "../base/cidr.h"
 #include "../base/common.h"
+#include "../base/selector.h"
 #include "../base/text.h"
 #include "../base/timeutil.h"
 #include "config.h"
@@ -349,7 +350,7 @@ static void validate_sites(struct decoder *d, struct yj_config *c)
             char xp[512];
             if (yj_selector_xpath(w->dynamic[k], xp, sizeof(xp)) < 0)
                 decode_error_at(d, &w->dynamic[k],
-                                "\"%s\" is neither XPath (starting with /) nor a selector #id, .class, tag, tag#id or "
+                                "\"%s\" is neither XPath that compiles nor a selector #id, .class, tag, tag#id or "
                                 "tag.class",
                                 w->dynamic[k]);
         }

@@ -3,6 +3,7 @@
 #include "../base/common.h"
 #include "../base/embed.h"
 #include "../base/err.h"
+#include "../base/selector.h"
 #include "../base/text.h"
 #include "webguard.h"
 
@@ -483,6 +484,13 @@ static void walk(struct page *pg, xmlNodePtr node, const char *hidden)
             free(h);
             free(w);
             free(amount);
+        }
+        if (!why && strcasecmp(tag, "iframe") == 0) { /* <iframe width=0 height=0>: no style needed */
+            char *h = attr(n, "height"), *w = attr(n, "width");
+            if ((h && strtol(h, NULL, 10) <= 1) || (w && strtol(w, NULL, 10) <= 1))
+                why = "a frame of zero size";
+            free(h);
+            free(w);
         }
         if (strcasecmp(tag, "script") == 0 || strcasecmp(tag, "iframe") == 0) {
             char *src = attr(n, "src");

@@ -96,5 +96,11 @@ describe('website guard on a schedule', () => {
     const r = sh(`'${process.env.YINGJI_BIN || new URL('../../build/yingji', import.meta.url).pathname}' --config '${f}' serve --listen 127.0.0.1:0`);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /bad\.yaml:3:\d+: "div > p" is neither XPath/);
+    // XPath that does not compile: the same error, before the server starts fetching.
+    writeFileSync(f, `data: ${join(dir, 'bad-data')}\nsites:\n  - {id: a, url: "http://127.0.0.1:1/",\n     dynamic: ["#news", "//div[@class='date'"]}\n`);
+    const x = sh(`'${process.env.YINGJI_BIN || new URL('../../build/yingji', import.meta.url).pathname}' --config '${f}' serve --listen 127.0.0.1:0`);
+    assert.equal(x.code, 2);
+    assert.match(x.stderr, /bad\.yaml:4:\d+: "\/\/div\[@class='date'" is neither XPath that compiles/);
+    assert.doesNotMatch(x.stderr, /XPath error/); // libxml2's own message is not printed besides
   });
 });

@@ -24,6 +24,7 @@ const pages = {
 <marquee height="1" width="1"><a href="http://e.example.cn">e</a></marquee>
 <span style="color:#fff;background-color:#fff"><a href="http://f.example.com">f</a></span>
 <script>document.write('<a href="http://g.example.com/">g</a>')</script>
+<iframe src="http://h.example.com/" width="0" height="0"></iframe>
 </body>`),
   '/injected': BASE.replace('</body>', '<script src="https://evil.example.com/miner.js"></script></body>'),
   '/words': BASE.replace('</body>', '<p>ＢＥＴ３６５ 官方，澳 门 博 彩 真人娱乐，代·开·发·票</p></body>'),
@@ -63,6 +64,19 @@ describe('yingji webguard check', () => {
     for (const f of r.json.findings) assert.deepEqual(Object.keys(f).sort(), ['category', 'detail', 'evidence', 'kind']);
   });
 
+  test('--dynamic leaves a region out of the comparison, as a site\'s dynamic: does; a bad one is refused', async () => {
+    const r = await check('/tampered', '--baseline', join(dir, 'baseline.html'), '--dynamic', '//p[1]');
+    assert.equal(r.code, 0, JSON.stringify(r.json));
+    assert.deepEqual(r.json.findings, []);
+    // The region is left out of the comparison only: a hidden link in it is still found.
+    const h = await check('/hidden', '--baseline', join(dir, 'baseline.html'), '--dynamic', 'body');
+    assert.ok(h.json.findings.some((f) => f.kind === 'hidden_link'));
+    assert.ok(!h.json.findings.some((f) => f.kind === 'tamper'));
+    const bad = await yj(['webguard', 'check', base + '/clean', '--dynamic', '//p[']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--dynamic "\/\/p\[" is neither XPath that compiles/);
+  });
+
   test('暗链: every hiding trick is found; the visible outside link is not', async () => {
     const r = await check('/hidden');
     assert.equal(r.code, 1);
@@ -72,6 +86,10 @@ describe('yingji webguard check', () => {
       'f.example.com', 'g.example.com']);
     assert.ok(hidden.every((f) => f.category === '暗链植入'));
     assert.ok(!r.json.findings.some((f) => /moe\.gov\.cn/.test(f.detail)));
+    // A frame of zero size by its attributes is a hidden frame even without a baseline.
+    const frame = r.json.findings.filter((f) => f.kind === 'injected_script');
+    assert.equal(frame.length, 1, JSON.stringify(frame));
+    assert.match(frame[0].detail, /隐藏的框架加载外部页面 http:\/\/h\.example\.com\/（a frame of zero size）/);
   });
 
   test('a script that was not in the baseline is injected', async () => {
