@@ -29,7 +29,7 @@ void yj_time_rfc3339(int64_t ms, char *buf, size_t size);
 /* Parses RFC 3339 (with Z or an offset, optional fraction) or plain epoch ms digits. */
 int yj_time_parse(const char *s, int64_t *out_ms, struct yj_err *err);
 
-/* "2026-11-22 09:38" in the process's local time zone (main sets TZ to the plan's zone). */
+/* "2026-11-22 09:38:05" in the process's local time zone (main sets TZ to the plan's zone). */
 void yj_time_local(int64_t ms, char *buf, size_t size);
 
 /* Calendar year of ms in the local time zone (incident numbers count per year). */

@@ -920,12 +920,59 @@ static void say_duration(char *buf, size_t cap, int64_t ms)
         snprintf(buf, cap, "%lld 小时 %lld 分", (long long)(s / 3600), (long long)(s % 3600 / 60));
 }
 
+/* The least severe level a type allows (the plan's own, by national level IV before I). */
+static const char *mildest_level(const struct plan *plan, const char *type_id)
+{
+    const struct plan_type *t = plan_type(plan, type_id);
+    const char *best = NULL;
+    int worst = 0;
+    for (size_t i = 0; t && i < t->n_levels; i++) {
+        const struct plan_level *l = plan_level(plan, t->levels[i]);
+        if (l && l->national_level > worst) {
+            worst = l->national_level;
+            best = l->id;
+        }
+    }
+    return best;
+}
+
+/* A certificate near its end is an incident of its own (key monitor:ID:cert), at the mildest level
+ * of the outage type unless the monitor names a level: someone must renew it before the site goes
+ * down for every browser. A renewed certificate records the recovery. */
+static void monitor_certificate(struct server *srv, const struct config_monitor *m, const struct monitor_change *c)
+{
+    char key[96], message[600], until[40];
+    snprintf(key, sizeof(key), "monitor:%s:cert", c->id);
+    yj_time_local(c->cert_expires_at, until, sizeof(until));
+    json_t *fields;
+    if (c->up) {
+        snprintf(message, sizeof(message), "%s 的 TLS 证书已更新，有效期至 %s（%s）", c->id, until, m->target);
+        fields = json_pack("{s:s, s:s, s:{s:s, s:s}}", "monitor", c->id, "state", "certificate_renewed", "recovered",
+                           "key", key, "note", message);
+    } else {
+        snprintf(message, sizeof(message), "%s 的 TLS 证书将于 %s 到期（%s）：%s", c->id, until, m->target, c->reason);
+        struct plan_ref *pr = server_plan_acquire(srv);
+        const char *type = config_monitor_type(m, pr->plan);
+        char title[300];
+        snprintf(title, sizeof(title), "证书即将到期：%s（%s）", c->id, until);
+        fields = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s?, s:s?}}", "monitor", c->id, "state",
+                           "certificate_ending", "reason", c->reason, "incident", "type", type, "title", title, "key",
+                           key, "level", m->level ? m->level : mildest_level(pr->plan, type), "unit", m->unit);
+        server_plan_release(pr);
+    }
+    raise_signal(srv, "monitor", m->target, m->asset, message, fields);
+}
+
 /* On the monitor thread: a target went down or came back. The change is stored, then a signal that
  * says what it means (the plan type the config names) goes the way of every signal. */
 static void monitor_change(const struct monitor_change *c, void *ud)
 {
     struct server *srv = ud;
     const struct config_monitor *m = monitor_config(srv, c->id);
+    if (m && c->certificate) {
+        monitor_certificate(srv, m, c);
+        return;
+    }
     struct yj_err err = {0};
     struct store *st = server_store(srv, &err);
     if (!m || !st)
@@ -998,6 +1045,9 @@ static int start_monitors(struct server *srv, struct yj_err *err)
             .interval_ms = m->interval > 0 ? m->interval : 60000,
             .retries = (int)m->retries,
             .was_down = strcmp(known.status, "down") == 0,
+            .was_cert_soon = known.cert_expires_at &&
+                             known.cert_expires_at - yj_now_ms() <
+                                 (m->cert_warn > 0 ? m->cert_warn : 14 * YJ_MS_PER_DAY),
         };
     }
     if (rc == 0)

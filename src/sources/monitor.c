@@ -24,6 +24,8 @@ struct mon {
     struct probe_result work_result;
     int fails; /* failed checks in a row */
     bool down;
+    bool cert_soon;
+    int64_t cert_expires_at; /* as seen at the last TLS handshake */
 };
 
 struct monitor_runner {
@@ -80,6 +82,19 @@ static void judge(struct mon *m, const struct probe_result *res)
                 r->on_change(&(struct monitor_change){.id = m->spec.id, .at = now, .up = true, .reason = ""},
                              r->ud);
         }
+        /* Only a check that reached the page says anything of the certificate (a TCP or ICMP
+         * monitor has none: cert_expires_at 0, never soon). */
+        if (res->cert_expires_at && res->cert_soon != m->cert_soon) {
+            m->cert_soon = res->cert_soon;
+            if (r->on_change)
+                r->on_change(&(struct monitor_change){.id = m->spec.id,
+                                                      .at = now,
+                                                      .up = !res->cert_soon,
+                                                      .reason = res->cert_soon ? res->reason : "",
+                                                      .certificate = true,
+                                                      .cert_expires_at = res->cert_expires_at},
+                             r->ud);
+        }
         return;
     }
     m->fails++;
@@ -110,6 +125,12 @@ static void finished(struct monitor_runner *r)
         m->inflight = NULL;
         memset(&res, 0, sizeof(res));
         probe_finish(k, (int)code, &res);
+        /* curl keeps the connection for the next check: no handshake then, no certificate to read.
+         * It is still the one the connection was made with. */
+        if (res.cert_expires_at)
+            m->cert_expires_at = res.cert_expires_at;
+        else if (res.up && m->cert_expires_at && strncmp(res.final_url, "https://", 8) == 0)
+            probe_certificate(&m->spec.probe, m->cert_expires_at, &res);
         judge(m, &res);
     }
 }
@@ -295,6 +316,7 @@ int monitor_runner_start(const struct monitor_spec *specs, size_t n, monitor_che
         m->spec = specs[i];
         m->r = r;
         m->down = specs[i].was_down;
+        m->cert_soon = specs[i].was_cert_soon;
         uv_timer_init(&r->loop, &m->timer);
         m->timer.data = m;
         uint64_t interval = (uint64_t)(specs[i].interval_ms > 0 ? specs[i].interval_ms : 60000);

@@ -1,7 +1,8 @@
 /* monitor.h: availability monitors on a schedule (issue 7). Each target is checked every interval
  * with the same check as `yingji probe`, all of them through one libcurl multi handle driven by a
  * libuv loop in a thread of its own. The runner knows nothing of incidents: it reports every
- * check (in a batch once a second) and every change between up and down to the callbacks. */
+ * check (in a batch once a second) and every change between up and down (and of a certificate
+ * between far from and near its end) to the callbacks. */
 #ifndef YJ_MONITOR_H
 #define YJ_MONITOR_H
 
@@ -19,6 +20,7 @@ struct monitor_spec {
     int64_t interval_ms;
     int retries;   /* failed checks in a row tolerated before the target counts as down */
     bool was_down; /* as last stored: the first good check then reports the recovery */
+    bool was_cert_soon; /* as last stored: a renewed certificate is then reported */
 };
 
 struct monitor_check {
@@ -27,12 +29,16 @@ struct monitor_check {
     struct probe_result r;
 };
 
+/* A target went down or came back; or (certificate) its TLS certificate came within the warning's
+ * days of its end (up false) or, renewed, out of them again (up true). */
 struct monitor_change {
     const char *id;
     int64_t at;
     bool up;
-    const char *reason; /* down: the last failure; up: "" */
+    const char *reason; /* down: the last failure; a certificate ending: the warning; else "" */
     int failures;       /* down: failed checks in a row */
+    bool certificate;
+    int64_t cert_expires_at; /* certificate: its end, ms */
 };
 
 /* Both run on the runner's thread; what they are given is only valid during the call. */

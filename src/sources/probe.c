@@ -178,6 +178,17 @@ void *probe_check_curl(struct probe_check *k)
     return k->curl;
 }
 
+void probe_certificate(const struct probe_target *t, int64_t expires_at, struct probe_result *out)
+{
+    out->cert_expires_at = expires_at;
+    out->cert_days_left = (expires_at - yj_now_ms()) / YJ_MS_PER_DAY;
+    int warn = t->cert_warn_days > 0 ? t->cert_warn_days : 14;
+    out->cert_soon = out->up && out->cert_days_left < warn;
+    if (out->cert_soon)
+        snprintf(out->reason, sizeof(out->reason), "the TLS certificate ends in %lld days",
+                 (long long)out->cert_days_left);
+}
+
 void probe_finish(struct probe_check *k, int curl_code, struct probe_result *out)
 {
     const struct probe_target *t = k->t;
@@ -204,13 +215,8 @@ void probe_finish(struct probe_check *k, int curl_code, struct probe_result *out
             snprintf(out->reason, sizeof(out->reason), "the page contains \"%.200s\"", t->absent);
         else
             out->up = true;
-        if (out->cert_expires_at) {
-            out->cert_days_left = (out->cert_expires_at - yj_now_ms()) / (24 * 3600 * 1000);
-            int warn = t->cert_warn_days > 0 ? t->cert_warn_days : 14;
-            if (out->up && out->cert_days_left < warn)
-                snprintf(out->reason, sizeof(out->reason), "the TLS certificate ends in %lld days",
-                         (long long)out->cert_days_left);
-        }
+        if (out->cert_expires_at)
+            probe_certificate(t, out->cert_expires_at, out);
     }
     free(k->body.data);
     free(k->url);

@@ -29,6 +29,7 @@ struct probe_result {
     char final_url[512];
     int64_t cert_expires_at; /* ms; 0 when not HTTPS or unknown */
     int64_t cert_days_left;
+    bool cert_soon; /* up, and the certificate ends within the warning's days */
 };
 
 #include <stddef.h>
@@ -48,6 +49,11 @@ struct probe_check;
 int probe_prepare(const struct probe_target *t, struct probe_check **out, struct probe_result *res);
 void *probe_check_curl(struct probe_check *k);
 void probe_finish(struct probe_check *k, int curl_code, struct probe_result *res);
+
+/* The certificate's end on a result: days left, and (up, within t's warning days) cert_soon and
+ * the warning as reason. probe_finish calls it; a caller that keeps connections open calls it
+ * with the end it saw last when a reused connection had no handshake to read one from. */
+void probe_certificate(const struct probe_target *t, int64_t expires_at, struct probe_result *out);
 
 /* icmp:HOST and dns:NAME are not libcurl's: checked by probe_run alone (blocking up to the
  * timeout), which the monitors run in libuv's thread pool. */

@@ -4,8 +4,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import https from 'node:https';
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { yjAsync as yj, tempDir, cleanup, sh, until } from './helpers.mjs';
 import { startServer, Client } from './server.mjs';
@@ -126,6 +128,64 @@ describe('scheduled monitors', () => {
     } finally {
       await srv.stop();
       port.close();
+    }
+  });
+
+  test('a TLS certificate near its end is an incident of its own; renewed while the server was away, it records the recovery', async () => {
+    // A CA of the test's own and two certificates it signs: one ending in five days, one in 400.
+    const pki = join(dir, 'pki');
+    mkdirSync(pki);
+    const ssl = (...args) => execFileSync('openssl', args, { cwd: pki, stdio: 'ignore' });
+    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-subj', '/CN=test CA', '-keyout', 'ca.key', '-out', 'ca.pem');
+    writeFileSync(join(pki, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+    for (const [name, days] of [['short', 5], ['long', 400]]) {
+      ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', `${name}.key`, '-out', `${name}.csr`);
+      ssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', String(days),
+        '-extfile', 'san.ext', '-out', `${name}.pem`);
+    }
+    const context = (name) => ({ key: readFileSync(join(pki, `${name}.key`)), cert: readFileSync(join(pki, `${name}.pem`)) });
+    const tls = https.createServer(context('short'), (req, res) => { res.writeHead(200); res.end('ok'); });
+    await new Promise((r) => tls.listen(0, '127.0.0.1', r));
+    const data = join(dir, 'tls-data');
+    const f = join(dir, 'tls.yaml');
+    writeFileSync(f, 'monitors:\n'
+      + `  - {id: portal, target: "https://127.0.0.1:${tls.address().port}/", interval: 200ms, ca: "${join(pki, 'ca.pem')}", cert_warn: 30d, asset: main_site}\n`);
+    let srv = await startServer({ args: ['--config', f], data });
+    try {
+      const c = await admin(srv);
+      const inc = await until('the certificate incident', async () => (await c.req('GET', '/api/v1/incidents')).json.items
+        .find((i) => /^证书即将到期：portal（\d{4}-\d\d-\d\d \d\d:\d\d:\d\d）$/.test(i.title)));
+      assert.equal(inc.type, 'server_fault');
+      assert.equal(inc.level, 'general'); // the mildest level of the outage type
+      assert.equal(inc.unit, 'publicity'); // the owner of main_site
+      // The checks are stored once a second.
+      const m = await until('the check stored', async () => {
+        const x = (await c.req('GET', '/api/v1/monitors/portal')).json;
+        return x.status !== 'unknown' ? x : null;
+      });
+      assert.equal(m.status, 'up'); // the site still works: it is a warning, not an outage
+      assert.match(m.reason, /certificate ends in [45] days/);
+      // Checked every 200 ms, still near its end: one incident, one signal.
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal((await c.req('GET', '/api/v1/incidents')).json.items.filter((i) => /portal/.test(i.title)).length, 1);
+      assert.equal(sql(srv.data, `SELECT count(*) FROM signals WHERE source = 'monitor' AND incident_id = ${inc.id}`), '1');
+      // Renewed while the server is stopped: the first check after the start records it.
+      await srv.stop();
+      tls.setSecureContext(context('long'));
+      const password = srv.adminPassword;
+      srv = await startServer({ args: ['--config', f], data });
+      const c2 = await admin(srv, password);
+      const back = await until('the renewal on the timeline', async () => (await c2.req('GET', `/api/v1/incidents/${inc.id}/timeline`))
+        .json.items.find((e) => e.kind === 'recovered'));
+      assert.match(back.body.note, /^portal 的 TLS 证书已更新，有效期至 \d{4}-/);
+      const renewed = await until('the renewed certificate stored', async () => {
+        const x = (await c2.req('GET', '/api/v1/monitors/portal')).json;
+        return x.reason === null ? x : null;
+      });
+      assert.ok(new Date(renewed.cert_expires_at) - Date.now() > 300 * 86400e3, renewed.cert_expires_at);
+    } finally {
+      await srv.stop();
+      tls.close();
     }
   });
 
