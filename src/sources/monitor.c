@@ -25,6 +25,7 @@ struct mon {
     int fails; /* failed checks in a row */
     bool down;
     bool cert_soon;
+    bool cert_reported; /* a certificate has been judged since the start */
     int64_t cert_expires_at; /* as seen at the last TLS handshake */
 };
 
@@ -83,8 +84,13 @@ static void judge(struct mon *m, const struct probe_result *res)
                              r->ud);
         }
         /* Only a check that reached the page says anything of the certificate (a TCP or ICMP
-         * monitor has none: cert_expires_at 0, never soon). */
-        if (res->cert_expires_at && res->cert_soon != m->cert_soon) {
+         * monitor has none: cert_expires_at 0, never soon). The first one after the start says
+         * a certificate near its end again (its open incident takes it; one closed meanwhile with
+         * the certificate not renewed opens anew), and a renewal since the last stored check. */
+        bool first = res->cert_expires_at && !m->cert_reported && res->cert_soon;
+        if (res->cert_expires_at)
+            m->cert_reported = true;
+        if (res->cert_expires_at && (first || res->cert_soon != m->cert_soon)) {
             m->cert_soon = res->cert_soon;
             if (r->on_change)
                 r->on_change(&(struct monitor_change){.id = m->spec.id,

@@ -20,7 +20,8 @@ struct monitor_spec {
     int64_t interval_ms;
     int retries;   /* failed checks in a row tolerated before the target counts as down */
     bool was_down; /* as last stored: the first good check then reports the recovery */
-    bool was_cert_soon; /* as last stored: a renewed certificate is then reported */
+    bool was_cert_soon; /* as last stored: a renewed certificate is then reported (one still near
+                           its end is reported at the first check in any case) */
 };
 
 struct monitor_check {

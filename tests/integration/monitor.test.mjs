@@ -169,10 +169,15 @@ describe('scheduled monitors', () => {
       await new Promise((r) => setTimeout(r, 1000));
       assert.equal((await c.req('GET', '/api/v1/incidents')).json.items.filter((i) => /portal/.test(i.title)).length, 1);
       assert.equal(sql(srv.data, `SELECT count(*) FROM signals WHERE source = 'monitor' AND incident_id = ${inc.id}`), '1');
+      // A restart with the certificate still near its end says so again, on the same incident.
+      const password = srv.adminPassword;
+      await srv.stop();
+      srv = await startServer({ args: ['--config', f], data });
+      await until('the warning again after the restart',
+        async () => sql(srv.data, `SELECT count(*) FROM signals WHERE source = 'monitor' AND incident_id = ${inc.id}`) === '2');
       // Renewed while the server is stopped: the first check after the start records it.
       await srv.stop();
       tls.setSecureContext(context('long'));
-      const password = srv.adminPassword;
       srv = await startServer({ args: ['--config', f], data });
       const c2 = await admin(srv, password);
       const back = await until('the renewal on the timeline', async () => (await c2.req('GET', `/api/v1/incidents/${inc.id}/timeline`))
@@ -183,6 +188,7 @@ describe('scheduled monitors', () => {
         return x.reason === null ? x : null;
       });
       assert.ok(new Date(renewed.cert_expires_at) - Date.now() > 300 * 86400e3, renewed.cert_expires_at);
+      assert.equal((await c2.req('GET', '/api/v1/incidents')).json.items.filter((i) => /portal/.test(i.title)).length, 1);
     } finally {
       await srv.stop();
       tls.close();
