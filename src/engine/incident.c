@@ -283,8 +283,11 @@ int incident_report(struct yj_ctx *ctx, const struct incident_report_req *req, s
         goto out;
 
     const struct plan_deadlines *dl = &level->deadlines;
-    /* Report at once (秒级响应): due from detection, met now that it is reported. */
-    if (dl->report >= 0 && (rc = add_deadline(ctx, inc.id, "report", inc.detected_at + dl->report, now, err)) < 0)
+    /* Report at once (秒级响应): due from detection, met now that it is reported. "At once" (0s)
+     * allows a minute: a log line's time is to the second, and a signal passes through batches
+     * and retries before it is an incident; a machine that reports in seconds is not late. */
+    int64_t report_within = dl->report > 0 ? dl->report : INCIDENT_REPORT_AT_ONCE_MS;
+    if (dl->report >= 0 && (rc = add_deadline(ctx, inc.id, "report", inc.detected_at + report_within, now, err)) < 0)
         goto out;
     if (dl->acknowledge >= 0 && (rc = add_deadline(ctx, inc.id, "acknowledge", now + dl->acknowledge, 0, err)) < 0)
         goto out;

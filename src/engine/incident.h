@@ -22,6 +22,9 @@ struct yj_ctx;
 struct yj_err;
 
 /* Statuses as stored and shown. Values are append-only. */
+/* A report deadline of 0s (report at once, 立即报告) is met within this of detection. */
+#define INCIDENT_REPORT_AT_ONCE_MS INT64_C(60000)
+
 #define INCIDENT_REPORTED "reported"
 #define INCIDENT_ASSESSING "assessing"
 #define INCIDENT_RESPONDING "responding"

@@ -173,8 +173,21 @@ describe('incidents', () => {
     const assess = i.deadlines.find((d) => d.kind === 'assessment');
     assert.equal(Date.parse(assess.due_at) - Date.parse(i.reported_at), 3600 * 1000);
     assert.equal(assess.met_at, null);
+    // Reported at once: on time.
+    const rep = i.deadlines.find((d) => d.kind === 'report');
+    assert.equal(rep.met_at, i.reported_at);
+    assert.equal(rep.overdue, false);
     assert.equal(i.timeline.length, 1);
     assert.equal(i.timeline[0].kind, 'reported');
+    // Seen ten minutes ago and reported now: "at once" (a minute) was missed.
+    const other = (...args) => yj(['--data', join(dir, 'late-data'), ...args]);
+    const late = other('incident', 'report', '--type', 'machine_room_water', '--title', '机房漏水（补报）',
+      '--detected', new Date(Date.now() - 600e3).toISOString(), '--json');
+    assert.equal(late.code, 0, late.stderr);
+    const lateShown = other('incident', 'show', late.json.number, '--json').json;
+    const lateRep = lateShown.deadlines.find((d) => d.kind === 'report');
+    assert.equal(lateRep.overdue, true);
+    assert.equal(Date.parse(lateRep.due_at) - Date.parse(lateShown.detected_at), 60e3);
     // The global options are accepted after the command, too.
     const again = yj(['incident', 'show', '1', '--data', data, '--json']);
     assert.equal(again.json.number, i.number);

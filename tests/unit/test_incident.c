@@ -120,7 +120,8 @@ static void test_report_classifies_routes_and_times(void **state)
     assert_string_equal(inc.gbt_subcategory, "attack.web_tamper");
     assert_string_equal(inc.unit, "it_office");
     int64_t met = -1;
-    assert_true(due(f, inc.id, "report", &met) == T0 && met == T0);
+    /* "At once" (0s): a minute from detection, met by this report. */
+    assert_true(due(f, inc.id, "report", &met) == T0 + INCIDENT_REPORT_AT_ONCE_MS && met == T0);
     assert_true(due(f, inc.id, "acknowledge", &met) == T0 + 5 * YJ_MS_PER_MIN && met == 0);
     assert_true(due(f, inc.id, "assessment", &met) == T0 + YJ_MS_PER_HOUR && met == 0);
     /* 较大 at an "other" operator: upward report within 4 h (网络安全事件报告管理办法). */
