@@ -950,7 +950,8 @@ static void monitor_certificate(struct server *srv, const struct config_monitor 
         fields = json_pack("{s:s, s:s, s:{s:s, s:s}}", "monitor", c->id, "state", "certificate_renewed", "recovered",
                            "key", key, "note", message);
     } else {
-        snprintf(message, sizeof(message), "%s 的 TLS 证书将于 %s 到期（%s）：%s", c->id, until, m->target, c->reason);
+        snprintf(message, sizeof(message), "%s 的 TLS 证书将于 %s 到期，还剩 %lld 天（%s）", c->id, until,
+                 (long long)((c->cert_expires_at - c->at) / YJ_MS_PER_DAY), m->target);
         struct plan_ref *pr = server_plan_acquire(srv);
         const char *type = config_monitor_type(m, pr->plan);
         char title[300];
