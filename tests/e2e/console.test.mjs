@@ -7,8 +7,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import { join } from 'node:path';
 import { SRC, tempDir, cleanup } from '../integration/helpers.mjs';
@@ -298,6 +300,12 @@ describe('web console', { skip }, () => {
     const gone = closed.address().port;
     await new Promise((r) => closed.close(r));
     const dir = tempDir();
+    // An HTTPS page whose certificate (made here) ends in five days.
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '5', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    const tls = https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+      (req, res) => { res.writeHead(200); res.end('ok'); });
+    await new Promise((r) => tls.listen(0, '127.0.0.1', r));
     const f = join(dir, 'yingji.yaml');
     const root = join(dir, 'www');
     mkdirSync(root);
@@ -307,7 +315,8 @@ describe('web console', { skip }, () => {
       + `  - {id: home, url: "http://127.0.0.1:${web.address().port}/", interval: 500ms, asset: main_site}\n`
       + 'monitors:\n'
       + `  - {id: www, target: "http://127.0.0.1:${web.address().port}/", interval: 500ms, keyword: 欢迎访问, asset: main_site}\n`
-      + `  - {id: mail, target: "127.0.0.1:${gone}", interval: 500ms, retries: 0}\n`);
+      + `  - {id: mail, target: "127.0.0.1:${gone}", interval: 500ms, retries: 0}\n`
+      + `  - {id: portal, target: "https://127.0.0.1:${tls.address().port}/", interval: 500ms, ca: "${join(dir, 'cert.pem')}"}\n`);
     const msrv = await startServer({ args: ['--config', f] });
     const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
     try {
@@ -334,6 +343,11 @@ describe('web console', { skip }, () => {
       assert.match(await mail.textContent(), /不可用/);
       assert.match(await mail.textContent(), /Couldn't connect|connect/i);
       assert.equal(await mail.getAttribute('class'), 'row-bad');
+      // Up, but its certificate ends in five days: said in the console's words, marked.
+      const portal = page.locator('#monitors tr:has-text("portal")');
+      assert.match(await portal.textContent(), /正常/);
+      assert.match(await portal.textContent(), /证书到期 \d{4}-\d\d-\d\d \d\d:\d\d（[45] 天后）/);
+      assert.equal(await portal.getAttribute('class'), 'row-warn');
       // The finding is stored within about 50 ms of the change; the page shows what is stored.
       for (let i = 0; i < 100 && !(await page.$('#findings')); i++) {
         await new Promise((r) => setTimeout(r, 200));
@@ -361,6 +375,7 @@ describe('web console', { skip }, () => {
       await ctx.close();
       await msrv.stop();
       web.close();
+      tls.close();
       cleanup(dir);
     }
   });

@@ -9,6 +9,15 @@ const ms = (v) => (v === null || v === undefined ? '—' : `${v} ms`);
 const badge = (status) => h('span', { class: `badge ${status === 'up' ? 'ok' : status === 'down' ? 'bad' : ''}` },
   status === 'up' ? t('up') : status === 'down' ? t('down') : t('not checked yet'));
 
+// What is wrong, in the console's language: a monitor that is up but whose certificate is near
+// its end (the server's warning) says when it ends; an outage's reason is the check's own words.
+const certSoon = (m) => m.status === 'up' && m.reason && m.cert_expires_at;
+function problem(m) {
+  if (!certSoon(m)) return m.reason || '';
+  const days = Math.floor((new Date(m.cert_expires_at) - Date.now()) / 86400e3);
+  return `${t('Certificate ends')} ${fmtTime(m.cert_expires_at)}（${days} ${t('days left')}）`;
+}
+
 // The server's own host, when `host:` is configured: each value against its limit.
 function hostPanel(hs) {
   if (!hs) return null;
@@ -57,10 +66,10 @@ export async function monitorsPage() {
   h('section', { class: 'panel' }, items.length ? h('table', { class: 'table', id: 'monitors' },
     h('thead', {}, h('tr', {}, [t('Monitor'), t('Status'), t('Since'), t('Response'), t('24 h'), t('7 d'), t('30 d'), t('Last problem')]
       .map((x) => h('th', {}, x)))),
-    h('tbody', {}, items.map((m) => h('tr', { class: m.status === 'down' ? 'row-bad' : '' },
+    h('tbody', {}, items.map((m) => h('tr', { class: m.status === 'down' ? 'row-bad' : certSoon(m) ? 'row-warn' : '' },
       h('td', {}, h('a', { href: `#/monitors/${encodeURIComponent(m.id)}` }, m.id), h('div', { class: 'muted small' }, m.target)),
       h('td', {}, badge(m.status)), h('td', {}, m.since ? fmtTime(m.since) : '—'), h('td', {}, m.status === 'down' ? '—' : ms(m.elapsed_ms)),
-      h('td', {}, pct(m.day)), h('td', {}, pct(m.week)), h('td', {}, pct(m.month)), h('td', {}, m.reason || '')))))
+      h('td', {}, pct(m.day)), h('td', {}, pct(m.week)), h('td', {}, pct(m.month)), h('td', {}, problem(m))))))
     : h('p', { class: 'muted' }, t('No monitors are configured (monitors: in yingji.yaml)'))),
   guardPanel(sites.items, roots.items, found),
   hostPanel(hs));
@@ -74,7 +83,7 @@ export async function monitorPage(id) {
     h('section', { class: 'panel' }, h('dl', { class: 'facts' },
       h('dt', {}, t('Since')), h('dd', {}, m.since ? fmtTime(m.since) : '—'),
       h('dt', {}, t('Last check')), h('dd', {}, m.checked_at ? `${fmtTime(m.checked_at, { seconds: true })}, ${ms(m.elapsed_ms)}${m.http_status ? `, HTTP ${m.http_status}` : ''}` : '—'),
-      h('dt', {}, t('Last problem')), h('dd', {}, m.reason || '—'),
+      h('dt', {}, t('Last problem')), h('dd', {}, problem(m) || '—'),
       h('dt', {}, t('Certificate ends')), h('dd', {}, m.cert_expires_at ? fmtTime(m.cert_expires_at) : '—'),
       h('dt', {}, t('Uptime')), h('dd', { id: 'uptime' }, `24 h ${pct(m.day)} · 7 d ${pct(m.week)} · 30 d ${pct(m.month)}`),
       h('dt', {}, t('Interval')), h('dd', {}, m.interval_ms ? `${m.interval_ms / 1000} s` : '—'),
