@@ -36,6 +36,8 @@ void api_integrity_list(struct request *r)
                               (json_int_t)files, "baseline_at", taken ? yj_json_time(taken) : json_null());
         json_object_set_new(o, "asset", w->asset ? json_string(w->asset) : json_null());
         json_object_set_new(o, "unit", w->unit ? json_string(w->unit) : json_null());
+        int64_t until = server_integrity_maintenance_until(r->srv, w->id);
+        json_object_set_new(o, "maintenance_until", until ? yj_json_time(until) : json_null());
         json_array_append_new(items, o);
     }
     reply_json(r, 200, json_pack("{s:o}", "items", items));

@@ -130,6 +130,7 @@ const char *server_sites_dir(const struct server *srv);
 void server_integrity_accept(struct server *srv, const char *id);
 /* A deployment window for watch id until until_ms (0: end it now). */
 void server_integrity_maintenance(struct server *srv, const char *id, int64_t until_ms);
+int64_t server_integrity_maintenance_until(struct server *srv, const char *id); /* 0: none */
 /* Recently served incident reads (cache.h). */
 struct response_cache *server_cache(struct server *srv);
 /* Wakes live streams so they look for new events now rather than at the next tick. */

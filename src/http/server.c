@@ -97,6 +97,11 @@ void server_integrity_maintenance(struct server *srv, const char *id, int64_t un
     fim_maintenance(srv->integrity, id, until_ms);
 }
 
+int64_t server_integrity_maintenance_until(struct server *srv, const char *id)
+{
+    return fim_maintenance_until(srv->integrity, id);
+}
+
 struct detector *server_detector(struct server *srv)
 {
     return srv->detector;

@@ -13,6 +13,7 @@
 #include <fnmatch.h>
 #include <pthread.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
 #include <sodium.h>
 #include <sys/stat.h>
@@ -64,7 +65,7 @@ struct watch {
     uv_timer_t debounce;
     uv_timer_t scan;
     uv_timer_t quiet_end; /* the end of a maintenance window */
-    int64_t quiet_until;  /* changes are not reported before this (UTC ms) */
+    _Atomic int64_t quiet_until; /* changes are not reported before this (UTC ms); read by the API */
     bool had_baseline;
 };
 
@@ -184,7 +185,7 @@ static char *full_path(const struct watch *w, const char *rel)
 static void report(struct watch *w, const char *rel, const char *kind, int64_t size, const char *hash,
                    const char *old)
 {
-    if (yj_now_ms() < w->quiet_until)
+    if (yj_now_ms() < atomic_load(&w->quiet_until))
         return; /* a deployment: its end takes a new baseline */
     struct diff *d = NULL;
     HASH_FIND_STR(w->diffs, rel, d);
@@ -499,7 +500,7 @@ static void on_accept(uv_async_t *a)
 static void on_quiet_end(uv_timer_t *t)
 {
     struct watch *w = t->data;
-    w->quiet_until = 0;
+    atomic_store(&w->quiet_until, 0);
     scan(w, true);
 }
 
@@ -519,9 +520,9 @@ static void on_window(uv_async_t *a)
             if (strcmp(w->spec.id, reqs[i].id) != 0)
                 continue;
             if (reqs[i].until > now) {
-                w->quiet_until = reqs[i].until;
+                atomic_store(&w->quiet_until, reqs[i].until);
                 uv_timer_start(&w->quiet_end, on_quiet_end, (uint64_t)(reqs[i].until - now), 0);
-            } else if (w->quiet_until) {
+            } else if (atomic_load(&w->quiet_until)) {
                 uv_timer_stop(&w->quiet_end);
                 on_quiet_end(&w->quiet_end);
             }
@@ -539,7 +540,22 @@ void fim_maintenance(struct fim *f, const char *id, int64_t until_ms)
     f->windows = xrealloc(f->windows, (f->n_windows + 1) * sizeof(*f->windows));
     f->windows[f->n_windows++] = (struct window_req){xstrdup(id), until_ms};
     pthread_mutex_unlock(&f->lock);
+    /* A window starts now, not when the watcher's thread gets to it (it may be scanning): a file
+     * deployed right after the request is not reported. Its end is the thread's (the baseline). */
+    for (size_t k = 0; until_ms > yj_now_ms() && k < f->n; k++)
+        if (strcmp(f->ws[k].spec.id, id) == 0)
+            atomic_store(&f->ws[k].quiet_until, until_ms);
     uv_async_send(&f->window);
+}
+
+int64_t fim_maintenance_until(struct fim *f, const char *id)
+{
+    for (size_t k = 0; f && k < f->n; k++)
+        if (strcmp(f->ws[k].spec.id, id) == 0) {
+            int64_t until = atomic_load(&f->ws[k].quiet_until);
+            return until > yj_now_ms() ? until : 0;
+        }
+    return 0;
 }
 
 static void close_any(uv_handle_t *h, void *arg)

@@ -64,6 +64,9 @@ void fim_accept(struct fim *f, const char *id);
  * baseline is taken of what is there (reported through on_baseline). until_ms 0 ends it now.
  * Safe from any thread. */
 void fim_maintenance(struct fim *f, const char *id, int64_t until_ms);
+/* The end of watch id's window in force (UTC ms), or 0. Safe from any thread; a window just asked
+ * for counts once the watcher's thread has taken it (at once, unless it is busy scanning). */
+int64_t fim_maintenance_until(struct fim *f, const char *id);
 void fim_stop(struct fim *f);
 
 /* BLAKE2b-256 of a file's content (a symbolic link: of its target's name) as hex; 0, or -1 with

@@ -358,6 +358,13 @@ describe('web console', { skip }, () => {
       assert.match(await page.textContent('#findings'), /www-root：index\.html 被修改/);
       assert.match(await page.textContent('#findings pre'), /\+<html><body>欢迎访问<a href="http:\/\/bet\.example\/">澳门赌场<\/a>/);
       assert.match(await page.textContent('#guarded'), /home[\s\S]*基线/);
+      // A deployment window on the web root shows until when.
+      const ops = new Client(msrv.url);
+      await ops.login('admin', msrv.adminPassword);
+      assert.equal((await ops.post('/api/v1/integrity/www-root/maintenance', { minutes: 30, reason: '发布新版' })).status, 202);
+      await page.reload();
+      await page.waitForSelector('#guarded');
+      assert.match(await page.textContent('#guarded tr:has-text("www-root")'), /维护窗口至 \d{4}-\d\d-\d\d \d\d:\d\d/);
       await page.waitForSelector('#host');
       assert.match(await page.textContent('#host'), /内存使用率\s*\d+\.\d%/);
       assert.match(await page.textContent('#host'), /磁盘空间 \//);

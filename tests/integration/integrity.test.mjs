@@ -118,7 +118,8 @@ describe('file integrity', () => {
       assert.equal(win.status, 202, win.text);
       assert.ok(win.json.until);
       assert.equal((await c.req('POST', '/api/v1/integrity/www/maintenance', { minutes: -1, reason: 'x' })).status, 400);
-      await new Promise((r) => setTimeout(r, 300)); // the watcher has taken the window
+      // The window is in force as soon as it is granted, and the list says until when.
+      assert.equal((await c.req('GET', '/api/v1/integrity')).json.items[0].maintenance_until, win.json.until);
       writeFileSync(join(root, 'release.js'), 'v2.1');
       writeFileSync(join(root, 'index.bak'), 'v2.1 page');
       await new Promise((r) => setTimeout(r, 800));
@@ -127,6 +128,7 @@ describe('file integrity', () => {
       assert.equal((await c.req('POST', '/api/v1/integrity/www/maintenance', { minutes: 0, reason: '发布完成' })).status, 202);
       await until('the baseline after the window', async () => (srv.log().match(/baseline of \d+ files/g) || []).length > baselines);
       assert.match(srv.log(), /baseline of 3 files/);
+      assert.equal((await c.req('GET', '/api/v1/integrity')).json.items[0].maintenance_until, null);
       assert.equal(sql(data, "SELECT count(*) FROM audit_log WHERE action = 'integrity.maintenance'"), '2');
       writeFileSync(join(root, 'release.js'), 'v2.1 tampered');
       await until('a change after the window', async () => signals(data).includes('www：release.js 被修改'));

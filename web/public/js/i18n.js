@@ -33,7 +33,7 @@ const zh = {
   'chart unavailable': '图表不可用',
   'Monitors': '监测', 'monitors': '个监测', 'up': '正常', 'down': '不可用', 'not checked yet': '尚未检查',
   'Monitor': '监测项', 'Since': '持续自', 'Response': '响应', '24 h': '24 小时', '7 d': '7 天', '30 d': '30 天',
-  'Last problem': '最近问题', 'Last check': '最近检查', 'Certificate ends': '证书到期', 'days left': '天后', 'Uptime': '可用率',
+  'Last problem': '最近问题', 'Last check': '最近检查', 'Certificate ends': '证书到期', 'days left': '天后', 'deployment window until': '维护窗口至', 'Uptime': '可用率',
   'Interval': '检查间隔', 'Response time by hour': '每小时响应时间', 'Changes': '状态变化',
   'failed': '失败', 'mean': '平均', 'max': '最大',
   'Web guard': '网页防护', 'baseline': '基线', 'no baseline yet': '尚无基线', 'files': '个文件', 'Latest findings': '最近发现',
