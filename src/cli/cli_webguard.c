@@ -78,7 +78,7 @@ int cli_webguard(struct cli *c, int argc, char **argv)
     char *page = NULL, final[512], why[300];
     size_t len = 0;
     int rc = 0;
-    if (probe_fetch(url, 15000, ca, &page, &len, final, sizeof(final), why, sizeof(why)) < 0) {
+    if (probe_fetch(url, 15000, ca, NULL, &page, &len, final, sizeof(final), why, sizeof(why)) < 0) {
         fprintf(stderr, "yingji: %s: %s\n", url, why);
         rc = 2;
     } else {

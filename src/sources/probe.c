@@ -73,8 +73,18 @@ static void follow(CURL *c, struct body *b, const char *ca_file)
         curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
 }
 
-int probe_fetch(const char *url, int64_t timeout_ms, const char *ca_file, char **page, size_t *len, char *final_url,
-                size_t final_cap, char *why, size_t why_cap)
+/* libcurl asks at least once a second, also while nothing arrives: a non-zero answer aborts. */
+static int cancelled(void *cancel, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return atomic_load((const atomic_bool *)cancel) ? 1 : 0;
+}
+
+int probe_fetch(const char *url, int64_t timeout_ms, const char *ca_file, const atomic_bool *cancel, char **page,
+                size_t *len, char *final_url, size_t final_cap, char *why, size_t why_cap)
 {
     *page = NULL;
     *len = 0;
@@ -96,6 +106,11 @@ int probe_fetch(const char *url, int64_t timeout_ms, const char *ca_file, char *
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_USERAGENT, "yingji-webguard");
     follow(c, &b, ca_file);
+    if (cancel) {
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, cancelled);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)cancel);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
     CURLcode rc = curl_easy_perform(c);
     long status = 0;
     char *final = NULL;

@@ -5,6 +5,7 @@
 #ifndef YJ_PROBE_H
 #define YJ_PROBE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -37,9 +38,10 @@ struct probe_result {
 #define PROBE_BODY_MAX (4u << 20) /* bytes of a page kept */
 
 /* Fetches a page (redirects followed): 0 and *page (NUL-terminated, malloc'd; at most
- * PROBE_BODY_MAX bytes) with the final URL, or -1 with why (not reachable, not 2xx). */
-int probe_fetch(const char *url, int64_t timeout_ms, const char *ca_file, char **page, size_t *len, char *final_url,
-                size_t final_cap, char *why, size_t why_cap);
+ * PROBE_BODY_MAX bytes) with the final URL, or -1 with why (not reachable, not 2xx). When cancel
+ * (may be NULL) becomes true, the fetch gives up within about a second (a server stopping). */
+int probe_fetch(const char *url, int64_t timeout_ms, const char *ca_file, const atomic_bool *cancel, char **page,
+                size_t *len, char *final_url, size_t final_cap, char *why, size_t why_cap);
 
 /* The same check in two halves, for a caller that drives many at once (a curl multi handle):
  * probe_prepare sets up the transfer (0; its easy handle from probe_check_curl, whose

@@ -1,6 +1,7 @@
-/* sitewatch.c: official pages fetched and checked on a schedule, in one thread that sleeps until
- * the next page is due (tens of pages at minutes apart: no event loop needed). Baselines are files
- * written whole (temporary name, fsync, rename). Never touches the store. */
+/* sitewatch.c: official pages fetched and checked on a schedule, by a few threads that sleep until
+ * the next page is due (tens or hundreds of pages minutes apart: no event loop needed; several
+ * threads so that one slow site — up to the 15 s timeout — does not hold up the others). Baselines
+ * are files written whole (temporary name, fsync, rename). Never touches the store. */
 #include "../base/common.h"
 #include "../base/err.h"
 #include "../base/fileio.h"
@@ -11,21 +12,26 @@
 
 #include <pthread.h>
 #include <sodium.h>
+
+#define SITEWATCH_THREADS 4
 #include <unistd.h>
 
 struct site {
     struct sitewatch_spec spec;
     int64_t due;
     bool accept;               /* save the next page as the baseline */
+    bool busy;                 /* a thread is checking it (an accept must wait for it) */
     unsigned char seen[2][32]; /* what each group last reported (hash of its findings) */
     bool reported[2];          /* something was reported and not yet cleared */
 };
 
 struct sitewatch {
-    pthread_t thread;
+    pthread_t threads[SITEWATCH_THREADS];
+    size_t n_threads;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool stop;
+    atomic_bool cancel; /* stopping: fetches in flight give up */
     struct site *sites;
     size_t n;
     const struct webguard_words *words;
@@ -78,7 +84,7 @@ static void check(struct sitewatch *w, struct site *s, bool accept)
 {
     char *page = NULL, final[512], why[300];
     size_t len = 0;
-    if (probe_fetch(s->spec.url, 15000, s->spec.ca_file, &page, &len, final, sizeof(final), why,
+    if (probe_fetch(s->spec.url, 15000, s->spec.ca_file, &w->cancel, &page, &len, final, sizeof(final), why,
                     sizeof(why)) < 0)
         return; /* not reachable: the availability monitors say so; nothing to compare */
     char *path = baseline_path(w, s);
@@ -118,6 +124,8 @@ static void *watch_main(void *arg)
         struct site *due = NULL;
         for (size_t i = 0; i < w->n; i++) {
             struct site *s = &w->sites[i];
+            if (s->busy)
+                continue;
             if (s->due <= now || s->accept) {
                 due = s;
                 break;
@@ -129,9 +137,12 @@ static void *watch_main(void *arg)
             bool accept = due->accept;
             due->accept = false;
             due->due = now + (due->spec.interval_ms > 0 ? due->spec.interval_ms : 300000);
+            due->busy = true;
             pthread_mutex_unlock(&w->lock);
             check(w, due, accept);
             pthread_mutex_lock(&w->lock);
+            due->busy = false;
+            pthread_cond_broadcast(&w->cond); /* an accept that came meanwhile is due now */
             continue;
         }
         struct timespec ts = {.tv_sec = next / 1000, .tv_nsec = (next % 1000) * 1000000};
@@ -164,7 +175,9 @@ int sitewatch_start(const struct sitewatch_spec *specs, size_t n, const struct w
     pthread_condattr_init(&ca);
     pthread_cond_init(&w->cond, &ca); /* CLOCK_REALTIME, as the deadlines (epoch ms) */
     pthread_condattr_destroy(&ca);
-    pthread_create(&w->thread, NULL, watch_main, w);
+    w->n_threads = n < SITEWATCH_THREADS ? (n ? n : 1) : SITEWATCH_THREADS;
+    for (size_t i = 0; i < w->n_threads; i++)
+        pthread_create(&w->threads[i], NULL, watch_main, w);
     *out = w;
     return 0;
 }
@@ -177,7 +190,7 @@ void sitewatch_accept(struct sitewatch *w, const char *id)
     for (size_t i = 0; i < w->n; i++)
         if (strcmp(w->sites[i].spec.id, id) == 0)
             w->sites[i].accept = true;
-    pthread_cond_signal(&w->cond);
+    pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -187,9 +200,11 @@ void sitewatch_stop(struct sitewatch *w)
         return;
     pthread_mutex_lock(&w->lock);
     w->stop = true;
-    pthread_cond_signal(&w->cond);
+    atomic_store(&w->cancel, true);
+    pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->lock);
-    pthread_join(w->thread, NULL);
+    for (size_t i = 0; i < w->n_threads; i++)
+        pthread_join(w->threads[i], NULL);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->cond);
     free(w->sites);

@@ -90,6 +90,32 @@ describe('website guard on a schedule', () => {
     }
   });
 
+  test('a site that does not answer does not hold up the others', async () => {
+    // It takes the connection and says nothing: each check of it waits for the 15 s timeout.
+    const held = [];
+    const silent = http.createServer((req) => { held.push(req); });
+    await new Promise((r) => silent.listen(0, '127.0.0.1', r));
+    const f = join(dir, 'slow.yaml');
+    writeFileSync(f, `data: ${join(dir, 'slow-data')}\nsites:\n`
+      + `  - {id: slow, url: "http://127.0.0.1:${silent.address().port}/", interval: 300ms}\n`
+      + `  - {id: quick, url: "http://127.0.0.1:${web.address().port}/", interval: 300ms}\n`);
+    const srv = await startServer({ args: ['--config', f] });
+    try {
+      await until('the slow site asked', async () => held.length > 0);
+      const t0 = Date.now();
+      await until('the quick site checked', async () => /site quick: baseline of \d+ bytes saved/.test(srv.log()));
+      assert.ok(Date.now() - t0 < 5000, `the quick site waited ${Date.now() - t0} ms`);
+      // Stopping does not wait for the silent site's 15 s timeout.
+      const s0 = Date.now();
+      await srv.stop();
+      assert.ok(Date.now() - s0 < 8000, `the stop took ${Date.now() - s0} ms`);
+    } finally {
+      await srv.stop();
+      for (const r of held) r.socket.destroy();
+      silent.close();
+    }
+  });
+
   test('a dynamic region that is neither XPath nor a simple selector stops the server with FILE:LINE:COLUMN', async () => {
     const f = join(dir, 'bad.yaml');
     writeFileSync(f, `data: ${join(dir, 'bad-data')}\nsites:\n  - {id: a, url: "http://127.0.0.1:1/", dynamic: ["div > p"]}\n`);
