@@ -125,7 +125,15 @@ bool server_host_sample(struct server *srv, struct host_sample *out);
 /* Asks the website guard to save site id's page as it is now as its baseline. */
 void server_site_accept(struct server *srv, const char *id);
 /* Where the sites' baselines are (DATA/sites). */
-const char *server_sites_dir(const struct server *srv);
+const char *server_sites_dir(struct server *srv);
+/* The server's own watchers (watchers.c). */
+struct watchers *server_watchers(struct server *srv);
+/* Stores a batch of signals (durable, with the log positions reached) and processes it, on the
+ * calling source's thread; wakes live streams and the clock. 0 or a YJ_E* code. */
+struct store_signal;
+struct store_logpos;
+int server_deliver(struct server *srv, const char *actor, struct store_signal *sigs, size_t n,
+                   const struct store_logpos *pos, size_t n_pos);
 /* Asks the integrity watcher for a new baseline of watch id (no-op when none runs). */
 void server_integrity_accept(struct server *srv, const char *id);
 /* A deployment window for watch id until until_ms (0: end it now). */
