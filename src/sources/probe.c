@@ -372,11 +372,16 @@ static void run_dns(const struct probe_target *t, const char *name, struct probe
             wanted |= strcmp(got[k], t->expect[i]) == 0;
         same &= wanted;
     }
-    if (same)
+    if (same) {
         out->up = true;
-    else
-        snprintf(out->reason, sizeof(out->reason), "%.60s resolves to %.200s, not the expected answers", name,
-                 out->final_url);
+    } else {
+        char wanted[160] = "";
+        size_t wl = 0;
+        for (size_t i = 0; i < t->n_expect && wl < sizeof(wanted); i++)
+            wl += (size_t)snprintf(wanted + wl, sizeof(wanted) - wl, "%s%s", i ? " " : "", t->expect[i]);
+        snprintf(out->reason, sizeof(out->reason), "%.50s resolves to %.100s, not to the expected %.100s", name,
+                 out->final_url, wanted);
+    }
     for (size_t i = 0; i < n; i++)
         free(got[i]);
 }

@@ -106,7 +106,7 @@ describe('yingji probe', () => {
     assert.equal(same.code, 0, same.stderr);
     const hijacked = await yj(['probe', 'dns:localhost', '--expect', '203.0.113.9']);
     assert.equal(hijacked.code, 1);
-    assert.match(hijacked.stderr, /localhost resolves to .*127\.0\.0\.1.*, not the expected answers/);
+    assert.match(hijacked.stderr, /localhost resolves to .*127\.0\.0\.1.*, not to the expected 203\.0\.113\.9/);
     const gone = await yj(['probe', 'dns:no-such-host.invalid']);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /does not resolve/);
