@@ -337,12 +337,12 @@ static const char *hides(const char *style)
         why = "opacity:0";
     else if ((strstr(s, "height:0") || strstr(s, "width:0") || strstr(s, "height:1px") || strstr(s, "width:1px")) &&
              strstr(s, "overflow:hidden"))
-        why = "zero-size box";
+        why = "零尺寸的框";
     else {
         static const char *const offs[] = {"left:-", "top:-", "text-indent:-", "margin-left:-", "margin-top:-"};
         for (size_t i = 0; i < YJ_ARRAY_LEN(offs) && !why; i++)
             if ((p = strstr(s, offs[i])) && strtol(p + strlen(offs[i]), NULL, 10) >= 500)
-                why = "off-screen";
+                why = "移出屏幕之外";
     }
     if (!why) {
         /* The text in the background's own colour. */
@@ -354,7 +354,7 @@ static const char *hides(const char *style)
             c += 6;
             size_t cl = strcspn(c, ";"), bl = strcspn(b, ";");
             if (cl && cl == bl && strncmp(c, b, cl) == 0)
-                why = "same colour as the background";
+                why = "与背景同色";
         }
     }
     free(s);
@@ -401,7 +401,7 @@ static const char *class_hides(const struct page *pg, const char *cls)
         while ((c = strstr(c, pg->hidden_classes[i]))) {
             bool starts = c == cls || isspace((unsigned char)c[-1]), ends = !c[n] || isspace((unsigned char)c[n]);
             if (starts && ends)
-                return "a class the page's style hides";
+                return "页面样式隐藏的 class";
             c += n;
         }
     }
@@ -475,12 +475,12 @@ static void walk(struct page *pg, xmlNodePtr node, const char *hidden)
         if (!why)
             why = class_hides(pg, cls);
         if (!why && xmlHasProp(n, (const xmlChar *)"hidden"))
-            why = "the hidden attribute";
+            why = "hidden 属性";
         if (!why && strcasecmp(tag, "marquee") == 0) {
             char *h = attr(n, "height"), *w = attr(n, "width"), *amount = attr(n, "scrollamount");
             if ((h && strtol(h, NULL, 10) <= 2) || (w && strtol(w, NULL, 10) <= 2) ||
                 (amount && strtol(amount, NULL, 10) >= 500))
-                why = "a marquee too small or too fast to see";
+                why = "过小或滚动过快的 marquee";
             free(h);
             free(w);
             free(amount);
@@ -488,7 +488,7 @@ static void walk(struct page *pg, xmlNodePtr node, const char *hidden)
         if (!why && strcasecmp(tag, "iframe") == 0) { /* <iframe width=0 height=0>: no style needed */
             char *h = attr(n, "height"), *w = attr(n, "width");
             if ((h && strtol(h, NULL, 10) <= 1) || (w && strtol(w, NULL, 10) <= 1))
-                why = "a frame of zero size";
+                why = "零尺寸的框架";
             free(h);
             free(w);
         }

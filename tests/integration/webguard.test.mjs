@@ -86,10 +86,17 @@ describe('yingji webguard check', () => {
       'f.example.com', 'g.example.com']);
     assert.ok(hidden.every((f) => f.category === '暗链植入'));
     assert.ok(!r.json.findings.some((f) => /moe\.gov\.cn/.test(f.detail)));
+    // Each says how it was hidden, in the operator's language where it is not CSS itself.
+    const how = (host) => hidden.find((f) => f.detail.includes(host)).detail;
+    assert.match(how('a.example.com'), /（移出屏幕之外）/);
+    assert.match(how('b.example.org'), /（页面样式隐藏的 class）/);
+    assert.match(how('c.example.net'), /（visibility:hidden）/);
+    assert.match(how('e.example.cn'), /（过小或滚动过快的 marquee）/);
+    assert.match(how('f.example.com'), /（与背景同色）/);
     // A frame of zero size by its attributes is a hidden frame even without a baseline.
     const frame = r.json.findings.filter((f) => f.kind === 'injected_script');
     assert.equal(frame.length, 1, JSON.stringify(frame));
-    assert.match(frame[0].detail, /隐藏的框架加载外部页面 http:\/\/h\.example\.com\/（a frame of zero size）/);
+    assert.match(frame[0].detail, /隐藏的框架加载外部页面 http:\/\/h\.example\.com\/（零尺寸的框架）/);
   });
 
   test('a script that was not in the baseline is injected', async () => {
