@@ -88,24 +88,25 @@ done
 
 sleep 2
 echo "--- yingji RSS after the load: $(ps -o rss= -p "$YPID") KiB"
-kill -TERM "$YPID"; wait "$YPID" || true; YPID=
-"$YJ" --data "$WORK/data" serve --listen 127.0.0.1:0 >"$WORK/out2" 2>/dev/null &
-YPID=$!
-s0=$(date +%s%N)
-for _ in $(seq 200); do grep -q listening "$WORK/out2" 2>/dev/null && break; sleep 0.005; done
-s1=$(date +%s%N)
-sleep 1
-echo "--- restart with $N incidents: listening after $(( (s1 - s0) / 1000000 )) ms; idle RSS $(ps -o rss= -p "$YPID") KiB"
+# restart OUT SETTLE_S WHAT [ARGS...]: stop the server, start it again on the same data with ARGS,
+# report how long until it listens and its RSS SETTLE_S seconds later.
+restart() {
+  local out="$WORK/$1" settle=$2 what=$3
+  shift 3
+  kill -TERM "$YPID"; wait "$YPID" || true; YPID=
+  "$YJ" --data "$WORK/data" "$@" serve --listen 127.0.0.1:0 >"$out" 2>/dev/null &
+  YPID=$!
+  local s0 s1
+  s0=$(date +%s%N)
+  for _ in $(seq 400); do grep -q listening "$out" 2>/dev/null && break; sleep 0.005; done
+  s1=$(date +%s%N)
+  sleep "$settle"
+  echo "--- restart with $what: listening after $(( (s1 - s0) / 1000000 )) ms; RSS ${settle} s later $(ps -o rss= -p "$YPID") KiB"
+}
+restart out2 1 "$N incidents"
 
 # The design's budget is for an idle server with the incidents *and* 200 monitors (issue 7): the
 # same restart with a config of 200 HTTP monitors (every 60 s, against the nginx above), RSS once
 # their first checks have gone out (they are spread over the first interval).
-kill -TERM "$YPID"; wait "$YPID" || true; YPID=
 { echo "monitors:"; for i in $(seq 200); do echo "  - {id: m$i, target: \"http://127.0.0.1:18099/one.json\", interval: 60s}"; done; } >"$WORK/monitors.yaml"
-"$YJ" --data "$WORK/data" --config "$WORK/monitors.yaml" serve --listen 127.0.0.1:0 >"$WORK/out3" 2>/dev/null &
-YPID=$!
-s0=$(date +%s%N)
-for _ in $(seq 400); do grep -q listening "$WORK/out3" 2>/dev/null && break; sleep 0.005; done
-s1=$(date +%s%N)
-sleep 61
-echo "--- restart with $N incidents and 200 monitors: listening after $(( (s1 - s0) / 1000000 )) ms; RSS after their first checks $(ps -o rss= -p "$YPID") KiB"
+restart out3 61 "$N incidents and 200 monitors" --config "$WORK/monitors.yaml"
