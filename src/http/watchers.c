@@ -106,22 +106,6 @@ static void say_duration(char *buf, size_t cap, int64_t ms)
         snprintf(buf, cap, "%lld 小时 %lld 分", (long long)(s / 3600), (long long)(s % 3600 / 60));
 }
 
-/* The least severe level a type allows (the plan's own, by national level IV before I). */
-static const char *mildest_level(const struct plan *plan, const char *type_id)
-{
-    const struct plan_type *t = plan_type(plan, type_id);
-    const char *best = NULL;
-    int worst = 0;
-    for (size_t i = 0; t && i < t->n_levels; i++) {
-        const struct plan_level *l = plan_level(plan, t->levels[i]);
-        if (l && l->national_level > worst) {
-            worst = l->national_level;
-            best = l->id;
-        }
-    }
-    return best;
-}
-
 /* A certificate near its end is an incident of its own (key monitor:ID:cert), at the mildest level
  * of the outage type unless the monitor names a level: someone must renew it before the site goes
  * down for every browser. A renewed certificate records the recovery. */
@@ -140,11 +124,12 @@ static void monitor_certificate(struct server *srv, const struct config_monitor 
                  (long long)((c->cert_expires_at - c->at) / YJ_MS_PER_DAY), m->target);
         struct plan_ref *pr = server_plan_acquire(srv);
         const char *type = config_monitor_type(m, pr->plan);
+        const char *level = m->level ? m->level : plan_type_mildest_level(pr->plan, plan_type(pr->plan, type));
         char title[300];
         snprintf(title, sizeof(title), "证书即将到期：%s（%s）", c->id, until);
         fields = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s?, s:s?}}", "monitor", c->id, "state",
                            "certificate_ending", "reason", c->reason, "incident", "type", type, "title", title, "key",
-                           key, "level", m->level ? m->level : mildest_level(pr->plan, type), "unit", m->unit);
+                           key, "level", level, "unit", m->unit);
         server_plan_release(pr);
     }
     raise_signal(srv, "monitor", m->target, m->asset, message, fields);
@@ -231,15 +216,13 @@ static int start_monitors(struct watchers *ws, struct yj_err *err)
                       .keyword = m->keyword,
                       .absent = m->absent,
                       .ca_file = m->ca,
-                      .cert_warn_days = m->cert_warn > 0 ? (int)(m->cert_warn / 86400000) : 14,
+                      .cert_warn_days = m->cert_warn > 0 ? (int)(m->cert_warn / YJ_MS_PER_DAY) : 0, /* 0: the probe's 14 */
                       .expect = (const char *const *)m->expect,
                       .n_expect = m->n_expect},
             .interval_ms = m->interval > 0 ? m->interval : 60000,
             .retries = (int)m->retries,
             .was_down = strcmp(known.status, "down") == 0,
-            .was_cert_soon = known.cert_expires_at &&
-                             known.cert_expires_at - yj_now_ms() <
-                                 (m->cert_warn > 0 ? m->cert_warn : 14 * YJ_MS_PER_DAY),
+            .cert_expires_at = known.cert_expires_at,
         };
     }
     if (rc == 0)

@@ -331,6 +331,20 @@ bool plan_type_has_level(const struct plan_type *t, const char *level_id)
     return false;
 }
 
+const char *plan_type_mildest_level(const struct plan *plan, const struct plan_type *t)
+{
+    const char *best = NULL;
+    int worst = 0;
+    for (size_t i = 0; t && i < t->n_levels; i++) {
+        const struct plan_level *l = plan_level(plan, t->levels[i]);
+        if (l && l->national_level > worst) {
+            worst = l->national_level;
+            best = l->id;
+        }
+    }
+    return best;
+}
+
 const char *plan_national_name(int n)
 {
     static const char *const names[] = {"", "特别重大", "重大", "较大", "一般"};

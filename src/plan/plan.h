@@ -335,6 +335,8 @@ const struct plan_escalation *plan_escalation_for(const struct plan *plan, const
                                                   const char *kind);
 /* True when the type allows the level. */
 bool plan_type_has_level(const struct plan_type *type, const char *level_id);
+/* The least severe level the type allows (national IV before I); NULL for no type or none. */
+const char *plan_type_mildest_level(const struct plan *plan, const struct plan_type *type);
 
 /* Names of the national levels 1..4 (特别重大 重大 较大 一般) and their warning colours. */
 const char *plan_national_name(int national_level);

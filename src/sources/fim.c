@@ -519,8 +519,7 @@ static void on_window(uv_async_t *a)
             struct watch *w = &f->ws[k];
             if (strcmp(w->spec.id, reqs[i].id) != 0)
                 continue;
-            if (reqs[i].until > now) {
-                atomic_store(&w->quiet_until, reqs[i].until);
+            if (reqs[i].until > now) { /* in force already (fim_maintenance): time its end */
                 uv_timer_start(&w->quiet_end, on_quiet_end, (uint64_t)(reqs[i].until - now), 0);
             } else if (atomic_load(&w->quiet_until)) {
                 uv_timer_stop(&w->quiet_end);

@@ -87,10 +87,8 @@ static void judge(struct mon *m, const struct probe_result *res)
          * monitor has none: cert_expires_at 0, never soon). The first one after the start says
          * a certificate near its end again (its open incident takes it; one closed meanwhile with
          * the certificate not renewed opens anew), and a renewal since the last stored check. */
-        bool first = res->cert_expires_at && !m->cert_reported && res->cert_soon;
-        if (res->cert_expires_at)
-            m->cert_reported = true;
-        if (res->cert_expires_at && (first || res->cert_soon != m->cert_soon)) {
+        bool first = !m->cert_reported;
+        if (res->cert_expires_at && (res->cert_soon != m->cert_soon || (first && res->cert_soon))) {
             m->cert_soon = res->cert_soon;
             if (r->on_change)
                 r->on_change(&(struct monitor_change){.id = m->spec.id,
@@ -101,6 +99,7 @@ static void judge(struct mon *m, const struct probe_result *res)
                                                       .cert_expires_at = res->cert_expires_at},
                              r->ud);
         }
+        m->cert_reported |= res->cert_expires_at != 0;
         return;
     }
     m->fails++;
@@ -322,7 +321,11 @@ int monitor_runner_start(const struct monitor_spec *specs, size_t n, monitor_che
         m->spec = specs[i];
         m->r = r;
         m->down = specs[i].was_down;
-        m->cert_soon = specs[i].was_cert_soon;
+        if (specs[i].cert_expires_at) { /* near its end then? by the probe's own rule */
+            struct probe_result then = {.up = true};
+            probe_certificate(&m->spec.probe, specs[i].cert_expires_at, &then);
+            m->cert_soon = then.cert_soon;
+        }
         uv_timer_init(&r->loop, &m->timer);
         m->timer.data = m;
         uint64_t interval = (uint64_t)(specs[i].interval_ms > 0 ? specs[i].interval_ms : 60000);

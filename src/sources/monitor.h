@@ -20,8 +20,9 @@ struct monitor_spec {
     int64_t interval_ms;
     int retries;   /* failed checks in a row tolerated before the target counts as down */
     bool was_down; /* as last stored: the first good check then reports the recovery */
-    bool was_cert_soon; /* as last stored: a renewed certificate is then reported (one still near
-                           its end is reported at the first check in any case) */
+    int64_t cert_expires_at; /* as last stored (0: none): a certificate near its end then, renewed
+                                since, is reported (one still near its end is reported at the
+                                first check in any case) */
 };
 
 struct monitor_check {

@@ -30,8 +30,7 @@ struct sitewatch {
     size_t n_threads;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    bool stop;
-    atomic_bool cancel; /* stopping: fetches in flight give up */
+    atomic_bool stop; /* also read by fetches in flight, which then give up */
     struct site *sites;
     size_t n;
     const struct webguard_words *words;
@@ -84,7 +83,7 @@ static void check(struct sitewatch *w, struct site *s, bool accept)
 {
     char *page = NULL, final[512], why[300];
     size_t len = 0;
-    if (probe_fetch(s->spec.url, 15000, s->spec.ca_file, &w->cancel, &page, &len, final, sizeof(final), why,
+    if (probe_fetch(s->spec.url, 15000, s->spec.ca_file, &w->stop, &page, &len, final, sizeof(final), why,
                     sizeof(why)) < 0)
         return; /* not reachable: the availability monitors say so; nothing to compare */
     char *path = baseline_path(w, s);
@@ -119,7 +118,7 @@ static void *watch_main(void *arg)
     struct sitewatch *w = arg;
     pthread_setname_np(pthread_self(), "yj-sites");
     pthread_mutex_lock(&w->lock);
-    while (!w->stop) {
+    while (!atomic_load(&w->stop)) {
         int64_t now = yj_now_ms(), next = now + 60000;
         struct site *due = NULL;
         for (size_t i = 0; i < w->n; i++) {
@@ -200,7 +199,7 @@ void sitewatch_stop(struct sitewatch *w)
         return;
     pthread_mutex_lock(&w->lock);
     w->stop = true;
-    atomic_store(&w->cancel, true);
+    atomic_store(&w->stop, true);
     pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->lock);
     for (size_t i = 0; i < w->n_threads; i++)
