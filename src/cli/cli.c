@@ -9,7 +9,6 @@
 #include <curl/curl.h>
 
 #include <jansson.h>
-#include <libxml/parser.h>
 #include <locale.h>
 #include <pwd.h>
 #include <time.h>
@@ -195,10 +194,8 @@ static int take_globals(struct cli *c, int *argc, char **argv)
 
 int cli_main(int argc, char **argv)
 {
-    /* Before any thread exists: the global set-up of libcurl and libxml2 is not thread-safe (the
-     * site guard parses pages in several threads). */
+    /* Before any thread exists: libcurl's global set-up is not thread-safe. */
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    xmlInitParser();
     struct cli c = {.prog = "yingji"};
     /* Character widths for aligned Chinese output; everything else stays in the C locale. */
     setlocale(LC_CTYPE, "C.UTF-8");

@@ -10,6 +10,7 @@
 #include "probe.h"
 #include "sitewatch.h"
 
+#include <libxml/parser.h>
 #include <pthread.h>
 #include <sodium.h>
 
@@ -174,6 +175,7 @@ int sitewatch_start(const struct sitewatch_spec *specs, size_t n, const struct w
     pthread_condattr_init(&ca);
     pthread_cond_init(&w->cond, &ca); /* CLOCK_REALTIME, as the deadlines (epoch ms) */
     pthread_condattr_destroy(&ca);
+    xmlInitParser(); /* once, before the threads that parse pages: its lazy set-up is not thread-safe */
     w->n_threads = n < SITEWATCH_THREADS ? (n ? n : 1) : SITEWATCH_THREADS;
     for (size_t i = 0; i < w->n_threads; i++)
         pthread_create(&w->threads[i], NULL, watch_main, w);
