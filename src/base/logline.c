@@ -55,11 +55,10 @@ void logline_clock_init(struct logline_clock *clock, int64_t now_ms)
     *clock = (struct logline_clock){.year = tm.tm_year + 1900, .utc_offset_ms = (int64_t)tm.tm_gmtoff * 1000};
 }
 
-void logline_parse(const char *line, size_t len, struct logline_clock *clock, struct logline *out)
+/* RFC 3164 / rsyslog's RFC 3339: "STAMP host program[pid]: msg". Fills out only when the whole
+ * header is there; out->msg already holds the line. */
+static void file_header(const char *line, size_t len, struct logline_clock *clock, struct logline *out)
 {
-    memset(out, 0, sizeof(*out));
-    out->msg = line;
-    out->msg_len = len;
     const char *p = line, *end = line + len;
     int64_t t = rfc3164_time(line, len, clock);
     if (t >= 0) {
@@ -114,4 +113,95 @@ void logline_parse(const char *line, size_t len, struct logline_clock *clock, st
     out->program_len = (size_t)(prog_end - prog);
     out->msg = p;
     out->msg_len = (size_t)(end - p);
+}
+
+static const char *field(const char **p, const char *end, size_t *len)
+{
+    const char *s = *p;
+    while (*p < end && **p != ' ')
+        (*p)++;
+    *len = (size_t)(*p - s);
+    if (*p < end)
+        (*p)++;
+    return s;
+}
+
+static bool nil(const char *s, size_t len)
+{
+    return len == 0 || (len == 1 && s[0] == '-');
+}
+
+/* RFC 5424 after "<PRI>1 ": TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD [MSG]. */
+static void rfc5424(const char *p, const char *end, struct logline *out)
+{
+    size_t l;
+    const char *ts = field(&p, end, &l);
+    if (!nil(ts, l) && l < 64) {
+        char stamp[64];
+        memcpy(stamp, ts, l);
+        stamp[l] = 0;
+        struct yj_err err;
+        int64_t t;
+        if (yj_time_parse(stamp, &t, &err) == 0)
+            out->time = t;
+    }
+    const char *host = field(&p, end, &l);
+    if (!nil(host, l)) {
+        out->host = host;
+        out->host_len = l;
+    }
+    const char *app = field(&p, end, &l);
+    if (!nil(app, l)) {
+        out->program = app;
+        out->program_len = l;
+    }
+    field(&p, end, &l); /* PROCID */
+    field(&p, end, &l); /* MSGID */
+    if (p < end && *p == '-') {
+        p++;
+    } else {
+        /* Structured data: one or more [..] elements; "\]" does not close one. */
+        while (p < end && *p == '[') {
+            while (p < end && *p != ']') {
+                if (*p == '\\' && p + 1 < end)
+                    p++;
+                p++;
+            }
+            if (p < end)
+                p++;
+        }
+    }
+    if (p < end && *p == ' ')
+        p++;
+    if (end - p >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
+        p += 3; /* the BOM RFC 5424 allows before a UTF-8 message */
+    out->msg = p;
+    out->msg_len = (size_t)(end - p);
+}
+
+void logline_parse(const char *line, size_t len, struct logline_clock *clock, struct logline *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->pri = -1;
+    const char *p = line, *end = line + len;
+    /* "<PRI>" as a syslog sender puts it before the header (RFC 3164 4.1.1, RFC 5424 6.2.1). */
+    if (p < end && *p == '<') {
+        int pri = 0, digits = 0;
+        const char *q = p + 1;
+        while (q < end && digit(*q) && digits < 3) {
+            pri = pri * 10 + (*q - '0');
+            q++;
+            digits++;
+        }
+        if (digits && q < end && *q == '>' && pri <= 191) {
+            out->pri = pri;
+            p = q + 1;
+        }
+    }
+    out->msg = p;
+    out->msg_len = (size_t)(end - p);
+    if (out->pri >= 0 && end - p >= 2 && p[0] == '1' && p[1] == ' ')
+        rfc5424(p + 2, end, out);
+    else
+        file_header(p, (size_t)(end - p), clock, out);
 }

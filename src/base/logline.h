@@ -1,6 +1,9 @@
-/* logline.h: splitting a log line into time, host, program and message, for the syslog file
+/* logline.h: splitting a log line into time, host, program and message — the one parser for
+ * every way a line comes in (log files, the syslog receiver, the signals API): the syslog file
  * formats Debian writes (RFC 3164 "Nov 22 01:38:57 host sshd[123]: ..." and rsyslog's RFC 3339
- * "2026-11-22T01:38:57.123+08:00 host sshd[123]: ..."). Lines of another shape are all message. */
+ * "2026-11-22T01:38:57.123+08:00 host sshd[123]: ..."), each optionally after a "<PRI>" as a
+ * syslog sender writes it, and RFC 5424 ("<PRI>1 STAMP HOST APP PROCID MSGID SD MSG"). Lines of
+ * another shape are all message. */
 #ifndef YJ_LOGLINE_H
 #define YJ_LOGLINE_H
 
@@ -8,6 +11,7 @@
 #include <stdint.h>
 
 struct logline {
+    int pri;      /* the syslog priority, -1 when absent */
     int64_t time; /* UTC ms; 0 when the line has no recognised time */
     const char *host;
     size_t host_len;
@@ -28,8 +32,8 @@ struct logline_clock {
 };
 void logline_clock_init(struct logline_clock *clock, int64_t now_ms);
 
-/* Parses line[0..len) into out (pointers into line). Never fails: at worst everything is
- * message. Updates the clock's stamp cache: one clock per thread. */
+/* Parses line[0..len) into out (pointers into line). Never fails: at worst everything (after a
+ * priority) is message; program is set only when a whole header was recognised. Updates the clock's stamp cache: one clock per thread. */
 void logline_parse(const char *line, size_t len, struct logline_clock *clock, struct logline *out);
 
 #endif

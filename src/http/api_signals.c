@@ -3,6 +3,7 @@
  * is then processed at once (and again at the next start if the process dies in between). */
 #include "../base/common.h"
 #include "../base/jsonutil.h"
+#include "../base/logline.h"
 #include "../base/timeutil.h"
 #include "../engine/detect.h"
 #include "../store/store.h"
@@ -26,6 +27,7 @@ void api_signals_create(struct request *r)
     json_t *b = request_json(r);
     struct store_signal *sigs = NULL;
     char **fields_text = NULL;
+    char **texts = NULL; /* per signal: program, message, host split from a whole line */
     size_t n = 0;
     if (!b || !request_check(r, b, top, YJ_ARRAY_LEN(top)))
         goto out;
@@ -39,7 +41,10 @@ void api_signals_create(struct request *r)
     }
     sigs = xcalloc(n, sizeof(*sigs));
     fields_text = xcalloc(n, sizeof(char *));
+    texts = xcalloc(3 * n, sizeof(char *));
     int64_t now = yj_now_ms();
+    struct logline_clock clock;
+    logline_clock_init(&clock, now);
     for (size_t i = 0; i < n; i++) {
         json_t *s = json_array_get(arr, i);
         char where[48];
@@ -76,6 +81,20 @@ void api_signals_create(struct request *r)
             reply_problem(r, 400, "invalid_field", named, "time is RFC 3339 text or epoch milliseconds");
             goto out;
         }
+        /* A whole syslog line ("<38>Dec  3 08:00:00 web1 sshd[7]: Failed ...") is split by the same
+         * parser as the receiver and the log files: the rules read the program's message. What
+         * the sender gave beside it (host, time) stands; the line's program is the program. */
+        struct logline ll;
+        logline_parse(x->message, strlen(x->message), &clock, &ll);
+        if (ll.program) {
+            char **own = &texts[3 * i];
+            x->program = own[0] = xstrndup(ll.program, ll.program_len);
+            x->message = own[1] = xstrndup(ll.msg, ll.msg_len);
+            if (!x->host && ll.host_len)
+                x->host = own[2] = xstrndup(ll.host, ll.host_len);
+            if ((!t || json_is_null(t)) && ll.time)
+                x->time = ll.time;
+        }
         json_t *fields = json_object_get(s, "fields");
         fields_text[i] = fields ? json_dumps(fields, JSON_COMPACT) : NULL;
         x->fields = fields_text[i];
@@ -98,18 +117,34 @@ out:
     for (size_t i = 0; fields_text && i < n; i++)
         free(fields_text[i]);
     free(fields_text);
+    for (size_t i = 0; texts && i < 3 * n; i++)
+        free(texts[i]);
+    free(texts);
     free(sigs);
     json_decref(b);
 }
 
+/* fields: what the signal is about — the rule's extraction when a rule read it, else what the
+ * sender gave; sent_fields: the sender's own, when a rule's extraction stands in for them. */
 static int add_signal(const struct store_signal *s, void *ud)
 {
-    json_t *fields = s->fields ? json_loads(s->fields, 0, NULL) : NULL;
-    json_array_append_new(ud, json_pack("{s:I, s:o, s:o, s:s, s:s?, s:s?, s:s?, s:s, s:o, s:s?, s:s?}", "id",
-                                        (json_int_t)s->id, "time", yj_json_time(s->time), "received_at",
-                                        yj_json_time(s->received_at), "source", s->source, "program", s->program,
-                                        "host", s->host, "asset", s->asset, "message", s->message, "fields",
-                                        fields ? fields : json_object(), "rule", s->rule, "incident", s->incident));
+    json_t *sent = s->fields ? json_loads(s->fields, 0, NULL) : NULL;
+    json_t *extracted = s->extracted ? json_loads(s->extracted, 0, NULL) : NULL;
+    if (!sent)
+        sent = json_object();
+    json_t *o = json_pack("{s:I, s:o, s:o, s:s, s:s?, s:s?, s:s?, s:s, s:s?, s:s?}", "id", (json_int_t)s->id,
+                          "time", yj_json_time(s->time), "received_at", yj_json_time(s->received_at), "source",
+                          s->source, "program", s->program, "host", s->host, "asset", s->asset, "message",
+                          s->message, "rule", s->rule, "incident", s->incident);
+    if (extracted) {
+        json_object_set_new(o, "fields", extracted);
+        if (json_object_size(sent))
+            json_object_set(o, "sent_fields", sent);
+        json_decref(sent);
+    } else {
+        json_object_set_new(o, "fields", sent);
+    }
+    json_array_append_new(ud, o);
     return 0;
 }
 

@@ -21,100 +21,6 @@
 
 #define FLUSH_MS 20
 
-/* ---- parsing ---- */
-
-static const char *field(const char **p, const char *end, size_t *len)
-{
-    const char *s = *p;
-    while (*p < end && **p != ' ')
-        (*p)++;
-    *len = (size_t)(*p - s);
-    if (*p < end)
-        (*p)++;
-    return s;
-}
-
-void syslog_parse(const char *buf, size_t len, struct logline_clock *clock, struct syslog_msg *out)
-{
-    memset(out, 0, sizeof(*out));
-    out->pri = -1;
-    out->msg = buf;
-    out->msg_len = len;
-    const char *p = buf, *end = buf + len;
-    if (p < end && *p == '<') {
-        int pri = 0, digits = 0;
-        const char *q = p + 1;
-        while (q < end && *q >= '0' && *q <= '9' && digits < 3) {
-            pri = pri * 10 + (*q - '0');
-            q++;
-            digits++;
-        }
-        if (digits && q < end && *q == '>' && pri <= 191) {
-            out->pri = pri;
-            p = q + 1;
-        }
-    }
-    if (end - p >= 2 && p[0] == '1' && p[1] == ' ') {
-        /* RFC 5424: 1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD [MSG] */
-        p += 2;
-        size_t l;
-        const char *ts = field(&p, end, &l);
-        if (l && !(l == 1 && ts[0] == '-') && l < 64) {
-            char stamp[64];
-            memcpy(stamp, ts, l);
-            stamp[l] = 0;
-            struct yj_err err;
-            int64_t t;
-            if (yj_time_parse(stamp, &t, &err) == 0)
-                out->time = t;
-        }
-        const char *host = field(&p, end, &l);
-        if (l && !(l == 1 && host[0] == '-')) {
-            out->host = host;
-            out->host_len = l;
-        }
-        const char *app = field(&p, end, &l);
-        if (l && !(l == 1 && app[0] == '-')) {
-            out->program = app;
-            out->program_len = l;
-        }
-        field(&p, end, &l); /* PROCID */
-        field(&p, end, &l); /* MSGID */
-        if (p < end && *p == '-') {
-            p++;
-        } else {
-            /* Structured data: one or more [..] elements; "\]" does not close one. */
-            while (p < end && *p == '[') {
-                while (p < end && *p != ']') {
-                    if (*p == '\\' && p + 1 < end)
-                        p++;
-                    p++;
-                }
-                if (p < end)
-                    p++;
-            }
-        }
-        if (p < end && *p == ' ')
-            p++;
-        if (end - p >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB &&
-            (unsigned char)p[2] == 0xBF)
-            p += 3; /* the BOM RFC 5424 allows before a UTF-8 message */
-        out->msg = p;
-        out->msg_len = (size_t)(end - p);
-        return;
-    }
-    /* RFC 3164: the same "Mmm dd hh:mm:ss host tag[pid]: msg" as a log file. */
-    struct logline ll;
-    logline_parse(p, (size_t)(end - p), clock, &ll);
-    out->time = ll.time;
-    out->host = ll.host;
-    out->host_len = ll.host_len;
-    out->program = ll.program;
-    out->program_len = ll.program_len;
-    out->msg = ll.msg;
-    out->msg_len = ll.msg_len;
-}
-
 /* ---- the receiver ---- */
 
 struct listener {
@@ -173,8 +79,8 @@ static void emit(struct syslog_receiver *r, const char *data, size_t len)
         atomic_fetch_add(&r->malformed, 1);
         return;
     }
-    struct syslog_msg m;
-    syslog_parse(data, len, &r->clock, &m);
+    struct logline m;
+    logline_parse(data, len, &r->clock, &m);
     if (signal_batch_add(r->batch, "syslog", m.time, (struct batch_text){m.host, m.host_len},
                          (struct batch_text){m.program, m.program_len}, (struct batch_text){m.msg, m.msg_len},
                          NULL))

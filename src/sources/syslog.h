@@ -9,23 +9,8 @@
 
 struct yj_err;
 struct store_signal;
-struct logline_clock;
 
 #define SYSLOG_MAX_MESSAGE (64 * 1024)
-
-struct syslog_msg {
-    int pri; /* -1 when absent */
-    int64_t time; /* UTC ms; 0 when absent */
-    const char *host;
-    size_t host_len;
-    const char *program; /* RFC 3164 tag / RFC 5424 APP-NAME; NULL when absent */
-    size_t program_len;
-    const char *msg;
-    size_t msg_len;
-};
-
-/* Parses one message (pointers into buf). Never fails: what is not recognised is message. */
-void syslog_parse(const char *buf, size_t len, struct logline_clock *clock, struct syslog_msg *out);
 
 #define SYSLOG_MAX_CONNECTIONS 256
 /* Batches (of at most 1000 messages) waiting to be stored; beyond, batches are dropped and counted. */

@@ -4,7 +4,6 @@
 #include "base/text.h"
 #include "base/timeutil.h"
 #include "base/logline.h"
-#include "sources/syslog.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -25,8 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)yj_utf8_valid((const char *)data, size);
     (void)yj_text_check("f", s, 100, YJ_TEXT_SINGLE_LINE, &err);
     struct logline_clock clock = {.year = 2026};
-    struct syslog_msg m;
-    syslog_parse((const char *)data, size, &clock, &m);
+    struct logline m;
+    logline_parse((const char *)data, size, &clock, &m);
     if (m.msg < (const char *)data || m.msg + m.msg_len > (const char *)data + size)
         abort(); /* the message must lie within the input */
     free(s);

@@ -79,7 +79,10 @@ describe('clock and escalation', () => {
     try {
       const admin = new Client(srv.url);
       await admin.login('admin', srv.adminPassword);
-      const line = (i) => ({ source: 'syslog', message: `Nov 22 01:00:${String(i % 60).padStart(2, '0')} web-1 sshd[9]: `
+      // Stamped now, as rsyslog writes RFC 3339: a whole line's time is the signal's time, and an
+      // old stamp would make every deadline of the incident overdue at once.
+      const stamp = new Date().toISOString();
+      const line = (i) => ({ source: 'syslog', message: `${stamp} web-1 sshd[9]: `
         + `Failed password for root from 203.0.113.9 port ${1000 + i} ssh2` });
       for (let b = 0; b < 5; b++) {
         const r = await admin.post('/api/v1/signals', { signals: Array.from({ length: 200 }, (_, i) => line(b * 200 + i)) });

@@ -1,4 +1,5 @@
-/* Unit tests for src/sources/syslog.c: RFC 3164 and RFC 5424 messages as senders write them. */
+/* Unit tests for the syslog receiver's parsing (src/base/logline.c, the one line parser): RFC 3164
+ * and RFC 5424 messages as senders write them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,12 +9,11 @@
 #include "base/common.h"
 #include "base/timeutil.h"
 #include "base/logline.h"
-#include "sources/syslog.h"
 
-static void parse(const char *s, struct syslog_msg *m)
+static void parse(const char *s, struct logline *m)
 {
     struct logline_clock clock = {.year = 2026};
-    syslog_parse(s, strlen(s), &clock, m);
+    logline_parse(s, strlen(s), &clock, m);
 }
 
 static bool eq(const char *p, size_t n, const char *want)
@@ -24,7 +24,7 @@ static bool eq(const char *p, size_t n, const char *want)
 static void test_rfc5424(void **state)
 {
     (void)state;
-    struct syslog_msg m;
+    struct logline m;
     parse("<34>1 2026-11-22T01:38:57.123Z web-1 sshd 77 ID47 - Failed password for root from 1.2.3.4", &m);
     assert_int_equal(m.pri, 34);
     int64_t want;
@@ -47,7 +47,7 @@ static void test_rfc5424(void **state)
 static void test_rfc3164(void **state)
 {
     (void)state;
-    struct syslog_msg m;
+    struct logline m;
     parse("<38>Nov 22 01:38:57 web-1 sshd[77]: Invalid user test from 5.6.7.8 port 4", &m);
     assert_int_equal(m.pri, 38);
     assert_true(eq(m.host, m.host_len, "web-1"));
