@@ -38,6 +38,7 @@ static const char usage_text[] =
     "  audit verify                check the hash chain of the audit log\n"
     "  serve [--listen ADDR:PORT]  run the HTTP API\n"
     "  logscan [--rule ID] FILE... run the detection rules over log files offline\n"
+    "  logscan --test CORPUS...    check the rules on annotated logs and against log injection\n"
     "  user add|passwd|list        accounts for the API and console\n"
     "  duty now [--at TIME]        who is on duty (值班) by the plan's roster\n"
     "  notify test CHANNEL_ID      send a test message through a channel of the config\n"

@@ -3,9 +3,11 @@
  * optionally every match. Binary junk, invalid UTF-8 and over-long lines are counted and
  * skipped, never a crash. Reads in 1 MiB blocks; memory does not grow with the file. */
 #include "../base/common.h"
+#include "../base/fileio.h"
 #include "../base/text.h"
 #include "../base/timeutil.h"
 #include "../base/logline.h"
+#include "../engine/rulecheck.h"
 #include "../engine/rules.h"
 #include "../engine/window.h"
 #include "../plan/plan.h"
@@ -22,12 +24,21 @@
 
 static const char logscan_usage[] =
     "usage: yingji logscan [--rules DIR] [--rule ID]... [--matches] [--json] FILE...\n"
+    "       yingji logscan [--rules DIR] [--rule ID]... [--foreign] [--json] --test CORPUS...\n"
     "\n"
     "Runs the detection rules over log files (syslog format or raw lines) and prints a summary:\n"
     "lines read, lines matched (per rule), distinct keys and threshold hits. --matches also prints\n"
     "every matched line; with --json the summary is one object {\"lines\",\"matched\",\"by_rule\",...}\n"
     "and --matches --json prints one {\"line\",\"rule\",\"fields\"} object per match. FILE - reads\n"
-    "standard input. Lines with NUL bytes, invalid UTF-8 or over 64 KiB are counted and skipped.\n";
+    "standard input. Lines with NUL bytes, invalid UTF-8 or over 64 KiB are counted and skipped.\n"
+    "\n"
+    "--test checks the rules against annotated logs in fail2ban's format (each line preceded by\n"
+    "'# failJSON: {\"match\": true, \"host\": ADDRESS, ...}') and against log injection: every field a\n"
+    "rule reads besides the address is filled with copies of the line holding another address, and\n"
+    "the rule must still read the real one. Without --foreign every line must be annotated and every\n"
+    "rule needs a line it matches and, when it reads an address, an injection line (\"desc\":\n"
+    "\"injection ...\"); --foreign (fail2ban's own test logs) checks only the lines both match.\n"
+    "Prints each failure as CORPUS:LINE: what; exit status 1 when there is one.\n";
 
 struct rule_stats {
     uint64_t matched, allowed, hits;
@@ -257,11 +268,85 @@ static int scan_file(struct scan *s, const char *path)
     return 0;
 }
 
+struct test_out {
+    const char *corpus;
+    json_t *failures; /* --json: [{line, what}] */
+};
+
+static void on_test_failure(size_t line_no, const char *what, void *ud)
+{
+    struct test_out *o = ud;
+    if (o->failures)
+        json_array_append_new(o->failures, json_pack("{s:I, s:s}", "line", (json_int_t)line_no, "what", what));
+    else
+        printf("%s:%zu: %s\n", o->corpus, line_no, what);
+}
+
+/* --test: each corpus against the rules; 1 when any line fails. */
+static int test_corpora(struct rules *rules, char **files, int n, bool foreign, bool json)
+{
+    struct rulecheck *check = rulecheck_new(rules);
+    json_t *all = json ? json_array() : NULL;
+    size_t failed = 0;
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        size_t len = 0;
+        char *text = yj_read_file(files[i], 64u << 20, &len);
+        if (!text) {
+            fprintf(stderr, "yingji: %s: %s\n", files[i], strerror(errno));
+            rc = 1;
+            break;
+        }
+        struct test_out o = {.corpus = files[i], .failures = json ? json_array() : NULL};
+        struct rulecheck_stats st;
+        struct yj_err err = {0};
+        if (rulecheck_corpus(check, text, len, foreign ? RULECHECK_FOREIGN : RULECHECK_OWN, on_test_failure, &o,
+                             &st, &err) < 0) {
+            fprintf(stderr, "yingji: %s: %s\n", files[i], err.msg);
+            json_decref(o.failures);
+            free(text);
+            rc = 2;
+            break;
+        }
+        free(text);
+        failed += st.failures;
+        if (json)
+            json_array_append_new(all, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o}", "file", files[i], "lines",
+                                                 (json_int_t)st.lines, "matched", (json_int_t)st.matched,
+                                                 "injections", (json_int_t)st.injections, "mutants",
+                                                 (json_int_t)st.mutants, "evaded", (json_int_t)st.evaded,
+                                                 "failures", o.failures));
+        else
+            printf("%s: %zu lines, %zu matched, %zu injection lines, %zu injected variants (%zu no longer matched), "
+                   "%zu failures\n",
+                   files[i], st.lines, st.matched, st.injections, st.mutants, st.evaded, st.failures);
+    }
+    /* Coverage counts over all the own corpora given, as one suite. */
+    json_t *gaps = json ? json_array() : NULL;
+    if (rc == 0 && !foreign) {
+        struct test_out o = {.corpus = "(all corpora)", .failures = gaps};
+        failed += rulecheck_coverage(check, on_test_failure, &o);
+    }
+    if (json && rc == 0) {
+        char *t = json_dumps(json_pack("{s:o, s:o, s:b}", "files", all, "coverage", gaps, "ok", failed == 0),
+                             JSON_COMPACT);
+        puts(t);
+        free(t);
+    } else {
+        json_decref(all);
+        json_decref(gaps);
+    }
+    rulecheck_free(check);
+    return rc ? rc : failed ? 1 : 0;
+}
+
 int cli_logscan(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"rules", required_argument, NULL, 'r'},
                                          {"rule", required_argument, NULL, 'i'},
                                          {"matches", no_argument, NULL, 'm'},
+                                         {"test", no_argument, NULL, 't'},
+                                         {"foreign", no_argument, NULL, 'f'},
                                          {NULL, 0, NULL, 0}};
     if (cli_wants_help(argc, argv)) {
         fputs(logscan_usage, stdout);
@@ -271,6 +356,7 @@ int cli_logscan(struct cli *c, int argc, char **argv)
     const char **only = xcalloc((size_t)argc, sizeof(char *));
     size_t n_only = 0;
     struct scan s = {.json = c->json};
+    bool test = false, foreign = false;
     int ch;
     optind = 1;
     opterr = 0;
@@ -279,6 +365,8 @@ int cli_logscan(struct cli *c, int argc, char **argv)
         case 'r': dir = optarg; break;
         case 'i': only[n_only++] = optarg; break;
         case 'm': s.matches = true; break;
+        case 't': test = true; break;
+        case 'f': foreign = true; break;
         case ':': free(only); return cli_usage("%s needs a value", argv[optind - 1]);
         default: free(only); return cli_usage("unknown option %s for logscan", argv[optind - 1]);
         }
@@ -298,6 +386,15 @@ int cli_logscan(struct cli *c, int argc, char **argv)
             fprintf(stderr, "yingji: %s\n", err.msg);
         plan_diags_release(&diags);
         return yj_err_exit_status(rc);
+    }
+    if (test || foreign) {
+        if (!test) {
+            rules_free(s.rules);
+            return cli_usage("--foreign is for --test");
+        }
+        rc = test_corpora(s.rules, argv + optind, argc - optind, foreign, c->json);
+        rules_free(s.rules);
+        return rc;
     }
     size_t nr = rules_count(s.rules);
     s.stats = xcalloc(nr ? nr : 1, sizeof(*s.stats));

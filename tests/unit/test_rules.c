@@ -1,5 +1,6 @@
-/* Unit tests for src/engine/rules.c, logline.c and window.c: rule files and their errors, the
- * built-in sshd rule on every failure form, syslog prefixes, and bounded threshold windows. */
+/* Unit tests for src/engine/rules.c, logline.c and window.c: rule files and their errors, syslog
+ * prefixes, and bounded threshold windows. What each built-in rule makes of each line is tested
+ * on its corpus in tests/rules/ (test_rulecheck.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -42,128 +43,6 @@ static struct hits match(struct rules *r, struct rules_scratch *s, const char *l
     struct hits h = {0};
     rules_match(r, s, ll.program, ll.program_len, ll.msg, ll.msg_len, on_hit, &h);
     return h;
-}
-
-static void test_sshd_forms(void **state)
-{
-    (void)state;
-    struct rules *r = NULL;
-    struct yj_err err;
-    const char *only[] = {"sshd"};
-    assert_int_equal(rules_load(NULL, only, 1, &r, NULL, &err), 0);
-    struct rules_scratch *s = rules_scratch_new(r);
-    static const struct {
-        const char *line, *ip, *user;
-    } failures[] = {
-        {"Nov 22 01:38:57 h sshd[1]: Failed password for root from 1.2.3.4 port 22 ssh2", "1.2.3.4", "root"},
-        {"Nov 22 01:38:57 h sshd[1]: Failed password for invalid user admin from 2001:db8::7 port 5 ssh2",
-         "2001:db8::7", "admin"},
-        {"Nov 22 01:38:57 h sshd[1]: Failed publickey for invalid user git from 5.6.7.8 port 9 ssh2", "5.6.7.8",
-         "git"},
-        {"Nov 22 01:38:57 h sshd[1]: Invalid user test from 9.9.9.9 port 4", "9.9.9.9", "test"},
-        {"Nov 22 01:38:57 h sshd[1]: error: maximum authentication attempts exceeded for root from 1.1.1.1 port 2 "
-         "ssh2 [preauth]",
-         "1.1.1.1", "root"},
-        {"Nov 22 01:38:57 h sshd[1]: User bob from 2.2.2.2 not allowed because not listed in AllowUsers", "2.2.2.2",
-         "bob"},
-        {"Nov 22 01:38:57 h sshd[1]: ROOT LOGIN REFUSED FROM 3.3.3.3", "3.3.3.3", ""},
-        {"Nov 22 01:38:57 h sshd[1]: refused connect from host-1 (4.4.4.4)", "4.4.4.4", ""},
-        {"Nov 22 01:38:57 h sshd[1]: Received disconnect from 6.6.6.6 port 7:3: x: Auth fail [preauth]", "6.6.6.6",
-         ""},
-        {"2026-11-22T01:38:57.123+08:00 h sshd[1]: Failed password for root from 7.7.7.7 port 22 ssh2", "7.7.7.7",
-         "root"},
-        {"Nov 22 01:38:57 h sshd[1]: Disconnecting: Too many authentication failures [preauth]", "", ""},
-    };
-    for (size_t i = 0; i < YJ_ARRAY_LEN(failures); i++) {
-        struct hits h = match(r, s, failures[i].line);
-        if (h.n != 1)
-            fail_msg("not matched: %s", failures[i].line);
-        assert_string_equal(h.rule, "sshd");
-        assert_string_equal(h.ip, failures[i].ip);
-        assert_string_equal(h.user, failures[i].user);
-        assert_false(h.allowed);
-    }
-    static const char *const not_failures[] = {
-        "Nov 22 01:38:57 h sshd[1]: Accepted password for alice from 1.2.3.4 port 22 ssh2",
-        "Nov 22 01:38:57 h sshd[1]: Failed publickey for root from 1.2.3.4 port 22 ssh2", /* fail2ban: not a failure */
-        "Nov 22 01:38:57 h sshd[1]: Connection closed by authenticating user root 1.2.3.4 port 22 [preauth]",
-        "Nov 22 01:38:57 h CRON[2]: Failed password for root from 1.2.3.4 port 22 ssh2", /* another program */
-        "Nov 22 01:38:57 h sshd[1]: Server listening on 0.0.0.0 port 22.",
-        "",
-    };
-    for (size_t i = 0; i < YJ_ARRAY_LEN(not_failures); i++)
-        if (match(r, s, not_failures[i]).n != 0)
-            fail_msg("matched: %s", not_failures[i]);
-    struct hits local = match(r, s, "Nov 22 01:38:57 h sshd[1]: Failed password for root from 127.0.0.1 port 2 ssh2");
-    assert_int_equal(local.n, 1);
-    assert_true(local.allowed);
-    rules_scratch_free(s);
-    rules_free(r);
-}
-
-static void test_other_builtin_rules(void **state)
-{
-    (void)state;
-    struct rules *r = NULL;
-    struct yj_err err;
-    assert_int_equal(rules_load(NULL, NULL, 0, &r, NULL, &err), 0);
-    struct rules_scratch *s = rules_scratch_new(r);
-    static const struct {
-        const char *line, *rule, *ip, *user;
-    } cases[] = {
-        {"203.0.113.5 - - [22/Nov/2026:01:38:57 +0800] \"GET /news.php?id=1%27%20or%201=1-- HTTP/1.1\" 200 512 \"-\" "
-         "\"Mozilla/5.0\"",
-         "web-sqli", "203.0.113.5", ""},
-        {"203.0.113.5 - - [22/Nov/2026:01:38:57 +0800] \"GET /list?id=1+UNION+ALL+SELECT+1,2 HTTP/1.1\" 200 5 \"-\" \"x\"",
-         "web-sqli", "203.0.113.5", ""},
-        {"198.51.100.7 - - [22/Nov/2026:01:38:57 +0800] \"GET /search?q=%3Cscript%3Ealert(1) HTTP/1.1\" 200 9 \"-\" \"x\"",
-         "web-xss", "198.51.100.7", ""},
-        {"198.51.100.7 - - [22/Nov/2026:01:38:57 +0800] \"GET /download?f=../../../../etc/passwd HTTP/1.1\" 403 9 \"-\" "
-         "\"x\"",
-         "web-traversal", "198.51.100.7", ""},
-        {"2001:db8::9 - - [22/Nov/2026:01:38:57 +0800] \"POST /uploads/shell.php HTTP/1.1\" 200 9 \"-\" \"x\"",
-         "web-shell-probe", "2001:db8::9", ""},
-        {"192.0.2.3 - - [22/Nov/2026:01:38:57 +0800] \"GET / HTTP/1.1\" 200 9 \"-\" \"sqlmap/1.7#stable\"", "web-scanner",
-         "192.0.2.3", ""},
-        {"Nov 22 01:38:57 h sudo:    zhang : 3 incorrect password attempts ; TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/sh",
-         "sudo", "", "zhang"},
-        {"Nov 22 01:38:57 h postfix/smtpd[9]: warning: unknown[192.0.2.8]: SASL LOGIN authentication failed: "
-         "UGFzc3dvcmQ6",
-         "postfix-sasl", "192.0.2.8", ""},
-        {"Nov 22 01:38:57 h dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<li>, "
-         "method=PLAIN, rip=192.0.2.9, lip=10.0.0.1, session=<abc>",
-         "dovecot-auth", "192.0.2.9", "li"},
-        {"Nov 22 01:38:57 h vsftpd[9]: [ftpuser] FAIL LOGIN: Client \"::ffff:192.0.2.10\"", "vsftpd", "192.0.2.10",
-         "ftpuser"},
-        {"Nov 22 01:38:57 h proftpd[9]: ftp.example.edu.cn (host[192.0.2.11]) - USER admin (Login failed): Incorrect "
-         "password",
-         "proftpd", "192.0.2.11", "admin"},
-        {"2026-11-22T01:38:57.123+08:00 db mysqld[9]: 2026-11-22 1:38:57 12 [Warning] Access denied for user "
-         "'root'@'192.0.2.12' (using password: YES)",
-         "mysql-auth", "192.0.2.12", "root"},
-        {"Nov 22 01:38:57 fw kernel: [ 123.4] nft drop IN=eth0 OUT= MAC=aa SRC=192.0.2.13 DST=10.0.0.1 LEN=44 "
-         "TOS=0x00 PREC=0x00 TTL=45 ID=1 PROTO=TCP SPT=4444 DPT=3389 WINDOW=1024 RES=0x00 SYN URGP=0",
-         "portscan", "192.0.2.13", ""},
-    };
-    for (size_t i = 0; i < YJ_ARRAY_LEN(cases); i++) {
-        struct hits h = match(r, s, cases[i].line);
-        if (h.n < 1 || strcmp(h.rule, cases[i].rule) != 0)
-            fail_msg("expected %s for: %s (got %d hits, %s)", cases[i].rule, cases[i].line, h.n, h.rule);
-        assert_string_equal(h.ip, cases[i].ip);
-        assert_string_equal(h.user, cases[i].user);
-    }
-    static const char *const quiet[] = {
-        "203.0.113.5 - - [22/Nov/2026:01:38:57 +0800] \"GET /news.php?id=12&page=3 HTTP/1.1\" 200 512 \"-\" \"Mozilla\"",
-        "203.0.113.5 - - [22/Nov/2026:01:38:57 +0800] \"GET /img/logo.png HTTP/1.1\" 304 0 \"-\" \"Mozilla\"",
-        "Nov 22 01:38:57 h sudo:    zhang : TTY=pts/0 ; PWD=/home/zhang ; USER=root ; COMMAND=/usr/bin/apt update",
-        "Nov 22 01:38:57 h dovecot: imap-login: Login: user=<li>, method=PLAIN, rip=192.0.2.9, lip=10.0.0.1",
-        "Nov 22 01:38:57 h postfix/smtpd[9]: connect from unknown[192.0.2.8]",
-    };
-    for (size_t i = 0; i < YJ_ARRAY_LEN(quiet); i++)
-        if (match(r, s, quiet[i]).n != 0)
-            fail_msg("matched: %s", quiet[i]);
-    rules_scratch_free(s);
-    rules_free(r);
 }
 
 static void test_builtin_rules_compile(void **state)
@@ -401,7 +280,6 @@ static void test_window(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sshd_forms), cmocka_unit_test(test_other_builtin_rules),
         cmocka_unit_test(test_builtin_rules_compile),
         cmocka_unit_test(test_rule_errors), cmocka_unit_test(test_logline), cmocka_unit_test(test_window),
         cmocka_unit_test(test_compile_cache), cmocka_unit_test(test_required_literals),
