@@ -127,11 +127,24 @@ static char *expand_title(const char *tmpl, const struct rule_hit *hit)
     return out;
 }
 
+/* The fields a rule read from the message, as a JSON object (malloc'd): what the signal is
+ * about from now on, whatever the sender put beside the line. */
+static char *hit_fields_json(const struct rule_hit *hit)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < hit->n_fields; i++)
+        json_object_set_new(o, hit->names[i], json_stringn(hit->values[i], hit->lens[i]));
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return text;
+}
+
 struct processing {
     struct detector *d;
     struct yj_ctx *ctx;
     const struct store_signal *sig;
     const char *rule;     /* the first rule that matched */
+    char *extracted;      /* the fields it read from the message, as a JSON object (malloc'd) */
     int64_t incident_id;  /* what the signal went to */
     size_t processed;     /* signals processed so far (detector_process_pending) */
     int rc;
@@ -144,8 +157,11 @@ static void on_hit(const struct rule_hit *hit, void *ud)
     struct processing *p = ud;
     if (p->rc < 0 || hit->allowed)
         return;
-    if (!p->rule)
+    if (!p->rule) {
         p->rule = hit->rule->id;
+        if (!p->warm)
+            p->extracted = hit_fields_json(hit);
+    }
     struct detector *d = p->d;
     size_t idx = rules_index(d->rules, hit->rule);
     char key[512];
@@ -304,10 +320,13 @@ static int process_one(const struct store_signal *s, void *ud)
     if (p.rc == 0 && !p.rule && !base->warm)
         structured(&p);
     if (p.rc < 0) {
+        free(p.extracted);
         base->rc = p.rc;
         return 1;
     }
-    int rc = store_signal_processed(base->ctx->store, s->id, yj_ctx_now(base->ctx), p.rule, p.incident_id, base->err);
+    int rc = store_signal_processed(base->ctx->store, s->id, yj_ctx_now(base->ctx), p.rule, p.extracted,
+                                    p.incident_id, base->err);
+    free(p.extracted);
     if (rc < 0) {
         base->rc = rc;
         return 1;

@@ -448,8 +448,10 @@ int act_release_block(struct yj_ctx *ctx, const struct config_action *actions, s
 
 void *act_block_json(const struct store_block *b)
 {
-    return json_pack("{s:I, s:s, s:s, s:I?, s:o, s:o, s:o?, s:s?, s:s?}", "id", (json_int_t)b->id, "address", b->address,
-                     "incident", b->incident, "task", b->task_id ? (json_int_t)b->task_id : (json_int_t)0, "blocked_at",
+    /* (jansson's "?" applies to strings and objects only: an "I?" made every block fail to pack.) */
+    return json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:o?, s:s?, s:s?}", "id", (json_int_t)b->id, "address",
+                     b->address, "incident", b->incident, "task",
+                     b->task_id ? json_integer((json_int_t)b->task_id) : json_null(), "blocked_at",
                      yj_json_time(b->blocked_at), "expires_at", yj_json_time(b->expires_at), "released_at",
                      b->released_at ? yj_json_time(b->released_at) : NULL, "released_by",
                      b->released_at ? b->released_by : NULL, "release_reason",

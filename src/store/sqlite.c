@@ -27,6 +27,7 @@ static const char *const migrations[] = {
     "src/store/migrations/sqlite/0012_attachments.sql",
     "src/store/migrations/sqlite/0013_monitors.sql",
     "src/store/migrations/sqlite/0014_integrity.sql",
+    "src/store/migrations/sqlite/0015_signal_extracted.sql",
 };
 
 #define STMT_CACHE 128
@@ -1862,8 +1863,11 @@ int store_attachment_insert(struct store *st, struct store_attachment *a, struct
 int store_incident_addresses(struct store *st, int64_t incident_id, char **out, size_t max, size_t *n,
                              struct yj_err *err)
 {
-    static const char sql[] = "SELECT json_extract(fields, '$.ip') AS ip FROM signals WHERE incident_id = ? AND "
-                              "json_valid(fields) AND ip IS NOT NULL GROUP BY ip ORDER BY min(id) LIMIT ?";
+    /* A signal a rule matched names the address its line holds (extracted); the sender's own
+     * fields count only for signals no rule read (a sensor's structured report). */
+    static const char sql[] = "SELECT json_extract(coalesce(extracted, fields), '$.ip') AS ip FROM signals "
+                              "WHERE incident_id = ? AND json_valid(coalesce(extracted, fields)) AND ip IS NOT NULL "
+                              "GROUP BY ip ORDER BY min(id) LIMIT ?";
     sqlite3_stmt *s = stmt(st, sql, err);
     if (!s)
         return YJ_ESTORE;
@@ -2089,10 +2093,10 @@ int store_signal_insert(struct store *st, struct store_signal *x, struct yj_err 
     return step_insert(st, s, "storing a signal", &x->id, err);
 }
 
-int store_signal_processed(struct store *st, int64_t id, int64_t at, const char *rule, int64_t incident_id,
-                           struct yj_err *err)
+int store_signal_processed(struct store *st, int64_t id, int64_t at, const char *rule, const char *extracted,
+                           int64_t incident_id, struct yj_err *err)
 {
-    static const char sql[] = "UPDATE signals SET processed_at = ?, rule = ?, incident_id = ? WHERE id = ?";
+    static const char sql[] = "UPDATE signals SET processed_at = ?, rule = ?, incident_id = ?, extracted = ? WHERE id = ?";
     sqlite3_stmt *s = stmt(st, sql, err);
     if (!s)
         return YJ_ESTORE;
@@ -2102,7 +2106,8 @@ int store_signal_processed(struct store *st, int64_t id, int64_t at, const char 
         sqlite3_bind_int64(s, 3, incident_id);
     else
         sqlite3_bind_null(s, 3);
-    sqlite3_bind_int64(s, 4, id);
+    bind_text(s, 4, extracted);
+    sqlite3_bind_int64(s, 5, id);
     return step_done(st, s, "recording a signal's outcome", err);
 }
 
@@ -2125,10 +2130,10 @@ static int signal_rows(struct store *st, const char *sql, int64_t a, int64_t b, 
     size_t n = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         rows = xrealloc(rows, (n + 1) * sizeof(*rows));
-        texts = xrealloc(texts, (n + 1) * 8 * sizeof(char *));
-        char **t = &texts[n * 8];
+        texts = xrealloc(texts, (n + 1) * 9 * sizeof(char *));
+        char **t = &texts[n * 9];
         /* The rule and the incident's number come with store_signal_latest only. */
-        for (int i = 0; i < 8; i++)
+        for (int i = 0; i < 9; i++)
             t[i] = 3 + i < sqlite3_column_count(s) ? col_text(s, 3 + i) : NULL;
         rows[n] = (struct store_signal){.id = sqlite3_column_int64(s, 0),
                                         .received_at = sqlite3_column_int64(s, 1),
@@ -2140,7 +2145,8 @@ static int signal_rows(struct store *st, const char *sql, int64_t a, int64_t b, 
                                         .message = t[4],
                                         .fields = t[5],
                                         .rule = t[6],
-                                        .incident = t[7]};
+                                        .incident = t[7],
+                                        .extracted = t[8]};
         n++;
     }
     int out = rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "reading signals", err);
@@ -2148,7 +2154,7 @@ static int signal_rows(struct store *st, const char *sql, int64_t a, int64_t b, 
     for (size_t i = 0; i < n && out == 0; i++)
         if (cb(&rows[i], ud))
             break;
-    for (size_t i = 0; i < n * 8; i++)
+    for (size_t i = 0; i < n * 9; i++)
         free(texts[i]);
     free(texts);
     free(rows);
@@ -2168,7 +2174,7 @@ int store_signal_latest(struct store *st, const char *source, int limit, store_s
 {
     return signal_rows(st,
                        "SELECT s.id, s.received_at, s.time, s.source, s.program, s.host, s.asset, s.message, s.fields, "
-                       "s.rule, i.number FROM signals s LEFT JOIN incidents i ON i.id = s.incident_id WHERE ?1 = ?1 "
+                       "s.rule, i.number, s.extracted FROM signals s LEFT JOIN incidents i ON i.id = s.incident_id WHERE ?1 = ?1 "
                        "AND (?3 IS NULL OR s.source = ?3) ORDER BY s.id DESC LIMIT ?2",
                        0, limit, source, cb, ud, err);
 }

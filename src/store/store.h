@@ -292,15 +292,17 @@ struct store_signal {
     const char *host;
     const char *asset;
     const char *message;
-    const char *fields; /* JSON object */
-    const char *rule;     /* store_signal_latest only: the rule that matched, or NULL */
-    const char *incident; /* store_signal_latest only: the number of its incident, or NULL */
+    const char *fields; /* JSON object, as the sender gave it */
+    const char *rule;      /* store_signal_latest only: the rule that matched, or NULL */
+    const char *incident;  /* store_signal_latest only: the number of its incident, or NULL */
+    const char *extracted; /* store_signal_latest only: the rule's fields (JSON object), or NULL */
 };
 /* Stores a signal (inside the caller's transaction); sets s->id. */
 int store_signal_insert(struct store *st, struct store_signal *s, struct yj_err *err);
-/* Records what processing made of it (rule may be NULL, incident_id 0). */
-int store_signal_processed(struct store *st, int64_t id, int64_t at, const char *rule, int64_t incident_id,
-                           struct yj_err *err);
+/* Records what processing made of it: the rule that matched and the fields it read from the
+ * message (a JSON object; both NULL when none matched) and the incident (0: none). */
+int store_signal_processed(struct store *st, int64_t id, int64_t at, const char *rule, const char *extracted,
+                           int64_t incident_id, struct yj_err *err);
 typedef int (*store_signal_cb)(const struct store_signal *s, void *ud);
 /* Signals not yet processed, oldest first, at most limit. */
 int store_signal_unprocessed(struct store *st, int limit, store_signal_cb cb, void *ud, struct yj_err *err);
@@ -455,7 +457,8 @@ int store_attachment_get(struct store *st, int64_t id, struct store_attachment *
 
 /* ---- blocked addresses (the built-in block_ip action) ---- */
 
-/* The distinct source addresses (the `ip` field) of an incident's signals, at most max, each
+/* The distinct source addresses (the `ip` field: the rule's, else the sender's when no rule read the
+ * signal) of an incident's signals, at most max, each
  * malloc'd into out. */
 int store_incident_addresses(struct store *st, int64_t incident_id, char **out, size_t max, size_t *n,
                              struct yj_err *err);

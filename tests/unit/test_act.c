@@ -84,7 +84,7 @@ static int teardown(void **state)
     return 0;
 }
 
-/* An intrusion incident whose signals came from these addresses, and a block_ip task (no
+/* An intrusion incident whose signals a rule read these addresses from, and a block_ip task (no
  * approval needed) to act on. */
 static int64_t incident_from(struct fixture *f, const char *const *ips, size_t n, int64_t *task_id)
 {
@@ -97,9 +97,9 @@ static int64_t incident_from(struct fixture *f, const char *const *ips, size_t n
     for (size_t i = 0; i < n; i++) {
         char *fields = xasprintf("{\"ip\":\"%s\",\"user\":\"root\"}", ips[i]);
         struct store_signal s = {.received_at = f->now, .time = f->now, .source = "syslog", .host = "web1",
-                                 .asset = "web1", .message = "Failed password", .fields = fields};
+                                 .asset = "web1", .message = "Failed password"};
         assert_int_equal(store_signal_insert(f->st, &s, &err), 0);
-        assert_int_equal(store_signal_processed(f->st, s.id, f->now, "sshd", inc.id, &err), 0);
+        assert_int_equal(store_signal_processed(f->st, s.id, f->now, "sshd", fields, inc.id, &err), 0);
         free(fields);
     }
     struct store_task t = {.incident_id = inc.id, .step = 99, .title = "封禁攻击来源地址", .action = "block_ip",
