@@ -2,6 +2,7 @@
  * plan and store. Commands never print errors themselves below this level: they return a
  * code and a message, and the message is printed here or in the group, once. */
 #include "../base/common.h"
+#include "../engine/audit.h"
 #include "../plan/plan.h"
 #include "../store/store.h"
 #include "cli.h"
@@ -35,7 +36,8 @@ static const char usage_text[] =
     "  incident approve ID TASK    approve (or --reject --reason) a task that needs approval\n"
     "  db migrate                  apply pending store migrations\n"
     "  db backup PATH              consistent copy of the store while it is in use\n"
-    "  audit verify                check the hash chain of the audit log\n"
+    "  audit verify                check the audit record: chain, signed head, incidents, checkpoints\n"
+    "  audit checkpoint            print and keep the audit chain's signed head\n"
     "  serve [--listen ADDR:PORT]  run the HTTP API\n"
     "  logscan [--rule ID] FILE... run the detection rules over log files offline\n"
     "  logscan --test CORPUS...    check the rules on annotated logs and against log injection\n"
@@ -133,14 +135,26 @@ int cli_open(struct cli *c, bool with_store)
     if (store_migrate(c->store, &applied, &err) < 0)
         return cli_fail(err.code, err.msg);
     c->ctx.store = c->store;
-    return 0;
+    char *key = audit_key_path(c->data_dir, c->cfg.audit.key);
+    int rc = 0;
+    if (c->audit_key_optional) {
+        rc = audit_key_load(key, false, &c->audit_key, NULL, &err);
+        if (rc == YJ_ENOTFOUND)
+            rc = 0;
+    } else {
+        rc = audit_key_open(c->store, key, yj_ctx_now(&c->ctx), c->actor, &c->audit_key, &err);
+    }
+    free(key);
+    return rc < 0 ? cli_fail(rc, err.msg) : 0;
 }
 
 void cli_close(struct cli *c)
 {
     store_free(c->store);
+    audit_key_free(c->audit_key);
     plan_free(c->plan);
     c->store = NULL;
+    c->audit_key = NULL;
     c->plan = NULL;
 }
 

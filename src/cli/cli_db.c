@@ -11,7 +11,21 @@ static const char db_usage[] = "usage: yingji db migrate\n"
                                "\n"
                                "migrate  applies pending migrations to the store in the data directory\n"
                                "backup   writes a consistent copy of the store to PATH (never overwrites),\n"
-                               "         safe while the server or other commands are using the store\n";
+                               "         safe while the server or other commands are using the store, and the\n"
+                               "         audit chain's signed head beside it as PATH.checkpoint\n";
+
+static const char audit_usage[] =
+    "usage: yingji audit verify [--key FILE] [--checkpoint FILE]...\n"
+    "       yingji audit checkpoint [--to FILE]\n"
+    "\n"
+    "verify      checks the audit record as a whole: the hash chain, the head's signature (with the\n"
+    "            key, default DATA/audit.key or the config's audit.key; a public key file will do),\n"
+    "            every incident's rows against the state its last audit row recorded, and every\n"
+    "            checkpoint (the config's audit.checkpoints file, default DATA/audit.checkpoints,\n"
+    "            and each --checkpoint FILE: a backup's PATH.checkpoint, the daily message's line).\n"
+    "            Exits 0 when intact, 1 naming the first bad row.\n"
+    "checkpoint  prints the signed head as one JSON line and appends it to FILE (default the\n"
+    "            checkpoints file): keep copies where the store's administrators cannot write.\n";
 
 static int audit_record(struct cli *c, const char *action, json_t *detail)
 {
@@ -20,7 +34,7 @@ static int audit_record(struct cli *c, const char *action, json_t *detail)
     json_decref(detail);
     int rc = store_begin(c->store, &err);
     if (rc == 0)
-        rc = audit_append(c->store, yj_ctx_now(&c->ctx), c->actor, action, store_path(c->store), d, &err);
+        rc = audit_append(c->store, yj_ctx_now(&c->ctx), c->actor, action, store_path(c->store), d, 0, &err);
     if (rc == 0)
         rc = store_commit(c->store, &err);
     else
@@ -71,6 +85,16 @@ int cli_db(struct cli *c, int argc, char **argv)
             return cli_fail(err.code, err.msg);
         if ((rc = audit_record(c, "db.backup", json_pack("{s:s}", "path", argv[2]))) != 0)
             return rc;
+        /* The head as it stands after the backup's own row: a restore of this copy must still
+         * hold it, and a store that no longer does was rolled back or rewritten. */
+        struct audit_checkpoint cp;
+        char *beside = xasprintf("%s.checkpoint", argv[2]);
+        if (audit_checkpoint_take(c->store, yj_ctx_now(&c->ctx), &cp, &err) < 0 ||
+            audit_checkpoint_append(beside, &cp, &err) < 0) {
+            free(beside);
+            return cli_fail(err.code, err.msg);
+        }
+        free(beside);
         if (c->json)
             cli_print_json(json_pack("{s:s, s:b}", "backup", argv[2], "ok", 1));
         else
@@ -80,33 +104,122 @@ int cli_db(struct cli *c, int argc, char **argv)
     return cli_usage("unknown db command \"%s\" (migrate, backup)", sub);
 }
 
-int cli_audit(struct cli *c, int argc, char **argv)
+static int audit_checkpoint_cmd(struct cli *c, int argc, char **argv)
 {
-    if (argc < 2 || cli_wants_help(argc, argv)) {
-        fputs("usage: yingji audit verify\n\nChecks the hash chain of the audit log: exits 0 when intact, 1 naming "
-              "the first bad row.\n",
-              argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    const char *to = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
+            to = argv[++i];
+        else
+            return cli_usage("usage: yingji audit checkpoint [--to FILE]");
     }
-    if (strcmp(argv[1], "verify") != 0 || argc != 2)
-        return cli_usage("usage: yingji audit verify");
     int rc = cli_open(c, true);
     if (rc)
         return rc;
-    struct audit_result res;
+    struct audit_checkpoint cp;
     struct yj_err err = {0};
-    if (audit_verify(c->store, &res, &err) < 0)
+    char *path = to ? xstrdup(to) : audit_checkpoints_path(c->data_dir, c->cfg.audit.checkpoints);
+    if (audit_checkpoint_take(c->store, yj_ctx_now(&c->ctx), &cp, &err) < 0 ||
+        audit_checkpoint_append(path, &cp, &err) < 0) {
+        free(path);
         return cli_fail(err.code, err.msg);
+    }
+    char *line = audit_checkpoint_json(&cp);
+    puts(line);
+    free(line);
+    free(path);
+    return 0;
+}
+
+int cli_audit(struct cli *c, int argc, char **argv)
+{
+    if (argc < 2 || cli_wants_help(argc, argv)) {
+        fputs(audit_usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "checkpoint") == 0)
+        return audit_checkpoint_cmd(c, argc, argv);
+    if (strcmp(argv[1], "verify") != 0)
+        return cli_usage("unknown audit command \"%s\" (verify, checkpoint)", argv[1]);
+    const char *key_path = NULL;
+    const char **extra = xcalloc((size_t)argc, sizeof(char *));
+    size_t n_extra = 0;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--key") == 0 && i + 1 < argc) {
+            key_path = argv[++i];
+        } else if (strcmp(argv[i], "--checkpoint") == 0 && i + 1 < argc) {
+            extra[n_extra++] = argv[++i];
+        } else {
+            free(extra);
+            return cli_usage("usage: yingji audit verify [--key FILE] [--checkpoint FILE]...");
+        }
+    }
+    c->audit_key_optional = true;
+    int rc = cli_open(c, true);
+    struct yj_err err = {0};
+    struct audit_key *given = NULL;
+    struct audit_checkpoint *cps = NULL;
+    size_t n_cps = 0;
+    if (rc == 0 && key_path && audit_key_load(key_path, false, &given, NULL, &err) < 0)
+        rc = cli_fail(err.code, err.msg);
+    /* The checkpoints file, then each one given. */
+    char *own = audit_checkpoints_path(c->data_dir, c->cfg.audit.checkpoints);
+    for (size_t i = 0; rc == 0 && i <= n_extra; i++) {
+        struct audit_checkpoint *more = NULL;
+        size_t n_more = 0;
+        if (audit_checkpoints_read(i == 0 ? own : extra[i - 1], &more, &n_more, &err) < 0) {
+            rc = cli_fail(err.code, err.msg);
+            break;
+        }
+        if (i > 0 && n_more == 0) {
+            free(more);
+            rc = cli_fail(YJ_EINVAL, "a checkpoint file given holds no checkpoint");
+            break;
+        }
+        cps = xrealloc(cps, (n_cps + n_more + 1) * sizeof(*cps));
+        memcpy(cps + n_cps, more, n_more * sizeof(*cps));
+        n_cps += n_more;
+        free(more);
+    }
+    free(own);
+    free(extra);
+    const struct audit_key *key = given ? given : c->audit_key;
+    struct audit_result res = {0};
+    struct audit_verify_opts opts = {.key = key, .checkpoints = cps, .n_checkpoints = n_cps, .states = true};
+    if (rc == 0 && audit_verify(c->store, &opts, &res, &err) < 0)
+        rc = cli_fail(err.code, err.msg);
+    free(cps);
+    audit_key_free(given);
+    if (rc)
+        return rc;
+    /* Without a key the head's signature cannot be checked: that is a failure too, since a
+     * chain recomputed after an edit would pass. */
+    bool unsigned_ok = res.rows == 0 && res.bad_id == 0;
     if (c->json)
-        cli_print_json(json_pack("{s:b, s:I, s:o, s:o, s:o}", "ok", res.bad_id == 0, "rows", (json_int_t)res.rows,
-                                 "bad_row", res.bad_id ? json_integer(res.bad_id) : json_null(), "reason",
-                                 res.bad_id ? json_string(res.reason) : json_null(), "head",
-                                 res.bad_id ? json_null() : json_string(res.head_hash)));
+        cli_print_json(json_pack("{s:b, s:I, s:o, s:o, s:o, s:b, s:I, s:I, s:I}", "ok",
+                                 res.bad_id == 0 && (res.signature_checked || unsigned_ok), "rows",
+                                 (json_int_t)res.rows, "bad_row", res.bad_id ? json_integer(res.bad_id) : json_null(),
+                                 "reason", res.bad_id ? json_string(res.reason) : json_null(), "head",
+                                 res.bad_id ? json_null() : json_string(res.head_hash), "signed",
+                                 res.signature_checked, "incidents", (json_int_t)res.incidents, "unbound",
+                                 (json_int_t)res.unbound, "checkpoints", (json_int_t)res.checkpoints));
     if (res.bad_id) {
         fprintf(stderr, "yingji: audit chain broken at row %lld: %s\n", (long long)res.bad_id, res.reason);
         return 1;
     }
-    if (!c->json)
+    if (!res.signature_checked && !unsigned_ok) {
+        char *path = audit_key_path(c->data_dir, c->cfg.audit.key);
+        fprintf(stderr, "yingji: the head's signature was not checked: no audit key at %s (give --key FILE)\n", path);
+        free(path);
+        return 1;
+    }
+    if (!c->json) {
         printf("audit chain intact: %lld rows, head %s\n", (long long)res.rows, res.rows ? res.head_hash : "(empty)");
+        printf("  head signed by the audit key; %lld incidents match their recorded state",
+               (long long)(res.incidents - res.unbound));
+        if (res.unbound)
+            printf(", %lld recorded before states were bound (chain only)", (long long)res.unbound);
+        printf("; %zu checkpoint%s held\n", res.checkpoints, res.checkpoints == 1 ? "" : "s");
+    }
     return 0;
 }

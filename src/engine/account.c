@@ -80,7 +80,7 @@ static int audited(struct yj_ctx *ctx, int rc, const char *action, const char *o
 {
     if (rc == 0) {
         char *d = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
-        rc = audit_append(ctx->store, yj_ctx_now(ctx), ctx->actor, action, object, d, err);
+        rc = audit_append(ctx->store, yj_ctx_now(ctx), ctx->actor, action, object, d, 0, err);
         free(d);
     }
     json_decref(detail);

@@ -7,6 +7,7 @@
 #include "../base/timeutil.h"
 #include "../plan/plan.h"
 #include "../store/store.h"
+#include "audit.h"
 #include "clock.h"
 #include "ctx.h"
 #include "duty.h"
@@ -379,5 +380,70 @@ int clock_tick(struct yj_ctx *ctx, struct clock_result *out, struct yj_err *err)
         rc = err ? err->code : YJ_ESTORE;
     if (out)
         *out = res;
+    return rc;
+}
+
+int clock_announce_checkpoint(struct yj_ctx *ctx, const struct audit_checkpoint *cp, const char *day, size_t *queued,
+                              struct yj_err *err)
+{
+    const struct plan *p = ctx->plan;
+    const struct plan_group *office = NULL, *leading = NULL;
+    for (size_t i = 0; i < p->n_groups; i++) {
+        const char *kind = p->groups[i].kind ? p->groups[i].kind : "";
+        if (!office && strcmp(kind, "office") == 0)
+            office = &p->groups[i];
+        if (!leading && strcmp(kind, "leading") == 0)
+            leading = &p->groups[i];
+    }
+    struct recipients r = {0};
+    struct store_incident none = {0};
+    for (int pass = 0; pass < 2 && r.n == 0; pass++) {
+        const struct plan_group *g = pass == 0 ? office : leading;
+        if (!g)
+            continue;
+        char *target = xasprintf("group:%s", g->id);
+        char *targets[1] = {target};
+        struct plan_escalation_step step = {.notify = targets, .n_notify = 1};
+        resolve(p, &none, &step, yj_ctx_now(ctx), &r);
+        /* resolve keeps pointers to the target: copy them before it goes. */
+        for (size_t i = 0; i < r.n; i++)
+            r.targets[i] = g->id;
+        free(target);
+    }
+    *queued = 0;
+    if (r.n == 0)
+        return 0;
+    char when[40];
+    yj_time_local(cp->at, when, sizeof(when));
+    char *subject = xasprintf("【应急】审计记录检查点 %s", day);
+    char *line = audit_checkpoint_json(cp);
+    /* The last line is the checkpoint itself: saved to a file, it is what verification reads. */
+    char *full = xasprintf("%s 审计记录检查点，请妥善保存本消息，供日后核对审计记录是否被改动：\n"
+                           "第 %lld 条记录，哈希 %s\n签名 %s\n公钥 %s\n核对时将下面一行另存为检查点文件：\n%s\n",
+                           when, (long long)cp->id, cp->hash, cp->signature, cp->public_key, line);
+    free(line);
+    int rc = store_begin(ctx->store, err);
+    for (size_t i = 0; rc == 0 && i < r.n; i++) {
+        char *key = xasprintf("audit-checkpoint:%s:%s", day, r.ids[i]);
+        struct store_notification n = {.created_at = yj_ctx_now(ctx),
+                                       .recipient = r.ids[i],
+                                       .target = r.targets[i],
+                                       .subject = subject,
+                                       .body = full,
+                                       .idempotency_key = key,
+                                       .next_attempt_at = yj_ctx_now(ctx)};
+        rc = store_notification_insert(ctx->store, &n, err);
+        if (rc == 0 && n.id)
+            (*queued)++;
+        free(key);
+    }
+    if (rc == 0)
+        rc = store_commit(ctx->store, err);
+    else
+        store_rollback(ctx->store);
+    for (size_t i = 0; i < r.n; i++)
+        free(r.ids[i]);
+    free(subject);
+    free(full);
     return rc;
 }

@@ -25,4 +25,12 @@ struct clock_result {
  * time per store (the server's ticker); safe to repeat: each effect is recorded before the next. */
 int clock_tick(struct yj_ctx *ctx, struct clock_result *out, struct yj_err *err);
 
+/* The daily message of the audit chain's signed head to the plan's office (its group of kind
+ * office: leaders, else its office unit's head; else the leading group's leaders), so that a copy
+ * of it lives outside the store (DESIGN §7). day ("2026-12-03") keys it: sent once a day.
+ * *queued counts the notifications queued (0 when sent already). */
+struct audit_checkpoint;
+int clock_announce_checkpoint(struct yj_ctx *ctx, const struct audit_checkpoint *cp, const char *day, size_t *queued,
+                              struct yj_err *err);
+
 #endif

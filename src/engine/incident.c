@@ -79,7 +79,7 @@ static int finish(struct yj_ctx *ctx, int rc, const char *action, const struct s
 {
     if (rc == 0) {
         char *d = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
-        rc = audit_append(ctx->store, now, ctx->actor, action, inc->number ? inc->number : "", d, err);
+        rc = audit_append(ctx->store, now, ctx->actor, action, inc->number ? inc->number : "", d, inc->id, err);
         free(d);
     }
     if (rc == 0) {

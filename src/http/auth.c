@@ -192,7 +192,7 @@ int auth_audit(struct request *r, const char *actor, const char *action, const c
     json_decref(detail);
     int rc = store_begin(r->store, &err);
     if (rc == 0)
-        rc = audit_append(r->store, yj_now_ms(), actor, action, object, d, &err);
+        rc = audit_append(r->store, yj_now_ms(), actor, action, object, d, 0, &err);
     if (rc == 0)
         rc = store_commit(r->store, &err);
     else

@@ -119,6 +119,10 @@ void server_plan_release(struct plan_ref *ref);
 const struct yj_config *server_config(const struct server *srv);
 /* The detection engine (rules, windows), or NULL when detection is off. */
 struct detector *server_detector(struct server *srv);
+/* Verifies the audit chain from where this server last found it intact (and its signed head),
+ * so that reading the audit log costs the rows written since, not the whole chain. */
+struct audit_result;
+int server_audit_verify(struct server *srv, struct store *st, struct audit_result *res, struct yj_err *err);
 /* The last sample of the host's resources: true and *out, or false when none is watched yet. */
 struct host_sample;
 bool server_host_sample(struct server *srv, struct host_sample *out);
@@ -200,6 +204,10 @@ struct json_field {
 bool request_check(struct request *r, json_t *obj, const struct json_field *fields, size_t n);
 /* The same for an object nested at `where` ("signals[3]"): errors name "signals[3].message". */
 bool request_check_at(struct request *r, const char *where, json_t *obj, const struct json_field *fields, size_t n);
+
+/* Reads the query parameter `name` as a whole number from min to max into *out (left as it is
+ * when absent). Anything else gets a 400 naming it; returns false then. */
+bool request_int_query(struct request *r, const char *name, int64_t min, int64_t max, int64_t *out);
 
 /* ---- auth.c ---- */
 

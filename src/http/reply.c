@@ -251,3 +251,20 @@ bool request_check(struct request *r, json_t *obj, const struct json_field *fiel
 {
     return request_check_at(r, NULL, obj, fields, n);
 }
+
+bool request_int_query(struct request *r, const char *name, int64_t min, int64_t max, int64_t *out)
+{
+    const char *q = request_query(r, name);
+    if (!q)
+        return true;
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(q, &end, 10);
+    if (!*q || *end || errno || v < min || v > max) {
+        reply_problem(r, 400, "invalid_field", name, "%s must be a whole number from %lld to %lld", name,
+                      (long long)min, (long long)max);
+        return false;
+    }
+    *out = v;
+    return true;
+}

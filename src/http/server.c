@@ -72,6 +72,16 @@ struct server {
     pthread_mutex_t outbox_lock;
     pthread_cond_t outbox_cond;
     bool outbox_stop, outbox_poke;
+    /* The audit record: the key every connection signs the head with; where the API last found
+     * the chain intact (verification continues from there); the last checkpoint written out and
+     * the day of the last daily message. */
+    struct audit_key *audit_key;
+    pthread_mutex_t audit_lock;
+    int64_t audit_verified_id;
+    char audit_verified_hash[65];
+    int64_t checkpoint_id, checkpoint_at;
+    char checkpoint_day[16];
+    int checkpoint_minute;
     struct syslog_counts drops_seen; /* as last reported by report_drops */
     uint64_t logwatch_drops_seen, evictions_seen;
 };
@@ -196,8 +206,76 @@ struct store *server_store(struct server *srv, struct yj_err *err)
         return st;
     if (store_open(srv->cfg->data, &st, err) < 0)
         return NULL;
+    store_set_audit_key(st, srv->audit_key);
     pthread_setspecific(srv->store_key, st);
     return st;
+}
+
+int server_audit_verify(struct server *srv, struct store *st, struct audit_result *res, struct yj_err *err)
+{
+    pthread_mutex_lock(&srv->audit_lock);
+    struct audit_verify_opts opts = {.key = srv->audit_key,
+                                     .from_id = srv->audit_verified_id,
+                                     .from_hash = srv->audit_verified_hash};
+    int rc = audit_verify(st, &opts, res, err);
+    if (rc == 0 && res->bad_id == 0 && res->rows) {
+        srv->audit_verified_id = res->rows;
+        memcpy(srv->audit_verified_hash, res->head_hash, sizeof(srv->audit_verified_hash));
+    }
+    pthread_mutex_unlock(&srv->audit_lock);
+    return rc;
+}
+
+/* Once an hour when the head has moved (and at start and stop): the signed head goes to the
+ * checkpoints file; once a day at the configured time, to the plan's office. Runs on the ticker. */
+static void audit_checkpoints(struct server *srv, bool force)
+{
+    int64_t now = yj_now_ms();
+    bool hourly = force || now - srv->checkpoint_at >= YJ_MS_PER_HOUR;
+    time_t t = (time_t)(now / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    char day[16];
+    strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+    bool daily = !force && tm.tm_hour * 60 + tm.tm_min >= srv->checkpoint_minute && strcmp(day, srv->checkpoint_day);
+    if (!hourly && !daily)
+        return;
+    struct yj_err err = {0};
+    struct store *st = server_store(srv, &err);
+    struct audit_checkpoint cp;
+    if (!st || audit_checkpoint_take(st, now, &cp, &err) < 0) {
+        if (err.code != YJ_ESTATE) /* an empty chain has nothing to checkpoint yet */
+            yj_log_error("audit checkpoint: %s", err.msg);
+        srv->checkpoint_at = now;
+        return;
+    }
+    if (hourly) {
+        srv->checkpoint_at = now;
+        if (cp.id != srv->checkpoint_id) {
+            char *path = audit_checkpoints_path(srv->cfg->data, srv->cfg->audit.checkpoints);
+            if (audit_checkpoint_append(path, &cp, &err) < 0)
+                yj_log_error("%s", err.msg);
+            else
+                srv->checkpoint_id = cp.id;
+            free(path);
+        }
+    }
+    if (daily) {
+        struct plan_ref *pr = server_plan_acquire(srv);
+        struct yj_ctx ctx = {.plan = pr->plan, .store = st, .actor = "clock"};
+        size_t queued = 0;
+        if (clock_announce_checkpoint(&ctx, &cp, day, &queued, &err) < 0) {
+            yj_log_error("audit checkpoint message: %s", err.msg);
+        } else {
+            snprintf(srv->checkpoint_day, sizeof(srv->checkpoint_day), "%s", day);
+            if (queued) {
+                yj_log_info("audit checkpoint of row %lld sent to the plan's office (%zu messages)", (long long)cp.id,
+                            queued);
+                server_poke_outbox(srv);
+            }
+        }
+        server_plan_release(pr);
+    }
 }
 
 /* ---- requests ---- */
@@ -768,6 +846,7 @@ static void *ticker_main(void *arg)
             report_drops(srv);
         pthread_mutex_unlock(&srv->tick_lock);
         bool more = run_clock(srv);
+        audit_checkpoints(srv, false);
         pthread_mutex_lock(&srv->tick_lock);
         if (srv->ticker_stop)
             break;
@@ -781,6 +860,7 @@ static void *ticker_main(void *arg)
             server_wake_streams(srv);
     }
     pthread_mutex_unlock(&srv->tick_lock);
+    audit_checkpoints(srv, true); /* the head as the server leaves it */
     return NULL;
 }
 
@@ -912,6 +992,10 @@ int server_run(const struct server_options *opt)
     pthread_cond_init(&srv->tick_cond, NULL);
     pthread_mutex_init(&srv->outbox_lock, NULL);
     pthread_cond_init(&srv->outbox_cond, NULL);
+    pthread_mutex_init(&srv->audit_lock, NULL);
+    srv->checkpoint_minute = 8 * 60;
+    if (cfg->audit.daily)
+        (void)yj_clock_parse(cfg->audit.daily, &srv->checkpoint_minute);
     pthread_key_create(&srv->store_key, store_destroy);
     srv->cache = response_cache_new((size_t)4 << 20);
 
@@ -948,6 +1032,15 @@ int server_run(const struct server_options *opt)
         struct store *st = NULL;
         if (store_open(cfg->data, &st, &err) < 0) {
             fprintf(stderr, "yingji: %s\n", err.msg);
+            goto out;
+        }
+        /* The key every write signs the audit head with, before anything is written. */
+        char *key_path = audit_key_path(cfg->data, cfg->audit.key);
+        int krc = audit_key_open(st, key_path, yj_now_ms(), "system:start", &srv->audit_key, &err);
+        free(key_path);
+        if (krc < 0) {
+            fprintf(stderr, "yingji: %s\n", err.msg);
+            store_free(st);
             goto out;
         }
         struct yj_ctx ctx = {.plan = p, .store = st, .actor = "system:start"};
@@ -1088,6 +1181,7 @@ out:
     watchers_free(srv->watchers);
     pthread_key_delete(srv->store_key);
     response_cache_free(srv->cache);
+    audit_key_free(srv->audit_key);
     free(srv->parked);
     free(cert);
     free(key);

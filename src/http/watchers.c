@@ -307,7 +307,7 @@ static void site_baseline(const char *id, size_t bytes, void *ud)
     char detail[96];
     snprintf(detail, sizeof(detail), "{\"bytes\":%zu}", bytes);
     int rc = st ? store_begin(st, &err) : YJ_ESTORE;
-    if (rc == 0 && (rc = audit_append(st, yj_now_ms(), "source:webguard", "site.baseline", id, detail, &err)) == 0)
+    if (rc == 0 && (rc = audit_append(st, yj_now_ms(), "source:webguard", "site.baseline", id, detail, 0, &err)) == 0)
         rc = store_commit(st, &err);
     else if (rc == 0)
         store_rollback(st);
@@ -463,7 +463,7 @@ static void integrity_baseline(const char *id, const struct fim_file *files, siz
     if (rc == 0) {
         char detail[128];
         snprintf(detail, sizeof(detail), "{\"files\":%zu}", n);
-        rc = audit_append(st, now, "source:integrity", "integrity.baseline", id, detail, &err);
+        rc = audit_append(st, now, "source:integrity", "integrity.baseline", id, detail, 0, &err);
     }
     if (rc == 0)
         rc = store_commit(st, &err);

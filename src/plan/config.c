@@ -41,6 +41,13 @@ static const struct decode_field sessions_fields[] = {
 static const struct decode_schema sessions_schema =
     DECODE_SCHEMA(sessions, struct config_sessions, "sessions", sessions_fields);
 
+static const struct decode_field audit_fields[] = {
+    DECODE_FIELD(struct config_audit, "key", DK_STR, false, key),
+    DECODE_FIELD(struct config_audit, "checkpoints", DK_STR, false, checkpoints),
+    DECODE_FIELD(struct config_audit, "daily", DK_STR, false, daily),
+};
+static const struct decode_schema audit_schema = DECODE_SCHEMA(audit, struct config_audit, "audit", audit_fields);
+
 static const struct decode_field source_fields[] = {
     DECODE_FIELD(struct config_source, "type", DK_STR, true, type),
     DECODE_FIELD(struct config_source, "listen", DK_STR, false, listen),
@@ -158,6 +165,7 @@ static const struct decode_field config_fields[] = {
     DECODE_OBJ(struct yj_config, "tls", false, tls, tls_schema),
     DECODE_OBJ(struct yj_config, "limits", false, limits, limits_schema),
     DECODE_OBJ(struct yj_config, "sessions", false, sessions, sessions_schema),
+    DECODE_OBJ(struct yj_config, "audit", false, audit, audit_schema),
     DECODE_LIST(struct yj_config, "sources", false, sources, source_schema),
     DECODE_LIST(struct yj_config, "channels", false, channels, channel_schema),
     DECODE_LIST(struct yj_config, "actions", false, actions, action_schema),
@@ -368,6 +376,13 @@ static void validate(struct decoder *d, struct yj_config *c)
         decode_error_at(d, &c->listen, "%s", err.msg);
     if (c->threads != 0 && (c->threads < 1 || c->threads > 256))
         decode_error_at(d, &c->threads, "threads must be between 1 and 256");
+    int minutes;
+    if (c->audit.daily && yj_clock_parse(c->audit.daily, &minutes) < 0)
+        decode_error_at(d, &c->audit.daily, "daily must be a time of day HH:MM (in the plan's time zone)");
+    if (c->audit.key && c->audit.key[0] != '/')
+        decode_error_at(d, &c->audit.key, "key must be an absolute path");
+    if (c->audit.checkpoints && c->audit.checkpoints[0] != '/')
+        decode_error_at(d, &c->audit.checkpoints, "checkpoints must be an absolute path");
     for (size_t i = 0; i < c->n_sources; i++) {
         struct config_source *s = &c->sources[i];
         if (strcmp(s->type, "logwatch") == 0) {
@@ -542,6 +557,7 @@ int config_load(const char *path, struct yj_config *cfg, struct plan_diags *diag
     if (file.m > 0)                                                                                      \
         cfg->m = file.m;
     TAKE_STR(listen) TAKE_STR(data) TAKE_STR(plan) TAKE_STR(rules) TAKE_STR(public_url) TAKE_STR(tls.cert) TAKE_STR(tls.key)
+    TAKE_STR(audit.key) TAKE_STR(audit.checkpoints) TAKE_STR(audit.daily)
     TAKE_NUM(threads) TAKE_NUM(limits.body) TAKE_NUM(limits.attachment) TAKE_NUM(limits.json_depth) TAKE_NUM(limits.string)
     TAKE_NUM(limits.connections) TAKE_NUM(limits.per_address) TAKE_NUM(limits.timeout) TAKE_NUM(limits.memory)
     TAKE_NUM(limits.window_keys)

@@ -31,6 +31,14 @@ struct config_sessions {
     int64_t absolute; /* ms after login when a session ends regardless */
 };
 
+/* `audit:`: where the key that signs the audit chain's head and the checkpoints of it live
+ * (outside the store; NULL: DATA/audit.key and DATA/audit.checkpoints). */
+struct config_audit {
+    char *key;
+    char *checkpoints;
+    char *daily; /* "HH:MM" of the daily checkpoint message to the plan's office; NULL: 08:00 */
+};
+
 /* One entry of `sources:`. */
 struct config_source {
     char *type;     /* syslog or logwatch */
@@ -156,6 +164,7 @@ struct yj_config {
     struct config_tls tls;
     struct config_limits limits;
     struct config_sessions sessions;
+    struct config_audit audit;
     struct config_source *sources;
     size_t n_sources;
     struct config_channel *channels;

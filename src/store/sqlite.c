@@ -28,6 +28,7 @@ static const char *const migrations[] = {
     "src/store/migrations/sqlite/0013_monitors.sql",
     "src/store/migrations/sqlite/0014_integrity.sql",
     "src/store/migrations/sqlite/0015_signal_extracted.sql",
+    "src/store/migrations/sqlite/0016_audit_state.sql",
 };
 
 #define STMT_CACHE 128
@@ -42,6 +43,7 @@ struct store {
     char *sql_select_by_id;
     char *sql_select_by_number;
     char *sql_list_prefix;
+    const void *audit_key; /* the head's signing key, held for engine/audit.c */
     struct {
         const char *sql; /* compared by pointer: callers pass string constants or the fields above */
         sqlite3_stmt *stmt;
@@ -51,6 +53,16 @@ struct store {
 const char *store_path(const struct store *st)
 {
     return st->path;
+}
+
+void store_set_audit_key(struct store *st, const void *key)
+{
+    st->audit_key = key;
+}
+
+const void *store_audit_key(const struct store *st)
+{
+    return st->audit_key;
 }
 
 /* Turns an SQLite failure into a message that says what the operator can do about it. */
@@ -814,9 +826,9 @@ int store_timeline_list(struct store *st, int64_t incident_id, store_timeline_cb
 
 /* ---- audit ---- */
 
-int store_audit_head(struct store *st, int64_t *last_id, char hash[65], struct yj_err *err)
+int store_audit_head(struct store *st, int64_t *last_id, char hash[65], char signature[129], struct yj_err *err)
 {
-    static const char sql[] = "SELECT last_id, hash FROM audit_head WHERE one = 1";
+    static const char sql[] = "SELECT last_id, hash, coalesce(signature, '') FROM audit_head WHERE one = 1";
     sqlite3_stmt *s = stmt(st, sql, err);
     if (!s)
         return YJ_ESTORE;
@@ -824,20 +836,25 @@ int store_audit_head(struct store *st, int64_t *last_id, char hash[65], struct y
     if (rc == SQLITE_ROW) {
         *last_id = sqlite3_column_int64(s, 0);
         snprintf(hash, 65, "%s", (const char *)sqlite3_column_text(s, 1));
+        if (signature)
+            snprintf(signature, 129, "%s", (const char *)sqlite3_column_text(s, 2));
     } else if (rc == SQLITE_DONE) {
         *last_id = 0;
         hash[0] = 0;
+        if (signature)
+            signature[0] = 0;
     }
     sqlite3_reset(s);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "reading the audit head", err);
 }
 
-int store_audit_insert(struct store *st, const struct store_audit_row *r, struct yj_err *err)
+int store_audit_insert(struct store *st, const struct store_audit_row *r, const char *signature, struct yj_err *err)
 {
-    static const char ins[] = "INSERT INTO audit_log (id, at, actor, action, object, detail, prev_hash, hash) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
-    static const char head[] = "INSERT INTO audit_head (one, last_id, hash) VALUES (1, ?, ?) "
-                               "ON CONFLICT (one) DO UPDATE SET last_id = excluded.last_id, hash = excluded.hash";
+    static const char ins[] = "INSERT INTO audit_log (id, at, actor, action, object, detail, prev_hash, hash, state) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    static const char head[] =
+        "INSERT INTO audit_head (one, last_id, hash, signature) VALUES (1, ?, ?, ?) ON CONFLICT (one) DO UPDATE SET "
+        "last_id = excluded.last_id, hash = excluded.hash, signature = excluded.signature";
     sqlite3_stmt *s = stmt(st, ins, err);
     if (!s)
         return YJ_ESTORE;
@@ -849,6 +866,7 @@ int store_audit_insert(struct store *st, const struct store_audit_row *r, struct
     bind_text(s, 6, r->detail);
     bind_text(s, 7, r->prev_hash);
     bind_text(s, 8, r->hash);
+    bind_text(s, 9, r->state);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
@@ -858,18 +876,20 @@ int store_audit_insert(struct store *st, const struct store_audit_row *r, struct
         return YJ_ESTORE;
     sqlite3_bind_int64(s, 1, r->id);
     bind_text(s, 2, r->hash);
+    bind_text(s, 3, signature);
     rc = sqlite3_step(s);
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "writing the audit head", err);
 }
 
-int store_audit_foreach(struct store *st, store_audit_cb cb, void *ud, struct yj_err *err)
+static int audit_rows(struct store *st, const char *sql, int64_t after, int64_t limit, store_audit_cb cb, void *ud,
+                      struct yj_err *err)
 {
-    static const char sql[] = "SELECT id, at, actor, action, object, detail, prev_hash, hash FROM audit_log "
-                              "ORDER BY id";
     sqlite3_stmt *s = stmt(st, sql, err);
     if (!s)
         return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, after);
+    sqlite3_bind_int64(s, 2, limit);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct store_audit_row r = {
@@ -879,6 +899,7 @@ int store_audit_foreach(struct store *st, store_audit_cb cb, void *ud, struct yj
             .action = (const char *)sqlite3_column_text(s, 3),
             .object = (const char *)sqlite3_column_text(s, 4),
             .detail = (const char *)sqlite3_column_text(s, 5),
+            .state = (const char *)sqlite3_column_text(s, 8),
         };
         snprintf(r.prev_hash, sizeof(r.prev_hash), "%s", (const char *)sqlite3_column_text(s, 6));
         snprintf(r.hash, sizeof(r.hash), "%s", (const char *)sqlite3_column_text(s, 7));
@@ -891,6 +912,109 @@ int store_audit_foreach(struct store *st, store_audit_cb cb, void *ud, struct yj
     }
     int out = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "reading the audit log", err);
     sqlite3_reset(s);
+    return out;
+}
+
+int store_audit_foreach(struct store *st, int64_t after, store_audit_cb cb, void *ud, struct yj_err *err)
+{
+    static const char sql[] = "SELECT id, at, actor, action, object, detail, prev_hash, hash, state FROM audit_log "
+                              "WHERE id > ?1 AND ?2 = ?2 ORDER BY id";
+    return audit_rows(st, sql, after, 0, cb, ud, err);
+}
+
+int store_audit_page(struct store *st, int64_t after, int limit, store_audit_cb cb, void *ud, struct yj_err *err)
+{
+    static const char sql[] = "SELECT id, at, actor, action, object, detail, prev_hash, hash, state FROM audit_log "
+                              "WHERE id > ?1 ORDER BY id LIMIT ?2";
+    return audit_rows(st, sql, after, limit, cb, ud, err);
+}
+
+int store_audit_count(struct store *st, int64_t *n, struct yj_err *err)
+{
+    static const char sql[] = "SELECT count(*) FROM audit_log";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *n = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : sql_fail(st, rc, "counting the audit log", err);
+}
+
+/* The rows an incident's audit state covers, version 1: frozen column lists, so that a later
+ * migration adding a column does not change the state of rows recorded before it. Left out of
+ * the incident: what moves with every machine signal without an audit row (signal_count,
+ * last_signal_at, updated_at). */
+static const char *const incident_state_v1[] = {
+    "SELECT 'incident', number, year, seq, title, type, class, level, national_level, gbt_category, "
+    "gbt_subcategory, status, unit, reporter, assets, source, scope, nature, trend, measures, activated_by, "
+    "activation_reason, cause, loss, lessons, clues, support, scene, dismiss_reason, fingerprint, drill, "
+    "occurred_at, detected_at, reported_at, acknowledged_at, assessed_at, activated_at, contained_at, "
+    "recovered_at, closed_at, version FROM incidents WHERE id = ?1",
+    "SELECT 'deadline', id, kind, due_at, met_at, overdue_at FROM deadlines WHERE incident_id = ?1 ORDER BY id",
+    "SELECT 'task', id, step, phase, title, owner_role, owner_unit, contact, action, approval, created_at, due_at, "
+    "status, reason, note, updated_by, updated_at, overdue_at, approval_status, approved_by, approved_at, "
+    "approval_reason, action_status, action_output, action_at FROM tasks WHERE incident_id = ?1 ORDER BY id",
+    "SELECT 'timeline', id, at, actor, kind, body FROM timeline WHERE incident_id = ?1 ORDER BY id",
+    "SELECT 'attachment', id, name, type, size, sha256, created_at, created_by FROM attachments "
+    "WHERE incident_id = ?1 ORDER BY id",
+};
+
+int store_incident_rows(struct store *st, int64_t incident_id, int version, store_values_cb cb, void *ud,
+                        struct yj_err *err)
+{
+    if (version != 1)
+        return yj_err_set(err, YJ_EINVAL, "audit state version %d is not known to this build", version);
+    const char *values[64];
+    size_t lens[64];
+    for (size_t q = 0; q < YJ_ARRAY_LEN(incident_state_v1); q++) {
+        sqlite3_stmt *s = stmt(st, incident_state_v1[q], err);
+        if (!s)
+            return YJ_ESTORE;
+        sqlite3_bind_int64(s, 1, incident_id);
+        int rc;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            int n = sqlite3_column_count(s);
+            for (int i = 0; i < n && i < 64; i++) {
+                values[i] = (const char *)sqlite3_column_text(s, i);
+                lens[i] = (size_t)sqlite3_column_bytes(s, i);
+            }
+            cb(values, lens, (size_t)(n < 64 ? n : 64), ud);
+        }
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE)
+            return sql_fail(st, rc, "reading an incident's rows", err);
+    }
+    return 0;
+}
+
+int store_incident_ids(struct store *st, store_id_cb cb, void *ud, struct yj_err *err)
+{
+    static const char sql[] = "SELECT id, number FROM incidents ORDER BY id";
+    /* Not cached and read whole first: the callback reads the incident's rows. */
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return sql_fail(st, rc, "listing incidents", err);
+    int64_t *ids = NULL;
+    char **numbers = NULL;
+    size_t n = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        ids = xrealloc(ids, (n + 1) * sizeof(*ids));
+        numbers = xrealloc(numbers, (n + 1) * sizeof(*numbers));
+        ids[n] = sqlite3_column_int64(s, 0);
+        numbers[n++] = col_text(s, 1);
+    }
+    int out = rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "listing incidents", err);
+    sqlite3_finalize(s);
+    for (size_t i = 0; out == 0 && i < n; i++)
+        if (cb(ids[i], numbers[i], ud))
+            break;
+    for (size_t i = 0; i < n; i++)
+        free(numbers[i]);
+    free(numbers);
+    free(ids);
     return out;
 }
 
@@ -1468,7 +1592,10 @@ int store_notification_insert(struct store *st, struct store_notification *n, st
     sqlite3_stmt *s = stmt(st, sql, err);
     if (!s)
         return YJ_ESTORE;
-    sqlite3_bind_int64(s, 1, n->incident_id);
+    if (n->incident_id)
+        sqlite3_bind_int64(s, 1, n->incident_id);
+    else
+        sqlite3_bind_null(s, 1); /* a message about no incident (the daily audit checkpoint) */
     if (n->escalation_id)
         sqlite3_bind_int64(s, 2, n->escalation_id);
     else

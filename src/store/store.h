@@ -102,6 +102,7 @@ struct store_audit_row {
     const char *action;
     const char *object;
     const char *detail;
+    const char *state;  /* "v1:HEX": the incident's rows after the change; NULL for other objects */
     char prev_hash[65]; /* hex BLAKE2b-256 */
     char hash[65];
 };
@@ -204,14 +205,33 @@ int store_timeline_append(struct store *st, int64_t incident_id, int64_t at, con
 typedef int (*store_timeline_cb)(const struct store_timeline_entry *e, void *ud);
 int store_timeline_list(struct store *st, int64_t incident_id, store_timeline_cb cb, void *ud, struct yj_err *err);
 
-/* Audit chain storage; the hashing lives in engine/audit.c. */
-/* Last row's id and hash (id 0 and "" when empty) as recorded in the head. */
-int store_audit_head(struct store *st, int64_t *last_id, char hash[65], struct yj_err *err);
-/* Inserts row (row->id is the id to use) and moves the head to it. */
-int store_audit_insert(struct store *st, const struct store_audit_row *row, struct yj_err *err);
+/* Audit chain storage; the hashing and signing live in engine/audit.c. */
+/* Last row's id, hash and the head's signature (hex, "" when unsigned; signature may be NULL) as
+ * recorded in the head; id 0 and "" when empty. */
+int store_audit_head(struct store *st, int64_t *last_id, char hash[65], char signature[129], struct yj_err *err);
+/* Inserts row (row->id is the id to use) and moves the head to it, with its signature (or NULL). */
+int store_audit_insert(struct store *st, const struct store_audit_row *row, const char *signature,
+                       struct yj_err *err);
 typedef int (*store_audit_cb)(const struct store_audit_row *row, void *ud);
-/* In id order; stops early when cb returns non-zero. */
-int store_audit_foreach(struct store *st, store_audit_cb cb, void *ud, struct yj_err *err);
+/* Rows after id `after` in id order; stops early when cb returns non-zero. */
+int store_audit_foreach(struct store *st, int64_t after, store_audit_cb cb, void *ud, struct yj_err *err);
+/* At most limit rows after id `after`, in id order. */
+int store_audit_page(struct store *st, int64_t after, int limit, store_audit_cb cb, void *ud, struct yj_err *err);
+int store_audit_count(struct store *st, int64_t *n, struct yj_err *err);
+/* The signing key of the audit head (engine/audit.c's; the store only holds it for the
+ * connection, so every writer signs with it). NULL: heads are written unsigned. */
+void store_set_audit_key(struct store *st, const void *key);
+const void *store_audit_key(const struct store *st);
+
+/* The rows an incident's audit state covers (its own row, deadlines, tasks, timeline,
+ * attachments), in a fixed order and, per state version, fixed columns: cb gets each row's
+ * values as text (NULL for SQL NULL) with their lengths. */
+typedef void (*store_values_cb)(const char *const *values, const size_t *lens, size_t n, void *ud);
+int store_incident_rows(struct store *st, int64_t incident_id, int version, store_values_cb cb, void *ud,
+                        struct yj_err *err);
+/* Every incident's id and number, in id order; stops early when cb returns non-zero. */
+typedef int (*store_id_cb)(int64_t id, const char *number, void *ud);
+int store_incident_ids(struct store *st, store_id_cb cb, void *ud, struct yj_err *err);
 
 /* ---- users, sessions, tokens, login throttling (the server) ---- */
 

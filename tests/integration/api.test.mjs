@@ -22,7 +22,7 @@ describe('server basics', () => {
     assert.match(srv.adminPassword, /^[A-Za-z2-9]{16}$/);
     const h = await fetch(`${srv.url}/healthz`);
     assert.equal(h.status, 200);
-    assert.deepEqual(await h.json(), { status: 'ok', store: 'ok', schema: 15 });
+    assert.deepEqual(await h.json(), { status: 'ok', store: 'ok', schema: 16 });
     const o = await fetch(`${srv.url}/api/v1/openapi.yaml`);
     assert.equal(o.status, 200);
     assert.match(await o.text(), /^openapi: 3/);

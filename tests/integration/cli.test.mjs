@@ -255,7 +255,7 @@ describe('incidents', () => {
     assert.equal(done.json.deadlines.find((d) => d.kind === 'summary_report').met_at, done.json.closed_at);
     const v = y('audit', 'verify');
     assert.equal(v.code, 0, v.stderr);
-    assert.match(v.stdout, /^audit chain intact: \d+ rows, head [0-9a-f]{64}\n$/);
+    assert.match(v.stdout, /^audit chain intact: \d+ rows, head [0-9a-f]{64}\n  head signed by the audit key; 2 incidents match their recorded state; 0 checkpoints held\n$/);
   });
 
   test('bad input is refused with one clear line and stores nothing', () => {
@@ -327,8 +327,12 @@ describe('incidents', () => {
       const d = join(dir, `hot-restore-${k}`);
       mkdirSync(d);
       sh(`cp "${p}" "${d}/yingji.db"`);
-      const v = yj(['--data', d, 'audit', 'verify']);
+      // The key stays outside the store and its backups: the verifier is given its public half.
+      const v = yj(['--data', d, 'audit', 'verify', '--key', join(data, 'audit.key.pub')]);
       assert.equal(v.code, 0, `backup ${k} has an intact chain: ${v.stderr}`);
+      // ... and the checkpoint written beside the backup is held by the store it came from.
+      const c = yj(['--data', data, 'audit', 'verify', '--checkpoint', `${p}.checkpoint`]);
+      assert.equal(c.code, 0, c.stderr);
     }
   });
 
