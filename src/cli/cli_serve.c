@@ -42,7 +42,7 @@ static int ensure_admin(struct cli *c)
     c->ctx.actor = c->actor;
     printf("yingji: first start: created the administrator account\n"
            "  user:     admin\n"
-           "  password: %s   (shown only now; change it after logging in)\n",
+           "  password: %s   (shown only now; you set your own at the first login)\n",
            password);
     sodium_memzero(password, sizeof(password));
     fflush(stdout);

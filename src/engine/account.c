@@ -151,3 +151,29 @@ int account_set_password(struct yj_ctx *ctx, const char *name, const char *passw
     store_user_release(&u);
     return rc;
 }
+
+struct admins {
+    int64_t except;
+    int64_t others;
+};
+
+static int count_admin(const struct store_user *u, void *ud)
+{
+    struct admins *a = ud;
+    if (u->id != a->except && !u->disabled && u->role && strcmp(u->role, "admin") == 0)
+        a->others++;
+    return 0;
+}
+
+int account_keeps_an_admin(struct store *st, const struct store_user *after, struct yj_err *err)
+{
+    if (!after->disabled && after->role && strcmp(after->role, "admin") == 0)
+        return 0;
+    struct admins a = {.except = after->id};
+    int rc = store_user_list(st, count_admin, &a, err);
+    if (rc < 0)
+        return rc;
+    if (a.others == 0)
+        return yj_err_set(err, YJ_ESTATE, "%s is the last enabled administrator: make another one first", after->name);
+    return 0;
+}

@@ -35,4 +35,8 @@ int account_create(struct yj_ctx *ctx, const char *name, const char *role, const
 int account_set_password(struct yj_ctx *ctx, const char *name, const char *password, bool must_change,
                          struct yj_err *err);
 
+/* Whether the account as it will be (after, already changed in memory) leaves at least one
+ * enabled administrator: YJ_ESTATE, with the reason, when it is the last and stops being one. */
+int account_keeps_an_admin(struct store *st, const struct store_user *after, struct yj_err *err);
+
 #endif

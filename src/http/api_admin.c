@@ -107,6 +107,15 @@ void api_users_update(struct request *r)
         reply_error(r, &err);
         goto out;
     }
+    int rc = account_keeps_an_admin(r->store, &u, &err);
+    if (rc == YJ_ESTATE) {
+        reply_problem(r, 409, "last_admin", json_object_get(b, "role") ? "role" : "disabled", "%s", err.msg);
+        goto out;
+    }
+    if (rc < 0) {
+        reply_error(r, &err);
+        goto out;
+    }
     u.updated_at = yj_now_ms();
     json_t *changes = json_deep_copy(b);
     json_object_del(changes, "password");
@@ -127,8 +136,8 @@ out:
 static json_t *token_json(const struct store_token *t)
 {
     json_t *scopes = json_loads(t->scopes, 0, NULL);
-    return json_pack("{s:I, s:s, s:o, s:s, s:o, s:o, s:o}", "id", (json_int_t)t->id, "name", t->name, "scopes",
-                     scopes ? scopes : json_array(), "created_by", t->created_by, "created_at",
+    return json_pack("{s:I, s:s, s:o, s:s, s:s, s:o, s:o, s:o}", "id", (json_int_t)t->id, "name", t->name, "scopes",
+                     scopes ? scopes : json_array(), "role", t->role, "created_by", t->created_by, "created_at",
                      yj_json_time(t->created_at), "last_used", yj_json_time(t->last_used), "revoked_at",
                      yj_json_time(t->revoked_at));
 }
@@ -153,7 +162,8 @@ void api_tokens_list(struct request *r)
 
 void api_tokens_create(struct request *r)
 {
-    static const struct json_field fields[] = {{"name", JSON_STRING, true}, {"scopes", JSON_ARRAY, true}};
+    static const struct json_field fields[] = {
+        {"name", JSON_STRING, true}, {"scopes", JSON_ARRAY, true}, {"role", JSON_STRING, false}};
     json_t *b = request_json(r);
     if (!b || !request_check(r, b, fields, YJ_ARRAY_LEN(fields)))
         goto out;
@@ -161,6 +171,16 @@ void api_tokens_create(struct request *r)
     json_t *scopes = json_object_get(b, "scopes");
     const char *bad = NULL;
     struct yj_err err = {0};
+    /* A token acts with a role; without one it gets the least that its scopes need. */
+    unsigned bits = auth_scopes(scopes, &bad);
+    const char *role = json_string_value(json_object_get(b, "role"));
+    if (!role)
+        role = bits & (SCOPE_WRITE | SCOPE_ADMIN) ? "duty" : "auditor";
+    if (!auth_role_bit(role)) {
+        reply_problem(r, 400, "invalid_field", "role", "role must be one of admin, leader, responder, officer, duty, "
+                                                       "auditor");
+        goto out;
+    }
     if (account_check(&r->ctx, name, "auditor", NULL, &err) < 0) {
         reply_problem(r, 400, "invalid_field", "name", "a token name has 1-64 letters, digits, '.', '_' or '-'");
         goto out;
@@ -176,7 +196,7 @@ void api_tokens_create(struct request *r)
     auth_token_hash(token, hash);
     char *scopes_text = json_dumps(scopes, JSON_COMPACT);
     struct store_token t = {.name = (char *)name, .scopes = scopes_text, .created_by = r->id.actor,
-                            .created_at = yj_now_ms()};
+                            .created_at = yj_now_ms(), .role = (char *)role};
     snprintf(t.token_hash, sizeof(t.token_hash), "%s", hash);
     int rc = store_token_insert(r->store, &t, &err);
     free(scopes_text);
@@ -184,10 +204,10 @@ void api_tokens_create(struct request *r)
         reply_error(r, &err);
         goto out;
     }
-    if (auth_audit(r, r->id.actor, "token.create", name, json_pack("{s:I, s:O}", "id", (json_int_t)t.id, "scopes",
-                                                                     scopes)) == 0)
-        reply_json(r, 201, json_pack("{s:I, s:s, s:s, s:O}", "id", (json_int_t)t.id, "token", token, "name", name,
-                                     "scopes", scopes));
+    if (auth_audit(r, r->id.actor, "token.create", name,
+                   json_pack("{s:I, s:O, s:s}", "id", (json_int_t)t.id, "scopes", scopes, "role", role)) == 0)
+        reply_json(r, 201, json_pack("{s:I, s:s, s:s, s:O, s:s}", "id", (json_int_t)t.id, "token", token, "name", name,
+                                     "scopes", scopes, "role", role));
     sodium_memzero(token, sizeof(token));
 out:
     json_decref(b);

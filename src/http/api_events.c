@@ -10,6 +10,7 @@
 #include <microhttpd.h>
 
 #define KEEPALIVE_MS (15 * YJ_MS_PER_SEC)
+#define RECHECK_MS (5 * YJ_MS_PER_SEC)
 
 struct sse {
     struct server *srv;
@@ -19,7 +20,27 @@ struct sse {
     char *buf; /* formatted, not yet sent */
     size_t len, off;
     int64_t last_write;
+    int64_t last_check; /* when the credential was last found still standing */
 };
+
+/* A stream lives only as long as what opened it: logging out, an ended or expired session, a
+ * disabled account, a changed role or unit, a revoked token end it — checked before any event
+ * goes out and every few seconds meanwhile. An open console counts as use of its session. */
+static bool still_allowed(struct sse *s, struct store *st, bool sending)
+{
+    int64_t now = yj_now_ms();
+    if (!sending && now - s->last_check < RECHECK_MS)
+        return true;
+    if (!auth_still_valid(s->srv, st, &s->id))
+        return false;
+    if (s->id.kind == ID_SESSION && now - s->last_check >= YJ_MS_PER_MIN) {
+        struct yj_err err = {0};
+        if (store_session_touch(st, s->id.session_id, now, &err) < 0)
+            server_count_store_error(s->srv);
+    }
+    s->last_check = now;
+    return true;
+}
 
 static bool visible(const struct sse *s, const struct store_event *e)
 {
@@ -69,6 +90,8 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
     struct store *st = server_store(s->srv, &err);
     if (!st)
         return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (!still_allowed(s, st, false))
+        return MHD_CONTENT_READER_END_OF_STREAM;
     struct fill f = {.s = s};
     f.out = open_memstream(&s->buf, &s->len);
     int rc = store_event_list(st, s->last_id, 200, add_event, &f, &err);
@@ -79,8 +102,11 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
         s->buf = NULL;
         return MHD_CONTENT_READER_END_WITH_ERROR;
     }
-    if (s->len)
+    if (s->len) {
+        if (!still_allowed(s, st, true))
+            return MHD_CONTENT_READER_END_OF_STREAM;
         return copy_out(s, buf, max);
+    }
     free(s->buf);
     s->buf = NULL;
     if (yj_now_ms() - s->last_write >= KEEPALIVE_MS) {
@@ -128,7 +154,7 @@ void api_events(struct request *r)
     /* Tell the browser how soon to reconnect, first thing. */
     s->buf = xstrdup("retry: 2000\n\n");
     s->len = strlen(s->buf);
-    s->last_write = yj_now_ms();
+    s->last_write = s->last_check = yj_now_ms();
     r->resp.stream = server_stream_response(r, s, sse_read, sse_free);
     if (!r->resp.stream) {
         sse_free(s);

@@ -393,6 +393,12 @@ void api_incidents_move(struct request *r)
     if (!b || !request_check(r, b, fields, YJ_ARRAY_LEN(fields)) ||
         !to_fields(r, json_object_get(b, "fields"), fs, YJ_ARRAY_LEN(fs), &n))
         goto out;
+    if (!router_may_move(&r->id, string_at(b, "status"))) {
+        /* Closing is the leading group's decision (领导小组): the team may not. */
+        reply_problem(r, 403, "forbidden", "status", "the %s role may not move an incident to %s", r->id.role,
+                      string_at(b, "status"));
+        goto out;
+    }
     int64_t version = if_match(r, &inc);
     if (version < 0) {
         reply_problem(r, 412, "precondition_failed", NULL, "If-Match does not name this incident's current ETag");

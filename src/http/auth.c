@@ -71,15 +71,15 @@ bool auth_can_see(const struct request *r, const struct store_incident *inc)
            (inc->reporter && strcmp(inc->reporter, r->id.actor) == 0);
 }
 
-/* The session token from "Cookie: a=b; yj_session=TOKEN; c=d". */
-static bool cookie_token(const char *cookie, char *out, size_t size)
+bool auth_cookie(const char *cookie, const char *name, char *out, size_t size)
 {
+    size_t nl = strlen(name);
     const char *p = cookie;
     while (p && *p) {
         while (*p == ' ' || *p == ';')
             p++;
-        if (strncmp(p, "yj_session=", 11) == 0) {
-            p += 11;
+        if (strncmp(p, name, nl) == 0 && p[nl] == '=') {
+            p += nl + 1;
             size_t n = strcspn(p, ";");
             if (n == 0 || n >= size)
                 return false;
@@ -98,6 +98,67 @@ static int unauthorized(struct request *r, const char *why)
     return -1;
 }
 
+/* What a token's hash stands for now: 0 and *id, or YJ_ENOTFOUND (unknown or revoked). */
+static int resolve_token(struct store *st, const char *hash, int64_t now, struct identity *id, struct yj_err *err)
+{
+    struct store_token t;
+    int rc = store_token_find(st, hash, &t, err);
+    if (rc < 0)
+        return rc;
+    if (t.revoked_at) {
+        store_token_release(&t);
+        return YJ_ENOTFOUND;
+    }
+    json_t *scopes = json_loads(t.scopes, 0, NULL);
+    const char *bad = NULL;
+    *id = (struct identity){.kind = ID_TOKEN, .token_id = t.id, .role_bit = auth_role_bit(t.role)};
+    id->scopes = scopes ? auth_scopes(scopes, &bad) : 0;
+    json_decref(scopes);
+    snprintf(id->name, sizeof(id->name), "%s", t.name);
+    snprintf(id->role, sizeof(id->role), "%s", t.role);
+    snprintf(id->actor, sizeof(id->actor), "token:%s", t.name);
+    snprintf(id->credential, sizeof(id->credential), "%s", hash);
+    id->touch = now - t.last_used > 60 * YJ_MS_PER_SEC;
+    store_token_release(&t);
+    return 0;
+}
+
+/* What a session's hash stands for now: 0 and *id; YJ_ENOTFOUND (ended), YJ_ESTATE (expired:
+ * *expired is its id) or YJ_EDENIED (the account is disabled). */
+static int resolve_session(struct store *st, const struct yj_config *cfg, const char *hash, int64_t now,
+                           struct identity *id, int64_t *expired, struct yj_err *err)
+{
+    struct store_session s;
+    struct store_user u;
+    int rc = store_session_user(st, hash, &s, &u, err);
+    if (rc < 0)
+        return rc;
+    if (now > s.expires_at || now - s.last_seen > cfg->sessions.idle) {
+        store_user_release(&u);
+        *expired = s.id;
+        return YJ_ESTATE;
+    }
+    if (u.disabled) {
+        store_user_release(&u);
+        return YJ_EDENIED;
+    }
+    *id = (struct identity){.kind = ID_SESSION,
+                            .user_id = u.id,
+                            .session_id = s.id,
+                            .role_bit = auth_role_bit(u.role),
+                            .must_change = u.must_change != 0};
+    snprintf(id->name, sizeof(id->name), "%s", u.name);
+    snprintf(id->role, sizeof(id->role), "%s", u.role);
+    snprintf(id->unit, sizeof(id->unit), "%s", u.unit ? u.unit : "");
+    snprintf(id->csrf, sizeof(id->csrf), "%s", s.csrf);
+    snprintf(id->actor, sizeof(id->actor), "user:%s", u.name);
+    snprintf(id->credential, sizeof(id->credential), "%s", hash);
+    store_user_release(&u);
+    /* Sliding idle expiry, written at most once a minute (after the request's reads). */
+    id->touch = now - s.last_seen > 60 * YJ_MS_PER_SEC;
+    return 0;
+}
+
 int auth_identify(struct request *r)
 {
     struct yj_err err = {0};
@@ -106,70 +167,50 @@ int auth_identify(struct request *r)
     char token[256];
     char hash[65];
     int64_t now = yj_now_ms();
-    const struct yj_config *cfg = server_config(r->srv);
     if (authz) {
         if (strncmp(authz, "Bearer ", 7) != 0 || strlen(authz + 7) >= sizeof(token))
             return unauthorized(r, "Authorization must be \"Bearer TOKEN\"");
         auth_token_hash(authz + 7, hash);
-        struct store_token t;
-        int rc = store_token_find(r->store, hash, &t, &err);
+        int rc = resolve_token(r->store, hash, now, &r->id, &err);
         if (rc == YJ_ENOTFOUND)
             return unauthorized(r, "unknown or revoked API token");
         if (rc < 0) {
             reply_error(r, &err);
             return -1;
         }
-        if (t.revoked_at) {
-            store_token_release(&t);
-            return unauthorized(r, "unknown or revoked API token");
-        }
-        json_t *scopes = json_loads(t.scopes, 0, NULL);
-        const char *bad = NULL;
-        r->id.kind = ID_TOKEN;
-        r->id.token_id = t.id;
-        r->id.scopes = scopes ? auth_scopes(scopes, &bad) : 0;
-        json_decref(scopes);
-        snprintf(r->id.name, sizeof(r->id.name), "%s", t.name);
-        snprintf(r->id.actor, sizeof(r->id.actor), "token:%s", t.name);
-        r->id.touch = now - t.last_used > 60 * YJ_MS_PER_SEC;
-        store_token_release(&t);
         return 0;
     }
-    if (!cookie || !cookie_token(cookie, token, sizeof(token)))
+    if (!cookie || !auth_cookie(cookie, "yj_session", token, sizeof(token)))
         return 0;
     auth_token_hash(token, hash);
-    struct store_session s;
-    struct store_user u;
-    int rc = store_session_user(r->store, hash, &s, &u, &err);
+    int64_t expired = 0;
+    int rc = resolve_session(r->store, server_config(r->srv), hash, now, &r->id, &expired, &err);
     if (rc == YJ_ENOTFOUND)
         return unauthorized(r, "the session has ended; log in again");
+    if (rc == YJ_ESTATE) {
+        store_session_delete(r->store, expired, &err);
+        return unauthorized(r, "the session has expired; log in again");
+    }
+    if (rc == YJ_EDENIED)
+        return unauthorized(r, "the account is disabled");
     if (rc < 0) {
         reply_error(r, &err);
         return -1;
     }
-    if (now > s.expires_at || now - s.last_seen > cfg->sessions.idle) {
-        store_user_release(&u);
-        store_session_delete(r->store, s.id, &err);
-        return unauthorized(r, "the session has expired; log in again");
-    }
-    if (u.disabled) {
-        store_user_release(&u);
-        return unauthorized(r, "the account is disabled");
-    }
-    r->id.kind = ID_SESSION;
-    r->id.user_id = u.id;
-    r->id.session_id = s.id;
-    r->id.role_bit = auth_role_bit(u.role);
-    r->id.must_change = u.must_change != 0;
-    snprintf(r->id.name, sizeof(r->id.name), "%s", u.name);
-    snprintf(r->id.role, sizeof(r->id.role), "%s", u.role);
-    snprintf(r->id.unit, sizeof(r->id.unit), "%s", u.unit ? u.unit : "");
-    snprintf(r->id.csrf, sizeof(r->id.csrf), "%s", s.csrf);
-    snprintf(r->id.actor, sizeof(r->id.actor), "user:%s", u.name);
-    store_user_release(&u);
-    /* Sliding idle expiry, written at most once a minute (after the request's reads). */
-    r->id.touch = now - s.last_seen > 60 * YJ_MS_PER_SEC;
     return 0;
+}
+
+bool auth_still_valid(struct server *srv, struct store *st, const struct identity *id)
+{
+    struct identity now = {0};
+    struct yj_err err = {0};
+    int64_t expired = 0;
+    int rc = id->kind == ID_TOKEN    ? resolve_token(st, id->credential, yj_now_ms(), &now, &err)
+             : id->kind == ID_SESSION ? resolve_session(st, server_config(srv), id->credential, yj_now_ms(), &now,
+                                                        &expired, &err)
+                                      : YJ_ENOTFOUND;
+    return rc == 0 && now.role_bit == id->role_bit && now.scopes == id->scopes && now.must_change == id->must_change &&
+           strcmp(now.unit, id->unit) == 0 && now.user_id == id->user_id && now.token_id == id->token_id;
 }
 
 void auth_touch(struct request *r)

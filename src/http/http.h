@@ -60,6 +60,7 @@ struct identity {
     unsigned scopes;
     bool touch; /* last_seen/last_used is due to be written once the request's reads are done */
     char actor[160]; /* "user:NAME" or "token:NAME": what the timeline and audit record */
+    char credential[65]; /* the hash of the session or token it came with (streams re-check it) */
 };
 
 struct response {
@@ -69,7 +70,8 @@ struct response {
     const char *type;
     char etag[48];
     char location[160];
-    char *cookie; /* Set-Cookie value, owned */
+    char *cookie;  /* Set-Cookie value, owned */
+    char *cookie2; /* a second one (the login's yj_device), owned */
     int retry_after;
     struct MHD_Response *stream; /* a prepared streaming response (SSE), owned until queued */
     struct cached_body *shared;  /* a cached body sent without copying; one reference held */
@@ -216,6 +218,17 @@ bool request_int_query(struct request *r, const char *name, int64_t min, int64_t
 int auth_identify(struct request *r);
 /* Role name → bit, 0 for unknown. */
 unsigned auth_role_bit(const char *role);
+/* The value of cookie `name` in a Cookie header into out: false when absent or too long. */
+bool auth_cookie(const char *cookie, const char *name, char *out, size_t size);
+/* What the caller may do, from the role matrix: the names of the routes its role (and scopes)
+ * admit, and "incidents.move:STATUS" for each status kept to fewer roles. For the console. */
+json_t *router_permissions(const struct identity *id);
+/* True when the caller's role may move an incident to status (the role matrix in router.c). */
+bool router_may_move(const struct identity *id, const char *status);
+/* True while the credential a stream was opened with still stands as it was: the session not
+ * ended or expired, the account not disabled, its role, unit and password duty unchanged; the
+ * token not revoked nor changed. */
+bool auth_still_valid(struct server *srv, struct store *st, const struct identity *id);
 /* Scope names → bits from a JSON array; 0 on an unknown scope (name in *bad). */
 unsigned auth_scopes(json_t *arr, const char **bad);
 /* Appends to the audit chain in its own transaction (auth events, account changes); steals
@@ -288,7 +301,9 @@ void api_openapi(struct request *r);
 
 /* ---- router.c ---- */
 
-enum { ROUTE_PUBLIC = 1, ROUTE_NO_CSRF = 2, ROUTE_UPLOAD = 4 /* body up to limits.attachment */ };
+/* ROUTE_PASSWORD: open to a session that must change its password first (the change itself, who
+ * am I, logging out); every other route answers it 403. */
+enum { ROUTE_PUBLIC = 1, ROUTE_NO_CSRF = 2, ROUTE_UPLOAD = 4 /* body up to limits.attachment */, ROUTE_PASSWORD = 8 };
 
 /* The largest body the route for method and url takes: limits.attachment for upload routes,
  * limits.body otherwise (decided before the body is read). */

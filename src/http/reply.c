@@ -55,6 +55,8 @@ static const struct {
     {"bad_credentials", "Wrong user name or password", "用户名或密码错误"},
     {"rate_limited", "Too many attempts; wait and retry", "尝试次数过多，请稍后再试"},
     {"forbidden", "Not allowed for your role", "您的角色无权执行此操作"},
+    {"password_change_required", "Change your password first", "请先修改密码"},
+    {"last_admin", "At least one enabled administrator must remain", "系统须保留至少一名可用的管理员"},
     {"csrf", "Missing or wrong X-CSRF-Token header", "缺少或错误的 X-CSRF-Token 请求头"},
     {"not_found", "Not found", "未找到"},
     {"method_not_allowed", "Method not allowed", "不允许的请求方法"},

@@ -351,6 +351,8 @@ static enum MHD_Result queue(struct request *r)
         add_header(resp, "Location", p->location);
     if (p->cookie)
         add_header(resp, "Set-Cookie", p->cookie);
+    if (p->cookie2)
+        add_header(resp, "Set-Cookie", p->cookie2);
     if (p->retry_after > 0) {
         char ra[16];
         snprintf(ra, sizeof(ra), "%d", p->retry_after);
@@ -464,6 +466,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     cached_body_release(r->resp.shared);
     free(r->resp.body);
     free(r->resp.cookie);
+    free(r->resp.cookie2);
     free(r->body);
     free(r);
     *con_cls = NULL;

@@ -144,7 +144,7 @@ size_t report_upward_missing(const struct store_incident *inc, const char **out,
 
 int report_upward_submit(struct yj_ctx *ctx, const char *ref, const char *to, void **out, struct yj_err *err)
 {
-    if (to && yj_text_check("to", to, 200, YJ_TEXT_SINGLE_LINE, err) < 0)
+    if (to && yj_text_check("to", to, 200, YJ_TEXT_SINGLE_LINE | YJ_TEXT_NONEMPTY, err) < 0)
         return YJ_EINVAL;
     struct store_incident inc;
     int rc = incident_find(ctx, ref, &inc, err);

@@ -29,6 +29,7 @@ static const char *const migrations[] = {
     "src/store/migrations/sqlite/0014_integrity.sql",
     "src/store/migrations/sqlite/0015_signal_extracted.sql",
     "src/store/migrations/sqlite/0016_audit_state.sql",
+    "src/store/migrations/sqlite/0017_access.sql",
 };
 
 #define STMT_CACHE 128
@@ -1274,10 +1275,13 @@ void store_token_release(struct store_token *t)
     free(t->name);
     free(t->scopes);
     free(t->created_by);
+    free(t->role);
     memset(t, 0, sizeof(*t));
 }
 
-#define TOKEN_COLS "id, name, token_hash, scopes, created_by, created_at, coalesce(last_used, 0), coalesce(revoked_at, 0)"
+#define TOKEN_COLS                                                                                          \
+    "id, name, token_hash, scopes, created_by, created_at, coalesce(last_used, 0), coalesce(revoked_at, 0), " \
+    "coalesce(role, 'auditor')"
 
 static void read_token(sqlite3_stmt *s, struct store_token *t)
 {
@@ -1289,12 +1293,13 @@ static void read_token(sqlite3_stmt *s, struct store_token *t)
     t->created_at = sqlite3_column_int64(s, 5);
     t->last_used = sqlite3_column_int64(s, 6);
     t->revoked_at = sqlite3_column_int64(s, 7);
+    t->role = col_text(s, 8);
 }
 
 int store_token_insert(struct store *st, struct store_token *t, struct yj_err *err)
 {
-    static const char sql[] = "INSERT INTO api_tokens (name, token_hash, scopes, created_by, created_at) "
-                              "VALUES (?, ?, ?, ?, ?)";
+    static const char sql[] = "INSERT INTO api_tokens (name, token_hash, scopes, created_by, created_at, role) "
+                              "VALUES (?, ?, ?, ?, ?, ?)";
     sqlite3_stmt *s = stmt(st, sql, err);
     if (!s)
         return YJ_ESTORE;
@@ -1303,6 +1308,7 @@ int store_token_insert(struct store *st, struct store_token *t, struct yj_err *e
     bind_text(s, 3, t->scopes);
     bind_text(s, 4, t->created_by);
     sqlite3_bind_int64(s, 5, t->created_at);
+    bind_text(s, 6, t->role);
     return step_insert(st, s, "creating the token", &t->id, err);
 }
 
@@ -1360,30 +1366,59 @@ int store_token_touch(struct store *st, int64_t id, int64_t at, struct yj_err *e
 
 /* ---- login throttling ---- */
 
-int store_login_failures(struct store *st, const char *key, int64_t *failures, int64_t *last_at, struct yj_err *err)
+int store_login_failures(struct store *st, const char *key, struct store_login *out, struct yj_err *err)
 {
-    static const char sql[] = "SELECT failures, last_at FROM login_failures WHERE key = ?";
+    static const char sql[] =
+        "SELECT failures, last_at, throttled, coalesce(throttled_since, 0) FROM login_failures WHERE key = ?";
     sqlite3_stmt *s = stmt(st, sql, err);
     if (!s)
         return YJ_ESTORE;
     bind_text(s, 1, key);
     int rc = sqlite3_step(s);
-    *failures = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    *last_at = rc == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0;
+    *out = (struct store_login){0};
+    if (rc == SQLITE_ROW)
+        *out = (struct store_login){.failures = sqlite3_column_int64(s, 0),
+                                    .last_at = sqlite3_column_int64(s, 1),
+                                    .throttled = sqlite3_column_int64(s, 2),
+                                    .throttled_since = sqlite3_column_int64(s, 3)};
     sqlite3_reset(s);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "reading login failures", err);
 }
 
 int store_login_failed(struct store *st, const char *key, int64_t at, struct yj_err *err)
 {
+    /* Consecutive within a day: a key's count starts afresh after a day without failures. */
     static const char sql[] = "INSERT INTO login_failures (key, failures, last_at) VALUES (?, 1, ?) "
-                              "ON CONFLICT (key) DO UPDATE SET failures = failures + 1, last_at = excluded.last_at";
+                              "ON CONFLICT (key) DO UPDATE SET failures = CASE WHEN excluded.last_at - last_at > "
+                              "86400000 THEN 1 ELSE failures + 1 END, last_at = excluded.last_at";
     sqlite3_stmt *s = stmt(st, sql, err);
     if (!s)
         return YJ_ESTORE;
     bind_text(s, 1, key);
     sqlite3_bind_int64(s, 2, at);
     return step_done(st, s, "recording a login failure", err);
+}
+
+int store_login_throttled(struct store *st, const char *key, int64_t at, struct yj_err *err)
+{
+    static const char sql[] = "UPDATE login_failures SET throttled = throttled + 1, "
+                              "throttled_since = coalesce(throttled_since, ?) WHERE key = ?";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, at);
+    bind_text(s, 2, key);
+    return step_done(st, s, "counting a throttled login", err);
+}
+
+int store_login_throttled_reset(struct store *st, const char *key, struct yj_err *err)
+{
+    static const char sql[] = "UPDATE login_failures SET throttled = 0, throttled_since = NULL WHERE key = ?";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, key);
+    return step_done(st, s, "counting a throttled login", err);
 }
 
 int store_login_clear(struct store *st, const char *key, struct yj_err *err)
@@ -1394,6 +1429,35 @@ int store_login_clear(struct store *st, const char *key, struct yj_err *err)
         return YJ_ESTORE;
     bind_text(s, 1, key);
     return step_done(st, s, "clearing login failures", err);
+}
+
+int store_device_add(struct store *st, const char *token_hash, int64_t user_id, int64_t at, struct yj_err *err)
+{
+    static const char sql[] = "INSERT INTO login_devices (token_hash, user_id, created_at, last_used) "
+                              "VALUES (?1, ?2, ?3, ?3) ON CONFLICT (token_hash) DO UPDATE SET last_used = ?3";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, token_hash);
+    sqlite3_bind_int64(s, 2, user_id);
+    sqlite3_bind_int64(s, 3, at);
+    return step_done(st, s, "remembering a browser", err);
+}
+
+int store_device_known(struct store *st, const char *token_hash, int64_t user_id, int64_t since, bool *known,
+                       struct yj_err *err)
+{
+    static const char sql[] = "SELECT 1 FROM login_devices WHERE token_hash = ? AND user_id = ? AND last_used >= ?";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, token_hash);
+    sqlite3_bind_int64(s, 2, user_id);
+    sqlite3_bind_int64(s, 3, since);
+    int rc = sqlite3_step(s);
+    *known = rc == SQLITE_ROW;
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "reading known browsers", err);
 }
 
 /* ---- the clock ---- */

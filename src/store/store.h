@@ -285,6 +285,7 @@ struct store_token {
     int64_t created_at;
     int64_t last_used;
     int64_t revoked_at;
+    char *role; /* the role it acts with (admin leader responder officer duty auditor) */
 };
 void store_token_release(struct store_token *t);
 int store_token_insert(struct store *st, struct store_token *t, struct yj_err *err);
@@ -295,11 +296,21 @@ int store_token_list(struct store *st, store_token_cb cb, void *ud, struct yj_er
 int store_token_revoke(struct store *st, int64_t id, int64_t at, struct yj_err *err);
 int store_token_touch(struct store *st, int64_t id, int64_t at, struct yj_err *err);
 
-/* Login throttling: consecutive failures per key ("user:NAME", "addr:IP"). */
-int store_login_failures(struct store *st, const char *key, int64_t *failures, int64_t *last_at,
-                         struct yj_err *err);
+/* Login throttling: consecutive failures per key ("user:NAME@IP", "addr:IP"), and the tries
+ * refused while waiting (counted here, audited once when the wait is over). */
+struct store_login {
+    int64_t failures, last_at;
+    int64_t throttled, throttled_since;
+};
+int store_login_failures(struct store *st, const char *key, struct store_login *out, struct yj_err *err);
 int store_login_failed(struct store *st, const char *key, int64_t at, struct yj_err *err);
+int store_login_throttled(struct store *st, const char *key, int64_t at, struct yj_err *err);
+int store_login_throttled_reset(struct store *st, const char *key, struct yj_err *err);
 int store_login_clear(struct store *st, const char *key, struct yj_err *err);
+/* Browsers an account logged in from (hashed tokens): known when used since `since`. */
+int store_device_add(struct store *st, const char *token_hash, int64_t user_id, int64_t at, struct yj_err *err);
+int store_device_known(struct store *st, const char *token_hash, int64_t user_id, int64_t since, bool *known,
+                       struct yj_err *err);
 
 /* ---- signals ---- */
 

@@ -56,7 +56,7 @@ describe('web console', { skip }, () => {
     if (srv) await srv.stop();
   });
 
-  async function open(user, password, viewport = { width: 1366, height: 768 }) {
+  async function open(user, password, viewport = { width: 1366, height: 768 }, ready = '#nav a') {
     const ctx = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
     const page = await ctx.newPage();
     page.on('pageerror', (e) => errors.push(`${user}: ${e}`));
@@ -65,7 +65,7 @@ describe('web console', { skip }, () => {
     await page.fill('input[name=username]', user);
     await page.fill('input[name=password]', password);
     await page.click('button[type=submit]');
-    await page.waitForSelector('#nav a');
+    await page.waitForSelector(ready);
     return page;
   }
 
@@ -155,53 +155,59 @@ describe('web console', { skip }, () => {
     await desk.waitForSelector('#attachments img');
     assert.ok(await desk.evaluate(() => { const i = document.querySelector('#attachments img'); return i.complete && i.naturalWidth === 1; }));
 
-    // Acknowledge; on to assessing; the risk assessment at a level that needs 启动预案.
+    // The duty officer acknowledges (接报确认); assessing and what follows are the emergency team's
+    // and the leading group's (the console offers the duty officer no move at all).
     await desk.click('#ack');
     await desk.waitForSelector('#ack', { state: 'detached' });
-    await desk.click('form.move-assessing button[type=submit]');
-    await desk.waitForSelector('form.move-responding', { state: 'attached' });
-    await desk.click('details.move-box summary');
+    assert.equal(await desk.locator('form.move').count(), 0);
+    assert.equal(await desk.locator('form#activation').count(), 0);
+    const lead = await open('leader1', PW);
+    await lead.goto(`${srv.url}/#/incidents/${number}`);
+    await lead.waitForSelector('#incident-title');
+    await lead.click('form.move-assessing button[type=submit]');
+    await lead.waitForSelector('form.move-responding', { state: 'attached' });
+    await lead.click('details.move-box summary');
     for (const [k, v] of [['source', '微博'], ['scope', '校外'], ['nature', '不实信息'], ['trend', '转发上升'], ['measures', '联系平台核实']]) {
-      await desk.fill(`form.move-responding textarea[name=${k}]`, v);
+      await lead.fill(`form.move-responding textarea[name=${k}]`, v);
     }
-    await desk.selectOption('form.move-responding select[name=level]', 'opinion_major');
-    await desk.click('form.move-responding button[type=submit]');
-    await desk.waitForSelector('.toast.error');
-    assert.match(await desk.textContent('.toast'), /启动预案|activate/);
+    await lead.selectOption('form.move-responding select[name=level]', 'opinion_major');
+    await lead.click('form.move-responding button[type=submit]');
+    await lead.waitForSelector('.toast.error');
+    assert.match(await lead.textContent('.toast'), /启动预案|activate/);
 
-    // The leading group's decision, recorded by the duty officer.
-    await desk.selectOption('#activation select[name=by]', 'vp_it');
-    await desk.fill('#activation input[name=reason]', '媒体介入，可能引发炒作');
-    await desk.click('#activation button[type=submit]');
-    await desk.waitForSelector('p#activation');
-    assert.match(await desk.textContent('p#activation'), /媒体介入/);
-    await desk.click('details.move-box summary');
-    await desk.selectOption('form.move-responding select[name=level]', 'opinion_major');
-    await desk.click('form.move-responding button[type=submit]');
-    await desk.waitForSelector('.status-responding');
+    // The leading group's decision (启动预案), recorded by a leader.
+    await lead.selectOption('#activation select[name=by]', 'vp_it');
+    await lead.fill('#activation input[name=reason]', '媒体介入，可能引发炒作');
+    await lead.click('#activation button[type=submit]');
+    await lead.waitForSelector('p#activation');
+    assert.match(await lead.textContent('p#activation'), /媒体介入/);
+    await lead.click('details.move-box summary');
+    await lead.selectOption('form.move-responding select[name=level]', 'opinion_major');
+    await lead.click('form.move-responding button[type=submit]');
+    await lead.waitForSelector('.status-responding');
     await shot(desk, 'incident', true);
 
     // The playbook: check off every task as it comes, then on to closed.
     async function finishTasks() {
       for (let guard = 0; guard < 20; guard++) {
-        const done = desk.locator('#tasks button[data-task]');
+        const done = lead.locator('#tasks button[data-task]');
         if (await done.count() === 0) return;
         await done.first().click();
-        await desk.waitForTimeout(250);
+        await lead.waitForTimeout(250);
       }
     }
     await finishTasks();
     for (const to of ['recovering', 'reviewing']) {
-      await desk.click(`form.move-${to} button[type=submit]`);
-      await desk.waitForSelector(`.status-${to}`);
+      await lead.click(`form.move-${to} button[type=submit]`);
+      await lead.waitForSelector(`.status-${to}`);
       await finishTasks();
     }
-    await desk.click('details.move-box summary');
-    await desk.fill('form.move-closed textarea[name=cause]', '个别账号转发不实信息');
-    await desk.fill('form.move-closed textarea[name=loss]', '无');
-    await desk.fill('form.move-closed textarea[name=lessons]', '加强舆情监测');
-    await desk.click('form.move-closed button[type=submit]');
-    await desk.waitForSelector('.status-closed');
+    await lead.click('details.move-box summary');
+    await lead.fill('form.move-closed textarea[name=cause]', '个别账号转发不实信息');
+    await lead.fill('form.move-closed textarea[name=loss]', '无');
+    await lead.fill('form.move-closed textarea[name=lessons]', '加强舆情监测');
+    await lead.click('form.move-closed button[type=submit]');
+    await lead.waitForSelector('.status-closed');
     const final = (await admin.get(`/api/v1/incidents/${number}`)).json;
     assert.equal(final.status, 'closed');
     assert.equal(final.activated_by, 'vp_it');
@@ -240,17 +246,32 @@ describe('web console', { skip }, () => {
     await adm.waitForSelector('#users tr:has-text("it_officer") >> text=已停用');
     await shot(adm, 'users');
     // A leader changes the password through the page, is logged out, and logs in with the new one.
-    const lead = await open('leader1', PW);
-    await lead.goto(srv.url + '/#/password');
-    await lead.waitForSelector('input[autocomplete=current-password]');
-    await lead.fill('input[autocomplete=current-password]', PW);
-    await lead.fill('input[autocomplete=new-password]', 'a much longer new passphrase');
-    await lead.click('main button[type=submit]');
-    await lead.waitForSelector('input[name=username]');
-    await lead.fill('input[name=username]', 'leader1');
-    await lead.fill('input[name=password]', 'a much longer new passphrase');
-    await lead.click('button[type=submit]');
-    await lead.waitForSelector('#nav a');
+    const pwLead = await open('leader1', PW);
+    await pwLead.goto(srv.url + '/#/password');
+    await pwLead.waitForSelector('input[autocomplete=current-password]');
+    await pwLead.fill('input[autocomplete=current-password]', PW);
+    await pwLead.fill('input[autocomplete=new-password]', 'a much longer new passphrase');
+    await pwLead.click('main button[type=submit]');
+    await pwLead.waitForSelector('input[name=username]');
+    await pwLead.fill('input[name=username]', 'leader1');
+    await pwLead.fill('input[name=password]', 'a much longer new passphrase');
+    await pwLead.click('button[type=submit]');
+    await pwLead.waitForSelector('#nav a');
+    // An account an administrator set up with a one-time password: the console offers the password
+    // change and nothing else until it is done.
+    assert.equal((await admin.post('/api/v1/users', { name: 'newbie', role: 'duty', password: PW,
+      must_change_password: true })).status, 201);
+    const nb = await open('newbie', PW, undefined, '.hint-box');
+    assert.match(await nb.textContent('.hint-box'), /须先设置您自己的密码/);
+    assert.equal(await nb.locator('#nav a').count(), 0);
+    await nb.fill('input[autocomplete=current-password]', PW);
+    await nb.fill('input[autocomplete=new-password]', 'my own passphrase now');
+    await nb.click('main button[type=submit]');
+    await nb.waitForSelector('input[name=username]');
+    await nb.fill('input[name=username]', 'newbie');
+    await nb.fill('input[name=password]', 'my own passphrase now');
+    await nb.click('button[type=submit]');
+    await nb.waitForSelector('#nav a');
     // English on request, Chinese again after.
     await adm.click('#who button:has-text("English")');
     await adm.waitForSelector('#nav a:has-text("Incidents")');

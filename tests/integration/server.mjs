@@ -4,7 +4,11 @@ import { spawn } from 'node:child_process';
 import { BIN, tempDir, cleanup } from './helpers.mjs';
 import { join } from 'node:path';
 
-export async function startServer({ args = [], data, scheme = 'http' } = {}) {
+// A fresh store prints the administrator's one-time password, which must be replaced at the first
+// login before anything else works (403 password_change_required). Unless oneTimePassword is
+// kept (the tests of that flow), the helper does what the first user does: logs in and sets a
+// password of its own, which becomes srv.adminPassword; the printed one is srv.oneTimePassword.
+export async function startServer({ args = [], data, scheme = 'http', keepOneTimePassword = false } = {}) {
   const dir = tempDir('yj-srv-');
   data = data || join(dir, 'data');
   const proc = spawn(BIN, ['serve', '--data', data, '--listen', '127.0.0.1:0', ...args], {
@@ -25,10 +29,14 @@ export async function startServer({ args = [], data, scheme = 'http' } = {}) {
   });
   const pw = (out.match(/password: (\S+)/) || [])[1];
   const exited = new Promise((res) => proc.on('exit', (code, signal) => res({ code, signal })));
+  const url = ready.replace(/\/$/, '');
+  let adminPassword = pw;
+  if (pw && !keepOneTimePassword && scheme === 'http') adminPassword = await ownPassword(url, pw);
   return {
-    url: ready.replace(/\/$/, ''),
+    url,
     startup: out,
-    adminPassword: pw,
+    oneTimePassword: pw,
+    adminPassword,
     proc,
     dir,
     data,
@@ -41,6 +49,17 @@ export async function startServer({ args = [], data, scheme = 'http' } = {}) {
       return r;
     },
   };
+}
+
+// The administrator's first login: the one-time password replaced by one of its own.
+export async function ownPassword(url, oneTime) {
+  const c = new Client(url);
+  const r = await c.login('admin', oneTime);
+  if (r.status !== 200) throw new Error(`first login failed: ${r.text}`);
+  const own = `${oneTime}-own`;
+  const ch = await c.post('/api/v1/session/password', { old: oneTime, new: own });
+  if (ch.status !== 204) throw new Error(`first password change failed: ${ch.text}`);
+  return own;
 }
 
 // A client: cookie session (with CSRF) or bearer token.

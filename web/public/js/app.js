@@ -88,6 +88,8 @@ async function logout() {
 export async function loggedIn(session) {
   state.user = session.user;
   setCsrf(session.csrf);
+  // An account whose password must be changed may do nothing else first (the API answers 403).
+  if (state.user.must_change_password) return;
   if (!state.plan) {
     state.plan = await get('/api/v1/plan');
     setZone(state.plan.plan && state.plan.plan.timezone);
@@ -123,6 +125,11 @@ export async function render() {
     if (!show.current()) return; // navigated on while the session loaded: that render goes on
   }
   topbar.hidden = false;
+  if (state.user.must_change_password) {
+    document.getElementById('nav').replaceChildren();
+    passwordPage(true);
+    return;
+  }
   nav();
   const path = (location.hash.slice(1) || '/').split('?')[0];
   const route = routes.find((r) => r.re.test(path));

@@ -60,7 +60,7 @@ const zh = {
   'Support': '拟采取措施及需支援事项', 'Scene': '现场保护情况', 'Asset': '涉及系统', 'Attachment': '截图附件',
   'Submit report': '提交上报', 'Reported as': '已上报，编号', 'What happened': '事件概况',
   'Occurred at': '发生时间', 'optional': '可选', 'Old password': '原密码', 'New password': '新密码',
-  'Change password': '修改密码', 'Password changed; log in again': '密码已修改，请重新登录',
+  'Change password': '修改密码', 'Set a password of your own before you go on': '首次登录或密码被重置后，须先设置您自己的密码才能继续', 'Password changed; log in again': '密码已修改，请重新登录',
   'Organisation': '组织机构', 'Groups': '领导与工作机构', 'Units': '单位', 'People': '人员', 'Types': '事件类型',
   'Levels': '事件级别', 'Playbook': '处置流程', 'National level': '国家分级', 'On duty now': '当前值班',
   'Role': '角色', 'Name': '名称', 'Tokens': 'API 令牌', 'Create': '创建', 'Verify': '校验', 'Audit chain intact': '审计链完整',

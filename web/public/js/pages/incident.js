@@ -12,7 +12,6 @@ const ASSESS = ['source', 'scope', 'nature', 'trend', 'measures'];
 const LATER = ['clues', 'support', 'scene'];
 const LABEL = { source: 'Source', scope: 'Scope', nature: 'Nature', trend: 'Trend', measures: 'Measures', cause: 'Cause',
   loss: 'Loss', lessons: 'Lessons', clues: 'Clues', support: 'Support', scene: 'Scene' };
-const WRITERS = ['admin', 'leader', 'responder', 'duty'];
 
 function dl(label, value) { return [h('dt', {}, label), h('dd', {}, value === null || value === undefined || value === '' ? '—' : value)]; }
 
@@ -37,8 +36,10 @@ export async function incidentPage(ref) {
   const base = `/api/v1/incidents/${inc.id}`;
   const [tasks, notes, files] = await Promise.all([get(`${base}/tasks`), get(`${base}/notifications`).catch(() => ({ items: [] })),
     get(`${base}/attachments`).catch(() => ({ items: [] }))]);
-  const canWrite = WRITERS.includes(state.user.role);
-  const canApprove = ['admin', 'leader', 'responder'].includes(state.user.role);
+  // What this role may do comes from the server's role matrix (session.user.may).
+  const may = (what) => (state.user.may || []).includes(what);
+  const canApprove = may('incidents.task_approval');
+  const mayMove = (to) => may('incidents.move') && (to !== 'closed' || may('incidents.move:closed'));
   const open = !['closed', 'dismissed'].includes(inc.status);
   const reload = () => refresh(incidentPage, ref);
   const level = state.plan.levels.find((l) => l.id === inc.level);
@@ -57,7 +58,7 @@ export async function incidentPage(ref) {
 
   // The lifecycle: one form per next status, with the fields the move needs.
   const moves = h('div', { class: 'moves' });
-  for (const to of (canWrite && NEXT[inc.status]) || []) {
+  for (const to of (NEXT[inc.status] || []).filter(mayMove)) {
     const fields = [];
     if (to === 'responding') {
       for (const k of ASSESS) fields.push(field(t(LABEL[k]), textArea(k, inc[k])));
@@ -95,7 +96,7 @@ export async function incidentPage(ref) {
   // 启动预案.
   const activation = inc.activated_at
     ? h('p', { class: 'ok-box', id: 'activation' }, `${t('Plan activated')}：${fmtTime(inc.activated_at)}，${(leaders().find(([id]) => id === inc.activated_by) || [0, inc.activated_by])[1]}；${t('Reason')}：`, inc.activation_reason || '')
-    : canWrite && open ? h('form', { id: 'activation', onsubmit: async (ev) => {
+    : may('incidents.activate') && open ? h('form', { id: 'activation', onsubmit: async (ev) => {
       ev.preventDefault();
       const f = new FormData(ev.target);
       if (await attempt(() => post(`${base}/activation`, { by: f.get('by'), reason: f.get('reason') }), t('Plan activated'))) reload();
@@ -114,7 +115,7 @@ export async function incidentPage(ref) {
         if (reason && await attempt(() => post(`${base}/tasks/${tk.id}/approval`, { approve: false, reason }), t('Reject'))) reload();
       } }, t('Reject')));
     }
-    if (canWrite && open && !pending && (tk.status === 'todo' || tk.status === 'doing')) {
+    if (may('incidents.task_update') && open && !pending && (tk.status === 'todo' || tk.status === 'doing')) {
       if (tk.status === 'todo') btns.push(h('button', { type: 'button', class: 'small', onclick: async () => { if (await attempt(() => patch(`${base}/tasks/${tk.id}`, { status: 'doing' }))) reload(); } }, t('Start')));
       btns.push(h('button', { type: 'button', class: 'small primary', 'data-task': tk.id, onclick: async () => { if (await attempt(() => patch(`${base}/tasks/${tk.id}`, { status: 'done' }))) reload(); } }, t('Done')));
       btns.push(h('button', { type: 'button', class: 'small', onclick: async () => {
@@ -132,7 +133,7 @@ export async function incidentPage(ref) {
   // The upward report and its submission.
   const upward = h('pre', { class: 'markdown', id: 'upward' });
   api('GET', `${base}/upward-report`, undefined, { raw: true }).then((md) => { upward.textContent = md; }).catch(() => {});
-  const upwardForm = canWrite ? h('form', { class: 'inline', onsubmit: async (ev) => {
+  const upwardForm = may('incidents.upward_submit') ? h('form', { class: 'inline', onsubmit: async (ev) => {
     ev.preventDefault();
     const r = await attempt(() => post(`${base}/upward-report`, { to: new FormData(ev.target).get('to') || undefined }));
     if (r) { toast(r.missing.length ? `${t('Missing items')}：${r.missing.join('、')}` : t('Saved'), 'ok'); reload(); }
@@ -149,7 +150,7 @@ export async function incidentPage(ref) {
       h('div', {}, h('div', { class: 'muted' }, inc.number, inc.drill ? h('span', { class: 'tag' }, t('Drill')) : null),
         h('h1', { id: 'incident-title' }, inc.title)),
       h('div', { class: 'head-badges' }, levelBadge(inc), statusBadge(inc.status, tStatus(inc.status)),
-        canWrite && open && !inc.acknowledged_at ? h('button', { type: 'button', class: 'primary', id: 'ack', onclick: async () => { if (await attempt(() => post(`${base}/ack`), t('Acknowledge'))) reload(); } }, t('Acknowledge')) : null)),
+        may('incidents.ack') && open && !inc.acknowledged_at ? h('button', { type: 'button', class: 'primary', id: 'ack', onclick: async () => { if (await attempt(() => post(`${base}/ack`), t('Acknowledge'))) reload(); } }, t('Acknowledge')) : null)),
     h('div', { class: 'grid2 detail' },
       h('div', {},
         h('section', { class: 'panel' }, h('h2', {}, t('Classification'), ' · ', t('Routing')), h('dl', { class: 'facts' },
@@ -159,7 +160,7 @@ export async function incidentPage(ref) {
           dl(t('Signals'), inc.signal_count || 0), dl(t('Reported'), fmtTime(inc.reported_at)))),
         h('section', { class: 'panel' }, h('h2', {}, t('Status')), moves.childNodes.length ? moves : h('p', { class: 'muted' }, '—')),
         h('section', { class: 'panel' }, h('h2', {}, t('Tasks')), taskRows.length ? h('table', { class: 'table', id: 'tasks' }, h('tbody', {}, taskRows)) : h('p', { class: 'muted' }, '—')),
-        h('section', { class: 'panel' }, h('h2', {}, t('Assessment')), canWrite && open ? assessForm : h('dl', { class: 'facts' }, [...ASSESS, ...LATER].map((k) => dl(t(LABEL[k]), inc[k])))),
+        h('section', { class: 'panel' }, h('h2', {}, t('Assessment')), may('incidents.assess') && open ? assessForm : h('dl', { class: 'facts' }, [...ASSESS, ...LATER].map((k) => dl(t(LABEL[k]), inc[k])))),
         h('section', { class: 'panel' }, h('h2', {}, t('Upward report')), upwardForm, upward)),
       h('div', {},
         h('section', { class: 'panel' }, h('h2', {}, t('Deadlines')), deadlines),

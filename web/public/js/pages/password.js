@@ -1,18 +1,21 @@
-import { put } from '../api.js';
+import { post } from '../api.js';
 import { t } from '../i18n.js';
 import { h, view, field, errorBox, toast } from '../ui.js';
 import { state, render } from '../app.js';
 
-export function passwordPage() {
+// forced: the account must change its password before anything else (first login, or reset by
+// an administrator); the page says so and is all there is.
+export function passwordPage(forced = false) {
   const mount = view();
   const old = h('input', { type: 'password', autocomplete: 'current-password', required: true });
   const nw = h('input', { type: 'password', autocomplete: 'new-password', required: true, minlength: 10 });
   const msg = h('div', { class: 'form-msg' });
   mount(h('section', { class: 'panel narrow' }, h('h1', {}, t('Change password')),
+    forced ? h('p', { class: 'hint-box' }, t('Set a password of your own before you go on')) : null,
     h('form', { onsubmit: async (ev) => {
       ev.preventDefault();
       try {
-        await put('/api/v1/session/password', { old: old.value, new: nw.value });
+        await post('/api/v1/session/password', { old: old.value, new: nw.value });
         toast(t('Password changed; log in again'), 'ok');
         state.user = null;
         location.hash = '#/';
