@@ -24,11 +24,13 @@ static const char incident_usage[] =
     "       yingji incident tasks ID\n"
     "       yingji incident task ID TASK todo|doing|done|skipped [--reason TEXT] [--note TEXT]\n"
     "       yingji incident approve ID TASK [--reject --reason TEXT]\n"
+    "       yingji incident waive ID upward_report|supplement|summary_report --reason TEXT\n"
     "\n"
     "ID is the number (YJ-2026-0001) or the numeric id. STATUS is one of reported, assessing,\n"
     "responding, recovering, reviewing, closed, dismissed. Fields: source scope nature trend\n"
     "measures level (leaving assessing), activated_by activation_reason (levels that need the plan\n"
-    "activated), cause loss lessons (closing). TIME is RFC 3339 or epoch milliseconds.\n";
+    "activated), cause loss lessons (closing). Closing also needs every task done or skipped and\n"
+    "every owed report submitted or waived. TIME is RFC 3339 or epoch milliseconds.\n";
 
 static int fail_err(const struct yj_err *err)
 {
@@ -654,6 +656,36 @@ static int activate(struct cli *c, int argc, char **argv)
     return 0;
 }
 
+/* The leading group excuses an owed report, with the reason (an incident cannot close owing one). */
+static int waive(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {{"reason", required_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
+    const char *reason = NULL;
+    int ch;
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        if (ch == 'r')
+            reason = optarg;
+        else
+            return cli_usage("incident waive: unknown or incomplete option %s", argv[optind - 1]);
+    }
+    if (argc - optind != 2 || !reason)
+        return cli_usage("usage: yingji incident waive ID upward_report|supplement|summary_report --reason TEXT");
+    int rc = cli_open(c, true);
+    if (rc)
+        return rc;
+    struct yj_err err = {0};
+    if (incident_waive(&c->ctx, argv[optind], argv[optind + 1], reason, &err) < 0)
+        return fail_err(&err);
+    if (c->json)
+        cli_print_json(json_pack("{s:s, s:s, s:s}", "incident", argv[optind], "waived", argv[optind + 1], "reason",
+                                 reason));
+    else
+        printf("%s: %s waived (%s)\n", argv[optind], argv[optind + 1], reason);
+    return 0;
+}
+
 int cli_incident(struct cli *c, int argc, char **argv)
 {
     if (argc < 2 || cli_wants_help(argc, argv)) {
@@ -681,7 +713,9 @@ int cli_incident(struct cli *c, int argc, char **argv)
         return approve(c, argc - 1, argv + 1);
     if (strcmp(sub, "activate") == 0)
         return activate(c, argc - 1, argv + 1);
+    if (strcmp(sub, "waive") == 0)
+        return waive(c, argc - 1, argv + 1);
     return cli_usage("unknown incident command \"%s\" (report, list, show, move, note, ack, activate, tasks, task, "
-                     "approve)",
+                     "approve, waive)",
                      sub);
 }

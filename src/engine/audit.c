@@ -22,7 +22,7 @@
 
 static const char genesis[] = "0000000000000000000000000000000000000000000000000000000000000000";
 static const char key_magic[] = "yingji-audit-key 1";
-#define STATE_VERSION 1
+#define STATE_VERSION 2 /* v1: before deadlines had outcomes (schema 18) */
 
 /* ---- the key ---- */
 
@@ -253,7 +253,7 @@ static void hash_values(const char *const *values, const size_t *lens, size_t n,
     }
 }
 
-/* "v1:HEX", the state of an incident's rows now. */
+/* "vN:HEX", the state of an incident's rows now (N: which columns, store_incident_rows). */
 static int incident_state(struct store *st, int64_t incident_id, int version, char out[72], struct yj_err *err)
 {
     crypto_generichash_state h;
@@ -484,6 +484,7 @@ static int check_row(const struct store_audit_row *r, void *ud)
         if (!x) {
             x = xcalloc(1, sizeof(*x));
             x->object = xstrdup(r->object);
+            x->seen = false; /* (xcalloc zeroes; said for the analysers) */
             HASH_ADD_KEYPTR(hh, w->recorded, x->object, strlen(x->object), x);
         }
         if (r->state) {

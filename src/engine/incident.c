@@ -464,6 +464,89 @@ static int need(const struct store_incident *inc, const char *const *keys, char 
     return missing;
 }
 
+/* What must be settled before an incident may close: every task done or skipped (with its
+ * reason), every owed report (向上级报告, 补报) submitted or waived by the leading group. */
+static int closing_owes(struct yj_ctx *ctx, const struct store_incident *inc, struct yj_err *err)
+{
+    struct store_task ts[64];
+    size_t n = 0;
+    int rc = store_task_list(ctx->store, inc->id, ts, YJ_ARRAY_LEN(ts), &n, err);
+    if (rc < 0)
+        return rc;
+    char open[600] = "";
+    size_t n_open = 0, len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(ts[i].status, "done") != 0 && strcmp(ts[i].status, "skipped") != 0) {
+            if (n_open++ < 3 && len < sizeof(open))
+                len += (size_t)snprintf(open + len, sizeof(open) - len, "%s「%s」%s", n_open > 1 ? "、" : "",
+                                        ts[i].title, !strcmp(ts[i].approval_status, "pending")
+                                                         ? "（待审批）"
+                                                         : "");
+        }
+        store_task_release(&ts[i]);
+    }
+    if (n_open)
+        return yj_err_set(err, YJ_ESTATE,
+                          "%s cannot close: %zu task%s neither done nor skipped: %s%s (finish them, or skip each with "
+                          "a reason)",
+                          inc->number, n_open, n_open == 1 ? " is" : "s are", open, n_open > 3 ? "…" : "");
+    struct store_deadline ds[32];
+    size_t nd = 0;
+    if ((rc = store_deadline_list(ctx->store, inc->id, ds, YJ_ARRAY_LEN(ds), &nd, err)) < 0)
+        return rc;
+    for (size_t i = 0; i < nd; i++)
+        if (!ds[i].met_at && (strcmp(ds[i].kind, "upward_report") == 0 || strcmp(ds[i].kind, "supplement") == 0))
+            return yj_err_set(err, YJ_ESTATE,
+                              "%s cannot close: the %s is owed (submit it, or the leading group waives it with a "
+                              "reason)",
+                              inc->number, strcmp(ds[i].kind, "supplement") == 0 ? "supplement (补报)"
+                                                                                : "upward report (向上级报告)");
+    return 0;
+}
+
+int incident_waive(struct yj_ctx *ctx, const char *ref, const char *kind, const char *reason, struct yj_err *err)
+{
+    static const char *const waivable[] = {"upward_report", "supplement", "summary_report"};
+    bool ok = false;
+    for (size_t i = 0; kind && i < YJ_ARRAY_LEN(waivable); i++)
+        ok |= strcmp(kind, waivable[i]) == 0;
+    if (!ok) {
+        yj_err_set(err, YJ_EINVAL, "only an owed report is waived: upward_report, supplement or summary_report");
+        yj_err_field(err, "kind");
+        return YJ_EINVAL;
+    }
+    int rc = yj_text_check("reason", reason, INCIDENT_TEXT_MAX, YJ_TEXT_NONEMPTY, err);
+    if (rc < 0)
+        return rc;
+    struct store_incident inc = {0};
+    if ((rc = incident_find(ctx, ref, &inc, err)) < 0)
+        return rc;
+    struct store_deadline ds[32];
+    size_t nd = 0;
+    bool open = false;
+    if ((rc = store_deadline_list(ctx->store, inc.id, ds, YJ_ARRAY_LEN(ds), &nd, err)) == 0) {
+        for (size_t i = 0; i < nd; i++)
+            open |= strcmp(ds[i].kind, kind) == 0 && !ds[i].met_at;
+        if (!open)
+            rc = yj_err_set(err, YJ_ESTATE, "%s owes no %s: nothing to waive", inc.number, kind);
+    }
+    int64_t now = yj_ctx_now(ctx);
+    if (rc == 0 && (rc = store_begin(ctx->store, err)) == 0) {
+        rc = store_deadline_waive(ctx->store, inc.id, kind, now, ctx->actor, reason, err);
+        if (rc == 0)
+            rc = store_escalation_stop_all(ctx->store, inc.id, kind, now, "waived", err);
+        json_t *body = json_pack("{s:s, s:s}", "deadline", kind, "reason", reason);
+        if (rc == 0)
+            rc = timeline(ctx, inc.id, now, "waived", body, err);
+        json_t *detail = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)inc.id, "deadline", kind, "reason", reason);
+        rc = finish(ctx, rc, "incident.waive", &inc, detail, now, err);
+        json_decref(detail);
+        json_decref(body);
+    }
+    store_incident_release(&inc);
+    return rc;
+}
+
 int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const char *reason,
                   const struct incident_field *fields, size_t n_fields, int64_t if_version,
                   struct store_incident *out, struct yj_err *err)
@@ -558,6 +641,8 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
                             inc.number, missing);
             goto out;
         }
+        if ((rc = closing_owes(ctx, &inc, err)) < 0)
+            goto out;
     }
 
     /* The move itself. */
@@ -625,6 +710,12 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
     if (strcmp(status, INCIDENT_CLOSED) == 0)
         if ((rc = store_deadline_meet(ctx->store, inc.id, "summary_report", now, err)) < 0)
             goto out;
+    /* Nothing of an ended incident keeps ticking: what is still open is missed (past due) or
+     * moot (not yet due), and says so. */
+    if ((strcmp(status, INCIDENT_CLOSED) == 0 || strcmp(status, INCIDENT_DISMISSED) == 0) &&
+        ((rc = store_deadline_settle(ctx->store, inc.id, now, ctx->actor, "事件已结束", err)) < 0 ||
+         (rc = store_escalation_stop_all(ctx->store, inc.id, NULL, now, status, err)) < 0))
+        goto out;
     if ((rc = add_tasks(ctx, &inc, status, now, err)) < 0)
         goto out;
 

@@ -150,4 +150,8 @@ bool incident_status_valid(const char *status);
 /* The statuses reachable from `from` (NULL-terminated, static). */
 const char *const *incident_next_statuses(const char *from);
 
+/* The leading group excuses an owed report (upward_report, supplement, summary_report) with a
+ * reason: the deadline is settled as waived, its escalation stops, the timeline says why. */
+int incident_waive(struct yj_ctx *ctx, const char *ref, const char *kind, const char *reason, struct yj_err *err);
+
 #endif

@@ -90,9 +90,12 @@ json_t *incident_json(struct yj_ctx *ctx, const struct store_incident *inc, enum
         bool overdue = ds[i].met_at ? ds[i].met_at > ds[i].due_at : now > ds[i].due_at;
         if (changes_at && !ds[i].met_at && ds[i].due_at >= now && ds[i].due_at < *changes_at)
             *changes_at = ds[i].due_at;
-        json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:b}", "kind", ds[i].kind, "due_at",
-                                             yj_json_time(ds[i].due_at), "met_at", yj_json_time(ds[i].met_at),
-                                             "overdue", (int)overdue));
+        json_t *d = json_pack("{s:s, s:o, s:o, s:b, s:o}", "kind", ds[i].kind, "due_at", yj_json_time(ds[i].due_at),
+                              "met_at", yj_json_time(ds[i].met_at), "overdue", (int)overdue, "outcome",
+                              ds[i].outcome[0] ? json_string(ds[i].outcome) : json_null());
+        if (strcmp(ds[i].outcome, "waived") == 0)
+            json_object_set_new(d, "waived", json_pack("{s:s, s:s}", "by", ds[i].waived_by, "reason", ds[i].waive_reason));
+        json_array_append_new(arr, d);
     }
     json_object_set_new(o, "deadlines", arr);
 

@@ -573,6 +573,31 @@ void api_incidents_activate(struct request *r)
     store_incident_release(&inc);
 }
 
+void api_incidents_waive(struct request *r)
+{
+    static const struct json_field fields[] = {{"reason", JSON_STRING, true}};
+    struct store_incident inc;
+    if (!load(r, &inc))
+        return;
+    json_t *b = request_json(r);
+    if (b && request_check(r, b, fields, YJ_ARRAY_LEN(fields))) {
+        struct yj_err err = {0};
+        char ref[32];
+        snprintf(ref, sizeof(ref), "%lld", (long long)inc.id);
+        struct store_incident now;
+        if (incident_waive(&r->ctx, ref, r->params[1], json_string_value(json_object_get(b, "reason")), &err) < 0 ||
+            store_incident_get(r->store, inc.id, NULL, &now, &err) < 0) {
+            reply_error(r, &err);
+        } else {
+            reply_incident(r, 200, &now);
+            store_incident_release(&now);
+            server_wake_streams(r->srv);
+        }
+    }
+    json_decref(b);
+    store_incident_release(&inc);
+}
+
 static int add_notification(const struct store_notification *n, void *ud)
 {
     json_array_append_new(

@@ -263,6 +263,7 @@ void api_incidents_timeline(struct request *r);
 void api_incidents_notes_list(struct request *r);
 void api_incidents_notes_add(struct request *r);
 void api_incidents_ack(struct request *r);
+void api_incidents_waive(struct request *r);
 void api_incidents_notifications(struct request *r);
 void api_incidents_upward_report(struct request *r);
 void api_incidents_tasks(struct request *r);

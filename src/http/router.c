@@ -40,6 +40,8 @@ const struct route routes[] = {
     {"POST", "/api/v1/incidents/{id}/ack", api_incidents_ack, WRITERS, SCOPE_WRITE, 0, "incidents.ack"},
     {"POST", "/api/v1/incidents/{id}/activation", api_incidents_activate, DECIDERS, SCOPE_WRITE, 0,
      "incidents.activate"},
+    {"POST", "/api/v1/incidents/{id}/deadlines/{kind}/waiver", api_incidents_waive, DECIDERS, SCOPE_WRITE, 0,
+     "incidents.waive"},
     {"GET", "/api/v1/incidents/{id}/notifications", api_incidents_notifications, ROLE_ANY, SCOPE_READ, 0,
      "incidents.notifications"},
     {"GET", "/api/v1/incidents/{id}/tasks", api_incidents_tasks, ROLE_ANY, SCOPE_READ, 0, "incidents.tasks"},

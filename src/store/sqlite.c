@@ -30,6 +30,7 @@ static const char *const migrations[] = {
     "src/store/migrations/sqlite/0015_signal_extracted.sql",
     "src/store/migrations/sqlite/0016_audit_state.sql",
     "src/store/migrations/sqlite/0017_access.sql",
+    "src/store/migrations/sqlite/0018_deadline_outcome.sql",
 };
 
 #define STMT_CACHE 128
@@ -699,7 +700,8 @@ int store_incident_count(struct store *st, const char *status, int drill, int64_
 
 int store_deadline_insert(struct store *st, const struct store_deadline *d, struct yj_err *err)
 {
-    static const char sql[] = "INSERT INTO deadlines (incident_id, kind, due_at, met_at) VALUES (?, ?, ?, ?)";
+    static const char sql[] = "INSERT INTO deadlines (incident_id, kind, due_at, met_at, outcome) "
+                              "VALUES (?1, ?2, ?3, ?4, CASE WHEN ?4 IS NULL THEN NULL ELSE 'met' END)";
     sqlite3_stmt *s = stmt(st, sql, err);
     if (!s)
         return YJ_ESTORE;
@@ -716,6 +718,14 @@ int store_deadline_insert(struct store *st, const struct store_deadline *d, stru
 }
 
 /* Sets one column of the open deadline of that kind; a met deadline is never changed. */
+/* Runs a prepared write statement to completion. */
+static int step_done(struct store *st, sqlite3_stmt *s, const char *doing, struct yj_err *err)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, doing, err);
+}
+
 static int deadline_set(struct store *st, const char *sql, int64_t incident_id, const char *kind, int64_t value,
                         const char *doing, struct yj_err *err)
 {
@@ -732,8 +742,40 @@ static int deadline_set(struct store *st, const char *sql, int64_t incident_id, 
 
 int store_deadline_meet(struct store *st, int64_t incident_id, const char *kind, int64_t at, struct yj_err *err)
 {
-    static const char sql[] = "UPDATE deadlines SET met_at = ? WHERE incident_id = ? AND kind = ? AND met_at IS NULL";
+    static const char sql[] =
+        "UPDATE deadlines SET met_at = ?, outcome = 'met' WHERE incident_id = ? AND kind = ? AND met_at IS NULL";
     return deadline_set(st, sql, incident_id, kind, at, "meeting a deadline", err);
+}
+
+int store_deadline_waive(struct store *st, int64_t incident_id, const char *kind, int64_t at, const char *by,
+                         const char *reason, struct yj_err *err)
+{
+    static const char sql[] = "UPDATE deadlines SET met_at = ?1, outcome = 'waived', waived_by = ?2, waive_reason = ?3 "
+                              "WHERE incident_id = ?4 AND (?5 IS NULL OR kind = ?5) AND met_at IS NULL";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, at);
+    bind_text(s, 2, by);
+    bind_text(s, 3, reason);
+    sqlite3_bind_int64(s, 4, incident_id);
+    bind_text(s, 5, kind);
+    return step_done(st, s, "waiving a deadline", err);
+}
+
+int store_deadline_settle(struct store *st, int64_t incident_id, int64_t at, const char *by, const char *reason,
+                          struct yj_err *err)
+{
+    /* Past due and still open: missed. Not yet due: the ending made it moot, said as a waiver. */
+    static const char missed[] = "UPDATE deadlines SET met_at = ?1, outcome = 'missed' "
+                                 "WHERE incident_id = ?2 AND met_at IS NULL AND due_at < ?1";
+    sqlite3_stmt *s = stmt(st, missed, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, at);
+    sqlite3_bind_int64(s, 2, incident_id);
+    int rc = step_done(st, s, "settling deadlines", err);
+    return rc < 0 ? rc : store_deadline_waive(st, incident_id, NULL, at, by, reason, err);
 }
 
 int store_deadline_reschedule(struct store *st, int64_t incident_id, const char *kind, int64_t due_at,
@@ -747,7 +789,8 @@ int store_deadline_reopen(struct store *st, int64_t incident_id, const char *kin
                           struct yj_err *err)
 {
     static const char sql[] = "INSERT INTO deadlines (incident_id, kind, due_at) VALUES (?2, ?3, ?1) ON CONFLICT "
-                              "(incident_id, kind) DO UPDATE SET due_at = ?1, met_at = NULL, overdue_at = NULL";
+                              "(incident_id, kind) DO UPDATE SET due_at = ?1, met_at = NULL, overdue_at = NULL, "
+                              "outcome = NULL, waived_by = NULL, waive_reason = NULL";
     static const char forget[] = "DELETE FROM escalations WHERE ?1 = ?1 AND incident_id = ?2 AND deadline = ?3";
     int rc = deadline_set(st, sql, incident_id, kind, due_at, "reopening a deadline", err);
     return rc < 0 ? rc : deadline_set(st, forget, incident_id, kind, 0, "reopening a deadline", err);
@@ -756,8 +799,9 @@ int store_deadline_reopen(struct store *st, int64_t incident_id, const char *kin
 int store_deadline_list(struct store *st, int64_t incident_id, struct store_deadline *out, size_t max, size_t *n,
                         struct yj_err *err)
 {
-    static const char sql[] = "SELECT id, incident_id, kind, due_at, coalesce(met_at, 0), coalesce(overdue_at, 0) "
-                              "FROM deadlines WHERE incident_id = ? ORDER BY due_at, id";
+    static const char sql[] =
+        "SELECT id, incident_id, kind, due_at, coalesce(met_at, 0), coalesce(overdue_at, 0), coalesce(outcome, ''), "
+        "coalesce(waived_by, ''), coalesce(waive_reason, '') FROM deadlines WHERE incident_id = ? ORDER BY due_at, id";
     sqlite3_stmt *s = stmt(st, sql, err);
     if (!s)
         return YJ_ESTORE;
@@ -772,6 +816,9 @@ int store_deadline_list(struct store *st, int64_t incident_id, struct store_dead
         d->due_at = sqlite3_column_int64(s, 3);
         d->met_at = sqlite3_column_int64(s, 4);
         d->overdue_at = sqlite3_column_int64(s, 5);
+        snprintf(d->outcome, sizeof(d->outcome), "%s", (const char *)sqlite3_column_text(s, 6));
+        snprintf(d->waived_by, sizeof(d->waived_by), "%s", (const char *)sqlite3_column_text(s, 7));
+        snprintf(d->waive_reason, sizeof(d->waive_reason), "%s", (const char *)sqlite3_column_text(s, 8));
     }
     sqlite3_reset(s);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -962,15 +1009,24 @@ static const char *const incident_state_v1[] = {
     "WHERE incident_id = ?1 ORDER BY id",
 };
 
+/* Version 2 (schema 18): deadlines with how they ended and who waived them. */
+static const char *const incident_state_v2[] = {
+    NULL, /* the incident row: as in v1 */
+    "SELECT 'deadline', id, kind, due_at, met_at, overdue_at, outcome, waived_by, waive_reason FROM deadlines "
+    "WHERE incident_id = ?1 ORDER BY id",
+    NULL, NULL, NULL,
+};
+
 int store_incident_rows(struct store *st, int64_t incident_id, int version, store_values_cb cb, void *ud,
                         struct yj_err *err)
 {
-    if (version != 1)
+    if (version < 1 || version > 2)
         return yj_err_set(err, YJ_EINVAL, "audit state version %d is not known to this build", version);
     const char *values[64];
     size_t lens[64];
     for (size_t q = 0; q < YJ_ARRAY_LEN(incident_state_v1); q++) {
-        sqlite3_stmt *s = stmt(st, incident_state_v1[q], err);
+        const char *sql = version == 2 && incident_state_v2[q] ? incident_state_v2[q] : incident_state_v1[q];
+        sqlite3_stmt *s = stmt(st, sql, err);
         if (!s)
             return YJ_ESTORE;
         sqlite3_bind_int64(s, 1, incident_id);
@@ -1043,14 +1099,6 @@ static void read_user(sqlite3_stmt *s, struct store_user *u)
     u->disabled = sqlite3_column_int64(s, 6);
     u->created_at = sqlite3_column_int64(s, 7);
     u->updated_at = sqlite3_column_int64(s, 8);
-}
-
-/* Runs a prepared write statement to completion. */
-static int step_done(struct store *st, sqlite3_stmt *s, const char *doing, struct yj_err *err)
-{
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, doing, err);
 }
 
 /* Runs a prepared INSERT and writes the new row's id into *id on success. */

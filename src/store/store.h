@@ -82,8 +82,11 @@ struct store_deadline {
     int64_t incident_id;
     char kind[32];
     int64_t due_at;
-    int64_t met_at;     /* 0 = open */
+    int64_t met_at;     /* 0 = open; else when it was settled */
     int64_t overdue_at; /* when the clock found it passed unmet; 0 = not (yet) */
+    char outcome[8];    /* "" open, met, waived, missed */
+    char waived_by[160];
+    char waive_reason[512];
 };
 
 struct store_timeline_entry {
@@ -188,6 +191,12 @@ int store_incident_list(struct store *st, const struct store_incident_filter *f,
 int store_deadline_insert(struct store *st, const struct store_deadline *d, struct yj_err *err);
 /* Marks the open deadline of that kind met; no-op when there is none or it is already met. */
 int store_deadline_meet(struct store *st, int64_t incident_id, const char *kind, int64_t at, struct yj_err *err);
+/* Settles the open deadline of that kind (any kind when NULL) as waived, by whom and why. */
+int store_deadline_waive(struct store *st, int64_t incident_id, const char *kind, int64_t at, const char *by,
+                         const char *reason, struct yj_err *err);
+/* Settles every open deadline of an incident that ends: missed when past due, else waived. */
+int store_deadline_settle(struct store *st, int64_t incident_id, int64_t at, const char *by, const char *reason,
+                          struct yj_err *err);
 /* Moves the due time of an open deadline (after a level change). */
 int store_deadline_reschedule(struct store *st, int64_t incident_id, const char *kind, int64_t due_at,
                               struct yj_err *err);

@@ -128,7 +128,7 @@ describe('the audit record', () => {
       assert.equal(a.json.verify.ok, true);
       assert.equal(a.json.verify.signed, true);
       assert.equal(a.json.items.length, 5);
-      assert.match(a.json.items[0].state || a.json.items[1].state, /^v1:[0-9a-f]{64}$/);
+      assert.match(a.json.items[0].state || a.json.items[1].state, /^v2:[0-9a-f]{64}$/);
       for (const bad of ['-1', '0', '1001', 'abc', '']) {
         const r = await admin.get(`/api/v1/audit?limit=${bad}`);
         assert.equal(r.status, 400, `limit=${bad}`);

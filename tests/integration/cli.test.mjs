@@ -245,14 +245,38 @@ describe('incidents', () => {
     assert.equal(y('incident', 'move', '1', 'recovering').code, 0);
     assert.equal(y('incident', 'move', '1', 'reviewing').code, 0);
     assert.match(oneLineError(y('incident', 'move', '1', 'closed')), /missing cause, loss, lessons/);
-    const done = y('incident', 'move', '1', 'closed', '--field', 'cause=空调冷凝管破裂', '--field', 'loss=无',
-      '--field', 'lessons=加装漏水检测', '--json');
+    const review = ['--field', 'cause=空调冷凝管破裂', '--field', 'loss=无', '--field', 'lessons=加装漏水检测'];
+    // Not while tasks are to do: the command fails, naming them (issue 14's interface).
+    const early = y('incident', 'move', '1', 'closed', ...review);
+    assert.notEqual(early.code, 0);
+    assert.match(oneLineError(early), /YJ-\d+-0001 cannot close: \d+ tasks are neither done nor skipped: 「/);
+    const tasks = y('incident', 'tasks', '1', '--json').json.items;
+    assert.ok(tasks.length > 0);
+    for (const t of tasks) {
+      const r = t.approval_decision && t.approval_decision.status === 'pending'
+        ? y('incident', 'approve', '1', String(t.id), '--reject', '--reason', '不需要')
+        : { code: 0 };
+      assert.equal(r.code, 0, r.stderr);
+      const d = y('incident', 'task', '1', String(t.id), 'skipped', '--reason', '演练中省略');
+      assert.equal(d.code, 0, d.stderr);
+    }
+    // Not while the upward report of a 较大 incident is owed; the leading group may waive it.
+    assert.match(oneLineError(y('incident', 'move', '1', 'closed', ...review)), /the upward report \(向上级报告\) is owed/);
+    assert.match(oneLineError(y('incident', 'waive', '1', 'upward_report')), /usage: yingji incident waive/);
+    const waived = y('incident', 'waive', '1', 'upward_report', '--reason', '未造成影响，经领导小组同意不上报');
+    assert.equal(waived.code, 0, waived.stderr);
+    const done = y('incident', 'move', '1', 'closed', ...review, '--json');
     assert.equal(done.code, 0, done.stderr);
     assert.equal(done.json.status, 'closed');
     assert.ok(done.json.closed_at);
-    assert.deepEqual(done.json.timeline.map((e) => e.kind),
-      ['reported', 'status', 'status', 'note', 'status', 'status', 'status']);
+    const kinds = done.json.timeline.map((e) => e.kind);
+    assert.deepEqual(kinds.filter((k) => k !== 'task' && k !== 'approval'),
+      ['reported', 'status', 'status', 'note', 'status', 'status', 'waived', 'status']);
     assert.equal(done.json.deadlines.find((d) => d.kind === 'summary_report').met_at, done.json.closed_at);
+    // Every deadline settled: nothing counts down after the end.
+    for (const d of done.json.deadlines) assert.ok(d.met_at && ['met', 'waived', 'missed'].includes(d.outcome), JSON.stringify(d));
+    assert.deepEqual(done.json.deadlines.find((d) => d.kind === 'upward_report').waived,
+      { by: done.json.deadlines.find((d) => d.kind === 'upward_report').waived.by, reason: '未造成影响，经领导小组同意不上报' });
     const v = y('audit', 'verify');
     assert.equal(v.code, 0, v.stderr);
     assert.match(v.stdout, /^audit chain intact: \d+ rows, head [0-9a-f]{64}\n  head signed by the audit key; 2 incidents match their recorded state; 0 checkpoints held\n$/);

@@ -237,15 +237,61 @@ static void test_full_lifecycle(void **state)
     assert_non_null(strstr(err.msg, "missing cause, loss, lessons"));
     struct incident_field review[] = {{"cause", "弱口令"}, {"loss", "无"}, {"lessons", "口令策略"}};
     f->now += YJ_MS_PER_DAY;
+    /* Not while a task is still to do (issue 14) ... */
+    assert_int_equal(incident_move(&f->ctx, "1", "closed", NULL, review, 3, 0, NULL, &err), YJ_ESTATE);
+    assert_non_null(strstr(err.msg, "cannot close: 9 tasks are neither done nor skipped: 「隔离受害主机"));
+    assert_non_null(strstr(err.msg, "…"));
+    struct store_task ts[16];
+    size_t nt = 0;
+    assert_int_equal(store_task_list(f->st, id, ts, 16, &nt, &err), 0);
+    assert_int_equal(nt, 9);
+    for (size_t i = 0; i < nt; i++) {
+        assert_int_equal(incident_task_update(&f->ctx, "1", ts[i].id, i % 2 ? "done" : "skipped", i % 2 ? NULL : "已由厂商处理",
+                                              NULL, NULL, &err) == 0 ||
+                             strstr(err.msg, "approv"),
+                         1);
+        store_task_release(&ts[i]);
+    }
+    /* (an approval-gated step is decided before it can be done or skipped) */
+    assert_int_equal(store_task_list(f->st, id, ts, 16, &nt, &err), 0);
+    for (size_t i = 0; i < nt; i++) {
+        if (strcmp(ts[i].status, "todo") == 0) {
+            assert_int_equal(incident_task_approve(&f->ctx, "1", ts[i].id, false, "不封禁：校内地址", NULL, &err), 0);
+            assert_int_equal(incident_task_update(&f->ctx, "1", ts[i].id, "skipped", "审批未通过", NULL, NULL, &err), 0);
+        }
+        store_task_release(&ts[i]);
+    }
+    /* ... nor while the upward report of a 较大 incident is owed ... */
+    assert_int_equal(incident_move(&f->ctx, "1", "closed", NULL, review, 3, 0, NULL, &err), YJ_ESTATE);
+    assert_non_null(strstr(err.msg, "the upward report (向上级报告) is owed"));
+    /* ... until the leading group waives it, with a reason. */
+    assert_int_equal(incident_waive(&f->ctx, "1", "upward_report", "", &err), YJ_EINVAL);
+    assert_int_equal(incident_waive(&f->ctx, "1", "assessment", "x", &err), YJ_EINVAL);
+    assert_int_equal(incident_waive(&f->ctx, "1", "upward_report", "经核实未造成影响，不需上报", &err), 0);
+    assert_int_equal(incident_waive(&f->ctx, "1", "upward_report", "again", &err), YJ_ESTATE);
     move_ok(f, "YJ-2026-0001", "closed", review, 3, NULL);
     due(f, id, "summary_report", &met);
     assert_true(met == f->now);
+    /* Nothing keeps ticking: every deadline is settled, and says how. */
+    struct store_deadline ds[16];
+    size_t nd = 0;
+    assert_int_equal(store_deadline_list(f->st, id, ds, 16, &nd, &err), 0);
+    for (size_t i = 0; i < nd; i++) {
+        assert_true(ds[i].met_at != 0);
+        assert_true(ds[i].outcome[0]);
+        if (strcmp(ds[i].kind, "upward_report") == 0) {
+            assert_string_equal(ds[i].outcome, "waived");
+            assert_string_equal(ds[i].waive_reason, "经核实未造成影响，不需上报");
+            assert_string_equal(ds[i].waived_by, "test");
+        }
+    }
     assert_int_equal(incident_move(&f->ctx, "1", "reviewing", NULL, NULL, 0, 0, NULL, &err), YJ_ESTATE);
     assert_non_null(strstr(err.msg, "it is final"));
 
     assert_int_equal(incident_note(&f->ctx, "1", "补充说明", &err), 0);
     assert_int_equal(incident_note(&f->ctx, "1", "", &err), YJ_EINVAL);
-    assert_int_equal(count(f, "timeline"), 7);
+    /* 7 lifecycle entries, 9 task decisions (one gated step rejected, then skipped), the waiver. */
+    assert_int_equal(count(f, "timeline"), 18);
 
     /* The JSON shape carries what the CLI and API promise. */
     assert_int_equal(store_incident_get(f->st, id, NULL, &inc, &err), 0);
@@ -254,7 +300,7 @@ static void test_full_lifecycle(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "national_level")), "III");
     assert_string_equal(json_string_value(json_object_get(j, "gbt_category")), "网络攻击事件");
     assert_string_equal(json_string_value(json_object_get(j, "gbt_subcategory")), "失陷主机事件");
-    assert_int_equal(json_array_size(json_object_get(j, "timeline")), 7);
+    assert_int_equal(json_array_size(json_object_get(j, "timeline")), 18);
     assert_int_equal(json_array_size(json_object_get(j, "deadlines")), 5);
     json_decref(j);
     store_incident_release(&inc);
@@ -267,7 +313,7 @@ static void test_full_lifecycle(void **state)
         fail_msg("row %lld: %s", (long long)res.bad_id, res.reason);
     assert_int_equal(res.incidents, 1);
     assert_true(res.bad_id == 0);
-    assert_true(res.rows == 7);
+    assert_true(res.rows == 18);
 }
 
 static void test_dismiss(void **state)

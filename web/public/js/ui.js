@@ -67,8 +67,11 @@ export function fmtTime(iso, { seconds = false } = {}) {
 export function dayKey(iso) { return fmtTime(iso).slice(0, 10); }
 
 // "剩余 12 分" / "已超时 3 时 5 分" for a due time, against now.
-export function countdown(dueIso, metIso) {
-  if (metIso) return { text: t('met'), cls: 'met' };
+// outcome: how a settled deadline ended (met, waived, missed: an ended incident's open ones).
+export function countdown(dueIso, metIso, outcome) {
+  if (outcome === 'waived') return { text: t('waived'), cls: 'met' };
+  if (outcome === 'missed') return { text: t('missed'), cls: 'overdue' };
+  if (metIso) return { text: new Date(metIso) > new Date(dueIso) ? t('met late') : t('met'), cls: 'met' };
   const ms = new Date(dueIso).getTime() - Date.now();
   const abs = Math.abs(ms), m = Math.floor(abs / 60000), hh = Math.floor(m / 60), dd = Math.floor(hh / 24);
   const en = lang() === 'en';

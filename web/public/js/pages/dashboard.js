@@ -51,7 +51,7 @@ export async function dashboardPage() {
       h('td', { class: 'title-cell' }, inc.title), h('td', {}, tDeadline(d.kind)),
       h('td', { class: 'nowrap' }, fmtTime(d.due_at)), h('td', { class: 'nowrap' }, cd));
   });
-  const tick = () => { for (const [el, d] of clocks) { const c = countdown(d.due_at, d.met_at); el.textContent = c.text; el.className = `countdown ${c.cls}`; } };
+  const tick = () => { for (const [el, d] of clocks) { const c = countdown(d.due_at, d.met_at, d.outcome); el.textContent = c.text; el.className = `countdown ${c.cls}`; } };
   tick();
 
   const trend = h('div', { class: 'chart', id: 'trend', role: 'img', 'aria-label': t('30-day trend') });

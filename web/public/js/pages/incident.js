@@ -47,12 +47,20 @@ export async function incidentPage(ref) {
 
   // Deadlines, counting down each second.
   const clocks = [];
+  // An owed report the leading group may excuse (豁免), with a reason that goes on the record.
+  const WAIVABLE = ['upward_report', 'supplement', 'summary_report'];
   const deadlines = h('table', { class: 'table', id: 'deadlines' }, h('tbody', {}, inc.deadlines.map((d) => {
     const cd = h('span', { class: 'countdown' });
     clocks.push([cd, d]);
-    return h('tr', {}, h('td', {}, tDeadline(d.kind)), h('td', {}, fmtTime(d.due_at)), h('td', {}, cd));
+    const waive = !d.met_at && WAIVABLE.includes(d.kind) && may('incidents.waive')
+      ? h('button', { type: 'button', class: 'small', 'data-waive': d.kind, onclick: async () => {
+        const reason = prompt(t('Why is this report not owed?'));
+        if (reason && await attempt(() => post(`${base}/deadlines/${d.kind}/waiver`, { reason }), t('Waived'))) reload();
+      } }, t('Waive')) : null;
+    return h('tr', {}, h('td', {}, tDeadline(d.kind)), h('td', {}, fmtTime(d.due_at)), h('td', {}, cd,
+      d.waived ? h('div', { class: 'muted' }, d.waived.reason) : null), h('td', { class: 'btns' }, waive));
   })));
-  const tick = () => { for (const [el, d] of clocks) { const c = countdown(d.due_at, d.met_at); el.textContent = c.text; el.className = `countdown ${c.cls}`; } };
+  const tick = () => { for (const [el, d] of clocks) { const c = countdown(d.due_at, d.met_at, d.outcome); el.textContent = c.text; el.className = `countdown ${c.cls}`; } };
   tick();
   const timer = setInterval(() => { if (!document.body.contains(deadlines)) clearInterval(timer); else tick(); }, 1000);
 
