@@ -71,18 +71,22 @@ FUZZ_SECONDS ?= 30
 fuzz: deps
 	@$(MAKE) --no-print-directory install-missing PACKAGES="clang libclang-rt-dev"
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DYJ_FUZZ=ON -DYJ_WERROR=ON
-	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_plan fuzz_text fuzz_rules fuzz_webguard
-	mkdir -p $(FUZZ_BUILD)/corpus/plan $(FUZZ_BUILD)/corpus/text $(FUZZ_BUILD)/corpus/rules $(FUZZ_BUILD)/corpus/webguard
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_plan fuzz_text fuzz_rules fuzz_webguard fuzz_http
+	mkdir -p $(FUZZ_BUILD)/corpus/plan $(FUZZ_BUILD)/corpus/text $(FUZZ_BUILD)/corpus/rules $(FUZZ_BUILD)/corpus/webguard $(FUZZ_BUILD)/corpus/http
 	cp plans/*.yaml $(FUZZ_BUILD)/corpus/plan/
 	cp rules/*.yaml $(FUZZ_BUILD)/corpus/rules/
 	cp tests/fuzz/*.html $(FUZZ_BUILD)/corpus/webguard/
 	printf 'Nov 22 01:38:57 h sshd[1]: Failed password for root from 1.2.3.4 port 22 ssh2' > $(FUZZ_BUILD)/corpus/rules/line
 	printf '1h30m' > $(FUZZ_BUILD)/corpus/text/d; printf '2026-11-22T09:30:00.5+08:00' > $(FUZZ_BUILD)/corpus/text/t
+	printf 'GET /api/v1/incidents/1?x=%%41 HTTP/1.1\r\nHost: x\r\n\r\n' > $(FUZZ_BUILD)/corpus/http/get
+	printf 'POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}' > $(FUZZ_BUILD)/corpus/http/post
+	printf 'POST /s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n' > $(FUZZ_BUILD)/corpus/http/chunked
 	cd $(FUZZ_BUILD) && export LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp && \
 	  ./fuzz_plan -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -artifact_prefix=./ corpus/plan && \
 	  ./fuzz_text -max_total_time=$(FUZZ_SECONDS) -timeout=10 -artifact_prefix=./ corpus/text && \
 	  ./fuzz_rules -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 -artifact_prefix=./ corpus/rules && \
-	  ./fuzz_webguard -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -artifact_prefix=./ corpus/webguard
+	  ./fuzz_webguard -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -artifact_prefix=./ corpus/webguard && \
+	  ./fuzz_http -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 -artifact_prefix=./ corpus/http
 
 # The server on the built-in university plan with its SQLite store in $(DATA). On first start it
 # creates the administrator and prints the one-time password. LISTEN=0.0.0.0:8080 to serve the LAN.

@@ -53,8 +53,8 @@ void audit_key_public(const struct audit_key *key, char hex[65])
 static int key_parse(const char *text, const char *path, struct audit_key *k, struct yj_err *err)
 {
     if (strncmp(text, key_magic, sizeof(key_magic) - 1) != 0)
-        return yj_err_set(err, YJ_EINVAL, "%s is not a Yingji audit key (it does not start with \"%s\")", path,
-                          key_magic);
+        return yj_err_set(err, YJ_EINVAL, "%s is not a Yingji audit key (it does not start with \"%s\")",
+                          path, key_magic);
     const char *pub = strstr(text, "\npublic "), *seed = strstr(text, "\nseed ");
     unsigned char s[crypto_sign_SEEDBYTES];
     size_t n = 0;
@@ -89,17 +89,19 @@ static int key_create(const char *path, struct audit_key *k, struct yj_err *err)
     sodium_bin2hex(pub_hex, sizeof(pub_hex), k->pk, sizeof(k->pk));
     sodium_memzero(seed, sizeof(seed));
     char text[256];
-    int len = snprintf(text, sizeof(text),
-                       "%s\n# signs the audit chain's head; keep it outside the store and its backups\npublic %s\n"
-                       "seed %s\n",
-                       key_magic, pub_hex, seed_hex);
+    int len =
+        snprintf(text, sizeof(text),
+                 "%s\n# signs the audit chain's head; keep it outside the store and its backups\npublic %s\n"
+                 "seed %s\n",
+                 key_magic, pub_hex, seed_hex);
     sodium_memzero(seed_hex, sizeof(seed_hex));
     /* O_EXCL: two processes starting at once must not each make a key. */
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         sodium_memzero(text, sizeof(text));
-        return errno == EEXIST ? YJ_ECONFLICT
-                               : yj_err_set(err, YJ_EIO, "cannot create the audit key %s: %s", path, strerror(errno));
+        return errno == EEXIST
+                   ? YJ_ECONFLICT
+                   : yj_err_set(err, YJ_EIO, "cannot create the audit key %s: %s", path, strerror(errno));
     }
     bool ok = write(fd, text, (size_t)len) == len && fsync(fd) == 0;
     sodium_memzero(text, sizeof(text));
@@ -134,8 +136,8 @@ int audit_key_load(const char *path, bool create, struct audit_key **out, bool *
         if (errno != ENOENT || !create) {
             int e = errno;
             audit_key_free(k);
-            return yj_err_set(err, e == ENOENT ? YJ_ENOTFOUND : YJ_EIO, "cannot read the audit key %s: %s", path,
-                              strerror(e));
+            return yj_err_set(err, e == ENOENT ? YJ_ENOTFOUND : YJ_EIO, "cannot read the audit key %s: %s",
+                              path, strerror(e));
         }
         int rc = key_create(path, k, err);
         if (rc == 0) {
@@ -184,7 +186,8 @@ int audit_key_open(struct store *st, const char *path, int64_t now, const char *
         return rc;
     if (!audit_key_can_sign(key)) {
         audit_key_free(key);
-        return yj_err_set(err, YJ_EINVAL, "%s holds a public key only: the audit head cannot be signed with it", path);
+        return yj_err_set(err, YJ_EINVAL,
+                          "%s holds a public key only: the audit head cannot be signed with it", path);
     }
     store_set_audit_key(st, key);
     if (created) {
@@ -216,8 +219,8 @@ int audit_key_open(struct store *st, const char *path, int64_t now, const char *
 
 static void row_hash(const struct store_audit_row *r, const char *prev_hex, char out_hex[65])
 {
-    json_t *a = json_pack("[I I s s s s]", (json_int_t)r->id, (json_int_t)r->at, r->actor, r->action, r->object,
-                          r->detail);
+    json_t *a = json_pack("[I I s s s s]", (json_int_t)r->id, (json_int_t)r->at, r->actor, r->action,
+                          r->object, r->detail);
     if (a && r->state)
         json_array_append_new(a, json_string(r->state));
     char *canon = a ? json_dumps(a, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
@@ -254,7 +257,8 @@ static void hash_values(const char *const *values, const size_t *lens, size_t n,
 }
 
 /* "vN:HEX", the state of an incident's rows now (N: which columns, store_incident_rows). */
-static int incident_state(struct store *st, int64_t incident_id, int version, char out[72], struct yj_err *err)
+static int incident_state(struct store *st, int64_t incident_id, int version, char out[72],
+                          struct yj_err *err)
 {
     crypto_generichash_state h;
     unsigned char digest[32];
@@ -339,7 +343,8 @@ int audit_checkpoint_take(struct store *st, int64_t now, struct audit_checkpoint
     if (cp.id == 0)
         return yj_err_set(err, YJ_ESTATE, "the audit chain is empty: nothing to checkpoint");
     if (!head_signed_by(key->pk, cp.id, cp.hash, cp.signature))
-        return yj_err_set(err, YJ_ESTATE, "the audit head (row %lld) is not signed by this key", (long long)cp.id);
+        return yj_err_set(err, YJ_ESTATE, "the audit head (row %lld) is not signed by this key",
+                          (long long)cp.id);
     audit_key_public(key, cp.public_key);
     *out = cp;
     return 0;
@@ -405,8 +410,9 @@ int audit_checkpoints_read(const char *path, struct audit_checkpoint **out, size
             json_t *o = json_loadb(p, l, 0, NULL);
             struct audit_checkpoint cp;
             if (!json_is_object(o) || checkpoint_parse(o, &cp) < 0) {
-                rc = yj_err_set(err, YJ_EINVAL, "%s:%zu: not an audit checkpoint {\"id\", \"hash\", \"public_key\", "
-                                                "\"signature\"}",
+                rc = yj_err_set(err, YJ_EINVAL,
+                                "%s:%zu: not an audit checkpoint {\"id\", \"hash\", \"public_key\", "
+                                "\"signature\"}",
                                 path, line);
             } else {
                 *out = xrealloc(*out, (*n + 1) * sizeof(**out));
@@ -445,7 +451,8 @@ struct walk {
     bool *found; /* per checkpoint: its row is in the chain with its hash */
 };
 
-static int bad(struct audit_result *res, int64_t id, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int bad(struct audit_result *res, int64_t id, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int bad(struct audit_result *res, int64_t id, const char *fmt, ...)
 {
     if (res->bad_id)
@@ -468,7 +475,8 @@ static int check_row(const struct store_audit_row *r, void *ud)
                    (long long)w->expect_id, (long long)r->id);
     if (strcmp(r->prev_hash, w->prev) != 0)
         return bad(w->res, r->id,
-                   "its link to the previous row does not match (a row before it was removed, changed or reordered)");
+                   "its link to the previous row does not match (a row before it was removed, changed or "
+                   "reordered)");
     char h[65];
     row_hash(r, r->prev_hash, h);
     if (strcmp(h, r->hash) != 0)
@@ -500,16 +508,17 @@ static int check_row(const struct store_audit_row *r, void *ud)
 struct state_walk {
     struct store *st;
     struct walk *w;
-    int64_t worst_row;      /* the first audit row whose incident differs */
+    int64_t worst_row; /* the first audit row whose incident differs */
     char worst_reason[512];
     int64_t n_incidents;
-    int64_t orphans;        /* incidents no audit row names */
+    int64_t orphans; /* incidents no audit row names */
     char first_orphan[40];
     int rc;
     struct yj_err *err;
 };
 
-static void worse(struct state_walk *s, int64_t row, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void worse(struct state_walk *s, int64_t row, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void worse(struct state_walk *s, int64_t row, const char *fmt, ...)
 {
     if (s->worst_row && s->worst_row <= row)
@@ -540,16 +549,16 @@ static int check_incident(int64_t id, const char *number, void *ud)
     }
     int version = 0;
     if (sscanf(x->state, "v%d:", &version) != 1) {
-        worse(s, x->row, "row %lld records a state of %s this build cannot read (%.16s)", (long long)x->row, number,
-              x->state);
+        worse(s, x->row, "row %lld records a state of %s this build cannot read (%.16s)", (long long)x->row,
+              number, x->state);
         return 0;
     }
     char now[72];
     struct yj_err e = {0};
     int rc = incident_state(s->st, id, version, now, &e);
     if (rc == YJ_EINVAL) {
-        worse(s, x->row, "row %lld records a state of %s this build cannot read (%s)", (long long)x->row, number,
-              e.msg);
+        worse(s, x->row, "row %lld records a state of %s this build cannot read (%s)", (long long)x->row,
+              number, e.msg);
         return 0;
     }
     if (rc < 0) {
@@ -560,7 +569,8 @@ static int check_incident(int64_t id, const char *number, void *ud)
     }
     if (strcmp(now, x->state) != 0)
         worse(s, x->row,
-              "incident %s no longer matches the state its last audit row (%lld) recorded: its incident, deadline, "
+              "incident %s no longer matches the state its last audit row (%lld) recorded: its incident, "
+              "deadline, "
               "task, timeline or attachment rows were changed outside Yingji after that row",
               number, (long long)x->row);
     return 0;
@@ -576,19 +586,23 @@ static int check_states(struct store *st, struct walk *w, struct yj_err *err)
     if (s.rc < 0)
         return s.rc;
     w->res->incidents = s.n_incidents;
-    struct recorded *x, *tmp;
-    HASH_ITER(hh, w->recorded, x, tmp) {
+    struct recorded *x = NULL, *tmp = NULL;
+    HASH_ITER(hh, w->recorded, x, tmp)
+    {
         if (!x->seen && x->state[0])
-            worse(&s, x->row, "incident %s, recorded at row %lld, is no longer in the store (deleted outside Yingji)",
+            worse(&s, x->row,
+                  "incident %s, recorded at row %lld, is no longer in the store (deleted outside Yingji)",
                   x->object, (long long)x->row);
     }
     if (s.worst_row)
         bad(w->res, s.worst_row, "%s", s.worst_reason);
     else if (s.orphans && w->res->rows == 0)
-        bad(w->res, 1, "the audit chain is empty but the store holds %lld incident%s (the audit log was deleted)",
+        bad(w->res, 1,
+            "the audit chain is empty but the store holds %lld incident%s (the audit log was deleted)",
             (long long)s.orphans, s.orphans == 1 ? "" : "s");
     else if (s.orphans)
-        bad(w->res, w->res->rows, "%lld incident%s (%s%s) %s named by no audit row: made or put back outside Yingji",
+        bad(w->res, w->res->rows,
+            "%lld incident%s (%s%s) %s named by no audit row: made or put back outside Yingji",
             (long long)s.orphans, s.orphans == 1 ? "" : "s", s.first_orphan, s.orphans > 1 ? ", ..." : "",
             s.orphans == 1 ? "is" : "are");
     return 0;
@@ -614,16 +628,20 @@ int audit_verify(struct store *st, const struct audit_verify_opts *opts, struct 
     if (rc == 0 && !res->bad_id && (rc = store_audit_head(st, &head_id, head_hash, head_sig, err)) == 0) {
         int64_t last = w.expect_id - 1;
         if (head_id != last || (last && strcmp(head_hash, w.prev) != 0))
-            bad(res, last + 1, "the chain ends at row %lld but its head records row %lld (rows cut off the end)",
+            bad(res, last + 1,
+                "the chain ends at row %lld but its head records row %lld (rows cut off the end)",
                 (long long)last, (long long)head_id);
         else if (last && opts->key) {
             res->signature_checked = true;
             if (!head_sig[0])
-                bad(res, last, "the head (row %lld) is not signed: it was written without the audit key, or its "
-                               "signature was removed", (long long)last);
+                bad(res, last,
+                    "the head (row %lld) is not signed: it was written without the audit key, or its "
+                    "signature was removed",
+                    (long long)last);
             else if (!head_signed_by(opts->key->pk, last, head_hash, head_sig))
-                bad(res, last, "the head's signature does not verify with the audit key: the chain was rewritten "
-                               "or cut off and its head made to match");
+                bad(res, last,
+                    "the head's signature does not verify with the audit key: the chain was rewritten "
+                    "or cut off and its head made to match");
         }
         if (!res->bad_id)
             memcpy(res->head_hash, last ? w.prev : "", last ? 65 : 1);
@@ -636,19 +654,22 @@ int audit_verify(struct store *st, const struct audit_verify_opts *opts, struct 
         yj_time_local(cp->at, when, sizeof(when));
         if (sodium_hex2bin(pk, sizeof(pk), cp->public_key, 64, NULL, &n, NULL) != 0 || n != sizeof(pk) ||
             !head_signed_by(pk, cp->id, cp->hash, cp->signature))
-            bad(res, cp->id, "checkpoint of row %lld (%s) is not signed by the key it names", (long long)cp->id, when);
+            bad(res, cp->id, "checkpoint of row %lld (%s) is not signed by the key it names",
+                (long long)cp->id, when);
         else if (!w.found[i] && opts->from_id < cp->id)
             bad(res, cp->id,
-                "the chain no longer holds row %lld as checkpointed at %s: rows were cut off or rewritten after it",
+                "the chain no longer holds row %lld as checkpointed at %s: rows were cut off or rewritten "
+                "after it",
                 (long long)cp->id, when);
         else
             res->checkpoints++;
     }
     if (rc == 0 && !res->bad_id && opts->states && opts->from_id == 0)
         rc = check_states(st, &w, err);
-    struct recorded *x, *tmp;
-    HASH_ITER(hh, w.recorded, x, tmp) {
-        HASH_DEL(w.recorded, x);
+    while (w.recorded) {
+        struct recorded *x = w.recorded;
+        /* uthash frees its table with the last item; the analyzer does not follow that. */
+        HASH_DEL(w.recorded, x); // NOLINT(clang-analyzer-unix.Malloc)
         free(x->object);
         free(x);
     }

@@ -156,7 +156,9 @@ static void mutate(struct run *c, const char *program, size_t program_len, const
                         continue;
                     if (got.hits[g].len[gip] != strlen(real) ||
                         memcmp(m + got.hits[g].off[gip], real, strlen(real)) != 0)
-                        failf(c, "rule %s reads the address %.*s, not %s, when the %s field holds injected text: %s",
+                        failf(c,
+                              "rule %s reads the address %.*s, not %s, when the %s field holds injected "
+                              "text: %s",
                               got.hits[g].rule, (int)got.hits[g].len[gip], m + got.hits[g].off[gip], real,
                               h->names[f], m);
                 }
@@ -215,18 +217,23 @@ static void check_line(struct run *c, json_t *want, const char *line, size_t len
             }
     }
     int ip = field_of(h, "ip"), us = field_of(h, "user");
-    if (host && (ip >= 0 || mode == RULECHECK_OWN) && (ip < 0 ? *host != 0 : strlen(host) != h->len[ip] || memcmp(ll.msg + h->off[ip], host, strlen(host))))
+    if (host && (ip >= 0 || mode == RULECHECK_OWN) &&
+        (ip < 0 ? *host != 0
+                : strlen(host) != h->len[ip] || memcmp(ll.msg + h->off[ip], host, strlen(host)) != 0))
         failf(c, "rule %s reads the address \"%.*s\", the annotation says %s%s: %.*s", h->rule,
               ip < 0 ? 0 : (int)h->len[ip], ip < 0 ? "" : ll.msg + h->off[ip], host,
               injection ? " (an injection)" : "", (int)len, line);
     if (mode == RULECHECK_OWN) {
-        if (user && (us < 0 ? *user != 0 : strlen(user) != h->len[us] || memcmp(ll.msg + h->off[us], user, h->len[us])))
+        if (user &&
+            (us < 0 ? *user != 0
+                    : strlen(user) != h->len[us] || memcmp(ll.msg + h->off[us], user, h->len[us]) != 0))
             failf(c, "rule %s reads the user \"%.*s\", the annotation says \"%s\": %.*s", h->rule,
                   us < 0 ? 0 : (int)h->len[us], us < 0 ? "" : ll.msg + h->off[us], user, (int)len, line);
         bool want_allowed = json_is_true(json_object_get(want, "allowed"));
         if (h->allowed != want_allowed)
             failf(c, "rule %s %s the line, the annotation says %s: %.*s", h->rule,
-                  h->allowed ? "allow-lists" : "counts", want_allowed ? "allowed" : "counted", (int)len, line);
+                  h->allowed ? "allow-lists" : "counts", want_allowed ? "allowed" : "counted", (int)len,
+                  line);
     }
     mutate(c, ll.program, ll.program_len, ll.msg, ll.msg_len, h);
 }
@@ -280,7 +287,8 @@ int rulecheck_corpus(struct rulecheck *rc_, const char *text, size_t len, enum r
             json_decref(want);
             want = json_loadb(line + sizeof(tag) - 1, l - (sizeof(tag) - 1), 0, &jerr);
             if (!json_is_object(want))
-                rc = yj_err_set(err, YJ_EINVAL, "line %zu: the annotation is not a JSON object: %s", no, jerr.text);
+                rc = yj_err_set(err, YJ_EINVAL, "line %zu: the annotation is not a JSON object: %s", no,
+                                jerr.text);
             continue;
         }
         if (l == 0 || line[0] == '#')
@@ -308,8 +316,9 @@ size_t rulecheck_coverage(struct rulecheck *rc_, rulecheck_fail_fn fail, void *u
         if (!rc_->cov[i].matched)
             failf(&c, "rule %s has no line in the corpus that it matches", d->id);
         else if (reads_ip(d) && !rc_->cov[i].injected)
-            failf(&c, "rule %s reads an address but the corpus has no injection line for it (\"desc\": "
-                      "\"injection ...\")",
+            failf(&c,
+                  "rule %s reads an address but the corpus has no injection line for it (\"desc\": "
+                  "\"injection ...\")",
                   d->id);
     }
     return stats.failures;

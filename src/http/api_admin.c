@@ -242,9 +242,7 @@ static int add_audit(const struct store_audit_row *row, void *ud)
 
 void api_audit_list(struct request *r)
 {
-    int64_t after = 0, limit = 100;
-    if (!request_int_query(r, "after", 0, INT64_MAX, &after) || !request_int_query(r, "limit", 1, 1000, &limit))
-        return;
+    int64_t after = request_query_int(r, "after", 0), limit = request_query_int(r, "limit", 100);
     json_t *items = json_array();
     struct yj_err err = {0};
     struct audit_result res;

@@ -16,7 +16,7 @@ void api_blocks_list(struct request *r)
     size_t n = 0;
     struct yj_err err = {0};
     json_t *items = json_array();
-    int rc = store_block_list(r->ctx.store, !(all && strcmp(all, "1") == 0), bs, MAX, &n, &err);
+    int rc = store_block_list(r->ctx.store, !(all && strcmp(all, "1") == 0), bs, MAX, &n, &err); /* all: 0 or 1 */
     for (size_t i = 0; rc == 0 && i < n; i++)
         json_array_append_new(items, act_block_json(&bs[i]));
     free(bs);

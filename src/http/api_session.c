@@ -146,7 +146,7 @@ void api_session_create(struct request *r)
         json_decref(b);
         return;
     }
-    struct throttle t;
+    struct throttle t = {0};
     if (throttle_read(r, name, known_device(r, rc == 0 ? u.id : 0, now), now, &t, &err) < 0) {
         reply_error(r, &err);
         store_user_release(&u);
@@ -264,7 +264,7 @@ void api_session_password(struct request *r)
     }
     /* The old password is checked like a login: a stolen session cannot guess it fast. */
     int64_t now = yj_now_ms();
-    struct throttle t;
+    struct throttle t = {0};
     if (throttle_read(r, u.name, false, now, &t, &err) < 0) {
         reply_error(r, &err);
         goto out;

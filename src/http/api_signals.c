@@ -96,6 +96,25 @@ void api_signals_create(struct request *r)
                 x->time = ll.time;
         }
         json_t *fields = json_object_get(s, "fields");
+        /* As the schema says: up to 32 named strings (what a sensor or shipper knows beside the
+         * line: ip, user, sensor, value ...). */
+        if (fields && json_object_size(fields) > 32) {
+            char named[64];
+            snprintf(named, sizeof(named), "%s.fields", where);
+            reply_problem(r, 400, "invalid_field", named, "%s holds at most 32 fields", named);
+            goto out;
+        }
+        for (void *it = fields ? json_object_iter(fields) : NULL; it; it = json_object_iter_next(fields, it)) {
+            json_t *v = json_object_iter_value(it);
+            const char *k = json_object_iter_key(it);
+            if (!json_is_string(v) || strlen(k) > 64 || json_string_length(v) > 4096) {
+                char named[160];
+                snprintf(named, sizeof(named), "%s.fields.%.64s", where, k);
+                reply_problem(r, 400, "invalid_field", named,
+                              "%s must be a string of at most 4096 bytes (names at most 64)", named);
+                goto out;
+            }
+        }
         fields_text[i] = fields ? json_dumps(fields, JSON_COMPACT) : NULL;
         x->fields = fields_text[i];
     }
@@ -150,18 +169,8 @@ static int add_signal(const struct store_signal *s, void *ud)
 
 void api_signals_list(struct request *r)
 {
-    const char *q = request_query(r, "limit");
-    char *end = NULL;
-    long limit = q ? strtol(q, &end, 10) : 20;
-    if (q && (!*q || *end || limit < 1 || limit > 200)) {
-        reply_problem(r, 400, "invalid_field", "limit", "limit is a number from 1 to 200");
-        return;
-    }
+    int64_t limit = request_query_int(r, "limit", 20);
     const char *source = request_query(r, "source");
-    if (source && (!*source || strlen(source) > 64)) {
-        reply_problem(r, 400, "invalid_field", "source", "source is a source's name (syslog, monitor, integrity, ...)");
-        return;
-    }
     json_t *items = json_array();
     struct yj_err err = {0};
     if (store_signal_latest(r->ctx.store, source, (int)limit, add_signal, items, &err) < 0) {

@@ -85,7 +85,9 @@ struct request {
     struct server *srv;
     struct MHD_Connection *conn;
     const char *method;
-    const char *url;
+    const char *url;     /* unescaped, as MHD gives it */
+    char *raw_uri;       /* the target as sent, owned */
+    bool started;        /* the head has been seen by on_request */
     char *body;
     size_t body_len;
     bool body_too_large;
@@ -207,9 +209,8 @@ bool request_check(struct request *r, json_t *obj, const struct json_field *fiel
 /* The same for an object nested at `where` ("signals[3]"): errors name "signals[3].message". */
 bool request_check_at(struct request *r, const char *where, json_t *obj, const struct json_field *fields, size_t n);
 
-/* Reads the query parameter `name` as a whole number from min to max into *out (left as it is
- * when absent). Anything else gets a 400 naming it; returns false then. */
-bool request_int_query(struct request *r, const char *name, int64_t min, int64_t max, int64_t *out);
+/* A whole-number query parameter (its range checked by the router's table), or dflt. */
+int64_t request_query_int(struct request *r, const char *name, int64_t dflt);
 
 /* ---- auth.c ---- */
 
@@ -310,6 +311,16 @@ enum { ROUTE_PUBLIC = 1, ROUTE_NO_CSRF = 2, ROUTE_UPLOAD = 4 /* body up to limit
  * limits.body otherwise (decided before the body is read). */
 size_t router_body_limit(const struct yj_config *cfg, const char *method, const char *url);
 
+/* A query parameter a route takes: the router refuses any other, and any value out of kind,
+ * before the handler runs (one validation for every route). */
+enum query_kind { Q_INT = 1, Q_ENUM, Q_TEXT, Q_TIME };
+struct query_param {
+    const char *name;
+    enum query_kind kind;
+    int64_t min, max;            /* Q_INT: the range; Q_TEXT: max characters */
+    const char *const *values;   /* Q_ENUM, NULL-terminated */
+};
+
 struct route {
     const char *method;
     const char *pattern; /* "/api/v1/incidents/{id}" */
@@ -318,6 +329,7 @@ struct route {
     unsigned scopes; /* which token scope it needs (0: no token may) */
     unsigned flags;
     const char *name; /* for metrics */
+    const struct query_param *query; /* the parameters it takes, ending with {NULL}; NULL: none */
 };
 
 extern const struct route routes[];

@@ -46,6 +46,8 @@ static const struct {
     const char *en;
     const char *zh;
 } titles[] = {
+    {"bad_request", "The request is malformed (RFC 9112)", "请求格式不符合 HTTP 规范"},
+    {"not_implemented", "Not implemented", "不支持的请求"},
     {"invalid_json", "The body is not valid JSON", "请求体不是有效的 JSON"},
     {"invalid_field", "A field is missing or invalid", "字段缺失或无效"},
     {"unknown_field", "Unknown field", "未知字段"},
@@ -254,19 +256,8 @@ bool request_check(struct request *r, json_t *obj, const struct json_field *fiel
     return request_check_at(r, NULL, obj, fields, n);
 }
 
-bool request_int_query(struct request *r, const char *name, int64_t min, int64_t max, int64_t *out)
+int64_t request_query_int(struct request *r, const char *name, int64_t dflt)
 {
     const char *q = request_query(r, name);
-    if (!q)
-        return true;
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(q, &end, 10);
-    if (!*q || *end || errno || v < min || v > max) {
-        reply_problem(r, 400, "invalid_field", name, "%s must be a whole number from %lld to %lld", name,
-                      (long long)min, (long long)max);
-        return false;
-    }
-    *out = v;
-    return true;
+    return q ? strtoll(q, NULL, 10) : dflt;
 }

@@ -2,10 +2,13 @@
  * that authenticates, authorises (roles for people, scopes for tokens, CSRF for cookie writes)
  * and runs the handler. Access rules live only here, so the role matrix is one table to read. */
 #include "../base/common.h"
+#include "../base/text.h"
+#include "../base/timeutil.h"
 #include "../plan/plan.h"
 #include "../store/store.h"
 #include "http.h"
 
+#include <microhttpd.h>
 #include <strings.h>
 
 /* Who may do what, as the plans say (docs/server.md has the table):
@@ -21,74 +24,107 @@
 #define TEAM (ROLE_ADMIN | ROLE_LEADER | ROLE_RESPONDER)
 #define DECIDERS (ROLE_ADMIN | ROLE_LEADER)
 
+/* The query parameters of each route that takes some. */
+static const char *const statuses[] = {"reported",  "assessing", "responding", "recovering",
+                                       "reviewing", "closed",    "dismissed",  NULL};
+static const char *const booleans[] = {"true", "false", NULL};
+static const char *const sorts[] = {"-reported_at", "reported_at", "-updated_at", "severity", NULL};
+static const char *const zero_one[] = {"0", "1", NULL};
+static const struct query_param q_incidents[] = {
+    {"status", Q_ENUM, 0, 0, statuses}, {"type", Q_TEXT, 0, 64, NULL},
+    {"level", Q_TEXT, 0, 64, NULL},     {"unit", Q_TEXT, 0, 64, NULL},
+    {"text", Q_TEXT, 0, 200, NULL},     {"drill", Q_ENUM, 0, 0, booleans},
+    {"sort", Q_ENUM, 0, 0, sorts},      {"limit", Q_INT, 1, 500, NULL},
+    {"cursor", Q_TEXT, 0, 64, NULL},    {NULL, 0, 0, 0, NULL}};
+static const struct query_param q_signals[] = {
+    {"limit", Q_INT, 1, 200, NULL}, {"source", Q_TEXT, 0, 64, NULL}, {NULL, 0, 0, 0, NULL}};
+static const struct query_param q_audit[] = {
+    {"after", Q_INT, 0, INT64_MAX, NULL}, {"limit", Q_INT, 1, 1000, NULL}, {NULL, 0, 0, 0, NULL}};
+static const struct query_param q_blocks[] = {{"all", Q_ENUM, 0, 0, zero_one}, {NULL, 0, 0, 0, NULL}};
+static const struct query_param q_events[] = {{"last_event_id", Q_INT, 0, INT64_MAX, NULL},
+                                              {NULL, 0, 0, 0, NULL}};
+static const struct query_param q_duty[] = {{"at", Q_TIME, 0, 0, NULL}, {NULL, 0, 0, 0, NULL}};
+static const struct query_param q_attach[] = {{"name", Q_TEXT, 0, 200, NULL}, {NULL, 0, 0, 0, NULL}};
+
 const struct route routes[] = {
-    {"POST", "/api/v1/session", api_session_create, ROLE_ANY, 0, ROUTE_PUBLIC, "session.create"},
-    {"GET", "/api/v1/session", api_session_get, ROLE_ANY, SCOPE_READ | SCOPE_WRITE | SCOPE_INGEST | SCOPE_ADMIN,
-     ROUTE_PASSWORD, "session.get"},
-    {"DELETE", "/api/v1/session", api_session_delete, ROLE_ANY, 0, ROUTE_PASSWORD, "session.delete"},
-    {"POST", "/api/v1/session/password", api_session_password, ROLE_ANY, 0, ROUTE_PASSWORD, "session.password"},
-    {"PUT", "/api/v1/session/password", api_session_password, ROLE_ANY, 0, ROUTE_PASSWORD, "session.password"},
-    {"POST", "/api/v1/signals", api_signals_create, ROLE_ADMIN, SCOPE_INGEST, 0, "signals.create"},
-    {"GET", "/api/v1/signals", api_signals_list, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "signals.list"},
-    {"GET", "/api/v1/incidents", api_incidents_list, ROLE_ANY, SCOPE_READ, 0, "incidents.list"},
-    {"POST", "/api/v1/incidents", api_incidents_create, REPORTERS, SCOPE_WRITE, 0, "incidents.create"},
-    {"GET", "/api/v1/incidents/{id}", api_incidents_get, ROLE_ANY, SCOPE_READ, 0, "incidents.get"},
-    {"POST", "/api/v1/incidents/{id}/move", api_incidents_move, TEAM, SCOPE_WRITE, 0, "incidents.move"},
-    {"PUT", "/api/v1/incidents/{id}/assessment", api_incidents_assess, TEAM, SCOPE_WRITE, 0, "incidents.assess"},
+    {"POST", "/api/v1/session", api_session_create, ROLE_ANY, 0, ROUTE_PUBLIC, "session.create", NULL},
+    {"GET", "/api/v1/session", api_session_get, ROLE_ANY,
+     SCOPE_READ | SCOPE_WRITE | SCOPE_INGEST | SCOPE_ADMIN, ROUTE_PASSWORD, "session.get", NULL},
+    {"DELETE", "/api/v1/session", api_session_delete, ROLE_ANY, 0, ROUTE_PASSWORD, "session.delete", NULL},
+    {"POST", "/api/v1/session/password", api_session_password, ROLE_ANY, 0, ROUTE_PASSWORD,
+     "session.password", NULL},
+    {"PUT", "/api/v1/session/password", api_session_password, ROLE_ANY, 0, ROUTE_PASSWORD, "session.password",
+     NULL},
+    {"POST", "/api/v1/signals", api_signals_create, ROLE_ADMIN, SCOPE_INGEST, 0, "signals.create", NULL},
+    {"GET", "/api/v1/signals", api_signals_list, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "signals.list",
+     q_signals},
+    {"GET", "/api/v1/incidents", api_incidents_list, ROLE_ANY, SCOPE_READ, 0, "incidents.list", q_incidents},
+    {"POST", "/api/v1/incidents", api_incidents_create, REPORTERS, SCOPE_WRITE, 0, "incidents.create", NULL},
+    {"GET", "/api/v1/incidents/{id}", api_incidents_get, ROLE_ANY, SCOPE_READ, 0, "incidents.get", NULL},
+    {"POST", "/api/v1/incidents/{id}/move", api_incidents_move, TEAM, SCOPE_WRITE, 0, "incidents.move", NULL},
+    {"PUT", "/api/v1/incidents/{id}/assessment", api_incidents_assess, TEAM, SCOPE_WRITE, 0,
+     "incidents.assess", NULL},
     {"GET", "/api/v1/incidents/{id}/timeline", api_incidents_timeline, ROLE_ANY, SCOPE_READ, 0,
-     "incidents.timeline"},
-    {"POST", "/api/v1/incidents/{id}/ack", api_incidents_ack, WRITERS, SCOPE_WRITE, 0, "incidents.ack"},
+     "incidents.timeline", NULL},
+    {"POST", "/api/v1/incidents/{id}/ack", api_incidents_ack, WRITERS, SCOPE_WRITE, 0, "incidents.ack", NULL},
     {"POST", "/api/v1/incidents/{id}/activation", api_incidents_activate, DECIDERS, SCOPE_WRITE, 0,
-     "incidents.activate"},
+     "incidents.activate", NULL},
     {"POST", "/api/v1/incidents/{id}/deadlines/{kind}/waiver", api_incidents_waive, DECIDERS, SCOPE_WRITE, 0,
-     "incidents.waive"},
+     "incidents.waive", NULL},
     {"GET", "/api/v1/incidents/{id}/notifications", api_incidents_notifications, ROLE_ANY, SCOPE_READ, 0,
-     "incidents.notifications"},
-    {"GET", "/api/v1/incidents/{id}/tasks", api_incidents_tasks, ROLE_ANY, SCOPE_READ, 0, "incidents.tasks"},
+     "incidents.notifications", NULL},
+    {"GET", "/api/v1/incidents/{id}/tasks", api_incidents_tasks, ROLE_ANY, SCOPE_READ, 0, "incidents.tasks",
+     NULL},
     {"PATCH", "/api/v1/incidents/{id}/tasks/{task}", api_incidents_task_update, WRITERS, SCOPE_WRITE, 0,
-     "incidents.task_update"},
-    {"POST", "/api/v1/incidents/{id}/tasks/{task}/approval", api_incidents_task_approval, TEAM, SCOPE_WRITE, 0,
-     "incidents.task_approval"},
+     "incidents.task_update", NULL},
+    {"POST", "/api/v1/incidents/{id}/tasks/{task}/approval", api_incidents_task_approval, TEAM, SCOPE_WRITE,
+     0, "incidents.task_approval", NULL},
     {"GET", "/api/v1/incidents/{id}/upward-report", api_incidents_upward_report, ROLE_ANY, SCOPE_READ, 0,
-     "incidents.upward_report"},
+     "incidents.upward_report", NULL},
     {"POST", "/api/v1/incidents/{id}/upward-report", api_incidents_upward_submit, TEAM, SCOPE_WRITE, 0,
-     "incidents.upward_submit"},
+     "incidents.upward_submit", NULL},
     {"POST", "/api/v1/incidents/{id}/attachments", api_incidents_attach, REPORTERS, SCOPE_WRITE, ROUTE_UPLOAD,
-     "incidents.attach"},
+     "incidents.attach", q_attach},
     {"GET", "/api/v1/incidents/{id}/attachments", api_incidents_attachments, ROLE_ANY, SCOPE_READ, 0,
-     "incidents.attachments"},
-    {"GET", "/api/v1/incidents/{id}/attachments/{attachment}", api_incidents_attachment, ROLE_ANY, SCOPE_READ, 0,
-     "incidents.attachment"},
-    {"GET", "/api/v1/incidents/{id}/notes", api_incidents_notes_list, ROLE_ANY, SCOPE_READ, 0, "incidents.notes"},
+     "incidents.attachments", NULL},
+    {"GET", "/api/v1/incidents/{id}/attachments/{attachment}", api_incidents_attachment, ROLE_ANY, SCOPE_READ,
+     0, "incidents.attachment", NULL},
+    {"GET", "/api/v1/incidents/{id}/notes", api_incidents_notes_list, ROLE_ANY, SCOPE_READ, 0,
+     "incidents.notes", NULL},
     {"POST", "/api/v1/incidents/{id}/notes", api_incidents_notes_add, REPORTERS, SCOPE_WRITE, 0,
-     "incidents.note"},
-    {"GET", "/api/v1/plan", api_plan_get, ROLE_ANY, SCOPE_READ, 0, "plan.get"},
-    {"GET", "/api/v1/plan/{part}", api_plan_part, ROLE_ANY, SCOPE_READ, 0, "plan.part"},
-    {"GET", "/api/v1/duty", api_duty_now, ROLE_ANY, SCOPE_READ, 0, "duty.now"},
-    {"GET", "/api/v1/host", api_host_get, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "host.get"},
-    {"GET", "/api/v1/monitors", api_monitors_list, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "monitors.list"},
-    {"GET", "/api/v1/monitors/{id}", api_monitors_get, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "monitors.get"},
-    {"GET", "/api/v1/sites", api_sites_list, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "sites.list"},
-    {"POST", "/api/v1/sites/{id}/accept", api_sites_accept, TEAM, SCOPE_WRITE, 0, "sites.accept"},
+     "incidents.note", NULL},
+    {"GET", "/api/v1/plan", api_plan_get, ROLE_ANY, SCOPE_READ, 0, "plan.get", NULL},
+    {"GET", "/api/v1/plan/{part}", api_plan_part, ROLE_ANY, SCOPE_READ, 0, "plan.part", NULL},
+    {"GET", "/api/v1/duty", api_duty_now, ROLE_ANY, SCOPE_READ, 0, "duty.now", q_duty},
+    {"GET", "/api/v1/host", api_host_get, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "host.get", NULL},
+    {"GET", "/api/v1/monitors", api_monitors_list, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "monitors.list",
+     NULL},
+    {"GET", "/api/v1/monitors/{id}", api_monitors_get, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "monitors.get",
+     NULL},
+    {"GET", "/api/v1/sites", api_sites_list, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "sites.list", NULL},
+    {"POST", "/api/v1/sites/{id}/accept", api_sites_accept, TEAM, SCOPE_WRITE, 0, "sites.accept", NULL},
     {"POST", "/api/v1/integrity/{id}/maintenance", api_integrity_maintenance, TEAM, SCOPE_WRITE, 0,
-     "integrity.maintenance"},
-    {"GET", "/api/v1/integrity", api_integrity_list, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "integrity.list"},
-    {"POST", "/api/v1/integrity/{id}/accept", api_integrity_accept, TEAM, SCOPE_WRITE, 0,
-     "integrity.accept"},
-    {"GET", "/api/v1/blocks", api_blocks_list, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "blocks.list"},
-    {"POST", "/api/v1/blocks/{address}/release", api_blocks_release, TEAM, SCOPE_WRITE, 0,
-     "blocks.release"},
-    {"GET", "/api/v1/users", api_users_list, ROLE_ADMIN, SCOPE_ADMIN, 0, "users.list"},
-    {"POST", "/api/v1/users", api_users_create, ROLE_ADMIN, SCOPE_ADMIN, 0, "users.create"},
-    {"PATCH", "/api/v1/users/{id}", api_users_update, ROLE_ADMIN, SCOPE_ADMIN, 0, "users.update"},
-    {"GET", "/api/v1/tokens", api_tokens_list, ROLE_ADMIN, SCOPE_ADMIN, 0, "tokens.list"},
-    {"POST", "/api/v1/tokens", api_tokens_create, ROLE_ADMIN, SCOPE_ADMIN, 0, "tokens.create"},
-    {"DELETE", "/api/v1/tokens/{id}", api_tokens_revoke, ROLE_ADMIN, SCOPE_ADMIN, 0, "tokens.revoke"},
-    {"GET", "/api/v1/audit", api_audit_list, ROLE_ADMIN | ROLE_AUDITOR, SCOPE_ADMIN, 0, "audit.list"},
-    {"GET", "/api/v1/events", api_events, ROLE_ANY, SCOPE_READ, 0, "events"},
-    {"GET", "/api/v1/openapi.yaml", api_openapi, ROLE_ANY, 0, ROUTE_PUBLIC, "openapi"},
-    {"GET", "/healthz", api_healthz, ROLE_ANY, 0, ROUTE_PUBLIC, "healthz"},
-    {"GET", "/metrics", api_metrics, ROLE_ANY, 0, ROUTE_PUBLIC, "metrics"},
+     "integrity.maintenance", NULL},
+    {"GET", "/api/v1/integrity", api_integrity_list, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "integrity.list",
+     NULL},
+    {"POST", "/api/v1/integrity/{id}/accept", api_integrity_accept, TEAM, SCOPE_WRITE, 0, "integrity.accept",
+     NULL},
+    {"GET", "/api/v1/blocks", api_blocks_list, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "blocks.list",
+     q_blocks},
+    {"POST", "/api/v1/blocks/{address}/release", api_blocks_release, TEAM, SCOPE_WRITE, 0, "blocks.release",
+     NULL},
+    {"GET", "/api/v1/users", api_users_list, ROLE_ADMIN, SCOPE_ADMIN, 0, "users.list", NULL},
+    {"POST", "/api/v1/users", api_users_create, ROLE_ADMIN, SCOPE_ADMIN, 0, "users.create", NULL},
+    {"PATCH", "/api/v1/users/{id}", api_users_update, ROLE_ADMIN, SCOPE_ADMIN, 0, "users.update", NULL},
+    {"GET", "/api/v1/tokens", api_tokens_list, ROLE_ADMIN, SCOPE_ADMIN, 0, "tokens.list", NULL},
+    {"POST", "/api/v1/tokens", api_tokens_create, ROLE_ADMIN, SCOPE_ADMIN, 0, "tokens.create", NULL},
+    {"DELETE", "/api/v1/tokens/{id}", api_tokens_revoke, ROLE_ADMIN, SCOPE_ADMIN, 0, "tokens.revoke", NULL},
+    {"GET", "/api/v1/audit", api_audit_list, ROLE_ADMIN | ROLE_AUDITOR, SCOPE_ADMIN, 0, "audit.list",
+     q_audit},
+    {"GET", "/api/v1/events", api_events, ROLE_ANY, SCOPE_READ, 0, "events", q_events},
+    {"GET", "/api/v1/openapi.yaml", api_openapi, ROLE_ANY, 0, ROUTE_PUBLIC, "openapi", NULL},
+    {"GET", "/healthz", api_healthz, ROLE_ANY, 0, ROUTE_PUBLIC, "healthz", NULL},
+    {"GET", "/metrics", api_metrics, ROLE_ANY, 0, ROUTE_PUBLIC, "metrics", NULL},
 };
 const size_t n_routes = sizeof(routes) / sizeof(routes[0]);
 
@@ -165,6 +201,63 @@ size_t router_body_limit(const struct yj_config *cfg, const char *method, const 
     return (size_t)cfg->limits.body;
 }
 
+struct query_check {
+    struct request *r;
+    const struct query_param *params;
+    bool bad;
+    unsigned seen; /* bit per declared parameter */
+};
+
+static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    struct query_check *q = cls;
+    if (q->bad || !key)
+        return MHD_YES;
+    const struct query_param *p = q->params;
+    size_t i = 0;
+    for (; p && p[i].name && strcmp(p[i].name, key) != 0; i++)
+        ;
+    struct request *r = q->r;
+    const char *v = value ? value : "";
+    struct yj_err err = {0};
+    if (!p || !p[i].name) {
+        reply_problem(r, 400, "unknown_field", key, "unknown query parameter \"%.64s\"", key);
+    } else if (q->seen & (1u << i)) {
+        reply_problem(r, 400, "invalid_field", key, "%s is given twice", key);
+    } else if (p[i].kind == Q_INT) {
+        char *end = NULL;
+        errno = 0;
+        long long n = strtoll(v, &end, 10);
+        if (!*v || *end || errno || n < p[i].min || n > p[i].max)
+            reply_problem(r, 400, "invalid_field", key, "%s must be a whole number from %lld to %lld", key,
+                          (long long)p[i].min, (long long)p[i].max);
+    } else if (p[i].kind == Q_ENUM) {
+        size_t k = 0;
+        for (; p[i].values[k] && strcmp(p[i].values[k], v) != 0; k++)
+            ;
+        if (!p[i].values[k]) {
+            char list[200] = "";
+            for (size_t j = 0, len = 0; p[i].values[j] && len < sizeof(list); j++)
+                len +=
+                    (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", j ? ", " : "", p[i].values[j]);
+            reply_problem(r, 400, "invalid_field", key, "%s must be one of %s", key, list);
+        }
+    } else if (p[i].kind == Q_TEXT) {
+        if (yj_text_check(key, v, (size_t)p[i].max, YJ_TEXT_SINGLE_LINE | YJ_TEXT_NONEMPTY, &err) < 0)
+            reply_problem(r, 400, "invalid_field", key, "%s", err.msg);
+    } else if (p[i].kind == Q_TIME) {
+        int64_t t;
+        if (yj_time_parse(v, &t, &err) < 0)
+            reply_problem(r, 400, "invalid_field", key, "%s", err.msg);
+    }
+    if (r->resp.status)
+        q->bad = true;
+    if (p && p[i].name)
+        q->seen |= 1u << i;
+    return MHD_YES;
+}
+
 static const char *language(struct request *r)
 {
     const char *al = request_header(r, "Accept-Language");
@@ -202,6 +295,7 @@ void router_dispatch(struct request *r)
     match(r, routes[i].pattern, r->url);
     const struct route *rt = &routes[i];
     r->route = (int)i;
+
     struct yj_err err = {0};
     if (!(r->store = server_store(r->srv, &err))) {
         reply_error(r, &err);
@@ -210,12 +304,14 @@ void router_dispatch(struct request *r)
     r->plan = server_plan_acquire(r->srv);
     /* A read sees one consistent snapshot, authentication included, and SQLite takes its locks
      * once rather than per statement. Streams are excluded: they read long after this returns. */
-    bool snapshot = strcmp(method, "GET") == 0 && rt->fn != api_events && store_read_begin(r->store, &err) == 0;
+    bool snapshot =
+        strcmp(method, "GET") == 0 && rt->fn != api_events && store_read_begin(r->store, &err) == 0;
     if (!(rt->flags & ROUTE_PUBLIC)) {
         if (auth_identify(r) < 0)
             goto out;
         if (r->id.kind == ID_NONE) {
-            reply_problem(r, 401, "unauthorized", NULL, "log in (POST /api/v1/session) or send a bearer token");
+            reply_problem(r, 401, "unauthorized", NULL,
+                          "log in (POST /api/v1/session) or send a bearer token");
             goto out;
         }
         if (r->id.kind == ID_SESSION) {
@@ -245,6 +341,11 @@ void router_dispatch(struct request *r)
             goto out;
         }
     }
+    /* Who may call it first (a caller refused learns nothing of the parameters), then what it takes. */
+    struct query_check q = {.r = r, .params = rt->query};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &q);
+    if (q.bad)
+        goto out;
     r->ctx = (struct yj_ctx){.plan = r->plan->plan,
                              .store = r->store,
                              .actor = r->id.actor[0] ? r->id.actor : "anonymous",

@@ -16,6 +16,7 @@
 #include "../engine/audit.h"
 #include "../store/store.h"
 #include "cache.h"
+#include "edge.h"
 #include "http.h"
 #include "watchers.h"
 
@@ -64,6 +65,7 @@ struct server {
     atomic_ulong plan_reload_failures;
     atomic_ulong plan_generation;
     struct response_cache *cache;
+    struct edge *edge; /* admission, request-time bounds, strict heads (edge.c) */
     struct detector *detector;
     struct syslog_receiver *syslog;
     struct logwatch *logwatch;
@@ -78,12 +80,12 @@ struct server {
     struct audit_key *audit_key;
     pthread_mutex_t audit_lock;
     int64_t audit_verified_id;
-    char audit_verified_hash[65];
     int64_t checkpoint_id, checkpoint_at;
-    char checkpoint_day[16];
-    int checkpoint_minute;
     struct syslog_counts drops_seen; /* as last reported by report_drops */
     uint64_t logwatch_drops_seen, evictions_seen;
+    char audit_verified_hash[65];
+    char checkpoint_day[16];
+    int checkpoint_minute;
 };
 
 struct watchers *server_watchers(struct server *srv)
@@ -192,6 +194,27 @@ static void reload_plan(struct server *srv)
     yj_log_info("plan reloaded from %s: %s", srv->cfg->plan, p->meta.name);
 }
 
+/* The store holds password, session and token hashes, the audit key signs the record: said at
+ * start when another account could read them (a directory made before 0700, a copied file). */
+static void warn_permissions(const struct yj_config *cfg)
+{
+    char *db = xasprintf("%s/yingji.db", cfg->data);
+    char *key = audit_key_path(cfg->data, cfg->audit.key);
+    const struct {
+        const char *path;
+        unsigned want;
+        const char *fix;
+    } checks[] = {{cfg->data, 0700, "chmod 700"}, {db, 0600, "chmod 600"}, {key, 0600, "chmod 600"}};
+    for (size_t i = 0; i < YJ_ARRAY_LEN(checks); i++) {
+        struct stat sb;
+        if (stat(checks[i].path, &sb) == 0 && (sb.st_mode & 077 & ~checks[i].want))
+            yj_log_warn("%s is mode %04o: other accounts may read it (it should be %04o: %s %s)", checks[i].path,
+                        (unsigned)(sb.st_mode & 07777), checks[i].want, checks[i].fix, checks[i].path);
+    }
+    free(db);
+    free(key);
+}
+
 /* ---- one store connection per thread ---- */
 
 static void store_destroy(void *st)
@@ -237,7 +260,7 @@ static void audit_checkpoints(struct server *srv, bool force)
     localtime_r(&t, &tm);
     char day[16];
     strftime(day, sizeof(day), "%Y-%m-%d", &tm);
-    bool daily = !force && tm.tm_hour * 60 + tm.tm_min >= srv->checkpoint_minute && strcmp(day, srv->checkpoint_day);
+    bool daily = !force && tm.tm_hour * 60 + tm.tm_min >= srv->checkpoint_minute && strcmp(day, srv->checkpoint_day) != 0;
     if (!hourly && !daily)
         return;
     struct yj_err err = {0};
@@ -349,6 +372,8 @@ static enum MHD_Result queue(struct request *r)
         add_header(resp, "ETag", p->etag);
     if (p->location[0])
         add_header(resp, "Location", p->location);
+    if (server_is_tls(r->srv))
+        add_header(resp, "Strict-Transport-Security", "max-age=31536000");
     if (p->cookie)
         add_header(resp, "Set-Cookie", p->cookie);
     if (p->cookie2)
@@ -364,15 +389,27 @@ static enum MHD_Result queue(struct request *r)
     return ok;
 }
 
+/* The request line has arrived: the request begins here, with its target as sent (MHD hands the
+ * handler the unescaped one, where a %00 would already have cut it). */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    struct request *r = xcalloc(1, sizeof(*r));
+    r->raw_uri = xstrdup(uri ? uri : "");
+    return r;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
-    (void)version;
     struct server *srv = cls;
     struct request *r = *con_cls;
-    if (!r) {
-        r = xcalloc(1, sizeof(*r));
+    if (!r) /* (MHD calls the line callback first; kept for safety) */
+        *con_cls = r = on_request_line(srv, url, conn);
+    if (!r->started) {
+        r->started = true;
         /* The route decides, once per request (an attachment may be bigger than a JSON body). */
         r->body_limit = router_body_limit(srv->cfg, method, url);
         r->srv = srv;
@@ -389,6 +426,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return queue(r);
         }
         const char *cl = request_header(r, "Content-Length");
+        edge_headers_done(conn, (cl && strcmp(cl, "0") != 0) || request_header(r, "Transfer-Encoding"));
+        char why[160];
+        const char *code = NULL;
+        unsigned bad = edge_check_request(conn, r->raw_uri, version, &code, why, sizeof(why));
+        if (bad) {
+            reply_problem(r, bad, code, NULL, "%s", why);
+            return queue(r);
+        }
         if (cl) {
             char *end;
             unsigned long long n = strtoull(cl, &end, 10);
@@ -409,6 +454,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_data_size) {
+        edge_body_bytes(conn, *upload_data_size);
         if (!r->body_too_large) {
             if (r->body_len + *upload_data_size > r->body_limit) {
                 r->body_too_large = true;
@@ -425,6 +471,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
+    edge_responding(conn);
     if (r->body_too_large)
         reply_problem(r, 413, "payload_too_large", NULL, "request body larger than %zu bytes", r->body_limit);
     else
@@ -452,12 +499,20 @@ static void record_metrics(struct server *srv, struct request *r)
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     (void)toe;
     struct server *srv = cls;
     struct request *r = *con_cls;
+    /* The next request on this connection has header_time from now. */
+    edge_request_done(conn);
     if (!r)
         return;
+    if (!r->started) {
+        /* MHD refused it before its head was whole: nothing was counted. */
+        free(r->raw_uri);
+        free(r);
+        *con_cls = NULL;
+        return;
+    }
     /* Streams are counted when they end, with their full duration. */
     record_metrics(srv, r);
     server_plan_release(r->plan);
@@ -468,6 +523,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(r->resp.cookie);
     free(r->resp.cookie2);
     free(r->body);
+    free(r->raw_uri);
     free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&srv->inflight, 1);
@@ -537,6 +593,8 @@ char *server_metrics_text(struct server *srv, struct request *r)
         struct syslog_counts c;
         syslog_receiver_counts(srv->syslog, &c);
         fprintf(f,
+                /* dropped: of those received; what the kernel dropped before (its receive buffer
+                 * full) was never received, and is counted by reason only. */
                 "yingji_source_messages_total{source=\"syslog\",result=\"received\"} %llu\n"
                 "yingji_source_messages_total{source=\"syslog\",result=\"dropped\"} %llu\n"
                 "# HELP yingji_syslog_dropped_total Syslog messages dropped, by reason.\n"
@@ -554,7 +612,7 @@ char *server_metrics_text(struct server *srv, struct request *r)
                 "yingji_syslog_connections %llu\n"
                 "# HELP yingji_syslog_connections_refused_total TCP connections closed at once: over the limit.\n"
                 "# TYPE yingji_syslog_connections_refused_total counter\nyingji_syslog_connections_refused_total %llu\n",
-                (unsigned long long)c.received, (unsigned long long)c.dropped, (unsigned long long)c.malformed,
+                (unsigned long long)c.received, (unsigned long long)(c.dropped - c.kernel), (unsigned long long)c.malformed,
                 (unsigned long long)c.too_long, (unsigned long long)c.unstored, (unsigned long long)c.queue_full,
                 (unsigned long long)c.kernel, (unsigned long long)c.retries, (unsigned long long)c.queued,
                 (unsigned long long)c.connections,
@@ -588,6 +646,20 @@ char *server_metrics_text(struct server *srv, struct request *r)
     fprintf(f, "# HELP yingji_http_inflight Requests being served, streams included.\n# TYPE yingji_http_inflight "
                "gauge\nyingji_http_inflight %ld\n",
             atomic_load(&srv->inflight));
+    struct edge_counts ec;
+    edge_get_counts(srv->edge, &ec);
+    fprintf(f,
+            "# HELP yingji_http_connections Connections open now.\n# TYPE yingji_http_connections gauge\n"
+            "yingji_http_connections %llu\n"
+            "# HELP yingji_http_connections_refused_total Connections refused at accept: the server nearly full and "
+            "the address holding its share of the last slots.\n# TYPE yingji_http_connections_refused_total counter\n"
+            "yingji_http_connections_refused_total %llu\n"
+            "# HELP yingji_http_connections_closed_total Connections closed for a request that came too slowly.\n"
+            "# TYPE yingji_http_connections_closed_total counter\n"
+            "yingji_http_connections_closed_total{reason=\"slow_headers\"} %llu\n"
+            "yingji_http_connections_closed_total{reason=\"slow_body\"} %llu\n",
+            (unsigned long long)ec.open, (unsigned long long)ec.refused_full, (unsigned long long)ec.slow_headers,
+            (unsigned long long)ec.slow_body);
     fclose(f);
     return out;
 }
@@ -850,6 +922,7 @@ static void *ticker_main(void *arg)
         pthread_mutex_unlock(&srv->tick_lock);
         bool more = run_clock(srv);
         audit_checkpoints(srv, false);
+        edge_reap(srv->edge, yj_now_ms());
         pthread_mutex_lock(&srv->tick_lock);
         if (srv->ticker_stop)
             break;
@@ -1096,8 +1169,12 @@ int server_run(const struct server_options *opt)
         {MHD_OPTION_END, 0, NULL},
     };
     /* The logger goes first so that MHD reports even option errors through it. */
+    srv->edge = edge_new(&(struct edge_limits){.connections = cfg->limits.connections,
+                                               .header_time = cfg->limits.header_time,
+                                               .body_rate = cfg->limits.body_rate});
     srv->daemon = MHD_start_daemon(
-        flags, (uint16_t)port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+        flags, (uint16_t)port, edge_accept, srv->edge, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+        MHD_OPTION_NOTIFY_CONNECTION, edge_notify, srv->edge, MHD_OPTION_URI_LOG_CALLBACK, on_request_line, srv,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->limits.connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->limits.per_address, MHD_OPTION_CONNECTION_TIMEOUT,
@@ -1126,6 +1203,7 @@ int server_run(const struct server_options *opt)
         fflush(stdout);
     }
     yj_log_info("serving %s on %s, %u threads", p->meta.name, cfg->listen, threads);
+    warn_permissions(cfg);
 
     /* Signals are blocked in every thread (main() did it before any thread started) and taken
      * here, synchronously, so no handler ever runs in the middle of a request. */
@@ -1184,6 +1262,7 @@ out:
     watchers_free(srv->watchers);
     pthread_key_delete(srv->store_key);
     response_cache_free(srv->cache);
+    edge_free(srv->edge);
     audit_key_free(srv->audit_key);
     free(srv->parked);
     free(cert);

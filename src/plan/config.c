@@ -30,6 +30,8 @@ static const struct decode_field limits_fields[] = {
     DECODE_FIELD(struct config_limits, "timeout", DK_DUR, false, timeout),
     DECODE_FIELD(struct config_limits, "memory", DK_SIZE, false, memory),
     DECODE_FIELD(struct config_limits, "window_keys", DK_INT, false, window_keys),
+    DECODE_FIELD(struct config_limits, "header_time", DK_DUR, false, header_time),
+    DECODE_FIELD(struct config_limits, "body_rate", DK_SIZE, false, body_rate),
 };
 static const struct decode_schema limits_schema =
     DECODE_SCHEMA(limits, struct config_limits, "limits", limits_fields);
@@ -193,7 +195,9 @@ void config_defaults(struct yj_config *c)
                                        .per_address = 128,
                                        .timeout = 30 * YJ_MS_PER_SEC,
                                        .memory = INT64_C(64) << 10,
-                                       .window_keys = 100000};
+                                       .window_keys = 100000,
+                                       .header_time = 20 * YJ_MS_PER_SEC,
+                                       .body_rate = 1024};
     c->sessions = (struct config_sessions){.idle = 2 * YJ_MS_PER_HOUR, .absolute = 12 * YJ_MS_PER_HOUR};
 }
 
@@ -238,6 +242,20 @@ static bool table_name_ok(const char *s)
             return false;
     return true;
 }
+
+/* url starts with one of the schemes given (each "http", "https", ...) and "://". libcurl
+ * would follow file://, gopher:// and the rest: only what a field is for is accepted. */
+static bool url_scheme_ok(const char *url, const char *const *schemes)
+{
+    for (; url && *schemes; schemes++) {
+        size_t n = strlen(*schemes);
+        if (strncmp(url, *schemes, n) == 0 && strncmp(url + n, "://", 3) == 0 && url[n + 3])
+            return true;
+    }
+    return false;
+}
+
+static const char *const http_schemes[] = {"http", "https", NULL};
 
 /* Remembers where a plan reference stood, for config_check_plan. */
 static void add_ref(struct decoder *d, struct yj_config *c, const char *kind, char *const *value, const char *type)
@@ -350,7 +368,7 @@ static void validate_sites(struct decoder *d, struct yj_config *c)
     for (size_t i = 0; i < c->n_sites; i++) {
         struct config_site *w = &c->sites[i];
         check_id(d, "site", &w->id, c->sites, sizeof(*w), offsetof(struct config_site, id), i);
-        if (strncmp(w->url, "http://", 7) != 0 && strncmp(w->url, "https://", 8) != 0)
+        if (!url_scheme_ok(w->url, http_schemes))
             decode_error_at(d, &w->url, "url must be an http:// or https:// URL");
         if (w->interval != -1 && (w->interval < 100 || w->interval > 86400000))
             decode_error_at(d, &w->interval, "interval must be between 100ms and 24h");
@@ -376,6 +394,10 @@ static void validate(struct decoder *d, struct yj_config *c)
         decode_error_at(d, &c->listen, "%s", err.msg);
     if (c->threads != 0 && (c->threads < 1 || c->threads > 256))
         decode_error_at(d, &c->threads, "threads must be between 1 and 256");
+    if (c->limits.header_time != -1 && (c->limits.header_time < 1000 || c->limits.header_time > 600000))
+        decode_error_at(d, &c->limits.header_time, "header_time must be between 1s and 10m");
+    if (c->limits.body_rate != -1 && (c->limits.body_rate < 1 || c->limits.body_rate > (INT64_C(1) << 30)))
+        decode_error_at(d, &c->limits.body_rate, "body_rate is bytes per second, 1 to 1GiB");
     int minutes;
     if (c->audit.daily && yj_clock_parse(c->audit.daily, &minutes) < 0)
         decode_error_at(d, &c->audit.daily, "daily must be a time of day HH:MM (in the plan's time zone)");
@@ -431,7 +453,8 @@ static void validate(struct decoder *d, struct yj_config *c)
             if (strcmp(c->channels[k].id, ch->id) == 0)
                 decode_error_at(d, &ch->id, "duplicate channel id \"%s\"", ch->id);
         bool smtp = strcmp(ch->type, "email") == 0;
-        if (strncmp(ch->url, smtp ? "smtp" : "http", 4) != 0 || !strstr(ch->url, "://"))
+        static const char *const smtp_schemes[] = {"smtp", "smtps", NULL};
+        if (!url_scheme_ok(ch->url, smtp ? smtp_schemes : http_schemes))
             decode_error_at(d, &ch->url, smtp ? "url must be smtp://HOST:PORT or smtps://HOST:PORT"
                                               : "url must be an http:// or https:// URL");
         if (smtp && !ch->from)
@@ -470,6 +493,8 @@ static void validate(struct decoder *d, struct yj_config *c)
                             block     ? "block_ip needs one of nftables: TABLE, run: [PROGRAM, ARGS...] or url: URL"
                             : restore ? "restore_files needs one of integrity: true, run: [PROGRAM, ARGS...] or url: URL"
                                       : "an action needs either run: [PROGRAM, ARGS...] or url: URL");
+        if (a->url && !url_scheme_ok(a->url, http_schemes))
+            decode_error_at(d, &a->url, "url must be an http:// or https:// URL");
         if (a->integrity && !restore)
             decode_error_at(d, &a->integrity, "integrity: is for kind restore_files only");
         else if (a->n_run && a->run[0][0] != '/')
@@ -560,7 +585,7 @@ int config_load(const char *path, struct yj_config *cfg, struct plan_diags *diag
     TAKE_STR(audit.key) TAKE_STR(audit.checkpoints) TAKE_STR(audit.daily)
     TAKE_NUM(threads) TAKE_NUM(limits.body) TAKE_NUM(limits.attachment) TAKE_NUM(limits.json_depth) TAKE_NUM(limits.string)
     TAKE_NUM(limits.connections) TAKE_NUM(limits.per_address) TAKE_NUM(limits.timeout) TAKE_NUM(limits.memory)
-    TAKE_NUM(limits.window_keys)
+    TAKE_NUM(limits.window_keys) TAKE_NUM(limits.header_time) TAKE_NUM(limits.body_rate)
     TAKE_NUM(sessions.idle) TAKE_NUM(sessions.absolute)
 #undef TAKE_STR
 #undef TAKE_NUM

@@ -24,6 +24,8 @@ struct config_limits {
     int64_t timeout;     /* ms of inactivity before a connection is closed */
     int64_t memory;      /* bytes of buffer per connection (headers + body chunks) */
     int64_t window_keys; /* keys each rule's threshold window remembers (oldest forgotten beyond) */
+    int64_t header_time; /* ms for a request head to arrive (from the connection or the last response) */
+    int64_t body_rate;   /* bytes per second a request body must keep up after header_time */
 };
 
 struct config_sessions {

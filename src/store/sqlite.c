@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -160,7 +161,7 @@ static int mkdirs(const char *dir, struct yj_err *err)
         if (*q != '/')
             continue;
         *q = 0;
-        if (mkdir(p, 0750) != 0 && errno != EEXIST) {
+        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
             int e = errno;
             free(p);
             return yj_err_set(err, YJ_EIO, "cannot create data directory %s: %s", dir, strerror(e));
@@ -168,7 +169,8 @@ static int mkdirs(const char *dir, struct yj_err *err)
         *q = '/';
     }
     int rc = 0;
-    if (mkdir(p, 0750) != 0 && errno != EEXIST)
+    /* The store holds password, session and token hashes: the directory is the service's own. */
+    if (mkdir(p, 0700) != 0 && errno != EEXIST)
         rc = yj_err_set(err, YJ_EIO, "cannot create data directory %s: %s", dir, strerror(errno));
     free(p);
     return rc;
@@ -236,6 +238,11 @@ int store_open(const char *data_dir, struct store **out, struct yj_err *err)
         return rc;
     struct store *st = xcalloc(1, sizeof(*st));
     st->path = xasprintf("%s/yingji.db", data_dir);
+    /* Made 0600 before SQLite opens it (it would use 0644 less the umask); its -wal and -shm
+     * files take the same mode from it. */
+    int fd = open(st->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
     int src = sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                               NULL);
     if (src != SQLITE_OK) {
@@ -994,28 +1001,30 @@ int store_audit_count(struct store *st, int64_t *n, struct yj_err *err)
  * migration adding a column does not change the state of rows recorded before it. Left out of
  * the incident: what moves with every machine signal without an audit row (signal_count,
  * last_signal_at, updated_at). */
-static const char *const incident_state_v1[] = {
+static const char state_v1_incident[] =
     "SELECT 'incident', number, year, seq, title, type, class, level, national_level, gbt_category, "
     "gbt_subcategory, status, unit, reporter, assets, source, scope, nature, trend, measures, activated_by, "
     "activation_reason, cause, loss, lessons, clues, support, scene, dismiss_reason, fingerprint, drill, "
     "occurred_at, detected_at, reported_at, acknowledged_at, assessed_at, activated_at, contained_at, "
-    "recovered_at, closed_at, version FROM incidents WHERE id = ?1",
-    "SELECT 'deadline', id, kind, due_at, met_at, overdue_at FROM deadlines WHERE incident_id = ?1 ORDER BY id",
+    "recovered_at, closed_at, version FROM incidents WHERE id = ?1";
+static const char state_v1_deadlines[] =
+    "SELECT 'deadline', id, kind, due_at, met_at, overdue_at FROM deadlines WHERE incident_id = ?1 ORDER BY id";
+static const char state_v1_tasks[] =
     "SELECT 'task', id, step, phase, title, owner_role, owner_unit, contact, action, approval, created_at, due_at, "
     "status, reason, note, updated_by, updated_at, overdue_at, approval_status, approved_by, approved_at, "
-    "approval_reason, action_status, action_output, action_at FROM tasks WHERE incident_id = ?1 ORDER BY id",
-    "SELECT 'timeline', id, at, actor, kind, body FROM timeline WHERE incident_id = ?1 ORDER BY id",
-    "SELECT 'attachment', id, name, type, size, sha256, created_at, created_by FROM attachments "
-    "WHERE incident_id = ?1 ORDER BY id",
-};
+    "approval_reason, action_status, action_output, action_at FROM tasks WHERE incident_id = ?1 ORDER BY id";
+static const char state_v1_timeline[] =
+    "SELECT 'timeline', id, at, actor, kind, body FROM timeline WHERE incident_id = ?1 ORDER BY id";
+static const char state_v1_attachments[] = "SELECT 'attachment', id, name, type, size, sha256, created_at, created_by "
+                                           "FROM attachments WHERE incident_id = ?1 ORDER BY id";
+static const char *const incident_state_v1[] = {state_v1_incident, state_v1_deadlines, state_v1_tasks,
+                                                state_v1_timeline, state_v1_attachments};
 
 /* Version 2 (schema 18): deadlines with how they ended and who waived them. */
-static const char *const incident_state_v2[] = {
-    NULL, /* the incident row: as in v1 */
-    "SELECT 'deadline', id, kind, due_at, met_at, overdue_at, outcome, waived_by, waive_reason FROM deadlines "
-    "WHERE incident_id = ?1 ORDER BY id",
-    NULL, NULL, NULL,
-};
+static const char state_v2_deadlines[] = "SELECT 'deadline', id, kind, due_at, met_at, overdue_at, outcome, "
+                                         "waived_by, waive_reason FROM deadlines WHERE incident_id = ?1 ORDER BY id";
+static const char *const incident_state_v2[] = {NULL /* the incident row: as in v1 */, state_v2_deadlines, NULL, NULL,
+                                                NULL};
 
 int store_incident_rows(struct store *st, int64_t incident_id, int version, store_values_cb cb, void *ud,
                         struct yj_err *err)

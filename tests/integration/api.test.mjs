@@ -290,6 +290,33 @@ describe('roles, scoping and tokens', () => {
     assert.equal((await off.req('POST', base, big, { 'Content-Type': 'image/png' })).status, 413);
   });
 
+  test('query parameters and signal fields: one validation for every route (issue 14)', async () => {
+    const bad = [
+      ['/api/v1/audit?limit=-1', 'limit'], ['/api/v1/audit?limit=100000', 'limit'], ['/api/v1/audit?limit=abc', 'limit'],
+      ['/api/v1/audit?after=x', 'after'], ['/api/v1/blocks?all=2', 'all'], ['/api/v1/incidents?limit=0', 'limit'],
+      ['/api/v1/incidents?status=finished', 'status'], ['/api/v1/incidents?drill=yes', 'drill'],
+      ['/api/v1/incidents?colour=red', 'colour'], ['/api/v1/incidents?limit=5&limit=6', 'limit'],
+      ['/api/v1/signals?limit=201', 'limit'], ['/api/v1/duty?at=tomorrow', 'at'], ['/api/v1/plan?x=1', 'x'],
+    ];
+    for (const [path, field] of bad) {
+      const r = await admin.get(path);
+      assert.equal(r.status, 400, path);
+      assert.equal(r.json.field, field, path);
+    }
+    for (const path of ['/api/v1/audit?limit=5&after=1', '/api/v1/blocks?all=1', '/api/v1/incidents?drill=false&sort=severity&limit=3']) {
+      assert.equal((await admin.get(path)).status, 200, path);
+    }
+    // A forbidden caller hears 403, not what the parameters should have been.
+    assert.equal((await clients.officer.get('/api/v1/audit?limit=-1')).status, 403);
+    // fields are named strings, as the schema says.
+    for (const fields of [{ a: 1 }, { a: { b: 'c' } }, { a: null }, Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, 'v']))]) {
+      const r = await admin.post('/api/v1/signals', { signals: [{ source: 'x', message: 'm', fields }] });
+      assert.equal(r.status, 400, JSON.stringify(fields));
+      assert.match(r.json.field, /^signals\[0\]\.fields/);
+    }
+    assert.equal((await admin.post('/api/v1/signals', { signals: [{ source: 'x', message: 'm', fields: { sensor: 'ups-1' } }] })).status, 202);
+  });
+
   test('API tokens: scopes, shown once, revoked', async () => {
     const t = await admin.post('/api/v1/tokens', { name: 'reader', scopes: ['read'] });
     assert.equal(t.status, 201);
@@ -612,7 +639,7 @@ describe('deployment config and TLS', () => {
       assert.equal(r.code, 2);
       assert.deepEqual(r.stderr.trim().split('\n'), [
         `${f}:3:9: body: bad size "1 megabyte": unit must be one of B, KiB, MiB, GiB`,
-        `${f}:4:3: unknown key "colour" in limits (known keys: body, attachment, json_depth, string, connections, per_address, timeout, memory, window_keys)`,
+        `${f}:4:3: unknown key "colour" in limits (known keys: body, attachment, json_depth, string, connections, per_address, timeout, memory, window_keys, header_time, body_rate)`,
         `${f}:5:10: threads: expected a whole number, not "0x10"`,
       ]);
       writeFileSync(f, 'listen: "localhost"\n');
