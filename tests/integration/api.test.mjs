@@ -699,6 +699,8 @@ describe('deployment config and TLS', () => {
         });
         assert.equal(res.r.statusCode, 200, res.t);
         assert.match(res.r.headers['set-cookie'][0], /; Secure$/);
+        // Under TLS browsers are told to keep to it (issue 14).
+        assert.equal(res.r.headers['strict-transport-security'], 'max-age=31536000');
         // Plain HTTP to the TLS port gets nowhere.
         const plain = await fetch(srv.url.replace('https:', 'http:') + '/healthz').then(() => 'answered', () => 'refused');
         assert.equal(plain, 'refused');

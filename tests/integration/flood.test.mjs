@@ -100,6 +100,12 @@ test('every bound counts and reports what it drops', async () => {
     const full = metric(m, 'yingji_syslog_dropped_total{reason="queue_full"}');
     assert.ok(kernel > 0, `the receive buffer overflowed and it shows (sent ${sent}, received ${received})`);
     assert.equal(received - 300 + kernel, sent, 'every datagram sent was either received or counted as dropped');
+    // Dropped counts what was received and then dropped; the kernel's drops were never received
+    // (issue 14: /metrics showed more dropped than received).
+    const droppedOfReceived = metric(m, 'yingji_source_messages_total{source="syslog",result="dropped"}');
+    assert.ok(droppedOfReceived <= received, `dropped ${droppedOfReceived} of ${received} received`);
+    assert.equal(droppedOfReceived, full + metric(m, 'yingji_syslog_dropped_total{reason="too_long"}')
+      + metric(m, 'yingji_syslog_dropped_total{reason="malformed"}') + metric(m, 'yingji_syslog_dropped_total{reason="store"}'));
     assert.ok(full > 0, `the queue to the store filled while the store was locked: ${m.split('\n').filter((l) => /syslog/.test(l) && !/^#/.test(l)).join('; ')}`);
     assert.ok(metric(m, 'yingji_syslog_store_retries_total') > 0);
     assert.equal(metric(m, 'yingji_syslog_dropped_total{reason="store"}'), 0, 'what was queued was stored after the lock');
