@@ -101,6 +101,11 @@ static int digits(const char **p, int n, int *out)
     return 0;
 }
 
+bool yj_time_in_range(int64_t ms)
+{
+    return ms > 0 && ms <= YJ_TIME_MAX;
+}
+
 int yj_time_parse(const char *s, int64_t *out_ms, struct yj_err *err)
 {
     const char *p = s;
@@ -112,6 +117,8 @@ int yj_time_parse(const char *s, int64_t *out_ms, struct yj_err *err)
         int64_t v = 0;
         for (; *p; p++)
             v = v * 10 + (*p - '0');
+        if (!yj_time_in_range(v))
+            goto range;
         *out_ms = v;
         return 0;
     }
@@ -151,8 +158,13 @@ int yj_time_parse(const char *s, int64_t *out_ms, struct yj_err *err)
         goto bad;
     struct tm tm = {.tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m, .tm_sec = sec};
     time_t t = timegm(&tm);
-    *out_ms = ((int64_t)t - (int64_t)offset_min * 60) * 1000 + ms;
+    int64_t v = ((int64_t)t - (int64_t)offset_min * 60) * 1000 + ms;
+    if (!yj_time_in_range(v))
+        goto range;
+    *out_ms = v;
     return 0;
+range:
+    return yj_err_set(err, YJ_EINVAL, "time \"%s\" is out of range: after 1970 and before the year 10000", s);
 bad:
     return yj_err_set(err, YJ_EINVAL, "bad time \"%s\": expected RFC 3339 (2026-11-22T09:30:00+08:00) or epoch ms",
                       s);

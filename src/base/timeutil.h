@@ -28,6 +28,10 @@ void yj_time_rfc3339(int64_t ms, char *buf, size_t size);
 
 /* Parses RFC 3339 (with Z or an offset, optional fraction) or plain epoch ms digits. */
 int yj_time_parse(const char *s, int64_t *out_ms, struct yj_err *err);
+/* The times the program stores and writes as RFC 3339: after the epoch (0 means "not yet") and up
+ * to 9999-12-31T23:59:59.999Z. yj_time_parse refuses others. */
+#define YJ_TIME_MAX INT64_C(253402300799999)
+bool yj_time_in_range(int64_t ms);
 
 /* "2026-11-22 09:38:05" in the process's local time zone (main sets TZ to the plan's zone). */
 void yj_time_local(int64_t ms, char *buf, size_t size);

@@ -158,7 +158,7 @@ void api_events(struct request *r)
     r->resp.stream = server_stream_response(r, s, sse_read, sse_free);
     if (!r->resp.stream) {
         sse_free(s);
-        reply_problem(r, 503, "internal", NULL, "cannot open the stream");
+        reply_problem(r, 500, "internal", NULL, "cannot open the stream");
         return;
     }
     r->resp.status = 200;

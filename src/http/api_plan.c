@@ -69,7 +69,7 @@ void api_duty_now(struct request *r)
     const char *q = request_query(r, "at");
     struct yj_err err;
     if (q && yj_time_parse(q, &at, &err) < 0) {
-        reply_problem(r, 400, "invalid", "at", "%s", err.msg);
+        reply_problem(r, 400, "invalid_field", "at", "%s", err.msg);
         return;
     }
     reply_json(r, 200, duty_json(r->ctx.plan, at));

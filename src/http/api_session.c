@@ -224,7 +224,9 @@ void api_session_get(struct request *r)
         for (unsigned i = 0; i < 4; i++)
             if (r->id.scopes & (1u << i))
                 json_array_append_new(scopes, json_string(names[i]));
-        reply_json(r, 200, json_pack("{s:{s:s, s:o}}", "token", "name", r->id.name, "scopes", scopes));
+        /* A token learns what it may do, as a person does. */
+        reply_json(r, 200, json_pack("{s:{s:s, s:o, s:s, s:o}}", "token", "name", r->id.name, "scopes", scopes, "role",
+                                     r->id.role, "may", router_permissions(&r->id)));
         return;
     }
     reply_json(r, 200, json_pack("{s:o, s:s}", "user", user_json(&r->id), "csrf", r->id.csrf));

@@ -67,6 +67,12 @@ void api_signals_create(struct request *r)
         x->time = now;
         if (json_is_integer(t)) {
             x->time = json_integer_value(t);
+            if (!yj_time_in_range(x->time)) {
+                char named[64];
+                snprintf(named, sizeof(named), "%s.time", where);
+                reply_problem(r, 400, "invalid_field", named, "time is out of range: after 1970 and before the year 10000");
+                goto out;
+            }
         } else if (json_is_string(t)) {
             struct yj_err err = {0};
             if (yj_time_parse(json_string_value(t), &x->time, &err) < 0) {

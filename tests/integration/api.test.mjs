@@ -315,6 +315,13 @@ describe('roles, scoping and tokens', () => {
       assert.match(r.json.field, /^signals\[0\]\.fields/);
     }
     assert.equal((await admin.post('/api/v1/signals', { signals: [{ source: 'x', message: 'm', fields: { sensor: 'ups-1' } }] })).status, 202);
+    // Times the server can store and write back as RFC 3339: after 1970, before the year 10000
+    // (-1500 came back as "1969-12-31T23:59:59.-500Z").
+    for (const time of [-1500, 0, 253402300800000, '1969-12-31T23:59:58.500Z', '0000-01-01T00:00:00Z']) {
+      const r = await admin.post('/api/v1/signals', { signals: [{ source: 'x', message: 'm', time }] });
+      assert.equal(r.status, 400, String(time));
+      assert.equal(r.json.field, 'signals[0].time');
+    }
   });
 
   test('API tokens: scopes, shown once, revoked', async () => {

@@ -2,6 +2,7 @@
 // to it over HTTP the way the console and integrations do.
 import { spawn } from 'node:child_process';
 import { BIN, tempDir, cleanup } from './helpers.mjs';
+import { checkResponse } from './openapi.mjs';
 import { join } from 'node:path';
 
 // A fresh store prints the administrator's one-time password, which must be replaced at the first
@@ -95,6 +96,8 @@ export class Client {
     }
     const res = await fetch(this.base + path, { method, headers, body: payload });
     const text = await res.text();
+    // Every answer against the API's document (tests/integration/openapi.mjs).
+    checkResponse(method, this.base + path, res.status, res.headers.get('content-type'), text);
     let json;
     try { json = JSON.parse(text); } catch { json = undefined; }
     return { status: res.status, headers: res.headers, text, json };

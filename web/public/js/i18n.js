@@ -64,7 +64,7 @@ const zh = {
   'Organisation': '组织机构', 'Groups': '领导与工作机构', 'Units': '单位', 'People': '人员', 'Types': '事件类型',
   'Levels': '事件级别', 'Playbook': '处置流程', 'National level': '国家分级', 'On duty now': '当前值班',
   'Role': '角色', 'Name': '名称', 'Tokens': 'API 令牌', 'Create': '创建', 'Verify': '校验', 'Audit chain intact': '审计链完整',
-  'Audit chain broken': '审计链被篡改', 'When': '时间', 'Who': '操作人', 'What': '操作', 'Object': '对象',
+  'Audit chain broken': '审计链被篡改', 'head signed': '签名有效', 'When': '时间', 'Who': '操作人', 'What': '操作', 'Object': '对象',
   'due': '截止', 'overdue by': '已超时', 'left': '剩余', 'met': '已完成', 'met late': '逾期完成', 'waived': '已豁免', 'missed': '未完成（已逾期）',
   'Waive': '豁免', 'Why is this report not owed?': '豁免理由（领导小组决定，记入审计）', 'Waived': '已豁免', 'Saved': '已保存',
   'Signals': '信号数', 'Reporter': '上报人', 'Dismiss': '排除', 'Plan activated': '已启动预案',
