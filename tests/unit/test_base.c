@@ -7,7 +7,10 @@
 
 #include "base/common.h"
 #include "base/text.h"
+#include "base/cidr.h"
 #include "base/timeutil.h"
+
+#include <arpa/inet.h>
 
 static void test_utf8(void **state)
 {
@@ -92,6 +95,34 @@ static void test_times(void **state)
     char buf[40];
     yj_time_rfc3339(utc + 250, buf, sizeof(buf));
     assert_string_equal(buf, "2026-11-22T01:30:00.250Z");
+    /* Only what can be written back as RFC 3339: after 1970, before the year 10000. */
+    assert_int_equal(yj_time_parse("1969-12-31T23:59:58.500Z", &ms, &err), YJ_EINVAL);
+    assert_non_null(strstr(err.msg, "out of range"));
+    assert_int_equal(yj_time_parse("0", &ms, &err), YJ_EINVAL);
+    assert_int_equal(yj_time_parse("253402300800000", &ms, &err), YJ_EINVAL);
+    assert_int_equal(yj_time_parse("9999-12-31T23:59:59.999Z", &ms, &err), 0);
+    assert_true(ms == YJ_TIME_MAX);
+}
+
+/* The allow-list's address parser agrees with inet_pton, without copying. */
+static void test_ip_parse(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {"1.2.3.4",   "255.255.255.255", "0.0.0.0",  "256.1.1.1", "1.2.3",
+                                        "1.2.3.4.5", "01.2.3.4",        "1..2.3",   "a.b.c.d",   "1.2.3.4 ",
+                                        "::1",       "2001:db8::7",     "::ffff:1.2.3.4", "",    "1.2.3.04",
+                                        "10.0.0.255", "1.2.3.1000"};
+    for (size_t i = 0; i < YJ_ARRAY_LEN(cases); i++) {
+        unsigned char got[16] = {0}, want[16] = {0};
+        int family = yj_ip_parse(cases[i], strlen(cases[i]), got);
+        int expect = inet_pton(AF_INET, cases[i], want) == 1 ? AF_INET : inet_pton(AF_INET6, cases[i], want) == 1 ? AF_INET6 : 0;
+        if (family != expect || (family && memcmp(got, want, family == AF_INET ? 4 : 16) != 0))
+            fail_msg("\"%s\": %d, inet_pton says %d", cases[i], family, expect);
+    }
+    /* Not NUL-terminated: the length decides. */
+    unsigned char a[16];
+    assert_int_equal(yj_ip_parse("10.9.9.41 port", 9, a), AF_INET);
+    assert_int_equal(a[3], 41);
 }
 
 int main(void)
@@ -101,6 +132,7 @@ int main(void)
         cmocka_unit_test(test_text_check),
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_times),
+        cmocka_unit_test(test_ip_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
