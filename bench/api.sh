@@ -15,13 +15,16 @@ WORK=$(mktemp -d /tmp/yingji-bench.XXXXXX)
 cleanup() { [ -n "${YPID:-}" ] && kill "$YPID" 2>/dev/null; [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
 
+# An administrator of the bench's own (the first start's one-time password must be changed before
+# anything else works).
+PW=bench-password-$$
+printf '%s\n' "$PW" | "$YJ" --data "$WORK/data" user add bench --role admin --password-stdin >/dev/null
 "$YJ" --data "$WORK/data" serve --listen 127.0.0.1:0 >"$WORK/out" 2>"$WORK/log" &
 YPID=$!
 for _ in $(seq 50); do grep -q listening "$WORK/out" 2>/dev/null && break; sleep 0.1; done
 URL=$(grep -o 'http://[^/]*' "$WORK/out")
-PW=$(awk '/password:/ {print $2}' "$WORK/out")
-LOGIN=$(curl -s -D "$WORK/h" -H 'Content-Type: application/json' -d "{\"username\":\"admin\",\"password\":\"$PW\"}" "$URL/api/v1/session")
-COOKIE=$(grep -i '^set-cookie:' "$WORK/h" | sed 's/^[Ss]et-[Cc]ookie: //; s/;.*//')
+LOGIN=$(curl -s -D "$WORK/h" -H 'Content-Type: application/json' -d "{\"username\":\"bench\",\"password\":\"$PW\"}" "$URL/api/v1/session")
+COOKIE=$(grep -i '^set-cookie: yj_session=' "$WORK/h" | sed 's/^[Ss]et-[Cc]ookie: //; s/;.*//')
 CSRF=$(printf '%s' "$LOGIN" | sed 's/.*"csrf":"\([^"]*\)".*/\1/')
 
 t0=$(date +%s.%N)
