@@ -41,11 +41,8 @@ struct server {
     struct yj_config *cfg;
     pthread_mutex_t plan_lock;
     struct plan_ref *plan;
-    pthread_key_t store_key;
     struct MHD_Daemon *daemon;
-    atomic_bool stopping;
     atomic_long inflight;
-    bool tls;
 
     pthread_mutex_t park_lock;
     struct MHD_Connection **parked;
@@ -53,8 +50,6 @@ struct server {
     pthread_t ticker;
     pthread_mutex_t tick_lock;
     pthread_cond_t tick_cond;
-    bool ticker_stop;
-    bool tick_poke; /* run the clock at once, not at the next second */
 
     atomic_ulong counts[MAX_ROUTES + 1][N_CODES];
     atomic_ulong buckets[N_BUCKETS + 1];
@@ -73,7 +68,6 @@ struct server {
     pthread_t outbox, actor;
     pthread_mutex_t outbox_lock;
     pthread_cond_t outbox_cond;
-    bool outbox_stop, outbox_poke;
     /* The audit record: the key every connection signs the head with; where the API last found
      * the chain intact (verification continues from there); the last checkpoint written out and
      * the day of the last daily message. */
@@ -83,9 +77,16 @@ struct server {
     int64_t checkpoint_id, checkpoint_at;
     struct syslog_counts drops_seen; /* as last reported by report_drops */
     uint64_t logwatch_drops_seen, evictions_seen;
+    pthread_key_t store_key;
+    int checkpoint_minute;
     char audit_verified_hash[65];
     char checkpoint_day[16];
-    int checkpoint_minute;
+    /* The small flags last, where they pack. */
+    atomic_bool stopping;
+    bool tls;
+    bool ticker_stop;
+    bool tick_poke; /* run the clock at once, not at the next second */
+    bool outbox_stop, outbox_poke;
 };
 
 struct watchers *server_watchers(struct server *srv)
