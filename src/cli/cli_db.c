@@ -177,7 +177,8 @@ int cli_audit(struct cli *c, int argc, char **argv)
             break;
         }
         cps = xrealloc(cps, (n_cps + n_more + 1) * sizeof(*cps));
-        memcpy(cps + n_cps, more, n_more * sizeof(*cps));
+        if (n_more > 0) /* an empty file gives no array at all */
+            memcpy(cps + n_cps, more, n_more * sizeof(*cps));
         n_cps += n_more;
         free(more);
     }

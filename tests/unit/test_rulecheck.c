@@ -114,7 +114,7 @@ static void test_builtin_rule_files_and_their_corpora(void **state)
         size_t n = strlen(e->d_name);
         if (n < 6 || strcmp(e->d_name + n - 5, ".yaml") != 0)
             continue;
-        char rule_path[4200], corpus[4200];
+        char rule_path[4096 + 256 + 2], corpus[8192];
         snprintf(rule_path, sizeof(rule_path), "%s/%s", dir, e->d_name);
         snprintf(corpus, sizeof(corpus), "%s/tests/rules/%.*s.log", source_dir(), (int)(n - 5), e->d_name);
         if (access(corpus, R_OK) != 0) {
