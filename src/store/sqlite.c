@@ -1475,7 +1475,7 @@ int store_login_throttled_reset(struct store *st, const char *key, struct yj_err
     if (!s)
         return YJ_ESTORE;
     bind_text(s, 1, key);
-    return step_done(st, s, "counting a throttled login", err);
+    return step_done(st, s, "resetting the throttled logins", err);
 }
 
 int store_login_clear(struct store *st, const char *key, struct yj_err *err)
