@@ -162,7 +162,8 @@ static void compose(const struct yj_ctx *ctx, const struct store_incident *inc, 
         fprintf(f, "请立即处理，并在系统中确认：%s%sincidents/%s\n", ctx->public_url,
                 ctx->public_url[0] && ctx->public_url[strlen(ctx->public_url) - 1] == '/' ? "" : "/", inc->number);
     else
-        fprintf(f, "请立即处理，并确认：yingji incident ack %s\n", inc->number);
+        fprintf(f, "请立即处理，并登录应急响应平台确认。\n（本消息未附事件链接：系统管理员在配置文件中设置 "
+                   "public_url（平台的访问地址）后，消息将附上可直接打开的事件链接。）\n");
     fclose(f);
     *body = text;
 }

@@ -1,7 +1,8 @@
 /* web.c: the console's static files, embedded into the binary from web/ at build (no CDN: the
- * console works on an isolated intranet). "/" is web/index.html; everything the console needs is
- * under a few fixed paths, and anything else outside /api/ is 404. The Content-Security-Policy
- * that goes with every response is set in server.c. */
+ * console works on an isolated intranet). Every page of the console is a real path answered with
+ * web/index.html (a link in a WeCom message opens /incidents/YJ-2026-0001 in one tap); everything
+ * else the console needs is under a few fixed paths, and anything else outside /api/ is 404. The
+ * Content-Security-Policy that goes with every response is set in server.c. */
 #include "../base/common.h"
 #include "../base/embed.h"
 #include "http.h"
@@ -15,6 +16,25 @@ static const struct {
     {"/vendor/echarts.min.js", "web/node_modules/echarts/dist/echarts.min.js"},
     {"/", "web/public/"},
 };
+
+/* The console's pages: the same list as the router in web/public/js/app.js. "NAME/" also takes
+ * one path segment after it (an incident's number, a monitor's id). */
+static const char *const console_pages[] = {"/",         "/incidents", "/incidents/", "/report", "/password",
+                                            "/plan",     "/duty",      "/monitors",    "/monitors/", "/users",
+                                            "/audit"};
+
+static bool console_page(const char *url)
+{
+    for (size_t i = 0; i < YJ_ARRAY_LEN(console_pages); i++) {
+        const char *p = console_pages[i];
+        size_t n = strlen(p);
+        if (strcmp(url, p) == 0 && (n == 1 || p[n - 1] != '/'))
+            return true;
+        if (n > 1 && p[n - 1] == '/' && strncmp(url, p, n) == 0 && url[n] && !strchr(url + n, '/'))
+            return true;
+    }
+    return false;
+}
 
 static const char *content_type(const char *path)
 {
@@ -40,6 +60,8 @@ bool web_serve(struct request *r)
     if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
         return false;
     char name[256] = "";
+    if (console_page(r->url))
+        snprintf(name, sizeof(name), "web/public/index.html");
     for (size_t i = 0; i < YJ_ARRAY_LEN(mounts) && !name[0]; i++) {
         size_t n = strlen(mounts[i].url);
         if (mounts[i].url[n - 1] != '/') {

@@ -13,7 +13,8 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { join } from 'node:path';
-import { SRC, tempDir, cleanup } from '../integration/helpers.mjs';
+import { SRC, tempDir, cleanup, until } from '../integration/helpers.mjs';
+import { receiver } from '../integration/receivers.mjs';
 import { startServer, Client } from '../integration/server.mjs';
 
 const require = createRequire(join(SRC, 'web/package.json'));
@@ -99,9 +100,9 @@ describe('web console', { skip }, () => {
     // The page moves focus to its content once it has loaded: wait for that before tabbing on.
     await anon.waitForSelector('#n-open');
     await anon.waitForFunction(() => document.activeElement && document.activeElement.id === 'app');
-    await anon.focus('#nav a[href="#/incidents"]');
+    await anon.focus('#nav a[href="/incidents"]');
     await anon.keyboard.press('Enter');
-    await anon.waitForFunction(() => location.hash === '#/incidents');
+    await anon.waitForFunction(() => location.pathname === '/incidents');
     await ctx.close();
 
     const desk = await open('duty1', PW);
@@ -109,7 +110,7 @@ describe('web console', { skip }, () => {
     const before = Number(await desk.textContent('#n-open'));
 
     const phone = await open('pr_officer', PW, { width: 390, height: 844 });
-    await phone.goto(srv.url + '/#/report');
+    await phone.goto(srv.url + '/report');
     await phone.waitForSelector('.report-form');
     await phone.selectOption('select[name=type]', 'public_opinion');
     await phone.fill('input[name=title]', TITLE);
@@ -129,7 +130,7 @@ describe('web console', { skip }, () => {
 
     // The dashboard changed without a reload.
     await desk.waitForFunction((n) => document.querySelector('#n-open') && document.querySelector('#n-open').textContent === String(n), before + 1);
-    assert.ok(await desk.isVisible(`#latest a[href="#/incidents/${number}"]`));
+    assert.ok(await desk.isVisible(`#latest a[href="/incidents/${number}"]`));
     // A signal arrives: the latest-signals panel shows it within its 5-second refresh.
     const sig = await admin.post('/api/v1/signals', { signals: [{ source: 'syslog',
       message: 'Nov 22 10:00:00 web-1 sshd[42]: Failed password for root from 203.0.113.77 port 22 ssh2' }] });
@@ -139,14 +140,14 @@ describe('web console', { skip }, () => {
     await shot(desk, 'dashboard');
 
     // The list, filtered through the URL.
-    await desk.goto(`${srv.url}/#/incidents?status=reported&text=${encodeURIComponent('不实信息')}`);
+    await desk.goto(`${srv.url}/incidents?status=reported&text=${encodeURIComponent('不实信息')}`);
     await desk.waitForSelector('#incident-table');
     assert.equal(await desk.locator('#incident-table tbody tr').count(), 1);
     assert.equal(await desk.inputValue('select[name=status]'), 'reported');
     await shot(desk, 'incidents');
 
     // The detail: the title is text, no script ran.
-    await desk.click(`#incident-table a[href="#/incidents/${number}"] >> nth=0`);
+    await desk.click(`#incident-table a[href="/incidents/${number}"] >> nth=0`);
     await desk.waitForSelector('#incident-title');
     assert.equal(await desk.textContent('#incident-title'), TITLE);
     assert.equal(await desk.evaluate(() => window.__xss), undefined);
@@ -162,7 +163,7 @@ describe('web console', { skip }, () => {
     assert.equal(await desk.locator('form.move').count(), 0);
     assert.equal(await desk.locator('form#activation').count(), 0);
     const lead = await open('leader1', PW);
-    await lead.goto(`${srv.url}/#/incidents/${number}`);
+    await lead.goto(`${srv.url}/incidents/${number}`);
     await lead.waitForSelector('#incident-title');
     await lead.click('form.move-assessing button[type=submit]');
     await lead.waitForSelector('form.move-responding', { state: 'attached' });
@@ -232,24 +233,24 @@ describe('web console', { skip }, () => {
 
     // An officer of another unit: not in the list, and the page says it is not found.
     const other = await open('it_officer', PW);
-    await other.goto(`${srv.url}/#/incidents`);
+    await other.goto(`${srv.url}/incidents`);
     await other.waitForSelector('main .panel');
-    assert.equal(await other.locator(`a[href="#/incidents/${number}"]`).count(), 0);
-    await other.goto(`${srv.url}/#/incidents/${number}`);
+    assert.equal(await other.locator(`a[href="/incidents/${number}"]`).count(), 0);
+    await other.goto(`${srv.url}/incidents/${number}`);
     await other.waitForSelector('main .error');
     assert.match(await other.textContent('main .error'), /not found|未找到|no incident/i);
 
     // The other pages render (and give the screenshots).
-    for (const [hash, sel, name] of [['#/plan', '.table', 'plan'], ['#/duty', '#duty', 'duty'], ['#/audit', '#audit', 'audit']]) {
-      const page = hash === '#/audit' ? await open('admin', srv.adminPassword) : desk;
-      await page.goto(srv.url + '/' + hash);
+    for (const [path, sel, name] of [['/plan', '.table', 'plan'], ['/duty', '#duty', 'duty'], ['/audit', '#audit', 'audit']]) {
+      const page = path === '/audit' ? await open('admin', srv.adminPassword) : desk;
+      await page.goto(srv.url + path);
       await page.waitForSelector(sel);
       await shot(page, name);
-      if (hash === '#/audit') assert.match(await page.textContent('#audit-verify'), /审计链完整/);
+      if (path === '/audit') assert.match(await page.textContent('#audit-verify'), /审计链完整/);
     }
     // Admin: a token for a log shipper, shown once; an account disabled.
     const adm = await open('admin', srv.adminPassword);
-    await adm.goto(srv.url + '/#/users');
+    await adm.goto(srv.url + '/users');
     await adm.waitForSelector('#new-token');
     await adm.fill('#new-token input[name=name]', 'syslog-shipper');
     await adm.click('#new-token button[type=submit]');
@@ -262,7 +263,7 @@ describe('web console', { skip }, () => {
     await shot(adm, 'users');
     // A leader changes the password through the page, is logged out, and logs in with the new one.
     const pwLead = await open('leader1', PW);
-    await pwLead.goto(srv.url + '/#/password');
+    await pwLead.goto(srv.url + '/password');
     await pwLead.waitForSelector('input[autocomplete=current-password]');
     await pwLead.fill('input[autocomplete=current-password]', PW);
     await pwLead.fill('input[autocomplete=new-password]', 'a much longer new passphrase');
@@ -299,6 +300,59 @@ describe('web console', { skip }, () => {
     assert.deepEqual(errors, []);
   });
 
+  test("the link in a webhook's message opens the incident after login; back and forward work", async () => {
+    const dir = tempDir('yj-e2e-link-');
+    const hook = await receiver('webhook', 'hook-secret');
+    process.env.YJ_TEST_HOOK = 'hook-secret';
+    const port = await new Promise((res) => {
+      const l = net.createServer().listen(0, '127.0.0.1', () => { const p = l.address().port; l.close(() => res(p)); });
+    });
+    const cfg = join(dir, 'yingji.yaml');
+    writeFileSync(cfg, `public_url: "http://127.0.0.1:${port}"\nchannels:\n`
+      + `  - {id: hook, type: webhook, url: "${hook.url}", secret_env: YJ_TEST_HOOK, timeout: 2s}\n`);
+    const lsrv = await startServer({ args: ['--config', cfg, '--listen', `127.0.0.1:${port}`] });
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+    try {
+      const ops = new Client(lsrv.url);
+      await ops.login('admin', lsrv.adminPassword);
+      const made = await ops.post('/api/v1/incidents', { type: 'website_tamper', title: '官网首页被篡改，出现博彩链接' });
+      assert.equal(made.status, 201, made.text);
+      const news = await until('the news reaches the webhook', () => hook.got.find((g) => /新事件/.test(g.body.subject)));
+      const link = news.body.body.match(/https?:\/\/\S+/)[0];
+      assert.equal(link, `http://127.0.0.1:${port}/incidents/${made.json.number}`);
+      // The leader taps the link on a phone: the login form, then that incident.
+      const page = await ctx.newPage();
+      page.on('pageerror', (e) => errors.push(`link: ${e}`));
+      await page.goto(link);
+      await page.fill('input[name=username]', 'admin');
+      await page.fill('input[name=password]', lsrv.adminPassword);
+      await page.click('button[type=submit]');
+      await page.waitForSelector('#incident-title');
+      assert.equal(await page.textContent('#incident-title'), '官网首页被篡改，出现博彩链接');
+      assert.equal(new URL(page.url()).pathname, `/incidents/${made.json.number}`);
+      // In-page navigation keeps real URLs, and the browser's back and forward buttons follow them.
+      await page.goto(`http://127.0.0.1:${port}/incidents`);
+      await page.waitForSelector('#incident-table');
+      await page.click(`#incident-table a[href="/incidents/${made.json.number}"] >> nth=0`);
+      await page.waitForSelector('#incident-title');
+      await page.goBack();
+      await page.waitForSelector('#incident-table');
+      assert.equal(new URL(page.url()).pathname, '/incidents');
+      await page.goForward();
+      await page.waitForSelector('#incident-title');
+      // A link of the old hash-routed console (in a bookmark or an old message) still opens the page.
+      await page.goto(`http://127.0.0.1:${port}/#/incidents/${made.json.number}`);
+      await page.waitForSelector('#incident-title');
+      assert.equal(new URL(page.url()).pathname, `/incidents/${made.json.number}`);
+      assert.deepEqual(errors, []);
+    } finally {
+      await ctx.close();
+      await lsrv.stop();
+      await hook.close();
+      cleanup(dir);
+    }
+  });
+
   test('a page whose data arrive late does not cover the page navigated to since', async () => {
     const page = await open('duty1', PW);
     await page.waitForSelector('#n-open');
@@ -311,10 +365,10 @@ describe('web console', { skip }, () => {
       await held;
       await route.continue();
     });
-    await page.click('#nav a[href="#/incidents"]');
+    await page.click('#nav a[href="/incidents"]');
     for (let i = 0; i < 100 && !asked; i++) await new Promise((r) => setTimeout(r, 20));
     assert.ok(asked > 0, 'the incidents page asked for its data');
-    await page.click('#nav a[href="#/report"]');
+    await page.click('#nav a[href="/report"]');
     await page.waitForSelector('input[name=title]');
     await page.fill('input[name=title]', '填写中');
     release();
@@ -409,7 +463,7 @@ describe('web console', { skip }, () => {
       await page.waitForSelector('#changes');
       assert.match(await page.textContent('#changes'), /不可用/);
       await page.waitForSelector('#response-chart canvas');
-      await page.goto(msrv.url + '/#/monitors/www');
+      await page.goto(msrv.url + '/monitors/www');
       await page.waitForSelector('#response-chart canvas');
       assert.match(await page.textContent('#uptime'), /24 h 100\.00%/);
       await shot(page, 'monitor');

@@ -1,6 +1,7 @@
-// app.js: the console's shell — session, navigation, the live event stream, and the hash router
-// (#/incidents?status=reported&text=… keeps filters in the URL, so a reload or a shared link
-// shows the same list).
+// app.js: the console's shell — session, navigation, the live event stream, and the router. Every
+// page is a real path the server answers with the console (src/http/web.c keeps the same list):
+// a link in a message opens /incidents/YJ-2026-0001 in one tap, and /incidents?status=reported
+// keeps filters in the URL, so a reload or a shared link shows the same list.
 import { get, del, setCsrf, ApiError } from './api.js';
 import { t, lang, setLang } from './i18n.js';
 import { h, view, navigated, Stale, setZone, errorBox } from './ui.js';
@@ -58,20 +59,20 @@ function stopStream() {
 
 function nav() {
   const role = state.user.role;
-  const items = [['#/', t('Situation')], ['#/incidents', t('Incidents')], ['#/report', t('Report')],
-    ['#/plan', t('Plan')], ['#/duty', t('Duty')]];
-  if (role !== 'officer') items.splice(2, 0, ['#/monitors', t('Monitors')]);
-  if (role === 'admin') items.push(['#/users', t('Users')]);
-  if (role === 'admin' || role === 'auditor') items.push(['#/audit', t('Audit')]);
-  const path = (location.hash.slice(1) || '/').split('?')[0];
-  const current = (href) => (href === '#/' ? path === '/' : path === href.slice(1) || path.startsWith(href.slice(1) + '/'));
+  const items = [['/', t('Situation')], ['/incidents', t('Incidents')], ['/report', t('Report')],
+    ['/plan', t('Plan')], ['/duty', t('Duty')]];
+  if (role !== 'officer') items.splice(2, 0, ['/monitors', t('Monitors')]);
+  if (role === 'admin') items.push(['/users', t('Users')]);
+  if (role === 'admin' || role === 'auditor') items.push(['/audit', t('Audit')]);
+  const path = location.pathname;
+  const current = (href) => (href === '/' ? path === '/' : path === href || path.startsWith(href + '/'));
   document.getElementById('nav').replaceChildren(...items.map(([href, label]) =>
     h('a', { href, class: current(href) ? 'active' : null, 'aria-current': current(href) ? 'page' : null }, label)));
   document.getElementById('who').replaceChildren(
     h('span', { class: 'user', title: state.user.role }, state.user.name, ' · ', t(state.user.role)),
     h('button', { class: 'link', type: 'button', onclick: () => { setLang(lang() === 'en' ? 'zh' : 'en'); render(); } },
       lang() === 'en' ? '中文' : 'English'),
-    h('a', { href: '#/password' }, t('Password')),
+    h('a', { href: '/password' }, t('Password')),
     h('button', { class: 'link', type: 'button', onclick: logout }, t('Log out')));
   document.getElementById('brand-name').textContent = lang() === 'en' ? 'Emergency desk' : '应急响应平台';
   document.documentElement.lang = lang() === 'en' ? 'en' : 'zh-CN';
@@ -81,8 +82,7 @@ async function logout() {
   try { await del('/api/v1/session'); } catch { /* already gone */ }
   state.user = null;
   stopStream();
-  location.hash = '#/';
-  render();
+  go('/');
 }
 
 export async function loggedIn(session) {
@@ -98,16 +98,22 @@ export async function loggedIn(session) {
 }
 
 export function params() {
-  const q = location.hash.split('?')[1] || '';
-  return new URLSearchParams(q);
+  return new URLSearchParams(location.search);
+}
+
+// To another page of the console without reloading it.
+export function go(url, replace = false) {
+  history[replace ? 'replaceState' : 'pushState'](null, '', url);
+  render();
 }
 
 export async function render() {
   navigated();
   const show = view();
   state.listener = null;
-  if (location.hash !== render.last) document.getElementById('toast').hidden = true; // a new page
-  render.last = location.hash;
+  const here = location.pathname + location.search;
+  if (here !== render.last) document.getElementById('toast').hidden = true; // a new page
+  render.last = here;
   const topbar = document.getElementById('topbar');
   if (!state.user) {
     try {
@@ -131,7 +137,7 @@ export async function render() {
     return;
   }
   nav();
-  const path = (location.hash.slice(1) || '/').split('?')[0];
+  const path = location.pathname;
   const route = routes.find((r) => r.re.test(path));
   if (!route || (route.roles && !route.roles.includes(state.user.role))) {
     show(h('section', { class: 'panel' }, h('h1', {}, '404'), h('p', {}, path)));
@@ -157,5 +163,18 @@ export async function render() {
   document.getElementById('app').focus({ preventScroll: true });
 }
 
-window.addEventListener('hashchange', render);
+// A click on a link to a page of the console stays in the page (a new tab, a download, the API
+// and other sites are the browser's).
+document.addEventListener('click', (ev) => {
+  const a = ev.target instanceof Element ? ev.target.closest('a[href]') : null;
+  if (!a || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
+  if (a.target || a.hasAttribute('download')) return;
+  const u = new URL(a.href, location.href);
+  if (u.origin !== location.origin || u.pathname.startsWith('/api/')) return;
+  ev.preventDefault();
+  go(u.pathname + u.search);
+});
+window.addEventListener('popstate', render);
+// Links of the hash-routed console (#/incidents/…), kept in bookmarks and old messages.
+if (location.hash.startsWith('#/')) history.replaceState(null, '', location.hash.slice(1));
 render();

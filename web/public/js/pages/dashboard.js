@@ -47,7 +47,7 @@ export async function dashboardPage() {
     const cd = h('span', { class: 'countdown' });
     clocks.push([cd, d]);
     return h('tr', { class: new Date(d.due_at) < Date.now() ? 'row-overdue' : null },
-      h('td', {}, h('a', { href: `#/incidents/${inc.number}` }, inc.number)),
+      h('td', {}, h('a', { href: `/incidents/${inc.number}` }, inc.number)),
       h('td', { class: 'title-cell' }, inc.title), h('td', {}, tDeadline(d.kind)),
       h('td', { class: 'nowrap' }, fmtTime(d.due_at)), h('td', { class: 'nowrap' }, cd));
   });
@@ -62,7 +62,7 @@ export async function dashboardPage() {
     const s = await get('/api/v1/signals?limit=10').catch(() => ({ items: [] }));
     signals.replaceChildren(...s.items.map((x) => h('tr', {}, h('td', { class: 'nowrap' }, fmtTime(x.time, { seconds: true })),
       h('td', {}, x.host || x.source), h('td', { class: 'title-cell msg' }, x.program ? `${x.program}: ` : '', x.message),
-      h('td', {}, x.rule || ''), h('td', { class: 'nowrap' }, x.incident ? h('a', { href: `#/incidents/${x.incident}` }, x.incident) : ''))));
+      h('td', {}, x.rule || ''), h('td', { class: 'nowrap' }, x.incident ? h('a', { href: `/incidents/${x.incident}` }, x.incident) : ''))));
     if (!s.items.length) signals.replaceChildren(h('tr', {}, h('td', { class: 'muted' }, '—')));
   };
   mount(
@@ -83,7 +83,7 @@ export async function dashboardPage() {
     signals ? h('section', { class: 'panel' }, h('h2', {}, t('Latest signals')), h('table', { class: 'table', id: 'signals' }, signals)) : null,
     h('section', { class: 'panel' }, h('h2', {}, t('Latest incidents')),
       h('table', { class: 'table', id: 'latest' }, h('tbody', {}, recent.items.slice(0, 8).map((i) => h('tr', {},
-        h('td', {}, h('a', { href: `#/incidents/${i.number}` }, i.number)), h('td', {}, levelBadge(i)),
+        h('td', {}, h('a', { href: `/incidents/${i.number}` }, i.number)), h('td', {}, levelBadge(i)),
         h('td', { class: 'title-cell' }, i.title), h('td', {}, tStatus(i.status)), h('td', {}, i.unit_name || i.unit),
         h('td', { class: 'nowrap' }, fmtTime(i.reported_at))))))));
   for (const el of document.querySelectorAll('.bar-fill')) el.style.width = `${el.dataset.w}%`;

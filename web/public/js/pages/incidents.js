@@ -1,8 +1,8 @@
-// 事件列表: filters, text search, sort and pages, all in the URL (#/incidents?status=…&cursor=…).
+// 事件列表: filters, text search, sort and pages, all in the URL (/incidents?status=…&cursor=…).
 import { get } from '../api.js';
 import { t, tStatus } from '../i18n.js';
 import { h, view, refresh, fmtTime, levelBadge, statusBadge } from '../ui.js';
-import { params, state, onLive } from '../app.js';
+import { params, state, onLive, go } from '../app.js';
 
 const STATUSES = ['reported', 'assessing', 'responding', 'recovering', 'reviewing', 'closed', 'dismissed'];
 
@@ -24,7 +24,7 @@ export async function incidentsPage() {
     ev.preventDefault();
     const f = new FormData(form), n = new URLSearchParams();
     for (const [k, v] of f.entries()) if (v) n.set(k, v);
-    location.hash = '#/incidents' + (n.toString() ? '?' + n.toString() : '');
+    go('/incidents' + (n.toString() ? '?' + n.toString() : ''));
   } },
   h('input', { name: 'text', type: 'search', placeholder: t('Search') + '…', value: p.get('text') || '', 'aria-label': t('Search') }),
   select('status', t('Status'), p.get('status'), STATUSES.map((s) => [s, tStatus(s)])),
@@ -37,9 +37,9 @@ export async function incidentsPage() {
   h('button', { type: 'submit', class: 'primary' }, t('Search')));
 
   const rows = page.items.map((i) => h('tr', {},
-    h('td', {}, h('a', { href: `#/incidents/${i.number}` }, i.number), i.drill ? h('span', { class: 'tag' }, t('Drill')) : null),
+    h('td', {}, h('a', { href: `/incidents/${i.number}` }, i.number), i.drill ? h('span', { class: 'tag' }, t('Drill')) : null),
     h('td', {}, levelBadge(i)),
-    h('td', { class: 'title-cell' }, h('a', { href: `#/incidents/${i.number}` }, i.title)),
+    h('td', { class: 'title-cell' }, h('a', { href: `/incidents/${i.number}` }, i.title)),
     h('td', {}, i.type_name || i.type), h('td', {}, statusBadge(i.status, tStatus(i.status))),
     h('td', {}, i.unit_name || i.unit), h('td', { class: 'nowrap' }, fmtTime(i.reported_at))));
   const next = new URLSearchParams(p);
@@ -52,7 +52,7 @@ export async function incidentsPage() {
         h('thead', {}, h('tr', {}, [t('Number'), t('Level'), t('Title'), t('Type'), t('Status'), t('Unit'), t('Reported')].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, rows)) : h('p', { class: 'muted' }, t('No incidents match')),
       h('div', { class: 'pager' },
-        p.get('cursor') ? h('a', { href: '#/incidents?' + first.toString() }, t('First page')) : null,
-        page.next ? h('a', { href: '#/incidents?' + next.toString(), rel: 'next' }, t('Next page')) : null)));
+        p.get('cursor') ? h('a', { href: '/incidents?' + first.toString() }, t('First page')) : null,
+        page.next ? h('a', { href: '/incidents?' + next.toString(), rel: 'next' }, t('Next page')) : null)));
   onLive(() => { if (!p.get('cursor')) refresh(incidentsPage); });
 }

@@ -50,7 +50,7 @@ function guardPanel(sites, roots, found) {
     h('h2', {}, t('Latest findings')),
     found.length ? h('ul', { class: 'plain', id: 'findings' }, found.map((sig) => h('li', {},
       h('div', {}, h('span', { class: 'muted' }, fmtTime(sig.time, { seconds: true }), ' '), sig.message,
-        sig.incident ? h('a', { href: `#/incidents/${sig.incident}` }, ` ${sig.incident}`) : null),
+        sig.incident ? h('a', { href: `/incidents/${sig.incident}` }, ` ${sig.incident}`) : null),
       evidence(sig) ? h('pre', { class: 'evidence' }, evidence(sig)) : null))) : h('p', { class: 'muted' }, '—'));
 }
 
@@ -68,7 +68,7 @@ export async function monitorsPage() {
     h('thead', {}, h('tr', {}, [t('Monitor'), t('Status'), t('Since'), t('Response'), t('24 h'), t('7 d'), t('30 d'), t('Last problem')]
       .map((x) => h('th', {}, x)))),
     h('tbody', {}, items.map((m) => h('tr', { class: m.status === 'down' ? 'row-bad' : certSoon(m) ? 'row-warn' : '' },
-      h('td', {}, h('a', { href: `#/monitors/${encodeURIComponent(m.id)}` }, m.id), h('div', { class: 'muted small' }, m.target)),
+      h('td', {}, h('a', { href: `/monitors/${encodeURIComponent(m.id)}` }, m.id), h('div', { class: 'muted small' }, m.target)),
       h('td', {}, badge(m.status)), h('td', {}, m.since ? fmtTime(m.since) : '—'), h('td', {}, m.status === 'down' ? '—' : ms(m.elapsed_ms)),
       h('td', {}, pct(m.day)), h('td', {}, pct(m.week)), h('td', {}, pct(m.month)), h('td', {}, problem(m))))))
     : h('p', { class: 'muted' }, t('No monitors are configured (monitors: in yingji.yaml)'))),

@@ -1,7 +1,7 @@
 import { post } from '../api.js';
 import { t } from '../i18n.js';
 import { h, view, field, errorBox, toast } from '../ui.js';
-import { state, render } from '../app.js';
+import { state, render, go } from '../app.js';
 
 // forced: the account must change its password before anything else (first login, or reset by
 // an administrator); the page says so and is all there is.
@@ -18,8 +18,9 @@ export function passwordPage(forced = false) {
         await post('/api/v1/session/password', { old: old.value, new: nw.value });
         toast(t('Password changed; log in again'), 'ok');
         state.user = null;
-        location.hash = '#/';
-        render();
+        // After the forced change, on to the page the person came for; else to the start.
+        if (forced) render();
+        else go('/');
       } catch (e) { msg.replaceChildren(errorBox(e)); }
     } }, field(t('Old password'), old), field(t('New password'), nw, '≥ 10'), msg,
     h('button', { type: 'submit', class: 'primary' }, t('Change password')))));

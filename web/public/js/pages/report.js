@@ -31,10 +31,10 @@ export function reportPage() {
           attached = e;
         }
       }
-      mount(h('section', { class: 'panel narrow done-box' }, h('h1', {}, t('Reported as'), ' ', h('a', { href: `#/incidents/${inc.number}`, id: 'reported-number' }, inc.number)),
+      mount(h('section', { class: 'panel narrow done-box' }, h('h1', {}, t('Reported as'), ' ', h('a', { href: `/incidents/${inc.number}`, id: 'reported-number' }, inc.number)),
         h('p', {}, inc.title), h('p', { class: 'muted' }, `${inc.type_name} · ${inc.level_name} → ${inc.unit_name}`),
         attached instanceof Error ? errorBox(attached) : attached ? h('p', { id: 'attached' }, `${t('Attachment')}：${attached.name}`) : null,
-        h('a', { class: 'button', href: '#/report', onclick: () => setTimeout(reportPage) }, t('Report'))));
+        h('a', { class: 'button', href: '/report' }, t('Report'))));
     } catch (e) {
       msg.replaceChildren(errorBox(e));
       if (e.field && form.elements[e.field]) form.elements[e.field].focus();
