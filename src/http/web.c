@@ -9,11 +9,11 @@
 
 #include <sodium.h>
 
-/* URL prefix → embedded directory. ECharts comes from npm (web/package-lock.json). */
+/* URL prefix → embedded directory. ECharts is vendored in web/vendor (scripts/vendor-web.sh). */
 static const struct {
     const char *url, *dir;
 } mounts[] = {
-    {"/vendor/echarts.min.js", "web/node_modules/echarts/dist/echarts.min.js"},
+    {"/vendor/echarts.min.js", "web/vendor/echarts/echarts.min.js"},
     {"/", "web/public/"},
 };
 
