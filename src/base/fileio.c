@@ -59,3 +59,23 @@ char *yj_read_file(const char *path, size_t max, size_t *len)
     *len = got;
     return buf;
 }
+
+int yj_mkdirs(const char *dir, unsigned mode)
+{
+    char *p = xstrdup(dir);
+    int rc = 0;
+    for (char *q = p + 1; *q && rc == 0; q++) {
+        if (*q != '/')
+            continue;
+        *q = 0;
+        if (mkdir(p, (mode_t)mode) != 0 && errno != EEXIST)
+            rc = -1;
+        *q = '/';
+    }
+    if (rc == 0 && mkdir(p, (mode_t)mode) != 0 && errno != EEXIST)
+        rc = -1;
+    int e = errno;
+    free(p);
+    errno = e;
+    return rc;
+}

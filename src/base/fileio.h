@@ -13,4 +13,7 @@ int yj_write_file_atomic(const char *path, const void *data, size_t len, unsigne
  * EFBIG when it is larger. */
 char *yj_read_file(const char *path, size_t max, size_t *len);
 
+/* Creates dir and its missing parents (each with mode). 0, or -1 with errno. */
+int yj_mkdirs(const char *dir, unsigned mode);
+
 #endif

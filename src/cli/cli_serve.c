@@ -1,7 +1,9 @@
-/* cli_serve.c: `yingji serve` — migrate, make sure someone can log in, then run the server.
- * On the very first start it creates the administrator with a random one-time password and
- * prints it once; it never prints a password again. */
+/* cli_serve.c: `yingji serve` — lock the data directory, migrate, check the data's plan, run the
+ * server, and on the very first start create the administrator with a random one-time password
+ * and print it once (never again). The account is made only once the server listens: a start
+ * that fails on a port in use must not leave an account whose password nobody saw. */
 #include "../base/common.h"
+#include "../base/dirlock.h"
 #include "../engine/account.h"
 #include "../http/http.h"
 #include "../plan/plan.h"
@@ -13,45 +15,54 @@
 #include <sodium.h>
 
 static const char serve_usage[] =
-    "usage: yingji serve [--listen ADDR:PORT] [--config FILE] [--data DIR] [--plan FILE]\n"
+    "usage: yingji serve [--listen ADDR:PORT] [--config FILE] [--data DIR] [--plan FILE] [--plan-change]\n"
     "\n"
-    "Runs the HTTP API (and later the console) until SIGTERM or SIGINT; SIGHUP reloads the plan\n"
-    "(a plan with errors is refused and the old one stays). Defaults: 127.0.0.1:8080, ./data,\n"
-    "the built-in university plan; see yingji.example.yaml for every setting.\n";
+    "Runs the HTTP API and the console until SIGTERM or SIGINT; SIGHUP reloads the plan (a plan\n"
+    "with errors is refused and the old one stays). Defaults: 127.0.0.1:8080, ./data, the built-in\n"
+    "university plan; see yingji.example.yaml for every setting. One server per data directory.\n"
+    "\n"
+    "  --plan-change  the data were made with another plan (another plan.id): move them to this one\n"
+    "                 (recorded in the audit log; incidents keep the names they were made with)\n";
 
-/* First start: an administrator with a random password, which must be changed after login. */
-static int ensure_admin(struct cli *c)
+/* First start: an administrator with a random password, which must be changed after login.
+ * Called by the server once it listens (c still holds the store cli_open opened). */
+static int create_admin(void *arg)
 {
+    struct cli *c = arg;
     struct yj_err err = {0};
-    int64_t users = 0;
-    if (store_user_count(c->store, &users, &err) < 0)
-        return cli_fail(err.code, err.msg);
-    if (users > 0)
-        return 0;
     /* 16 characters from an alphabet without look-alikes (0/O, 1/l/I): ~90 bits, easy to type. */
     static const char alphabet[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     char password[17];
-    if (sodium_init() < 0)
-        return cli_fail(YJ_ESTORE, "libsodium could not initialise");
+    int rc = 0;
+    if (sodium_init() < 0) {
+        rc = cli_fail(YJ_ESTORE, "libsodium could not initialise");
+        goto out;
+    }
     for (size_t i = 0; i < 16; i++)
         password[i] = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
     password[16] = 0;
     c->ctx.actor = "system:first-start";
-    if (account_create(&c->ctx, "admin", "admin", NULL, password, true, NULL, &err) < 0)
-        return cli_fail(err.code, err.msg);
+    rc = account_create(&c->ctx, "admin", "admin", NULL, password, true, NULL, &err);
     c->ctx.actor = c->actor;
+    if (rc < 0) {
+        rc = cli_fail(err.code, err.msg);
+        goto out;
+    }
     printf("yingji: first start: created the administrator account\n"
            "  user:     admin\n"
            "  password: %s   (shown only now; you set your own at the first login)\n",
            password);
-    sodium_memzero(password, sizeof(password));
     fflush(stdout);
-    return 0;
+out:
+    sodium_memzero(password, sizeof(password));
+    cli_close(c);
+    return rc;
 }
 
 int cli_serve(struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {{"listen", required_argument, NULL, 'l'}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"listen", required_argument, NULL, 'l'}, {"plan-change", no_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
     if (cli_wants_help(argc, argv)) {
         fputs(serve_usage, stdout);
         return 0;
@@ -62,6 +73,8 @@ int cli_serve(struct cli *c, int argc, char **argv)
     while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         if (ch == 'l')
             config_set(&c->cfg.listen, optarg);
+        else if (ch == 'c')
+            c->plan_change = true;
         else if (ch == ':')
             return cli_usage("%s needs a value", argv[optind - 1]);
         else
@@ -78,13 +91,30 @@ int cli_serve(struct cli *c, int argc, char **argv)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    int rc = cli_open(c, true);
-    if (rc)
+    /* Before anything touches the data: a second server would run the clock twice. */
+    struct dirlock *lock = NULL;
+    struct yj_err err = {0};
+    char *what = xasprintf("yingji serve on %s", c->cfg.listen);
+    int rc = dirlock_take(c->data_dir, what, &lock, &err);
+    free(what);
+    if (rc < 0)
+        return cli_fail(rc, err.msg);
+    if ((rc = cli_open(c, true)) != 0) {
+        cli_close(c);
+        dirlock_release(lock);
         return rc;
-    if ((rc = ensure_admin(c)) != 0)
+    }
+    int64_t users = 0;
+    if (store_user_count(c->store, &users, &err) < 0) {
+        rc = cli_fail(err.code, err.msg);
+        cli_close(c);
+        dirlock_release(lock);
         return rc;
-    /* The server opens its own connections per thread and loads its own plan reference. */
-    cli_close(c);
+    }
+    /* The server opens its own connections per thread and loads its own plan reference; the
+     * first start keeps this one until the administrator is made. */
+    if (users > 0)
+        cli_close(c);
     /* data_dir and plan_path may point into cfg itself: copy before replacing. */
     char *data = xstrdup(c->data_dir), *plan = xstrdup(c->plan_path);
     config_set(&c->cfg.data, data);
@@ -93,6 +123,9 @@ int cli_serve(struct cli *c, int argc, char **argv)
     free(plan);
     c->data_dir = c->cfg.data;
     c->plan_path = c->cfg.plan;
-    struct server_options opt = {.cfg = &c->cfg};
-    return server_run(&opt);
+    struct server_options opt = {.cfg = &c->cfg, .listening = users > 0 ? NULL : create_admin, .arg = c};
+    rc = server_run(&opt);
+    cli_close(c); /* when the server stopped before it listened */
+    dirlock_release(lock);
+    return rc;
 }

@@ -110,7 +110,11 @@ struct request {
 
 struct server_options {
     struct yj_config *cfg; /* listen, data, plan, limits, TLS */
-    bool quiet;
+    /* Called once the server listens, before it says so and before any source starts (the first
+     * start creates its administrator here, so that a port in use cannot swallow the one-time
+     * password). A nonzero return stops the server with that exit status. May be NULL. */
+    int (*listening)(void *arg);
+    void *arg;
 };
 
 /* Runs the server until SIGTERM/SIGINT; SIGHUP reloads the plan. Returns an exit status. */

@@ -1188,6 +1188,11 @@ int server_run(const struct server_options *opt)
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     int bound = di ? di->port : port;
+    if (opt->listening && (status = opt->listening(opt->arg)) != 0) {
+        MHD_stop_daemon(srv->daemon);
+        goto out;
+    }
+    status = 1;
     if (start_sources(srv, &err) < 0 || watchers_start(srv, cfg, &srv->watchers, &err) < 0) {
         fprintf(stderr, "yingji: %s\n", err.msg);
         MHD_stop_daemon(srv->daemon);

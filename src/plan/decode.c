@@ -6,6 +6,7 @@
 #include "../base/timeutil.h"
 #include "decode.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <libfyaml.h>
 
@@ -414,6 +415,37 @@ void decode_release(const struct decode_schema *s, void *obj)
     }
 }
 
+/* A key written with the full-width colon of a Chinese input method (timezone：Asia/Shanghai) is
+ * not a key to YAML, and libfyaml's complaint lands on a later line. Finds the first line that
+ * starts like a key (optionally after "- ") followed by "：": true, its line and column (in
+ * characters) and the key. */
+static bool fullwidth_colon(const char *data, size_t len, int *line, int *col, char *key, size_t key_size)
+{
+    static const char colon[] = "\xef\xbc\x9a"; /* U+FF1A */
+    int ln = 1;
+    for (size_t i = 0; i < len; ln++) {
+        const char *p = data + i, *end = memchr(p, '\n', len - i);
+        size_t n = end ? (size_t)(end - p) : len - i;
+        size_t k = 0;
+        while (k < n && p[k] == ' ')
+            k++;
+        if (k + 1 < n && p[k] == '-' && p[k + 1] == ' ')
+            for (k += 2; k < n && p[k] == ' '; k++) {
+            }
+        size_t start = k;
+        while (k < n && (isalnum((unsigned char)p[k]) || p[k] == '_'))
+            k++;
+        if (k > start && k + 3 <= n && memcmp(p + k, colon, 3) == 0) {
+            *line = ln;
+            *col = (int)k + 1;
+            snprintf(key, key_size, "%.*s", (int)(k - start), p + start);
+            return true;
+        }
+        i += n + 1;
+    }
+    return false;
+}
+
 struct fy_document *decode_parse(struct decoder *d, const char *data, size_t len)
 {
     /* Find the first invalid byte ourselves so the message can point at it. */
@@ -455,7 +487,14 @@ struct fy_document *decode_parse(struct decoder *d, const char *data, size_t len
         void *it = NULL;
         struct fy_diag_error *e;
         size_t before = d->n_diags;
-        while ((e = fy_diag_errors_iterate(diag, &it)) != NULL)
+        int fl = 0, fc = 0;
+        char key[64];
+        if (fullwidth_colon(data, len, &fl, &fc, key, sizeof(key)))
+            decode_error_line(d, fl, fc,
+                              "\"%s\" is followed by the full-width colon \"：\" (a Chinese input method's): YAML "
+                              "needs the ASCII colon and a space, as in \"%s: ...\"",
+                              key, key);
+        while (d->n_diags == before && (e = fy_diag_errors_iterate(diag, &it)) != NULL)
             decode_error_line(d, e->line + 1, e->column + 1, "%s", e->msg);
         if (d->n_diags == before)
             decode_error_line(d, 1, 1, "not valid YAML");
