@@ -3,6 +3,7 @@
  * code and a message, and the message is printed here or in the group, once. */
 #include "../base/common.h"
 #include "../engine/audit.h"
+#include "../engine/plan_identity.h"
 #include "../plan/plan.h"
 #include "../store/store.h"
 #include "cli.h"
@@ -145,7 +146,17 @@ int cli_open(struct cli *c, bool with_store)
         rc = audit_key_open(c->store, key, yj_ctx_now(&c->ctx), c->actor, &c->audit_key, &err);
     }
     free(key);
-    return rc < 0 ? cli_fail(rc, err.msg) : 0;
+    if (rc < 0)
+        return cli_fail(rc, err.msg);
+    if (c->audit_key_optional) /* reading only */
+        return 0;
+    bool changed = false;
+    if ((rc = plan_identity_check(&c->ctx, c->plan_change, &changed, &err)) < 0)
+        return cli_fail(rc, err.msg);
+    if (changed)
+        printf("yingji: these data now follow the plan \"%s\" (id %s); the change is in the audit log\n",
+               c->plan->meta.name, c->plan->meta.id);
+    return 0;
 }
 
 void cli_close(struct cli *c)

@@ -22,16 +22,17 @@ struct cli {
     struct plan *plan;
     struct store *store;
     struct audit_key *audit_key; /* signs the audit head (cli_open with the store) */
-    bool audit_key_optional;     /* audit verify: read the key if there is one, never make it */
     char actor[128];
+    bool audit_key_optional; /* audit verify: read the key if there is one, never make it */
+    bool plan_change;        /* serve --plan-change: the data may move to this plan */
 };
 
 /* Entry point used by main(). Returns the process exit status. */
 int cli_main(int argc, char **argv);
 
 /* Loads the plan (printing every diagnostic on failure) and, when with_store, opens and
- * migrates the store and loads (or makes) the audit key its writes are signed with. Returns 0
- * or an exit status. */
+ * migrates the store, loads (or makes) the audit key its writes are signed with and refuses a
+ * store made with another plan (unless plan_change). Returns 0 or an exit status. */
 int cli_open(struct cli *c, bool with_store);
 void cli_close(struct cli *c);
 

@@ -110,6 +110,31 @@ static int timeline(struct yj_ctx *ctx, int64_t id, int64_t at, const char *kind
     return rc;
 }
 
+/* Keeps with the row the names its type, class, level and unit have in this plan, so that it still
+ * reads right under a later plan without those ids (a name the plan lacks stays as it was). */
+static void stamp_names(const struct plan *plan, struct store_incident *inc)
+{
+    json_t *was = inc->names ? json_loads(inc->names, 0, NULL) : NULL;
+    const struct plan_type *t = plan_type(plan, inc->type);
+    const struct plan_class *c = plan_class(plan, inc->class_id);
+    const struct plan_level *l = plan_level(plan, inc->level);
+    const struct plan_unit *u = plan_unit(plan, inc->unit);
+    const char *names[][2] = {{"type", t ? t->name : NULL}, {"class", c ? c->name : NULL},
+                              {"level", l ? l->name : NULL}, {"unit", u ? u->name : NULL}};
+    json_t *o = json_object();
+    for (size_t i = 0; i < YJ_ARRAY_LEN(names); i++) {
+        json_t *old = was ? json_object_get(was, names[i][0]) : NULL;
+        if (names[i][1])
+            json_object_set_new(o, names[i][0], json_string(names[i][1]));
+        else if (json_is_string(old))
+            json_object_set(o, names[i][0], old);
+    }
+    json_decref(was);
+    free(inc->names);
+    inc->names = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+}
+
 static int add_deadline(struct yj_ctx *ctx, int64_t id, const char *kind, int64_t due, int64_t met,
                         struct yj_err *err)
 {
@@ -279,6 +304,7 @@ int incident_report(struct yj_ctx *ctx, const struct incident_report_req *req, s
     if ((rc = store_incident_next_seq(ctx->store, inc.year, &inc.seq, err)) < 0)
         goto out;
     inc.number = xasprintf("%s-%lld-%04lld", plan->meta.number_prefix, (long long)inc.year, (long long)inc.seq);
+    stamp_names(plan, &inc);
     if ((rc = store_incident_insert(ctx->store, &inc, err)) < 0)
         goto out;
 
@@ -673,6 +699,7 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
     if ((rc = store_begin(ctx->store, err)) < 0)
         goto out;
     began = true;
+    stamp_names(ctx->plan, &inc);
     if ((rc = store_incident_update(ctx->store, &inc, expected_version, err)) < 0)
         goto out;
     if (strcmp(status, INCIDENT_ASSESSING) == 0 || strcmp(status, INCIDENT_DISMISSED) == 0)
@@ -755,6 +782,7 @@ static int record_change(struct yj_ctx *ctx, struct store_incident *inc, const c
         return rc;
     int64_t expected = inc->version;
     inc->updated_at = now;
+    stamp_names(ctx->plan, inc);
     rc = store_incident_update(ctx->store, inc, expected, err);
     for (const char *const *m = met; rc == 0 && m && *m; m++) {
         rc = store_deadline_meet(ctx->store, inc->id, *m, now, err);

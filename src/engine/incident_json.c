@@ -25,6 +25,15 @@ static int add_timeline(const struct store_timeline_entry *e, void *ud)
     return 0;
 }
 
+/* The name in the current plan, else the one kept with the row from the plan it was made with. */
+static json_t *name_of(const char *in_plan, json_t *kept, const char *key)
+{
+    if (in_plan)
+        return json_string(in_plan);
+    json_t *k = kept ? json_object_get(kept, key) : NULL;
+    return json_is_string(k) ? json_incref(k) : json_null();
+}
+
 json_t *incident_json(struct yj_ctx *ctx, const struct store_incident *inc, enum incident_view view,
                       int64_t *changes_at, struct yj_err *err)
 {
@@ -36,16 +45,17 @@ json_t *incident_json(struct yj_ctx *ctx, const struct store_incident *inc, enum
     const struct gbt_category *cat = NULL;
     const struct gbt_subcategory *sub = plan_gbt(plan, inc->gbt_subcategory, &cat);
 
+    json_t *kept = inc->names ? json_loads(inc->names, 0, NULL) : NULL;
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer(inc->id));
     json_object_set_new(o, "number", json_string(inc->number));
     json_object_set_new(o, "title", json_string(inc->title));
     json_object_set_new(o, "type", json_string(inc->type));
-    json_object_set_new(o, "type_name", yj_json_str(t ? t->name : NULL));
+    json_object_set_new(o, "type_name", name_of(t ? t->name : NULL, kept, "type"));
     json_object_set_new(o, "class", json_string(inc->class_id));
-    json_object_set_new(o, "class_name", yj_json_str(c ? c->name : NULL));
+    json_object_set_new(o, "class_name", name_of(c ? c->name : NULL, kept, "class"));
     json_object_set_new(o, "level", json_string(inc->level));
-    json_object_set_new(o, "level_name", yj_json_str(l ? l->name : NULL));
+    json_object_set_new(o, "level_name", name_of(l ? l->name : NULL, kept, "level"));
     json_object_set_new(o, "national_level", json_string(incident_national_roman((int)inc->national_level)));
     json_object_set_new(o, "national_level_name", json_string(plan_national_name((int)inc->national_level)));
     json_object_set_new(o, "warning_color", json_string(plan_national_color((int)inc->national_level)));
@@ -53,7 +63,7 @@ json_t *incident_json(struct yj_ctx *ctx, const struct store_incident *inc, enum
     json_object_set_new(o, "gbt_subcategory", yj_json_str(sub ? sub->name : inc->gbt_subcategory));
     json_object_set_new(o, "status", json_string(inc->status));
     json_object_set_new(o, "unit", json_string(inc->unit));
-    json_object_set_new(o, "unit_name", yj_json_str(u ? u->name : NULL));
+    json_object_set_new(o, "unit_name", name_of(u ? u->name : NULL, kept, "unit"));
     json_object_set_new(o, "drill", json_boolean(inc->drill));
     json_object_set_new(o, "reporter", json_string(inc->reporter));
     json_object_set_new(o, "reported_at", yj_json_time(inc->reported_at));
@@ -62,6 +72,7 @@ json_t *incident_json(struct yj_ctx *ctx, const struct store_incident *inc, enum
     json_object_set_new(o, "version", json_integer(inc->version));
     json_object_set_new(o, "signal_count", json_integer(inc->signal_count));
     json_object_set_new(o, "last_signal_at", yj_json_time(inc->last_signal_at));
+    json_decref(kept);
     if (view >= INCIDENT_FULL) {
         json_object_set_new(o, "fingerprint", yj_json_str(inc->fingerprint));
         json_object_set_new(o, "gbt_category_id", json_string(inc->gbt_category));

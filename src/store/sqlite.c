@@ -3,6 +3,7 @@
  * incident change and small indexed reads; statements are prepared once and cached. */
 #include "../base/common.h"
 #include "../base/embed.h"
+#include "../base/fileio.h"
 #include "../base/timeutil.h"
 #include "store.h"
 
@@ -32,6 +33,7 @@ static const char *const migrations[] = {
     "src/store/migrations/sqlite/0016_audit_state.sql",
     "src/store/migrations/sqlite/0017_access.sql",
     "src/store/migrations/sqlite/0018_deadline_outcome.sql",
+    "src/store/migrations/sqlite/0019_plan_identity.sql",
 };
 
 #define STMT_CACHE 128
@@ -156,24 +158,10 @@ static int exec(struct store *st, const char *sql, const char *doing, struct yj_
 
 static int mkdirs(const char *dir, struct yj_err *err)
 {
-    char *p = xstrdup(dir);
-    for (char *q = p + 1; *q; q++) {
-        if (*q != '/')
-            continue;
-        *q = 0;
-        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-            int e = errno;
-            free(p);
-            return yj_err_set(err, YJ_EIO, "cannot create data directory %s: %s", dir, strerror(e));
-        }
-        *q = '/';
-    }
-    int rc = 0;
     /* The store holds password, session and token hashes: the directory is the service's own. */
-    if (mkdir(p, 0700) != 0 && errno != EEXIST)
-        rc = yj_err_set(err, YJ_EIO, "cannot create data directory %s: %s", dir, strerror(errno));
-    free(p);
-    return rc;
+    if (yj_mkdirs(dir, 0700) < 0)
+        return yj_err_set(err, YJ_EIO, "cannot create data directory %s: %s", dir, strerror(errno));
+    return 0;
 }
 
 static void build_sql(struct store *st)
@@ -1219,6 +1207,41 @@ int store_user_count(struct store *st, int64_t *n, struct yj_err *err)
 {
     static const char sql[] = "SELECT count(*) FROM users";
     return query_int(st, sql, NULL, n, "counting users", err);
+}
+
+/* ---- which plan the data were made with ---- */
+
+int store_plan_identity_get(struct store *st, struct store_plan_identity *out, struct yj_err *err)
+{
+    static const char sql[] = "SELECT plan_id, name, since FROM plan_identity WHERE only = 1";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        snprintf(out->plan_id, sizeof(out->plan_id), "%s", (const char *)sqlite3_column_text(s, 0));
+        snprintf(out->name, sizeof(out->name), "%s", (const char *)sqlite3_column_text(s, 1));
+        out->since = sqlite3_column_int64(s, 2);
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE)
+        return yj_err_set(err, YJ_ENOTFOUND, "no plan recorded for these data yet");
+    return rc == SQLITE_ROW ? 0 : sql_fail(st, rc, "reading which plan the data were made with", err);
+}
+
+int store_plan_identity_set(struct store *st, const char *plan_id, const char *name, int64_t since,
+                            struct yj_err *err)
+{
+    static const char sql[] = "INSERT INTO plan_identity (only, plan_id, name, since) VALUES (1, ?, ?, ?) "
+                              "ON CONFLICT (only) DO UPDATE SET plan_id = excluded.plan_id, name = excluded.name, "
+                              "since = excluded.since";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, plan_id);
+    bind_text(s, 2, name);
+    sqlite3_bind_int64(s, 3, since);
+    return step_done(st, s, "recording which plan the data are used with", err);
 }
 
 /* ---- sessions ---- */

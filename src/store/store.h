@@ -40,7 +40,8 @@ struct store;
     X(support, "support")                                                                                \
     X(scene, "scene")                                                                                    \
     X(dismiss_reason, "dismiss_reason")                                                                  \
-    X(fingerprint, "fingerprint")
+    X(fingerprint, "fingerprint")                                                                        \
+    X(names, "names") /* JSON: the names in the plan it was made or last changed with */
 
 /* Integer columns (times are UTC ms, 0 = not yet). X(member, column). */
 #define STORE_INCIDENT_INT(X)                                                                            \
@@ -265,6 +266,18 @@ int store_user_update(struct store *st, const struct store_user *u, struct yj_er
 typedef int (*store_user_cb)(const struct store_user *u, void *ud);
 int store_user_list(struct store *st, store_user_cb cb, void *ud, struct yj_err *err);
 int store_user_count(struct store *st, int64_t *n, struct yj_err *err);
+
+/* ---- which plan the data were made with ---- */
+
+struct store_plan_identity {
+    char plan_id[128];
+    char name[256];
+    int64_t since;
+};
+/* YJ_ENOTFOUND when none is recorded yet (data made before 0019, or a new store). */
+int store_plan_identity_get(struct store *st, struct store_plan_identity *out, struct yj_err *err);
+int store_plan_identity_set(struct store *st, const char *plan_id, const char *name, int64_t since,
+                            struct yj_err *err);
 
 struct store_session {
     int64_t id;

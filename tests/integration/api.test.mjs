@@ -23,7 +23,7 @@ describe('server basics', () => {
     assert.match(srv.startup, /password: [A-Za-z2-9]{16} {3}\(shown only now; you set your own at the first login\)/);
     const h = await fetch(`${srv.url}/healthz`);
     assert.equal(h.status, 200);
-    assert.deepEqual(await h.json(), { status: 'ok', store: 'ok', schema: 18 });
+    assert.deepEqual(await h.json(), { status: 'ok', store: 'ok', schema: 19 });
     const o = await fetch(`${srv.url}/api/v1/openapi.yaml`);
     assert.equal(o.status, 200);
     assert.match(await o.text(), /^openapi: 3/);
@@ -667,7 +667,7 @@ describe('deployment config and TLS', () => {
       assert.equal(shown.plan.id, 'wushan-justice');
       const rep = yj(['--config', f, 'incident', 'report', '--type', 'intrusion', '--title', '配置'], {});
       assert.equal(rep.code, 0, rep.stderr);
-      assert.equal(yj(['--data', join(dir, 'from-config'), 'incident', 'list', '--json']).json.items.length, 1);
+      assert.equal(yj(['--data', join(dir, 'from-config'), '--plan', 'builtin:county-bureau', 'incident', 'list', '--json']).json.items.length, 1);
       // --listen and --data beat the file; its plan and limits still apply.
       const srv = await startServer({ args: ['--config', f], data: join(dir, 'flag-data') });
       try {

@@ -1,11 +1,12 @@
 // The desk as an office meets it (issue 15): the links messages carry open the console, and a
-// message without them says how to get them.
+// message without them says how to get them; setting it up for real (one server per data dir,
+// the first start's password, a change of plan, a plan typed with a Chinese input method).
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
-import { tempDir, cleanup, until } from './helpers.mjs';
+import { BIN, SRC, tempDir, cleanup, until, yj, spawn } from './helpers.mjs';
 import { receiver } from './receivers.mjs';
 import { startServer, Client } from './server.mjs';
 
@@ -41,6 +42,10 @@ describe('links into the console', () => {
         assert.match(p.type, /^text\/html/, path);
         assert.equal(p.text, index.text, `${path} is the console`);
       }
+      // The console's ECharts is the committed copy (the build needs no npm registry).
+      const charts = await fetch(srv.url + '/vendor/echarts.min.js');
+      assert.equal(charts.status, 200);
+      assert.ok(Buffer.from(await charts.arrayBuffer()).equals(readFileSync(join(SRC, 'web/vendor/echarts/echarts.min.js'))));
       for (const path of ['/incidents/YJ-2026-0001/timeline', '/nothing', '/incidentsx', '/users/x']) {
         assert.equal((await page(srv.url, path)).status, 404, path);
       }
@@ -83,5 +88,128 @@ describe('links into the console', () => {
       await srv.stop();
       await hook.close();
     }
+  });
+});
+
+// `yingji serve` run to its end (or killed after ms): {code, stdout, stderr, ms}.
+function serveOnce(args, ms = 10000) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const p = spawn(BIN, ['serve', ...args], { env: { ...process.env, TZ: 'UTC' } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => { stdout += d; });
+    p.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => p.kill('SIGKILL'), ms);
+    p.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr, ms: Date.now() - t0 }); });
+  });
+}
+
+describe('setting it up', () => {
+  test('a second server on a data dir in use refuses at once and names the holder; a crash leaves no lock', async () => {
+    const first = await startServer();
+    let again;
+    try {
+      const second = await serveOnce(['--data', first.data, '--listen', '127.0.0.1:0']);
+      assert.notEqual(second.code, 0, second.stdout);
+      assert.ok(second.ms < 5000, `refused at once (${second.ms} ms)`);
+      assert.match(second.stderr, new RegExp(`in use by process ${first.proc.pid} \\(yingji serve on 127\\.0\\.0\\.1:0\\)`));
+      assert.doesNotMatch(second.stdout, /listening/);
+      // The holder is killed outright: the kernel drops its lock, and a new server starts.
+      first.proc.kill('SIGKILL');
+      await first.exited;
+      again = await startServer({ data: first.data });
+      assert.equal((await fetch(again.url + '/healthz')).status, 200);
+    } finally {
+      if (again) await again.stop();
+      await first.stop();
+    }
+  });
+
+  test('a first start that cannot listen creates no administrator; the next one shows the password', async () => {
+    const dir = tempDir('yj-first-');
+    dirs.push(dir);
+    const data = join(dir, 'data');
+    const busy = net.createServer();
+    await new Promise((res) => busy.listen(0, '127.0.0.1', res));
+    const port = busy.address().port;
+    const failed = await serveOnce(['--data', data, '--listen', `127.0.0.1:${port}`]);
+    busy.close();
+    assert.notEqual(failed.code, 0);
+    assert.match(failed.stderr, /cannot listen on 127\.0\.0\.1:\d+/);
+    assert.doesNotMatch(failed.stdout, /password/);
+    const users = yj(['--data', data, 'user', 'list', '--json']);
+    assert.equal(users.code, 0, users.stderr);
+    assert.deepEqual(users.json.items, []);
+    const srv = await startServer({ data, keepOneTimePassword: true });
+    try {
+      assert.ok(srv.oneTimePassword, srv.startup);
+      const c = new Client(srv.url);
+      assert.equal((await c.login('admin', srv.oneTimePassword)).status, 200);
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test('data made with one plan are refused under another unless --plan-change, which is audited', async () => {
+    const dir = tempDir('yj-planchange-');
+    dirs.push(dir);
+    const data = join(dir, 'data');
+    let srv = await startServer({ data });
+    const pw = srv.adminPassword;
+    let number;
+    try {
+      const admin = new Client(srv.url);
+      await admin.login('admin', pw);
+      const made = await admin.post('/api/v1/incidents', { type: 'website_tamper', title: '官网首页被篡改' });
+      assert.equal(made.status, 201);
+      number = made.json.number;
+    } finally {
+      await srv.stop();
+    }
+    const refused = await serveOnce(['--data', data, '--plan', 'builtin:county-bureau', '--listen', '127.0.0.1:0']);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /made with the plan "[^"]+" \(id [^,]+, in use since/);
+    assert.match(refused.stderr, /--plan-change/);
+    assert.doesNotMatch(refused.stdout, /listening/);
+    // A command-line writer with the wrong plan is refused too.
+    const cli = yj(['--data', data, '--plan', 'builtin:county-bureau', 'incident', 'list']);
+    assert.notEqual(cli.code, 0);
+    assert.match(cli.stderr, /--plan-change/);
+
+    srv = await startServer({ data, args: ['--plan', 'builtin:county-bureau', '--plan-change'] });
+    try {
+      assert.match(srv.startup, /now follow the plan "[^"]+" \(id wushan-justice\)/);
+      const admin = new Client(srv.url);
+      await admin.login('admin', pw);
+      const audit = (await admin.get('/api/v1/audit?limit=1000')).json.items;
+      const change = audit.find((r) => r.action === 'plan.change');
+      assert.ok(change, 'the change is in the audit log');
+      assert.equal(change.detail.to.id, 'wushan-justice');
+      assert.match(change.actor, /^cli:/);
+      // The old incident keeps the names it was made with: the county's plan has neither the
+      // type nor the unit.
+      const inc = (await admin.get(`/api/v1/incidents/${number}`)).json;
+      assert.equal(inc.type, 'website_tamper');
+      assert.ok(inc.type_name && !/website_tamper/.test(inc.type_name), inc.type_name);
+      assert.ok(inc.unit_name && inc.unit_name !== inc.unit, inc.unit_name);
+    } finally {
+      await srv.stop();
+    }
+    // From now on the county's plan is the data's plan: it starts without the flag.
+    srv = await startServer({ data, args: ['--plan', 'builtin:county-bureau'] });
+    await srv.stop();
+  });
+
+  test('a full-width colon in a plan gets an error that says so', () => {
+    const dir = tempDir('yj-colon-');
+    dirs.push(dir);
+    const plan = join(dir, 'plan.yaml');
+    const text = readFileSync(join(SRC, 'plans/university.yaml'), 'utf8').replace(/^( {2}timezone): /m, '$1：');
+    writeFileSync(plan, text);
+    const line = text.split('\n').findIndex((l) => l.includes('timezone：')) + 1;
+    const r = yj(['plan', 'check', plan]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, new RegExp(`plan\\.yaml:${line}:11: "timezone" is followed by the full-width colon "：".*ASCII colon`));
   });
 });
