@@ -7,13 +7,16 @@ ASAN_BUILD  ?= build-asan
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 DATA        ?= ./data
 
-# Build and test dependencies, by Debian package name.
-DEB_PACKAGES = build-essential cmake pkg-config libfyaml-dev libsqlite3-dev libsodium-dev \
+# What building the server needs, by Debian package name (`make run`, `make install`): no npm,
+# no browser. The console's third-party files are committed (web/vendor).
+BUILD_PACKAGES = build-essential cmake pkg-config libfyaml-dev libsqlite3-dev libsodium-dev \
                libjansson-dev libcmocka-dev libmicrohttpd-dev libhyperscan-dev libpcre2-dev uthash-dev libuv1-dev libcurl4-openssl-dev libnftables-dev libxml2-dev libopencc-dev \
-               nodejs sqlite3 tzdata openssl fail2ban nftables chromium fonts-noto-cjk \
-               $(NPM_PACKAGE)
-# Debian's nodejs comes without npm (the console's ECharts and the browser tests' playwright-core
-# are npm packages); a Node.js that brings its own npm (NodeSource) must not get Debian's too.
+               tzdata
+# And what the tests need besides (`make test`).
+TEST_PACKAGES = nodejs sqlite3 openssl fail2ban nftables chromium fonts-noto-cjk systemd $(NPM_PACKAGE)
+DEB_PACKAGES = $(BUILD_PACKAGES) $(TEST_PACKAGES)
+# Debian's nodejs comes without npm (the tests' playwright-core, ajv and swagger-cli are npm
+# packages); a Node.js that brings its own npm (NodeSource) must not get Debian's too.
 NPM_PACKAGE := $(if $(shell command -v npm),,npm)
 
 # Only `make lint` needs these.
@@ -21,12 +24,15 @@ LINT_PACKAGES = cppcheck clang-tidy
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all deps install-missing build test asan lint fuzz run tour clean format screenshots
+.PHONY: all deps build-deps install-missing build compile test asan lint fuzz run install tour clean format screenshots
 
 all: build
 
 deps:
 	@$(MAKE) --no-print-directory install-missing PACKAGES="$(DEB_PACKAGES)"
+
+build-deps:
+	@$(MAKE) --no-print-directory install-missing PACKAGES="$(BUILD_PACKAGES)"
 
 install-missing:
 	@missing=""; for p in $(PACKAGES); do \
@@ -40,8 +46,13 @@ install-missing:
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DYJ_WERROR=ON
 
+# Everything, tests included (npm installs the tests' packages at configure when it can).
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
+
+# The server alone, from the checkout: what `make run` and `make install` need.
+compile: build-deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target yingji
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -88,11 +99,44 @@ fuzz: deps
 	  ./fuzz_webguard -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -artifact_prefix=./ corpus/webguard && \
 	  ./fuzz_http -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 -artifact_prefix=./ corpus/http
 
-# The server on the built-in university plan with its SQLite store in $(DATA). On first start it
-# creates the administrator and prints the one-time password. LISTEN=0.0.0.0:8080 to serve the LAN.
-LISTEN ?= 127.0.0.1:8080
-run: build
-	$(BUILD)/yingji --data $(DATA) serve --listen $(LISTEN)
+# The server with its SQLite store in $(DATA): the built-in university plan, or PLAN=FILE (or
+# builtin:county-bureau), and CONFIG=FILE for a deployment config (yingji.example.yaml). On first
+# start it creates the administrator and prints the one-time password. LISTEN=0.0.0.0:8080 to
+# serve the LAN. PLAN, CONFIG and LISTEN left empty leave it to the config (or the defaults).
+LISTEN ?= $(if $(CONFIG),,127.0.0.1:8080)
+PLAN   ?=
+CONFIG ?=
+run: compile
+	$(BUILD)/yingji $(if $(CONFIG),--config $(CONFIG)) $(if $(PLAN),--plan $(PLAN)) --data $(DATA) \
+	  serve $(if $(LISTEN),--listen $(LISTEN))
+
+# Installs the server as a system service: the binary in $(PREFIX)/bin, yingji.service (its own
+# user `yingji`, data in /var/lib/yingji, Restart=on-failure), the config in /etc/yingji (an
+# existing one is kept) and the docs. DESTDIR=DIR stages it there instead (packaging, tests):
+# then no user is created and systemd is not told.
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR  = $(PREFIX)/bin
+DOCDIR  = $(PREFIX)/share/doc/yingji
+UNITDIR ?= /etc/systemd/system
+install: compile
+	install -D -m 0755 $(BUILD)/yingji $(DESTDIR)$(BINDIR)/yingji
+	install -d -m 0755 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' packaging/yingji.service \
+	  > $(DESTDIR)$(UNITDIR)/yingji.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/yingji.service
+	install -d -m 0755 $(DESTDIR)/etc/yingji
+	install -m 0644 yingji.example.yaml $(DESTDIR)/etc/yingji/yingji.example.yaml
+	[ -e $(DESTDIR)/etc/yingji/yingji.yaml ] || install -m 0644 packaging/yingji.yaml $(DESTDIR)/etc/yingji/yingji.yaml
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	@if [ -z "$(DESTDIR)" ]; then \
+	  id -u yingji >/dev/null 2>&1 || useradd --system --home-dir /var/lib/yingji --no-create-home \
+	    --shell /usr/sbin/nologin --comment "Yingji emergency desk" yingji; \
+	  install -d -m 0700 -o yingji -g yingji /var/lib/yingji; \
+	  if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+	  echo "installed. Edit /etc/yingji/yingji.yaml (your plan, public_url, channels), then:"; \
+	  echo "  systemctl enable --now yingji && journalctl -u yingji   # the admin's one-time password"; \
+	fi
 
 # The command-line tour on a temporary data dir (no server needed).
 tour: build
