@@ -6,11 +6,11 @@
 
 enum yj_errcode {
     YJ_OK = 0,
-    YJ_EINVAL = -1,    /* bad input: a field, an argument, a file that does not validate */
-    YJ_ENOTFOUND = -2, /* the thing named does not exist */
-    YJ_ESTORE = -3,    /* the store failed (corrupt, locked too long, unexpected SQL error) */
-    YJ_EIO = -4,       /* the file system refused: read-only, full, missing directory */
-    YJ_ESTATE = -5,    /* the request is not allowed in the current state (lifecycle guard) */
+    YJ_EINVAL = -1,     /* bad input: a field, an argument, a file that does not validate */
+    YJ_ENOTFOUND = -2,  /* the thing named does not exist */
+    YJ_ESTORE = -3,     /* the store failed (corrupt, locked too long, unexpected SQL error) */
+    YJ_EIO = -4,        /* the file system refused: read-only, full, missing directory */
+    YJ_ESTATE = -5,     /* the request is not allowed in the current state (lifecycle guard) */
     YJ_EINTEGRITY = -6, /* a check of stored data failed (audit chain) */
     YJ_ECONFLICT = -7,  /* a version or name conflict: someone else changed or took it first */
     YJ_EDENIED = -8,    /* not allowed for this caller */

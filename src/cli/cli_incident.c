@@ -64,7 +64,8 @@ static int print_timeline_entry(const struct store_timeline_entry *e, void *ud)
     printf("  %s  %s  ", when, e->actor);
     json_t *b = json_loads(e->body, 0, NULL);
     if (b && strcmp(e->kind, "status") == 0) {
-        printf("%s → %s", json_string_value(json_object_get(b, "from")), json_string_value(json_object_get(b, "to")));
+        printf("%s → %s", json_string_value(json_object_get(b, "from")),
+               json_string_value(json_object_get(b, "to")));
         json_t *fields = json_object_get(b, "fields");
         for (void *it = json_object_iter(fields); it; it = json_object_iter_next(fields, it))
             printf("  %s=%s", json_object_iter_key(it), json_string_value(json_object_iter_value(it)));
@@ -97,8 +98,9 @@ static int print_timeline_entry(const struct store_timeline_entry *e, void *ud)
     } else if (b && strcmp(e->kind, "acknowledged") == 0) {
         printf("确认 acknowledged");
     } else if (b && strcmp(e->kind, "activation") == 0) {
-        printf("启动预案 activation: %s（%s）  理由 reason: %s", json_string_value(json_object_get(b, "name")),
-               json_string_value(json_object_get(b, "by")), json_string_value(json_object_get(b, "reason")));
+        printf("启动预案 activation: %s（%s）  理由 reason: %s",
+               json_string_value(json_object_get(b, "name")), json_string_value(json_object_get(b, "by")),
+               json_string_value(json_object_get(b, "reason")));
     } else if (b && strcmp(e->kind, "upward_report") == 0) {
         bool first = strcmp(json_string_value(json_object_get(b, "round")), "report") == 0;
         printf("%s%s%s", first ? "向上级报告 upward report" : "补报 supplement",
@@ -140,7 +142,8 @@ static int show_text(struct cli *c, const struct store_incident *inc)
              incident_national_roman((int)inc->national_level), plan_national_name((int)inc->national_level),
              plan_national_color((int)inc->national_level));
     print_field("级别 level", buf);
-    snprintf(buf, sizeof(buf), "%s / %s", cat ? cat->name : inc->gbt_category, sub ? sub->name : inc->gbt_subcategory);
+    snprintf(buf, sizeof(buf), "%s / %s", cat ? cat->name : inc->gbt_category,
+             sub ? sub->name : inc->gbt_subcategory);
     print_field("GB/T 20986", buf);
     snprintf(buf, sizeof(buf), "%s %s", inc->unit, u ? u->name : "");
     print_field("责任单位 unit", buf);
@@ -200,7 +203,8 @@ static int show(struct cli *c, const struct store_incident *inc, bool timeline)
 {
     if (c->json) {
         struct yj_err err = {0};
-        json_t *j = incident_json(&c->ctx, inc, timeline ? INCIDENT_FULL_TIMELINE : INCIDENT_FULL, NULL, &err);
+        json_t *j =
+            incident_json(&c->ctx, inc, timeline ? INCIDENT_FULL_TIMELINE : INCIDENT_FULL, NULL, &err);
         if (!j)
             return fail_err(&err);
         cli_print_json(j);
@@ -219,14 +223,19 @@ static int parse_time(const char *opt, const char *v, int64_t *out)
 
 static int report(struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"type", required_argument, NULL, 't'},     {"title", required_argument, NULL, 'T'},
-        {"level", required_argument, NULL, 'l'},    {"asset", required_argument, NULL, 'a'},
-        {"source", required_argument, NULL, 's'},   {"scope", required_argument, NULL, 'S'},
-        {"nature", required_argument, NULL, 'n'},   {"trend", required_argument, NULL, 'r'},
-        {"measures", required_argument, NULL, 'm'}, {"drill", no_argument, NULL, 'd'},
-        {"occurred", required_argument, NULL, 'o'}, {"detected", required_argument, NULL, 'D'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"type", required_argument, NULL, 't'},
+                                         {"title", required_argument, NULL, 'T'},
+                                         {"level", required_argument, NULL, 'l'},
+                                         {"asset", required_argument, NULL, 'a'},
+                                         {"source", required_argument, NULL, 's'},
+                                         {"scope", required_argument, NULL, 'S'},
+                                         {"nature", required_argument, NULL, 'n'},
+                                         {"trend", required_argument, NULL, 'r'},
+                                         {"measures", required_argument, NULL, 'm'},
+                                         {"drill", no_argument, NULL, 'd'},
+                                         {"occurred", required_argument, NULL, 'o'},
+                                         {"detected", required_argument, NULL, 'D'},
+                                         {NULL, 0, NULL, 0}};
     struct incident_report_req req = {0};
     const char *assets[INCIDENT_ASSETS_MAX + 1];
     int ch, rc;
@@ -234,20 +243,38 @@ static int report(struct cli *c, int argc, char **argv)
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (ch) {
-        case 't': req.type = optarg; break;
-        case 'T': req.title = optarg; break;
-        case 'l': req.level = optarg; break;
+        case 't':
+            req.type = optarg;
+            break;
+        case 'T':
+            req.title = optarg;
+            break;
+        case 'l':
+            req.level = optarg;
+            break;
         case 'a':
             if (req.n_assets > INCIDENT_ASSETS_MAX)
                 return cli_usage("too many --asset (at most %d)", INCIDENT_ASSETS_MAX);
             assets[req.n_assets++] = optarg;
             break;
-        case 's': req.source = optarg; break;
-        case 'S': req.scope = optarg; break;
-        case 'n': req.nature = optarg; break;
-        case 'r': req.trend = optarg; break;
-        case 'm': req.measures = optarg; break;
-        case 'd': req.drill = true; break;
+        case 's':
+            req.source = optarg;
+            break;
+        case 'S':
+            req.scope = optarg;
+            break;
+        case 'n':
+            req.nature = optarg;
+            break;
+        case 'r':
+            req.trend = optarg;
+            break;
+        case 'm':
+            req.measures = optarg;
+            break;
+        case 'd':
+            req.drill = true;
+            break;
         case 'o':
             if ((rc = parse_time("--occurred", optarg, &req.occurred_at)) != 0)
                 return rc;
@@ -256,8 +283,10 @@ static int report(struct cli *c, int argc, char **argv)
             if ((rc = parse_time("--detected", optarg, &req.detected_at)) != 0)
                 return rc;
             break;
-        case ':': return cli_usage("%s needs a value", argv[optind - 1]);
-        default: return cli_usage("unknown option %s for incident report", argv[optind - 1]);
+        case ':':
+            return cli_usage("%s needs a value", argv[optind - 1]);
+        default:
+            return cli_usage("unknown option %s for incident report", argv[optind - 1]);
         }
     }
     if (optind != argc)
@@ -330,10 +359,18 @@ static int list(struct cli *c, int argc, char **argv)
                 return cli_usage("--status: unknown status \"%s\"", optarg);
             f.status = optarg;
             break;
-        case 'u': f.unit = optarg; break;
-        case 't': f.type = optarg; break;
-        case 'd': f.drill = 1; break;
-        case 'r': f.drill = 0; break;
+        case 'u':
+            f.unit = optarg;
+            break;
+        case 't':
+            f.type = optarg;
+            break;
+        case 'd':
+            f.drill = 1;
+            break;
+        case 'r':
+            f.drill = 0;
+            break;
         case 'l': {
             char *end;
             long n = strtol(optarg, &end, 10);
@@ -342,8 +379,10 @@ static int list(struct cli *c, int argc, char **argv)
             f.limit = (int)n;
             break;
         }
-        case ':': return cli_usage("%s needs a value", argv[optind - 1]);
-        default: return cli_usage("unknown option %s for incident list", argv[optind - 1]);
+        case ':':
+            return cli_usage("%s needs a value", argv[optind - 1]);
+        default:
+            return cli_usage("unknown option %s for incident list", argv[optind - 1]);
         }
     }
     if (optind != argc)
@@ -355,8 +394,8 @@ static int list(struct cli *c, int argc, char **argv)
         return cli_usage("--unit: the plan has no unit \"%s\"", f.unit);
     struct list_state s = {.c = c, .items = c->json ? json_array() : NULL};
     if (!c->json)
-        printf("%-14s %-10s %-4s %-14s %-16s %-19s  %s\n", "NUMBER", "STATUS", "NAT", "LEVEL", "UNIT", "REPORTED",
-               "TITLE");
+        printf("%-14s %-10s %-4s %-14s %-16s %-19s  %s\n", "NUMBER", "STATUS", "NAT", "LEVEL", "UNIT",
+               "REPORTED", "TITLE");
     if (store_incident_list(c->store, &f, list_row, &s, &s.err) < 0 || s.failed) {
         json_decref(s.items);
         return fail_err(&s.err);
@@ -384,8 +423,9 @@ static int show_cmd(struct cli *c, int argc, char **argv)
 
 static int move(struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"reason", required_argument, NULL, 'r'}, {"field", required_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"reason", required_argument, NULL, 'r'},
+                                         {"field", required_argument, NULL, 'f'},
+                                         {NULL, 0, NULL, 0}};
     enum { MAX_FIELDS = 32 };
     struct incident_field fields[MAX_FIELDS];
     char *keys[MAX_FIELDS];
@@ -489,8 +529,8 @@ static int tasks(struct cli *c, int argc, char **argv)
                                : strcmp(ts[i].approval_status, "approved") == 0 ? "  [approved]"
                                : strcmp(ts[i].approval_status, "rejected") == 0 ? "  [rejected]"
                                                                                 : "";
-            printf("%4lld  %-8s %-8s %s%s%s%s%s\n", (long long)ts[i].id, ts[i].status, ts[i].phase, ts[i].title,
-                   due[0] ? "  (due " : "", due, due[0] ? ")" : "", gate);
+            printf("%4lld  %-8s %-8s %s%s%s%s%s\n", (long long)ts[i].id, ts[i].status, ts[i].phase,
+                   ts[i].title, due[0] ? "  (due " : "", due, due[0] ? ")" : "", gate);
             if (ts[i].reason)
                 printf("            reason: %s\n", ts[i].reason);
             if (ts[i].note)
@@ -504,7 +544,8 @@ static int tasks(struct cli *c, int argc, char **argv)
     else
         json_decref(items);
     if (!c->json && n == 0)
-        printf("%s has no tasks yet (its type's playbook has none for the phases it went through)\n", inc.number);
+        printf("%s has no tasks yet (its type's playbook has none for the phases it went through)\n",
+               inc.number);
     store_incident_release(&inc);
     return 0;
 }
@@ -532,9 +573,8 @@ static int print_task(struct cli *c, struct store_task *t, const char *state)
 
 static int task(struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {{"reason", required_argument, NULL, 'r'},
-                                         {"note", required_argument, NULL, 'n'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"reason", required_argument, NULL, 'r'}, {"note", required_argument, NULL, 'n'}, {NULL, 0, NULL, 0}};
     const char *reason = NULL, *note = NULL;
     int ch;
     optind = 1;
@@ -548,7 +588,8 @@ static int task(struct cli *c, int argc, char **argv)
             return cli_usage("incident task: unknown or incomplete option %s", argv[optind - 1]);
     }
     if (argc - optind != 3)
-        return cli_usage("usage: yingji incident task ID TASK todo|doing|done|skipped [--reason TEXT] [--note TEXT]");
+        return cli_usage(
+            "usage: yingji incident task ID TASK todo|doing|done|skipped [--reason TEXT] [--note TEXT]");
     int64_t id = 0;
     int rc = task_number(argv[optind + 1], &id);
     if (rc == 0)
@@ -564,9 +605,8 @@ static int task(struct cli *c, int argc, char **argv)
 
 static int approve(struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {{"reject", no_argument, NULL, 'x'},
-                                         {"reason", required_argument, NULL, 'r'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"reject", no_argument, NULL, 'x'}, {"reason", required_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
     const char *reason = NULL;
     bool reject = false;
     int ch;
@@ -647,8 +687,8 @@ static int activate(struct cli *c, int argc, char **argv)
     char when[32];
     yj_time_local(inc.activated_at, when, sizeof(when));
     if (c->json)
-        cli_print_json(json_pack("{s:s, s:s, s:s, s:o}", "incident", inc.number, "activated_by", inc.activated_by,
-                                 "activation_reason", inc.activation_reason, "activated_at",
+        cli_print_json(json_pack("{s:s, s:s, s:s, s:o}", "incident", inc.number, "activated_by",
+                                 inc.activated_by, "activation_reason", inc.activation_reason, "activated_at",
                                  yj_json_time(inc.activated_at)));
     else
         printf("%s: plan activated (启动预案) by %s at %s\n", inc.number, inc.activated_by, when);
@@ -671,7 +711,8 @@ static int waive(struct cli *c, int argc, char **argv)
             return cli_usage("incident waive: unknown or incomplete option %s", argv[optind - 1]);
     }
     if (argc - optind != 2 || !reason)
-        return cli_usage("usage: yingji incident waive ID upward_report|supplement|summary_report --reason TEXT");
+        return cli_usage(
+            "usage: yingji incident waive ID upward_report|supplement|summary_report --reason TEXT");
     int rc = cli_open(c, true);
     if (rc)
         return rc;
@@ -679,8 +720,8 @@ static int waive(struct cli *c, int argc, char **argv)
     if (incident_waive(&c->ctx, argv[optind], argv[optind + 1], reason, &err) < 0)
         return fail_err(&err);
     if (c->json)
-        cli_print_json(json_pack("{s:s, s:s, s:s}", "incident", argv[optind], "waived", argv[optind + 1], "reason",
-                                 reason));
+        cli_print_json(json_pack("{s:s, s:s, s:s}", "incident", argv[optind], "waived", argv[optind + 1],
+                                 "reason", reason));
     else
         printf("%s: %s waived (%s)\n", argv[optind], argv[optind + 1], reason);
     return 0;
@@ -715,7 +756,8 @@ int cli_incident(struct cli *c, int argc, char **argv)
         return activate(c, argc - 1, argv + 1);
     if (strcmp(sub, "waive") == 0)
         return waive(c, argc - 1, argv + 1);
-    return cli_usage("unknown incident command \"%s\" (report, list, show, move, note, ack, activate, tasks, task, "
-                     "approve, waive)",
-                     sub);
+    return cli_usage(
+        "unknown incident command \"%s\" (report, list, show, move, note, ack, activate, tasks, task, "
+        "approve, waive)",
+        sub);
 }

@@ -61,8 +61,9 @@ out:
 
 int cli_serve(struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"listen", required_argument, NULL, 'l'}, {"plan-change", no_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
+                                         {"plan-change", no_argument, NULL, 'c'},
+                                         {NULL, 0, NULL, 0}};
     if (cli_wants_help(argc, argv)) {
         fputs(serve_usage, stdout);
         return 0;

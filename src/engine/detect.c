@@ -33,8 +33,8 @@ static int check_plan(const struct rules *rules, const struct plan *plan, struct
             return yj_err_set(err, YJ_EINVAL, "rule %s raises %s %s, which the plan %s does not have", r->id,
                               t ? "level" : "type", t ? r->raise.level : r->raise.type, plan->meta.id);
         if (r->gbt && !plan_gbt(plan, r->gbt, NULL))
-            return yj_err_set(err, YJ_EINVAL, "rule %s names GB/T 20986 subcategory %s, which does not exist", r->id,
-                              r->gbt);
+            return yj_err_set(err, YJ_EINVAL, "rule %s names GB/T 20986 subcategory %s, which does not exist",
+                              r->id, r->gbt);
     }
     return 0;
 }
@@ -143,13 +143,13 @@ struct processing {
     struct detector *d;
     struct yj_ctx *ctx;
     const struct store_signal *sig;
-    const char *rule;     /* the first rule that matched */
-    char *extracted;      /* the fields it read from the message, as a JSON object (malloc'd) */
-    int64_t incident_id;  /* what the signal went to */
-    size_t processed;     /* signals processed so far (detector_process_pending) */
+    const char *rule;    /* the first rule that matched */
+    char *extracted;     /* the fields it read from the message, as a JSON object (malloc'd) */
+    int64_t incident_id; /* what the signal went to */
+    size_t processed;    /* signals processed so far (detector_process_pending) */
     int rc;
     struct yj_err *err;
-    bool warm;            /* only refill windows: no incident effects */
+    bool warm; /* only refill windows: no incident effects */
 };
 
 static void on_hit(const struct rule_hit *hit, void *ud)
@@ -192,8 +192,9 @@ static void on_hit(const struct rule_hit *hit, void *ud)
         bool fire = !d->windows[idx] || window_add(d->windows[idx], key, kl, p->sig->time);
         if (fire) {
             char *title = expand_title(hit->rule->raise.title, hit);
-            char *source = xasprintf("自动检测：规则 %s%s%s（%s）", hit->rule->id, hit->rule->description ? "，" : "",
-                                     hit->rule->description ? hit->rule->description : "", p->sig->source);
+            char *source =
+                xasprintf("自动检测：规则 %s%s%s（%s）", hit->rule->id, hit->rule->description ? "，" : "",
+                          hit->rule->description ? hit->rule->description : "", p->sig->source);
             const char *assets[1] = {p->sig->asset ? p->sig->asset : p->sig->host};
             struct incident_report_req req = {
                 .type = hit->rule->raise.type,
@@ -227,7 +228,9 @@ static void run(struct detector *d, struct processing *p)
     const struct store_signal *s = p->sig;
     struct logline ll;
     if (s->program) {
-        ll = (struct logline){.program = s->program, .program_len = strlen(s->program), .msg = s->message,
+        ll = (struct logline){.program = s->program,
+                              .program_len = strlen(s->program),
+                              .msg = s->message,
                               .msg_len = strlen(s->message)};
     } else {
         /* A raw syslog line: the same prefix parsing as a log file. */

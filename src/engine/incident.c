@@ -19,9 +19,9 @@ int64_t yj_ctx_now(const struct yj_ctx *ctx)
     return ctx->now ? ctx->now(ctx->clock_ud) : yj_now_ms();
 }
 
-static const char *const all_statuses[] = {INCIDENT_REPORTED,  INCIDENT_ASSESSING, INCIDENT_RESPONDING,
-                                           INCIDENT_RECOVERING, INCIDENT_REVIEWING, INCIDENT_CLOSED,
-                                           INCIDENT_DISMISSED, NULL};
+static const char *const all_statuses[] = {
+    INCIDENT_REPORTED,  INCIDENT_ASSESSING, INCIDENT_RESPONDING, INCIDENT_RECOVERING,
+    INCIDENT_REVIEWING, INCIDENT_CLOSED,    INCIDENT_DISMISSED,  NULL};
 
 static const struct {
     const char *from;
@@ -74,24 +74,25 @@ static bool blank(const char *s)
 
 /* Audits, records the event live streams replay, and commits — or rolls back — in one place
  * so that no path forgets any of them. */
-static int finish(struct yj_ctx *ctx, int rc, const char *action, const struct store_incident *inc, json_t *detail,
-                  int64_t now, struct yj_err *err)
+static int finish(struct yj_ctx *ctx, int rc, const char *action, const struct store_incident *inc,
+                  json_t *detail, int64_t now, struct yj_err *err)
 {
     if (rc == 0) {
         char *d = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
-        rc = audit_append(ctx->store, now, ctx->actor, action, inc->number ? inc->number : "", d, inc->id, err);
+        rc = audit_append(ctx->store, now, ctx->actor, action, inc->number ? inc->number : "", d, inc->id,
+                          err);
         free(d);
     }
     if (rc == 0) {
-        json_t *p = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:b, s:s}", "id", (json_int_t)inc->id,
-                              "number", inc->number, "title", inc->title, "type", inc->type, "status", inc->status,
-                              "level", inc->level, "national_level", (json_int_t)inc->national_level, "unit",
-                              inc->unit, "version", (json_int_t)inc->version, "drill", (int)inc->drill, "action",
-                              action);
+        json_t *p = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:b, s:s}", "id",
+                              (json_int_t)inc->id, "number", inc->number, "title", inc->title, "type",
+                              inc->type, "status", inc->status, "level", inc->level, "national_level",
+                              (json_int_t)inc->national_level, "unit", inc->unit, "version",
+                              (json_int_t)inc->version, "drill", (int)inc->drill, "action", action);
         char *payload = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
-        rc = store_event_append(ctx->store, now,
-                                strcmp(action, "incident.report") == 0 ? "incident.created" : "incident.changed",
-                                inc->id, inc->unit, inc->reporter, payload, NULL, err);
+        rc = store_event_append(
+            ctx->store, now, strcmp(action, "incident.report") == 0 ? "incident.created" : "incident.changed",
+            inc->id, inc->unit, inc->reporter, payload, NULL, err);
         free(payload);
         json_decref(p);
     }
@@ -102,7 +103,8 @@ static int finish(struct yj_ctx *ctx, int rc, const char *action, const struct s
     return rc;
 }
 
-static int timeline(struct yj_ctx *ctx, int64_t id, int64_t at, const char *kind, json_t *body, struct yj_err *err)
+static int timeline(struct yj_ctx *ctx, int64_t id, int64_t at, const char *kind, json_t *body,
+                    struct yj_err *err)
 {
     char *b = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
     int rc = store_timeline_append(ctx->store, id, at, ctx->actor, kind, b, err);
@@ -119,8 +121,10 @@ static void stamp_names(const struct plan *plan, struct store_incident *inc)
     const struct plan_class *c = plan_class(plan, inc->class_id);
     const struct plan_level *l = plan_level(plan, inc->level);
     const struct plan_unit *u = plan_unit(plan, inc->unit);
-    const char *names[][2] = {{"type", t ? t->name : NULL}, {"class", c ? c->name : NULL},
-                              {"level", l ? l->name : NULL}, {"unit", u ? u->name : NULL}};
+    const char *names[][2] = {{"type", t ? t->name : NULL},
+                              {"class", c ? c->name : NULL},
+                              {"level", l ? l->name : NULL},
+                              {"unit", u ? u->name : NULL}};
     json_t *o = json_object();
     for (size_t i = 0; i < YJ_ARRAY_LEN(names); i++) {
         json_t *old = was ? json_object_get(was, names[i][0]) : NULL;
@@ -170,8 +174,8 @@ static int add_tasks(struct yj_ctx *ctx, const struct store_incident *inc, const
     return rc;
 }
 
-static const struct plan_level *resolve_level(const struct plan *plan, const struct plan_type *t, const char *id,
-                                              struct yj_err *err)
+static const struct plan_level *resolve_level(const struct plan *plan, const struct plan_type *t,
+                                              const char *id, struct yj_err *err)
 {
     if (!id || !*id)
         id = t->default_level ? t->default_level : t->levels[0];
@@ -209,7 +213,8 @@ int incident_report(struct yj_ctx *ctx, const struct incident_report_req *req, s
         return YJ_EINVAL;
     const struct plan_type *t = plan_type(plan, req->type);
     if (!t) {
-        yj_err_set(err, YJ_EINVAL, "unknown type \"%s\" (see `yingji plan show` for the plan's types)", req->type);
+        yj_err_set(err, YJ_EINVAL, "unknown type \"%s\" (see `yingji plan show` for the plan's types)",
+                   req->type);
         yj_err_field(err, "type");
         return YJ_EINVAL;
     }
@@ -219,7 +224,8 @@ int incident_report(struct yj_ctx *ctx, const struct incident_report_req *req, s
         return YJ_EINVAL;
     }
     int rc;
-    if ((rc = yj_text_check("title", req->title, INCIDENT_TITLE_MAX, YJ_TEXT_SINGLE_LINE | YJ_TEXT_NONEMPTY, err)) < 0 ||
+    if ((rc = yj_text_check("title", req->title, INCIDENT_TITLE_MAX, YJ_TEXT_SINGLE_LINE | YJ_TEXT_NONEMPTY,
+                            err)) < 0 ||
         (rc = check_text("source", req->source, INCIDENT_TEXT_MAX, 0, err)) < 0 ||
         (rc = check_text("scope", req->scope, INCIDENT_TEXT_MAX, 0, err)) < 0 ||
         (rc = check_text("nature", req->nature, INCIDENT_TEXT_MAX, 0, err)) < 0 ||
@@ -229,7 +235,8 @@ int incident_report(struct yj_ctx *ctx, const struct incident_report_req *req, s
     if (req->n_assets > INCIDENT_ASSETS_MAX)
         return yj_err_set(err, YJ_EINVAL, "too many assets (at most %d)", INCIDENT_ASSETS_MAX);
     for (size_t i = 0; i < req->n_assets; i++)
-        if ((rc = yj_text_check("asset", req->assets[i], 200, YJ_TEXT_SINGLE_LINE | YJ_TEXT_NONEMPTY, err)) < 0)
+        if ((rc = yj_text_check("asset", req->assets[i], 200, YJ_TEXT_SINGLE_LINE | YJ_TEXT_NONEMPTY, err)) <
+            0)
             return rc;
     if (req->level && (rc = yj_text_check("level", req->level, 64, YJ_TEXT_SINGLE_LINE, err)) < 0)
         return rc;
@@ -303,7 +310,8 @@ int incident_report(struct yj_ctx *ctx, const struct incident_report_req *req, s
     json_t *detail = NULL;
     if ((rc = store_incident_next_seq(ctx->store, inc.year, &inc.seq, err)) < 0)
         goto out;
-    inc.number = xasprintf("%s-%lld-%04lld", plan->meta.number_prefix, (long long)inc.year, (long long)inc.seq);
+    inc.number =
+        xasprintf("%s-%lld-%04lld", plan->meta.number_prefix, (long long)inc.year, (long long)inc.seq);
     stamp_names(plan, &inc);
     if ((rc = store_incident_insert(ctx->store, &inc, err)) < 0)
         goto out;
@@ -313,19 +321,22 @@ int incident_report(struct yj_ctx *ctx, const struct incident_report_req *req, s
      * allows a minute: a log line's time is to the second, and a signal passes through batches
      * and retries before it is an incident; a machine that reports in seconds is not late. */
     int64_t report_within = dl->report > 0 ? dl->report : INCIDENT_REPORT_AT_ONCE_MS;
-    if (dl->report >= 0 && (rc = add_deadline(ctx, inc.id, "report", inc.detected_at + report_within, now, err)) < 0)
+    if (dl->report >= 0 &&
+        (rc = add_deadline(ctx, inc.id, "report", inc.detected_at + report_within, now, err)) < 0)
         goto out;
-    if (dl->acknowledge >= 0 && (rc = add_deadline(ctx, inc.id, "acknowledge", now + dl->acknowledge, 0, err)) < 0)
+    if (dl->acknowledge >= 0 &&
+        (rc = add_deadline(ctx, inc.id, "acknowledge", now + dl->acknowledge, 0, err)) < 0)
         goto out;
     if ((rc = add_deadline(ctx, inc.id, "assessment", now + dl->assessment, 0, err)) < 0)
         goto out;
     /* 启动预案: the leading group decides, by default within the time of the risk assessment. */
     if (level->activation &&
-        (rc = add_deadline(ctx, inc.id, "activation", now + (dl->activation >= 0 ? dl->activation : dl->assessment), 0,
-                           err)) < 0)
+        (rc = add_deadline(ctx, inc.id, "activation",
+                           now + (dl->activation >= 0 ? dl->activation : dl->assessment), 0, err)) < 0)
         goto out;
     int64_t upward = plan_upward_deadline(plan, level);
-    if (upward >= 0 && (rc = add_deadline(ctx, inc.id, "upward_report", inc.detected_at + upward, 0, err)) < 0)
+    if (upward >= 0 &&
+        (rc = add_deadline(ctx, inc.id, "upward_report", inc.detected_at + upward, 0, err)) < 0)
         goto out;
     if ((rc = add_tasks(ctx, &inc, INCIDENT_REPORTED, now, err)) < 0)
         goto out;
@@ -341,14 +352,14 @@ int incident_report(struct yj_ctx *ctx, const struct incident_report_req *req, s
             goto out;
     }
 
-    json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "type", t->id, "level", level->id, "unit", unit,
-                             "routed_by", routed_by, "title", inc.title, "drill", (int)inc.drill);
+    json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "type", t->id, "level", level->id, "unit",
+                             unit, "routed_by", routed_by, "title", inc.title, "drill", (int)inc.drill);
     rc = timeline(ctx, inc.id, now, "reported", body, err);
     json_decref(body);
     if (rc < 0)
         goto out;
-    detail = json_pack("{s:I, s:s, s:s, s:s, s:s, s:b}", "id", (json_int_t)inc.id, "title", inc.title, "type", t->id,
-                       "level", level->id, "unit", unit, "drill", (int)inc.drill);
+    detail = json_pack("{s:I, s:s, s:s, s:s, s:s, s:b}", "id", (json_int_t)inc.id, "title", inc.title, "type",
+                       t->id, "level", level->id, "unit", unit, "drill", (int)inc.drill);
 out:
     rc = finish(ctx, rc, "incident.report", &inc, detail, now, err);
     json_decref(detail);
@@ -420,9 +431,9 @@ static bool leading_member(const struct plan *plan, const char *person)
 
 /* Applies KEY=VALUE fields to inc (only keys in `only` when given), recording them in
  * `changes`; a "level" field re-grades the incident and is returned in *new_level. */
-static int apply_fields(const struct plan *plan, struct store_incident *inc, const struct incident_field *fields,
-                        size_t n_fields, const char *const *only, json_t *changes,
-                        const struct plan_level **new_level, struct yj_err *err)
+static int apply_fields(const struct plan *plan, struct store_incident *inc,
+                        const struct incident_field *fields, size_t n_fields, const char *const *only,
+                        json_t *changes, const struct plan_level **new_level, struct yj_err *err)
 {
     for (size_t i = 0; i < n_fields; i++) {
         const char *key = fields[i].key ? fields[i].key : "", *val = fields[i].value ? fields[i].value : "";
@@ -453,14 +464,16 @@ static int apply_fields(const struct plan *plan, struct store_incident *inc, con
                 return YJ_EINVAL;
             }
             if (strncmp(key, "activat", 7) == 0 && inc->activated_at) {
-                yj_err_set(err, YJ_ESTATE, "the plan was already activated for %s (by %s): the decision stands",
-                           inc->number, inc->activated_by ? inc->activated_by : "?");
+                yj_err_set(err, YJ_ESTATE,
+                           "the plan was already activated for %s (by %s): the decision stands", inc->number,
+                           inc->activated_by ? inc->activated_by : "?");
                 yj_err_field(err, key);
                 return YJ_ESTATE;
             }
             if (strcmp(key, "activated_by") == 0 && !leading_member(plan, val)) {
                 yj_err_set(err, YJ_EINVAL,
-                           "activated_by \"%s\" is not a leader or deputy of the leading group (领导小组) in the plan",
+                           "activated_by \"%s\" is not a leader or deputy of the leading group (领导小组) in "
+                           "the plan",
                            val);
                 yj_err_field(err, "activated_by");
                 return YJ_EINVAL;
@@ -505,39 +518,43 @@ static int closing_owes(struct yj_ctx *ctx, const struct store_incident *inc, st
         if (strcmp(ts[i].status, "done") != 0 && strcmp(ts[i].status, "skipped") != 0) {
             if (n_open++ < 3 && len < sizeof(open))
                 len += (size_t)snprintf(open + len, sizeof(open) - len, "%s「%s」%s", n_open > 1 ? "、" : "",
-                                        ts[i].title, !strcmp(ts[i].approval_status, "pending")
-                                                         ? "（待审批）"
-                                                         : "");
+                                        ts[i].title,
+                                        !strcmp(ts[i].approval_status, "pending") ? "（待审批）" : "");
         }
         store_task_release(&ts[i]);
     }
     if (n_open)
-        return yj_err_set(err, YJ_ESTATE,
-                          "%s cannot close: %zu task%s neither done nor skipped: %s%s (finish them, or skip each with "
-                          "a reason)",
-                          inc->number, n_open, n_open == 1 ? " is" : "s are", open, n_open > 3 ? "…" : "");
+        return yj_err_set(
+            err, YJ_ESTATE,
+            "%s cannot close: %zu task%s neither done nor skipped: %s%s (finish them, or skip each with "
+            "a reason)",
+            inc->number, n_open, n_open == 1 ? " is" : "s are", open, n_open > 3 ? "…" : "");
     struct store_deadline ds[32];
     size_t nd = 0;
     if ((rc = store_deadline_list(ctx->store, inc->id, ds, YJ_ARRAY_LEN(ds), &nd, err)) < 0)
         return rc;
     for (size_t i = 0; i < nd; i++)
-        if (!ds[i].met_at && (strcmp(ds[i].kind, "upward_report") == 0 || strcmp(ds[i].kind, "supplement") == 0))
-            return yj_err_set(err, YJ_ESTATE,
-                              "%s cannot close: the %s is owed (submit it, or the leading group waives it with a "
-                              "reason)",
-                              inc->number, strcmp(ds[i].kind, "supplement") == 0 ? "supplement (补报)"
-                                                                                : "upward report (向上级报告)");
+        if (!ds[i].met_at &&
+            (strcmp(ds[i].kind, "upward_report") == 0 || strcmp(ds[i].kind, "supplement") == 0))
+            return yj_err_set(
+                err, YJ_ESTATE,
+                "%s cannot close: the %s is owed (submit it, or the leading group waives it with a "
+                "reason)",
+                inc->number,
+                strcmp(ds[i].kind, "supplement") == 0 ? "supplement (补报)" : "upward report (向上级报告)");
     return 0;
 }
 
-int incident_waive(struct yj_ctx *ctx, const char *ref, const char *kind, const char *reason, struct yj_err *err)
+int incident_waive(struct yj_ctx *ctx, const char *ref, const char *kind, const char *reason,
+                   struct yj_err *err)
 {
     static const char *const waivable[] = {"upward_report", "supplement", "summary_report"};
     bool ok = false;
     for (size_t i = 0; kind && i < YJ_ARRAY_LEN(waivable); i++)
         ok |= strcmp(kind, waivable[i]) == 0;
     if (!ok) {
-        yj_err_set(err, YJ_EINVAL, "only an owed report is waived: upward_report, supplement or summary_report");
+        yj_err_set(err, YJ_EINVAL,
+                   "only an owed report is waived: upward_report, supplement or summary_report");
         yj_err_field(err, "kind");
         return YJ_EINVAL;
     }
@@ -564,7 +581,8 @@ int incident_waive(struct yj_ctx *ctx, const char *ref, const char *kind, const 
         json_t *body = json_pack("{s:s, s:s}", "deadline", kind, "reason", reason);
         if (rc == 0)
             rc = timeline(ctx, inc.id, now, "waived", body, err);
-        json_t *detail = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)inc.id, "deadline", kind, "reason", reason);
+        json_t *detail =
+            json_pack("{s:I, s:s, s:s}", "id", (json_int_t)inc.id, "deadline", kind, "reason", reason);
         rc = finish(ctx, rc, "incident.waive", &inc, detail, now, err);
         json_decref(detail);
         json_decref(body);
@@ -636,14 +654,15 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
         static const char *const assessment[] = {"source", "scope", "nature", "trend", "measures", NULL};
         int n = need(&inc, assessment, missing, sizeof(missing));
         if (!new_level) {
-            snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%slevel (the confirmed level)",
-                     n ? ", " : "");
+            snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
+                     "%slevel (the confirmed level)", n ? ", " : "");
             n++;
         }
         if (n) {
-            rc = yj_err_set(err, YJ_EINVAL,
-                            "the risk assessment of %s is incomplete: missing %s (give them with --field KEY=VALUE)",
-                            inc.number, missing);
+            rc = yj_err_set(
+                err, YJ_EINVAL,
+                "the risk assessment of %s is incomplete: missing %s (give them with --field KEY=VALUE)",
+                inc.number, missing);
             goto out;
         }
     }
@@ -651,20 +670,22 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
     if (strcmp(status, INCIDENT_RESPONDING) == 0 && level && level->activation && !inc.activated_at) {
         static const char *const activation[] = {"activated_by", "activation_reason", NULL};
         if (need(&inc, activation, missing, sizeof(missing))) {
-            rc = yj_err_set(err, YJ_EINVAL,
-                            "level %s (%s) requires the leading group's decision to activate the plan (启动预案): "
-                            "missing %s (give them with --field KEY=VALUE)",
-                            level->id, level->name, missing);
+            rc = yj_err_set(
+                err, YJ_EINVAL,
+                "level %s (%s) requires the leading group's decision to activate the plan (启动预案): "
+                "missing %s (give them with --field KEY=VALUE)",
+                level->id, level->name, missing);
             goto out;
         }
     }
     if (strcmp(status, INCIDENT_CLOSED) == 0) {
         static const char *const review[] = {"cause", "loss", "lessons", NULL};
         if (need(&inc, review, missing, sizeof(missing))) {
-            rc = yj_err_set(err, YJ_EINVAL,
-                            "closing %s needs the review summary (调查评估): missing %s (give them with --field "
-                            "KEY=VALUE)",
-                            inc.number, missing);
+            rc = yj_err_set(
+                err, YJ_EINVAL,
+                "closing %s needs the review summary (调查评估): missing %s (give them with --field "
+                "KEY=VALUE)",
+                inc.number, missing);
             goto out;
         }
         if ((rc = closing_owes(ctx, &inc, err)) < 0)
@@ -725,14 +746,16 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
             for (size_t k = 0; k < nd; k++)
                 if (strcmp(ds[k].kind, "upward_report") == 0)
                     have = true;
-            rc = have ? store_deadline_reschedule(ctx->store, inc.id, "upward_report", inc.detected_at + upward, err)
+            rc = have ? store_deadline_reschedule(ctx->store, inc.id, "upward_report",
+                                                  inc.detected_at + upward, err)
                       : add_deadline(ctx, inc.id, "upward_report", inc.detected_at + upward, 0, err);
             if (rc < 0)
                 goto out;
         }
     }
     if (strcmp(status, INCIDENT_REVIEWING) == 0 && level && level->deadlines.summary_report >= 0)
-        if ((rc = add_deadline(ctx, inc.id, "summary_report", now + level->deadlines.summary_report, 0, err)) < 0)
+        if ((rc = add_deadline(ctx, inc.id, "summary_report", now + level->deadlines.summary_report, 0,
+                               err)) < 0)
             goto out;
     if (strcmp(status, INCIDENT_CLOSED) == 0)
         if ((rc = store_deadline_meet(ctx->store, inc.id, "summary_report", now, err)) < 0)
@@ -774,8 +797,8 @@ out:
  * it meets (met, NULL-terminated, may be NULL) met and their escalations stopped with stop_reason,
  * the timeline entry `kind` with body, audit `action` and the live event. */
 static int record_change(struct yj_ctx *ctx, struct store_incident *inc, const char *const *met,
-                         const char *stop_reason, const char *kind, json_t *body, const char *action, int64_t now,
-                         struct yj_err *err)
+                         const char *stop_reason, const char *kind, json_t *body, const char *action,
+                         int64_t now, struct yj_err *err)
 {
     int rc = store_begin(ctx->store, err);
     if (rc < 0)
@@ -825,11 +848,13 @@ int incident_attach_signal(struct yj_ctx *ctx, struct store_incident *inc, int64
     if (at > inc->last_signal_at)
         inc->last_signal_at = at;
     if ((count & (count - 1)) == 0) {
-        json_t *body = json_pack("{s:I, s:s, s:s}", "count", (json_int_t)count, "rule", rule, "sample", sample);
+        json_t *body =
+            json_pack("{s:I, s:s, s:s}", "count", (json_int_t)count, "rule", rule, "sample", sample);
         rc = timeline(ctx, inc->id, now, "signal", body, err);
         json_decref(body);
     }
-    json_t *detail = json_pack("{s:I, s:I, s:s}", "id", (json_int_t)inc->id, "count", (json_int_t)count, "rule", rule);
+    json_t *detail =
+        json_pack("{s:I, s:I, s:s}", "id", (json_int_t)inc->id, "count", (json_int_t)count, "rule", rule);
     rc = finish(ctx, rc, "incident.signal", inc, detail, now, err);
     json_decref(detail);
     return rc;
@@ -890,7 +915,8 @@ int incident_activate(struct yj_ctx *ctx, const char *ref, const char *by, const
                       struct store_incident *out, struct yj_err *err)
 {
     if (!by || !leading_member(ctx->plan, by)) {
-        yj_err_set(err, YJ_EINVAL, "\"%s\" is not a leader or deputy of the leading group (领导小组) in the plan",
+        yj_err_set(err, YJ_EINVAL,
+                   "\"%s\" is not a leader or deputy of the leading group (领导小组) in the plan",
                    by ? by : "");
         yj_err_field(err, "by");
         return YJ_EINVAL;
@@ -945,8 +971,8 @@ int incident_overdue(struct yj_ctx *ctx, struct store_incident *inc, const char 
         if (rc == YJ_ECONFLICT) /* already escalating (a clock on another node got there first) */
             rc = 0, start = NULL;
     }
-    json_t *body = json_pack("{s:s, s:o, s:s?}", "deadline", kind, "due_at", yj_json_time(due_at), "escalation",
-                             start ? start->policy : NULL);
+    json_t *body = json_pack("{s:s, s:o, s:s?}", "deadline", kind, "due_at", yj_json_time(due_at),
+                             "escalation", start ? start->policy : NULL);
     if (rc == 0)
         rc = timeline(ctx, inc->id, now, "overdue", body, err);
     json_t *detail = json_pack("{s:I, s:s}", "id", (json_int_t)inc->id, "deadline", kind);
@@ -1011,8 +1037,9 @@ static int load_task(struct yj_ctx *ctx, const char *ref, int64_t task_id, struc
 
 /* Writes the changed task with its timeline entry (kind, body: borrowed), audit row and event in
  * one transaction; releases inc, and task unless it goes to *out. */
-static int save_task(struct yj_ctx *ctx, struct store_incident *inc, struct store_task *task, const char *kind,
-                     const char *action, json_t *body, int64_t now, struct store_task *out, struct yj_err *err)
+static int save_task(struct yj_ctx *ctx, struct store_incident *inc, struct store_task *task,
+                     const char *kind, const char *action, json_t *body, int64_t now, struct store_task *out,
+                     struct yj_err *err)
 {
     int rc = store_begin(ctx->store, err);
     if (rc == 0) {
@@ -1060,15 +1087,16 @@ int incident_task_update(struct yj_ctx *ctx, const char *ref, int64_t task_id, c
     if ((strcmp(status, "doing") == 0 || strcmp(status, "done") == 0) &&
         (strcmp(task.approval_status, "pending") == 0 || strcmp(task.approval_status, "rejected") == 0)) {
         rc = yj_err_set(err, YJ_ESTATE, "task %lld (%s) needs approval first: it is %s", (long long)task.id,
-                        task.title, strcmp(task.approval_status, "pending") == 0 ? "awaiting approval" : "rejected");
+                        task.title,
+                        strcmp(task.approval_status, "pending") == 0 ? "awaiting approval" : "rejected");
         store_task_release(&task);
         store_incident_release(&inc);
         return rc;
     }
     int64_t now = yj_ctx_now(ctx);
-    json_t *body = json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s?}", "task", (json_int_t)task.id, "title", task.title,
-                             "from", task.status, "to", status, "reason", reason && *reason ? reason : NULL, "note",
-                             note);
+    json_t *body = json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s?}", "task", (json_int_t)task.id, "title",
+                             task.title, "from", task.status, "to", status, "reason",
+                             reason && *reason ? reason : NULL, "note", note);
     snprintf(task.status, sizeof(task.status), "%s", status);
     free(task.reason);
     task.reason = reason && *reason ? xstrdup(reason) : NULL;
@@ -1084,8 +1112,8 @@ int incident_task_update(struct yj_ctx *ctx, const char *ref, int64_t task_id, c
     return rc;
 }
 
-int incident_task_approve(struct yj_ctx *ctx, const char *ref, int64_t task_id, bool approve, const char *reason,
-                          struct store_task *out, struct yj_err *err)
+int incident_task_approve(struct yj_ctx *ctx, const char *ref, int64_t task_id, bool approve,
+                          const char *reason, struct store_task *out, struct yj_err *err)
 {
     int rc;
     if (!approve && (!reason || !*reason)) {
@@ -1113,8 +1141,9 @@ int incident_task_approve(struct yj_ctx *ctx, const char *ref, int64_t task_id, 
     task.approved_at = now;
     free(task.approval_reason);
     task.approval_reason = reason && *reason ? xstrdup(reason) : NULL;
-    json_t *body = json_pack("{s:I, s:s, s:s?, s:s, s:s?}", "task", (json_int_t)task.id, "title", task.title,
-                             "action", task.action, "decision", task.approval_status, "reason", task.approval_reason);
+    json_t *body =
+        json_pack("{s:I, s:s, s:s?, s:s, s:s?}", "task", (json_int_t)task.id, "title", task.title, "action",
+                  task.action, "decision", task.approval_status, "reason", task.approval_reason);
     rc = save_task(ctx, &inc, &task, "approval", "incident.approval", body, now, out, err);
     json_decref(body);
     return rc;
@@ -1135,8 +1164,9 @@ int incident_task_overdue(struct yj_ctx *ctx, const struct store_task *task, str
             if (rc == YJ_ECONFLICT)
                 rc = 0, start = NULL;
         }
-        json_t *body = json_pack("{s:I, s:s, s:o, s:s?}", "task", (json_int_t)task->id, "title", task->title, "due_at",
-                                 yj_json_time(task->due_at), "escalation", start ? start->policy : NULL);
+        json_t *body =
+            json_pack("{s:I, s:s, s:o, s:s?}", "task", (json_int_t)task->id, "title", task->title, "due_at",
+                      yj_json_time(task->due_at), "escalation", start ? start->policy : NULL);
         if (rc == 0)
             rc = timeline(ctx, inc.id, now, "task_overdue", body, err);
         json_t *detail = json_pack("{s:I, s:I}", "id", (json_int_t)inc.id, "task", (json_int_t)task->id);
@@ -1166,11 +1196,12 @@ int incident_note(struct yj_ctx *ctx, const char *ref, const char *text, struct 
 int incident_assess(struct yj_ctx *ctx, const char *ref, const struct incident_field *fields, size_t n_fields,
                     int64_t if_version, struct store_incident *out, struct yj_err *err)
 {
-    static const char *const keys[] = {"source", "scope",   "nature", "trend", "measures",
-                                       "level",  "clues",   "support", "scene", NULL};
+    static const char *const keys[] = {"source", "scope", "nature",  "trend", "measures",
+                                       "level",  "clues", "support", "scene", NULL};
     if (n_fields == 0)
-        return yj_err_set(err, YJ_EINVAL, "an assessment needs at least one of: source, scope, nature, trend, "
-                                          "measures, level, clues, support, scene");
+        return yj_err_set(err, YJ_EINVAL,
+                          "an assessment needs at least one of: source, scope, nature, trend, "
+                          "measures, level, clues, support, scene");
     struct store_incident inc = {0};
     int rc = incident_find(ctx, ref, &inc, err);
     if (rc < 0)
@@ -1180,13 +1211,16 @@ int incident_assess(struct yj_ctx *ctx, const char *ref, const struct incident_f
     if (if_version > 0 && if_version != inc.version) {
         rc = yj_err_set(err, YJ_ECONFLICT, "%s has changed since version %lld (now %lld); reload and retry",
                         inc.number, (long long)if_version, (long long)inc.version);
-    } else if (!inc.status || strcmp(inc.status, INCIDENT_CLOSED) == 0 || strcmp(inc.status, INCIDENT_DISMISSED) == 0) {
-        rc = yj_err_set(err, YJ_ESTATE, "%s is %s: the assessment can no longer change", inc.number, inc.status);
+    } else if (!inc.status || strcmp(inc.status, INCIDENT_CLOSED) == 0 ||
+               strcmp(inc.status, INCIDENT_DISMISSED) == 0) {
+        rc = yj_err_set(err, YJ_ESTATE, "%s is %s: the assessment can no longer change", inc.number,
+                        inc.status);
     } else {
         rc = apply_fields(ctx->plan, &inc, fields, n_fields, keys, changes, &new_level, err);
     }
     if (rc == 0)
-        rc = record_change(ctx, &inc, NULL, NULL, "assessment", changes, "incident.assess", yj_ctx_now(ctx), err);
+        rc = record_change(ctx, &inc, NULL, NULL, "assessment", changes, "incident.assess", yj_ctx_now(ctx),
+                           err);
     json_decref(changes);
     if (rc == 0 && out)
         *out = inc;

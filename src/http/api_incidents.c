@@ -20,7 +20,8 @@
 
 static void set_etag(struct request *r, const struct store_incident *inc)
 {
-    snprintf(r->resp.etag, sizeof(r->resp.etag), "\"%lld-%lld\"", (long long)inc->id, (long long)inc->version);
+    snprintf(r->resp.etag, sizeof(r->resp.etag), "\"%lld-%lld\"", (long long)inc->id,
+             (long long)inc->version);
 }
 
 /* The cache key part that depends on who asks: informants see a filtered world. */
@@ -122,10 +123,12 @@ static const char *string_at(json_t *o, const char *k)
 void api_incidents_create(struct request *r)
 {
     static const struct json_field fields[] = {
-        {"type", JSON_STRING, true},      {"title", JSON_STRING, true},     {"level", JSON_STRING, false},
-        {"asset", -1, false},             {"source", JSON_STRING, false},   {"scope", JSON_STRING, false},
-        {"nature", JSON_STRING, false},   {"trend", JSON_STRING, false},    {"measures", JSON_STRING, false},
-        {"drill", JSON_TRUE, false},      {"occurred_at", JSON_STRING, false}, {"detected_at", JSON_STRING, false},
+        {"type", JSON_STRING, true},         {"title", JSON_STRING, true},
+        {"level", JSON_STRING, false},       {"asset", -1, false},
+        {"source", JSON_STRING, false},      {"scope", JSON_STRING, false},
+        {"nature", JSON_STRING, false},      {"trend", JSON_STRING, false},
+        {"measures", JSON_STRING, false},    {"drill", JSON_TRUE, false},
+        {"occurred_at", JSON_STRING, false}, {"detected_at", JSON_STRING, false},
     };
     json_t *b = request_json(r);
     if (!b || !request_check(r, b, fields, YJ_ARRAY_LEN(fields)))
@@ -154,7 +157,8 @@ void api_incidents_create(struct request *r)
         }
         for (size_t i = 0; i < json_array_size(a); i++) {
             if (!json_is_string(json_array_get(a, i))) {
-                reply_problem(r, 400, "invalid_field", "asset", "asset must be a string or a list of strings");
+                reply_problem(r, 400, "invalid_field", "asset",
+                              "asset must be a string or a list of strings");
                 goto out;
             }
             assets[req.n_assets++] = json_string_value(json_array_get(a, i));
@@ -249,7 +253,8 @@ void api_incidents_list(struct request *r)
         long long k, id;
         char tail;
         if (sscanf(cursor, "%lld.%lld%c", &k, &id, &tail) != 2) {
-            reply_problem(r, 400, "invalid_field", "cursor", "cursor must be the \"next\" value of a previous page");
+            reply_problem(r, 400, "invalid_field", "cursor",
+                          "cursor must be the \"next\" value of a previous page");
             return;
         }
         f.has_cursor = true;
@@ -264,7 +269,8 @@ void api_incidents_list(struct request *r)
     char vis[256], *key;
     visibility_key(r, vis, sizeof(vis));
     {
-        static const char *const params[] = {"status", "type", "level", "unit", "text", "drill", "sort", "limit", "cursor"};
+        static const char *const params[] = {"status", "type", "level", "unit",  "text",
+                                             "drill",  "sort", "limit", "cursor"};
         char *k = NULL;
         size_t kl = 0;
         FILE *kf = open_memstream(&k, &kl);
@@ -375,15 +381,16 @@ void api_incidents_move(struct request *r)
     }
     int64_t version = if_match(r, &inc);
     if (version < 0) {
-        reply_problem(r, 412, "precondition_failed", NULL, "If-Match does not name this incident's current ETag");
+        reply_problem(r, 412, "precondition_failed", NULL,
+                      "If-Match does not name this incident's current ETag");
         goto out;
     }
     struct store_incident moved;
     struct yj_err err = {0};
     char ref[32];
     snprintf(ref, sizeof(ref), "%lld", (long long)inc.id);
-    if (incident_move(&r->ctx, ref, string_at(b, "status"), string_at(b, "reason"), fs, n, version, &moved, &err) <
-        0) {
+    if (incident_move(&r->ctx, ref, string_at(b, "status"), string_at(b, "reason"), fs, n, version, &moved,
+                      &err) < 0) {
         reply_error(r, &err);
         goto out;
     }
@@ -407,11 +414,13 @@ void api_incidents_assess(struct request *r)
     json_t *b = request_json(r);
     struct incident_field fs[8];
     size_t n = 0;
-    if (!b || !request_check(r, b, fields, YJ_ARRAY_LEN(fields)) || !to_fields(r, b, fs, YJ_ARRAY_LEN(fs), &n))
+    if (!b || !request_check(r, b, fields, YJ_ARRAY_LEN(fields)) ||
+        !to_fields(r, b, fs, YJ_ARRAY_LEN(fs), &n))
         goto out;
     int64_t version = if_match(r, &inc);
     if (version < 0) {
-        reply_problem(r, 412, "precondition_failed", NULL, "If-Match does not name this incident's current ETag");
+        reply_problem(r, 412, "precondition_failed", NULL,
+                      "If-Match does not name this incident's current ETag");
         goto out;
     }
     struct store_incident done;
@@ -443,8 +452,9 @@ static int timeline_row(const struct store_timeline_entry *e, void *ud)
     char at[40];
     yj_time_rfc3339(e->at, at, sizeof(at));
     json_t *body = json_loads(e->body, 0, NULL);
-    json_array_append_new(s->items, json_pack("{s:I, s:s, s:s, s:s, s:o}", "id", (json_int_t)e->id, "at", at, "actor",
-                                              e->actor, "kind", e->kind, "body", body ? body : json_object()));
+    json_array_append_new(s->items,
+                          json_pack("{s:I, s:s, s:s, s:s, s:o}", "id", (json_int_t)e->id, "at", at, "actor",
+                                    e->actor, "kind", e->kind, "body", body ? body : json_object()));
     return 0;
 }
 
@@ -559,7 +569,8 @@ void api_incidents_waive(struct request *r)
         char ref[32];
         snprintf(ref, sizeof(ref), "%lld", (long long)inc.id);
         struct store_incident now;
-        if (incident_waive(&r->ctx, ref, r->params[1], json_string_value(json_object_get(b, "reason")), &err) < 0 ||
+        if (incident_waive(&r->ctx, ref, r->params[1], json_string_value(json_object_get(b, "reason")),
+                           &err) < 0 ||
             store_incident_get(r->store, inc.id, NULL, &now, &err) < 0) {
             reply_error(r, &err);
         } else {
@@ -574,11 +585,12 @@ void api_incidents_waive(struct request *r)
 
 static int add_notification(const struct store_notification *n, void *ud)
 {
-    json_array_append_new(
-        ud, json_pack("{s:I, s:o, s:s, s:s, s:s, s:s, s:s, s:I, s:s?, s:o?}", "id", (json_int_t)n->id, "created_at",
-                      yj_json_time(n->created_at), "recipient", n->recipient, "target", n->target, "subject",
-                      n->subject, "body", n->body, "status", n->status, "attempts", (json_int_t)n->attempts,
-                      "last_error", n->last_error, "sent_at", n->sent_at ? yj_json_time(n->sent_at) : NULL));
+    json_array_append_new(ud,
+                          json_pack("{s:I, s:o, s:s, s:s, s:s, s:s, s:s, s:I, s:s?, s:o?}", "id",
+                                    (json_int_t)n->id, "created_at", yj_json_time(n->created_at), "recipient",
+                                    n->recipient, "target", n->target, "subject", n->subject, "body", n->body,
+                                    "status", n->status, "attempts", (json_int_t)n->attempts, "last_error",
+                                    n->last_error, "sent_at", n->sent_at ? yj_json_time(n->sent_at) : NULL));
     return 0;
 }
 
@@ -659,7 +671,8 @@ typedef int (*task_change_fn)(struct request *r, const char *ref, int64_t task_i
 
 /* The shared shape of the task routes: the incident (visible to the caller), the body, the task
  * number from the path, the change, the task as the answer. */
-static void change_task(struct request *r, const struct json_field *fields, size_t n_fields, task_change_fn change)
+static void change_task(struct request *r, const struct json_field *fields, size_t n_fields,
+                        task_change_fn change)
 {
     struct store_incident inc;
     if (!load(r, &inc))
@@ -700,8 +713,8 @@ void api_incidents_task_update(struct request *r)
     change_task(r, fields, YJ_ARRAY_LEN(fields), update_task);
 }
 
-static int approve_task(struct request *r, const char *ref, int64_t task_id, json_t *b, struct store_task *out,
-                        struct yj_err *err)
+static int approve_task(struct request *r, const char *ref, int64_t task_id, json_t *b,
+                        struct store_task *out, struct yj_err *err)
 {
     return incident_task_approve(&r->ctx, ref, task_id, json_is_true(json_object_get(b, "approve")),
                                  string_at(b, "reason"), out, err);
@@ -733,9 +746,9 @@ static const char *image_type(const unsigned char *b, size_t n)
 static json_t *attachment_json(const struct store_incident *inc, const struct store_attachment *a)
 {
     char *url = xasprintf("/api/v1/incidents/%lld/attachments/%lld", (long long)inc->id, (long long)a->id);
-    json_t *j = json_pack("{s:I, s:s, s:s, s:I, s:s, s:o, s:s, s:s}", "id", (json_int_t)a->id, "name", a->name, "type",
-                          a->type, "size", (json_int_t)a->size, "sha256", a->sha256, "created_at",
-                          yj_json_time(a->created_at), "created_by", a->created_by, "url", url);
+    json_t *j = json_pack("{s:I, s:s, s:s, s:I, s:s, s:o, s:s, s:s}", "id", (json_int_t)a->id, "name",
+                          a->name, "type", a->type, "size", (json_int_t)a->size, "sha256", a->sha256,
+                          "created_at", yj_json_time(a->created_at), "created_by", a->created_by, "url", url);
     free(url);
     return j;
 }
@@ -789,15 +802,18 @@ void api_incidents_attach(struct request *r)
         reply_problem(r, 413, "payload_too_large", NULL, "an attachment is at most %lld bytes",
                       (long long)server_config(r->srv)->limits.attachment);
     } else if (!type) {
-        reply_problem(r, 415, "unsupported_media_type", NULL, "send a PNG, JPEG, GIF or WebP image as the body");
-    } else if (yj_text_check("name", name ? name : "screenshot", 200, YJ_TEXT_SINGLE_LINE | YJ_TEXT_NONEMPTY, &err) < 0 ||
+        reply_problem(r, 415, "unsupported_media_type", NULL,
+                      "send a PNG, JPEG, GIF or WebP image as the body");
+    } else if (yj_text_check("name", name ? name : "screenshot", 200, YJ_TEXT_SINGLE_LINE | YJ_TEXT_NONEMPTY,
+                             &err) < 0 ||
                (name && strpbrk(name, "/\\"))) {
-        reply_problem(r, 400, "invalid_field", "name", "%s", err.msg[0] ? err.msg : "name: a file name without / or \\");
+        reply_problem(r, 400, "invalid_field", "name", "%s",
+                      err.msg[0] ? err.msg : "name: a file name without / or \\");
     } else {
         unsigned char h[32];
         crypto_hash_sha256(h, (const unsigned char *)r->body, r->body_len);
-        struct store_attachment a = {.incident_id = inc.id, .size = (int64_t)r->body_len,
-                                     .created_at = yj_ctx_now(&r->ctx)};
+        struct store_attachment a = {
+            .incident_id = inc.id, .size = (int64_t)r->body_len, .created_at = yj_ctx_now(&r->ctx)};
         sodium_bin2hex(a.sha256, sizeof(a.sha256), h, sizeof(h));
         snprintf(a.name, sizeof(a.name), "%s", name ? name : "screenshot");
         snprintf(a.type, sizeof(a.type), "%s", type);
@@ -805,8 +821,8 @@ void api_incidents_attach(struct request *r)
         int rc = save_bytes(server_config(r->srv)->data, a.sha256, r->body, r->body_len, &err);
         if (rc == 0 && (rc = store_begin(r->ctx.store, &err)) == 0) {
             rc = store_attachment_insert(r->ctx.store, &a, &err);
-            json_t *body = json_pack("{s:I, s:s, s:s, s:I}", "id", (json_int_t)a.id, "name", a.name, "type", a.type,
-                                     "size", (json_int_t)a.size);
+            json_t *body = json_pack("{s:I, s:s, s:s, s:I}", "id", (json_int_t)a.id, "name", a.name, "type",
+                                     a.type, "size", (json_int_t)a.size);
             if (rc == 0)
                 rc = incident_record(&r->ctx, inc.id, "attachment", body, &err);
             json_decref(body);

@@ -37,8 +37,8 @@ struct throttle {
     int64_t wait;
 };
 
-static int throttle_read(struct request *r, const char *name, bool known_device, int64_t now, struct throttle *t,
-                         struct yj_err *err)
+static int throttle_read(struct request *r, const char *name, bool known_device, int64_t now,
+                         struct throttle *t, struct yj_err *err)
 {
     snprintf(t->pair, sizeof(t->pair), "user:%.150s@%s", name, r->address);
     snprintf(t->addr, sizeof(t->addr), "addr:%s", r->address);
@@ -88,8 +88,8 @@ static void throttle_settle(struct request *r, struct throttle *t, const char *n
         snprintf(anon, sizeof(anon), "anonymous@%s", r->address);
         struct yj_err err = {0};
         if (auth_audit(r, anon, "auth.login_throttled", i == 0 ? name : r->address,
-                       json_pack("{s:s, s:s?, s:I, s:o, s:o}", "address", r->address, "account", i == 0 ? name : NULL,
-                                 "refused", (json_int_t)keys[i].l->throttled, "since",
+                       json_pack("{s:s, s:s?, s:I, s:o, s:o}", "address", r->address, "account",
+                                 i == 0 ? name : NULL, "refused", (json_int_t)keys[i].l->throttled, "since",
                                  yj_json_time(keys[i].l->throttled_since), "until", yj_json_time(now))) < 0 ||
             store_login_throttled_reset(r->store, keys[i].key, &err) < 0)
             server_count_store_error(r->srv);
@@ -99,15 +99,16 @@ static void throttle_settle(struct request *r, struct throttle *t, const char *n
 static void throttle_failed(struct request *r, struct throttle *t, int64_t now)
 {
     struct yj_err err = {0};
-    if (store_login_failed(r->store, t->pair, now, &err) < 0 || store_login_failed(r->store, t->addr, now, &err) < 0)
+    if (store_login_failed(r->store, t->pair, now, &err) < 0 ||
+        store_login_failed(r->store, t->addr, now, &err) < 0)
         server_count_store_error(r->srv);
 }
 
 static json_t *user_json(const struct identity *id)
 {
     return json_pack("{s:s, s:s, s:o, s:b, s:o}", "name", id->name, "role", id->role, "unit",
-                     id->unit[0] ? json_string(id->unit) : json_null(), "must_change_password", (int)id->must_change,
-                     "may", router_permissions(id));
+                     id->unit[0] ? json_string(id->unit) : json_null(), "must_change_password",
+                     (int)id->must_change, "may", router_permissions(id));
 }
 
 /* Whether this browser logged in to the account before (its yj_device cookie). */
@@ -120,14 +121,16 @@ static bool known_device(struct request *r, int64_t user_id, int64_t now)
     auth_token_hash(token, hash);
     bool known = false;
     struct yj_err err = {0};
-    if (store_device_known(r->store, hash, user_id, now - (int64_t)DEVICE_DAYS * 86400 * 1000, &known, &err) < 0)
+    if (store_device_known(r->store, hash, user_id, now - (int64_t)DEVICE_DAYS * 86400 * 1000, &known, &err) <
+        0)
         server_count_store_error(r->srv);
     return known;
 }
 
 void api_session_create(struct request *r)
 {
-    static const struct json_field fields[] = {{"username", JSON_STRING, true}, {"password", JSON_STRING, true}};
+    static const struct json_field fields[] = {{"username", JSON_STRING, true},
+                                               {"password", JSON_STRING, true}};
     json_t *b = request_json(r);
     if (!b || !request_check(r, b, fields, YJ_ARRAY_LEN(fields))) {
         json_decref(b);
@@ -184,18 +187,21 @@ void api_session_create(struct request *r)
     auth_token_hash(token, hash);
     auth_token_hash(device, device_hash);
     const struct yj_config *cfg = server_config(r->srv);
-    struct store_session s = {.user_id = u.id, .created_at = now, .last_seen = now,
-                              .expires_at = now + cfg->sessions.absolute};
+    struct store_session s = {
+        .user_id = u.id, .created_at = now, .last_seen = now, .expires_at = now + cfg->sessions.absolute};
     snprintf(s.token_hash, sizeof(s.token_hash), "%s", hash);
     snprintf(s.csrf, sizeof(s.csrf), "%s", csrf);
-    if (store_session_insert(r->store, &s, &err) < 0 || store_device_add(r->store, device_hash, u.id, now, &err) < 0) {
+    if (store_session_insert(r->store, &s, &err) < 0 ||
+        store_device_add(r->store, device_hash, u.id, now, &err) < 0) {
         reply_error(r, &err);
         store_user_release(&u);
         json_decref(b);
         return;
     }
-    r->id = (struct identity){
-        .kind = ID_SESSION, .user_id = u.id, .must_change = u.must_change != 0, .role_bit = auth_role_bit(u.role)};
+    r->id = (struct identity){.kind = ID_SESSION,
+                              .user_id = u.id,
+                              .must_change = u.must_change != 0,
+                              .role_bit = auth_role_bit(u.role)};
     snprintf(r->id.name, sizeof(r->id.name), "%s", u.name);
     snprintf(r->id.role, sizeof(r->id.role), "%s", u.role);
     snprintf(r->id.unit, sizeof(r->id.unit), "%s", u.unit ? u.unit : "");
@@ -204,13 +210,16 @@ void api_session_create(struct request *r)
     if (auth_audit(r, actor, "auth.login", u.name, json_pack("{s:s}", "address", r->address)) == 0) {
         char expires[40];
         yj_time_rfc3339(s.expires_at, expires, sizeof(expires));
-        reply_json(r, 200, json_pack("{s:o, s:s, s:s}", "user", user_json(&r->id), "csrf", csrf, "expires_at", expires));
+        reply_json(
+            r, 200,
+            json_pack("{s:o, s:s, s:s}", "user", user_json(&r->id), "csrf", csrf, "expires_at", expires));
         const char *secure = server_is_tls(r->srv) ? "; Secure" : "";
         r->resp.cookie = xasprintf("yj_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s", token,
                                    (long long)(cfg->sessions.absolute / 1000), secure);
         /* Only the login reads it. */
-        r->resp.cookie2 = xasprintf("yj_device=%s; Path=/api/v1/session; HttpOnly; SameSite=Strict; Max-Age=%d%s",
-                                    device, DEVICE_DAYS * 86400, secure);
+        r->resp.cookie2 =
+            xasprintf("yj_device=%s; Path=/api/v1/session; HttpOnly; SameSite=Strict; Max-Age=%d%s", device,
+                      DEVICE_DAYS * 86400, secure);
     }
     store_user_release(&u);
     json_decref(b);
@@ -225,8 +234,9 @@ void api_session_get(struct request *r)
             if (r->id.scopes & (1u << i))
                 json_array_append_new(scopes, json_string(names[i]));
         /* A token learns what it may do, as a person does. */
-        reply_json(r, 200, json_pack("{s:{s:s, s:o, s:s, s:o}}", "token", "name", r->id.name, "scopes", scopes, "role",
-                                     r->id.role, "may", router_permissions(&r->id)));
+        reply_json(r, 200,
+                   json_pack("{s:{s:s, s:o, s:s, s:o}}", "token", "name", r->id.name, "scopes", scopes,
+                             "role", r->id.role, "may", router_permissions(&r->id)));
         return;
     }
     reply_json(r, 200, json_pack("{s:o, s:s}", "user", user_json(&r->id), "csrf", r->id.csrf));

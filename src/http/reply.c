@@ -64,13 +64,15 @@ static const struct {
     {"method_not_allowed", "Method not allowed", "不允许的请求方法"},
     {"invalid_transition", "That status change is not allowed now", "当前状态不允许此变更"},
     {"conflict", "Changed by someone else meanwhile", "已被他人修改"},
-    {"precondition_failed", "The incident changed since you read it (If-Match)", "事件在您读取后已被修改（If-Match）"},
+    {"precondition_failed", "The incident changed since you read it (If-Match)",
+     "事件在您读取后已被修改（If-Match）"},
     {"store_unavailable", "The store failed; nothing was changed", "存储故障，未做任何修改"},
     {"shutting_down", "The server is shutting down", "服务器正在关闭"},
     {"internal", "Internal error", "内部错误"},
 };
 
-void reply_problem(struct request *r, unsigned status, const char *code, const char *field, const char *fmt, ...)
+void reply_problem(struct request *r, unsigned status, const char *code, const char *field, const char *fmt,
+                   ...)
 {
     char detail[1024];
     va_list ap;
@@ -82,8 +84,8 @@ void reply_problem(struct request *r, unsigned status, const char *code, const c
     for (size_t i = 0; i < YJ_ARRAY_LEN(titles); i++)
         if (strcmp(titles[i].code, code) == 0)
             title = zh ? titles[i].zh : titles[i].en;
-    json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title", title, "status", (int)status,
-                          "code", code);
+    json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title", title, "status",
+                          (int)status, "code", code);
     /* The detail carries the specifics (names, limits, values); in Chinese it is led by the
      * Chinese title so a reader who skips the English still knows what went wrong. */
     if (zh) {
@@ -191,12 +193,18 @@ json_t *request_json(struct request *r)
 static const char *type_name(int t)
 {
     switch (t) {
-    case JSON_STRING: return "a string";
-    case JSON_TRUE: return "true or false";
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_INTEGER: return "an integer";
-    default: return "a value";
+    case JSON_STRING:
+        return "a string";
+    case JSON_TRUE:
+        return "true or false";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_INTEGER:
+        return "an integer";
+    default:
+        return "a value";
     }
 }
 
@@ -216,7 +224,8 @@ static bool string_ok(struct request *r, const char *name, json_t *v)
     return true;
 }
 
-bool request_check_at(struct request *r, const char *where, json_t *obj, const struct json_field *fields, size_t n)
+bool request_check_at(struct request *r, const char *where, json_t *obj, const struct json_field *fields,
+                      size_t n)
 {
     char name[160];
 #define NAME(k) (where ? (snprintf(name, sizeof(name), "%s.%s", where, (k)), name) : (k))

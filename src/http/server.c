@@ -30,8 +30,8 @@
 #include <unistd.h>
 
 #define MAX_ROUTES 64
-static const unsigned metric_codes[] = {200, 201, 202, 204, 304, 400, 401, 403, 404, 405,
-                                        409, 412, 413, 415, 429, 500, 503, 0 /* other */};
+static const unsigned metric_codes[] = {200, 201, 202, 204, 304, 400, 401, 403, 404,
+                                        405, 409, 412, 413, 415, 429, 500, 503, 0 /* other */};
 #define N_CODES (sizeof(metric_codes) / sizeof(metric_codes[0]))
 static const double latency_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
 #define N_BUCKETS (sizeof(latency_bounds) / sizeof(latency_bounds[0]))
@@ -175,7 +175,8 @@ static void reload_plan(struct server *srv)
     }
     if (config_check_plan(srv->cfg, p, &err) < 0) {
         atomic_fetch_add(&srv->plan_reload_failures, 1);
-        yj_log_error("plan reload refused, the old plan stays in force: the config names what it lacks: %s", err.msg);
+        yj_log_error("plan reload refused, the old plan stays in force: the config names what it lacks: %s",
+                     err.msg);
         plan_free(p);
         return;
     }
@@ -209,8 +210,9 @@ static void warn_permissions(const struct yj_config *cfg)
     for (size_t i = 0; i < YJ_ARRAY_LEN(checks); i++) {
         struct stat sb;
         if (stat(checks[i].path, &sb) == 0 && (sb.st_mode & 077 & ~checks[i].want))
-            yj_log_warn("%s is mode %04o: other accounts may read it (it should be %04o: %s %s)", checks[i].path,
-                        (unsigned)(sb.st_mode & 07777), checks[i].want, checks[i].fix, checks[i].path);
+            yj_log_warn("%s is mode %04o: other accounts may read it (it should be %04o: %s %s)",
+                        checks[i].path, (unsigned)(sb.st_mode & 07777), checks[i].want, checks[i].fix,
+                        checks[i].path);
     }
     free(db);
     free(key);
@@ -238,9 +240,8 @@ struct store *server_store(struct server *srv, struct yj_err *err)
 int server_audit_verify(struct server *srv, struct store *st, struct audit_result *res, struct yj_err *err)
 {
     pthread_mutex_lock(&srv->audit_lock);
-    struct audit_verify_opts opts = {.key = srv->audit_key,
-                                     .from_id = srv->audit_verified_id,
-                                     .from_hash = srv->audit_verified_hash};
+    struct audit_verify_opts opts = {
+        .key = srv->audit_key, .from_id = srv->audit_verified_id, .from_hash = srv->audit_verified_hash};
     int rc = audit_verify(st, &opts, res, err);
     if (rc == 0 && res->bad_id == 0 && res->rows) {
         srv->audit_verified_id = res->rows;
@@ -261,7 +262,8 @@ static void audit_checkpoints(struct server *srv, bool force)
     localtime_r(&t, &tm);
     char day[16];
     strftime(day, sizeof(day), "%Y-%m-%d", &tm);
-    bool daily = !force && tm.tm_hour * 60 + tm.tm_min >= srv->checkpoint_minute && strcmp(day, srv->checkpoint_day) != 0;
+    bool daily = !force && tm.tm_hour * 60 + tm.tm_min >= srv->checkpoint_minute &&
+                 strcmp(day, srv->checkpoint_day) != 0;
     if (!hourly && !daily)
         return;
     struct yj_err err = {0};
@@ -293,8 +295,8 @@ static void audit_checkpoints(struct server *srv, bool force)
         } else {
             snprintf(srv->checkpoint_day, sizeof(srv->checkpoint_day), "%s", day);
             if (queued) {
-                yj_log_info("audit checkpoint of row %lld sent to the plan's office (%zu messages)", (long long)cp.id,
-                            queued);
+                yj_log_info("audit checkpoint of row %lld sent to the plan's office (%zu messages)",
+                            (long long)cp.id, queued);
                 server_poke_outbox(srv);
             }
         }
@@ -352,7 +354,8 @@ static enum MHD_Result queue(struct request *r)
         p->persistent = NULL;
     } else {
         /* MHD frees the body with free() once sent. */
-        resp = MHD_create_response_from_buffer(p->len, p->body ? p->body : xstrdup(""), MHD_RESPMEM_MUST_FREE);
+        resp =
+            MHD_create_response_from_buffer(p->len, p->body ? p->body : xstrdup(""), MHD_RESPMEM_MUST_FREE);
         p->body = NULL;
     }
     if (!resp)
@@ -443,7 +446,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                  * gets the 413 instead of a reset connection; a huge one is refused at once. */
                 r->body_too_large = true;
                 if (n > 8 * (unsigned long long)r->body_limit) {
-                    reply_problem(r, 413, "payload_too_large", NULL, "request body larger than %zu bytes", r->body_limit);
+                    reply_problem(r, 413, "payload_too_large", NULL, "request body larger than %zu bytes",
+                                  r->body_limit);
                     return queue(r);
                 }
             }
@@ -498,7 +502,8 @@ static void record_metrics(struct server *srv, struct request *r)
     atomic_fetch_add(&srv->latency_n, 1);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
 {
     (void)toe;
     struct server *srv = cls;
@@ -559,11 +564,13 @@ char *server_metrics_text(struct server *srv, struct request *r)
     }
     cum += atomic_load(&srv->buckets[N_BUCKETS]);
     fprintf(f, "yingji_http_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n", cum);
-    fprintf(f, "yingji_http_request_duration_seconds_sum %.6f\n", (double)atomic_load(&srv->latency_us) / 1e6);
+    fprintf(f, "yingji_http_request_duration_seconds_sum %.6f\n",
+            (double)atomic_load(&srv->latency_us) / 1e6);
     fprintf(f, "yingji_http_request_duration_seconds_count %lu\n", atomic_load(&srv->latency_n));
 
-    fprintf(f, "# HELP yingji_incidents Incidents by status (drills excluded).\n# TYPE yingji_incidents gauge\n");
-    static const char *const statuses[] = {"reported",   "assessing", "responding", "recovering",
+    fprintf(
+        f, "# HELP yingji_incidents Incidents by status (drills excluded).\n# TYPE yingji_incidents gauge\n");
+    static const char *const statuses[] = {"reported",  "assessing", "responding", "recovering",
                                            "reviewing", "closed",    "dismissed"};
     for (size_t i = 0; i < YJ_ARRAY_LEN(statuses); i++) {
         int64_t n = 0;
@@ -572,52 +579,63 @@ char *server_metrics_text(struct server *srv, struct request *r)
             server_count_store_error(srv);
         fprintf(f, "yingji_incidents{status=\"%s\"} %lld\n", statuses[i], (long long)n);
     }
-    fprintf(f, "# HELP yingji_store_errors_total Store operations that failed.\n# TYPE yingji_store_errors_total "
-               "counter\nyingji_store_errors_total %lu\n",
-            atomic_load(&srv->store_errors));
-    fprintf(f, "# HELP yingji_plan_reloads_total Plan reloads (SIGHUP) by result.\n# TYPE yingji_plan_reloads_total "
-               "counter\nyingji_plan_reloads_total{result=\"ok\"} %lu\nyingji_plan_reloads_total{result=\"refused\"} "
-               "%lu\n",
-            atomic_load(&srv->plan_reloads), atomic_load(&srv->plan_reload_failures));
+    fprintf(
+        f,
+        "# HELP yingji_store_errors_total Store operations that failed.\n# TYPE yingji_store_errors_total "
+        "counter\nyingji_store_errors_total %lu\n",
+        atomic_load(&srv->store_errors));
+    fprintf(
+        f,
+        "# HELP yingji_plan_reloads_total Plan reloads (SIGHUP) by result.\n# TYPE yingji_plan_reloads_total "
+        "counter\nyingji_plan_reloads_total{result=\"ok\"} "
+        "%lu\nyingji_plan_reloads_total{result=\"refused\"} "
+        "%lu\n",
+        atomic_load(&srv->plan_reloads), atomic_load(&srv->plan_reload_failures));
     uint64_t hits, misses;
     size_t bytes;
     response_cache_stats(srv->cache, &hits, &misses, &bytes);
-    fprintf(f, "# HELP yingji_response_cache_total Incident reads answered from the cache, or rebuilt.\n"
-               "# TYPE yingji_response_cache_total counter\nyingji_response_cache_total{result=\"hit\"} %llu\n"
-               "yingji_response_cache_total{result=\"miss\"} %llu\n# HELP yingji_response_cache_bytes Bytes held.\n"
-               "# TYPE yingji_response_cache_bytes gauge\nyingji_response_cache_bytes %zu\n",
-            (unsigned long long)hits, (unsigned long long)misses, bytes);
+    fprintf(
+        f,
+        "# HELP yingji_response_cache_total Incident reads answered from the cache, or rebuilt.\n"
+        "# TYPE yingji_response_cache_total counter\nyingji_response_cache_total{result=\"hit\"} %llu\n"
+        "yingji_response_cache_total{result=\"miss\"} %llu\n# HELP yingji_response_cache_bytes Bytes held.\n"
+        "# TYPE yingji_response_cache_bytes gauge\nyingji_response_cache_bytes %zu\n",
+        (unsigned long long)hits, (unsigned long long)misses, bytes);
     if (srv->syslog || srv->logwatch)
-        fprintf(f, "# HELP yingji_source_messages_total Messages (lines) received by sources, and those dropped.\n"
-                   "# TYPE yingji_source_messages_total counter\n");
+        fprintf(
+            f,
+            "# HELP yingji_source_messages_total Messages (lines) received by sources, and those dropped.\n"
+            "# TYPE yingji_source_messages_total counter\n");
     if (srv->syslog) {
         struct syslog_counts c;
         syslog_receiver_counts(srv->syslog, &c);
-        fprintf(f,
-                /* dropped: of those received; what the kernel dropped before (its receive buffer
-                 * full) was never received, and is counted by reason only. */
-                "yingji_source_messages_total{source=\"syslog\",result=\"received\"} %llu\n"
-                "yingji_source_messages_total{source=\"syslog\",result=\"dropped\"} %llu\n"
-                "# HELP yingji_syslog_dropped_total Syslog messages dropped, by reason.\n"
-                "# TYPE yingji_syslog_dropped_total counter\n"
-                "yingji_syslog_dropped_total{reason=\"malformed\"} %llu\n"
-                "yingji_syslog_dropped_total{reason=\"too_long\"} %llu\n"
-                "yingji_syslog_dropped_total{reason=\"store\"} %llu\n"
-                "yingji_syslog_dropped_total{reason=\"queue_full\"} %llu\n"
-                "yingji_syslog_dropped_total{reason=\"receive_buffer\"} %llu\n"
-                "# HELP yingji_syslog_store_retries_total Batches the store refused, retried a second later.\n"
-                "# TYPE yingji_syslog_store_retries_total counter\nyingji_syslog_store_retries_total %llu\n"
-                "# HELP yingji_syslog_queued Messages received and waiting to be stored.\n"
-                "# TYPE yingji_syslog_queued gauge\nyingji_syslog_queued %llu\n"
-                "# HELP yingji_syslog_connections TCP connections open now.\n# TYPE yingji_syslog_connections gauge\n"
-                "yingji_syslog_connections %llu\n"
-                "# HELP yingji_syslog_connections_refused_total TCP connections closed at once: over the limit.\n"
-                "# TYPE yingji_syslog_connections_refused_total counter\nyingji_syslog_connections_refused_total %llu\n",
-                (unsigned long long)c.received, (unsigned long long)(c.dropped - c.kernel), (unsigned long long)c.malformed,
-                (unsigned long long)c.too_long, (unsigned long long)c.unstored, (unsigned long long)c.queue_full,
-                (unsigned long long)c.kernel, (unsigned long long)c.retries, (unsigned long long)c.queued,
-                (unsigned long long)c.connections,
-                (unsigned long long)c.refused);
+        fprintf(
+            f,
+            /* dropped: of those received; what the kernel dropped before (its receive buffer
+             * full) was never received, and is counted by reason only. */
+            "yingji_source_messages_total{source=\"syslog\",result=\"received\"} %llu\n"
+            "yingji_source_messages_total{source=\"syslog\",result=\"dropped\"} %llu\n"
+            "# HELP yingji_syslog_dropped_total Syslog messages dropped, by reason.\n"
+            "# TYPE yingji_syslog_dropped_total counter\n"
+            "yingji_syslog_dropped_total{reason=\"malformed\"} %llu\n"
+            "yingji_syslog_dropped_total{reason=\"too_long\"} %llu\n"
+            "yingji_syslog_dropped_total{reason=\"store\"} %llu\n"
+            "yingji_syslog_dropped_total{reason=\"queue_full\"} %llu\n"
+            "yingji_syslog_dropped_total{reason=\"receive_buffer\"} %llu\n"
+            "# HELP yingji_syslog_store_retries_total Batches the store refused, retried a second later.\n"
+            "# TYPE yingji_syslog_store_retries_total counter\nyingji_syslog_store_retries_total %llu\n"
+            "# HELP yingji_syslog_queued Messages received and waiting to be stored.\n"
+            "# TYPE yingji_syslog_queued gauge\nyingji_syslog_queued %llu\n"
+            "# HELP yingji_syslog_connections TCP connections open now.\n# TYPE yingji_syslog_connections "
+            "gauge\n"
+            "yingji_syslog_connections %llu\n"
+            "# HELP yingji_syslog_connections_refused_total TCP connections closed at once: over the limit.\n"
+            "# TYPE yingji_syslog_connections_refused_total counter\nyingji_syslog_connections_refused_total "
+            "%llu\n",
+            (unsigned long long)c.received, (unsigned long long)(c.dropped - c.kernel),
+            (unsigned long long)c.malformed, (unsigned long long)c.too_long, (unsigned long long)c.unstored,
+            (unsigned long long)c.queue_full, (unsigned long long)c.kernel, (unsigned long long)c.retries,
+            (unsigned long long)c.queued, (unsigned long long)c.connections, (unsigned long long)c.refused);
     }
     if (srv->logwatch) {
         struct logwatch_counts c;
@@ -637,30 +655,36 @@ char *server_metrics_text(struct server *srv, struct request *r)
     if (srv->detector) {
         struct detector_eviction *ev;
         size_t n = detector_evictions(srv->detector, &ev);
-        fprintf(f, "# HELP yingji_detect_window_evictions_total Keys a rule's threshold window forgot because it "
-                   "was full (limits.window_keys).\n# TYPE yingji_detect_window_evictions_total counter\n");
+        fprintf(
+            f, "# HELP yingji_detect_window_evictions_total Keys a rule's threshold window forgot because it "
+               "was full (limits.window_keys).\n# TYPE yingji_detect_window_evictions_total counter\n");
         for (size_t i = 0; i < n; i++)
             fprintf(f, "yingji_detect_window_evictions_total{rule=\"%s\"} %llu\n", ev[i].rule,
                     (unsigned long long)ev[i].evictions);
         free(ev);
     }
-    fprintf(f, "# HELP yingji_http_inflight Requests being served, streams included.\n# TYPE yingji_http_inflight "
-               "gauge\nyingji_http_inflight %ld\n",
-            atomic_load(&srv->inflight));
+    fprintf(
+        f,
+        "# HELP yingji_http_inflight Requests being served, streams included.\n# TYPE yingji_http_inflight "
+        "gauge\nyingji_http_inflight %ld\n",
+        atomic_load(&srv->inflight));
     struct edge_counts ec;
     edge_get_counts(srv->edge, &ec);
-    fprintf(f,
-            "# HELP yingji_http_connections Connections open now.\n# TYPE yingji_http_connections gauge\n"
-            "yingji_http_connections %llu\n"
-            "# HELP yingji_http_connections_refused_total Connections refused at accept: the server nearly full and "
-            "the address holding its share of the last slots.\n# TYPE yingji_http_connections_refused_total counter\n"
-            "yingji_http_connections_refused_total %llu\n"
-            "# HELP yingji_http_connections_closed_total Connections closed for a request that came too slowly.\n"
-            "# TYPE yingji_http_connections_closed_total counter\n"
-            "yingji_http_connections_closed_total{reason=\"slow_headers\"} %llu\n"
-            "yingji_http_connections_closed_total{reason=\"slow_body\"} %llu\n",
-            (unsigned long long)ec.open, (unsigned long long)ec.refused_full, (unsigned long long)ec.slow_headers,
-            (unsigned long long)ec.slow_body);
+    fprintf(
+        f,
+        "# HELP yingji_http_connections Connections open now.\n# TYPE yingji_http_connections gauge\n"
+        "yingji_http_connections %llu\n"
+        "# HELP yingji_http_connections_refused_total Connections refused at accept: the server nearly full "
+        "and "
+        "the address holding its share of the last slots.\n# TYPE yingji_http_connections_refused_total "
+        "counter\n"
+        "yingji_http_connections_refused_total %llu\n"
+        "# HELP yingji_http_connections_closed_total Connections closed for a request that came too slowly.\n"
+        "# TYPE yingji_http_connections_closed_total counter\n"
+        "yingji_http_connections_closed_total{reason=\"slow_headers\"} %llu\n"
+        "yingji_http_connections_closed_total{reason=\"slow_body\"} %llu\n",
+        (unsigned long long)ec.open, (unsigned long long)ec.refused_full, (unsigned long long)ec.slow_headers,
+        (unsigned long long)ec.slow_body);
     fclose(f);
     return out;
 }
@@ -687,7 +711,8 @@ static void stream_free(void *cls)
 }
 
 struct MHD_Response *server_stream_response(struct request *r, void *stream,
-                                            ssize_t (*reader)(void *stream, uint64_t pos, char *buf, size_t max),
+                                            ssize_t (*reader)(void *stream, uint64_t pos, char *buf,
+                                                              size_t max),
                                             void (*free_fn)(void *stream))
 {
     (void)r;
@@ -727,21 +752,26 @@ static void report_drops(struct server *srv)
         struct syslog_counts c, *was = &srv->drops_seen;
         syslog_receiver_counts(srv->syslog, &c);
         if (c.dropped > was->dropped || c.refused > was->refused)
-            yj_log_warn("syslog: dropped %llu messages (malformed %llu, over 64 KiB %llu, store refused %llu, "
-                        "queue full %llu, receive buffer full %llu) and refused %llu connections over the limit since "
-                        "the last report",
-                        (unsigned long long)(c.dropped - was->dropped), (unsigned long long)(c.malformed - was->malformed),
-                        (unsigned long long)(c.too_long - was->too_long), (unsigned long long)(c.unstored - was->unstored),
-                        (unsigned long long)(c.queue_full - was->queue_full), (unsigned long long)(c.kernel - was->kernel),
-                        (unsigned long long)(c.refused - was->refused));
+            yj_log_warn(
+                "syslog: dropped %llu messages (malformed %llu, over 64 KiB %llu, store refused %llu, "
+                "queue full %llu, receive buffer full %llu) and refused %llu connections over the limit "
+                "since "
+                "the last report",
+                (unsigned long long)(c.dropped - was->dropped),
+                (unsigned long long)(c.malformed - was->malformed),
+                (unsigned long long)(c.too_long - was->too_long),
+                (unsigned long long)(c.unstored - was->unstored),
+                (unsigned long long)(c.queue_full - was->queue_full),
+                (unsigned long long)(c.kernel - was->kernel), (unsigned long long)(c.refused - was->refused));
         *was = c;
     }
     if (srv->logwatch) {
         struct logwatch_counts c;
         logwatch_get_counts(srv->logwatch, &c);
         if (c.dropped > srv->logwatch_drops_seen)
-            yj_log_warn("logwatch: skipped %llu lines (binary, invalid UTF-8 or over 64 KiB) since the last report",
-                        (unsigned long long)(c.dropped - srv->logwatch_drops_seen));
+            yj_log_warn(
+                "logwatch: skipped %llu lines (binary, invalid UTF-8 or over 64 KiB) since the last report",
+                (unsigned long long)(c.dropped - srv->logwatch_drops_seen));
         srv->logwatch_drops_seen = c.dropped;
     }
     if (srv->detector) {
@@ -751,10 +781,11 @@ static void report_drops(struct server *srv)
         for (size_t i = 0; i < n; i++)
             total += ev[i].evictions;
         if (total > srv->evictions_seen)
-            yj_log_warn("detection: threshold windows forgot %llu keys since the last report (full at "
-                        "limits.window_keys = %lld per rule); an attack from many addresses is under way or the "
-                        "limit is too low",
-                        (unsigned long long)(total - srv->evictions_seen), (long long)srv->cfg->limits.window_keys);
+            yj_log_warn(
+                "detection: threshold windows forgot %llu keys since the last report (full at "
+                "limits.window_keys = %lld per rule); an attack from many addresses is under way or the "
+                "limit is too low",
+                (unsigned long long)(total - srv->evictions_seen), (long long)srv->cfg->limits.window_keys);
         srv->evictions_seen = total;
         free(ev);
     }
@@ -798,9 +829,10 @@ static bool run_clock(struct server *srv)
     } else if (res.overdue || res.steps || res.stopped) {
         if (res.notifications)
             server_poke_outbox(srv);
-        yj_log_info("clock: %zu deadlines overdue, %zu escalation steps, %zu notifications queued, %zu escalations "
-                    "stopped",
-                    res.overdue, res.steps, res.notifications, res.stopped);
+        yj_log_info(
+            "clock: %zu deadlines overdue, %zu escalation steps, %zu notifications queued, %zu escalations "
+            "stopped",
+            res.overdue, res.steps, res.notifications, res.stopped);
         server_wake_streams(srv);
     }
     server_plan_release(pr);
@@ -823,9 +855,11 @@ static void *outbox_main(void *arg)
         struct store *st = server_store(srv, &err);
         if (st) {
             struct plan_ref *pr = server_plan_acquire(srv);
-            struct yj_ctx ctx = {.plan = pr->plan, .store = st, .actor = "outbox", .public_url = srv->cfg->public_url};
+            struct yj_ctx ctx = {
+                .plan = pr->plan, .store = st, .actor = "outbox", .public_url = srv->cfg->public_url};
             struct outbox_result res;
-            if (outbox_run(&ctx, ob, srv->cfg->channels, srv->cfg->n_channels, OUTBOX_BATCH, &res, &err) < 0) {
+            if (outbox_run(&ctx, ob, srv->cfg->channels, srv->cfg->n_channels, OUTBOX_BATCH, &res, &err) <
+                0) {
                 server_count_store_error(srv);
                 yj_log_error("outbox: %s", err.msg);
             } else if (res.sent || res.retried || res.failed) {
@@ -868,7 +902,8 @@ static void *actor_main(void *arg)
         struct store *st = server_store(srv, &err);
         if (st) {
             struct plan_ref *pr = server_plan_acquire(srv);
-            struct yj_ctx ctx = {.plan = pr->plan, .store = st, .actor = "action", .public_url = srv->cfg->public_url};
+            struct yj_ctx ctx = {
+                .plan = pr->plan, .store = st, .actor = "action", .public_url = srv->cfg->public_url};
             struct act_result res;
             size_t n_restored = 0;
             /* Blocks still running go back into the kernel (a reboot empties its sets); retried
@@ -883,13 +918,13 @@ static void *actor_main(void *arg)
                 }
             }
             struct act_restore_source restore = {srv->cfg->integrity, srv->cfg->n_integrity,
-                                                   watchers_integrity_objects(srv->watchers)};
+                                                 watchers_integrity_objects(srv->watchers)};
             if (act_run(&ctx, srv->cfg->actions, srv->cfg->n_actions, &restore, &res, &err) < 0) {
                 server_count_store_error(srv);
                 yj_log_error("actions: %s", err.msg);
             } else if (res.succeeded || res.failed || res.unconfigured) {
-                yj_log_info("actions: %zu succeeded, %zu failed, %zu left to people (not configured)", res.succeeded,
-                            res.failed, res.unconfigured);
+                yj_log_info("actions: %zu succeeded, %zu failed, %zu left to people (not configured)",
+                            res.succeeded, res.failed, res.unconfigured);
                 server_wake_streams(srv);
             }
             server_plan_release(pr);
@@ -1043,7 +1078,8 @@ static char *read_pem(const char *path, struct yj_err *err)
     size_t len;
     char *buf = yj_read_file(path, 1024 * 1024, &len);
     if (!buf)
-        yj_err_set(err, YJ_EIO, "cannot read %s: %s", path, errno == EFBIG ? "larger than 1 MiB" : strerror(errno));
+        yj_err_set(err, YJ_EIO, "cannot read %s: %s", path,
+                   errno == EFBIG ? "larger than 1 MiB" : strerror(errno));
     return buf;
 }
 
@@ -1122,7 +1158,8 @@ int server_run(const struct server_options *opt)
         }
         struct yj_ctx ctx = {.plan = p, .store = st, .actor = "system:start"};
         size_t n = 0;
-        if (detector_warm(srv->detector, &ctx, &err) < 0 || detector_process_pending(srv->detector, &ctx, &n, &err) < 0)
+        if (detector_warm(srv->detector, &ctx, &err) < 0 ||
+            detector_process_pending(srv->detector, &ctx, &n, &err) < 0)
             yj_log_error("detection at start: %s", err.msg);
         else if (n)
             yj_log_info("processed %zu signals left from before the restart", n);
@@ -1138,7 +1175,8 @@ int server_run(const struct server_options *opt)
     }
     struct sockaddr_storage ss = {0};
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    if (!*host || strcmp(host, "0.0.0.0") == 0 || inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+    if (!*host || strcmp(host, "0.0.0.0") == 0 ||
+        inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
         struct sockaddr_in *in = (struct sockaddr_in *)&ss;
         in->sin_family = AF_INET;
         in->sin_port = htons((uint16_t)port);
@@ -1174,13 +1212,13 @@ int server_run(const struct server_options *opt)
                                                .header_time = cfg->limits.header_time,
                                                .body_rate = cfg->limits.body_rate});
     srv->daemon = MHD_start_daemon(
-        flags, (uint16_t)port, edge_accept, srv->edge, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
-        MHD_OPTION_NOTIFY_CONNECTION, edge_notify, srv->edge, MHD_OPTION_URI_LOG_CALLBACK, on_request_line, srv,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->limits.connections,
+        flags, (uint16_t)port, edge_accept, srv->edge, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+        srv, MHD_OPTION_NOTIFY_CONNECTION, edge_notify, srv->edge, MHD_OPTION_URI_LOG_CALLBACK,
+        on_request_line, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+        threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->limits.connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->limits.per_address, MHD_OPTION_CONNECTION_TIMEOUT,
-        timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->limits.memory, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, srv, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+        timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->limits.memory,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!srv->daemon) {
         fprintf(stderr, "yingji: cannot listen on %s: %s\n", cfg->listen,
                 errno ? strerror(errno) : "see the log above");

@@ -73,8 +73,8 @@ static void record(struct yj_ctx *ctx, const struct store_delivery *d, const cha
 {
     if (!d->incident_id)
         return;
-    json_t *body = json_pack("{s:s, s:s, s:I, s:s?}", "channel", d->channel, "recipient", d->recipient, "attempts",
-                             (json_int_t)d->attempts + 1, "error", error);
+    json_t *body = json_pack("{s:s, s:s, s:I, s:s?}", "channel", d->channel, "recipient", d->recipient,
+                             "attempts", (json_int_t)d->attempts + 1, "error", error);
     if (retry_at)
         json_object_set_new(body, "retry_at", json_integer(retry_at));
     struct yj_err err;
@@ -83,15 +83,15 @@ static void record(struct yj_ctx *ctx, const struct store_delivery *d, const cha
 }
 
 /* Stores what one attempt came to (inside the caller's transaction). */
-static int settle(struct yj_ctx *ctx, struct store_delivery *d, const struct attempt *a, struct outbox_result *res,
-                  struct yj_err *err)
+static int settle(struct yj_ctx *ctx, struct store_delivery *d, const struct attempt *a,
+                  struct outbox_result *res, struct yj_err *err)
 {
     int64_t now = yj_ctx_now(ctx);
     int rc;
     if (!a->ch) {
         /* The channel left the config: nobody will carry this any more. */
-        rc = store_delivery_result(ctx->store, d->id, "skipped", d->attempts, now, "the channel is no longer configured",
-                                   0, err);
+        rc = store_delivery_result(ctx->store, d->id, "skipped", d->attempts, now,
+                                   "the channel is no longer configured", 0, err);
         res->skipped++;
     } else if (a->rc == 0) {
         now = a->done_at;
@@ -122,7 +122,8 @@ static int settle(struct yj_ctx *ctx, struct store_delivery *d, const struct att
 
 /* A delivery row for every configured channel of every notification still waiting (inside the
  * caller's transaction). */
-static int expand(struct yj_ctx *ctx, const struct config_channel *channels, size_t n_channels, struct yj_err *err)
+static int expand(struct yj_ctx *ctx, const struct config_channel *channels, size_t n_channels,
+                  struct yj_err *err)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n_channels; i++)
@@ -130,8 +131,8 @@ static int expand(struct yj_ctx *ctx, const struct config_channel *channels, siz
     return rc;
 }
 
-int outbox_run(struct yj_ctx *ctx, struct outbox *ob, const struct config_channel *channels, size_t n_channels,
-               size_t batch, struct outbox_result *out, struct yj_err *err)
+int outbox_run(struct yj_ctx *ctx, struct outbox *ob, const struct config_channel *channels,
+               size_t n_channels, size_t batch, struct outbox_result *out, struct yj_err *err)
 {
     struct outbox_result res = {0};
     int rc = 0;

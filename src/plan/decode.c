@@ -14,8 +14,8 @@
 #define DECODE_MAX_TEXT 8000
 #define DECODE_MAX_ITEMS 100000
 
-__attribute__((format(printf, 4, 0))) static void add_diag(struct decoder *d, int line, int col, const char *fmt,
-                                                          va_list ap)
+__attribute__((format(printf, 4, 0))) static void add_diag(struct decoder *d, int line, int col,
+                                                           const char *fmt, va_list ap)
 {
     if (d->n_diags >= DECODE_MAX_DIAGS)
         return;
@@ -454,7 +454,11 @@ struct fy_document *decode_parse(struct decoder *d, const char *data, size_t len
         size_t i = 0;
         while (i < len) {
             unsigned char c = (unsigned char)data[i];
-            size_t n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+            size_t n = c < 0x80                 ? 1
+                       : c >= 0xC2 && c <= 0xDF ? 2
+                       : c >= 0xE0 && c <= 0xEF ? 3
+                       : c >= 0xF0 && c <= 0xF4 ? 4
+                                                : 0;
             if (n == 0 || i + n > len || !yj_utf8_valid(data + i, n))
                 break;
             if (c == '\n') {
@@ -490,10 +494,11 @@ struct fy_document *decode_parse(struct decoder *d, const char *data, size_t len
         int fl = 0, fc = 0;
         char key[64];
         if (fullwidth_colon(data, len, &fl, &fc, key, sizeof(key)))
-            decode_error_line(d, fl, fc,
-                              "\"%s\" is followed by the full-width colon \"：\" (a Chinese input method's): YAML "
-                              "needs the ASCII colon and a space, as in \"%s: ...\"",
-                              key, key);
+            decode_error_line(
+                d, fl, fc,
+                "\"%s\" is followed by the full-width colon \"：\" (a Chinese input method's): YAML "
+                "needs the ASCII colon and a space, as in \"%s: ...\"",
+                key, key);
         while (d->n_diags == before && (e = fy_diag_errors_iterate(diag, &it)) != NULL)
             decode_error_line(d, e->line + 1, e->column + 1, "%s", e->msg);
         if (d->n_diags == before)

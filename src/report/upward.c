@@ -32,7 +32,8 @@ static void when(FILE *f, const char *label, int64_t ms)
 
 static const char *national_name(int level)
 {
-    static const char *const names[] = {"", "特别重大（I级）", "重大（II级）", "较大（III级）", "一般（IV级）"};
+    static const char *const names[] = {"", "特别重大（I级）", "重大（II级）", "较大（III级）",
+                                        "一般（IV级）"};
     return level >= 1 && level <= 4 ? names[level] : "";
 }
 
@@ -175,17 +176,18 @@ int report_upward_submit(struct yj_ctx *ctx, const char *ref, const char *to, vo
     const struct plan_level *level = plan_level(ctx->plan, inc.level);
     int64_t now = yj_ctx_now(ctx), due = 0;
     if (n_missing)
-        due = now + (level && level->deadlines.supplement >= 0 ? level->deadlines.supplement : REPORT_SUPPLEMENT_MS);
+        due = now + (level && level->deadlines.supplement >= 0 ? level->deadlines.supplement
+                                                               : REPORT_SUPPLEMENT_MS);
     json_t *miss = json_array();
     for (size_t i = 0; i < n_missing; i++)
         json_array_append_new(miss, json_string(missing[i]));
-    json_t *body = json_pack("{s:s, s:s?, s:o, s:o?}", "round", supplement ? "supplement" : "report", "to", to,
-                             "missing", miss, "supplement_due_at", due ? yj_json_time(due) : NULL);
+    json_t *body = json_pack("{s:s, s:s?, s:o, s:o?}", "round", supplement ? "supplement" : "report", "to",
+                             to, "missing", miss, "supplement_due_at", due ? yj_json_time(due) : NULL);
     if ((rc = store_begin(ctx->store, err)) == 0) {
         rc = store_deadline_meet(ctx->store, inc.id, supplement ? "supplement" : "upward_report", now, err);
         if (rc == 0)
-            rc = store_escalation_stop_all(ctx->store, inc.id, supplement ? "supplement" : "upward_report", now,
-                                           "reported", err);
+            rc = store_escalation_stop_all(ctx->store, inc.id, supplement ? "supplement" : "upward_report",
+                                           now, "reported", err);
         if (rc == 0 && n_missing)
             rc = store_deadline_reopen(ctx->store, inc.id, "supplement", due, err);
         if (rc == 0)
