@@ -10,8 +10,19 @@ int yj_err_set(struct yj_err *err, int code, const char *fmt, ...)
         va_end(ap);
         err->code = code;
         err->field[0] = 0;
+        err->zh[0] = 0;
     }
     return code;
+}
+
+void yj_err_zh(struct yj_err *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->zh, sizeof(err->zh), fmt, ap);
+    va_end(ap);
 }
 
 void yj_err_field(struct yj_err *err, const char *field)

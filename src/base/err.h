@@ -21,10 +21,15 @@ struct yj_err {
     int code;
     char msg[1024];
     char field[48]; /* the offending input field, "" when none (API errors name it) */
+    /* The same in Chinese, for people at the console (names, not ids; no command-line hints), or
+     * "" when the site that failed has none: then the console shows the problem's title. */
+    char zh[512];
 };
 
 /* Sets err (when non-NULL) and returns code, so callers can write `return yj_err_set(...)`. */
 int yj_err_set(struct yj_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Sets the Chinese message (after yj_err_set, which clears it). */
+void yj_err_zh(struct yj_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Names the offending field (after yj_err_set, which clears it). */
 void yj_err_field(struct yj_err *err, const char *field);
 /* Prefixes an existing message with more context ("loading plan: ..."). */

@@ -468,6 +468,11 @@ static int move(struct cli *c, int argc, char **argv)
     struct store_incident inc;
     struct yj_err err = {0};
     if (incident_move(&c->ctx, argv[optind], argv[optind + 1], reason, fields, n, 0, &inc, &err) < 0) {
+        /* The engine says what is missing; how to give it on the command line is said here. */
+        if (err.code == YJ_EINVAL && strstr(err.msg, ": missing "))
+            strncat(err.msg, " (give them with --field KEY=VALUE)", sizeof(err.msg) - strlen(err.msg) - 1);
+        else if (err.code == YJ_EINVAL && strcmp(err.field, "reason") == 0)
+            strncat(err.msg, " (--reason)", sizeof(err.msg) - strlen(err.msg) - 1);
         rc = fail_err(&err);
         goto out;
     }

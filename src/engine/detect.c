@@ -70,6 +70,16 @@ int detector_new(const char *rules_dir, const struct plan *plan, size_t max_keys
     return 0;
 }
 
+const char *detector_rule_description(const struct detector *d, const char *id)
+{
+    for (size_t i = 0; d && id && i < rules_count(d->rules); i++) {
+        const struct rule_def *def = rules_get(d->rules, i);
+        if (strcmp(def->id, id) == 0)
+            return def->description;
+    }
+    return NULL;
+}
+
 void detector_free(struct detector *d)
 {
     if (!d)

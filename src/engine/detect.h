@@ -22,6 +22,8 @@ struct detector;
 int detector_new(const char *rules_dir, const struct plan *plan, size_t max_keys, struct detector **out,
                  struct plan_diags *diags, struct yj_err *err);
 void detector_free(struct detector *d);
+/* The description of rule id (what people read instead of the id), or NULL. */
+const char *detector_rule_description(const struct detector *d, const char *id);
 /* Whether a (new) plan still has every type and level the rules raise. */
 int detector_check_plan(const struct detector *d, const struct plan *plan, struct yj_err *err);
 

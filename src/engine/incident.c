@@ -205,7 +205,8 @@ int incident_report(struct yj_ctx *ctx, const struct incident_report_req *req, s
 {
     const struct plan *plan = ctx->plan;
     if (!req->type || !*req->type) {
-        yj_err_set(err, YJ_EINVAL, "type is required (see `yingji plan show` for the plan's types)");
+        yj_err_set(err, YJ_EINVAL, "type is required (one of the plan's types)");
+        yj_err_zh(err, "请选择事件类型");
         yj_err_field(err, "type");
         return YJ_EINVAL;
     }
@@ -213,8 +214,8 @@ int incident_report(struct yj_ctx *ctx, const struct incident_report_req *req, s
         return YJ_EINVAL;
     const struct plan_type *t = plan_type(plan, req->type);
     if (!t) {
-        yj_err_set(err, YJ_EINVAL, "unknown type \"%s\" (see `yingji plan show` for the plan's types)",
-                   req->type);
+        yj_err_set(err, YJ_EINVAL, "unknown type \"%s\" (not one of the plan's types)", req->type);
+        yj_err_zh(err, "预案中没有这种事件类型");
         yj_err_field(err, "type");
         return YJ_EINVAL;
     }
@@ -503,6 +504,53 @@ static int need(const struct store_incident *inc, const char *const *keys, char 
     return missing;
 }
 
+/* The Chinese names of the fields a move may ask for, as the console labels them. */
+static const char *field_zh(const char *key)
+{
+    static const char *const names[][2] = {
+        {"source", "信息来源"},     {"scope", "影响范围和危害"},       {"nature", "事件性质"},
+        {"trend", "发展态势"},      {"measures", "已采取措施"},        {"level", "确认的事件级别"},
+        {"activated_by", "决策人"}, {"activation_reason", "启动理由"}, {"cause", "原因"},
+        {"loss", "损失"},           {"lessons", "经验教训"},           {"reason", "理由"}};
+    for (size_t i = 0; i < YJ_ARRAY_LEN(names); i++)
+        if (strcmp(names[i][0], key) == 0)
+            return names[i][1];
+    return key;
+}
+
+/* need()'s list ("source, level (the confirmed level)") in Chinese: "信息来源、确认的事件级别". */
+static void missing_zh(const char *missing, char *out, size_t size)
+{
+    out[0] = 0;
+    char copy[256];
+    snprintf(copy, sizeof(copy), "%s", missing);
+    char *save = NULL;
+    for (char *k = strtok_r(copy, ", ", &save); k; k = strtok_r(NULL, ", ", &save)) {
+        if (*k == '(' || strcmp(k, "confirmed") == 0 || strcmp(k, "level)") == 0 || strcmp(k, "the") == 0)
+            continue;
+        size_t len = strlen(out);
+        snprintf(out + len, size - len, "%s%s", len ? "、" : "", field_zh(k));
+    }
+}
+
+static const char *status_zh(const char *status)
+{
+    static const char *const names[][2] = {{"reported", "已上报"},    {"assessing", "研判中"},
+                                           {"responding", "处置中"},  {"recovering", "恢复中"},
+                                           {"reviewing", "总结评估"}, {"closed", "已关闭"},
+                                           {"dismissed", "已排除"}};
+    for (size_t i = 0; status && i < YJ_ARRAY_LEN(names); i++)
+        if (strcmp(names[i][0], status) == 0)
+            return names[i][1];
+    return status ? status : "";
+}
+
+static const char *person_zh(const struct plan *plan, const char *id)
+{
+    const struct plan_person *p = id ? plan_person(plan, id) : NULL;
+    return p ? p->name : id ? id : "";
+}
+
 /* What must be settled before an incident may close: every task done or skipped (with its
  * reason), every owed report (向上级报告, 补报) submitted or waived by the leading group. */
 static int closing_owes(struct yj_ctx *ctx, const struct store_incident *inc, struct yj_err *err)
@@ -523,25 +571,32 @@ static int closing_owes(struct yj_ctx *ctx, const struct store_incident *inc, st
         }
         store_task_release(&ts[i]);
     }
-    if (n_open)
-        return yj_err_set(
+    if (n_open) {
+        yj_err_set(
             err, YJ_ESTATE,
             "%s cannot close: %zu task%s neither done nor skipped: %s%s (finish them, or skip each with "
             "a reason)",
             inc->number, n_open, n_open == 1 ? " is" : "s are", open, n_open > 3 ? "…" : "");
+        yj_err_zh(err, "%s 还不能结束：%zu 项处置任务尚未完成或跳过：%s%s（请完成，或逐项写明理由后跳过）",
+                  inc->number, n_open, open, n_open > 3 ? "…" : "");
+        return YJ_ESTATE;
+    }
     struct store_deadline ds[32];
     size_t nd = 0;
     if ((rc = store_deadline_list(ctx->store, inc->id, ds, YJ_ARRAY_LEN(ds), &nd, err)) < 0)
         return rc;
     for (size_t i = 0; i < nd; i++)
         if (!ds[i].met_at &&
-            (strcmp(ds[i].kind, "upward_report") == 0 || strcmp(ds[i].kind, "supplement") == 0))
-            return yj_err_set(
+            (strcmp(ds[i].kind, "upward_report") == 0 || strcmp(ds[i].kind, "supplement") == 0)) {
+            bool supplement = strcmp(ds[i].kind, "supplement") == 0;
+            yj_err_set(
                 err, YJ_ESTATE,
-                "%s cannot close: the %s is owed (submit it, or the leading group waives it with a "
-                "reason)",
-                inc->number,
-                strcmp(ds[i].kind, "supplement") == 0 ? "supplement (补报)" : "upward report (向上级报告)");
+                "%s cannot close: the %s is owed (submit it, or the leading group waives it with a reason)",
+                inc->number, supplement ? "supplement (补报)" : "upward report (向上级报告)");
+            yj_err_zh(err, "%s 还不能结束：%s尚未报送（请报送，或由领导小组写明理由后豁免）", inc->number,
+                      supplement ? "补报" : "向上级报告");
+            return YJ_ESTATE;
+        }
     return 0;
 }
 
@@ -570,8 +625,10 @@ int incident_waive(struct yj_ctx *ctx, const char *ref, const char *kind, const 
     if ((rc = store_deadline_list(ctx->store, inc.id, ds, YJ_ARRAY_LEN(ds), &nd, err)) == 0) {
         for (size_t i = 0; i < nd; i++)
             open |= strcmp(ds[i].kind, kind) == 0 && !ds[i].met_at;
-        if (!open)
+        if (!open) {
             rc = yj_err_set(err, YJ_ESTATE, "%s owes no %s: nothing to waive", inc.number, kind);
+            yj_err_zh(err, "%s 没有待报送的此项报告，无需豁免", inc.number);
+        }
     }
     int64_t now = yj_ctx_now(ctx);
     if (rc == 0 && (rc = store_begin(ctx->store, err)) == 0) {
@@ -635,6 +692,8 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
         }
         rc = yj_err_set(err, YJ_ESTATE, "cannot move %s from %s to %s (%s%s)", inc.number, inc.status, status,
                         off ? "allowed next: " : "", off ? list : "it is final");
+        yj_err_zh(err, "%s 当前为「%s」，不能转为「%s」", inc.number, status_zh(inc.status),
+                  status_zh(status));
         goto out;
     }
     from = from_copy;
@@ -646,7 +705,8 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
     /* Guards. */
     char missing[256] = "";
     if (strcmp(status, INCIDENT_DISMISSED) == 0 && blank(reason)) {
-        rc = yj_err_set(err, YJ_EINVAL, "dismissing %s needs a reason (--reason)", inc.number);
+        rc = yj_err_set(err, YJ_EINVAL, "dismissing %s needs a reason", inc.number);
+        yj_err_zh(err, "排除事件须写明理由");
         yj_err_field(err, "reason");
         goto out;
     }
@@ -659,10 +719,11 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
             n++;
         }
         if (n) {
-            rc = yj_err_set(
-                err, YJ_EINVAL,
-                "the risk assessment of %s is incomplete: missing %s (give them with --field KEY=VALUE)",
-                inc.number, missing);
+            char zh[256];
+            missing_zh(missing, zh, sizeof(zh));
+            rc = yj_err_set(err, YJ_EINVAL, "the risk assessment of %s is incomplete: missing %s", inc.number,
+                            missing);
+            yj_err_zh(err, "风险评估尚不完整，还缺：%s", zh);
             goto out;
         }
     }
@@ -673,19 +734,20 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
             rc = yj_err_set(
                 err, YJ_EINVAL,
                 "level %s (%s) requires the leading group's decision to activate the plan (启动预案): "
-                "missing %s (give them with --field KEY=VALUE)",
+                "missing %s",
                 level->id, level->name, missing);
+            yj_err_zh(err, "「%s」须先记录领导小组启动预案的决定（决策人和理由）", level->name);
             goto out;
         }
     }
     if (strcmp(status, INCIDENT_CLOSED) == 0) {
         static const char *const review[] = {"cause", "loss", "lessons", NULL};
         if (need(&inc, review, missing, sizeof(missing))) {
-            rc = yj_err_set(
-                err, YJ_EINVAL,
-                "closing %s needs the review summary (调查评估): missing %s (give them with --field "
-                "KEY=VALUE)",
-                inc.number, missing);
+            char zh[256];
+            missing_zh(missing, zh, sizeof(zh));
+            rc = yj_err_set(err, YJ_EINVAL, "closing %s needs the review summary (调查评估): missing %s",
+                            inc.number, missing);
+            yj_err_zh(err, "结束事件须先填写调查评估，还缺：%s", zh);
             goto out;
         }
         if ((rc = closing_owes(ctx, &inc, err)) < 0)
@@ -887,6 +949,8 @@ int incident_ack(struct yj_ctx *ctx, const char *ref, struct store_incident *out
     const char *status = inc.status ? inc.status : "";
     if (strcmp(status, INCIDENT_CLOSED) == 0 || strcmp(status, INCIDENT_DISMISSED) == 0) {
         rc = yj_err_set(err, YJ_ESTATE, "%s is %s: there is nothing to acknowledge", inc.number, status);
+        yj_err_zh(err, "%s 已%s，无需接报确认", inc.number,
+                  strcmp(status, INCIDENT_CLOSED) == 0 ? "关闭" : "排除");
         store_incident_release(&inc);
         return rc;
     }
@@ -918,6 +982,7 @@ int incident_activate(struct yj_ctx *ctx, const char *ref, const char *by, const
         yj_err_set(err, YJ_EINVAL,
                    "\"%s\" is not a leader or deputy of the leading group (领导小组) in the plan",
                    by ? by : "");
+        yj_err_zh(err, "决策人须是预案中领导小组的组长或副组长");
         yj_err_field(err, "by");
         return YJ_EINVAL;
     }
@@ -934,11 +999,14 @@ int incident_activate(struct yj_ctx *ctx, const char *ref, const char *by, const
     if (strcmp(status, INCIDENT_REPORTED) != 0 && strcmp(status, INCIDENT_ASSESSING) != 0 &&
         strcmp(status, INCIDENT_RESPONDING) != 0) {
         rc = yj_err_set(err, YJ_ESTATE, "%s is %s: the plan can no longer be activated", inc.number, status);
+        yj_err_zh(err, "%s 当前为「%s」，已不能启动预案", inc.number, status_zh(status));
     } else if (inc.activated_at) {
         char when[32];
         yj_time_local(inc.activated_at, when, sizeof(when));
         rc = yj_err_set(err, YJ_ESTATE, "the plan was already activated for %s by %s at %s", inc.number,
                         inc.activated_by ? inc.activated_by : "?", when);
+        yj_err_zh(err, "%s 已于 %s 由%s决定启动预案", inc.number, when,
+                  person_zh(ctx->plan, inc.activated_by));
     } else {
         free(inc.activated_by);
         free(inc.activation_reason);
@@ -1089,6 +1157,8 @@ int incident_task_update(struct yj_ctx *ctx, const char *ref, int64_t task_id, c
         rc = yj_err_set(err, YJ_ESTATE, "task %lld (%s) needs approval first: it is %s", (long long)task.id,
                         task.title,
                         strcmp(task.approval_status, "pending") == 0 ? "awaiting approval" : "rejected");
+        yj_err_zh(err, "「%s」须先经批准：%s", task.title,
+                  strcmp(task.approval_status, "pending") == 0 ? "正在等待审批" : "已被驳回");
         store_task_release(&task);
         store_incident_release(&inc);
         return rc;
@@ -1118,6 +1188,7 @@ int incident_task_approve(struct yj_ctx *ctx, const char *ref, int64_t task_id, 
     int rc;
     if (!approve && (!reason || !*reason)) {
         yj_err_set(err, YJ_EINVAL, "rejecting needs a reason");
+        yj_err_zh(err, "驳回须写明理由");
         yj_err_field(err, "reason");
         return YJ_EINVAL;
     }
@@ -1130,6 +1201,7 @@ int incident_task_approve(struct yj_ctx *ctx, const char *ref, int64_t task_id, 
     if (strcmp(task.approval_status, "pending") != 0) {
         rc = yj_err_set(err, YJ_ESTATE, "task %lld (%s) %s", (long long)task.id, task.title,
                         task.approval_status[0] ? "was decided already" : "needs no approval");
+        yj_err_zh(err, "「%s」%s", task.title, task.approval_status[0] ? "已审批过" : "无需审批");
         store_task_release(&task);
         store_incident_release(&inc);
         return rc;
@@ -1215,6 +1287,7 @@ int incident_assess(struct yj_ctx *ctx, const char *ref, const struct incident_f
                strcmp(inc.status, INCIDENT_DISMISSED) == 0) {
         rc = yj_err_set(err, YJ_ESTATE, "%s is %s: the assessment can no longer change", inc.number,
                         inc.status);
+        yj_err_zh(err, "%s 已%s，风险评估不能再修改", inc.number, status_zh(inc.status));
     } else {
         rc = apply_fields(ctx->plan, &inc, fields, n_fields, keys, changes, &new_level, err);
     }

@@ -6,6 +6,7 @@
 #include "../base/text.h"
 #include "../report/upward.h"
 #include "../base/timeutil.h"
+#include "../engine/detect.h"
 #include "../engine/incident.h"
 #include "../engine/incident_json.h"
 #include "../plan/plan.h"
@@ -61,6 +62,24 @@ static bool from_cache(struct request *r, const char *key, const struct cache_st
     return true;
 }
 
+/* Names for the timeline's actors that the console cannot find in the plan: a detection rule's
+ * description (actor "rule:ID"). */
+static void name_actors(struct request *r, json_t *incident)
+{
+    json_t *tl = json_object_get(incident, "timeline");
+    size_t i;
+    json_t *e;
+    json_array_foreach(tl, i, e)
+    {
+        const char *actor = json_string_value(json_object_get(e, "actor"));
+        const char *name = actor && strncmp(actor, "rule:", 5) == 0
+                               ? detector_rule_description(server_detector(r->srv), actor + 5)
+                               : NULL;
+        if (name)
+            json_object_set_new(e, "actor_name", json_string(name));
+    }
+}
+
 /* Replies with the incident in the shape of `yingji incident show --json`; *until (may be NULL)
  * learns when that JSON goes stale by the clock alone. */
 static void reply_incident_until(struct request *r, unsigned status, const struct store_incident *inc,
@@ -72,6 +91,7 @@ static void reply_incident_until(struct request *r, unsigned status, const struc
         reply_error(r, &err);
         return;
     }
+    name_actors(r, j);
     reply_json(r, status, j);
     set_etag(r, inc);
 }

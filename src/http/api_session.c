@@ -104,6 +104,15 @@ static void throttle_failed(struct request *r, struct throttle *t, int64_t now)
         server_count_store_error(r->srv);
 }
 
+/* What the console warns about: nowhere to send notifications (they would sit queued), no address
+ * for the links in them. */
+static json_t *desk_json(struct request *r)
+{
+    const struct yj_config *cfg = server_config(r->srv);
+    return json_pack("{s:I, s:b}", "channels", (json_int_t)cfg->n_channels, "public_url",
+                     cfg->public_url != NULL);
+}
+
 static json_t *user_json(const struct identity *id)
 {
     return json_pack("{s:s, s:s, s:o, s:b, s:o}", "name", id->name, "role", id->role, "unit",
@@ -174,7 +183,7 @@ void api_session_create(struct request *r)
     if (!ok) {
         throttle_failed(r, &t, now);
         if (auth_audit(r, anon, "auth.login_failed", name, json_pack("{s:s}", "address", r->address)) == 0)
-            reply_problem(r, 401, "bad_credentials", NULL, "wrong user name or password");
+            reply_problem(r, 401, "bad_credentials", NULL, "%s", ""); /* the title says it */
         store_user_release(&u);
         json_decref(b);
         return;
@@ -210,9 +219,9 @@ void api_session_create(struct request *r)
     if (auth_audit(r, actor, "auth.login", u.name, json_pack("{s:s}", "address", r->address)) == 0) {
         char expires[40];
         yj_time_rfc3339(s.expires_at, expires, sizeof(expires));
-        reply_json(
-            r, 200,
-            json_pack("{s:o, s:s, s:s}", "user", user_json(&r->id), "csrf", csrf, "expires_at", expires));
+        reply_json(r, 200,
+                   json_pack("{s:o, s:s, s:s, s:o}", "user", user_json(&r->id), "csrf", csrf, "expires_at",
+                             expires, "desk", desk_json(r)));
         const char *secure = server_is_tls(r->srv) ? "; Secure" : "";
         r->resp.cookie = xasprintf("yj_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s", token,
                                    (long long)(cfg->sessions.absolute / 1000), secure);
@@ -239,7 +248,9 @@ void api_session_get(struct request *r)
                              "role", r->id.role, "may", router_permissions(&r->id)));
         return;
     }
-    reply_json(r, 200, json_pack("{s:o, s:s}", "user", user_json(&r->id), "csrf", r->id.csrf));
+    reply_json(
+        r, 200,
+        json_pack("{s:o, s:s, s:o}", "user", user_json(&r->id), "csrf", r->id.csrf, "desk", desk_json(r)));
 }
 
 void api_session_delete(struct request *r)

@@ -71,14 +71,10 @@ static const struct {
     {"internal", "Internal error", "内部错误"},
 };
 
-void reply_problem(struct request *r, unsigned status, const char *code, const char *field, const char *fmt,
-                   ...)
+/* detail_zh: the detail for a Chinese reader, or NULL: then the Chinese title leads the detail. */
+static void problem(struct request *r, unsigned status, const char *code, const char *field,
+                    const char *detail, const char *detail_zh)
 {
-    char detail[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof(detail), fmt, ap);
-    va_end(ap);
     const char *title = code;
     bool zh = r->lang && strcmp(r->lang, "zh") == 0;
     for (size_t i = 0; i < YJ_ARRAY_LEN(titles); i++)
@@ -88,7 +84,11 @@ void reply_problem(struct request *r, unsigned status, const char *code, const c
                           (int)status, "code", code);
     /* The detail carries the specifics (names, limits, values); in Chinese it is led by the
      * Chinese title so a reader who skips the English still knows what went wrong. */
-    if (zh) {
+    if (zh && detail_zh && *detail_zh) {
+        json_object_set_new(p, "detail", json_string(detail_zh));
+    } else if (!*detail) { /* the title says it all */
+        json_object_set_new(p, "detail", json_string(title));
+    } else if (zh) {
         char both[1400];
         snprintf(both, sizeof(both), "%s：%s", title, detail);
         json_object_set_new(p, "detail", json_string(both));
@@ -101,33 +101,34 @@ void reply_problem(struct request *r, unsigned status, const char *code, const c
     r->resp.type = "application/problem+json";
 }
 
+void reply_problem(struct request *r, unsigned status, const char *code, const char *field, const char *fmt,
+                   ...)
+{
+    char detail[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    problem(r, status, code, field, detail, NULL);
+}
+
 void reply_error(struct request *r, const struct yj_err *err)
 {
+    static const struct {
+        int code;
+        unsigned status;
+        const char *problem;
+    } map[] = {{YJ_EINVAL, 400, "invalid_field"},      {YJ_ENOTFOUND, 404, "not_found"},
+               {YJ_ESTATE, 409, "invalid_transition"}, {YJ_ECONFLICT, 412, "precondition_failed"},
+               {YJ_EDENIED, 403, "forbidden"},         {YJ_ELIMIT, 429, "rate_limited"}};
     const char *field = err->field[0] ? err->field : NULL;
-    switch (err->code) {
-    case YJ_EINVAL:
-        reply_problem(r, 400, "invalid_field", field, "%s", err->msg);
-        break;
-    case YJ_ENOTFOUND:
-        reply_problem(r, 404, "not_found", field, "%s", err->msg);
-        break;
-    case YJ_ESTATE:
-        reply_problem(r, 409, "invalid_transition", field, "%s", err->msg);
-        break;
-    case YJ_ECONFLICT:
-        reply_problem(r, 412, "precondition_failed", field, "%s", err->msg);
-        break;
-    case YJ_EDENIED:
-        reply_problem(r, 403, "forbidden", field, "%s", err->msg);
-        break;
-    case YJ_ELIMIT:
-        reply_problem(r, 429, "rate_limited", field, "%s", err->msg);
-        break;
-    default:
-        server_count_store_error(r->srv);
-        reply_problem(r, 503, "store_unavailable", NULL, "%s", err->msg);
-        break;
-    }
+    for (size_t i = 0; i < YJ_ARRAY_LEN(map); i++)
+        if (map[i].code == err->code) {
+            problem(r, map[i].status, map[i].problem, field, err->msg, err->zh);
+            return;
+        }
+    server_count_store_error(r->srv);
+    problem(r, 503, "store_unavailable", NULL, err->msg, err->zh);
 }
 
 /* Nesting depth of a JSON text, counted outside strings, so a hostile body cannot make the

@@ -218,6 +218,18 @@ static void warn_permissions(const struct yj_config *cfg)
     free(key);
 }
 
+/* What makes the desk quietly useless, said at start: nowhere to send (notifications would sit
+ * queued), no address for links (messages would carry none). */
+static void warn_setup(const struct yj_config *cfg)
+{
+    if (!cfg->n_channels)
+        yj_log_warn(
+            "no notification channel is configured (channels: in the config, see yingji.example.yaml): "
+            "notifications are queued but nothing is sent to anyone");
+    if (!cfg->public_url)
+        yj_log_warn("public_url is not set in the config: messages cannot link to the incident");
+}
+
 /* ---- one store connection per thread ---- */
 
 static void store_destroy(void *st)
@@ -1248,6 +1260,7 @@ int server_run(const struct server_options *opt)
     }
     yj_log_info("serving %s on %s, %u threads", p->meta.name, cfg->listen, threads);
     warn_permissions(cfg);
+    warn_setup(cfg);
 
     /* Signals are blocked in every thread (main() did it before any thread started) and taken
      * here, synchronously, so no handler ever runs in the middle of a request. */

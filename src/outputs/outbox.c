@@ -68,13 +68,15 @@ static void *send_some(void *arg)
     return NULL;
 }
 
-static void record(struct yj_ctx *ctx, const struct store_delivery *d, const char *kind, const char *error,
-                   int64_t retry_at)
+static void record(struct yj_ctx *ctx, const struct store_delivery *d, const struct config_channel *ch,
+                   const char *kind, const char *error, int64_t retry_at)
 {
     if (!d->incident_id)
         return;
-    json_t *body = json_pack("{s:s, s:s, s:I, s:s?}", "channel", d->channel, "recipient", d->recipient,
-                             "attempts", (json_int_t)d->attempts + 1, "error", error);
+    /* The channel's type rides along so that people read 企业微信, not the config's id. */
+    json_t *body =
+        json_pack("{s:s, s:s, s:s, s:I, s:s?}", "channel", d->channel, "type", ch->type, "recipient",
+                  d->recipient, "attempts", (json_int_t)d->attempts + 1, "error", error);
     if (retry_at)
         json_object_set_new(body, "retry_at", json_integer(retry_at));
     struct yj_err err;
@@ -98,7 +100,7 @@ static int settle(struct yj_ctx *ctx, struct store_delivery *d, const struct att
         rc = store_delivery_result(ctx->store, d->id, "sent", d->attempts + 1, now, NULL, now, err);
         res->sent++;
         if (rc == 0)
-            record(ctx, d, "delivered", NULL, 0);
+            record(ctx, d, a->ch, "delivered", NULL, 0);
     } else if (a->rc == YJ_EINVAL) {
         rc = store_delivery_result(ctx->store, d->id, "skipped", d->attempts + 1, now, a->why.msg, 0, err);
         res->skipped++;
@@ -106,14 +108,14 @@ static int settle(struct yj_ctx *ctx, struct store_delivery *d, const struct att
         rc = store_delivery_result(ctx->store, d->id, "failed", d->attempts + 1, now, a->why.msg, 0, err);
         res->failed++;
         if (rc == 0)
-            record(ctx, d, "delivery_failed", a->why.msg, 0);
+            record(ctx, d, a->ch, "delivery_failed", a->why.msg, 0);
     } else {
         int64_t retry = now + outbox_backoff(d->attempts + 1);
         rc = store_delivery_result(ctx->store, d->id, "pending", d->attempts + 1, retry, a->why.msg, 0, err);
         res->retried++;
         /* The first failure goes in the timeline; the retries only in the delivery row. */
         if (rc == 0 && d->attempts == 0)
-            record(ctx, d, "delivery_retrying", a->why.msg, retry);
+            record(ctx, d, a->ch, "delivery_retrying", a->why.msg, retry);
     }
     if (rc == 0)
         rc = store_notification_settle(ctx->store, d->notification_id, now, err);

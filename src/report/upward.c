@@ -91,7 +91,11 @@ char *report_upward_markdown(const struct yj_ctx *ctx, const struct store_incide
     if (inc->activated_at) {
         char at[32];
         yj_time_local(inc->activated_at, at, sizeof(at));
-        fprintf(f, "- 应急预案启动：%s 由 %s 决定启动，理由：%s\n", at, or_tbd(inc->activated_by),
+        /* The person by name and post (黄裕萍（分管信息化副校长）), never the plan's id. */
+        const struct plan_person *who = inc->activated_by ? plan_person(ctx->plan, inc->activated_by) : NULL;
+        fprintf(f, "- 应急预案启动：%s 由 %s%s%s%s 决定启动，理由：%s\n", at,
+                who ? who->name : or_tbd(inc->activated_by), who && who->title ? "（" : "",
+                who && who->title ? who->title : "", who && who->title ? "）" : "",
                 or_tbd(inc->activation_reason));
     }
     fprintf(f, "- 勒索类事件的赎金金额、支付方式、日期：%s\n\n", "（如适用，待补报）");

@@ -472,7 +472,11 @@ describe('incidents over HTTP', () => {
     await c.post(`/api/v1/incidents/${id}/move`, { status: 'assessing' });
     const incomplete = await c.post(`/api/v1/incidents/${id}/move`, { status: 'responding', fields: { level: 'important' } });
     assert.equal(incomplete.status, 400);
-    assert.match(incomplete.json.detail, /missing source, scope, nature, trend, measures/);
+    // In Chinese by the fields' names (the default), in English by their keys on request.
+    assert.equal(incomplete.json.detail, '风险评估尚不完整，还缺：信息来源、影响范围和危害、事件性质、发展态势、已采取措施');
+    const inEnglish = await c.post(`/api/v1/incidents/${id}/move`, { status: 'responding', fields: { level: 'important' } },
+      { 'Accept-Language': 'en' });
+    assert.match(inEnglish.json.detail, /missing source, scope, nature, trend, measures$/);
     const badField = await c.post(`/api/v1/incidents/${id}/move`, { status: 'responding', fields: { colour: 'red' } });
     assert.equal(badField.json.field, 'colour');
     const go = await c.post(`/api/v1/incidents/${id}/move`, {

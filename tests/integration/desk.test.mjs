@@ -105,6 +105,35 @@ function serveOnce(args, ms = 10000) {
   });
 }
 
+describe('nobody is told nothing', () => {
+  test('with no channel and no public_url the server says so at start and to the console', async () => {
+    const bare = await startServer();
+    try {
+      await until('the start-up warnings', () => /no notification channel is configured/.test(bare.log()) && /public_url is not set/.test(bare.log()));
+      const c = new Client(bare.url);
+      const login = await c.login('admin', bare.adminPassword);
+      assert.deepEqual(login.json.desk, { channels: 0, public_url: false });
+      assert.deepEqual((await c.get('/api/v1/session')).json.desk, { channels: 0, public_url: false });
+    } finally {
+      await bare.stop();
+    }
+    const dir = tempDir('yj-desk-');
+    dirs.push(dir);
+    const cfg = join(dir, 'yingji.yaml');
+    process.env.YJ_TEST_HOOK = 'hook-secret';
+    writeFileSync(cfg, 'public_url: "http://127.0.0.1:8080"\nchannels:\n'
+      + '  - {id: hook, type: webhook, url: "http://127.0.0.1:9/", secret_env: YJ_TEST_HOOK}\n');
+    const set = await startServer({ args: ['--config', cfg] });
+    try {
+      const c = new Client(set.url);
+      assert.deepEqual((await c.login('admin', set.adminPassword)).json.desk, { channels: 1, public_url: true });
+      assert.doesNotMatch(set.log(), /no notification channel|public_url is not set/);
+    } finally {
+      await set.stop();
+    }
+  });
+});
+
 describe('setting it up', () => {
   test('a second server on a data dir in use refuses at once and names the holder; a crash leaves no lock', async () => {
     const first = await startServer();

@@ -197,7 +197,9 @@ static void test_full_lifecycle(void **state)
     struct incident_field partial[] = {{"source", "IDS告警"}, {"scope", "教务系统"}};
     assert_int_equal(incident_move(&f->ctx, "1", "responding", NULL, partial, 2, 0, NULL, &err), YJ_EINVAL);
     assert_string_equal(err.msg, "the risk assessment of YJ-2026-0001 is incomplete: missing nature, trend, measures, "
-                                 "level (the confirmed level) (give them with --field KEY=VALUE)");
+                                 "level (the confirmed level)");
+    /* ... and in Chinese for the console, by the fields' names. */
+    assert_string_equal(err.zh, "风险评估尚不完整，还缺：事件性质、发展态势、已采取措施、确认的事件级别");
     /* Raising to 重要情况 also needs the leading group's activation decision. */
     struct incident_field full[] = {{"source", "IDS告警"},        {"scope", "教务系统"}, {"nature", "WebShell"},
                                     {"trend", "可能横向移动"},     {"measures", "隔离主机"}, {"level", "important"}};

@@ -15,8 +15,8 @@ export function setCsrf(token) { csrf = token || ''; }
 
 export async function api(method, path, body, { raw = false } = {}) {
   const headers = { Accept: raw ? 'text/markdown' : 'application/json' };
-  const lang = localStorage.getItem('yj.lang');
-  if (lang === 'en') headers['Accept-Language'] = 'en';
+  // The server's messages in the console's language, whatever the browser's own is.
+  headers['Accept-Language'] = localStorage.getItem('yj.lang') === 'en' ? 'en' : 'zh-CN';
   if (method !== 'GET') headers['X-CSRF-Token'] = csrf;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const res = await fetch(path, {
@@ -42,7 +42,8 @@ export const del = (p) => api('DELETE', p);
 export async function upload(path, file) {
   const res = await fetch(path, {
     method: 'POST', credentials: 'same-origin', body: file,
-    headers: { 'Content-Type': file.type || 'application/octet-stream', 'X-CSRF-Token': csrf, Accept: 'application/json' },
+    headers: { 'Content-Type': file.type || 'application/octet-stream', 'X-CSRF-Token': csrf, Accept: 'application/json',
+      'Accept-Language': localStorage.getItem('yj.lang') === 'en' ? 'en' : 'zh-CN' },
   });
   const data = await res.json().catch(() => null);
   if (!res.ok) throw new ApiError(res.status, data);

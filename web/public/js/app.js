@@ -4,6 +4,7 @@
 // keeps filters in the URL, so a reload or a shared link shows the same list.
 import { get, del, setCsrf, ApiError } from './api.js';
 import { t, lang, setLang } from './i18n.js';
+import { alertFor } from './alerts.js';
 import { h, view, navigated, Stale, setZone, errorBox } from './ui.js';
 import { loginPage } from './pages/login.js';
 import { dashboardPage } from './pages/dashboard.js';
@@ -43,6 +44,7 @@ function startStream() {
   const deliver = (kind) => (ev) => {
     let data = null;
     try { data = JSON.parse(ev.data); } catch { /* keep null */ }
+    alertFor(kind, data, (number) => go(`/incidents/${number}`));
     if (state.listener) state.listener(kind, data);
   };
   es.addEventListener('incident.created', deliver('incident.created'));
@@ -87,6 +89,7 @@ async function logout() {
 
 export async function loggedIn(session) {
   state.user = session.user;
+  state.desk = session.desk;
   setCsrf(session.csrf);
   // An account whose password must be changed may do nothing else first (the API answers 403).
   if (state.user.must_change_password) return;

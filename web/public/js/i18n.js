@@ -2,6 +2,17 @@
 // in localStorage). Keys are short English phrases; a missing translation shows the key. A key may
 // carry ":context" to tell apart two Chinese words for one English one (shown without it).
 const zh = {
+  'No notification channel is configured': '未配置通知通道',
+  'new incidents and passed deadlines are sent to nobody. Add an email, WeCom, DingTalk, Feishu, SMS or webhook channel under channels: in the config and restart.':
+    '新事件和超时提醒不会发送给任何人。请在配置文件的 channels 中添加邮件、企业微信、钉钉、飞书、短信或 Webhook 通道，然后重启服务。',
+  'public_url is not set': '未设置平台访问地址（public_url）',
+  'messages carry no link to the incident. Set public_url in the config to the address people open the console at.':
+    '通知消息中没有可直接打开的事件链接。请在配置文件中把 public_url 设为大家访问本平台的地址。',
+  'Notifications are not sent: no channel is configured': '未配置通知通道：以下通知不会发出，请联系系统管理员',
+  'Alerts on': '提醒已开启', 'Turn on alerts': '开启提醒',
+  "tone only: desktop notifications need HTTPS and the browser's permission": '仅提示音：桌面通知需要 HTTPS 访问并经浏览器允许',
+  'New incident': '新事件', 'Deadline passed': '时限已过',
+  'Approved': '已批准', 'Rejected': '已驳回', 'escalation': '升级规则', 'Scopes': '权限范围',
   'holiday': '节假日',
   'swapped': '调班',
   'Roster': '值班表',

@@ -2,6 +2,7 @@
 import { get } from '../api.js';
 import { t, lang } from '../i18n.js';
 import { h, view, fmtTime } from '../ui.js';
+import { actorName, auditAction } from '../names.js';
 
 export async function auditPage() {
   const mount = view();
@@ -14,6 +15,6 @@ export async function auditPage() {
       v.reason || '') : null),
   h('section', { class: 'panel' }, h('table', { class: 'table', id: 'audit' },
     h('thead', {}, h('tr', {}, [t('When'), t('Who'), t('What'), t('Object')].map((c) => h('th', { scope: 'col' }, c)))),
-    h('tbody', {}, (a.items || []).map((r) => h('tr', {}, h('td', {}, fmtTime(r.at, { seconds: true })), h('td', {}, r.actor),
-      h('td', {}, r.action), h('td', {}, r.object)))))));
+    h('tbody', {}, (a.items || []).map((r) => h('tr', {}, h('td', {}, fmtTime(r.at, { seconds: true })), h('td', {}, actorName(r.actor)),
+      h('td', {}, auditAction(r.action)), h('td', {}, r.object)))))));
 }

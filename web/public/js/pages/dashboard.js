@@ -3,6 +3,7 @@ import { get } from '../api.js';
 import { t, tStatus, tDeadline, lang } from '../i18n.js';
 import { h, view, refresh, fmtTime, dayKey, countdown, levelBadge, loadEcharts } from '../ui.js';
 import { onLive, state } from '../app.js';
+import { alertsOn, setAlerts, notificationsPossible } from '../alerts.js';
 
 const OPEN = ['reported', 'assessing', 'responding', 'recovering', 'reviewing'];
 const COLORS = { red: '#c62828', orange: '#ef6c00', yellow: '#f9a825', blue: '#1565c0' };
@@ -65,9 +66,29 @@ export async function dashboardPage() {
       h('td', {}, x.rule || ''), h('td', { class: 'nowrap' }, x.incident ? h('a', { href: `/incidents/${x.incident}` }, x.incident) : ''))));
     if (!s.items.length) signals.replaceChildren(h('tr', {}, h('td', { class: 'muted' }, '—')));
   };
+  // What the administrator must fix before the desk can reach anyone.
+  const desk = state.desk || {};
+  const warnings = state.user.role !== 'admin' ? [] : [
+    !desk.channels && h('p', { class: 'warn-box', id: 'no-channel' }, h('strong', {}, t('No notification channel is configured')), '：',
+      t('new incidents and passed deadlines are sent to nobody. Add an email, WeCom, DingTalk, Feishu, SMS or webhook channel under channels: in the config and restart.')),
+    !desk.public_url && h('p', { class: 'warn-box', id: 'no-public-url' }, h('strong', {}, t('public_url is not set')), '：',
+      t('messages carry no link to the incident. Set public_url in the config to the address people open the console at.')),
+  ].filter(Boolean);
+  // Opt-in alerts: a tone and a desktop notification for new incidents and passed deadlines.
+  const alertsButton = h('button', { type: 'button', class: 'small', id: 'alerts', 'aria-pressed': String(alertsOn()) });
+  const alertsNote = h('span', { class: 'muted small-text', id: 'alerts-note' });
+  const showAlerts = (how) => {
+    alertsButton.textContent = alertsOn() ? t('Alerts on') : t('Turn on alerts');
+    alertsButton.setAttribute('aria-pressed', String(alertsOn()));
+    alertsNote.textContent = !alertsOn() ? '' : how === 'sound' || !notificationsPossible() || Notification.permission !== 'granted'
+      ? t('tone only: desktop notifications need HTTPS and the browser\'s permission') : '';
+  };
+  alertsButton.onclick = async () => showAlerts(await setAlerts(!alertsOn()));
+  showAlerts();
   mount(
     h('div', { class: 'page-head' }, h('h1', {}, t('Situation')),
-      h('span', { class: 'live-dot', title: t('Live') }, t('Live'))),
+      h('span', { class: 'live-dot', title: t('Live') }, t('Live')), h('span', { class: 'head-tools' }, alertsNote, alertsButton)),
+    warnings,
     h('div', { class: 'cards' },
       h('div', { class: 'card' }, h('div', { class: 'card-n', id: 'n-open' }, openItems.length), h('div', {}, t('Open incidents'))),
       h('div', { class: `card ${overdue.length ? 'card-alarm' : ''}` }, h('div', { class: 'card-n', id: 'n-overdue' }, overdue.length), h('div', {}, t('Overdue'))),

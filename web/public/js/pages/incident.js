@@ -5,6 +5,7 @@ import { get, post, put, patch, api, upload } from '../api.js';
 import { t, tStatus, tDeadline, tTask } from '../i18n.js';
 import { h, view, refresh, fmtTime, countdown, levelBadge, statusBadge, field, attempt, toast } from '../ui.js';
 import { state, onLive } from '../app.js';
+import { describe, timelineKind, actorName, recipientName, notificationStatus, actionName, personName } from '../names.js';
 
 const NEXT = { reported: ['assessing', 'dismissed'], assessing: ['responding', 'dismissed'], responding: ['recovering'],
   recovering: ['reviewing'], reviewing: ['closed'] };
@@ -103,7 +104,7 @@ export async function incidentPage(ref) {
 
   // 启动预案.
   const activation = inc.activated_at
-    ? h('p', { class: 'ok-box', id: 'activation' }, `${t('Plan activated')}：${fmtTime(inc.activated_at)}，${(leaders().find(([id]) => id === inc.activated_by) || [0, inc.activated_by])[1]}；${t('Reason')}：`, inc.activation_reason || '')
+    ? h('p', { class: 'ok-box', id: 'activation' }, `${t('Plan activated')}：${fmtTime(inc.activated_at)}，${personName(inc.activated_by) || inc.activated_by}；${t('Reason')}：`, inc.activation_reason || '')
     : may('incidents.activate') && open ? h('form', { id: 'activation', onsubmit: async (ev) => {
       ev.preventDefault();
       const f = new FormData(ev.target);
@@ -132,7 +133,7 @@ export async function incidentPage(ref) {
       } }, t('Skip')));
     }
     return h('tr', { class: `task-${tk.status}` }, h('td', {}, tk.phase ? tStatus(tk.phase) : ''),
-      h('td', { class: 'title-cell' }, tk.title, tk.action && tk.action !== 'none' ? h('span', { class: 'tag' }, tk.action) : null,
+      h('td', { class: 'title-cell' }, tk.title, tk.action && tk.action !== 'none' ? h('span', { class: 'tag' }, actionName(tk.action)) : null,
         pending ? h('span', { class: 'tag warn' }, t('Awaiting approval')) : null, tk.reason ? h('div', { class: 'muted' }, tk.reason) : null),
       h('td', {}, owner(tk)), h('td', {}, tk.due_at ? fmtTime(tk.due_at) : ''),
       h('td', {}, tTask(tk.status)), h('td', { class: 'btns' }, btns));
@@ -164,7 +165,7 @@ export async function incidentPage(ref) {
         h('section', { class: 'panel' }, h('h2', {}, t('Classification'), ' · ', t('Routing')), h('dl', { class: 'facts' },
           dl(t('Type'), inc.type_name), dl('GB/T 20986', [inc.gbt_category, inc.gbt_subcategory].filter(Boolean).join(' / ')),
           dl(t('Level'), `${inc.level_name || inc.level}（${t('National level')} ${inc.national_level || '—'} ${inc.national_level_name || ''}）`),
-          dl(t('Unit'), inc.unit_name), dl(t('Reporter'), inc.reporter), dl(t('Source'), inc.source),
+          dl(t('Unit'), inc.unit_name), dl(t('Reporter'), actorName(inc.reporter)), dl(t('Source'), inc.source),
           dl(t('Signals'), inc.signal_count || 0), dl(t('Reported'), fmtTime(inc.reported_at)))),
         h('section', { class: 'panel' }, h('h2', {}, t('Status')), moves.childNodes.length ? moves : h('p', { class: 'muted' }, '—')),
         h('section', { class: 'panel' }, h('h2', {}, t('Tasks')), taskRows.length ? h('table', { class: 'table', id: 'tasks' }, h('tbody', {}, taskRows)) : h('p', { class: 'muted' }, '—')),
@@ -180,10 +181,12 @@ export async function incidentPage(ref) {
             const file = ev.target.files[0];
             if (file && await attempt(() => upload(`${base}/attachments?name=${encodeURIComponent(file.name)}`, file), t('Saved'))) reload();
           } }) : null),
-        h('section', { class: 'panel' }, h('h2', {}, t('Notifications')), notes.items.length ? h('ul', { class: 'plain' }, notes.items.slice(-20).map((n) =>
-          h('li', {}, h('span', { class: `badge n-${n.status}` }, n.status), ' ', n.recipient.replace(/^person:/, ''), ' · ', n.subject))) : h('p', { class: 'muted' }, '—')),
+        h('section', { class: 'panel' }, h('h2', {}, t('Notifications')),
+          state.desk && !state.desk.channels ? h('p', { class: 'warn-box', id: 'no-channel' }, t('Notifications are not sent: no channel is configured')) : null,
+          notes.items.length ? h('ul', { class: 'plain', id: 'notifications' }, notes.items.slice(-20).map((n) =>
+            h('li', {}, h('span', { class: `badge n-${n.status}` }, notificationStatus(n.status)), ' ', recipientName(n.recipient), ' · ', n.subject))) : h('p', { class: 'muted' }, '—')),
         h('section', { class: 'panel' }, h('h2', {}, t('Timeline')), noteForm, h('ol', { class: 'timeline', id: 'timeline' }, [...inc.timeline].reverse().map((e) =>
-          h('li', {}, h('time', {}, fmtTime(e.at, { seconds: true })), h('span', { class: 'actor' }, e.actor), h('span', { class: 'kind' }, e.kind),
+          h('li', {}, h('time', {}, fmtTime(e.at, { seconds: true })), h('span', { class: 'actor' }, actorName(e.actor, e.actor_name)), h('span', { class: 'kind' }, timelineKind(e.kind)),
             h('span', { class: 'body' }, describe(e)))))))));
   // Someone else changed it: show the new state, unless the user is typing here (then say so).
   onLive((kind, data) => {
@@ -192,19 +195,4 @@ export async function incidentPage(ref) {
     if (a && ['INPUT', 'TEXTAREA', 'SELECT'].includes(a.tagName) && document.getElementById('app').contains(a)) toast(t('Changed by someone else; save to see the latest'));
     else reload();
   });
-}
-
-function describe(e) {
-  const b = e.body || {};
-  switch (e.kind) {
-    case 'status': return `${tStatus(b.from)} → ${tStatus(b.to)}${b.reason ? '：' + b.reason : ''}`;
-    case 'note': return b.text;
-    case 'task': return `${b.title}：${tTask(b.from)} → ${tTask(b.to)}${b.reason ? '（' + b.reason + '）' : ''}`;
-    case 'overdue': return tDeadline(b.deadline);
-    case 'activation': return `${b.name || b.by}：${b.reason}`;
-    case 'upward_report': return `${b.to || ''}${b.missing && b.missing.length ? `; ${t('Missing items')}: ` + b.missing.join('、') : ''}`;
-    case 'reported': return `${b.type} · ${b.level} → ${b.unit}`;
-    case 'escalation': return `${b.policy || ''} ${(b.notified || []).join('、')}`;
-    default: return Object.entries(b).filter(([, v]) => typeof v === 'string').map(([k, v]) => `${k}: ${v}`).join('；');
-  }
 }

@@ -1,8 +1,9 @@
 // 预案: the plan in force, read-only — organisation, groups, types, levels and their national
 // mapping, routing, deadlines, playbooks.
-import { t } from '../i18n.js';
+import { t, tDeadline } from '../i18n.js';
 import { h, view, loadEcharts } from '../ui.js';
 import { state } from '../app.js';
+import { duration } from '../names.js';
 
 const name = (list, id) => { const x = list.find((i) => i.id === id); return x ? x.name : id || '—'; };
 const table = (head, rows) => h('table', { class: 'table' }, h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows));
@@ -45,10 +46,10 @@ export function planPage() {
       h('section', { class: 'panel' }, h('h2', {}, t('Levels')), table([t('Level'), t('National level'), t('Deadlines')],
         p.levels.map((l) => h('tr', {}, h('td', {}, h('span', { class: `badge level-${l.warning_color}` }, l.name), l.activation ? h('span', { class: 'tag' }, t('needs activation')) : null),
           h('td', {}, `${l.national} ${l.national_name}`),
-          h('td', {}, Object.entries(l.deadlines).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join('，'))))))),
+          h('td', {}, Object.entries(l.deadlines).filter(([, v]) => v).map(([k, v]) => `${tDeadline(k)} ${duration(v)}`).join('，'))))))),
     h('section', { class: 'panel' }, h('h2', {}, t('Types'), ' · ', t('Routing'), ' · ', t('Playbook')), table([t('Type'), t('Routing'), 'GB/T 20986', t('Playbook')],
       p.types.map((x) => h('tr', {}, h('td', {}, x.name, h('div', { class: 'muted' }, name(p.classes, x.class)),
         h('div', { class: 'muted' }, (x.levels || []).map((l) => name(p.levels, l)).join(' / '))),
-        h('td', {}, name(p.units, x.owner), x.route && x.route !== 'type' ? h('div', { class: 'muted' }, `${t('routed by')} ${x.route === 'asset' ? t('asset owner') : x.route}`) : null), h('td', {}, [x.gbt_category, x.gbt_subcategory].filter(Boolean).join(' / ')),
+        h('td', {}, name(p.units, x.owner), x.route && x.route !== 'type' ? h('div', { class: 'muted' }, `${t('routed by')} ${t('asset owner')}`) : null), h('td', {}, [x.gbt_category, x.gbt_subcategory].filter(Boolean).join(' / ')),
         h('td', {}, h('ol', { class: 'steps' }, (x.playbook || []).map((s) => h('li', {}, s.title, s.approval ? h('span', { class: 'tag warn' }, t('needs approval')) : null)))))))));
 }
