@@ -39,7 +39,9 @@ describe('web console', { skip }, () => {
       const r = await admin.post('/api/v1/users', { name, role, password: PW, ...(unit ? { unit } : {}) });
       assert.equal(r.status, 201, r.text);
     }
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    // A Chinese user's browser (its interface language; a date field's placeholder still follows
+    // the machine's locale, mm/dd/yyyy here).
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--lang=zh-CN'] });
     if (SHOTS) {
       mkdirSync(SHOTS, { recursive: true });
       // A desk with some history for the pictures.
@@ -421,6 +423,69 @@ describe('web console', { skip }, () => {
     assert.match(await adm.textContent('#no-channel'), /未配置通知通道/);
     assert.match(await adm.textContent('#no-public-url'), /public_url/);
     await adm.context().close();
+    assert.deepEqual(errors, []);
+  });
+
+  test('on a phone: the deadline first, the duty officer finishes a task, the leader approves a step', async () => {
+    const made = await admin.post('/api/v1/incidents', { type: 'website_tamper', title: '学校官网首页被篡改（手机处置）', asset: 'main_site' });
+    assert.equal(made.status, 201, made.text);
+    const { id, number } = made.json;
+    const phoneSize = { width: 390, height: 844 };
+    const duty = await open('duty1', PW, phoneSize);
+    await duty.goto(`${srv.url}/incidents/${number}`);
+    await duty.waitForSelector('#deadlines .countdown:not(.met)');
+    // What is due comes first, above the tasks, and its countdown (接报确认, running) is on the
+    // first screen.
+    const running = duty.locator('#deadlines .countdown:not(.met)').first();
+    const clock = await running.boundingBox();
+    assert.ok(clock && clock.y + clock.height <= 844, `countdown on the first screen (y=${clock && clock.y})`);
+    assert.match(await running.textContent(), /剩余 \d+ 分 \d+ 秒/);
+    const tasksBox = await duty.locator('#tasks').boundingBox();
+    assert.ok(clock.y < tasksBox.y, 'the deadlines before the tasks');
+    await shot(duty, 'incident-phone');
+    // Every cell of the tasks is shown (no column cut off), the buttons within the screen.
+    const done = duty.locator('#tasks button[data-task]').first();
+    assert.ok(await done.isVisible());
+    const b = await done.boundingBox();
+    assert.ok(b.x >= 0 && b.x + b.width <= 390, `the button within the screen: ${JSON.stringify(b)}`);
+    assert.ok(await duty.locator('#tasks td:has-text("待办")').first().isVisible(), 'the task status is shown');
+    assert.ok(await duty.evaluate(() => document.documentElement.scrollWidth <= 391), 'nothing overflows sideways');
+    assert.ok(b.y + b.height <= 844, `the next action on the first screen too (y=${b.y})`);
+    const first = Number(await done.getAttribute('data-task'));
+    await done.click();
+    await duty.waitForFunction((t) => !document.querySelector(`#tasks button[data-task="${t}"]`), first);
+    const tasks = (await admin.get(`/api/v1/incidents/${id}/tasks`)).json.items;
+    assert.equal(tasks.find((x) => x.id === first).status, 'done');
+    await duty.context().close();
+
+    // To 处置 (through the API), where a step that acts needs approval: the leader approves it
+    // on a phone.
+    await admin.post(`/api/v1/incidents/${id}/move`, { status: 'assessing' });
+    const resp = await admin.post(`/api/v1/incidents/${id}/move`, { status: 'responding', fields: { source: '巡检', scope: '官网首页',
+      nature: '网页篡改', trend: '稳定', measures: '切换维护页', level: 'important', activated_by: 'vp_it', activation_reason: '学校门户' } });
+    assert.equal(resp.status, 200, resp.text);
+    assert.equal((await admin.post('/api/v1/users', { name: 'leader_phone', role: 'leader', password: PW })).status, 201);
+    const lead = await open('leader_phone', PW, phoneSize);
+    await lead.goto(`${srv.url}/incidents/${number}`);
+    await lead.waitForSelector('#tasks button:has-text("批准")');
+    const approve = lead.locator('#tasks button:has-text("批准")').first();
+    const ab = await approve.boundingBox();
+    assert.ok(ab.x + ab.width <= 390 && ab.height >= 40, `a button a thumb can press: ${JSON.stringify(ab)}`);
+    const waiting = await lead.locator('#tasks button:has-text("批准")').count();
+    await approve.click();
+    await lead.waitForFunction((n) => document.querySelectorAll('#tasks tr').length
+      && [...document.querySelectorAll('#tasks button')].filter((x) => x.textContent === '批准').length === n - 1, waiting);
+    const decided = (await admin.get(`/api/v1/incidents/${id}/tasks`)).json.items
+      .filter((x) => x.approval_decision && x.approval_decision.status === 'approved');
+    assert.equal(decided.length, 1);
+    // The list at phone size: each incident a card with its status, unit and time.
+    await lead.goto(`${srv.url}/incidents`);
+    await lead.waitForSelector('#incident-table');
+    const card = lead.locator('#incident-table tbody tr').first();
+    for (const label of ['状态', '责任单位', '上报时间']) assert.ok(await card.locator(`td[data-label="${label}"]`).isVisible(), label);
+    assert.ok(await lead.evaluate(() => document.documentElement.scrollWidth <= 391));
+    await shot(lead, 'incidents-phone');
+    await lead.context().close();
     assert.deepEqual(errors, []);
   });
 

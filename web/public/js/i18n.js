@@ -12,7 +12,7 @@ const zh = {
   'Alerts on': '提醒已开启', 'Turn on alerts': '开启提醒',
   "tone only: desktop notifications need HTTPS and the browser's permission": '仅提示音：桌面通知需要 HTTPS 访问并经浏览器允许',
   'New incident': '新事件', 'Deadline passed': '时限已过',
-  'Approved': '已批准', 'Rejected': '已驳回', 'escalation': '升级规则', 'Scopes': '权限范围',
+  'Upload a screenshot': '上传截图', 'Choose a screenshot': '选择截图', 'Approved': '已批准', 'Rejected': '已驳回', 'escalation': '升级规则', 'Scopes': '权限范围',
   'holiday': '节假日',
   'swapped': '调班',
   'Roster': '值班表',

@@ -27,7 +27,19 @@ export function mount(...children) {
   const app = document.getElementById('app');
   app.replaceChildren();
   append(app, children);
+  labelCells(app);
   return app;
+}
+
+// On a phone each table row is a card (app.css): each cell is led by its column's name, taken
+// from the table's head; a cell that names itself (data-label) keeps its own.
+export function labelCells(root) {
+  for (const table of root.querySelectorAll('table.table')) {
+    const head = [...table.querySelectorAll('thead th')].map((th) => th.textContent);
+    if (!head.length) continue;
+    for (const tr of table.querySelectorAll('tbody tr'))
+      [...tr.children].forEach((td, i) => { if (head[i] && !td.hasAttribute('data-label') && i > 0) td.setAttribute('data-label', head[i]); });
+  }
 }
 
 // A page mounts only for the navigation that started it. Pages wait for their data; if the

@@ -58,7 +58,7 @@ export async function incidentPage(ref) {
         const reason = prompt(t('Why is this report not owed?'));
         if (reason && await attempt(() => post(`${base}/deadlines/${d.kind}/waiver`, { reason }), t('Waived'))) reload();
       } }, t('Waive')) : null;
-    return h('tr', {}, h('td', {}, tDeadline(d.kind)), h('td', {}, fmtTime(d.due_at)), h('td', {}, cd,
+    return h('tr', { class: d.met_at || d.outcome ? 'dl-settled' : 'dl-open' }, h('td', { class: 'strong' }, tDeadline(d.kind)), h('td', { 'data-label': t('due') }, fmtTime(d.due_at)), h('td', {}, cd,
       d.waived ? h('div', { class: 'muted' }, d.waived.reason) : null), h('td', { class: 'btns' }, waive));
   })));
   const tick = () => { for (const [el, d] of clocks) { const c = countdown(d.due_at, d.met_at, d.outcome); el.textContent = c.text; el.className = `countdown ${c.cls}`; } };
@@ -132,11 +132,11 @@ export async function incidentPage(ref) {
         if (reason && await attempt(() => patch(`${base}/tasks/${tk.id}`, { status: 'skipped', reason }))) reload();
       } }, t('Skip')));
     }
-    return h('tr', { class: `task-${tk.status}` }, h('td', {}, tk.phase ? tStatus(tk.phase) : ''),
-      h('td', { class: 'title-cell' }, tk.title, tk.action && tk.action !== 'none' ? h('span', { class: 'tag' }, actionName(tk.action)) : null,
+    return h('tr', { class: `task-${tk.status}` }, h('td', { class: 'muted' }, tk.phase ? tStatus(tk.phase) : ''),
+      h('td', { class: 'title-cell strong' }, tk.title, tk.action && tk.action !== 'none' ? h('span', { class: 'tag' }, actionName(tk.action)) : null,
         pending ? h('span', { class: 'tag warn' }, t('Awaiting approval')) : null, tk.reason ? h('div', { class: 'muted' }, tk.reason) : null),
-      h('td', {}, owner(tk)), h('td', {}, tk.due_at ? fmtTime(tk.due_at) : ''),
-      h('td', {}, tTask(tk.status)), h('td', { class: 'btns' }, btns));
+      h('td', { 'data-label': t('Owner') }, owner(tk)), h('td', { 'data-label': t('Deadline') }, tk.due_at ? fmtTime(tk.due_at) : ''),
+      h('td', { 'data-label': t('Status'), class: 'nowrap' }, tTask(tk.status)), h('td', { class: 'btns' }, btns));
   });
 
   // The upward report and its submission.
@@ -162,31 +162,33 @@ export async function incidentPage(ref) {
         may('incidents.ack') && open && !inc.acknowledged_at ? h('button', { type: 'button', class: 'primary', id: 'ack', onclick: async () => { if (await attempt(() => post(`${base}/ack`), t('Acknowledge'))) reload(); } }, t('Acknowledge')) : null)),
     h('div', { class: 'grid2 detail' },
       h('div', {},
-        h('section', { class: 'panel' }, h('h2', {}, t('Classification'), ' · ', t('Routing')), h('dl', { class: 'facts' },
+        h('section', { class: 'panel sec-class' }, h('h2', {}, t('Classification'), ' · ', t('Routing')), h('dl', { class: 'facts' },
           dl(t('Type'), inc.type_name), dl('GB/T 20986', [inc.gbt_category, inc.gbt_subcategory].filter(Boolean).join(' / ')),
           dl(t('Level'), `${inc.level_name || inc.level}（${t('National level')} ${inc.national_level || '—'} ${inc.national_level_name || ''}）`),
           dl(t('Unit'), inc.unit_name), dl(t('Reporter'), actorName(inc.reporter)), dl(t('Source'), inc.source),
           dl(t('Signals'), inc.signal_count || 0), dl(t('Reported'), fmtTime(inc.reported_at)))),
-        h('section', { class: 'panel' }, h('h2', {}, t('Status')), moves.childNodes.length ? moves : h('p', { class: 'muted' }, '—')),
-        h('section', { class: 'panel' }, h('h2', {}, t('Tasks')), taskRows.length ? h('table', { class: 'table', id: 'tasks' }, h('tbody', {}, taskRows)) : h('p', { class: 'muted' }, '—')),
-        h('section', { class: 'panel' }, h('h2', {}, t('Assessment')), may('incidents.assess') && open ? assessForm : h('dl', { class: 'facts' }, [...ASSESS, ...LATER].map((k) => dl(t(LABEL[k]), inc[k])))),
-        h('section', { class: 'panel' }, h('h2', {}, t('Upward report')), upwardForm, upward)),
+        h('section', { class: 'panel sec-status' }, h('h2', {}, t('Status')), moves.childNodes.length ? moves : h('p', { class: 'muted' }, '—')),
+        h('section', { class: 'panel sec-tasks' }, h('h2', {}, t('Tasks')), taskRows.length ? h('table', { class: 'table', id: 'tasks' }, h('tbody', {}, taskRows)) : h('p', { class: 'muted' }, '—')),
+        h('section', { class: 'panel sec-assess' }, h('h2', {}, t('Assessment')), may('incidents.assess') && open ? assessForm : h('dl', { class: 'facts' }, [...ASSESS, ...LATER].map((k) => dl(t(LABEL[k]), inc[k])))),
+        h('section', { class: 'panel sec-upward' }, h('h2', {}, t('Upward report')), upwardForm, upward)),
       h('div', {},
-        h('section', { class: 'panel' }, h('h2', {}, t('Deadlines')), deadlines),
-        h('section', { class: 'panel' }, h('h2', {}, t('Activate the plan')), activation),
-        h('section', { class: 'panel' }, h('h2', {}, t('Attachment')),
+        h('section', { class: 'panel sec-deadlines' }, h('h2', {}, t('Deadlines')), deadlines),
+        h('section', { class: 'panel sec-activation' }, h('h2', {}, t('Activate the plan')), activation),
+        h('section', { class: 'panel sec-files' }, h('h2', {}, t('Attachment')),
           h('div', { class: 'thumbs', id: 'attachments' }, files.items.map((f) => h('a', { href: f.url, target: '_blank', rel: 'noopener' },
             h('img', { src: f.url, alt: f.name, loading: 'lazy' }), h('span', {}, f.name)))),
-          open ? h('input', { type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp', 'aria-label': t('Attachment'), onchange: async (ev) => {
-            const file = ev.target.files[0];
-            if (file && await attempt(() => upload(`${base}/attachments?name=${encodeURIComponent(file.name)}`, file), t('Saved'))) reload();
-          } }) : null),
-        h('section', { class: 'panel' }, h('h2', {}, t('Notifications')),
+          // The browser's own file button speaks the browser's language: a label of ours instead.
+          open ? h('label', { class: 'button file-button' }, t('Upload a screenshot'), h('input', { type: 'file', class: 'visually-hidden',
+            accept: 'image/png,image/jpeg,image/gif,image/webp', 'aria-label': t('Attachment'), onchange: async (ev) => {
+              const file = ev.target.files[0];
+              if (file && await attempt(() => upload(`${base}/attachments?name=${encodeURIComponent(file.name)}`, file), t('Saved'))) reload();
+            } })) : null),
+        h('section', { class: 'panel sec-notes' }, h('h2', {}, t('Notifications')),
           state.desk && !state.desk.channels ? h('p', { class: 'warn-box', id: 'no-channel' }, t('Notifications are not sent: no channel is configured')) : null,
           notes.items.length ? h('ul', { class: 'plain', id: 'notifications' }, notes.items.slice(-20).map((n) =>
             h('li', {}, h('span', { class: `badge n-${n.status}` }, notificationStatus(n.status)), ' ', recipientName(n.recipient), ' · ', n.subject))) : h('p', { class: 'muted' }, '—')),
-        h('section', { class: 'panel' }, h('h2', {}, t('Timeline')), noteForm, h('ol', { class: 'timeline', id: 'timeline' }, [...inc.timeline].reverse().map((e) =>
-          h('li', {}, h('time', {}, fmtTime(e.at, { seconds: true })), h('span', { class: 'actor' }, actorName(e.actor, e.actor_name)), h('span', { class: 'kind' }, timelineKind(e.kind)),
+        h('section', { class: 'panel sec-timeline' }, h('h2', {}, t('Timeline')), noteForm, h('ol', { class: 'timeline', id: 'timeline' }, [...inc.timeline].reverse().map((e) =>
+          h('li', {}, h('time', {}, fmtTime(e.at, { seconds: true })), h('span', { class: 'actor' }, actorName(e.actor, e.actor_name), ' · ', h('span', { class: 'kind' }, timelineKind(e.kind))),
             h('span', { class: 'body' }, describe(e)))))))));
   // Someone else changed it: show the new state, unless the user is typing here (then say so).
   onLive((kind, data) => {

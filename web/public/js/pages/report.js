@@ -12,6 +12,9 @@ export function reportPage() {
   const typeSel = h('select', { name: 'type', required: true },
     plan.classes.map((c) => h('optgroup', { label: c.name }, plan.types.filter((x) => x.class === c.id).map((x) => h('option', { value: x.id }, x.name)))));
   const assetSel = h('select', { name: 'asset' }, h('option', { value: '' }, '—'), plan.assets.map((a) => h('option', { value: a.id }, a.name)));
+  const chosen = h('span', { class: 'muted', id: 'chosen' });
+  const fileInput = h('input', { name: 'screenshot', type: 'file', class: 'visually-hidden', 'aria-label': t('Attachment'),
+    accept: 'image/png,image/jpeg,image/gif,image/webp', onchange: () => { chosen.textContent = fileInput.files[0] ? ` ${fileInput.files[0].name}` : ''; } });
   const form = h('form', { class: 'report-form', onsubmit: async (ev) => {
     ev.preventDefault();
     msg.replaceChildren();
@@ -46,7 +49,9 @@ export function reportPage() {
   field(t('Scope'), h('textarea', { name: 'scope', rows: 2 }), t('optional')),
   field(t('Asset'), assetSel, t('optional')),
   field(t('Occurred at'), h('input', { name: 'occurred_at', type: 'datetime-local' }), t('optional')),
-  field(t('Attachment'), h('input', { name: 'screenshot', type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp' }), t('optional')),
+  h('div', { class: 'field' }, h('span', { class: 'label' }, t('Attachment'), h('span', { class: 'hint' }, ` ${t('optional')}`)),
+    // Our own words on the file button (the browser's would be in the browser's language).
+    h('label', { class: 'button file-button' }, t('Choose a screenshot'), fileInput), chosen),
   h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'drill', value: '1' }), ' ', t('Drill')),
   msg, h('button', { type: 'submit', class: 'primary wide' }, t('Submit report')));
   mount(h('section', { class: 'panel narrow' }, h('h1', {}, t('Report')), form));
