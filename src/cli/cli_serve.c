@@ -30,19 +30,14 @@ static int create_admin(void *arg)
 {
     struct cli *c = arg;
     struct yj_err err = {0};
-    /* 16 characters from an alphabet without look-alikes (0/O, 1/l/I): ~90 bits, easy to type. */
-    static const char alphabet[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    char password[17];
+    char password[ACCOUNT_ONE_TIME_SIZE] = "";
     int rc = 0;
-    if (sodium_init() < 0) {
-        rc = cli_fail(YJ_ESTORE, "libsodium could not initialise");
+    if (account_one_time_password(password, &err) < 0) {
+        rc = cli_fail(err.code, err.msg);
         goto out;
     }
-    for (size_t i = 0; i < 16; i++)
-        password[i] = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
-    password[16] = 0;
     c->ctx.actor = "system:first-start";
-    rc = account_create(&c->ctx, "admin", "admin", NULL, password, true, NULL, &err);
+    rc = account_create(&c->ctx, "admin", "admin", NULL, NULL, password, true, NULL, &err);
     c->ctx.actor = c->actor;
     if (rc < 0) {
         rc = cli_fail(err.code, err.msg);

@@ -32,9 +32,10 @@ static int add(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"role", required_argument, NULL, 'r'},
                                          {"unit", required_argument, NULL, 'u'},
+                                         {"person", required_argument, NULL, 'P'},
                                          {"password-stdin", no_argument, NULL, 'p'},
                                          {NULL, 0, NULL, 0}};
-    const char *role = NULL, *unit = NULL;
+    const char *role = NULL, *unit = NULL, *person = NULL;
     bool from_stdin = false;
     int ch;
     optind = 1;
@@ -43,13 +44,14 @@ static int add(struct cli *c, int argc, char **argv)
         switch (ch) {
         case 'r': role = optarg; break;
         case 'u': unit = optarg; break;
+        case 'P': person = optarg; break;
         case 'p': from_stdin = true; break;
         case ':': return cli_usage("%s needs a value", argv[optind - 1]);
         default: return cli_usage("unknown option %s for user add", argv[optind - 1]);
         }
     }
     if (argc - optind != 1)
-        return cli_usage("usage: yingji user add NAME --role ROLE [--unit UNIT] --password-stdin");
+        return cli_usage("usage: yingji user add NAME --role ROLE [--unit UNIT] [--person ID] --password-stdin");
     if (!role)
         return cli_usage("--role is required");
     if (!from_stdin)
@@ -60,11 +62,12 @@ static int add(struct cli *c, int argc, char **argv)
         rc = cli_open(c, true);
     if (rc == 0) {
         struct yj_err err = {0};
-        if (account_create(&c->ctx, argv[optind], role, unit, password, false, NULL, &err) < 0)
+        if (account_create(&c->ctx, argv[optind], role, unit, person, password, false, NULL, &err) < 0)
             rc = cli_fail(err.code, err.msg);
         else if (c->json)
-            cli_print_json(json_pack("{s:s, s:s, s:o}", "name", argv[optind], "role", role, "unit",
-                                     unit ? json_string(unit) : json_null()));
+            cli_print_json(json_pack("{s:s, s:s, s:o, s:o}", "name", argv[optind], "role", role, "unit",
+                                     unit ? json_string(unit) : json_null(), "person",
+                                     person ? json_string(person) : json_null()));
         else
             printf("user %s added (%s%s%s)\n", argv[optind], role, unit ? ", " : "", unit ? unit : "");
     }
@@ -97,11 +100,14 @@ static int print_user(const struct store_user *u, void *ud)
 {
     json_t *items = ud;
     if (items)
-        json_array_append_new(items, json_pack("{s:I, s:s, s:s, s:o, s:b}", "id", (json_int_t)u->id, "name", u->name,
-                                               "role", u->role, "unit", u->unit ? json_string(u->unit) : json_null(),
-                                               "disabled", (int)u->disabled));
+        json_array_append_new(items, json_pack("{s:I, s:s, s:s, s:o, s:o, s:b}", "id", (json_int_t)u->id, "name",
+                                               u->name, "role", u->role, "unit",
+                                               u->unit ? json_string(u->unit) : json_null(), "person",
+                                               u->person ? json_string(u->person) : json_null(), "disabled",
+                                               (int)u->disabled));
     else
-        printf("%-20s %-10s %-16s %s\n", u->name, u->role, u->unit ? u->unit : "-", u->disabled ? "disabled" : "");
+        printf("%-20s %-10s %-16s %-16s %s\n", u->name, u->role, u->unit ? u->unit : "-", u->person ? u->person : "-",
+               u->disabled ? "disabled" : "");
     return 0;
 }
 

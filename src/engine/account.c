@@ -23,15 +23,18 @@ static int field_error(struct yj_err *err, const char *field, const char *msg)
     return YJ_EINVAL;
 }
 
-int account_check(const struct yj_ctx *ctx, const char *name, const char *role, const char *unit,
+int account_check(const struct yj_ctx *ctx, const char *name, const char *role, const char *unit, const char *person,
                   struct yj_err *err)
 {
     size_t n = name ? strlen(name) : 0;
     bool ok = n > 0 && n <= 64;
     for (size_t i = 0; ok && i < n; i++)
         ok = isalnum((unsigned char)name[i]) || name[i] == '.' || name[i] == '_' || name[i] == '-';
-    if (!ok)
-        return field_error(err, "name", "a user name has 1-64 letters, digits, '.', '_' or '-'");
+    if (!ok) {
+        field_error(err, "name", "a user name has 1-64 letters, digits, '.', '_' or '-'");
+        yj_err_zh(err, "用户名为 1 到 64 个字母、数字或 . _ -");
+        return YJ_EINVAL;
+    }
     bool known = false;
     for (size_t i = 0; roles[i] && role; i++)
         known |= strcmp(roles[i], role) == 0;
@@ -39,11 +42,21 @@ int account_check(const struct yj_ctx *ctx, const char *name, const char *role, 
         return field_error(err, "role", "role must be one of admin, leader, responder, officer, duty, auditor");
     if (unit && !plan_unit(ctx->plan, unit)) {
         yj_err_set(err, YJ_EINVAL, "the plan has no unit \"%s\"", unit);
+        yj_err_zh(err, "预案中没有这个单位");
         yj_err_field(err, "unit");
         return YJ_EINVAL;
     }
-    if (strcmp(role, "officer") == 0 && !unit)
-        return field_error(err, "unit", "an officer (信息员) needs the unit they report for (--unit)");
+    if (strcmp(role, "officer") == 0 && !unit) {
+        field_error(err, "unit", "an officer (信息员) needs the unit they report for");
+        yj_err_zh(err, "信息员须选择所在单位");
+        return YJ_EINVAL;
+    }
+    if (person && !plan_person(ctx->plan, person)) {
+        yj_err_set(err, YJ_EINVAL, "the plan has no person \"%s\"", person);
+        yj_err_zh(err, "预案中没有这个人员");
+        yj_err_field(err, "person");
+        return YJ_EINVAL;
+    }
     return 0;
 }
 
@@ -90,12 +103,12 @@ static int audited(struct yj_ctx *ctx, int rc, const char *action, const char *o
     return rc;
 }
 
-int account_create(struct yj_ctx *ctx, const char *name, const char *role, const char *unit, const char *password,
-                   bool must_change, struct store_user *out, struct yj_err *err)
+int account_create(struct yj_ctx *ctx, const char *name, const char *role, const char *unit, const char *person,
+                   const char *password, bool must_change, struct store_user *out, struct yj_err *err)
 {
     int rc;
     char hash[ACCOUNT_HASH_SIZE];
-    if ((rc = account_check(ctx, name, role, unit, err)) < 0 ||
+    if ((rc = account_check(ctx, name, role, unit, person, err)) < 0 ||
         (rc = account_check_password("password", password, err)) < 0 ||
         (rc = account_hash_password(password, hash, sizeof(hash), err)) < 0)
         return rc;
@@ -103,6 +116,7 @@ int account_create(struct yj_ctx *ctx, const char *name, const char *role, const
     struct store_user u = {.name = xstrdup(name),
                            .role = xstrdup(role),
                            .unit = xstrdup(unit),
+                           .person = xstrdup(person),
                            .password_hash = xstrdup(hash),
                            .must_change = must_change,
                            .created_at = now,
@@ -112,15 +126,30 @@ int account_create(struct yj_ctx *ctx, const char *name, const char *role, const
         return rc;
     }
     rc = store_user_insert(ctx->store, &u, err);
-    if (rc == YJ_ECONFLICT)
+    if (rc == YJ_ECONFLICT) {
+        yj_err_zh(err, "用户名「%s」已被使用", name);
         yj_err_field(err, "name");
+    }
     rc = audited(ctx, rc, "user.create", name,
-                 json_pack("{s:s, s:o}", "role", role, "unit", unit ? json_string(unit) : json_null()), err);
+                 json_pack("{s:s, s:o, s:o}", "role", role, "unit", unit ? json_string(unit) : json_null(), "person",
+                           person ? json_string(person) : json_null()),
+                 err);
     if (rc == 0 && out)
         *out = u;
     else
         store_user_release(&u);
     return rc;
+}
+
+int account_one_time_password(char out[ACCOUNT_ONE_TIME_SIZE], struct yj_err *err)
+{
+    static const char alphabet[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    if (sodium_init() < 0)
+        return yj_err_set(err, YJ_ESTORE, "libsodium could not initialise");
+    for (size_t i = 0; i < ACCOUNT_ONE_TIME_SIZE - 1; i++)
+        out[i] = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
+    out[ACCOUNT_ONE_TIME_SIZE - 1] = 0;
+    return 0;
 }
 
 int account_set_password(struct yj_ctx *ctx, const char *name, const char *password, bool must_change,

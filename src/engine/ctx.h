@@ -3,10 +3,20 @@
 #ifndef YJ_CTX_H
 #define YJ_CTX_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct plan;
 struct store;
+
+/* Who the acting account is in the plan, for the decisions the plan gives to people (启动预案 by
+ * the leading group): set by the API for a logged-in person; NULL for the command line, whose user
+ * is the operator of the machine. */
+struct yj_decider {
+    const char *person;         /* the plan person the account is, NULL or "" for none */
+    const char *on_behalf;      /* 代录: the reason for recording another's decision, or NULL */
+    bool may_record_for_others; /* an administrator: may 代录, with a reason */
+};
 
 struct yj_ctx {
     const struct plan *plan;
@@ -16,6 +26,7 @@ struct yj_ctx {
     int64_t (*now)(void *clock_ud);
     void *clock_ud;
     const char *public_url; /* how people reach the console, for links in messages; may be NULL */
+    const struct yj_decider *decider; /* NULL: decisions are not checked against the actor */
 };
 
 /* Current time in UTC ms from the context's clock. */

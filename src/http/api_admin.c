@@ -13,8 +13,9 @@
 
 static json_t *user_json(const struct store_user *u)
 {
-    return json_pack("{s:I, s:s, s:s, s:o, s:b, s:b, s:o}", "id", (json_int_t)u->id, "name", u->name, "role", u->role,
-                     "unit", u->unit ? json_string(u->unit) : json_null(), "disabled", (int)u->disabled,
+    return json_pack("{s:I, s:s, s:s, s:o, s:o, s:b, s:b, s:o}", "id", (json_int_t)u->id, "name", u->name, "role",
+                     u->role, "unit", u->unit ? json_string(u->unit) : json_null(), "person",
+                     u->person ? json_string(u->person) : json_null(), "disabled", (int)u->disabled,
                      "must_change_password", (int)u->must_change, "created_at", yj_json_time(u->created_at));
 }
 
@@ -41,6 +42,7 @@ void api_users_create(struct request *r)
     static const struct json_field fields[] = {{"name", JSON_STRING, true},
                                                {"role", JSON_STRING, true},
                                                {"unit", JSON_STRING, false},
+                                               {"person", JSON_STRING, false},
                                                {"password", JSON_STRING, true},
                                                {"must_change_password", JSON_TRUE, false}};
     json_t *b = request_json(r);
@@ -50,7 +52,7 @@ void api_users_create(struct request *r)
     struct yj_err err = {0};
     if (account_create(&r->ctx, json_string_value(json_object_get(b, "name")),
                        json_string_value(json_object_get(b, "role")), json_string_value(json_object_get(b, "unit")),
-                       json_string_value(json_object_get(b, "password")),
+                       json_string_value(json_object_get(b, "person")), json_string_value(json_object_get(b, "password")),
                        json_is_true(json_object_get(b, "must_change_password")), &u, &err) < 0) {
         if (err.code == YJ_ECONFLICT)
             reply_problem(r, 409, "conflict", "name", "%s", err.msg);
@@ -69,6 +71,7 @@ void api_users_update(struct request *r)
 {
     static const struct json_field fields[] = {{"role", JSON_STRING, false},
                                                {"unit", JSON_STRING, false},
+                                               {"person", JSON_STRING, false},
                                                {"disabled", JSON_TRUE, false},
                                                {"password", JSON_STRING, false},
                                                {"must_change_password", JSON_TRUE, false}};
@@ -97,12 +100,16 @@ void api_users_update(struct request *r)
         free(u.unit);
         u.unit = xstrdup(json_string_value(v)); /* null clears it */
     }
+    if ((v = json_object_get(b, "person"))) {
+        free(u.person);
+        u.person = xstrdup(json_string_value(v)); /* null clears it */
+    }
     if ((v = json_object_get(b, "disabled")))
         u.disabled = json_is_true(v);
     if ((v = json_object_get(b, "must_change_password")))
         u.must_change = json_is_true(v);
     const char *password = json_string_value(json_object_get(b, "password"));
-    if (account_check(&r->ctx, u.name, u.role, u.unit, &err) < 0 ||
+    if (account_check(&r->ctx, u.name, u.role, u.unit, u.person, &err) < 0 ||
         (password && account_check_password("password", password, &err) < 0)) {
         reply_error(r, &err);
         goto out;
@@ -130,6 +137,31 @@ void api_users_update(struct request *r)
         reply_json(r, 200, user_json(&u));
 out:
     json_decref(b);
+    store_user_release(&u);
+}
+
+/* A forgotten password: a new one-time password, shown to the administrator once, to be changed
+ * at the first login; the account's sessions end. */
+void api_users_password_reset(struct request *r)
+{
+    char *end;
+    long long id = strtoll(r->params[0], &end, 10);
+    struct store_user u = {0};
+    struct yj_err err = {0};
+    if (*end || id <= 0) {
+        reply_problem(r, 404, "not_found", NULL, "no user %s", r->params[0]);
+        return;
+    }
+    if (store_user_get(r->store, id, NULL, &u, &err) < 0) {
+        reply_error(r, &err);
+        return;
+    }
+    char password[ACCOUNT_ONE_TIME_SIZE] = "";
+    if (account_one_time_password(password, &err) < 0 || account_set_password(&r->ctx, u.name, password, true, &err) < 0)
+        reply_error(r, &err);
+    else
+        reply_json(r, 200, json_pack("{s:s, s:s}", "name", u.name, "password", password));
+    sodium_memzero(password, sizeof(password));
     store_user_release(&u);
 }
 
@@ -181,7 +213,7 @@ void api_tokens_create(struct request *r)
                                                        "auditor");
         goto out;
     }
-    if (account_check(&r->ctx, name, "auditor", NULL, &err) < 0) {
+    if (account_check(&r->ctx, name, "auditor", NULL, NULL, &err) < 0) {
         reply_problem(r, 400, "invalid_field", "name", "a token name has 1-64 letters, digits, '.', '_' or '-'");
         goto out;
     }

@@ -63,21 +63,36 @@ static bool from_cache(struct request *r, const char *key, const struct cache_st
 }
 
 /* Names for the timeline's actors that the console cannot find in the plan: a detection rule's
- * description (actor "rule:ID"). */
+ * description (actor "rule:ID"), the person an account is (actor "user:NAME"). */
 static void name_actors(struct request *r, json_t *incident)
 {
     json_t *tl = json_object_get(incident, "timeline");
+    json_t *people = json_object(); /* account name → its person's name, or null */
     size_t i;
     json_t *e;
-    json_array_foreach(tl, i, e)
-    {
+    json_array_foreach(tl, i, e) {
         const char *actor = json_string_value(json_object_get(e, "actor"));
-        const char *name = actor && strncmp(actor, "rule:", 5) == 0
-                               ? detector_rule_description(server_detector(r->srv), actor + 5)
-                               : NULL;
+        const char *name = NULL;
+        if (actor && strncmp(actor, "rule:", 5) == 0) {
+            name = detector_rule_description(server_detector(r->srv), actor + 5);
+        } else if (actor && strncmp(actor, "user:", 5) == 0) {
+            json_t *known = json_object_get(people, actor + 5);
+            if (!known) {
+                struct store_user u = {0};
+                struct yj_err err = {0};
+                const struct plan_person *p = NULL;
+                if (store_user_get(r->ctx.store, 0, actor + 5, &u, &err) == 0 && u.person)
+                    p = plan_person(r->ctx.plan, u.person);
+                known = p ? json_string(p->name) : json_null();
+                json_object_set_new(people, actor + 5, known);
+                store_user_release(&u);
+            }
+            name = json_string_value(known);
+        }
         if (name)
             json_object_set_new(e, "actor_name", json_string(name));
     }
+    json_decref(people);
 }
 
 /* Replies with the incident in the shape of `yingji incident show --json`; *until (may be NULL)
@@ -383,7 +398,10 @@ static bool to_fields(struct request *r, json_t *obj, struct incident_field *out
 void api_incidents_move(struct request *r)
 {
     static const struct json_field fields[] = {
-        {"status", JSON_STRING, true}, {"reason", JSON_STRING, false}, {"fields", JSON_OBJECT, false}};
+        {"status", JSON_STRING, true},
+        {"reason", JSON_STRING, false},
+        {"fields", JSON_OBJECT, false},
+        {"on_behalf", JSON_STRING, false}};
     struct store_incident inc;
     if (!load(r, &inc))
         return;
@@ -409,6 +427,7 @@ void api_incidents_move(struct request *r)
     struct yj_err err = {0};
     char ref[32];
     snprintf(ref, sizeof(ref), "%lld", (long long)inc.id);
+    r->decider.on_behalf = string_at(b, "on_behalf");
     if (incident_move(&r->ctx, ref, string_at(b, "status"), string_at(b, "reason"), fs, n, version, &moved,
                       &err) < 0) {
         reply_error(r, &err);
@@ -554,7 +573,8 @@ void api_incidents_ack(struct request *r)
 
 void api_incidents_activate(struct request *r)
 {
-    static const struct json_field fields[] = {{"by", JSON_STRING, true}, {"reason", JSON_STRING, true}};
+    static const struct json_field fields[] = {
+        {"by", JSON_STRING, false}, {"reason", JSON_STRING, true}, {"on_behalf", JSON_STRING, false}};
     struct store_incident inc;
     if (!load(r, &inc))
         return;
@@ -564,7 +584,10 @@ void api_incidents_activate(struct request *r)
         char ref[32];
         snprintf(ref, sizeof(ref), "%lld", (long long)inc.id);
         struct store_incident now;
-        if (incident_activate(&r->ctx, ref, json_string_value(json_object_get(b, "by")),
+        /* Without "by" it is the logged-in person's own decision. */
+        const char *by = json_string_value(json_object_get(b, "by"));
+        r->decider.on_behalf = string_at(b, "on_behalf");
+        if (incident_activate(&r->ctx, ref, by ? by : r->id.person,
                               json_string_value(json_object_get(b, "reason")), &now, &err) < 0) {
             reply_error(r, &err);
         } else {

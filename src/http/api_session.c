@@ -9,6 +9,7 @@
 #include "../base/jsonutil.h"
 #include "../base/text.h"
 #include "../base/timeutil.h"
+#include "../plan/plan.h"
 #include "../store/store.h"
 #include "../engine/account.h"
 #include "http.h"
@@ -113,11 +114,16 @@ static json_t *desk_json(struct request *r)
                      cfg->public_url != NULL);
 }
 
-static json_t *user_json(const struct identity *id)
+static json_t *user_json(const struct request *r, const struct identity *id)
 {
-    return json_pack("{s:s, s:s, s:o, s:b, s:o}", "name", id->name, "role", id->role, "unit",
-                     id->unit[0] ? json_string(id->unit) : json_null(), "must_change_password",
-                     (int)id->must_change, "may", router_permissions(id));
+    /* The person the account is, by id and by name (the console shows the name). */
+    const struct plan_person *p = id->person[0] && r->ctx.plan ? plan_person(r->ctx.plan, id->person) : NULL;
+    json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:b, s:o}", "name", id->name, "role", id->role, "unit",
+                          id->unit[0] ? json_string(id->unit) : json_null(), "person",
+                          id->person[0] ? json_string(id->person) : json_null(), "person_name",
+                          p ? json_string(p->name) : json_null(), "must_change_password", (int)id->must_change, "may",
+                          router_permissions(id));
+    return o;
 }
 
 /* Whether this browser logged in to the account before (its yj_device cookie). */
@@ -220,7 +226,7 @@ void api_session_create(struct request *r)
         char expires[40];
         yj_time_rfc3339(s.expires_at, expires, sizeof(expires));
         reply_json(r, 200,
-                   json_pack("{s:o, s:s, s:s, s:o}", "user", user_json(&r->id), "csrf", csrf, "expires_at",
+                   json_pack("{s:o, s:s, s:s, s:o}", "user", user_json(r, &r->id), "csrf", csrf, "expires_at",
                              expires, "desk", desk_json(r)));
         const char *secure = server_is_tls(r->srv) ? "; Secure" : "";
         r->resp.cookie = xasprintf("yj_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s", token,
@@ -250,7 +256,7 @@ void api_session_get(struct request *r)
     }
     reply_json(
         r, 200,
-        json_pack("{s:o, s:s, s:o}", "user", user_json(&r->id), "csrf", r->id.csrf, "desk", desk_json(r)));
+        json_pack("{s:o, s:s, s:o}", "user", user_json(r, &r->id), "csrf", r->id.csrf, "desk", desk_json(r)));
 }
 
 void api_session_delete(struct request *r)

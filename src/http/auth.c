@@ -150,6 +150,7 @@ static int resolve_session(struct store *st, const struct yj_config *cfg, const 
     snprintf(id->name, sizeof(id->name), "%s", u.name);
     snprintf(id->role, sizeof(id->role), "%s", u.role);
     snprintf(id->unit, sizeof(id->unit), "%s", u.unit ? u.unit : "");
+    snprintf(id->person, sizeof(id->person), "%s", u.person ? u.person : "");
     snprintf(id->csrf, sizeof(id->csrf), "%s", s.csrf);
     snprintf(id->actor, sizeof(id->actor), "user:%s", u.name);
     snprintf(id->credential, sizeof(id->credential), "%s", hash);

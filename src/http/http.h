@@ -53,6 +53,7 @@ struct identity {
     char role[16];
     unsigned role_bit;
     char unit[64]; /* "" when none */
+    char person[64]; /* the plan person the account is, "" when none (tokens: none) */
     bool must_change;
     int64_t session_id;
     char csrf[65];
@@ -103,6 +104,7 @@ struct request {
     struct plan_ref *plan;
     struct store *store;
     struct yj_ctx ctx;
+    struct yj_decider decider; /* ctx.decider: the person the account is, 代录 (on_behalf) per request */
     struct response resp;
 };
 
@@ -296,6 +298,7 @@ void api_blocks_release(struct request *r);
 void api_users_list(struct request *r);
 void api_users_create(struct request *r);
 void api_users_update(struct request *r);
+void api_users_password_reset(struct request *r);
 void api_tokens_list(struct request *r);
 void api_tokens_create(struct request *r);
 void api_tokens_revoke(struct request *r);

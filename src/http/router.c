@@ -116,6 +116,8 @@ const struct route routes[] = {
     {"GET", "/api/v1/users", api_users_list, ROLE_ADMIN, SCOPE_ADMIN, 0, "users.list", NULL},
     {"POST", "/api/v1/users", api_users_create, ROLE_ADMIN, SCOPE_ADMIN, 0, "users.create", NULL},
     {"PATCH", "/api/v1/users/{id}", api_users_update, ROLE_ADMIN, SCOPE_ADMIN, 0, "users.update", NULL},
+    {"POST", "/api/v1/users/{id}/password-reset", api_users_password_reset, ROLE_ADMIN, SCOPE_ADMIN, 0,
+     "users.password_reset", NULL},
     {"GET", "/api/v1/tokens", api_tokens_list, ROLE_ADMIN, SCOPE_ADMIN, 0, "tokens.list", NULL},
     {"POST", "/api/v1/tokens", api_tokens_create, ROLE_ADMIN, SCOPE_ADMIN, 0, "tokens.create", NULL},
     {"DELETE", "/api/v1/tokens/{id}", api_tokens_revoke, ROLE_ADMIN, SCOPE_ADMIN, 0, "tokens.revoke", NULL},
@@ -346,10 +348,14 @@ void router_dispatch(struct request *r)
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &q);
     if (q.bad)
         goto out;
+    /* Decisions the plan gives to people are the logged-in person's own; an administrator may
+     * record another's as 代录 (the handler takes on_behalf from the body). */
+    r->decider = (struct yj_decider){.person = r->id.person, .may_record_for_others = r->id.role_bit == ROLE_ADMIN};
     r->ctx = (struct yj_ctx){.plan = r->plan->plan,
                              .store = r->store,
                              .actor = r->id.actor[0] ? r->id.actor : "anonymous",
-                             .public_url = server_config(r->srv)->public_url};
+                             .public_url = server_config(r->srv)->public_url,
+                             .decider = &r->decider};
     rt->fn(r);
 out:
     if (snapshot)

@@ -34,6 +34,7 @@ static const char *const migrations[] = {
     "src/store/migrations/sqlite/0017_access.sql",
     "src/store/migrations/sqlite/0018_deadline_outcome.sql",
     "src/store/migrations/sqlite/0019_plan_identity.sql",
+    "src/store/migrations/sqlite/0020_user_person.sql",
 };
 
 #define STMT_CACHE 128
@@ -1080,10 +1081,11 @@ void store_user_release(struct store_user *u)
     free(u->role);
     free(u->unit);
     free(u->password_hash);
+    free(u->person);
     memset(u, 0, sizeof(*u));
 }
 
-#define USER_COLS "id, name, role, unit, password_hash, must_change, disabled, created_at, updated_at"
+#define USER_COLS "id, name, role, unit, password_hash, must_change, disabled, created_at, updated_at, person"
 
 static void read_user(sqlite3_stmt *s, struct store_user *u)
 {
@@ -1096,6 +1098,7 @@ static void read_user(sqlite3_stmt *s, struct store_user *u)
     u->disabled = sqlite3_column_int64(s, 6);
     u->created_at = sqlite3_column_int64(s, 7);
     u->updated_at = sqlite3_column_int64(s, 8);
+    u->person = col_text(s, 9);
 }
 
 /* Runs a prepared INSERT and writes the new row's id into *id on success. */
@@ -1110,7 +1113,7 @@ static int step_insert(struct store *st, sqlite3_stmt *s, const char *doing, int
 int store_user_insert(struct store *st, struct store_user *u, struct yj_err *err)
 {
     static const char sql[] = "INSERT INTO users (name, role, unit, password_hash, must_change, disabled, created_at, "
-                              "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+                              "updated_at, person) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
     sqlite3_stmt *s = stmt(st, sql, err);
     if (!s)
         return YJ_ESTORE;
@@ -1122,6 +1125,7 @@ int store_user_insert(struct store *st, struct store_user *u, struct yj_err *err
     sqlite3_bind_int64(s, 6, u->disabled);
     sqlite3_bind_int64(s, 7, u->created_at);
     sqlite3_bind_int64(s, 8, u->updated_at);
+    bind_text(s, 9, u->person);
     int rc = step_done(st, s, "adding the user", err);
     if (rc == YJ_ECONFLICT)
         return yj_err_set(err, YJ_ECONFLICT, "a user named \"%s\" already exists", u->name);
@@ -1153,7 +1157,7 @@ int store_user_get(struct store *st, int64_t id, const char *name, struct store_
 int store_user_update(struct store *st, const struct store_user *u, struct yj_err *err)
 {
     static const char sql[] = "UPDATE users SET role = ?, unit = ?, password_hash = ?, must_change = ?, disabled = ?, "
-                              "updated_at = ? WHERE id = ?";
+                              "updated_at = ?, person = ? WHERE id = ?";
     sqlite3_stmt *s = stmt(st, sql, err);
     if (!s)
         return YJ_ESTORE;
@@ -1163,7 +1167,8 @@ int store_user_update(struct store *st, const struct store_user *u, struct yj_er
     sqlite3_bind_int64(s, 4, u->must_change);
     sqlite3_bind_int64(s, 5, u->disabled);
     sqlite3_bind_int64(s, 6, u->updated_at);
-    sqlite3_bind_int64(s, 7, u->id);
+    bind_text(s, 7, u->person);
+    sqlite3_bind_int64(s, 8, u->id);
     return step_done(st, s, "updating the user", err);
 }
 
@@ -1290,7 +1295,7 @@ int store_session_user(struct store *st, const char *token_hash, struct store_se
                        struct yj_err *err)
 {
     static const char sql[] = "SELECT u.id, u.name, u.role, u.unit, u.password_hash, u.must_change, u.disabled, "
-                              "u.created_at, u.updated_at, s.id, s.csrf, s.created_at, s.last_seen, s.expires_at "
+                              "u.created_at, u.updated_at, u.person, s.id, s.csrf, s.created_at, s.last_seen, s.expires_at "
                               "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?";
     sqlite3_stmt *s = stmt(st, sql, err);
     if (!s)
@@ -1300,12 +1305,12 @@ int store_session_user(struct store *st, const char *token_hash, struct store_se
     if (rc == SQLITE_ROW) {
         read_user(s, u);
         x->user_id = u->id;
-        x->id = sqlite3_column_int64(s, 9);
+        x->id = sqlite3_column_int64(s, 10);
         snprintf(x->token_hash, sizeof(x->token_hash), "%s", token_hash);
-        snprintf(x->csrf, sizeof(x->csrf), "%s", (const char *)sqlite3_column_text(s, 10));
-        x->created_at = sqlite3_column_int64(s, 11);
-        x->last_seen = sqlite3_column_int64(s, 12);
-        x->expires_at = sqlite3_column_int64(s, 13);
+        snprintf(x->csrf, sizeof(x->csrf), "%s", (const char *)sqlite3_column_text(s, 11));
+        x->created_at = sqlite3_column_int64(s, 12);
+        x->last_seen = sqlite3_column_int64(s, 13);
+        x->expires_at = sqlite3_column_int64(s, 14);
     }
     sqlite3_reset(s);
     if (rc == SQLITE_DONE)

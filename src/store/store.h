@@ -255,13 +255,14 @@ struct store_user {
     int64_t disabled;
     int64_t created_at;
     int64_t updated_at;
+    char *person; /* the plan person the account is (person id), NULL for none */
 };
 void store_user_release(struct store_user *u);
 /* Inserts u and sets u->id; YJ_ECONFLICT when the name is taken. */
 int store_user_insert(struct store *st, struct store_user *u, struct yj_err *err);
 /* By id, or by name when id is 0; YJ_ENOTFOUND when absent. */
 int store_user_get(struct store *st, int64_t id, const char *name, struct store_user *out, struct yj_err *err);
-/* Writes role, unit, password_hash, must_change, disabled, updated_at of u->id. */
+/* Writes role, unit, password_hash, must_change, disabled, updated_at, person of u->id. */
 int store_user_update(struct store *st, const struct store_user *u, struct yj_err *err);
 typedef int (*store_user_cb)(const struct store_user *u, void *ud);
 int store_user_list(struct store *st, store_user_cb cb, void *ud, struct yj_err *err);

@@ -34,9 +34,9 @@ describe('web console', { skip }, () => {
     srv = await startServer();
     admin = new Client(srv.url);
     await admin.login('admin', srv.adminPassword);
-    for (const [name, role, unit] of [['duty1', 'duty', null], ['pr_officer', 'officer', 'publicity'],
-      ['it_officer', 'officer', 'it_office'], ['leader1', 'leader', null]]) {
-      const r = await admin.post('/api/v1/users', { name, role, password: PW, ...(unit ? { unit } : {}) });
+    for (const [name, role, unit, person] of [['duty1', 'duty', null], ['pr_officer', 'officer', 'publicity'],
+      ['it_officer', 'officer', 'it_office'], ['leader1', 'leader', null, 'vp_it']]) {
+      const r = await admin.post('/api/v1/users', { name, role, password: PW, ...(unit ? { unit } : {}), ...(person ? { person } : {}) });
       assert.equal(r.status, 201, r.text);
     }
     // A Chinese user's browser (its interface language; a date field's placeholder still follows
@@ -180,8 +180,9 @@ describe('web console', { skip }, () => {
     assert.match(await lead.textContent('.toast'), /须先记录领导小组启动预案的决定/);
     assert.doesNotMatch(await lead.textContent('.toast'), /[A-Za-z]{3,}/);
 
-    // The leading group's decision (启动预案), recorded by a leader.
-    await lead.selectOption('#activation select[name=by]', 'vp_it');
+    // The leading group's decision (启动预案), recorded by the leader as themself.
+    assert.match(await lead.textContent('#decider'), /决策人：.+（本人）/);
+    assert.equal(await lead.locator('#activation select[name=by]').count(), 0);
     await lead.fill('#activation input[name=reason]', '媒体介入，可能引发炒作');
     await lead.click('#activation button[type=submit]');
     await lead.waitForSelector('p#activation');
@@ -278,13 +279,38 @@ describe('web console', { skip }, () => {
     await adm.waitForSelector('#new-token');
     await adm.fill('#new-token input[name=name]', 'syslog-shipper');
     await adm.click('#new-token button[type=submit]');
-    await adm.waitForSelector('#token-secret code');
-    const secret = (await adm.textContent('#token-secret code')).trim();
+    await adm.waitForSelector('#secret code');
+    const secret = (await adm.textContent('#secret code')).trim();
     const asToken = new Client(srv.url, { token: secret });
     assert.equal((await asToken.post('/api/v1/signals', { signals: [{ source: 'x', message: 'hello' }] })).status, 202);
-    await adm.click('#users tr:has-text("it_officer") button');
+    // The accounts under a head row, with names instead of ids, scopes in Chinese.
+    await adm.reload();
+    await adm.waitForSelector('#tokens');
+    const heads = await adm.locator('#users thead th').allTextContents();
+    assert.deepEqual(heads, ['用户名', '角色', '责任单位', '预案人员', '状态', '操作']);
+    assert.match(await adm.textContent('#users tr:has-text("pr_officer")'), /宣传部/);
+    assert.doesNotMatch(await adm.textContent('#users tr:has-text("pr_officer")'), /publicity/);
+    assert.match(await adm.textContent('#tokens tr:has-text("syslog-shipper")'), /发送信号/);
+    // Inputs of a normal height (they were 190 px).
+    const box = await adm.locator('#new-user input[name=name]').boundingBox();
+    assert.ok(box.height < 60, `input height ${box.height}`);
+    // Disable an account: a button that says what it does, and a status that says what it is.
+    await adm.click('#users tr:has-text("it_officer") button[data-toggle]');
     await adm.waitForSelector('#users tr:has-text("it_officer") >> text=已停用');
+    assert.equal(await adm.textContent('#users tr:has-text("it_officer") button[data-toggle]'), '启用账号');
+    // Edit: the duty officer becomes a responder linked to a person of the plan.
+    await adm.click('#users tr:has-text("duty1") button[data-edit]');
+    const editRow = adm.locator('#users tr.edit-row:not([hidden])');
+    await editRow.locator('select[name=role]').selectOption('responder');
+    await editRow.locator('select[name=person]').selectOption('it_staff');
+    await editRow.locator('button[type=submit]').click();
+    await adm.waitForSelector('#users tr:has-text("duty1") >> text=应急救援');
+    const duty1 = (await admin.get('/api/v1/users')).json.items.find((u) => u.name === 'duty1');
+    assert.equal(duty1.role, 'responder');
+    assert.equal(duty1.person, 'it_staff');
+    // A forgotten password: a one-time one, shown once, that logs in to the password change only.
     await shot(adm, 'users');
+    assert.equal((await admin.req('PATCH', `/api/v1/users/${duty1.id}`, { role: 'duty', person: null })).status, 200);
     // A leader changes the password through the page, is logged out, and logs in with the new one.
     const pwLead = await open('leader1', PW);
     await pwLead.goto(srv.url + '/password');
@@ -312,6 +338,18 @@ describe('web console', { skip }, () => {
     await nb.fill('input[name=password]', 'my own passphrase now');
     await nb.click('button[type=submit]');
     await nb.waitForSelector('#nav a');
+    // The newbie forgets it: the administrator gives a one-time password, shown once.
+    await adm.reload();
+    await adm.waitForSelector('#users tr:has-text("newbie") button[data-reset]');
+    await adm.click('#users tr:has-text("newbie") button[data-reset]');
+    await adm.waitForSelector('#secret code');
+    const oneTime = (await adm.textContent('#secret code')).trim();
+    assert.match(oneTime, /^[A-Za-z2-9]{16}$/);
+    const again = new Client(srv.url);
+    const relog = await again.login('newbie', oneTime);
+    assert.equal(relog.status, 200);
+    assert.equal(relog.json.user.must_change_password, true);
+    assert.equal((await again.login('newbie', 'my own passphrase now')).status, 401);
     // English on request, Chinese again after.
     await adm.click('#who button:has-text("English")');
     await adm.waitForSelector('#nav a:has-text("Incidents")');
@@ -462,7 +500,7 @@ describe('web console', { skip }, () => {
     // on a phone.
     await admin.post(`/api/v1/incidents/${id}/move`, { status: 'assessing' });
     const resp = await admin.post(`/api/v1/incidents/${id}/move`, { status: 'responding', fields: { source: '巡检', scope: '官网首页',
-      nature: '网页篡改', trend: '稳定', measures: '切换维护页', level: 'important', activated_by: 'vp_it', activation_reason: '学校门户' } });
+      nature: '网页篡改', trend: '稳定', measures: '切换维护页', level: 'important', activated_by: 'vp_it', activation_reason: '学校门户' }, on_behalf: '组长电话决定' });
     assert.equal(resp.status, 200, resp.text);
     assert.equal((await admin.post('/api/v1/users', { name: 'leader_phone', role: 'leader', password: PW })).status, 201);
     const lead = await open('leader_phone', PW, phoneSize);

@@ -194,7 +194,11 @@ describe('sessions, accounts and roles', () => {
     assert.equal((await tokens.none.post(`/api/v1/incidents/${inc.id}/ack`)).status, 200, 'duty may acknowledge');
     assert.equal((await activate(tokens.responder)).status, 403, 'the team does not activate the plan');
     assert.equal((await approve(tokens.responder)).status, 200);
-    assert.equal((await activate(tokens.leader)).status, 200);
+    // A token is no person of the plan: it records nobody's decision (issue 15).
+    const byToken = await activate(tokens.leader);
+    assert.equal(byToken.status, 403);
+    assert.equal(byToken.json.field, 'by');
+    assert.equal((await admin.post(`/api/v1/incidents/${inc.id}/activation`, { by: 'vp_it', reason: '令牌测试', on_behalf: '电话通知后代录' })).status, 200);
     // Closing: the leading group's (a responder is refused before any guard is looked at).
     const close = (c) => c.post(`/api/v1/incidents/${inc.id}/move`, { status: 'closed' });
     assert.equal((await close(tokens.responder)).status, 403);

@@ -86,7 +86,7 @@ if (!inNetns) {
         assert.equal((await admin.post(`/api/v1/incidents/${id}/move`, { status: 'assessing' })).status, 200);
         const moved = await admin.post(`/api/v1/incidents/${id}/move`, { status: 'responding', fields: {
           source: 'SSH 日志', scope: 'web1', nature: '口令猜测', trend: '持续', measures: '封禁来源地址',
-          level: 'important', activated_by: 'vp_it', activation_reason: '持续暴力破解' } });
+          level: 'important', activated_by: 'vp_it', activation_reason: '持续暴力破解' }, on_behalf: '组长电话决定' });
         assert.equal(moved.status, 200, moved.text);
         const tasks = async () => (await admin.get(`/api/v1/incidents/${id}/tasks`)).json.items;
         const block = (await tasks()).find((t) => t.action === 'block_ip');

@@ -202,13 +202,13 @@ describe('clock and escalation', () => {
       assert.equal(bad.status, 400);
       assert.equal(bad.json.field, 'by');
       assert.equal((await admin.post(`/api/v1/incidents/${id}/activation`, { by: 'vp_it' })).status, 400);
-      const ok = await admin.post(`/api/v1/incidents/${id}/activation`, { by: 'vp_it', reason: '首页被篡改，立即启动预案' });
+      const ok = await admin.post(`/api/v1/incidents/${id}/activation`, { by: 'vp_it', reason: '首页被篡改，立即启动预案', on_behalf: '组长电话决定' });
       assert.equal(ok.status, 200, ok.text);
       assert.equal(ok.json.activated_by, 'vp_it');
       assert.equal(ok.json.activation_reason, '首页被篡改，立即启动预案');
       assert.ok(ok.json.activated_at);
       assert.ok(ok.json.deadlines.find((d) => d.kind === 'activation').met_at);
-      assert.equal((await admin.post(`/api/v1/incidents/${id}/activation`, { by: 'vp_it', reason: '再次' })).status, 409);
+      assert.equal((await admin.post(`/api/v1/incidents/${id}/activation`, { by: 'vp_it', reason: '再次', on_behalf: '再次' })).status, 409);
       const tl = (await admin.get(`/api/v1/incidents/${id}/timeline`)).json.items.find((e) => e.kind === 'activation');
       assert.equal(tl.body.name, '分管信息化校长');
       // The risk assessment done, the move to responding needs no activation fields now.

@@ -134,6 +134,67 @@ describe('nobody is told nothing', () => {
   });
 });
 
+describe('people and accounts', () => {
+  test('启动预案 is recorded as the logged-in person; others are refused; an admin records one only as 代录 with a reason', async () => {
+    const srv = await startServer();
+    try {
+      const admin = new Client(srv.url);
+      await admin.login('admin', srv.adminPassword);
+      const PW = 'correct horse battery staple';
+      // Accounts linked to people of the plan (and one that is nobody).
+      const bad = await admin.post('/api/v1/users', { name: 'ghost', role: 'leader', password: PW, person: 'no_such_person' });
+      assert.equal(bad.status, 400);
+      assert.equal(bad.json.field, 'person');
+      assert.equal(bad.json.detail, '预案中没有这个人员');
+      for (const [name, person] of [['huang', 'vp_it'], ['staff', 'it_staff'], ['plain', null]]) {
+        const r = await admin.post('/api/v1/users', { name, role: 'leader', password: PW, ...(person ? { person } : {}) });
+        assert.equal(r.status, 201, r.text);
+        assert.equal(r.json.person, person);
+      }
+      const as = async (name) => { const c = new Client(srv.url); await c.login(name, PW); return c; };
+      const huang = await as('huang');
+      const me = (await huang.get('/api/v1/session')).json.user;
+      assert.equal(me.person, 'vp_it');
+      assert.ok(me.person_name && me.person_name !== 'vp_it', me.person_name);
+      const made = async () => (await admin.post('/api/v1/incidents', { type: 'website_tamper', title: '官网首页被篡改' })).json;
+
+      // Someone else's name: refused, in words.
+      const one = await made();
+      for (const who of ['staff', 'plain']) {
+        const r = await (await as(who)).post(`/api/v1/incidents/${one.id}/activation`, { by: 'vp_it', reason: '冒名' });
+        assert.equal(r.status, 403, who);
+        assert.equal(r.json.field, 'by');
+        assert.match(r.json.detail, /不能以.+的名义记录/);
+      }
+      // An administrator without a reason: refused; with one: recorded as 代录.
+      const noReason = await admin.post(`/api/v1/incidents/${one.id}/activation`, { by: 'vp_it', reason: '电话决定' });
+      assert.equal(noReason.status, 403);
+      assert.match(noReason.json.detail, /代录/);
+      const proxy = await admin.post(`/api/v1/incidents/${one.id}/activation`, { by: 'vp_it', reason: '电话决定', on_behalf: '组长出差，电话决定后由管理员代录' });
+      assert.equal(proxy.status, 200, proxy.text);
+      const entry = proxy.json.timeline.find((e) => e.kind === 'activation');
+      assert.deepEqual(entry.body.on_behalf, { by: 'user:admin', reason: '组长出差，电话决定后由管理员代录' });
+
+      // The person's own decision, "by" left out: recorded as them; the timeline names them.
+      const two = await made();
+      const own = await huang.post(`/api/v1/incidents/${two.id}/activation`, { reason: '影响学校声誉' });
+      assert.equal(own.status, 200, own.text);
+      assert.equal(own.json.activated_by, 'vp_it');
+      const mine = own.json.timeline.find((e) => e.kind === 'activation');
+      assert.equal(mine.actor, 'user:huang');
+      assert.equal(mine.actor_name, me.person_name);
+      assert.ok(!mine.body.on_behalf, 'no 代录');
+      // Unlinking the account (null) takes the right away.
+      const huangId = (await admin.get('/api/v1/users')).json.items.find((u) => u.name === 'huang').id;
+      const unlinked = await admin.req('PATCH', `/api/v1/users/${huangId}`, { person: null });
+      assert.equal(unlinked.status, 200, unlinked.text);
+      assert.equal(unlinked.json.person, null);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
 describe('setting it up', () => {
   test('a second server on a data dir in use refuses at once and names the holder; a crash leaves no lock', async () => {
     const first = await startServer();

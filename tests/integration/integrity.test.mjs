@@ -159,7 +159,7 @@ describe('file integrity', () => {
       await c.req('POST', `/api/v1/incidents/${id}/move`, { status: 'assessing' });
       const moved = await c.req('POST', `/api/v1/incidents/${id}/move`, { status: 'responding', fields: { source: '文件监测',
         scope: '官网首页', nature: '篡改', trend: '已控制', measures: '恢复网页', level: 'important', activated_by: 'vp_it',
-        activation_reason: '官网被篡改' } });
+        activation_reason: '官网被篡改' }, on_behalf: '组长电话决定' });
       assert.equal(moved.status, 200, moved.text);
       assert.equal((await c.req('POST', `/api/v1/incidents/${id}/move`, { status: 'recovering' })).status, 200);
       const tasks = async () => (await c.req('GET', `/api/v1/incidents/${id}/tasks`)).json.items;

@@ -262,7 +262,7 @@ describe('automated actions', () => {
       await admin.post(`/api/v1/incidents/${id}/move`, { status: 'assessing' });
       await admin.post(`/api/v1/incidents/${id}/move`, { status: 'responding', fields: { source: '巡检', scope: '首页',
         nature: '篡改', trend: '已控制', measures: '维护页', level: 'important', activated_by: 'vp_it',
-        activation_reason: '官网被篡改' } });
+        activation_reason: '官网被篡改' }, on_behalf: '组长电话决定' });
       await admin.post(`/api/v1/incidents/${id}/move`, { status: 'recovering' });
       for (const t of await tasks()) {
         if (t.approval_decision && t.approval_decision.status === 'pending') {

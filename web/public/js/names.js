@@ -83,7 +83,11 @@ const STOP = { met: ['met', '已按时完成'], acknowledged: ['acknowledged', '
   recovered: ['recovered', '已恢复'], waived: ['waived', '已豁免'], closed: ['incident ended', '事件已结束'], policy_removed: ['policy removed', '预案已无此升级规则'] };
 
 const FIELD = { source: 'Source', scope: 'Scope', nature: 'Nature', trend: 'Trend', measures: 'Measures', cause: 'Cause', loss: 'Loss',
-  lessons: 'Lessons', clues: 'Clues', support: 'Support', scene: 'Scene', level: 'Level' };
+  lessons: 'Lessons', clues: 'Clues', support: 'Support', scene: 'Scene', level: 'Level', activated_by: 'Decided by',
+  activation_reason: 'Reason' };
+
+// 代录: who recorded another's decision, and why.
+const onBehalf = (o) => (o && o.by ? (en() ? ` (recorded on behalf by ${actorName(o.by)}: ${o.reason})` : `（代录：${actorName(o.by)}，理由：${o.reason}）`) : '');
 
 // "事件性质：网页篡改", a level by its name.
 const fieldText = (k, v) => `${FIELD[k] ? t(FIELD[k]) : t('Notes')}：${k === 'level' ? levelName(v) || v : v}`;
@@ -111,13 +115,13 @@ export function describe(e) {
       .filter(Boolean).join(' · ');
     case 'acknowledged': return actorName(b.by, e.actor_name);
     case 'status': {
-      const fields = Object.entries(b.fields || {}).filter(([, v]) => v).map(([k, v]) => fieldText(k, v));
-      return `${tStatus(b.from)} → ${tStatus(b.to)}${b.reason ? '：' + b.reason : ''}${fields.length ? sep + fields.join(sep) : ''}`;
+      const fields = Object.entries(b.fields || {}).filter(([k, v]) => v && k !== 'on_behalf').map(([k, v]) => fieldText(k, k === 'activated_by' ? personName(v) || v : v));
+      return `${tStatus(b.from)} → ${tStatus(b.to)}${b.reason ? '：' + b.reason : ''}${fields.length ? sep + fields.join(sep) : ''}${onBehalf(b.fields && b.fields.on_behalf)}`;
     }
     case 'note': return b.text;
     case 'task': return `${b.title}：${tTask(b.from)} → ${tTask(b.to)}${b.note ? '（' + b.note + '）' : ''}${b.reason ? '（' + b.reason + '）' : ''}`;
     case 'approval': return `${b.title}：${b.decision === 'approved' ? t('Approved') : t('Rejected')}${b.reason ? '（' + b.reason + '）' : ''}`;
-    case 'activation': return `${personName(b.by) || b.name || ''}${en() ? ': ' : '：'}${b.reason || ''}`;
+    case 'activation': return `${personName(b.by) || b.name || ''}${en() ? ': ' : '：'}${b.reason || ''}${onBehalf(b.on_behalf)}`;
     case 'assessment': return Object.entries(b).filter(([, v]) => typeof v === 'string' && v).map(([k, v]) => fieldText(k, v)).join(sep);
     case 'upward_report': return `${b.to || ''}${b.missing && b.missing.length ? `${sep}${t('Missing items')}：` + b.missing.join('、') : ''}`;
     case 'overdue': return `${tDeadline(b.deadline)}${b.escalation ? `${sep}${t('escalation')}：${policyName(b.escalation) || ''}` : ''}`;

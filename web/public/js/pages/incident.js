@@ -29,6 +29,28 @@ function owner(tk) {
   return u ? u.name : r ? r.name : tk.owner_unit || tk.owner_role || '';
 }
 
+// 启动预案 is the leading group's decision, recorded as the person who takes it: a leader records
+// their own; an administrator may record a leader's on their behalf (代录), with the reason; an
+// account that is no leader of the plan records none.
+function activationForm(base, reload) {
+  const me = state.user.person;
+  const mine = me && leaders().some(([id]) => id === me);
+  const proxy = !mine && state.user.role === 'admin';
+  if (!mine && !proxy) return h('p', { class: 'muted', id: 'activation-none' }, t('Only a leader of the leading group records this decision; this account is none in the plan.'));
+  const form = h('form', { id: 'activation', onsubmit: async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(form), body = { reason: f.get('reason') };
+    if (proxy) { body.by = f.get('by'); body.on_behalf = f.get('on_behalf'); }
+    if (await attempt(() => post(`${base}/activation`, body), t('Plan activated'))) reload();
+  } },
+  mine ? h('p', { class: 'strong', id: 'decider' }, `${t('Decided by')}：${personName(me)}（${t('yourself')}）`)
+    : field(t('Decided by'), h('select', { name: 'by' }, leaders().map(([id, name]) => h('option', { value: id }, name)))),
+  field(t('Reason'), h('input', { name: 'reason', required: true })),
+  proxy ? field(t('Recorded on behalf because'), h('input', { name: 'on_behalf', required: true, placeholder: t('e.g. decided by telephone') })) : null,
+  h('button', { type: 'submit', class: 'primary' }, proxy ? t('Record on behalf') : t('Record decision')));
+  return form;
+}
+
 function textArea(name, value) { return h('textarea', { name, rows: 2, value: value || '' }); }
 
 export async function incidentPage(ref) {
@@ -105,13 +127,7 @@ export async function incidentPage(ref) {
   // 启动预案.
   const activation = inc.activated_at
     ? h('p', { class: 'ok-box', id: 'activation' }, `${t('Plan activated')}：${fmtTime(inc.activated_at)}，${personName(inc.activated_by) || inc.activated_by}；${t('Reason')}：`, inc.activation_reason || '')
-    : may('incidents.activate') && open ? h('form', { id: 'activation', onsubmit: async (ev) => {
-      ev.preventDefault();
-      const f = new FormData(ev.target);
-      if (await attempt(() => post(`${base}/activation`, { by: f.get('by'), reason: f.get('reason') }), t('Plan activated'))) reload();
-    } }, field(t('Decided by'), h('select', { name: 'by' }, leaders().map(([id, name]) => h('option', { value: id }, name)))),
-    field(t('Reason'), h('input', { name: 'reason', required: true })), h('button', { type: 'submit', class: 'primary' }, t('Record decision')))
-      : h('p', { class: 'muted' }, '—');
+    : may('incidents.activate') && open ? activationForm(base, reload) : h('p', { class: 'muted' }, '—');
 
   // Playbook tasks.
   const taskRows = tasks.items.map((tk) => {
