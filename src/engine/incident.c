@@ -1344,3 +1344,62 @@ int incident_assess(struct yj_ctx *ctx, const char *ref, const struct incident_f
         store_incident_release(&inc);
     return rc;
 }
+
+/* The account a thing is given to: it must exist and be enabled. */
+static int check_assignee(struct yj_ctx *ctx, const char *name, struct yj_err *err)
+{
+    struct store_user u = {0};
+    int rc = store_user_get(ctx->store, 0, name, &u, err);
+    if (rc == YJ_ENOTFOUND || (rc == 0 && u.disabled)) {
+        yj_err_set(err, YJ_EINVAL, "no enabled account named \"%s\"", name);
+        yj_err_zh(err, "没有名为「%s」的可用账号", name);
+        yj_err_field(err, "assignee");
+        rc = YJ_EINVAL;
+    }
+    store_user_release(&u);
+    return rc;
+}
+
+int incident_assign(struct yj_ctx *ctx, const char *ref, int64_t task_id, const char *assignee,
+                    struct store_incident *out, struct yj_err *err)
+{
+    if (assignee && !*assignee)
+        assignee = NULL;
+    int rc = 0;
+    if (assignee && (rc = check_assignee(ctx, assignee, err)) < 0)
+        return rc;
+    int64_t now = yj_ctx_now(ctx);
+    struct store_incident inc = {0};
+    if (!task_id) {
+        if ((rc = incident_find(ctx, ref, &inc, err)) < 0)
+            return rc;
+        json_t *body = json_pack("{s:o, s:o}", "from", inc.assignee ? json_string(inc.assignee) : json_null(), "to",
+                                 assignee ? json_string(assignee) : json_null());
+        free(inc.assignee);
+        inc.assignee = xstrdup(assignee);
+        rc = record_change(ctx, &inc, NULL, NULL, "assigned", body, "incident.assign", now, err);
+        json_decref(body);
+    } else {
+        struct store_task task = {0};
+        if ((rc = load_task(ctx, ref, task_id, &inc, &task, err)) < 0)
+            return rc;
+        json_t *body = json_pack("{s:I, s:s, s:o, s:o}", "task", (json_int_t)task.id, "title", task.title, "from",
+                                 task.assignee ? json_string(task.assignee) : json_null(), "to",
+                                 assignee ? json_string(assignee) : json_null());
+        free(task.assignee);
+        task.assignee = xstrdup(assignee);
+        free(task.updated_by);
+        task.updated_by = xstrdup(ctx->actor ? ctx->actor : "");
+        task.updated_at = now;
+        struct store_incident kept;
+        store_incident_copy(&kept, &inc);
+        rc = save_task(ctx, &inc, &task, "task_assigned", "incident.task_assign", body, now, NULL, err);
+        json_decref(body);
+        inc = kept;
+    }
+    if (rc == 0 && out)
+        *out = inc;
+    else
+        store_incident_release(&inc);
+    return rc;
+}

@@ -143,6 +143,11 @@ int incident_task_overdue(struct yj_ctx *ctx, const struct store_task *task, str
 
 /* Appends a note to the timeline (the incident's version moves on). */
 int incident_note(struct yj_ctx *ctx, const char *ref, const char *text, struct yj_err *err);
+/* Gives the incident (task_id 0) or one of its tasks to an account, by name (NULL or "": to nobody);
+ * the account must exist and be enabled. Timeline (assigned, task_assigned), audit, live event.
+ * *out (may be NULL) receives the incident as it is now. */
+int incident_assign(struct yj_ctx *ctx, const char *ref, int64_t task_id, const char *assignee,
+                    struct store_incident *out, struct yj_err *err);
 
 /* True for the known statuses. */
 bool incident_status_valid(const char *status);

@@ -65,6 +65,7 @@ json_t *incident_json(struct yj_ctx *ctx, const struct store_incident *inc, enum
     json_object_set_new(o, "unit", json_string(inc->unit));
     json_object_set_new(o, "unit_name", name_of(u ? u->name : NULL, kept, "unit"));
     json_object_set_new(o, "drill", json_boolean(inc->drill));
+    json_object_set_new(o, "assignee", yj_json_str(inc->assignee));
     json_object_set_new(o, "reporter", json_string(inc->reporter));
     json_object_set_new(o, "reported_at", yj_json_time(inc->reported_at));
     json_object_set_new(o, "updated_at", yj_json_time(inc->updated_at));
@@ -130,6 +131,7 @@ json_t *task_json(const struct store_task *t)
                           t->action && strcmp(t->action, "none") != 0 ? t->action : NULL, "approval", (int)t->approval,
                           "created_at", yj_json_time(t->created_at), "status", t->status, "reason", t->reason, "note",
                           t->note, "updated_by", t->updated_by);
+    json_object_set_new(o, "assignee", yj_json_str(t->assignee));
     if (t->due_at)
         json_object_set_new(o, "due_at", yj_json_time(t->due_at));
     if (t->updated_at)

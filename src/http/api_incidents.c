@@ -258,18 +258,38 @@ static int list_row(const struct store_incident *inc, void *ud)
     return 0;
 }
 
-void api_incidents_list(struct request *r)
+bool incidents_filter(struct request *r, struct store_incident_filter *f)
 {
-    struct store_incident_filter f = {.drill = -1};
-    f.status = request_query(r, "status");
-    f.type = request_query(r, "type");
-    f.level = request_query(r, "level");
-    f.unit = request_query(r, "unit");
-    f.text = request_query(r, "text");
+    *f = (struct store_incident_filter){.drill = -1};
+    f->status = request_query(r, "status");
+    f->type = request_query(r, "type");
+    f->level = request_query(r, "level");
+    f->unit = request_query(r, "unit");
+    f->text = request_query(r, "text");
+    /* "mine": given to the caller's account. */
+    f->assignee = request_query(r, "assignee");
+    if (f->assignee && strcmp(f->assignee, "me") == 0)
+        f->assignee = r->id.name;
+    /* A date range of reported_at: from (inclusive) and to (exclusive), times or dates (a date is
+     * its midnight in the plan's zone), as the route checked them. */
+    static const char *const ends[] = {"from", "to"};
+    for (size_t i = 0; i < YJ_ARRAY_LEN(ends); i++) {
+        const char *v = request_query(r, ends[i]);
+        int64_t ms = 0;
+        int y, m, d;
+        struct yj_err err = {0};
+        if (v && yj_date_parse(v, &y, &m, &d) == 0)
+            ms = yj_local_to_ms(y, m, d, 0);
+        else if (v && yj_time_parse(v, &ms, &err) < 0) {
+            reply_problem(r, 400, "invalid_field", ends[i], "%s must be a date (2026-12-01) or a time", ends[i]);
+            return false;
+        }
+        *(i ? &f->reported_to : &f->reported_from) = ms;
+    }
     /* The values were checked against the route's parameters (router.c). */
     const char *drill = request_query(r, "drill");
     if (drill)
-        f.drill = strcmp(drill, "true") == 0;
+        f->drill = strcmp(drill, "true") == 0;
     static const struct {
         const char *name;
         enum store_sort sort;
@@ -280,8 +300,7 @@ void api_incidents_list(struct request *r)
     const char *sort = request_query(r, "sort");
     for (size_t i = 0; sort && i < YJ_ARRAY_LEN(sorts); i++)
         if (strcmp(sorts[i].name, sort) == 0)
-            f.sort = sorts[i].sort;
-    int limit = (int)request_query_int(r, "limit", 50);
+            f->sort = sorts[i].sort;
     /* The cursor is "SORT_KEY.ID" of the last row of the previous page. */
     const char *cursor = request_query(r, "cursor");
     if (cursor) {
@@ -290,26 +309,35 @@ void api_incidents_list(struct request *r)
         if (sscanf(cursor, "%lld.%lld%c", &k, &id, &tail) != 2) {
             reply_problem(r, 400, "invalid_field", "cursor",
                           "cursor must be the \"next\" value of a previous page");
-            return;
+            return false;
         }
-        f.has_cursor = true;
-        f.cursor_key = k;
-        f.cursor_id = id;
+        f->has_cursor = true;
+        f->cursor_key = k;
+        f->cursor_id = id;
     }
     if (r->id.kind == ID_SESSION && r->id.role_bit == ROLE_OFFICER) {
-        f.visible_unit = r->id.unit[0] ? r->id.unit : NULL;
-        f.visible_reporter = r->id.actor;
+        f->visible_unit = r->id.unit[0] ? r->id.unit : NULL;
+        f->visible_reporter = r->id.actor;
     }
+    return true;
+}
+
+void api_incidents_list(struct request *r)
+{
+    struct store_incident_filter f;
+    if (!incidents_filter(r, &f))
+        return;
+    int limit = (int)request_query_int(r, "limit", 50);
     /* Same question, same caller's view, nothing changed since: the same answer. */
     char vis[256], *key;
     visibility_key(r, vis, sizeof(vis));
     {
-        static const char *const params[] = {"status", "type", "level", "unit",  "text",
-                                             "drill",  "sort", "limit", "cursor"};
+        static const char *const params[] = {"status", "type",   "level",    "unit", "text", "drill",
+                                             "sort",   "limit",  "cursor",   "from", "to"};
         char *k = NULL;
         size_t kl = 0;
         FILE *kf = open_memstream(&k, &kl);
-        fprintf(kf, "list|%s", vis);
+        fprintf(kf, "list|%s|assignee=%s", vis, f.assignee ? f.assignee : "\x01");
         for (size_t i = 0; i < YJ_ARRAY_LEN(params); i++) {
             const char *v = request_query(r, params[i]);
             fprintf(kf, "|%s=%s", params[i], v ? v : "\x01");
@@ -749,11 +777,77 @@ static int update_task(struct request *r, const char *ref, int64_t task_id, json
                                 string_at(b, "note"), out, err);
 }
 
+static int assign_task(struct request *r, const char *ref, int64_t task_id, json_t *b, struct store_task *out,
+                       struct yj_err *err)
+{
+    int rc = incident_assign(&r->ctx, ref, task_id, string_at(b, "assignee"), NULL, err);
+    return rc < 0 ? rc : store_task_get(r->ctx.store, task_id, out, err);
+}
+
 void api_incidents_task_update(struct request *r)
 {
-    static const struct json_field fields[] = {
+    /* Either a change of state or a change of hands ({"assignee": NAME or null}). */
+    static const struct json_field state[] = {
         {"status", JSON_STRING, true}, {"reason", JSON_STRING, false}, {"note", JSON_STRING, false}};
-    change_task(r, fields, YJ_ARRAY_LEN(fields), update_task);
+    static const struct json_field hands[] = {{"assignee", JSON_STRING, false}};
+    json_t *peek = r->body_len ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
+    bool assigning = peek && json_object_get(peek, "assignee") && !json_object_get(peek, "status");
+    json_decref(peek);
+    if (assigning)
+        change_task(r, hands, YJ_ARRAY_LEN(hands), assign_task);
+    else
+        change_task(r, state, YJ_ARRAY_LEN(state), update_task);
+}
+
+void api_incidents_assign(struct request *r)
+{
+    static const struct json_field fields[] = {{"assignee", JSON_STRING, false}};
+    struct store_incident inc;
+    if (!load(r, &inc))
+        return;
+    json_t *b = request_json(r);
+    if (b && request_check(r, b, fields, YJ_ARRAY_LEN(fields))) {
+        struct yj_err err = {0};
+        char ref[32];
+        snprintf(ref, sizeof(ref), "%lld", (long long)inc.id);
+        struct store_incident now;
+        if (incident_assign(&r->ctx, ref, 0, string_at(b, "assignee"), &now, &err) < 0) {
+            reply_error(r, &err);
+        } else {
+            reply_incident(r, 200, &now);
+            store_incident_release(&now);
+            server_wake_streams(r->srv);
+        }
+    }
+    json_decref(b);
+    store_incident_release(&inc);
+}
+
+static int add_assignee(const struct store_user *u, void *ud)
+{
+    struct request *r = ((void **)ud)[0];
+    json_t *items = ((void **)ud)[1];
+    if (u->disabled)
+        return 0;
+    const struct plan_person *p = u->person ? plan_person(r->ctx.plan, u->person) : NULL;
+    json_array_append_new(items, json_pack("{s:s, s:s, s:o, s:o}", "name", u->name, "role", u->role, "person",
+                                           u->person ? json_string(u->person) : json_null(), "person_name",
+                                           p ? json_string(p->name) : json_null()));
+    return 0;
+}
+
+/* Whom a thing may be given to: the enabled accounts, with the person each is. */
+void api_assignees_list(struct request *r)
+{
+    json_t *items = json_array();
+    void *ud[2] = {r, items};
+    struct yj_err err = {0};
+    if (store_user_list(r->store, add_assignee, ud, &err) < 0) {
+        json_decref(items);
+        reply_error(r, &err);
+        return;
+    }
+    reply_json(r, 200, json_pack("{s:o}", "items", items));
 }
 
 static int approve_task(struct request *r, const char *ref, int64_t task_id, json_t *b,

@@ -78,6 +78,7 @@ struct response {
     struct cached_body *shared;  /* a cached body sent without copying; one reference held */
     const char *persistent;      /* an embedded file sent as is (never freed) */
     const char *cache;           /* Cache-Control; NULL: no-store */
+    char disposition[96];        /* Content-Disposition (a download's file name), "" for none */
 };
 
 struct server;
@@ -263,6 +264,8 @@ void api_session_password(struct request *r);
 void api_signals_create(struct request *r);
 void api_incidents_create(struct request *r);
 void api_incidents_list(struct request *r);
+void api_incidents_assign(struct request *r);
+void api_assignees_list(struct request *r);
 void api_incidents_get(struct request *r);
 void api_incidents_move(struct request *r);
 void api_incidents_assess(struct request *r);
@@ -299,6 +302,12 @@ void api_users_list(struct request *r);
 void api_users_create(struct request *r);
 void api_users_update(struct request *r);
 void api_users_password_reset(struct request *r);
+/* ---- api_export.c ---- */
+void api_export_incidents(struct request *r);
+void api_export_audit(struct request *r);
+/* The incident list's filters from the query (api_incidents.c): false after replying 400. */
+struct store_incident_filter;
+bool incidents_filter(struct request *r, struct store_incident_filter *f);
 void api_tokens_list(struct request *r);
 void api_tokens_create(struct request *r);
 void api_tokens_revoke(struct request *r);

@@ -35,7 +35,18 @@ static const struct query_param q_incidents[] = {
     {"level", Q_TEXT, 0, 64, NULL},     {"unit", Q_TEXT, 0, 64, NULL},
     {"text", Q_TEXT, 0, 200, NULL},     {"drill", Q_ENUM, 0, 0, booleans},
     {"sort", Q_ENUM, 0, 0, sorts},      {"limit", Q_INT, 1, 500, NULL},
-    {"cursor", Q_TEXT, 0, 64, NULL},    {NULL, 0, 0, 0, NULL}};
+    {"cursor", Q_TEXT, 0, 64, NULL},    {"assignee", Q_TEXT, 0, 64, NULL},
+    {"from", Q_TEXT, 0, 40, NULL},      {"to", Q_TEXT, 0, 40, NULL},
+    {NULL, 0, 0, 0, NULL}};
+/* The export takes the list's filters, without paging. */
+static const struct query_param q_export[] = {
+    {"status", Q_ENUM, 0, 0, statuses}, {"type", Q_TEXT, 0, 64, NULL},   {"level", Q_TEXT, 0, 64, NULL},
+    {"unit", Q_TEXT, 0, 64, NULL},      {"text", Q_TEXT, 0, 200, NULL},  {"drill", Q_ENUM, 0, 0, booleans},
+    {"sort", Q_ENUM, 0, 0, sorts},      {"assignee", Q_TEXT, 0, 64, NULL}, {"from", Q_TEXT, 0, 40, NULL},
+    {"to", Q_TEXT, 0, 40, NULL},        {NULL, 0, 0, 0, NULL}};
+static const struct query_param q_audit_export[] = {{"from", Q_TEXT, 0, 40, NULL}, {"to", Q_TEXT, 0, 40, NULL},
+                                                    {"actor", Q_TEXT, 0, 160, NULL}, {"action", Q_TEXT, 0, 64, NULL},
+                                                    {"object", Q_TEXT, 0, 64, NULL}, {NULL, 0, 0, 0, NULL}};
 static const struct query_param q_signals[] = {
     {"limit", Q_INT, 1, 200, NULL}, {"source", Q_TEXT, 0, 64, NULL}, {NULL, 0, 0, 0, NULL}};
 static const struct query_param q_audit[] = {
@@ -59,6 +70,10 @@ const struct route routes[] = {
     {"GET", "/api/v1/signals", api_signals_list, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "signals.list",
      q_signals},
     {"GET", "/api/v1/incidents", api_incidents_list, ROLE_ANY, SCOPE_READ, 0, "incidents.list", q_incidents},
+    {"GET", "/api/v1/incidents.csv", api_export_incidents, ROLE_ANY, SCOPE_READ, 0, "incidents.export", q_export},
+    {"POST", "/api/v1/incidents/{id}/assignee", api_incidents_assign, WRITERS, SCOPE_WRITE, 0, "incidents.assign",
+     NULL},
+    {"GET", "/api/v1/assignees", api_assignees_list, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "assignees.list", NULL},
     {"POST", "/api/v1/incidents", api_incidents_create, REPORTERS, SCOPE_WRITE, 0, "incidents.create", NULL},
     {"GET", "/api/v1/incidents/{id}", api_incidents_get, ROLE_ANY, SCOPE_READ, 0, "incidents.get", NULL},
     {"POST", "/api/v1/incidents/{id}/move", api_incidents_move, TEAM, SCOPE_WRITE, 0, "incidents.move", NULL},
@@ -123,6 +138,8 @@ const struct route routes[] = {
     {"DELETE", "/api/v1/tokens/{id}", api_tokens_revoke, ROLE_ADMIN, SCOPE_ADMIN, 0, "tokens.revoke", NULL},
     {"GET", "/api/v1/audit", api_audit_list, ROLE_ADMIN | ROLE_AUDITOR, SCOPE_ADMIN, 0, "audit.list",
      q_audit},
+    {"GET", "/api/v1/audit.csv", api_export_audit, ROLE_ADMIN | ROLE_AUDITOR, SCOPE_ADMIN, 0, "audit.export",
+     q_audit_export},
     {"GET", "/api/v1/events", api_events, ROLE_ANY, SCOPE_READ, 0, "events", q_events},
     {"GET", "/api/v1/openapi.yaml", api_openapi, ROLE_ANY, 0, ROUTE_PUBLIC, "openapi", NULL},
     {"GET", "/healthz", api_healthz, ROLE_ANY, 0, ROUTE_PUBLIC, "healthz", NULL},

@@ -388,6 +388,8 @@ static enum MHD_Result queue(struct request *r)
         add_header(resp, "ETag", p->etag);
     if (p->location[0])
         add_header(resp, "Location", p->location);
+    if (p->disposition[0])
+        add_header(resp, "Content-Disposition", p->disposition);
     if (server_is_tls(r->srv))
         add_header(resp, "Strict-Transport-Security", "max-age=31536000");
     if (p->cookie)

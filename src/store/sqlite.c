@@ -35,6 +35,7 @@ static const char *const migrations[] = {
     "src/store/migrations/sqlite/0018_deadline_outcome.sql",
     "src/store/migrations/sqlite/0019_plan_identity.sql",
     "src/store/migrations/sqlite/0020_user_person.sql",
+    "src/store/migrations/sqlite/0021_assignee.sql",
 };
 
 #define STMT_CACHE 128
@@ -627,7 +628,9 @@ int store_incident_list(struct store *st, const struct store_incident_filter *f,
                           "(?3 IS NULL OR type = ?3) AND (?4 < 0 OR drill = ?4) AND (?5 IS NULL OR level = ?5) AND "
                           "(?6 IS NULL OR title LIKE ?6 ESCAPE '\\' OR number LIKE ?6 ESCAPE '\\' OR "
                           "source LIKE ?6 ESCAPE '\\' OR scope LIKE ?6 ESCAPE '\\') AND "
-                          "(?7 IS NULL OR unit = ?7 OR reporter = ?8) AND (?10 = 0 OR %s) "
+                          "(?7 IS NULL OR unit = ?7 OR reporter = ?8) AND (?10 = 0 OR %s) AND "
+                          "(?13 IS NULL OR assignee = ?13) AND (?14 = 0 OR reported_at >= ?14) AND "
+                          "(?15 = 0 OR reported_at < ?15) "
                           "ORDER BY %s LIMIT ?9",
                           st->sql_list_prefix, sorts[si].after, sorts[si].order);
     sqlite3_stmt *s = NULL;
@@ -662,6 +665,9 @@ int store_incident_list(struct store *st, const struct store_incident_filter *f,
     sqlite3_bind_int(s, 10, f->has_cursor);
     sqlite3_bind_int64(s, 11, f->cursor_key);
     sqlite3_bind_int64(s, 12, f->cursor_id);
+    bind_text(s, 13, f->assignee);
+    sqlite3_bind_int64(s, 14, f->reported_from);
+    sqlite3_bind_int64(s, 15, f->reported_to);
     int out = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct store_incident inc;
@@ -1897,7 +1903,8 @@ int store_notification_settle(struct store *st, int64_t id, int64_t at, struct y
 #define TASK_COLS                                                                                            \
     "t.id, t.incident_id, t.step, t.phase, t.title, t.owner_role, t.owner_unit, t.contact, t.action, t.approval, "  \
     "t.created_at, coalesce(t.due_at, 0), t.status, t.reason, t.note, t.updated_by, coalesce(t.updated_at, 0), "    \
-    "coalesce(t.overdue_at, 0), t.approval_status, t.approved_by, coalesce(t.approved_at, 0), t.approval_reason"
+    "coalesce(t.overdue_at, 0), t.approval_status, t.approved_by, coalesce(t.approved_at, 0), t.approval_reason, " \
+    "t.assignee"
 
 static void read_task(sqlite3_stmt *s, struct store_task *t)
 {
@@ -1919,7 +1926,8 @@ static void read_task(sqlite3_stmt *s, struct store_task *t)
                              .overdue_at = sqlite3_column_int64(s, 17),
                              .approved_by = col_text(s, 19),
                              .approved_at = sqlite3_column_int64(s, 20),
-                             .approval_reason = col_text(s, 21)};
+                             .approval_reason = col_text(s, 21),
+                             .assignee = col_text(s, 22)};
     const unsigned char *as = sqlite3_column_text(s, 18);
     snprintf(t->approval_status, sizeof(t->approval_status), "%s", as ? (const char *)as : "");
     snprintf(t->phase, sizeof(t->phase), "%s", (const char *)sqlite3_column_text(s, 3));
@@ -1938,6 +1946,7 @@ void store_task_release(struct store_task *t)
     free(t->updated_by);
     free(t->approved_by);
     free(t->approval_reason);
+    free(t->assignee);
     memset(t, 0, sizeof(*t));
 }
 
@@ -2011,7 +2020,8 @@ int store_task_get(struct store *st, int64_t id, struct store_task *out, struct 
 int store_task_update(struct store *st, const struct store_task *t, struct yj_err *err)
 {
     static const char sql[] = "UPDATE tasks SET status = ?, reason = ?, note = ?, updated_by = ?, updated_at = ?, "
-                              "approval_status = ?, approved_by = ?, approved_at = ?, approval_reason = ? WHERE id = ?";
+                              "approval_status = ?, approved_by = ?, approved_at = ?, approval_reason = ?, assignee = ? "
+                              "WHERE id = ?";
     sqlite3_stmt *s = stmt(st, sql, err);
     if (!s)
         return YJ_ESTORE;
@@ -2027,7 +2037,8 @@ int store_task_update(struct store *st, const struct store_task *t, struct yj_er
     else
         sqlite3_bind_null(s, 8);
     bind_text(s, 9, t->approval_reason);
-    sqlite3_bind_int64(s, 10, t->id);
+    bind_text(s, 10, t->assignee);
+    sqlite3_bind_int64(s, 11, t->id);
     return step_done(st, s, "updating a task", err);
 }
 

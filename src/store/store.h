@@ -41,7 +41,8 @@ struct store;
     X(scene, "scene")                                                                                    \
     X(dismiss_reason, "dismiss_reason")                                                                  \
     X(fingerprint, "fingerprint")                                                                        \
-    X(names, "names") /* JSON: the names in the plan it was made or last changed with */
+    X(names, "names") /* JSON: the names in the plan it was made or last changed with */              \
+    X(assignee, "assignee") /* the account it is given to, NULL for nobody yet */
 
 /* Integer columns (times are UTC ms, 0 = not yet). X(member, column). */
 #define STORE_INCIDENT_INT(X)                                                                            \
@@ -124,6 +125,8 @@ struct store_incident_filter {
     const char *type;
     const char *level;
     const char *text; /* substring of title, number, source or scope */
+    const char *assignee; /* the account it is given to */
+    int64_t reported_from, reported_to; /* reported_at in [from, to), UTC ms; 0 = open-ended */
     int drill;        /* -1 any, 0 real only, 1 drills only */
     /* Visibility for a unit's informant: only incidents of this unit or reported by this actor. */
     const char *visible_unit;
@@ -471,6 +474,7 @@ struct store_task {
     char approval_status[12]; /* "" (none needed) pending approved rejected */
     char *approved_by, *approval_reason;
     int64_t approved_at;
+    char *assignee; /* the account it is given to, NULL for nobody yet */
 };
 /* Adds a task unless that step's task exists already (then 0 and id 0). Inside a transaction. */
 int store_task_insert(struct store *st, struct store_task *t, struct yj_err *err);
@@ -479,7 +483,7 @@ int store_task_list(struct store *st, int64_t incident_id, struct store_task *ou
                     struct yj_err *err);
 /* One task by id: 0 and *out, or YJ_ENOTFOUND. */
 int store_task_get(struct store *st, int64_t id, struct store_task *out, struct yj_err *err);
-/* Writes status, reason, note, updated_by and updated_at back. */
+/* Writes status, reason, note, updated_by, updated_at, the approval and the assignee back. */
 int store_task_update(struct store *st, const struct store_task *t, struct yj_err *err);
 /* Open tasks past due not yet found overdue, of open incidents (at most max). */
 int store_task_overdue(struct store *st, int64_t now, struct store_task *out, size_t max, size_t *n,

@@ -527,6 +527,32 @@ describe('web console', { skip }, () => {
     assert.deepEqual(errors, []);
   });
 
+  test('指派: the incident given to the duty officer shows in 我的; the list exports as CSV with its filters', async () => {
+    const made = (await admin.post('/api/v1/incidents', { type: 'server_fault', title: '邮件服务器宕机（指派测试）' })).json;
+    const page = await open('admin', srv.adminPassword);
+    await page.goto(`${srv.url}/incidents/${made.number}`);
+    await page.waitForSelector('#assignee select');
+    await page.selectOption('#assignee select', 'duty1');
+    await page.waitForFunction(() => /指派负责人/.test(document.getElementById('timeline').textContent));
+    assert.equal((await admin.get(`/api/v1/incidents/${made.id}`)).json.assignee, 'duty1');
+    await page.context().close();
+    const duty = await open('duty1', PW);
+    await duty.goto(`${srv.url}/incidents`);
+    await duty.waitForSelector('#incident-table');
+    await duty.check('input[name=assignee]');
+    await duty.click('form.filters button[type=submit]');
+    await duty.waitForFunction(() => location.search.includes('assignee=me'));
+    await duty.waitForSelector('#incident-table');
+    const numbers = await duty.locator('#incident-table tbody tr td:first-child a').allTextContents();
+    assert.deepEqual(numbers, [made.number]);
+    const href = await duty.getAttribute('#export', 'href');
+    assert.match(href, /^\/api\/v1\/incidents\.csv\?.*assignee=me/);
+    const [download] = await Promise.all([duty.waitForEvent('download'), duty.click('#export')]);
+    assert.match(download.suggestedFilename(), /^incidents-\d{4}-\d\d-\d\d\.csv$/);
+    await duty.context().close();
+    assert.deepEqual(errors, []);
+  });
+
   test('a page whose data arrive late does not cover the page navigated to since', async () => {
     const page = await open('duty1', PW);
     await page.waitForSelector('#n-open');

@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
 import { BIN, SRC, tempDir, cleanup, until, yj, spawn } from './helpers.mjs';
+import { spawnSync } from 'node:child_process';
 import { receiver } from './receivers.mjs';
 import { startServer, Client } from './server.mjs';
 
@@ -189,6 +190,97 @@ describe('people and accounts', () => {
       const unlinked = await admin.req('PATCH', `/api/v1/users/${huangId}`, { person: null });
       assert.equal(unlinked.status, 200, unlinked.text);
       assert.equal(unlinked.json.person, null);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
+// A CSV text read back by Python's csv module (not by our own code): rows of cells.
+function readCsv(text) {
+  const r = spawnSync('python3', ['-c', 'import csv,json,sys; print(json.dumps(list(csv.reader(sys.stdin))))'],
+    { input: text, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+describe('assign, mine, dates, export', () => {
+  test('an incident and a task given to a person; 我的; a date range; the list and the audit log as CSV', async () => {
+    const srv = await startServer();
+    try {
+      const admin = new Client(srv.url);
+      await admin.login('admin', srv.adminPassword);
+      const PW = 'correct horse battery staple';
+      for (const [name, role, person] of [['duty1', 'duty', null], ['resp', 'responder', 'it_staff'], ['gone', 'duty', null]]) {
+        assert.equal((await admin.post('/api/v1/users', { name, role, password: PW, ...(person ? { person } : {}) })).status, 201);
+      }
+      const goneId = (await admin.get('/api/v1/users')).json.items.find((u) => u.name === 'gone').id;
+      await admin.req('PATCH', `/api/v1/users/${goneId}`, { disabled: true });
+      const one = (await admin.post('/api/v1/incidents', { type: 'website_tamper', title: '=HYPERLINK("http://x")官网首页被篡改' })).json;
+      const two = (await admin.post('/api/v1/incidents', { type: 'intrusion', title: '教务系统异常登录' })).json;
+
+      // Given to the duty officer; nobody and disabled accounts are refused, naming the field.
+      const given = await admin.post(`/api/v1/incidents/${one.id}/assignee`, { assignee: 'duty1' });
+      assert.equal(given.status, 200, given.text);
+      assert.equal(given.json.assignee, 'duty1');
+      assert.deepEqual(given.json.timeline.find((e) => e.kind === 'assigned').body, { from: null, to: 'duty1' });
+      for (const who of ['nobody_here', 'gone']) {
+        const r = await admin.post(`/api/v1/incidents/${two.id}/assignee`, { assignee: who });
+        assert.equal(r.status, 400, who);
+        assert.equal(r.json.field, 'assignee');
+      }
+      // 我的: the duty officer's own.
+      const duty = new Client(srv.url);
+      await duty.login('duty1', PW);
+      const mine = (await duty.get('/api/v1/incidents?assignee=me')).json.items.map((i) => i.number);
+      assert.deepEqual(mine, [one.number]);
+      assert.deepEqual((await admin.get('/api/v1/incidents?assignee=me')).json.items, []);
+      // A task given to the responder, and who may be given anything.
+      const task = (await admin.get(`/api/v1/incidents/${one.id}/tasks`)).json.items[0];
+      const t = await duty.req('PATCH', `/api/v1/incidents/${one.id}/tasks/${task.id}`, { assignee: 'resp' });
+      assert.equal(t.status, 200, t.text);
+      assert.equal(t.json.assignee, 'resp');
+      assert.equal(t.json.status, 'todo');
+      const people = (await duty.get('/api/v1/assignees')).json.items;
+      assert.ok(people.find((p) => p.name === 'resp' && p.person === 'it_staff' && p.person_name));
+      assert.ok(!people.find((p) => p.name === 'gone'), 'a disabled account is given nothing');
+
+      // Dates: both were reported today (the plan's zone).
+      const day = (ms) => new Date(ms).toLocaleDateString('sv-SE', { timeZone: 'Asia/Shanghai' });
+      const today = day(Date.now()), tomorrow = day(Date.now() + 86400e3);
+      assert.equal((await admin.get(`/api/v1/incidents?from=${today}&to=${tomorrow}`)).json.items.length, 2);
+      assert.equal((await admin.get(`/api/v1/incidents?from=${tomorrow}`)).json.items.length, 0);
+      assert.equal((await admin.get(`/api/v1/incidents?to=${today}`)).json.items.length, 0);
+      assert.equal((await admin.get('/api/v1/incidents?from=yesterday')).json.field, 'from');
+
+      // The list as CSV: what Excel needs, read back by Python's csv module.
+      const res = await fetch(`${srv.url}/api/v1/incidents.csv?assignee=duty1`, { headers: { Cookie: admin.cookie } });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type'), /^text\/csv; charset=utf-8/);
+      assert.match(res.headers.get('content-disposition'), /^attachment; filename="incidents-\d{4}-\d\d-\d\d\.csv"$/);
+      const bytes = Buffer.from(await res.arrayBuffer());
+      assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'a byte-order mark for Excel');
+      const rows = readCsv(bytes.subarray(3).toString('utf8'));
+      assert.deepEqual(rows[0].slice(0, 8), ['编号', '标题', '事件类型', '预案级别', '国家分级', '状态', '责任单位', '负责人']);
+      assert.equal(rows.length, 2);
+      assert.equal(rows[1][0], one.number);
+      assert.equal(rows[1][1], "'=HYPERLINK(\"http://x\")官网首页被篡改", 'a formula is defused');
+      assert.equal(rows[1][5], '已上报');
+      assert.equal(rows[1][7], 'duty1');
+      assert.doesNotMatch(rows[1].join(','), /website_tamper|it_office|reported/);
+      // The audit log, filtered by action and by person.
+      const audit = async (q) => {
+        const r = await fetch(`${srv.url}/api/v1/audit.csv?${q}`, { headers: { Cookie: admin.cookie } });
+        assert.equal(r.status, 200);
+        return readCsv((await r.text()).replace(/^\uFEFF/, ''));
+      };
+      const assigns = await audit('action=incident.assign');
+      assert.deepEqual(assigns[0], ['序号', '时间', '操作人', '操作', '对象', '详情', '哈希']);
+      assert.deepEqual(assigns.slice(1).map((r) => [r[2], r[3], r[4]]), [['user:admin', 'incident.assign', one.number]]);
+      const byDuty = await audit('actor=user:duty1');
+      assert.ok(byDuty.length > 1 && byDuty.slice(1).every((r) => r[2] === 'user:duty1'));
+      assert.equal((await audit(`from=${tomorrow}`)).length, 1, 'nothing from tomorrow: the head row alone');
+      assert.equal((await duty.get('/api/v1/audit.csv')).status, 403);
     } finally {
       await srv.stop();
     }

@@ -22,6 +22,8 @@ const zh = {
   'Initial password': '初始密码', 'to be changed at the first login': '首次登录须修改', 'Create account': '创建账号',
   'e.g. the log server': '例：日志服务器', 'Read': '只读', 'Write': '读写', 'Send signals': '发送信号', 'Administer': '管理',
   'Create token': '创建令牌', 'Accounts': '账号', 'New account': '新建账号', 'Created': '创建时间',
+  'Assignee': '负责人', 'nobody yet': '未指派', 'mine': '我的', 'Mine': '我的事件', 'From': '起', 'To': '止',
+  'Export CSV': '导出 CSV', 'Filter': '筛选', 'Actor': '操作人', 'Action': '操作',
   'Upload a screenshot': '上传截图', 'Choose a screenshot': '选择截图', 'Approved': '已批准', 'Rejected': '已驳回', 'escalation': '升级规则', 'Scopes': '权限范围',
   'holiday': '节假日',
   'swapped': '调班',

@@ -100,7 +100,7 @@ const KIND = {
   escalation: ['escalation', '升级通知'], escalation_stopped: ['escalation ended', '升级结束'], waived: ['waived', '豁免'],
   signal: ['signals', '信号'], recovered: ['recovered', '已恢复'], attachment: ['attachment', '附件'], action: ['automated action', '自动处置'],
   unblocked: ['unblocked', '解除封禁'], delivered: ['delivered', '通知已送达'], delivery_failed: ['delivery failed', '通知发送失败'],
-  delivery_retrying: ['delivery retrying', '通知重试'],
+  delivery_retrying: ['delivery retrying', '通知重试'], assigned: ['assigned', '指派负责人'], task_assigned: ['task assigned', '指派任务'],
 };
 export const timelineKind = (k) => (KIND[k] ? KIND[k][en() ? 0 : 1] : (en() ? k : '记录'));
 
@@ -133,6 +133,8 @@ export function describe(e) {
     case 'recovered': return b.note || '';
     case 'attachment': return b.name;
     case 'action': return `${b.title || actionName(b.action)}：${RESULT[b.result] ? RESULT[b.result][en() ? 0 : 1] : b.result || ''}${(b.addresses || []).length ? sep + b.addresses.join('、') : ''}`;
+    case 'assigned': return `${b.from || (en() ? 'nobody' : '无')} → ${b.to || (en() ? 'nobody' : '无')}`;
+    case 'task_assigned': return `${b.title}：${b.from || (en() ? 'nobody' : '无')} → ${b.to || (en() ? 'nobody' : '无')}`;
     case 'unblocked': return `${b.address}${b.note ? sep + b.note : ''}`;
     case 'delivered': case 'delivery_failed': case 'delivery_retrying':
       return `${recipientName(b.recipient)}${en() ? ' by ' : '，'}${channelName(b.type)}${b.attempts > 1 ? (en() ? `, attempt ${b.attempts}` : `，第 ${b.attempts} 次`) : ''}`;
@@ -156,6 +158,8 @@ const AUDIT = {
   'audit.key': ['audit key made', '生成审计签名密钥'], 'plan.change': ['plan changed', '更换预案'], 'db.backup': ['backup made', '数据库备份'],
   'db.migrate': ['store upgraded', '数据库升级'], 'site.baseline': ['page baseline saved', '保存网页基线'], 'site.accept': ['page accepted', '确认网页现状'],
   'integrity.baseline': ['file baseline saved', '保存文件基线'], 'integrity.accept': ['files accepted', '确认文件现状'],
-  'integrity.maintenance': ['deployment window', '维护窗口'],
+  'integrity.maintenance': ['deployment window', '维护窗口'], 'incident.assign': ['incident assigned', '指派负责人'],
+  'incident.task_assign': ['task assigned', '指派任务'], assigned: ['incident assigned', '指派负责人'], task_assigned: ['task assigned', '指派任务'],
 };
+export const auditActions = () => Object.keys(AUDIT).map((k) => [k, AUDIT[k][en() ? 0 : 1]]);
 export const auditAction = (a) => (AUDIT[a] ? AUDIT[a][en() ? 0 : 1] : (en() ? a : `其他操作（${a}）`));

@@ -57,8 +57,12 @@ export async function incidentPage(ref) {
   const mount = view();
   const inc = await get(`/api/v1/incidents/${encodeURIComponent(ref)}`);
   const base = `/api/v1/incidents/${inc.id}`;
-  const [tasks, notes, files] = await Promise.all([get(`${base}/tasks`), get(`${base}/notifications`).catch(() => ({ items: [] })),
-    get(`${base}/attachments`).catch(() => ({ items: [] }))]);
+  const [tasks, notes, files, people] = await Promise.all([get(`${base}/tasks`), get(`${base}/notifications`).catch(() => ({ items: [] })),
+    get(`${base}/attachments`).catch(() => ({ items: [] })), get('/api/v1/assignees').catch(() => ({ items: [] }))]);
+  // Accounts by the person each is (黄裕萍（huang）), for 负责人.
+  const who = (name) => { const a = people.items.find((x) => x.name === name); return !name ? t('nobody yet') : a && a.person_name ? `${a.person_name}（${name}）` : name; };
+  const assignSelect = (current, onpick, label) => h('select', { 'aria-label': label, class: 'assign', onchange: (ev) => onpick(ev.target.value || null) },
+    h('option', { value: '' }, t('nobody yet')), people.items.map((a) => h('option', { value: a.name, selected: a.name === current ? true : null }, who(a.name))));
   // What this role may do comes from the server's role matrix (session.user.may).
   const may = (what) => (state.user.may || []).includes(what);
   const canApprove = may('incidents.task_approval');
@@ -151,7 +155,11 @@ export async function incidentPage(ref) {
     return h('tr', { class: `task-${tk.status}` }, h('td', { class: 'muted' }, tk.phase ? tStatus(tk.phase) : ''),
       h('td', { class: 'title-cell strong' }, tk.title, tk.action && tk.action !== 'none' ? h('span', { class: 'tag' }, actionName(tk.action)) : null,
         pending ? h('span', { class: 'tag warn' }, t('Awaiting approval')) : null, tk.reason ? h('div', { class: 'muted' }, tk.reason) : null),
-      h('td', { 'data-label': t('Owner') }, owner(tk)), h('td', { 'data-label': t('Deadline') }, tk.due_at ? fmtTime(tk.due_at) : ''),
+      h('td', { 'data-label': t('Owner') }, owner(tk), h('div', { class: 'task-assignee' },
+        may('incidents.task_update') && open && !['done', 'skipped'].includes(tk.status)
+          ? assignSelect(tk.assignee, async (name) => { if (await attempt(() => patch(`${base}/tasks/${tk.id}`, { assignee: name }), t('Saved'))) reload(); }, t('Assignee'))
+          : tk.assignee ? who(tk.assignee) : null)),
+      h('td', { 'data-label': t('Deadline') }, tk.due_at ? fmtTime(tk.due_at) : ''),
       h('td', { 'data-label': t('Status'), class: 'nowrap' }, tTask(tk.status)), h('td', { class: 'btns' }, btns));
   });
 
@@ -181,7 +189,13 @@ export async function incidentPage(ref) {
         h('section', { class: 'panel sec-class' }, h('h2', {}, t('Classification'), ' · ', t('Routing')), h('dl', { class: 'facts' },
           dl(t('Type'), inc.type_name), dl('GB/T 20986', [inc.gbt_category, inc.gbt_subcategory].filter(Boolean).join(' / ')),
           dl(t('Level'), `${inc.level_name || inc.level}（${t('National level')} ${inc.national_level || '—'} ${inc.national_level_name || ''}）`),
-          dl(t('Unit'), inc.unit_name), dl(t('Reporter'), actorName(inc.reporter)), dl(t('Source'), inc.source),
+          dl(t('Unit'), inc.unit_name),
+          dl(t('Assignee'), may('incidents.assign') && open
+            ? h('span', { id: 'assignee' }, assignSelect(inc.assignee, async (name) => {
+              if (await attempt(() => post(`${base}/assignee`, { assignee: name }), t('Saved'))) reload();
+            }, t('Assignee')), inc.assignee === state.user.name ? h('span', { class: 'tag' }, t('mine')) : null)
+            : h('span', { id: 'assignee' }, who(inc.assignee))),
+          dl(t('Reporter'), actorName(inc.reporter)), dl(t('Source'), inc.source),
           dl(t('Signals'), inc.signal_count || 0), dl(t('Reported'), fmtTime(inc.reported_at)))),
         h('section', { class: 'panel sec-status' }, h('h2', {}, t('Status')), moves.childNodes.length ? moves : h('p', { class: 'muted' }, '—')),
         h('section', { class: 'panel sec-tasks' }, h('h2', {}, t('Tasks')), taskRows.length ? h('table', { class: 'table', id: 'tasks' }, h('tbody', {}, taskRows)) : h('p', { class: 'muted' }, '—')),

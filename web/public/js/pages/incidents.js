@@ -16,7 +16,7 @@ export async function incidentsPage() {
   const mount = view();
   const p = params();
   const q = new URLSearchParams();
-  for (const k of ['status', 'type', 'level', 'unit', 'text', 'sort', 'cursor', 'drill']) if (p.get(k)) q.set(k, p.get(k));
+  for (const k of ['status', 'type', 'level', 'unit', 'text', 'sort', 'cursor', 'drill', 'assignee', 'from', 'to']) if (p.get(k)) q.set(k, p.get(k));
   q.set('limit', '50');
   const page = await get('/api/v1/incidents?' + q.toString());
   const plan = state.plan;
@@ -31,10 +31,15 @@ export async function incidentsPage() {
   select('level', t('Level'), p.get('level'), plan.levels.map((l) => [l.id, l.name])),
   select('type', t('Type'), p.get('type'), plan.types.map((x) => [x.id, x.name])),
   select('unit', t('Unit'), p.get('unit'), plan.units.map((u) => [u.id, u.name])),
+  h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'assignee', value: 'me', checked: p.get('assignee') === 'me' ? true : null }), ' ', t('Mine')),
+  h('label', { class: 'date-range' }, t('From'), ' ', h('input', { type: 'date', name: 'from', value: p.get('from') || '', 'aria-label': t('From') })),
+  h('label', { class: 'date-range' }, t('To'), ' ', h('input', { type: 'date', name: 'to', value: p.get('to') || '', 'aria-label': t('To') })),
   h('select', { name: 'sort', 'aria-label': t('Sort') },
     [['-reported_at', t('Newest first')], ['reported_at', t('Oldest first')], ['-updated_at', t('Recently changed')], ['severity', t('Most severe')]]
       .map(([v, l]) => h('option', { value: v, selected: (p.get('sort') || '-reported_at') === v ? true : null }, l))),
-  h('button', { type: 'submit', class: 'primary' }, t('Search')));
+  h('button', { type: 'submit', class: 'primary' }, t('Search')),
+  // The same filters, every page of them, as a spreadsheet.
+  h('a', { class: 'button', id: 'export', download: '', href: (() => { const e = new URLSearchParams(q); e.delete('limit'); e.delete('cursor'); return `/api/v1/incidents.csv?${e}`; })() }, t('Export CSV')));
 
   const rows = page.items.map((i) => h('tr', {},
     h('td', {}, h('a', { href: `/incidents/${i.number}` }, i.number), i.drill ? h('span', { class: 'tag' }, t('Drill')) : null),
