@@ -5,6 +5,7 @@
 #include "../base/common.h"
 #include "../base/jsonutil.h"
 #include "../base/timeutil.h"
+#include "../base/token.h"
 #include "../plan/plan.h"
 #include "../store/store.h"
 #include "audit.h"
@@ -168,6 +169,8 @@ static void compose(const struct yj_ctx *ctx, const struct store_incident *inc, 
     *body = text;
 }
 
+#define ACK_LINK_TTL_MS (24 * YJ_MS_PER_HOUR)
+
 static int run_overdue(struct yj_ctx *ctx, struct clock_result *res, struct yj_err *err)
 {
     struct store_deadline ds[TICK_BATCH];
@@ -296,9 +299,29 @@ static int run_step(struct yj_ctx *ctx, struct store_escalation *e, struct clock
     char *subject, *text;
     compose(ctx, &inc, e, policy, due_at, &subject, &text);
     struct store_notification notes[MAX_RECIPIENTS];
-    char *keys[MAX_RECIPIENTS];
+    char *keys[MAX_RECIPIENTS], *bodies[MAX_RECIPIENTS] = {0};
     json_t *who = json_array();
+    /* A new incident, or one nobody has acknowledged: each person it goes to gets a link of their
+     * own that acknowledges it (one press, no login: the link is theirs; once; for a day). */
+    bool ackable = ctx->public_url && !inc.acknowledged_at &&
+                   (strcmp(e->deadline, "new") == 0 || strcmp(e->deadline, "acknowledge") == 0);
+    if ((rc = store_begin(ctx->store, err)) < 0) {
+        json_decref(who);
+        free(subject);
+        free(text);
+        store_incident_release(&inc);
+        return rc;
+    }
     for (size_t i = 0; i < r.n; i++) {
+        if (ackable && rc == 0 && strncmp(r.ids[i], "person:", 7) == 0) {
+            char token[64], hash[65];
+            yj_token_random(token, sizeof(token), 24);
+            yj_token_hash(token, hash);
+            rc = store_ack_link_insert(ctx->store, hash, inc.id, r.ids[i], now, now + ACK_LINK_TTL_MS, err);
+            const char *u = ctx->public_url;
+            bodies[i] = xasprintf("%s一键确认接报（仅限本人，一次有效，24 小时内）：%s%sack/%s\n", text, u,
+                                  u[0] && u[strlen(u) - 1] == '/' ? "" : "/", token);
+        }
         keys[i] = xasprintf("esc:%lld:%lld:%lld:%s", (long long)e->id, (long long)e->step, (long long)e->sent,
                             r.ids[i]);
         notes[i] = (struct store_notification){.incident_id = inc.id,
@@ -307,7 +330,7 @@ static int run_step(struct yj_ctx *ctx, struct store_escalation *e, struct clock
                                                .recipient = r.ids[i],
                                                .target = r.targets[i],
                                                .subject = subject,
-                                               .body = text,
+                                               .body = bodies[i] ? bodies[i] : text,
                                                .idempotency_key = keys[i],
                                                .next_attempt_at = now};
         const char *colon = strchr(r.ids[i], ':');
@@ -327,7 +350,12 @@ static int run_step(struct yj_ctx *ctx, struct store_escalation *e, struct clock
         e->sent = 0;
         e->next_at = e->step < (int64_t)policy->n_steps ? now + step_after(&policy->steps[e->step]) : 0;
     }
-    rc = incident_escalate(ctx, &inc, e, notes, r.n, body, err);
+    if (rc == 0)
+        rc = incident_escalate(ctx, &inc, e, notes, r.n, body, err);
+    if (rc == 0)
+        rc = store_commit(ctx->store, err);
+    else
+        store_rollback(ctx->store);
     if (rc == 0) {
         res->steps++;
         res->notifications += r.n;
@@ -335,6 +363,7 @@ static int run_step(struct yj_ctx *ctx, struct store_escalation *e, struct clock
     json_decref(body);
     for (size_t i = 0; i < r.n; i++) {
         free(keys[i]);
+        free(bodies[i]);
         free(r.ids[i]);
     }
     free(subject);

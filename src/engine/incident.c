@@ -6,6 +6,7 @@
 #include "../base/jsonutil.h"
 #include "../base/text.h"
 #include "../base/timeutil.h"
+#include "../base/token.h"
 #include "../plan/plan.h"
 #include "audit.h"
 #include "ctx.h"
@@ -1397,6 +1398,41 @@ int incident_assign(struct yj_ctx *ctx, const char *ref, int64_t task_id, const 
         json_decref(body);
         inc = kept;
     }
+    if (rc == 0 && out)
+        *out = inc;
+    else
+        store_incident_release(&inc);
+    return rc;
+}
+
+int incident_ack_by_link(struct yj_ctx *ctx, const char *token, struct store_incident *out, char *who,
+                         size_t who_size, struct yj_err *err)
+{
+    char hash[65];
+    int64_t id = 0;
+    yj_token_hash(token ? token : "", hash);
+    int rc = store_ack_link_get(ctx->store, hash, yj_ctx_now(ctx), &id, who, who_size, err);
+    if (rc < 0) {
+        if (rc == YJ_ENOTFOUND)
+            yj_err_zh(err, "链接无效、已使用或已过期，请登录应急响应平台确认");
+        return rc;
+    }
+    if ((rc = store_begin(ctx->store, err)) < 0)
+        return rc;
+    rc = store_ack_link_use(ctx->store, hash, yj_ctx_now(ctx), err);
+    char ref[32];
+    snprintf(ref, sizeof(ref), "%lld", (long long)id);
+    /* The person the message went to acknowledges. */
+    const char *actor = ctx->actor;
+    ctx->actor = who;
+    struct store_incident inc = {0};
+    if (rc == 0)
+        rc = incident_ack(ctx, ref, &inc, err);
+    ctx->actor = actor;
+    if (rc == 0)
+        rc = store_commit(ctx->store, err);
+    else
+        store_rollback(ctx->store);
     if (rc == 0 && out)
         *out = inc;
     else

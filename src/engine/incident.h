@@ -146,6 +146,11 @@ int incident_note(struct yj_ctx *ctx, const char *ref, const char *text, struct 
 /* Gives the incident (task_id 0) or one of its tasks to an account, by name (NULL or "": to nobody);
  * the account must exist and be enabled. Timeline (assigned, task_assigned), audit, live event.
  * *out (may be NULL) receives the incident as it is now. */
+/* Acknowledges through a one-time link from a notification (token as the message carried it): as
+ * the person it was sent to (who: "person:ID"), once. YJ_ENOTFOUND for an unknown, used or expired
+ * link. *out (may be NULL) receives the incident. */
+int incident_ack_by_link(struct yj_ctx *ctx, const char *token, struct store_incident *out, char *who,
+                         size_t who_size, struct yj_err *err);
 int incident_assign(struct yj_ctx *ctx, const char *ref, int64_t task_id, const char *assignee,
                     struct store_incident *out, struct yj_err *err);
 

@@ -1032,3 +1032,45 @@ void api_incidents_attachment(struct request *r)
     }
     store_incident_release(&inc);
 }
+
+/* ---- acknowledging from the message: the one-time link ---- */
+
+static json_t *ack_json(struct request *r, const struct store_incident *inc, const char *who)
+{
+    const struct plan_person *p = strncmp(who, "person:", 7) == 0 ? plan_person(r->ctx.plan, who + 7) : NULL;
+    return json_pack("{s:s, s:s, s:o, s:o, s:o}", "number", inc->number, "title", inc->title, "person_name",
+                     p ? json_string(p->name) : json_null(), "acknowledged_at", yj_json_time(inc->acknowledged_at),
+                     "status", json_string(inc->status));
+}
+
+/* What the link would acknowledge (opening it changes nothing: a chat app's preview opens it too). */
+void api_ack_get(struct request *r)
+{
+    char hash[65], who[160];
+    int64_t id = 0;
+    struct yj_err err = {0};
+    auth_token_hash(r->params[0], hash);
+    struct store_incident inc;
+    if (store_ack_link_get(r->store, hash, yj_now_ms(), &id, who, sizeof(who), &err) < 0 ||
+        store_incident_get(r->store, id, NULL, &inc, &err) < 0) {
+        yj_err_zh(&err, "链接无效、已使用或已过期，请登录应急响应平台确认");
+        reply_error(r, &err);
+        return;
+    }
+    reply_json(r, 200, ack_json(r, &inc, who));
+    store_incident_release(&inc);
+}
+
+void api_ack_post(struct request *r)
+{
+    char who[160] = "";
+    struct yj_err err = {0};
+    struct store_incident inc;
+    if (incident_ack_by_link(&r->ctx, r->params[0], &inc, who, sizeof(who), &err) < 0) {
+        reply_error(r, &err);
+        return;
+    }
+    reply_json(r, 200, ack_json(r, &inc, who));
+    store_incident_release(&inc);
+    server_wake_streams(r->srv);
+}

@@ -3,6 +3,7 @@
  * logs a secret. Login throttling lives in api_session.c, which is the only place that checks
  * passwords. */
 #include "../base/common.h"
+#include "../base/token.h"
 #include "../base/timeutil.h"
 #include "../store/store.h"
 #include "../engine/audit.h"
@@ -48,18 +49,12 @@ unsigned auth_scopes(json_t *arr, const char **bad)
 
 void auth_random_token(char *out, size_t size, size_t nbytes)
 {
-    unsigned char raw[64];
-    if (nbytes > sizeof(raw))
-        nbytes = sizeof(raw);
-    randombytes_buf(raw, nbytes);
-    sodium_bin2base64(out, size, raw, nbytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    yj_token_random(out, size, nbytes);
 }
 
 void auth_token_hash(const char *token, char out[65])
 {
-    unsigned char h[32];
-    crypto_generichash(h, sizeof(h), (const unsigned char *)token, strlen(token), NULL, 0);
-    sodium_bin2hex(out, 65, h, sizeof(h));
+    yj_token_hash(token, out);
 }
 
 bool auth_can_see(const struct request *r, const struct store_incident *inc)

@@ -265,6 +265,8 @@ void api_signals_create(struct request *r);
 void api_incidents_create(struct request *r);
 void api_incidents_list(struct request *r);
 void api_incidents_assign(struct request *r);
+void api_ack_get(struct request *r);
+void api_ack_post(struct request *r);
 void api_assignees_list(struct request *r);
 void api_incidents_get(struct request *r);
 void api_incidents_move(struct request *r);

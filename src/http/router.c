@@ -142,6 +142,9 @@ const struct route routes[] = {
      q_audit_export},
     {"GET", "/api/v1/events", api_events, ROLE_ANY, SCOPE_READ, 0, "events", q_events},
     {"GET", "/api/v1/openapi.yaml", api_openapi, ROLE_ANY, 0, ROUTE_PUBLIC, "openapi", NULL},
+    /* The one-time link of a notification: the link is the credential (192 random bits, once). */
+    {"GET", "/api/v1/ack/{token}", api_ack_get, ROLE_ANY, 0, ROUTE_PUBLIC, "ack.get", NULL},
+    {"POST", "/api/v1/ack/{token}", api_ack_post, ROLE_ANY, 0, ROUTE_PUBLIC, "ack.post", NULL},
     {"GET", "/healthz", api_healthz, ROLE_ANY, 0, ROUTE_PUBLIC, "healthz", NULL},
     {"GET", "/metrics", api_metrics, ROLE_ANY, 0, ROUTE_PUBLIC, "metrics", NULL},
 };

@@ -21,7 +21,7 @@ static const struct {
  * one path segment after it (an incident's number, a monitor's id). */
 static const char *const console_pages[] = {"/",         "/incidents", "/incidents/", "/report", "/password",
                                             "/plan",     "/duty",      "/monitors",    "/monitors/", "/users",
-                                            "/audit"};
+                                            "/audit",    "/ack/"};
 
 static bool console_page(const char *url)
 {

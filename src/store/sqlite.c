@@ -36,6 +36,7 @@ static const char *const migrations[] = {
     "src/store/migrations/sqlite/0019_plan_identity.sql",
     "src/store/migrations/sqlite/0020_user_person.sql",
     "src/store/migrations/sqlite/0021_assignee.sql",
+    "src/store/migrations/sqlite/0022_ack_links.sql",
 };
 
 #define STMT_CACHE 128
@@ -1218,6 +1219,59 @@ int store_user_count(struct store *st, int64_t *n, struct yj_err *err)
 {
     static const char sql[] = "SELECT count(*) FROM users";
     return query_int(st, sql, NULL, n, "counting users", err);
+}
+
+/* ---- one-time acknowledgement links ---- */
+
+int store_ack_link_insert(struct store *st, const char *token_hash, int64_t incident_id, const char *recipient,
+                          int64_t created_at, int64_t expires_at, struct yj_err *err)
+{
+    static const char sql[] = "INSERT INTO ack_links (token_hash, incident_id, recipient, created_at, expires_at) "
+                              "VALUES (?, ?, ?, ?, ?)";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, token_hash);
+    sqlite3_bind_int64(s, 2, incident_id);
+    bind_text(s, 3, recipient);
+    sqlite3_bind_int64(s, 4, created_at);
+    sqlite3_bind_int64(s, 5, expires_at);
+    return step_done(st, s, "keeping an acknowledgement link", err);
+}
+
+int store_ack_link_get(struct store *st, const char *token_hash, int64_t now, int64_t *incident_id, char *recipient,
+                       size_t recipient_size, struct yj_err *err)
+{
+    static const char sql[] = "SELECT incident_id, recipient FROM ack_links "
+                              "WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, token_hash);
+    sqlite3_bind_int64(s, 2, now);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *incident_id = sqlite3_column_int64(s, 0);
+        snprintf(recipient, recipient_size, "%s", (const char *)sqlite3_column_text(s, 1));
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE)
+        return yj_err_set(err, YJ_ENOTFOUND, "the link is unknown, used already or expired");
+    return rc == SQLITE_ROW ? 0 : sql_fail(st, rc, "reading an acknowledgement link", err);
+}
+
+int store_ack_link_use(struct store *st, const char *token_hash, int64_t now, struct yj_err *err)
+{
+    static const char sql[] = "UPDATE ack_links SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    bind_text(s, 1, token_hash);
+    sqlite3_bind_int64(s, 2, now);
+    int rc = step_done(st, s, "using an acknowledgement link", err);
+    if (rc == 0 && sqlite3_changes(st->db) != 1)
+        return yj_err_set(err, YJ_ENOTFOUND, "the link was used meanwhile");
+    return rc;
 }
 
 /* ---- which plan the data were made with ---- */

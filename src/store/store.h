@@ -271,6 +271,18 @@ typedef int (*store_user_cb)(const struct store_user *u, void *ud);
 int store_user_list(struct store *st, store_user_cb cb, void *ud, struct yj_err *err);
 int store_user_count(struct store *st, int64_t *n, struct yj_err *err);
 
+/* ---- one-time acknowledgement links ---- */
+
+/* Keeps the hash of a link made for recipient ("person:ID") to acknowledge incident_id. */
+int store_ack_link_insert(struct store *st, const char *token_hash, int64_t incident_id, const char *recipient,
+                          int64_t created_at, int64_t expires_at, struct yj_err *err);
+/* The link, if unused and unexpired at now: its incident and recipient (recipient_size bytes).
+ * YJ_ENOTFOUND otherwise. Does not use it up. */
+int store_ack_link_get(struct store *st, const char *token_hash, int64_t now, int64_t *incident_id, char *recipient,
+                       size_t recipient_size, struct yj_err *err);
+/* Uses the link up (inside the caller's transaction): YJ_ENOTFOUND when it was used meanwhile. */
+int store_ack_link_use(struct store *st, const char *token_hash, int64_t now, struct yj_err *err);
+
 /* ---- which plan the data were made with ---- */
 
 struct store_plan_identity {

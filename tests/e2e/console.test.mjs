@@ -402,6 +402,24 @@ describe('web console', { skip }, () => {
       assert.equal(new URL(page.url()).pathname, '/incidents');
       await page.goForward();
       await page.waitForSelector('#incident-title');
+      // 确认接报 from the message, on a phone, without logging in: the person's own link.
+      const second = await ops.post('/api/v1/incidents', { type: 'intrusion', title: '教务系统异常登录（一键确认）' });
+      const msg = await until('the second message', () => hook.got.find((g) => (g.body.body || '').includes(second.json.number)
+        && /一键确认接报/.test(g.body.body)));
+      const ackLink = msg.body.body.match(/一键确认接报[^：]*：(\S+)/)[1];
+      const anon = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN' });
+      const ap = await anon.newPage();
+      ap.on('pageerror', (e) => errors.push(`ack: ${e}`));
+      await ap.goto(ackLink);
+      await ap.waitForSelector('#ack-link');
+      assert.equal(await ap.textContent('#ack-title'), '教务系统异常登录（一键确认）');
+      await shot(ap, 'ack-phone');
+      assert.equal((await ops.get(`/api/v1/incidents/${second.json.number}`)).json.acknowledged_at, null, 'opening it acknowledges nothing');
+      await ap.click('#ack-link');
+      await ap.waitForSelector('#ack-done');
+      assert.match(await ap.textContent('#ack-done'), new RegExp(`已确认接报：${second.json.number}`));
+      assert.ok((await ops.get(`/api/v1/incidents/${second.json.number}`)).json.acknowledged_at);
+      await anon.close();
       // A link of the old hash-routed console (in a bookmark or an old message) still opens the page.
       await page.goto(`http://127.0.0.1:${port}/#/incidents/${made.json.number}`);
       await page.waitForSelector('#incident-title');

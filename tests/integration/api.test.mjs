@@ -23,7 +23,7 @@ describe('server basics', () => {
     assert.match(srv.startup, /password: [A-Za-z2-9]{16} {3}\(shown only now; you set your own at the first login\)/);
     const h = await fetch(`${srv.url}/healthz`);
     assert.equal(h.status, 200);
-    assert.deepEqual(await h.json(), { status: 'ok', store: 'ok', schema: 21 });
+    assert.deepEqual(await h.json(), { status: 'ok', store: 'ok', schema: 22 });
     const o = await fetch(`${srv.url}/api/v1/openapi.yaml`);
     assert.equal(o.status, 200);
     assert.match(await o.text(), /^openapi: 3/);
@@ -31,7 +31,7 @@ describe('server basics', () => {
     for (const p of ['/api/v1/session', '/api/v1/session/password', '/api/v1/signals', '/api/v1/incidents', '/api/v1/incidents/{id}',
       '/api/v1/incidents/{id}/move', '/api/v1/incidents/{id}/assessment', '/api/v1/incidents/{id}/timeline',
       '/api/v1/incidents/{id}/notes', '/api/v1/plan', '/api/v1/plan/{part}', '/api/v1/users', '/api/v1/users/{id}',
-      '/api/v1/users/{id}/password-reset', '/api/v1/incidents.csv', '/api/v1/incidents/{id}/assignee', '/api/v1/assignees', '/api/v1/audit.csv', '/api/v1/tokens', '/api/v1/tokens/{id}', '/api/v1/audit', '/api/v1/events', '/api/v1/monitors', '/api/v1/monitors/{id}', '/api/v1/integrity', '/api/v1/integrity/{id}/accept', '/api/v1/integrity/{id}/maintenance', '/api/v1/host', '/api/v1/sites', '/api/v1/sites/{id}/accept', '/healthz', '/metrics']) {
+      '/api/v1/users/{id}/password-reset', '/api/v1/incidents.csv', '/api/v1/incidents/{id}/assignee', '/api/v1/assignees', '/api/v1/audit.csv', '/api/v1/ack/{token}', '/api/v1/tokens', '/api/v1/tokens/{id}', '/api/v1/audit', '/api/v1/events', '/api/v1/monitors', '/api/v1/monitors/{id}', '/api/v1/integrity', '/api/v1/integrity/{id}/accept', '/api/v1/integrity/{id}/maintenance', '/api/v1/host', '/api/v1/sites', '/api/v1/sites/{id}/accept', '/healthz', '/metrics']) {
       assert.ok(doc.includes(`\n  ${p}:\n`), `${p} is documented`);
     }
     const m = await (await fetch(`${srv.url}/metrics`)).text();

@@ -411,7 +411,8 @@ describe('hostile file system', () => {
     const dir = tempDir();
     const mnt = join(dir, 'small');
     mkdirSync(mnt);
-    const m = sh(`mount -t tmpfs -o size=1m tmpfs "${mnt}"`);
+    // Room for the store with every migration applied (its write-ahead log included), then filled.
+    const m = sh(`mount -t tmpfs -o size=4m tmpfs "${mnt}"`);
     if (m.code !== 0) { cleanup(dir); return t.skip(`cannot mount tmpfs here: ${m.stderr.trim()}`); }
     try {
       const data = join(mnt, 'data');

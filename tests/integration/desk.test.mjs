@@ -62,6 +62,36 @@ describe('links into the console', () => {
       const opened = await page('', link[0]);
       assert.equal(opened.status, 200);
       assert.equal(opened.text, index.text);
+
+      // Acknowledge from the message: each person's own one-time link.
+      const acks = hook.got.filter((g) => g.body.incident === made.json.number || (g.body.body || '').includes(made.json.number))
+        .map((g) => (g.body.body.match(/一键确认接报[^：]*：(\S+)/) || [])[1]).filter(Boolean);
+      assert.ok(acks.length > 0, `an ack link in the message: ${text}`);
+      assert.equal(new Set(acks).size, acks.length, 'one link per person');
+      const ackUrl = new URL(acks[0]);
+      assert.equal(ackUrl.origin, `http://127.0.0.1:${port}`);
+      assert.match(ackUrl.pathname, /^\/ack\/[A-Za-z0-9_-]{32}$/);
+      assert.equal((await page('', ackUrl.href)).text, index.text, 'the link opens the console');
+      const token = ackUrl.pathname.slice(5);
+      // Opening it (as a chat app's preview does) acknowledges nothing.
+      const shown = await fetch(`${srv.url}/api/v1/ack/${token}`);
+      assert.equal(shown.status, 200);
+      const what = await shown.json();
+      assert.equal(what.number, made.json.number);
+      assert.ok(what.person_name);
+      assert.equal(what.acknowledged_at, null);
+      assert.equal((await admin.get(`/api/v1/incidents/${made.json.number}`)).json.acknowledged_at, null);
+      // The press: acknowledged as that person, without a login; once.
+      const pressed = await fetch(`${srv.url}/api/v1/ack/${token}`, { method: 'POST' });
+      assert.equal(pressed.status, 200);
+      const after = (await admin.get(`/api/v1/incidents/${made.json.number}`)).json;
+      assert.ok(after.acknowledged_at);
+      const entry = after.timeline.find((e) => e.kind === 'acknowledged');
+      assert.match(entry.actor, /^person:/);
+      assert.equal((await fetch(`${srv.url}/api/v1/ack/${token}`, { method: 'POST' })).status, 404, 'once');
+      assert.equal((await fetch(`${srv.url}/api/v1/ack/${'x'.repeat(32)}`, { method: 'POST' })).status, 404);
+      const wrong = await (await fetch(`${srv.url}/api/v1/ack/${'x'.repeat(32)}`)).json();
+      assert.match(wrong.detail, /链接无效、已使用或已过期/);
     } finally {
       await srv.stop();
       await hook.close();
@@ -83,6 +113,7 @@ describe('links into the console', () => {
       const news = await until('the news reaches the webhook', () => hook.got.find((g) => /新事件/.test(g.body.subject)));
       const text = news.body.body;
       assert.doesNotMatch(text, /yingji |incident ack/);
+      assert.doesNotMatch(text, /\/ack\//, 'no link without public_url');
       assert.match(text, /public_url/);
       assert.match(text, /登录应急响应平台确认/);
     } finally {

@@ -15,6 +15,7 @@ import { passwordPage } from './pages/password.js';
 import { planPage } from './pages/plan.js';
 import { dutyPage } from './pages/duty.js';
 import { usersPage } from './pages/users.js';
+import { ackPage } from './pages/ack.js';
 import { auditPage } from './pages/audit.js';
 import { monitorsPage, monitorPage } from './pages/monitors.js';
 
@@ -32,6 +33,7 @@ const routes = [
   { re: /^\/monitors\/([^/]+)$/, page: monitorPage, roles: ['admin', 'leader', 'responder', 'duty', 'auditor'] },
   { re: /^\/users$/, page: usersPage, roles: ['admin'] },
   { re: /^\/audit$/, page: auditPage, roles: ['admin', 'auditor'] },
+  { re: /^\/ack\/([^/]+)$/, page: ackPage },
 ];
 
 // The page on show listens to live events (one listener: a page that renders itself again
@@ -118,6 +120,13 @@ export async function render() {
   if (here !== render.last) document.getElementById('toast').hidden = true; // a new page
   render.last = here;
   const topbar = document.getElementById('topbar');
+  // A notification's one-time link works without a session: the link is the person's own.
+  const ack = location.pathname.match(/^\/ack\/([^/]+)$/);
+  if (ack && !state.user) {
+    topbar.hidden = true;
+    try { await ackPage(decodeURIComponent(ack[1])); } catch (e) { if (!(e instanceof Stale)) show(errorBox(e)); }
+    return;
+  }
   if (!state.user) {
     try {
       await loggedIn(await get('/api/v1/session'));

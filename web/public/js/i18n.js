@@ -24,6 +24,7 @@ const zh = {
   'Create token': '创建令牌', 'Accounts': '账号', 'New account': '新建账号', 'Created': '创建时间',
   'Assignee': '负责人', 'nobody yet': '未指派', 'mine': '我的', 'Mine': '我的事件', 'From': '起', 'To': '止',
   'Export CSV': '导出 CSV', 'Filter': '筛选', 'Actor': '操作人', 'Action': '操作',
+  'Acknowledged': '已确认接报', 'Open the incident': '打开事件', 'Acknowledged by': '确认人',
   'Upload a screenshot': '上传截图', 'Choose a screenshot': '选择截图', 'Approved': '已批准', 'Rejected': '已驳回', 'escalation': '升级规则', 'Scopes': '权限范围',
   'holiday': '节假日',
   'swapped': '调班',
