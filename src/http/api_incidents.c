@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <sodium.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static void set_etag(struct request *r, const struct store_incident *inc)
@@ -1073,4 +1074,41 @@ void api_ack_post(struct request *r)
     reply_json(r, 200, ack_json(r, &inc, who));
     store_incident_release(&inc);
     server_wake_streams(r->srv);
+}
+
+/* The dashboard's trend: incidents reported per day over the last `days` days (today included) in
+ * the plan's zone, by national level, drills left out; an officer's as the list shows them. One
+ * indexed count per day, whatever the size of the store. */
+void api_stats_daily(struct request *r)
+{
+    int days = (int)request_query_int(r, "days", 30);
+    const char *unit = NULL, *reporter = NULL;
+    if (r->id.kind == ID_SESSION && r->id.role_bit == ROLE_OFFICER) {
+        unit = r->id.unit[0] ? r->id.unit : NULL;
+        reporter = r->id.actor;
+    }
+    time_t now = (time_t)(yj_now_ms() / 1000);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    json_t *items = json_array();
+    struct yj_err err = {0};
+    for (int k = days - 1; k >= 0; k--) {
+        /* mktime normalises the day count (and any change of offset) for us. */
+        struct tm d0 = {.tm_year = tm.tm_year, .tm_mon = tm.tm_mon, .tm_mday = tm.tm_mday - k, .tm_isdst = -1};
+        struct tm d1 = {.tm_year = tm.tm_year, .tm_mon = tm.tm_mon, .tm_mday = tm.tm_mday - k + 1, .tm_isdst = -1};
+        time_t a = mktime(&d0), b = mktime(&d1);
+        int64_t counts[5];
+        if (store_incident_count_levels(r->store, (int64_t)a * 1000, (int64_t)b * 1000, unit, reporter, counts,
+                                        &err) < 0) {
+            json_decref(items);
+            reply_error(r, &err);
+            return;
+        }
+        char day[48];
+        snprintf(day, sizeof(day), "%04d-%02d-%02d", d0.tm_year + 1900, d0.tm_mon + 1, d0.tm_mday);
+        json_array_append_new(items, json_pack("{s:s, s:[I, I, I, I]}", "day", day, "by_national_level",
+                                               (json_int_t)counts[1], (json_int_t)counts[2], (json_int_t)counts[3],
+                                               (json_int_t)counts[4]));
+    }
+    reply_json(r, 200, json_pack("{s:o}", "items", items));
 }

@@ -268,6 +268,7 @@ void api_incidents_assign(struct request *r);
 void api_ack_get(struct request *r);
 void api_ack_post(struct request *r);
 void api_assignees_list(struct request *r);
+void api_stats_daily(struct request *r);
 void api_incidents_get(struct request *r);
 void api_incidents_move(struct request *r);
 void api_incidents_assess(struct request *r);

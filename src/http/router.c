@@ -25,8 +25,9 @@
 #define DECIDERS (ROLE_ADMIN | ROLE_LEADER)
 
 /* The query parameters of each route that takes some. */
-static const char *const statuses[] = {"reported",  "assessing", "responding", "recovering",
-                                       "reviewing", "closed",    "dismissed",  NULL};
+/* "open": every status but closed and dismissed (the dashboard's question). */
+static const char *const statuses[] = {"reported", "assessing", "responding", "recovering", "reviewing",
+                                       "closed",   "dismissed", "open",       NULL};
 static const char *const booleans[] = {"true", "false", NULL};
 static const char *const sorts[] = {"-reported_at", "reported_at", "-updated_at", "severity", NULL};
 static const char *const zero_one[] = {"0", "1", NULL};
@@ -47,6 +48,7 @@ static const struct query_param q_export[] = {
 static const struct query_param q_audit_export[] = {{"from", Q_TEXT, 0, 40, NULL}, {"to", Q_TEXT, 0, 40, NULL},
                                                     {"actor", Q_TEXT, 0, 160, NULL}, {"action", Q_TEXT, 0, 64, NULL},
                                                     {"object", Q_TEXT, 0, 64, NULL}, {NULL, 0, 0, 0, NULL}};
+static const struct query_param q_daily[] = {{"days", Q_INT, 1, 366, NULL}, {NULL, 0, 0, 0, NULL}};
 static const struct query_param q_signals[] = {
     {"limit", Q_INT, 1, 200, NULL}, {"source", Q_TEXT, 0, 64, NULL}, {NULL, 0, 0, 0, NULL}};
 static const struct query_param q_audit[] = {
@@ -73,6 +75,7 @@ const struct route routes[] = {
     {"GET", "/api/v1/incidents.csv", api_export_incidents, ROLE_ANY, SCOPE_READ, 0, "incidents.export", q_export},
     {"POST", "/api/v1/incidents/{id}/assignee", api_incidents_assign, WRITERS, SCOPE_WRITE, 0, "incidents.assign",
      NULL},
+    {"GET", "/api/v1/stats/daily", api_stats_daily, ROLE_ANY, SCOPE_READ, 0, "stats.daily", q_daily},
     {"GET", "/api/v1/assignees", api_assignees_list, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "assignees.list", NULL},
     {"POST", "/api/v1/incidents", api_incidents_create, REPORTERS, SCOPE_WRITE, 0, "incidents.create", NULL},
     {"GET", "/api/v1/incidents/{id}", api_incidents_get, ROLE_ANY, SCOPE_READ, 0, "incidents.get", NULL},

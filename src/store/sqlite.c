@@ -625,7 +625,8 @@ int store_incident_list(struct store *st, const struct store_incident_filter *f,
         [STORE_SORT_SEVERITY] = {"national_level ASC, id ASC", "(national_level, id) > (?11, ?12)"},
     };
     size_t si = (size_t)f->sort < YJ_ARRAY_LEN(sorts) ? (size_t)f->sort : 0;
-    char *sql = xasprintf("%s WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR unit = ?2) AND "
+    char *sql = xasprintf("%s WHERE (?1 IS NULL OR status = ?1 OR (?1 = 'open' AND status NOT IN ('closed', "
+                          "'dismissed'))) AND (?2 IS NULL OR unit = ?2) AND "
                           "(?3 IS NULL OR type = ?3) AND (?4 < 0 OR drill = ?4) AND (?5 IS NULL OR level = ?5) AND "
                           "(?6 IS NULL OR title LIKE ?6 ESCAPE '\\' OR number LIKE ?6 ESCAPE '\\' OR "
                           "source LIKE ?6 ESCAPE '\\' OR scope LIKE ?6 ESCAPE '\\') AND "
@@ -682,6 +683,30 @@ int store_incident_list(struct store *st, const struct store_incident_filter *f,
         out = sql_fail(st, rc, "listing incidents", err);
     sqlite3_finalize(s);
     return out;
+}
+
+int store_incident_count_levels(struct store *st, int64_t from, int64_t to, const char *unit, const char *reporter,
+                                int64_t counts[5], struct yj_err *err)
+{
+    static const char sql[] = "SELECT national_level, count(*) FROM incidents WHERE reported_at >= ?1 AND "
+                              "reported_at < ?2 AND drill = 0 AND (?3 IS NULL OR unit = ?3 OR reporter = ?4) "
+                              "GROUP BY national_level";
+    sqlite3_stmt *s = stmt(st, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sqlite3_bind_int64(s, 1, from);
+    sqlite3_bind_int64(s, 2, to);
+    bind_text(s, 3, unit ? unit : (reporter ? "" : NULL));
+    bind_text(s, 4, reporter);
+    memset(counts, 0, 5 * sizeof(counts[0]));
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t level = sqlite3_column_int64(s, 0);
+        if (level >= 1 && level <= 4)
+            counts[level] = sqlite3_column_int64(s, 1);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, "counting incidents by day", err);
 }
 
 int store_incident_count(struct store *st, const char *status, int drill, int64_t *n, struct yj_err *err)

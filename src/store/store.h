@@ -120,7 +120,7 @@ enum store_sort {
 };
 
 struct store_incident_filter {
-    const char *status; /* NULL = any */
+    const char *status; /* NULL = any; "open": any but closed and dismissed */
     const char *unit;
     const char *type;
     const char *level;
@@ -143,6 +143,10 @@ struct store_incident_filter {
 int64_t store_incident_sort_key(const struct store_incident *inc, enum store_sort sort);
 /* Number of incidents with that status (drill: -1 any, 0 real, 1 drills). */
 int store_incident_count(struct store *st, const char *status, int drill, int64_t *n, struct yj_err *err);
+/* Incidents reported in [from, to) (drills left out), by national level: counts[1..4]; unit (may be
+ * NULL) limits them to one unit's, reporter (may be NULL) adds that reporter's own. */
+int store_incident_count_levels(struct store *st, int64_t from, int64_t to, const char *unit, const char *reporter,
+                                int64_t counts[5], struct yj_err *err);
 
 /* Opens (creating if needed) the store in data_dir. Does not migrate. Free with store_free.
  * YJ_EIO when the directory cannot be created or the database cannot be opened. */

@@ -31,7 +31,7 @@ describe('server basics', () => {
     for (const p of ['/api/v1/session', '/api/v1/session/password', '/api/v1/signals', '/api/v1/incidents', '/api/v1/incidents/{id}',
       '/api/v1/incidents/{id}/move', '/api/v1/incidents/{id}/assessment', '/api/v1/incidents/{id}/timeline',
       '/api/v1/incidents/{id}/notes', '/api/v1/plan', '/api/v1/plan/{part}', '/api/v1/users', '/api/v1/users/{id}',
-      '/api/v1/users/{id}/password-reset', '/api/v1/incidents.csv', '/api/v1/incidents/{id}/assignee', '/api/v1/assignees', '/api/v1/audit.csv', '/api/v1/ack/{token}', '/api/v1/tokens', '/api/v1/tokens/{id}', '/api/v1/audit', '/api/v1/events', '/api/v1/monitors', '/api/v1/monitors/{id}', '/api/v1/integrity', '/api/v1/integrity/{id}/accept', '/api/v1/integrity/{id}/maintenance', '/api/v1/host', '/api/v1/sites', '/api/v1/sites/{id}/accept', '/healthz', '/metrics']) {
+      '/api/v1/users/{id}/password-reset', '/api/v1/incidents.csv', '/api/v1/incidents/{id}/assignee', '/api/v1/assignees', '/api/v1/audit.csv', '/api/v1/ack/{token}', '/api/v1/stats/daily', '/api/v1/tokens', '/api/v1/tokens/{id}', '/api/v1/audit', '/api/v1/events', '/api/v1/monitors', '/api/v1/monitors/{id}', '/api/v1/integrity', '/api/v1/integrity/{id}/accept', '/api/v1/integrity/{id}/maintenance', '/api/v1/host', '/api/v1/sites', '/api/v1/sites/{id}/accept', '/healthz', '/metrics']) {
       assert.ok(doc.includes(`\n  ${p}:\n`), `${p} is documented`);
     }
     const m = await (await fetch(`${srv.url}/metrics`)).text();
@@ -194,6 +194,7 @@ describe('roles, scoping and tokens', () => {
     { m: 'PATCH', p: '/api/v1/users/999', body: {}, ok: ['admin'], allowedStatus: 404 },
     { m: 'POST', p: '/api/v1/users/999/password-reset', ok: ['admin'], allowedStatus: 404 },
     { m: 'GET', p: '/api/v1/incidents.csv', ok: ROLES },
+    { m: 'GET', p: '/api/v1/stats/daily?days=7', ok: ROLES },
     { m: 'POST', p: `/api/v1/incidents/${own.id}/assignee`, body: { assignee: null }, ok: W },
     { m: 'GET', p: '/api/v1/assignees', ok: [...W, 'auditor'] },
     { m: 'GET', p: '/api/v1/audit.csv', ok: ['admin', 'auditor'] },

@@ -283,6 +283,14 @@ describe('assign, mine, dates, export', () => {
       assert.equal((await admin.get(`/api/v1/incidents?from=${tomorrow}`)).json.items.length, 0);
       assert.equal((await admin.get(`/api/v1/incidents?to=${today}`)).json.items.length, 0);
       assert.equal((await admin.get('/api/v1/incidents?from=yesterday')).json.field, 'from');
+      // The dashboard's questions: what is open (every open status at once), and the daily counts.
+      await admin.post(`/api/v1/incidents/${two.id}/move`, { status: 'dismissed', reason: '误报' });
+      assert.deepEqual((await admin.get('/api/v1/incidents?status=open')).json.items.map((i) => i.number), [one.number]);
+      const daily = (await admin.get('/api/v1/stats/daily?days=7')).json.items;
+      assert.equal(daily.length, 7);
+      assert.equal(daily[6].day, today);
+      assert.equal(daily[6].by_national_level.reduce((a, b) => a + b, 0), 2);
+      assert.equal(daily.slice(0, 6).reduce((n, d) => n + d.by_national_level.reduce((a, b) => a + b, 0), 0), 0);
 
       // The list as CSV: what Excel needs, read back by Python's csv module.
       const res = await fetch(`${srv.url}/api/v1/incidents.csv?assignee=duty1`, { headers: { Cookie: admin.cookie } });

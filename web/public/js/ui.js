@@ -67,16 +67,26 @@ export function refresh(page, ...args) {
 let zone = 'Asia/Shanghai';
 export function setZone(z) { if (z) zone = z; }
 
+// One formatter per zone and precision: making an Intl.DateTimeFormat costs far more than using
+// one (the dashboard formats tens of thousands of times; made each time, that took two seconds).
+const formatters = new Map();
+function formatter(seconds) {
+  const key = `${zone}|${seconds}`;
+  if (!formatters.has(key)) {
+    formatters.set(key, new Intl.DateTimeFormat('zh-CN', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit',
+      hour: '2-digit', minute: '2-digit', second: seconds ? '2-digit' : undefined, hour12: false }));
+  }
+  return formatters.get(key);
+}
+
 export function fmtTime(iso, { seconds = false } = {}) {
   if (!iso) return '—';
   const d = new Date(iso);
-  const p = new Intl.DateTimeFormat('zh-CN', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit',
-    hour: '2-digit', minute: '2-digit', second: seconds ? '2-digit' : undefined, hour12: false }).formatToParts(d);
+  const p = formatter(seconds).formatToParts(d);
   const g = (k) => (p.find((x) => x.type === k) || {}).value;
   return `${g('year')}-${g('month')}-${g('day')} ${g('hour')}:${g('minute')}${seconds ? ':' + g('second') : ''}`;
 }
 
-export function dayKey(iso) { return fmtTime(iso).slice(0, 10); }
 
 // "剩余 12 分" / "已超时 3 时 5 分" for a due time, against now.
 // outcome: how a settled deadline ended (met, waived, missed: an ended incident's open ones).

@@ -1,11 +1,10 @@
 // 态势: what is open, how severe, what is due or overdue, the last 30 days; live.
 import { get } from '../api.js';
 import { t, tStatus, tDeadline, lang } from '../i18n.js';
-import { h, view, refresh, fmtTime, dayKey, countdown, levelBadge, loadEcharts } from '../ui.js';
+import { h, view, refresh, fmtTime, countdown, levelBadge, loadEcharts } from '../ui.js';
 import { onLive, state } from '../app.js';
 import { alertsOn, setAlerts, notificationsPossible } from '../alerts.js';
 
-const OPEN = ['reported', 'assessing', 'responding', 'recovering', 'reviewing'];
 const COLORS = { red: '#c62828', orange: '#ef6c00', yellow: '#f9a825', blue: '#1565c0' };
 
 function counted(items, key, name) {
@@ -30,11 +29,14 @@ function bars(title, rows, colorOf) {
 
 export async function dashboardPage() {
   const mount = view();
-  const [open, recent] = await Promise.all([
-    get('/api/v1/incidents?limit=500&sort=severity&' + OPEN.map((s) => 'status=' + s).join('&')).catch(() => null),
-    get('/api/v1/incidents?limit=500&sort=-reported_at'),
+  // What is open (the most severe first), the latest, and the daily counts: three small answers,
+  // whatever the size of the store.
+  const [open, recent, daily] = await Promise.all([
+    get('/api/v1/incidents?limit=500&sort=severity&status=open'),
+    get('/api/v1/incidents?limit=8&sort=-reported_at'),
+    get('/api/v1/stats/daily?days=30'),
   ]);
-  const openItems = open ? open.items : recent.items.filter((i) => OPEN.includes(i.status));
+  const openItems = open.items;
   const due = [];
   for (const i of openItems)
     for (const d of i.deadlines || [])
@@ -90,7 +92,7 @@ export async function dashboardPage() {
       h('span', { class: 'live-dot', title: t('Live') }, t('Live')), h('span', { class: 'head-tools' }, alertsNote, alertsButton)),
     warnings,
     h('div', { class: 'cards' },
-      h('div', { class: 'card' }, h('div', { class: 'card-n', id: 'n-open' }, openItems.length), h('div', {}, t('Open incidents'))),
+      h('div', { class: 'card' }, h('div', { class: 'card-n', id: 'n-open' }, open.next ? `${openItems.length}+` : openItems.length), h('div', {}, t('Open incidents'))),
       h('div', { class: `card ${overdue.length ? 'card-alarm' : ''}` }, h('div', { class: 'card-n', id: 'n-overdue' }, overdue.length), h('div', {}, t('Overdue'))),
       h('div', { class: 'card' }, h('div', { class: 'card-n' }, soon.length), h('div', {}, t('Due soon'), ' (1h)'))),
     h('div', { class: 'grid3' },
@@ -119,13 +121,12 @@ export async function dashboardPage() {
   let pending;
   onLive(() => { clearTimeout(pending); pending = setTimeout(() => { if (document.body.contains(trend)) refresh(dashboardPage); }, 300); });
 
-  // 30 days, per day, by national warning colour.
-  const days = [];
-  for (let k = 29; k >= 0; k--) days.push(dayKey(new Date(Date.now() - k * 86400e3).toISOString()));
-  const series = ['red', 'orange', 'yellow', 'blue'].map((c) => ({
-    name: { red: 'I', orange: 'II', yellow: 'III', blue: 'IV' }[c], type: 'bar', stack: 'n',
+  // 30 days, per day, by national warning colour (national level I red ... IV blue), counted by the server.
+  const days = daily.items.map((x) => x.day);
+  const series = ['red', 'orange', 'yellow', 'blue'].map((c, level) => ({
+    name: ['I', 'II', 'III', 'IV'][level], type: 'bar', stack: 'n',
     itemStyle: { color: COLORS[c] },
-    data: days.map((d) => recent.items.filter((i) => i.warning_color === c && dayKey(i.reported_at) === d).length),
+    data: daily.items.map((x) => x.by_national_level[level]),
   }));
   try {
     const echarts = await loadEcharts();
