@@ -67,6 +67,23 @@ out:
     json_decref(b);
 }
 
+/* The account of the path's {id}: false after answering 404. */
+static bool load_user(struct request *r, struct store_user *u)
+{
+    char *end;
+    long long id = strtoll(r->params[0], &end, 10);
+    struct yj_err err = {0};
+    if (*end || id <= 0) {
+        reply_problem(r, 404, "not_found", NULL, "no user %s", r->params[0]);
+        return false;
+    }
+    if (store_user_get(r->store, id, NULL, u, &err) < 0) {
+        reply_error(r, &err);
+        return false;
+    }
+    return true;
+}
+
 void api_users_update(struct request *r)
 {
     static const struct json_field fields[] = {{"role", JSON_STRING, false},
@@ -75,19 +92,11 @@ void api_users_update(struct request *r)
                                                {"disabled", JSON_TRUE, false},
                                                {"password", JSON_STRING, false},
                                                {"must_change_password", JSON_TRUE, false}};
-    char *end;
-    long long id = strtoll(r->params[0], &end, 10);
     struct store_user u = {0};
     struct yj_err err = {0};
     json_t *b = NULL;
-    if (*end || id <= 0) {
-        reply_problem(r, 404, "not_found", NULL, "no user %s", r->params[0]);
+    if (!load_user(r, &u))
         return;
-    }
-    if (store_user_get(r->store, id, NULL, &u, &err) < 0) {
-        reply_error(r, &err);
-        return;
-    }
     b = request_json(r);
     if (!b || !request_check(r, b, fields, YJ_ARRAY_LEN(fields)))
         goto out;
@@ -144,18 +153,10 @@ out:
  * at the first login; the account's sessions end. */
 void api_users_password_reset(struct request *r)
 {
-    char *end;
-    long long id = strtoll(r->params[0], &end, 10);
     struct store_user u = {0};
     struct yj_err err = {0};
-    if (*end || id <= 0) {
-        reply_problem(r, 404, "not_found", NULL, "no user %s", r->params[0]);
+    if (!load_user(r, &u))
         return;
-    }
-    if (store_user_get(r->store, id, NULL, &u, &err) < 0) {
-        reply_error(r, &err);
-        return;
-    }
     char password[ACCOUNT_ONE_TIME_SIZE] = "";
     if (account_one_time_password(password, &err) < 0 || account_set_password(&r->ctx, u.name, password, true, &err) < 0)
         reply_error(r, &err);

@@ -600,24 +600,24 @@ void api_incidents_ack(struct request *r)
     store_incident_release(&inc);
 }
 
-void api_incidents_activate(struct request *r)
+/* A change to an incident from a JSON body: load and check, change (ref is the incident's id),
+ * then answer with the incident as it is now. */
+typedef int (*incident_change_fn)(struct request *r, const char *ref, json_t *body, struct store_incident *now,
+                                  struct yj_err *err);
+
+static void change_incident(struct request *r, const struct json_field *fields, size_t n_fields,
+                            incident_change_fn change)
 {
-    static const struct json_field fields[] = {
-        {"by", JSON_STRING, false}, {"reason", JSON_STRING, true}, {"on_behalf", JSON_STRING, false}};
     struct store_incident inc;
     if (!load(r, &inc))
         return;
     json_t *b = request_json(r);
-    if (b && request_check(r, b, fields, YJ_ARRAY_LEN(fields))) {
+    if (b && request_check(r, b, fields, n_fields)) {
         struct yj_err err = {0};
         char ref[32];
         snprintf(ref, sizeof(ref), "%lld", (long long)inc.id);
         struct store_incident now;
-        /* Without "by" it is the logged-in person's own decision. */
-        const char *by = json_string_value(json_object_get(b, "by"));
-        r->decider.on_behalf = string_at(b, "on_behalf");
-        if (incident_activate(&r->ctx, ref, by ? by : r->id.person,
-                              json_string_value(json_object_get(b, "reason")), &now, &err) < 0) {
+        if (change(r, ref, b, &now, &err) < 0) {
             reply_error(r, &err);
         } else {
             reply_incident(r, 200, &now);
@@ -629,30 +629,31 @@ void api_incidents_activate(struct request *r)
     store_incident_release(&inc);
 }
 
+static int activate(struct request *r, const char *ref, json_t *b, struct store_incident *now, struct yj_err *err)
+{
+    /* Without "by" it is the logged-in person's own decision. */
+    const char *by = json_string_value(json_object_get(b, "by"));
+    r->decider.on_behalf = string_at(b, "on_behalf");
+    return incident_activate(&r->ctx, ref, by ? by : r->id.person, string_at(b, "reason"), now, err);
+}
+
+void api_incidents_activate(struct request *r)
+{
+    static const struct json_field fields[] = {
+        {"by", JSON_STRING, false}, {"reason", JSON_STRING, true}, {"on_behalf", JSON_STRING, false}};
+    change_incident(r, fields, YJ_ARRAY_LEN(fields), activate);
+}
+
+static int waive(struct request *r, const char *ref, json_t *b, struct store_incident *now, struct yj_err *err)
+{
+    int rc = incident_waive(&r->ctx, ref, r->params[1], string_at(b, "reason"), err);
+    return rc < 0 ? rc : store_incident_get(r->store, strtoll(ref, NULL, 10), NULL, now, err);
+}
+
 void api_incidents_waive(struct request *r)
 {
     static const struct json_field fields[] = {{"reason", JSON_STRING, true}};
-    struct store_incident inc;
-    if (!load(r, &inc))
-        return;
-    json_t *b = request_json(r);
-    if (b && request_check(r, b, fields, YJ_ARRAY_LEN(fields))) {
-        struct yj_err err = {0};
-        char ref[32];
-        snprintf(ref, sizeof(ref), "%lld", (long long)inc.id);
-        struct store_incident now;
-        if (incident_waive(&r->ctx, ref, r->params[1], json_string_value(json_object_get(b, "reason")),
-                           &err) < 0 ||
-            store_incident_get(r->store, inc.id, NULL, &now, &err) < 0) {
-            reply_error(r, &err);
-        } else {
-            reply_incident(r, 200, &now);
-            store_incident_release(&now);
-            server_wake_streams(r->srv);
-        }
-    }
-    json_decref(b);
-    store_incident_release(&inc);
+    change_incident(r, fields, YJ_ARRAY_LEN(fields), waive);
 }
 
 static int add_notification(const struct store_notification *n, void *ud)
@@ -800,28 +801,15 @@ void api_incidents_task_update(struct request *r)
         change_task(r, state, YJ_ARRAY_LEN(state), update_task);
 }
 
+static int assign(struct request *r, const char *ref, json_t *b, struct store_incident *now, struct yj_err *err)
+{
+    return incident_assign(&r->ctx, ref, 0, string_at(b, "assignee"), now, err);
+}
+
 void api_incidents_assign(struct request *r)
 {
     static const struct json_field fields[] = {{"assignee", JSON_STRING, false}};
-    struct store_incident inc;
-    if (!load(r, &inc))
-        return;
-    json_t *b = request_json(r);
-    if (b && request_check(r, b, fields, YJ_ARRAY_LEN(fields))) {
-        struct yj_err err = {0};
-        char ref[32];
-        snprintf(ref, sizeof(ref), "%lld", (long long)inc.id);
-        struct store_incident now;
-        if (incident_assign(&r->ctx, ref, 0, string_at(b, "assignee"), &now, &err) < 0) {
-            reply_error(r, &err);
-        } else {
-            reply_incident(r, 200, &now);
-            store_incident_release(&now);
-            server_wake_streams(r->srv);
-        }
-    }
-    json_decref(b);
-    store_incident_release(&inc);
+    change_incident(r, fields, YJ_ARRAY_LEN(fields), assign);
 }
 
 static int add_assignee(const struct store_user *u, void *ud)
