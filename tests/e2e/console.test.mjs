@@ -272,6 +272,16 @@ describe('web console', { skip }, () => {
       await page.waitForSelector(sel);
       await shot(page, name);
       if (path === '/audit') assert.match(await page.textContent('#audit-verify'), /审计链完整/);
+      if (path === '/duty') {
+        // The coming two weeks, a row a day, each with who is on duty (a name of the plan).
+        await page.waitForSelector('#duty-calendar tbody tr');
+        assert.equal(await page.locator('#duty-calendar tbody tr').count(), 14);
+        assert.match(await page.textContent('#duty-calendar tbody tr >> nth=0'), /\d\d-\d\d 周[日一二三四五六]/);
+        const onDuty = await page.locator('#duty-calendar tbody tr td:nth-child(2)').allTextContents();
+        assert.ok(onDuty.every((x) => x && x !== '—'), onDuty.join(' '));
+        assert.ok(new Set(onDuty).size > 1, 'the daily rotation moves on');
+        assert.doesNotMatch(onDuty.join(' '), /it_staff|publicity_staff/);
+      }
     }
     // Admin: a token for a log shipper, shown once; an account disabled.
     const adm = await open('admin', srv.adminPassword);

@@ -25,6 +25,7 @@ const zh = {
   'Assignee': '负责人', 'nobody yet': '未指派', 'mine': '我的', 'Mine': '我的事件', 'From': '起', 'To': '止',
   'Export CSV': '导出 CSV', 'Filter': '筛选', 'Actor': '操作人', 'Action': '操作',
   'Acknowledged': '已确认接报', 'Open the incident': '打开事件', 'Acknowledged by': '确认人',
+  'The next two weeks': '未来两周值班', 'Date': '日期', 'On duty': '值班人员', 'Phone': '联系电话',
   'Upload a screenshot': '上传截图', 'Choose a screenshot': '选择截图', 'Approved': '已批准', 'Rejected': '已驳回', 'escalation': '升级规则', 'Scopes': '权限范围',
   'holiday': '节假日',
   'swapped': '调班',
