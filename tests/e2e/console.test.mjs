@@ -283,6 +283,19 @@ describe('web console', { skip }, () => {
         assert.doesNotMatch(onDuty.join(' '), /it_staff|publicity_staff/);
       }
     }
+    // Every page at phone size: nothing runs off the side (and a picture of each).
+    const small = await open('admin', srv.adminPassword, { width: 390, height: 844 });
+    for (const [path, sel, name] of [['/', '#n-open', 'dashboard'], ['/incidents', '#incident-table', 'incidents'],
+      ['/plan', '.table', 'plan'], ['/duty', '#duty-calendar', 'duty'], ['/users', '#users', 'users'], ['/audit', '#audit', 'audit'],
+      ['/report', '.report-form', 'report'], ['/password', 'input[autocomplete=new-password]', 'password']]) {
+      await small.goto(srv.url + path);
+      await small.waitForSelector(sel);
+      await small.waitForTimeout(200);
+      const wide = await small.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(wide <= 391, `${path} is ${wide} px wide at 390`);
+      if (name !== 'incidents' && name !== 'report') await shot(small, `${name}-phone`);
+    }
+    await small.context().close();
     // Admin: a token for a log shipper, shown once; an account disabled.
     const adm = await open('admin', srv.adminPassword);
     await adm.goto(srv.url + '/users');
