@@ -534,7 +534,7 @@ static void missing_zh(const char *missing, char *out, size_t size)
     }
 }
 
-static const char *status_zh(const char *status)
+const char *incident_status_zh(const char *status)
 {
     static const char *const names[][2] = {{"reported", "已上报"},    {"assessing", "研判中"},
                                            {"responding", "处置中"},  {"recovering", "恢复中"},
@@ -725,8 +725,8 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
         }
         rc = yj_err_set(err, YJ_ESTATE, "cannot move %s from %s to %s (%s%s)", inc.number, inc.status, status,
                         off ? "allowed next: " : "", off ? list : "it is final");
-        yj_err_zh(err, "%s 当前为「%s」，不能转为「%s」", inc.number, status_zh(inc.status),
-                  status_zh(status));
+        yj_err_zh(err, "%s 当前为「%s」，不能转为「%s」", inc.number, incident_status_zh(inc.status),
+                  incident_status_zh(status));
         goto out;
     }
     from = from_copy;
@@ -1037,7 +1037,7 @@ int incident_activate(struct yj_ctx *ctx, const char *ref, const char *by, const
     if (strcmp(status, INCIDENT_REPORTED) != 0 && strcmp(status, INCIDENT_ASSESSING) != 0 &&
         strcmp(status, INCIDENT_RESPONDING) != 0) {
         rc = yj_err_set(err, YJ_ESTATE, "%s is %s: the plan can no longer be activated", inc.number, status);
-        yj_err_zh(err, "%s 当前为「%s」，已不能启动预案", inc.number, status_zh(status));
+        yj_err_zh(err, "%s 当前为「%s」，已不能启动预案", inc.number, incident_status_zh(status));
     } else if (inc.activated_at) {
         char when[32];
         yj_time_local(inc.activated_at, when, sizeof(when));
@@ -1331,7 +1331,7 @@ int incident_assess(struct yj_ctx *ctx, const char *ref, const struct incident_f
                strcmp(inc.status, INCIDENT_DISMISSED) == 0) {
         rc = yj_err_set(err, YJ_ESTATE, "%s is %s: the assessment can no longer change", inc.number,
                         inc.status);
-        yj_err_zh(err, "%s 已%s，风险评估不能再修改", inc.number, status_zh(inc.status));
+        yj_err_zh(err, "%s 已%s，风险评估不能再修改", inc.number, incident_status_zh(inc.status));
     } else {
         rc = apply_fields(ctx->plan, &inc, fields, n_fields, keys, changes, &new_level, err);
     }

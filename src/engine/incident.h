@@ -142,6 +142,8 @@ int incident_task_overdue(struct yj_ctx *ctx, const struct store_task *task, str
                           struct yj_err *err);
 
 /* Appends a note to the timeline (the incident's version moves on). */
+/* A status in Chinese (研判中 ...), the words the console and the exports use; unknown: itself. */
+const char *incident_status_zh(const char *status);
 int incident_note(struct yj_ctx *ctx, const char *ref, const char *text, struct yj_err *err);
 /* Gives the incident (task_id 0) or one of its tasks to an account, by name (NULL or "": to nobody);
  * the account must exist and be enabled. Timeline (assigned, task_assigned), audit, live event.

@@ -5,6 +5,7 @@
  * CSV injection advice): a title is an informant's text. */
 #include "../base/common.h"
 #include "../base/timeutil.h"
+#include "../engine/incident.h"
 #include "../plan/plan.h"
 #include "../store/store.h"
 #include "http.h"
@@ -47,17 +48,6 @@ struct incident_rows {
     size_t n;
 };
 
-static const char *status_name(const char *s)
-{
-    static const char *const names[][2] = {{"reported", "已上报"},   {"assessing", "研判中"},  {"responding", "处置中"},
-                                           {"recovering", "恢复中"}, {"reviewing", "总结评估"}, {"closed", "已关闭"},
-                                           {"dismissed", "已排除"}};
-    for (size_t i = 0; s && i < YJ_ARRAY_LEN(names); i++)
-        if (strcmp(names[i][0], s) == 0)
-            return names[i][1];
-    return s;
-}
-
 static int incident_row(const struct store_incident *inc, void *ud)
 {
     struct incident_rows *x = ud;
@@ -70,7 +60,7 @@ static int incident_row(const struct store_incident *inc, void *ud)
     cell(f, t ? t->name : inc->type, false);
     cell(f, l ? l->name : inc->level, false);
     cell(f, plan_national_name((int)inc->national_level), false);
-    cell(f, status_name(inc->status), false);
+    cell(f, incident_status_zh(inc->status), false);
     cell(f, u ? u->name : inc->unit, false);
     cell(f, inc->assignee, false);
     cell(f, inc->reporter, false);
