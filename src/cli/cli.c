@@ -3,6 +3,7 @@
  * code and a message, and the message is printed here or in the group, once. */
 #include "../base/common.h"
 #include "../engine/audit.h"
+#include "../engine/directory.h"
 #include "../engine/plan_identity.h"
 #include "../plan/plan.h"
 #include "../store/store.h"
@@ -136,6 +137,18 @@ int cli_open(struct cli *c, bool with_store)
     if (store_migrate(c->store, &applied, &err) < 0)
         return cli_fail(err.code, err.msg);
     c->ctx.store = c->store;
+    /* The console's edits of the directory (phone numbers, rotations, swaps) count here too. */
+    struct plan *edited = NULL;
+    char *edits_error = NULL;
+    if (directory_plan(c->plan_path, c->store, &edited, &edits_error, NULL, &err) < 0)
+        return cli_fail(err.code, err.msg);
+    if (edits_error)
+        fprintf(stderr, "yingji: the console's edits of the directory no longer fit the plan and are not applied: %s\n",
+                edits_error);
+    free(edits_error);
+    plan_free(c->plan);
+    c->plan = edited;
+    c->ctx.plan = edited;
     char *key = audit_key_path(c->data_dir, c->cfg.audit.key);
     int rc = 0;
     if (c->audit_key_optional) {

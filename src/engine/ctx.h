@@ -29,6 +29,13 @@ struct yj_ctx {
     const struct yj_decider *decider; /* NULL: decisions are not checked against the actor */
 };
 
+/* A decision recorded in by's name (a plan person): the acting person's own, or an
+ * administrator's 代录 with its reason (then *proxy, a new json_t *, says who recorded it and why);
+ * YJ_EDENIED otherwise, with the field "by". No decider (the command line): allowed. */
+struct json_t;
+struct yj_err;
+int yj_decider_check(const struct yj_ctx *ctx, const char *by, struct json_t **proxy, struct yj_err *err);
+
 /* Current time in UTC ms from the context's clock. */
 int64_t yj_ctx_now(const struct yj_ctx *ctx);
 

@@ -78,6 +78,7 @@ size_t duty_now(const struct plan *plan, int64_t at, struct duty_shift *out, siz
                 s.from = of;
                 s.to = ot;
                 s.overridden = true;
+                s.reason = o->reason;
             }
         }
         if (n < cap)
@@ -103,6 +104,8 @@ void *duty_json(const struct plan *plan, int64_t at)
                               "rotation_name", rot_name, "person", s->person, "name", who ? who->name : NULL,
                               "unit", who ? who->unit : NULL, "from", yj_json_time(s->from), "to",
                               yj_json_time(s->to), "holiday", (int)s->holiday, "overridden", (int)s->overridden);
+        if (s->reason)
+            json_object_set_new(o, "reason", json_string(s->reason));
         if (who && who->contacts.phone)
             json_object_set_new(o, "phone", json_string(who->contacts.phone));
         if (who && who->contacts.mobile)

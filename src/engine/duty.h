@@ -13,6 +13,7 @@ struct duty_shift {
     const char *rotation; /* rotation id (points into the plan) */
     const char *person;   /* person id (points into the plan) */
     int64_t from, to;     /* the shift, UTC ms */
+    const char *reason;   /* the override's reason (换班 #N for a swap), or NULL */
     bool holiday;         /* the shift falls on a holiday */
     bool overridden;      /* an override put this person here */
 };
@@ -23,7 +24,7 @@ struct duty_shift {
 size_t duty_now(const struct plan *plan, int64_t at, struct duty_shift *out, size_t cap);
 
 /* {"at": T, "shifts": [{"rotation", "rotation_name", "person", "name", "unit", "phone",
- * "mobile", "from", "to", "holiday", "overridden"}]}: the one JSON shape of "who is on duty",
+ * "mobile", "from", "to", "holiday", "overridden", "reason"}]}: the one JSON shape of "who is on duty",
  * for the CLI and the API. Returns a new reference (a json_t *). */
 void *duty_json(const struct plan *plan, int64_t at);
 

@@ -546,44 +546,6 @@ const char *incident_status_zh(const char *status)
     return status ? status : "";
 }
 
-static const char *person_zh(const struct plan *plan, const char *id)
-{
-    const struct plan_person *p = id ? plan_person(plan, id) : NULL;
-    return p ? p->name : id ? id : "";
-}
-
-/* A decision recorded in by's name: the acting person's own, or an administrator's 代录 with its
- * reason (then *proxy says who recorded it and why); refused otherwise. No decider: the command
- * line, whose user is the machine's operator. */
-static int decider_check(const struct yj_ctx *ctx, const char *by, json_t **proxy, struct yj_err *err)
-{
-    const struct yj_decider *d = ctx->decider;
-    *proxy = NULL;
-    if (!d)
-        return 0;
-    bool own = d->person && *d->person && by && strcmp(d->person, by) == 0;
-    if (own)
-        return 0;
-    if (d->may_record_for_others && d->on_behalf && *d->on_behalf) {
-        *proxy = json_pack("{s:s, s:s}", "by", ctx->actor ? ctx->actor : "", "reason", d->on_behalf);
-        return 0;
-    }
-    const char *who = person_zh(ctx->plan, by);
-    if (d->person && *d->person) {
-        yj_err_set(err, YJ_EDENIED, "this account is %s: it records its own decisions, not %s's", d->person,
-                   by ? by : "");
-        yj_err_zh(err, "本账号是%s，只能记录本人的决定，不能以%s的名义记录%s", person_zh(ctx->plan, d->person), who,
-                  d->may_record_for_others ? "（管理员代录须写明代录理由）" : "");
-    } else {
-        yj_err_set(err, YJ_EDENIED, "this account is no person of the plan: it cannot record %s's decision%s",
-                   by ? by : "", d->may_record_for_others ? " (an administrator records one with a reason)" : "");
-        yj_err_zh(err, "本账号未关联预案中的人员，不能以%s的名义记录决定%s", who,
-                  d->may_record_for_others ? "（管理员代录须写明代录理由）" : "");
-    }
-    yj_err_field(err, "by");
-    return YJ_EDENIED;
-}
-
 /* What must be settled before an incident may close: every task done or skipped (with its
  * reason), every owed report (向上级报告, 补报) submitted or waived by the leading group. */
 static int closing_owes(struct yj_ctx *ctx, const struct store_incident *inc, struct yj_err *err)
@@ -799,7 +761,7 @@ int incident_move(struct yj_ctx *ctx, const char *ref, const char *status, const
             inc.activated_at = now; /* the decision given with the move */
             activating = true;
             json_t *proxy = NULL;
-            if ((rc = decider_check(ctx, inc.activated_by, &proxy, err)) < 0)
+            if ((rc = yj_decider_check(ctx, inc.activated_by, &proxy, err)) < 0)
                 goto out;
             if (proxy)
                 json_object_set_new(changes, "on_behalf", proxy);
@@ -1044,7 +1006,7 @@ int incident_activate(struct yj_ctx *ctx, const char *ref, const char *by, const
         rc = yj_err_set(err, YJ_ESTATE, "the plan was already activated for %s by %s at %s", inc.number,
                         inc.activated_by ? inc.activated_by : "?", when);
         yj_err_zh(err, "%s 已于 %s 由%s决定启动预案", inc.number, when,
-                  person_zh(ctx->plan, inc.activated_by));
+                  plan_person_name(ctx->plan, inc.activated_by));
     } else {
         free(inc.activated_by);
         free(inc.activation_reason);
@@ -1053,7 +1015,7 @@ int incident_activate(struct yj_ctx *ctx, const char *ref, const char *by, const
         inc.activated_at = now;
         const struct plan_person *p = plan_person(ctx->plan, by);
         json_t *proxy = NULL;
-        if ((rc = decider_check(ctx, by, &proxy, err)) < 0) {
+        if ((rc = yj_decider_check(ctx, by, &proxy, err)) < 0) {
             store_incident_release(&inc);
             return rc;
         }

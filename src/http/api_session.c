@@ -12,6 +12,7 @@
 #include "../plan/plan.h"
 #include "../store/store.h"
 #include "../engine/account.h"
+#include "../outputs/channels.h"
 #include "http.h"
 
 #define FREE_TRIES_ACCOUNT 5
@@ -110,7 +111,11 @@ static void throttle_failed(struct request *r, struct throttle *t, int64_t now)
 static json_t *desk_json(struct request *r)
 {
     const struct yj_config *cfg = server_config(r->srv);
-    return json_pack("{s:I, s:b}", "channels", (json_int_t)cfg->n_channels, "public_url",
+    size_t n = cfg->n_channels;
+    struct yj_err err = {0};
+    if (r->store && channels_count(cfg, r->store, &n, &err) < 0)
+        server_count_store_error(r->srv);
+    return json_pack("{s:I, s:b}", "channels", (json_int_t)n, "public_url",
                      cfg->public_url != NULL);
 }
 

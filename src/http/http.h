@@ -162,6 +162,13 @@ void server_wake_streams(struct server *srv);
 void server_poke_clock(struct server *srv);
 /* Wakes the outbox: notifications were queued. */
 void server_poke_outbox(struct server *srv);
+/* Puts a plan in force: refused, and p freed, when the config or the rules do not fit it. */
+int server_plan_install(struct server *srv, struct plan *p, struct yj_err *err);
+/* Loads the plan anew (the file with the console's edits) and puts it in force, as SIGHUP does;
+ * the console calls it after an edit of the directory. */
+int server_plan_reload(struct server *srv, struct yj_err *err);
+/* The console changed a channel: the outbox reloads them before its next round. */
+void server_channels_changed(struct server *srv);
 bool server_stopping(const struct server *srv);
 /* Request header value or NULL. */
 const char *request_header(struct request *r, const char *name);
@@ -285,6 +292,17 @@ void api_incidents_task_approval(struct request *r);
 void api_plan_get(struct request *r);
 void api_plan_part(struct request *r);
 void api_duty_now(struct request *r);
+/* api_directory.c */
+void api_people_put(struct request *r);
+void api_people_remove(struct request *r);
+void api_rotations_put(struct request *r);
+void api_rotations_remove(struct request *r);
+void api_swaps_list(struct request *r);
+void api_swaps_create(struct request *r);
+void api_swaps_answer(struct request *r);
+void api_channels_list(struct request *r);
+void api_channels_put(struct request *r);
+void api_channels_remove(struct request *r);
 void api_incidents_activate(struct request *r);
 void api_incidents_attach(struct request *r);
 void api_incidents_attachments(struct request *r);

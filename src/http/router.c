@@ -56,6 +56,8 @@ static const struct query_param q_audit[] = {
 static const struct query_param q_blocks[] = {{"all", Q_ENUM, 0, 0, zero_one}, {NULL, 0, 0, 0, NULL}};
 static const struct query_param q_events[] = {{"last_event_id", Q_INT, 0, INT64_MAX, NULL},
                                               {NULL, 0, 0, 0, NULL}};
+static const char *const swap_statuses[] = {"proposed", "accepted", "declined", "withdrawn", NULL};
+static const struct query_param q_swaps[] = {{"status", Q_ENUM, 0, 0, swap_statuses}, {NULL, 0, 0, 0, NULL}};
 static const struct query_param q_duty[] = {{"at", Q_TIME, 0, 0, NULL}, {NULL, 0, 0, 0, NULL}};
 static const struct query_param q_attach[] = {{"name", Q_TEXT, 0, 200, NULL}, {NULL, 0, 0, 0, NULL}};
 
@@ -114,6 +116,21 @@ const struct route routes[] = {
     {"GET", "/api/v1/plan", api_plan_get, ROLE_ANY, SCOPE_READ, 0, "plan.get", NULL},
     {"GET", "/api/v1/plan/{part}", api_plan_part, ROLE_ANY, SCOPE_READ, 0, "plan.part", NULL},
     {"GET", "/api/v1/duty", api_duty_now, ROLE_ANY, SCOPE_READ, 0, "duty.now", q_duty},
+    /* 换班: asked by the one whose shift it is, answered by the one who takes it (the engine
+     * checks the persons; an administrator records either with a reason). */
+    {"GET", "/api/v1/swaps", api_swaps_list, ROLE_ANY, SCOPE_READ, 0, "swaps.list", q_swaps},
+    {"POST", "/api/v1/swaps", api_swaps_create, ROLE_ANY, SCOPE_WRITE, 0, "swaps.create", NULL},
+    {"POST", "/api/v1/swaps/{id}/{answer}", api_swaps_answer, ROLE_ANY, SCOPE_WRITE, 0, "swaps.answer", NULL},
+    /* The directory and the channels, edited in the console by an administrator. */
+    {"PUT", "/api/v1/people/{id}", api_people_put, ROLE_ADMIN, SCOPE_ADMIN, 0, "people.put", NULL},
+    {"DELETE", "/api/v1/people/{id}", api_people_remove, ROLE_ADMIN, SCOPE_ADMIN, 0, "people.remove", NULL},
+    {"PUT", "/api/v1/rotations/{id}", api_rotations_put, ROLE_ADMIN, SCOPE_ADMIN, 0, "rotations.put", NULL},
+    {"DELETE", "/api/v1/rotations/{id}", api_rotations_remove, ROLE_ADMIN, SCOPE_ADMIN, 0, "rotations.remove",
+     NULL},
+    {"GET", "/api/v1/channels", api_channels_list, ROLE_ADMIN, SCOPE_ADMIN, 0, "channels.list", NULL},
+    {"PUT", "/api/v1/channels/{id}", api_channels_put, ROLE_ADMIN, SCOPE_ADMIN, 0, "channels.put", NULL},
+    {"DELETE", "/api/v1/channels/{id}", api_channels_remove, ROLE_ADMIN, SCOPE_ADMIN, 0, "channels.remove",
+     NULL},
     {"GET", "/api/v1/host", api_host_get, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "host.get", NULL},
     {"GET", "/api/v1/monitors", api_monitors_list, WRITERS | ROLE_AUDITOR, SCOPE_READ, 0, "monitors.list",
      NULL},

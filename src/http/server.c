@@ -8,6 +8,8 @@
 #include "../base/timeutil.h"
 #include "../plan/plan.h"
 #include "../engine/clock.h"
+#include "../engine/directory.h"
+#include "../outputs/channels.h"
 #include "../outputs/act.h"
 #include "../outputs/outbox.h"
 #include "../engine/detect.h"
@@ -29,7 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_ROUTES 64
+#define MAX_ROUTES 96
 static const unsigned metric_codes[] = {200, 201, 202, 204, 304, 400, 401, 403, 404,
                                         405, 409, 412, 413, 415, 429, 500, 503, 0 /* other */};
 #define N_CODES (sizeof(metric_codes) / sizeof(metric_codes[0]))
@@ -40,6 +42,7 @@ struct server {
     const struct server_options *opt;
     struct yj_config *cfg;
     pthread_mutex_t plan_lock;
+    pthread_mutex_t reload_lock; /* one plan reload at a time */
     struct plan_ref *plan;
     struct MHD_Daemon *daemon;
     atomic_long inflight;
@@ -59,6 +62,7 @@ struct server {
     atomic_ulong plan_reloads;
     atomic_ulong plan_reload_failures;
     atomic_ulong plan_generation;
+    atomic_ulong channels_generation; /* bumped when the console changes a channel */
     struct response_cache *cache;
     struct edge *edge; /* admission, request-time bounds, strict heads (edge.c) */
     struct detector *detector;
@@ -159,32 +163,18 @@ static struct plan_ref *plan_ref_new(struct server *srv, struct plan *p)
     return ref;
 }
 
-/* SIGHUP: the new plan must validate completely, or the old one stays. */
-static void reload_plan(struct server *srv)
+/* Puts a loaded plan in force when the config and the rules fit it; otherwise frees it, says why
+ * and the old plan stays. */
+int server_plan_install(struct server *srv, struct plan *p, struct yj_err *err)
 {
-    struct plan *p = NULL;
-    struct plan_diags diags = {0};
-    struct yj_err err = {0};
-    if (plan_load(srv->cfg->plan, &p, &diags, &err) < 0) {
-        atomic_fetch_add(&srv->plan_reload_failures, 1);
-        yj_log_error("plan reload refused, the old plan stays in force: %s", err.msg);
-        for (size_t i = 1; i < diags.n; i++)
-            yj_log_error("%s", diags.lines[i]);
-        plan_diags_release(&diags);
-        return;
-    }
-    if (config_check_plan(srv->cfg, p, &err) < 0) {
-        atomic_fetch_add(&srv->plan_reload_failures, 1);
-        yj_log_error("plan reload refused, the old plan stays in force: the config names what it lacks: %s",
-                     err.msg);
+    if (config_check_plan(srv->cfg, p, err) < 0) {
+        yj_err_prefix(err, "the config names what the plan lacks: ");
         plan_free(p);
-        return;
+        return YJ_EINVAL;
     }
-    if (srv->detector && detector_check_plan(srv->detector, p, &err) < 0) {
-        atomic_fetch_add(&srv->plan_reload_failures, 1);
-        yj_log_error("plan reload refused, the old plan stays in force: %s: %s", srv->cfg->plan, err.msg);
+    if (srv->detector && detector_check_plan(srv->detector, p, err) < 0) {
         plan_free(p);
-        return;
+        return YJ_EINVAL;
     }
     struct plan_ref *fresh = plan_ref_new(srv, p);
     pthread_mutex_lock(&srv->plan_lock);
@@ -192,8 +182,45 @@ static void reload_plan(struct server *srv)
     srv->plan = fresh;
     pthread_mutex_unlock(&srv->plan_lock);
     server_plan_release(old);
+    return 0;
+}
+
+/* SIGHUP, or the console edited the directory: the file's plan with the console's edits; it must
+ * validate completely, or the old one stays. One at a time, so the last loaded is the last put in
+ * force. */
+int server_plan_reload(struct server *srv, struct yj_err *err)
+{
+    struct plan *p = NULL;
+    struct plan_diags diags = {0};
+    pthread_mutex_lock(&srv->reload_lock);
+    struct store *st = server_store(srv, err);
+    char *edits_error = NULL;
+    int rc = st ? directory_plan(srv->cfg->plan, st, &p, &edits_error, &diags, err) : YJ_ESTORE;
+    if (rc == 0) {
+        if (edits_error)
+            yj_log_error("the console's edits of the directory no longer fit the plan and are not applied: %s",
+                         edits_error);
+        rc = server_plan_install(srv, p, err);
+    }
+    pthread_mutex_unlock(&srv->reload_lock);
+    free(edits_error);
+    if (rc < 0) {
+        atomic_fetch_add(&srv->plan_reload_failures, 1);
+        yj_log_error("plan reload refused, the old plan stays in force: %s", err->msg);
+        for (size_t i = 1; i < diags.n; i++)
+            yj_log_error("%s", diags.lines[i]);
+        plan_diags_release(&diags);
+        return rc;
+    }
     atomic_fetch_add(&srv->plan_reloads, 1);
-    yj_log_info("plan reloaded from %s: %s", srv->cfg->plan, p->meta.name);
+    yj_log_info("plan reloaded from %s", srv->cfg->plan);
+    return 0;
+}
+
+void server_channels_changed(struct server *srv)
+{
+    atomic_fetch_add(&srv->channels_generation, 1);
+    server_poke_outbox(srv);
 }
 
 /* The store holds password, session and token hashes, the audit key signs the record: said at
@@ -220,11 +247,12 @@ static void warn_permissions(const struct yj_config *cfg)
 
 /* What makes the desk quietly useless, said at start: nowhere to send (notifications would sit
  * queued), no address for links (messages would carry none). */
-static void warn_setup(const struct yj_config *cfg)
+static void warn_setup(const struct yj_config *cfg, size_t n_channels)
 {
-    if (!cfg->n_channels)
+    if (!n_channels)
         yj_log_warn(
-            "no notification channel is configured (channels: in the config, see yingji.example.yaml): "
+            "no notification channel is configured (channels: in the config, see yingji.example.yaml, or 通知通道 "
+            "in the console): "
             "notifications are queued but nothing is sent to anyone");
     if (!cfg->public_url)
         yj_log_warn("public_url is not set in the config: messages cannot link to the incident");
@@ -861,18 +889,33 @@ static void *outbox_main(void *arg)
     struct server *srv = arg;
     pthread_setname_np(pthread_self(), "yj-outbox");
     struct outbox *ob = outbox_new();
+    /* The channels in force: reloaded when the console changes one (and once a minute, for a
+     * change another process made). */
+    struct channel_set chs = {0};
+    unsigned long chs_generation = 0;
+    int64_t chs_loaded = 0;
+    bool chs_ok = false;
     pthread_mutex_lock(&srv->outbox_lock);
     while (!srv->outbox_stop) {
         srv->outbox_poke = false;
         pthread_mutex_unlock(&srv->outbox_lock);
         struct yj_err err = {0};
         struct store *st = server_store(srv, &err);
-        if (st) {
+        unsigned long gen = atomic_load(&srv->channels_generation);
+        if (st && (!chs_ok || gen != chs_generation || yj_now_ms() - chs_loaded > 60000)) {
+            channels_release(&chs);
+            chs_ok = channels_load(srv->cfg, st, &chs, &err) == 0;
+            if (!chs_ok)
+                yj_log_error("outbox: reading the channels: %s", err.msg);
+            chs_generation = gen;
+            chs_loaded = yj_now_ms();
+        }
+        if (st && chs_ok) {
             struct plan_ref *pr = server_plan_acquire(srv);
             struct yj_ctx ctx = {
                 .plan = pr->plan, .store = st, .actor = "outbox", .public_url = srv->cfg->public_url};
             struct outbox_result res;
-            if (outbox_run(&ctx, ob, srv->cfg->channels, srv->cfg->n_channels, OUTBOX_BATCH, &res, &err) <
+            if (outbox_run(&ctx, ob, chs.all, chs.n, OUTBOX_BATCH, &res, &err) <
                 0) {
                 server_count_store_error(srv);
                 yj_log_error("outbox: %s", err.msg);
@@ -898,6 +941,7 @@ static void *outbox_main(void *arg)
         pthread_cond_timedwait(&srv->outbox_cond, &srv->outbox_lock, &ts);
     }
     pthread_mutex_unlock(&srv->outbox_lock);
+    channels_release(&chs);
     outbox_free(ob);
     return NULL;
 }
@@ -1114,6 +1158,7 @@ int server_run(const struct server_options *opt)
         free(cache);
     }
     pthread_mutex_init(&srv->plan_lock, NULL);
+    pthread_mutex_init(&srv->reload_lock, NULL);
     pthread_mutex_init(&srv->park_lock, NULL);
     pthread_mutex_init(&srv->tick_lock, NULL);
     pthread_cond_init(&srv->tick_cond, NULL);
@@ -1127,6 +1172,7 @@ int server_run(const struct server_options *opt)
     srv->cache = response_cache_new((size_t)4 << 20);
 
     struct plan *p = NULL;
+    size_t n_channels = cfg->n_channels;
     struct plan_diags diags = {0};
     if (plan_load(cfg->plan, &p, &diags, &err) < 0) {
         for (size_t i = 0; i < diags.n; i++)
@@ -1170,6 +1216,27 @@ int server_run(const struct server_options *opt)
             store_free(st);
             goto out;
         }
+        /* The console's edits of the directory over the file's plan. */
+        struct plan *edited = NULL;
+        char *edits_error = NULL;
+        if (directory_plan(cfg->plan, st, &edited, &edits_error, NULL, &err) < 0) {
+            fprintf(stderr, "yingji: %s\n", err.msg);
+            store_free(st);
+            goto out;
+        }
+        if (edits_error)
+            yj_log_error("the console's edits of the directory no longer fit the plan and are not applied: %s",
+                         edits_error);
+        free(edits_error);
+        if (server_plan_install(srv, edited, &err) < 0) {
+            fprintf(stderr, "yingji: %s\n", err.msg);
+            store_free(st);
+            goto out;
+        }
+        p = edited;
+        size_t stored_channels = 0;
+        if (channels_count(cfg, st, &stored_channels, &err) == 0)
+            n_channels = stored_channels;
         struct yj_ctx ctx = {.plan = p, .store = st, .actor = "system:start"};
         size_t n = 0;
         if (detector_warm(srv->detector, &ctx, &err) < 0 ||
@@ -1262,7 +1329,7 @@ int server_run(const struct server_options *opt)
     }
     yj_log_info("serving %s on %s, %u threads", p->meta.name, cfg->listen, threads);
     warn_permissions(cfg);
-    warn_setup(cfg);
+    warn_setup(cfg, n_channels);
 
     /* Signals are blocked in every thread (main() did it before any thread started) and taken
      * here, synchronously, so no handler ever runs in the middle of a request. */
@@ -1276,7 +1343,8 @@ int server_run(const struct server_options *opt)
         if (sigwait(&set, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            reload_plan(srv);
+            struct yj_err rerr = {0};
+            (void)server_plan_reload(srv, &rerr); /* logged */
             continue;
         }
         break;

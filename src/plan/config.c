@@ -385,6 +385,40 @@ static void validate_sites(struct decoder *d, struct yj_config *c)
     }
 }
 
+static const char *const channel_types[] = {"email", "wecom", "dingtalk", "feishu", "webhook", "sms"};
+
+/* What one channel must be, for the config's and the console's alike. */
+static void check_channel(struct decoder *d, struct config_channel *ch)
+{
+    bool known = false;
+    for (size_t k = 0; k < YJ_ARRAY_LEN(channel_types); k++)
+        known |= strcmp(ch->type, channel_types[k]) == 0;
+    if (!known) {
+        decode_error_at(d, &ch->type, "channel type \"%s\" is not known (email, wecom, dingtalk, feishu, webhook, sms)",
+                        ch->type);
+        return;
+    }
+    bool smtp = strcmp(ch->type, "email") == 0;
+    static const char *const smtp_schemes[] = {"smtp", "smtps", NULL};
+    if (!url_scheme_ok(ch->url, smtp ? smtp_schemes : http_schemes))
+        decode_error_at(d, &ch->url, smtp ? "url must be smtp://HOST:PORT or smtps://HOST:PORT"
+                                          : "url must be an http:// or https:// URL");
+    if (smtp && !ch->from)
+        decode_error_at(d, ch, "an email channel needs from: ADDRESS");
+    if (strcmp(ch->type, "sms") == 0 && (!ch->body || !strstr(ch->body, "{phone}") || !strstr(ch->body, "{text}")))
+        decode_error_at(d, ch->body ? (void *)&ch->body : (void *)ch,
+                        "an sms channel needs body: the gateway's request with {phone} and {text}");
+    if (ch->secret_file && ch->secret_env)
+        decode_error_at(d, &ch->secret_env, "give secret_file or secret_env, not both");
+    char secret[512];
+    struct yj_err e;
+    if (config_channel_secret(ch, secret, sizeof(secret), &e) < 0)
+        decode_error_at(d, ch->secret_file ? (void *)&ch->secret_file : (void *)&ch->secret_env, "%s", e.msg);
+    sodium_memzero(secret, sizeof(secret));
+    if (ch->timeout != -1 && (ch->timeout < 100 || ch->timeout > 120000))
+        decode_error_at(d, &ch->timeout, "timeout must be between 100ms and 2m");
+}
+
 static void validate(struct decoder *d, struct yj_config *c)
 {
     char host[256];
@@ -438,39 +472,12 @@ static void validate(struct decoder *d, struct yj_config *c)
         if (s->connections && (s->connections < 1 || s->connections > 100000))
             decode_error_at(d, &s->connections, "connections must be between 1 and 100000");
     }
-    static const char *const channel_types[] = {"email", "wecom", "dingtalk", "feishu", "webhook", "sms"};
     for (size_t i = 0; i < c->n_channels; i++) {
         struct config_channel *ch = &c->channels[i];
-        bool known = false;
-        for (size_t k = 0; k < YJ_ARRAY_LEN(channel_types); k++)
-            known |= strcmp(ch->type, channel_types[k]) == 0;
-        if (!known) {
-            decode_error_at(d, &ch->type, "channel type \"%s\" is not known (email, wecom, dingtalk, feishu, webhook, sms)",
-                            ch->type);
-            continue;
-        }
         for (size_t k = 0; k < i; k++)
             if (strcmp(c->channels[k].id, ch->id) == 0)
                 decode_error_at(d, &ch->id, "duplicate channel id \"%s\"", ch->id);
-        bool smtp = strcmp(ch->type, "email") == 0;
-        static const char *const smtp_schemes[] = {"smtp", "smtps", NULL};
-        if (!url_scheme_ok(ch->url, smtp ? smtp_schemes : http_schemes))
-            decode_error_at(d, &ch->url, smtp ? "url must be smtp://HOST:PORT or smtps://HOST:PORT"
-                                              : "url must be an http:// or https:// URL");
-        if (smtp && !ch->from)
-            decode_error_at(d, ch, "an email channel needs from: ADDRESS");
-        if (strcmp(ch->type, "sms") == 0 && (!ch->body || !strstr(ch->body, "{phone}") || !strstr(ch->body, "{text}")))
-            decode_error_at(d, ch->body ? (void *)&ch->body : (void *)ch,
-                            "an sms channel needs body: the gateway's request with {phone} and {text}");
-        if (ch->secret_file && ch->secret_env)
-            decode_error_at(d, &ch->secret_env, "give secret_file or secret_env, not both");
-        char secret[512];
-        struct yj_err e;
-        if (config_channel_secret(ch, secret, sizeof(secret), &e) < 0)
-            decode_error_at(d, ch->secret_file ? (void *)&ch->secret_file : (void *)&ch->secret_env, "%s", e.msg);
-        sodium_memzero(secret, sizeof(secret));
-        if (ch->timeout != -1 && (ch->timeout < 100 || ch->timeout > 120000))
-            decode_error_at(d, &ch->timeout, "timeout must be between 100ms and 2m");
+        check_channel(d, ch);
     }
     static const char *const action_kinds[] = {"block_ip", "run_script", "http", "maintenance_page", "restore_files"};
     for (size_t i = 0; i < c->n_actions; i++) {
@@ -620,6 +627,12 @@ int config_load(const char *path, struct yj_config *cfg, struct plan_diags *diag
 int config_channel_secret(const struct config_channel *ch, char *buf, size_t size, struct yj_err *err)
 {
     buf[0] = 0;
+    if (ch->secret) {
+        if (strlen(ch->secret) >= size)
+            return yj_err_set(err, YJ_EINVAL, "the secret is too long");
+        snprintf(buf, size, "%s", ch->secret);
+        return 0;
+    }
     if (ch->secret_env) {
         const char *v = getenv(ch->secret_env);
         if (!v || !*v)
@@ -641,6 +654,39 @@ int config_channel_secret(const struct config_channel *ch, char *buf, size_t siz
     if (n == 0)
         return yj_err_set(err, YJ_EINVAL, "secret_file: %s is empty", ch->secret_file);
     return 0;
+}
+
+int config_channel_parse(const char *json, const char *secret, struct config_channel *out, struct yj_err *err)
+{
+    struct decoder d = {.file = "channel"};
+    struct config_channel ch = {0};
+    struct fy_document *doc = decode_parse(&d, json, strlen(json));
+    if (doc) {
+        decode_object(&d, &channel_schema, fy_document_root(doc), &ch);
+        fy_document_destroy(doc);
+        ch.secret = secret ? xstrdup(secret) : NULL;
+        if (!d.n_diags)
+            check_channel(&d, &ch);
+    }
+    int rc = 0;
+    if (d.n_diags) {
+        rc = yj_err_set(err, YJ_EINVAL, "%s", d.diags[0]);
+        config_channel_release(&ch);
+    } else {
+        *out = ch;
+    }
+    decoder_release(&d);
+    return rc;
+}
+
+void config_channel_release(struct config_channel *ch)
+{
+    if (ch->secret) {
+        sodium_memzero(ch->secret, strlen(ch->secret));
+        free(ch->secret);
+    }
+    decode_release(&channel_schema, ch);
+    memset(ch, 0, sizeof(*ch));
 }
 
 void config_release(struct yj_config *c)

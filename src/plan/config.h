@@ -67,6 +67,7 @@ struct config_channel {
     bool plain;  /* email: allow a relay without TLS (local network only) */
     char *body;  /* sms: the gateway's request body, with {phone} and {text} */
     int64_t timeout; /* ms per delivery attempt; default 10 s */
+    char *secret;    /* a channel made in the console: the secret itself, from the store (not YAML) */
 };
 
 /* One entry of `actions:`: how an automated playbook action (a step's `action:`) is carried out
@@ -215,6 +216,11 @@ const char *config_host_type(const struct config_host *h, const struct plan *pla
 /* The channel's secret (HMAC key, SMTP password) from its file (first line) or environment
  * variable into buf: 0, or YJ_EIO/YJ_EINVAL with err naming what is missing. An empty string
  * when the channel names none. */
+/* A channel given in the console: the JSON of one `channels:` entry (the same keys, the same
+ * checks) and its secret (or NULL). Release with config_channel_release. YJ_EINVAL with the first
+ * problem ("channel:1:9: ...") otherwise. */
+int config_channel_parse(const char *json, const char *secret, struct config_channel *out, struct yj_err *err);
+void config_channel_release(struct config_channel *ch);
 int config_channel_secret(const struct config_channel *ch, char *buf, size_t size, struct yj_err *err);
 
 /* Fills cfg with the defaults (listen 127.0.0.1:8080, data ./data, the built-in university plan,

@@ -286,6 +286,11 @@ static const struct decode_schema gbt_schema = DECODE_SCHEMA(gbt, struct gbt_tab
 
 const struct plan_unit *plan_unit(const struct plan *p, const char *id) { FIND_BY_ID(p->units, p->n_units, id); }
 const struct plan_person *plan_person(const struct plan *p, const char *id) { FIND_BY_ID(p->people, p->n_people, id); }
+const char *plan_person_name(const struct plan *p, const char *id)
+{
+    const struct plan_person *x = id ? plan_person(p, id) : NULL;
+    return x ? x->name : id ? id : "";
+}
 const struct plan_role *plan_role(const struct plan *p, const char *id) { FIND_BY_ID(p->roles, p->n_roles, id); }
 const struct plan_class *plan_class(const struct plan *p, const char *id) { FIND_BY_ID(p->classes, p->n_classes, id); }
 const struct plan_level *plan_level(const struct plan *p, const char *id) { FIND_BY_ID(p->levels, p->n_levels, id); }
@@ -767,6 +772,130 @@ int plan_load(const char *path, struct plan **out, struct plan_diags *diags, str
         rc = plan_load_buffer(path, buf, n, out, diags, err);
     free(buf);
     return rc;
+}
+
+/* ---- edits made in the console ---- */
+
+/* A rotation's edit gives its people alone; the rest stays as the file has it. */
+static const struct decode_field rotation_edit_fields[] = {
+    DECODE_FIELD(struct plan_rotation, "id", DK_STR, true, id),
+    DECODE_STRS(struct plan_rotation, "people", true, people),
+};
+static const struct decode_schema rotation_edit_schema =
+    DECODE_SCHEMA(rotation, struct plan_rotation, "rotation", rotation_edit_fields);
+
+static bool decode_edit(struct decoder *d, const struct decode_schema *schema, const char *json, void *obj)
+{
+    size_t before = d->n_diags;
+    struct fy_document *doc = decode_parse(d, json, strlen(json));
+    if (!doc)
+        return false;
+    decode_object(d, schema, fy_document_root(doc), obj);
+    fy_document_destroy(doc);
+    return d->n_diags == before;
+}
+
+#define TAKE(dst, src)                                                                                             \
+    do {                                                                                                         \
+        free(dst);                                                                                               \
+        (dst) = (src);                                                                                           \
+        (src) = NULL;                                                                                            \
+    } while (0)
+
+/* A person's edit replaces their name, title, unit and contacts; roles stay the file's. A person
+ * the file does not have is added (with no roles: what a role grants is the plan's to say). */
+static void apply_person(struct decoder *d, struct plan *p, const char *json)
+{
+    struct plan_person e = {0};
+    if (decode_edit(d, &person_schema, json, &e)) {
+        if (e.n_roles)
+            decode_error_line(d, 1, 1, "person \"%s\": roles are given in the plan file, not in an edit", e.id);
+        struct plan_person *x = (struct plan_person *)plan_person(p, e.id);
+        if (!x) {
+            p->people = xrealloc(p->people, (p->n_people + 1) * sizeof(*p->people));
+            x = &p->people[p->n_people++];
+            *x = (struct plan_person){.id = e.id};
+            e.id = NULL;
+        }
+        TAKE(x->name, e.name);
+        TAKE(x->title, e.title);
+        TAKE(x->unit, e.unit);
+        decode_release(&channels_schema, &x->contacts);
+        x->contacts = e.contacts;
+        e.contacts = (struct plan_channels){0};
+    }
+    decode_release(&person_schema, &e);
+}
+
+static void apply_rotation(struct decoder *d, struct plan *p, const char *json)
+{
+    struct plan_rotation e = {0};
+    if (decode_edit(d, &rotation_edit_schema, json, &e)) {
+        struct plan_rotation *x = (struct plan_rotation *)plan_rotation(p, e.id);
+        if (!x) {
+            decode_error_line(d, 1, 1, "rotation \"%s\" is not in the plan's roster", e.id);
+        } else {
+            for (size_t i = 0; i < x->n_people; i++)
+                free(x->people[i]);
+            free(x->people);
+            x->people = e.people;
+            x->n_people = e.n_people;
+            e.people = NULL;
+            e.n_people = 0;
+        }
+    }
+    decode_release(&rotation_edit_schema, &e);
+}
+
+static void apply_override(struct decoder *d, struct plan *p, const char *json)
+{
+    struct plan_override e = {0};
+    if (decode_edit(d, &override_schema, json, &e)) {
+        struct plan_roster *r = &p->roster;
+        r->overrides = xrealloc(r->overrides, (r->n_overrides + 1) * sizeof(*r->overrides));
+        r->overrides[r->n_overrides++] = e;
+        return;
+    }
+    decode_release(&override_schema, &e);
+}
+
+int plan_load_edited(const char *path, const struct plan_edit *edits, size_t n, struct plan **out,
+                     struct plan_diags *diags, struct yj_err *err)
+{
+    struct plan *p = NULL;
+    int rc = plan_load(path, &p, diags, err);
+    if (rc < 0 || n == 0) {
+        if (rc == 0)
+            *out = p;
+        return rc;
+    }
+    /* The edits' own diagnostics point into their JSON; the second validation has no file
+     * positions (an edit is not in the file), so it names what it checks instead. */
+    struct decoder d = {.file = "edit"};
+    for (size_t i = 0; i < n; i++) {
+        if (edits[i].kind == PLAN_EDIT_PERSON)
+            apply_person(&d, p, edits[i].json);
+        else if (edits[i].kind == PLAN_EDIT_ROTATION)
+            apply_rotation(&d, p, edits[i].json);
+        else
+            apply_override(&d, p, edits[i].json);
+    }
+    free(d.locs);
+    d.locs = NULL;
+    d.n_locs = d.cap_locs = 0;
+    if (!d.n_diags) {
+        d.file = "the plan as edited";
+        validate(&d, p);
+    }
+    if (d.n_diags) {
+        copy_diags(&d, diags, err);
+        decoder_release(&d);
+        plan_free(p);
+        return YJ_EINVAL;
+    }
+    decoder_release(&d);
+    *out = p;
+    return 0;
 }
 
 void plan_free(struct plan *p)

@@ -309,6 +309,22 @@ int plan_load(const char *path, struct plan **out, struct plan_diags *diags, str
 int plan_load_buffer(const char *name, const char *data, size_t len, struct plan **out,
                      struct plan_diags *diags, struct yj_err *err);
 
+/* Edits made in the console over the file's plan: its directory (people, their units and phone
+ * numbers), the rotations' people and the roster's overrides (accepted shift swaps). Each is a
+ * JSON text in the plan file's own keys — a person {id, name, title, unit, contacts} (replaces
+ * that person's, or adds one; roles stay the file's), a rotation {id, people}, an override
+ * {rotation, person, from, to, reason} (appended to the file's: the later one wins). */
+enum plan_edit_kind { PLAN_EDIT_PERSON, PLAN_EDIT_ROTATION, PLAN_EDIT_OVERRIDE };
+struct plan_edit {
+    enum plan_edit_kind kind;
+    const char *json;
+};
+
+/* plan_load, then the edits in order, then the whole plan validated again: a plan edited into
+ * one that would not load (a rotation naming a person no longer there) is refused the same way. */
+int plan_load_edited(const char *path, const struct plan_edit *edits, size_t n, struct plan **out,
+                     struct plan_diags *diags, struct yj_err *err);
+
 void plan_free(struct plan *plan);
 void plan_diags_release(struct plan_diags *diags);
 
@@ -319,6 +335,8 @@ void gbt_free(struct gbt_table *gbt);
 /* Lookups; NULL when absent. */
 const struct plan_unit *plan_unit(const struct plan *plan, const char *id);
 const struct plan_person *plan_person(const struct plan *plan, const char *id);
+/* The person's name, or the id itself when the plan has no such person ("" for NULL). */
+const char *plan_person_name(const struct plan *plan, const char *id);
 const struct plan_role *plan_role(const struct plan *plan, const char *id);
 const struct plan_class *plan_class(const struct plan *plan, const char *id);
 const struct plan_level *plan_level(const struct plan *plan, const char *id);

@@ -38,6 +38,7 @@ static const char *const migrations[] = {
     "src/store/migrations/sqlite/0020_user_person.sql",
     "src/store/migrations/sqlite/0021_assignee.sql",
     "src/store/migrations/sqlite/0022_ack_links.sql",
+    "src/store/migrations/sqlite/0023_directory.sql",
 };
 
 

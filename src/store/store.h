@@ -662,4 +662,53 @@ typedef void (*store_integrity_change_cb)(const char *watch, const char *path, c
 int store_integrity_changes(struct store *st, int64_t incident_id, store_integrity_change_cb cb, void *ud,
                             struct yj_err *err);
 
+/* ---- the directory and channels edited in the console, shift swaps ---- */
+
+/* One edit: kind "person", "rotation" or "channel", the id it is of, its JSON body (the plan's or
+ * the config's keys) and, for a channel, its secret. Points into the store's row: copy to keep. */
+struct store_edit {
+    const char *kind;
+    const char *key;
+    const char *body;
+    const char *secret;
+    int64_t updated_at;
+    const char *updated_by;
+};
+/* Stores (or replaces) an edit, to apply after every other; secret NULL keeps a stored one. */
+int store_edit_put(struct store *st, const char *kind, const char *key, const char *body, const char *secret,
+                   int64_t at, const char *by, struct yj_err *err);
+/* YJ_ENOTFOUND when there was none. */
+int store_edit_delete(struct store *st, const char *kind, const char *key, struct yj_err *err);
+/* Calls cb for every edit of kind (NULL: every kind) in the order they apply; cb returns nonzero to stop. */
+typedef int (*store_edit_cb)(const struct store_edit *e, void *ud);
+int store_edit_list(struct store *st, const char *kind, store_edit_cb cb, void *ud, struct yj_err *err);
+
+/* A shift swap (换班): requester's shift of rotation on date goes to taker (and, with back_date,
+ * taker's shift of that date to requester). Strings malloc'd; release with store_swap_release. */
+struct store_swap {
+    int64_t id;
+    char *rotation;
+    char *date;
+    char *requester;
+    char *taker;
+    char *back_date;
+    char *reason;
+    char *status; /* proposed accepted declined withdrawn */
+    int64_t created_at;
+    char *created_by;
+    char *on_behalf;
+    int64_t answered_at;
+    char *answered_by;
+    char *answer_on_behalf;
+};
+void store_swap_release(struct store_swap *w);
+int store_swap_insert(struct store *st, const struct store_swap *w, int64_t *id, struct yj_err *err);
+int store_swap_get(struct store *st, int64_t id, struct store_swap *out, struct yj_err *err);
+/* Calls cb for each swap with that status (NULL: all), oldest first; the row is released after. */
+typedef int (*store_swap_cb)(const struct store_swap *w, void *ud);
+int store_swap_list(struct store *st, const char *status, store_swap_cb cb, void *ud, struct yj_err *err);
+/* Answers a proposed swap (accepted, declined, withdrawn): YJ_ECONFLICT when it is no longer proposed. */
+int store_swap_answer(struct store *st, int64_t id, const char *status, int64_t at, const char *by,
+                      const char *on_behalf, struct yj_err *err);
+
 #endif
