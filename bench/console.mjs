@@ -64,16 +64,26 @@ for (const [size, viewport] of [['desktop', { width: 1280, height: 800 }], ['pho
   const cdp = await ctx.newCDPSession(page);
   await cdp.send('Network.enable');
   let bytes = 0;
-  cdp.on('Network.loadingFinished', (e) => { bytes += e.encodedDataLength; });
+  // Each request's start and end, so that a slow load names the request that held it up.
+  const started = new Map(), took = [];
+  cdp.on('Network.requestWillBeSent', (e) => started.set(e.requestId, { url: e.request.url, at: e.timestamp }));
+  const ended = (e) => { const r = started.get(e.requestId); if (r) took.push([Math.round((e.timestamp - r.at) * 1000), r.url, e.errorText || '']); };
+  cdp.on('Network.loadingFinished', (e) => { bytes += e.encodedDataLength; ended(e); });
+  cdp.on('Network.loadingFailed', ended);
   for (const [name, path, ready] of pages) {
     const times = [], sizes = [];
     for (let i = 0; i < R; i++) {
       await cdp.send('Network.clearBrowserCache');
       bytes = 0;
+      took.length = 0;
       const start = Date.now();
       await page.goto(url + path);
       await page.waitForSelector(ready);
       times.push(Date.now() - start);
+      if (Date.now() - start > 3000) {
+        const slow = [...took].sort((a, b) => b[0] - a[0]).slice(0, 3);
+        console.log(`slow load of ${path} (${Date.now() - start} ms): ${slow.map(([ms, u, e]) => `${ms} ms ${u.replace(url, '')} ${e}`).join('; ')}`);
+      }
       await page.waitForTimeout(300); // late requests (the trend chart's library) counted too
       sizes.push(bytes);
       peak = Math.max(peak, rss());

@@ -19,9 +19,9 @@ static const struct {
 
 /* The console's pages: the same list as the router in web/public/js/app.js. "NAME/" also takes
  * one path segment after it (an incident's number, a monitor's id). */
-static const char *const console_pages[] = {"/",         "/incidents", "/incidents/", "/report", "/password",
+static const char *const console_pages[] = {"/",         "/incidents", "/incidents/", "/report",   "/password",
                                             "/plan",     "/duty",      "/monitors",    "/monitors/", "/users",
-                                            "/audit",    "/ack/"};
+                                            "/audit",    "/ack/",      "/directory",   "/channels"};
 
 static bool console_page(const char *url)
 {

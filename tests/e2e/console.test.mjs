@@ -287,7 +287,8 @@ describe('web console', { skip }, () => {
     const small = await open('admin', srv.adminPassword, { width: 390, height: 844 });
     for (const [path, sel, name] of [['/', '#n-open', 'dashboard'], ['/incidents', '#incident-table', 'incidents'],
       ['/plan', '.table', 'plan'], ['/duty', '#duty-calendar', 'duty'], ['/users', '#users', 'users'], ['/audit', '#audit', 'audit'],
-      ['/report', '.report-form', 'report'], ['/password', 'input[autocomplete=new-password]', 'password']]) {
+      ['/report', '.report-form', 'report'], ['/password', 'input[autocomplete=new-password]', 'password'],
+      ['/directory', '#people', 'directory'], ['/channels', '#new-channel', 'channels'], ['/monitors', 'main .page-head', 'monitors']]) {
       await small.goto(srv.url + path);
       await small.waitForSelector(sel);
       await small.waitForTimeout(200);
@@ -620,6 +621,86 @@ describe('web console', { skip }, () => {
     assert.match(await page.textContent('#app h1'), /上报/);
     await page.context().close();
     assert.deepEqual(errors, []);
+  });
+
+  test('an admin sets a channel and a phone number in the console; two duty officers swap a shift from their phones', async () => {
+    const hook = await receiver('webhook', 'hook-secret');
+    for (const [name, person] of [['alice', 'it_staff'], ['bob', 'publicity_staff']]) {
+      const r = await admin.post('/api/v1/users', { name, role: 'duty', password: PW, person });
+      assert.equal(r.status, 201, r.text);
+    }
+    const adm = await open('admin', srv.adminPassword, { width: 390, height: 844 });
+    const alice = await open('alice', PW, { width: 390, height: 844 });
+    const bob = await open('bob', PW, { width: 390, height: 844 });
+    try {
+      // 通知通道: a webhook channel made on the page carries the next message.
+      await adm.goto(srv.url + '/channels');
+      await adm.waitForSelector('#new-channel form');
+      const form = adm.locator('#new-channel form');
+      await form.locator('input[name=id]').fill('hook');
+      await form.locator('select[name=type]').selectOption('webhook');
+      await form.locator('input[name=url]').fill(hook.url);
+      await form.locator('input[name=secret]').fill('hook-secret');
+      await form.locator('button[type=submit]').click();
+      await adm.waitForSelector('[data-channel=hook]');
+      assert.match(await adm.textContent('[data-channel=hook]'), /Webhook.*控制台添加.*已设密钥/);
+      assert.ok(!(await adm.textContent('main')).includes('hook-secret'), 'the secret is not shown');
+      assert.equal(await adm.locator('#no-channel').count(), 0);
+      await shot(adm, 'channels-phone');
+      const made = await admin.post('/api/v1/incidents', { type: 'website_tamper', title: '通道测试：官网首页被篡改' });
+      assert.equal(made.status, 201);
+      await until('the message reaches the webhook', () => hook.got.find((g) => /通道测试/.test(g.body.body)));
+
+      // 通讯录: the plan has no phone numbers; the admin gives one, and the duty page shows it.
+      await adm.goto(srv.url + '/directory');
+      await adm.waitForSelector('#no-phones');
+      await adm.click('[data-edit=it_staff]');
+      const edit = adm.locator('tr.edit-row:not([hidden]) form');
+      await edit.locator('input[name=mobile]').fill('13800138000');
+      await edit.locator('button[type=submit]').click();
+      await adm.waitForSelector('[data-person=it_staff] a[href="tel:13800138000"]');
+      await shot(adm, 'directory-phone');
+      const desk = await open('admin', srv.adminPassword, { width: 1280, height: 800 });
+      await desk.goto(srv.url + '/directory');
+      await desk.waitForSelector('#people');
+      await shot(desk, 'directory');
+      await desk.goto(srv.url + '/channels');
+      await desk.waitForSelector('[data-channel=hook]');
+      await shot(desk, 'channels');
+      await desk.context().close();
+
+      // 换班: alice asks bob to take her next shift, bob accepts on his phone, and the calendar shows it.
+      await alice.goto(srv.url + '/duty');
+      await alice.waitForSelector('#swap-form');
+      assert.equal(await alice.locator('#swap-form select[name=with] option[value=publicity_staff]').count(), 1);
+      const wanted = (await alice.locator('#swap-form select[name=shift] option >> nth=0').textContent()).slice(0, 5);
+      await alice.locator('#swap-form select[name=with]').selectOption('publicity_staff');
+      await alice.locator('#swap-form input[name=reason]').fill('出差');
+      await alice.click('#swap-form button[type=submit]');
+      await alice.waitForSelector('#swap-list [data-swap]');
+      assert.match(await alice.textContent('#swap-list'), /信息办相关工作人员 → 宣传部相关工作人员.*出差.*待对方答复/);
+      await alice.waitForSelector('#swap-list [data-withdraw]');
+      assert.equal(await alice.locator('#swap-list [data-accept]').count(), 0, 'the one who asks does not answer');
+      await bob.goto(srv.url + '/duty');
+      await bob.waitForSelector('#swap-list [data-accept]');
+      await shot(bob, 'duty-swap-phone');
+      await bob.click('#swap-list [data-accept]');
+      await bob.waitForSelector('#swap-list .badge.ok');
+      assert.match(await bob.textContent('#swap-list'), /已同意/);
+      const row = bob.locator('#duty-calendar tbody tr', { hasText: wanted });
+      assert.match(await row.textContent(), /宣传部相关工作人员（调班）/);
+      const wide = await bob.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(wide <= 391, `the duty page is ${wide} px wide at 390`);
+      // No id of the plan and no English status on these pages.
+      for (const page of [adm, bob]) {
+        const text = await page.textContent('main');
+        assert.doesNotMatch(text, /it_staff|publicity_staff|daily_duty|proposed|accepted|console/, text.slice(0, 300));
+      }
+      assert.deepEqual(errors, []);
+    } finally {
+      for (const p of [adm, alice, bob]) await p.context().close();
+      await hook.close();
+    }
   });
 
   test('monitors: the status page shows what is up and what is down; a monitor\'s page its history', async () => {

@@ -18,6 +18,8 @@ import { usersPage } from './pages/users.js';
 import { ackPage } from './pages/ack.js';
 import { auditPage } from './pages/audit.js';
 import { monitorsPage, monitorPage } from './pages/monitors.js';
+import { directoryPage } from './pages/directory.js';
+import { channelsPage } from './pages/channels.js';
 
 export const state = { user: null, plan: null, listener: null, source: null };
 
@@ -32,6 +34,8 @@ const routes = [
   { re: /^\/monitors$/, page: monitorsPage, roles: ['admin', 'leader', 'responder', 'duty', 'auditor'] },
   { re: /^\/monitors\/([^/]+)$/, page: monitorPage, roles: ['admin', 'leader', 'responder', 'duty', 'auditor'] },
   { re: /^\/users$/, page: usersPage, roles: ['admin'] },
+  { re: /^\/directory$/, page: directoryPage },
+  { re: /^\/channels$/, page: channelsPage, roles: ['admin'] },
   { re: /^\/audit$/, page: auditPage, roles: ['admin', 'auditor'] },
   { re: /^\/ack\/([^/]+)$/, page: ackPage },
 ];
@@ -64,9 +68,9 @@ function stopStream() {
 function nav() {
   const role = state.user.role;
   const items = [['/', t('Situation')], ['/incidents', t('Incidents')], ['/report', t('Report')],
-    ['/plan', t('Plan')], ['/duty', t('Duty')]];
+    ['/plan', t('Plan')], ['/duty', t('Duty')], ['/directory', t('Directory')]];
   if (role !== 'officer') items.splice(2, 0, ['/monitors', t('Monitors')]);
-  if (role === 'admin') items.push(['/users', t('Users')]);
+  if (role === 'admin') items.push(['/channels', t('Channels')], ['/users', t('Users')]);
   if (role === 'admin' || role === 'auditor') items.push(['/audit', t('Audit')]);
   const path = location.pathname;
   const current = (href) => (href === '/' ? path === '/' : path === href || path.startsWith(href + '/'));
@@ -100,6 +104,11 @@ export async function loggedIn(session) {
     setZone(state.plan.plan && state.plan.plan.timezone);
   }
   startStream();
+}
+
+// After the directory changed (a phone number, a rotation, a swap): the plan as now in force.
+export async function reloadPlan() {
+  state.plan = await get('/api/v1/plan');
 }
 
 export function params() {

@@ -71,7 +71,7 @@ const NOTE_STATUS = { pending: ['queued', '待发送'], sending: ['sending', '�
 export const notificationStatus = (s) => (NOTE_STATUS[s] ? NOTE_STATUS[s][en() ? 0 : 1] : s);
 
 const CHANNEL = { email: '邮件', wecom: '企业微信', dingtalk: '钉钉', feishu: '飞书', sms: '短信', webhook: 'Webhook' };
-const channelName = (type) => (en() ? type : CHANNEL[type]) || (en() ? 'channel' : '通知通道');
+export const channelName = (type) => (en() ? type : CHANNEL[type]) || (en() ? 'channel' : '通知通道');
 
 const ACTION = {
   block_ip: ['block the source addresses', '封禁来源地址'], restore_files: ['restore the files', '恢复被篡改文件'],
@@ -160,6 +160,11 @@ const AUDIT = {
   'integrity.baseline': ['file baseline saved', '保存文件基线'], 'integrity.accept': ['files accepted', '确认文件现状'],
   'integrity.maintenance': ['deployment window', '维护窗口'], 'incident.assign': ['incident assigned', '指派负责人'],
   'incident.task_assign': ['task assigned', '指派任务'], assigned: ['incident assigned', '指派负责人'], task_assigned: ['task assigned', '指派任务'],
+  'directory.person': ['person edited', '修改通讯录人员'], 'directory.person.remove': ['person edit taken back', '撤销通讯录修改'],
+  'directory.rotation': ['rotation edited', '修改值班班组'], 'directory.rotation.remove': ['rotation edit taken back', '撤销班组修改'],
+  'duty.swap.ask': ['shift swap asked', '申请换班'], 'duty.swap.accept': ['shift swap accepted', '同意换班'],
+  'duty.swap.decline': ['shift swap declined', '拒绝换班'], 'duty.swap.withdraw': ['shift swap withdrawn', '撤回换班'],
+  'channel.put': ['channel set', '设置通知通道'], 'channel.remove': ['channel removed', '删除通知通道'],
 };
 export const auditActions = () => Object.keys(AUDIT).map((k) => [k, AUDIT[k][en() ? 0 : 1]]);
 export const auditAction = (a) => (AUDIT[a] ? AUDIT[a][en() ? 0 : 1] : (en() ? a : `其他操作（${a}）`));

@@ -72,7 +72,8 @@ export async function dashboardPage() {
   const desk = state.desk || {};
   const warnings = state.user.role !== 'admin' ? [] : [
     !desk.channels && h('p', { class: 'warn-box', id: 'no-channel' }, h('strong', {}, t('No notification channel is configured')), '：',
-      t('new incidents and passed deadlines are sent to nobody. Add an email, WeCom, DingTalk, Feishu, SMS or webhook channel under channels: in the config and restart.')),
+      t('new incidents and passed deadlines are sent to nobody. Add a WeCom, DingTalk, Feishu, SMS, email or webhook channel on the Channels page (or under channels: in the config).'),
+      ' ', h('a', { href: '/channels' }, t('Channels'))),
     !desk.public_url && h('p', { class: 'warn-box', id: 'no-public-url' }, h('strong', {}, t('public_url is not set')), '：',
       t('messages carry no link to the incident. Set public_url in the config to the address people open the console at.')),
   ].filter(Boolean);

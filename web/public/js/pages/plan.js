@@ -25,9 +25,15 @@ export function planPage() {
   const chart = h('div', { class: 'chart org', id: 'org', role: 'img', 'aria-label': t('Organisation') });
   loadEcharts().then((echarts) => {
     if (!document.body.contains(chart)) return;
-    echarts.init(chart).setOption({ animation: false, series: [{ type: 'tree', data: [orgTree(p)], top: 10, bottom: 10, left: 150, right: 200,
-      symbolSize: 8, initialTreeDepth: 2, label: { position: 'left', verticalAlign: 'middle', align: 'right', fontSize: 12 },
-      leaves: { label: { position: 'right', align: 'left' } } }] });
+    // On a phone the groups' long names wrap on the left and the members are cut short on the
+    // right (they are listed in full below), so that no label runs off the chart.
+    const w = chart.clientWidth;
+    const narrow = w < 600;
+    const left = narrow ? 96 : 150, right = narrow ? Math.max(120, Math.round(w * 0.42)) : 200;
+    echarts.init(chart).setOption({ animation: false, series: [{ type: 'tree', data: [orgTree(p)], top: 10, bottom: 10, left, right,
+      symbolSize: 8, initialTreeDepth: 2,
+      label: { position: 'left', verticalAlign: 'middle', align: 'right', fontSize: 12, ...(narrow ? { width: left - 10, overflow: 'break' } : {}) },
+      leaves: { label: { position: 'right', align: 'left', ...(narrow ? { width: right - 12, overflow: 'truncate' } : {}) } } }] });
   }).catch(() => { chart.textContent = t('chart unavailable'); });
   mount(h('div', { class: 'page-head' }, h('h1', {}, p.plan.name), h('span', { class: 'muted' }, p.plan.source || '')),
     h('section', { class: 'panel' }, h('h2', {}, t('Organisation')), chart),
