@@ -2,6 +2,7 @@
  * deployment config, so an operator knows it works before an incident depends on it. */
 #include "../base/common.h"
 #include "../base/timeutil.h"
+#include "../outputs/channels.h"
 #include "../outputs/notify.h"
 #include "../plan/config.h"
 #include "../plan/plan.h"
@@ -10,11 +11,13 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <sodium.h>
+#include <unistd.h>
 
 static const char notify_usage[] =
     "usage: yingji [--config FILE] notify test CHANNEL_ID [--to PERSON]\n"
     "\n"
-    "Sends a test message through the channel CHANNEL_ID of the config's `channels:`. With --to, the\n"
+    "Sends a test message through the channel CHANNEL_ID of the config's `channels:` or made in the\n"
+    "console (通知通道). With --to, the\n"
     "message is addressed to that person of the plan (mentioned by mobile in group robots). Exits 0\n"
     "when the channel took it, 1 with the reason when delivery failed, 2 for a bad command.\n";
 
@@ -40,20 +43,37 @@ int cli_notify(struct cli *c, int argc, char **argv)
     if (optind != argc - 2)
         return cli_usage("usage: yingji notify test CHANNEL_ID [--to PERSON]");
     const char *id = argv[optind + 1];
-    const struct config_channel *channel = NULL;
-    for (size_t i = 0; i < c->cfg.n_channels; i++)
-        if (strcmp(c->cfg.channels[i].id, id) == 0)
-            channel = &c->cfg.channels[i];
-    if (!channel)
-        return cli_usage("no channel \"%s\" in %s", id, c->config_path ? c->config_path : "the config (give --config)");
-    int rc = cli_open(c, false);
+    /* With a store: the channels made in the console count, and so do the phone numbers and
+     * addresses an admin gave there. */
+    char *db = xasprintf("%s/yingji.db", c->data_dir);
+    bool have_store = access(db, F_OK) == 0;
+    free(db);
+    int rc = cli_open(c, have_store);
     if (rc)
         return rc;
+    struct channel_set set = {0};
+    struct yj_err lerr = {0};
+    if (have_store && channels_load(&c->cfg, c->store, &set, &lerr) < 0)
+        return cli_fail(lerr.code, lerr.msg);
+    const struct config_channel *channel = NULL;
+    for (size_t i = 0; i < set.n; i++)
+        if (strcmp(set.all[i].id, id) == 0)
+            channel = &set.all[i];
+    for (size_t i = 0; !have_store && i < c->cfg.n_channels; i++)
+        if (strcmp(c->cfg.channels[i].id, id) == 0)
+            channel = &c->cfg.channels[i];
+    if (!channel) {
+        channels_release(&set);
+        return cli_usage("no channel \"%s\" in %s or made in the console", id,
+                         c->config_path ? c->config_path : "the config (give --config)");
+    }
     struct notify_recipient who = {.id = "test"};
     if (to) {
         const struct plan_person *p = plan_person(c->plan, to);
-        if (!p)
+        if (!p) {
+            channels_release(&set);
             return cli_usage("--to: no person \"%s\" in the plan", to);
+        }
         who = (struct notify_recipient){.id = to, .name = p->name, .mobile = p->contacts.mobile,
                                         .email = p->contacts.email};
     }
@@ -69,6 +89,7 @@ int cli_notify(struct cli *c, int argc, char **argv)
     struct notify_message m = {.key = key, .subject = "【应急】通道测试", .body = body, .created_at = now, .to = who};
     struct yj_err err = {0};
     rc = notify_send(channel, &m, &err);
+    channels_release(&set);
     free(body);
     if (c->json)
         cli_print_json(json_pack("{s:s, s:b, s:s?}", "channel", id, "delivered", rc == 0, "error",

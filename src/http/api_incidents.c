@@ -744,20 +744,20 @@ typedef int (*task_change_fn)(struct request *r, const char *ref, int64_t task_i
 
 /* The shared shape of the task routes: the incident (visible to the caller), the body, the task
  * number from the path, the change, the task as the answer. */
-static void change_task(struct request *r, const struct json_field *fields, size_t n_fields,
+/* b: the body, parsed once by the caller (which owns it). */
+static void change_task(struct request *r, json_t *b, const struct json_field *fields, size_t n_fields,
                         task_change_fn change)
 {
     struct store_incident inc;
     if (!load(r, &inc))
         return;
-    json_t *b = request_json(r);
     char *end = NULL;
     long long task_id = strtoll(r->params[1], &end, 10);
     struct yj_err err = {0};
     struct store_task t;
     char ref[32];
     snprintf(ref, sizeof(ref), "%lld", (long long)inc.id);
-    if (!b || !request_check(r, b, fields, n_fields)) {
+    if (!request_check(r, b, fields, n_fields)) {
         /* request_check has answered */
     } else if (!end || *end || task_id <= 0) {
         reply_problem(r, 404, "not_found", NULL, "no task %s", r->params[1]);
@@ -768,7 +768,6 @@ static void change_task(struct request *r, const struct json_field *fields, size
         store_task_release(&t);
         server_wake_streams(r->srv);
     }
-    json_decref(b);
     store_incident_release(&inc);
 }
 
@@ -792,13 +791,14 @@ void api_incidents_task_update(struct request *r)
     static const struct json_field state[] = {
         {"status", JSON_STRING, true}, {"reason", JSON_STRING, false}, {"note", JSON_STRING, false}};
     static const struct json_field hands[] = {{"assignee", JSON_STRING, false}};
-    json_t *peek = r->body_len ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
-    bool assigning = peek && json_object_get(peek, "assignee") && !json_object_get(peek, "status");
-    json_decref(peek);
-    if (assigning)
-        change_task(r, hands, YJ_ARRAY_LEN(hands), assign_task);
+    json_t *b = request_json(r);
+    if (!b)
+        return;
+    if (json_object_get(b, "assignee") && !json_object_get(b, "status"))
+        change_task(r, b, hands, YJ_ARRAY_LEN(hands), assign_task);
     else
-        change_task(r, state, YJ_ARRAY_LEN(state), update_task);
+        change_task(r, b, state, YJ_ARRAY_LEN(state), update_task);
+    json_decref(b);
 }
 
 static int assign(struct request *r, const char *ref, json_t *b, struct store_incident *now, struct yj_err *err)
@@ -849,7 +849,11 @@ static int approve_task(struct request *r, const char *ref, int64_t task_id, jso
 void api_incidents_task_approval(struct request *r)
 {
     static const struct json_field fields[] = {{"approve", JSON_TRUE, true}, {"reason", JSON_STRING, false}};
-    change_task(r, fields, YJ_ARRAY_LEN(fields), approve_task);
+    json_t *b = request_json(r);
+    if (!b)
+        return;
+    change_task(r, b, fields, YJ_ARRAY_LEN(fields), approve_task);
+    json_decref(b);
 }
 
 /* ---- attachments: an informant's screenshot, evidence ---- */

@@ -6,7 +6,7 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir, cleanup, until } from './helpers.mjs';
+import { tempDir, cleanup, until, yjAsync } from './helpers.mjs';
 import { receiver, smsGateway } from './receivers.mjs';
 import { startServer, Client } from './server.mjs';
 
@@ -91,6 +91,10 @@ describe('channels and the directory in the console', () => {
       const text = await until('the text reaches the gateway', () => sms.got.find((g) => JSON.parse(g.body).to === '13800138000'));
       assert.match(JSON.parse(text.body).msg, /官网首页被篡改/);
       assert.equal(text.auth, 'Bearer sms-token');
+      // The command line sees the console's channel and number too.
+      const cli = await yjAsync(['--config', cfg, '--data', data, 'notify', 'test', 'text', '--to', 'it_staff']);
+      assert.equal(cli.code, 0, cli.stderr);
+      assert.ok(sms.got.filter((g) => JSON.parse(g.body).to === '13800138000').length >= 2);
 
       // Edits that would break the plan are refused, saying what is wrong.
       const refusals = [
