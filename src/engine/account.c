@@ -88,21 +88,6 @@ bool account_verify_password(const char *hash, const char *password)
     return hash && password && crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
 }
 
-static int audited(struct yj_ctx *ctx, int rc, const char *action, const char *object, json_t *detail,
-                   struct yj_err *err)
-{
-    if (rc == 0) {
-        char *d = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
-        rc = audit_append(ctx->store, yj_ctx_now(ctx), ctx->actor, action, object, d, 0, err);
-        free(d);
-    }
-    json_decref(detail);
-    if (rc == 0)
-        return store_commit(ctx->store, err);
-    store_rollback(ctx->store);
-    return rc;
-}
-
 int account_create(struct yj_ctx *ctx, const char *name, const char *role, const char *unit, const char *person,
                    const char *password, bool must_change, struct store_user *out, struct yj_err *err)
 {
@@ -130,7 +115,7 @@ int account_create(struct yj_ctx *ctx, const char *name, const char *role, const
         yj_err_zh(err, "用户名「%s」已被使用", name);
         yj_err_field(err, "name");
     }
-    rc = audited(ctx, rc, "user.create", name,
+    rc = audit_commit(ctx, rc, "user.create", name,
                  json_pack("{s:s, s:o, s:o}", "role", role, "unit", unit ? json_string(unit) : json_null(), "person",
                            person ? json_string(person) : json_null()),
                  err);
@@ -175,7 +160,7 @@ int account_set_password(struct yj_ctx *ctx, const char *name, const char *passw
         /* A new password ends every session that the old one opened. */
         if (rc == 0)
             rc = store_session_delete_user(ctx->store, u.id, err);
-        rc = audited(ctx, rc, "user.password", name, json_object(), err);
+        rc = audit_commit(ctx, rc, "user.password", name, json_object(), err);
     }
     store_user_release(&u);
     return rc;

@@ -9,6 +9,7 @@
 #include "../base/timeutil.h"
 #include "../store/store.h"
 #include "audit.h"
+#include "ctx.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -674,5 +675,20 @@ int audit_verify(struct store *st, const struct audit_verify_opts *opts, struct 
         free(x);
     }
     free(w.found);
+    return rc;
+}
+
+int audit_commit(struct yj_ctx *ctx, int rc, const char *action, const char *object, json_t *detail,
+                 struct yj_err *err)
+{
+    if (rc == 0) {
+        char *d = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+        rc = audit_append(ctx->store, yj_ctx_now(ctx), ctx->actor, action, object, d, 0, err);
+        free(d);
+    }
+    json_decref(detail);
+    if (rc == 0)
+        return store_commit(ctx->store, err);
+    store_rollback(ctx->store);
     return rc;
 }

@@ -56,6 +56,14 @@ int audit_key_open(struct store *st, const char *path, int64_t now, const char *
 int audit_append(struct store *st, int64_t at, const char *actor, const char *action, const char *object,
                  const char *detail_json, int64_t incident_id, struct yj_err *err);
 
+/* Ends a change made inside the caller's open transaction: when rc is 0, appends its audit row
+ * (ctx's actor and clock; detail, a json_t * taken over, as the row's detail) and commits; else,
+ * or when that fails, rolls back. Returns the first failure, or 0. */
+struct yj_ctx;
+struct json_t;
+int audit_commit(struct yj_ctx *ctx, int rc, const char *action, const char *object, struct json_t *detail,
+                 struct yj_err *err);
+
 /* ---- checkpoints ---- */
 
 struct audit_checkpoint {

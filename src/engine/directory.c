@@ -172,21 +172,6 @@ static int trial(struct yj_ctx *ctx, const char *plan_path, const char *kind, co
     return rc;
 }
 
-static int audit_commit(struct yj_ctx *ctx, int rc, const char *action, const char *object, json_t *detail,
-                        struct yj_err *err)
-{
-    if (rc == 0) {
-        char *d = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
-        rc = audit_append(ctx->store, yj_ctx_now(ctx), ctx->actor, action, object, d, 0, err);
-        free(d);
-    }
-    json_decref(detail);
-    if (rc == 0)
-        return store_commit(ctx->store, err);
-    store_rollback(ctx->store);
-    return rc;
-}
-
 int directory_put(struct yj_ctx *ctx, const char *plan_path, const char *kind, const char *key, const char *body,
                   struct yj_err *err)
 {

@@ -37,6 +37,20 @@ static json_t *person_json(const struct plan *p, const char *id)
     return found ? found : json_null();
 }
 
+/* A form's body without its empty boxes (nested objects too): "" is "not given". */
+static json_t *given(json_t *b)
+{
+    json_t *out = json_object(), *v;
+    const char *key;
+    json_object_foreach(b, key, v) {
+        if (json_is_object(v))
+            json_object_set_new(out, key, given(v));
+        else if (!json_is_string(v) || *json_string_value(v))
+            json_object_set(out, key, v);
+    }
+    return out;
+}
+
 static bool valid_id(struct request *r, const char *id)
 {
     size_t n = strlen(id);
@@ -73,25 +87,8 @@ void api_people_put(struct request *r)
         return;
     }
     /* Empty boxes in the form are "not given". */
-    json_t *edit = json_pack("{s:s}", "id", id);
-    const char *key;
-    json_t *v;
-    json_object_foreach(b, key, v) {
-        if (json_is_string(v) && !*json_string_value(v))
-            continue;
-        if (strcmp(key, "contacts") == 0) {
-            json_t *kept = json_object();
-            const char *ck;
-            json_t *cv;
-            json_object_foreach(v, ck, cv) {
-                if (*json_string_value(cv))
-                    json_object_set(kept, ck, cv);
-            }
-            json_object_set_new(edit, key, kept);
-        } else {
-            json_object_set(edit, key, v);
-        }
-    }
+    json_t *edit = given(b);
+    json_object_set_new(edit, "id", json_string(id));
     json_decref(b);
     char *text = json_dumps(edit, JSON_COMPACT);
     json_decref(edit);
@@ -279,13 +276,8 @@ void api_channels_put(struct request *r)
     /* The secret is kept apart from the body (never shown again); empty boxes are "not given". */
     char *secret = str(b, "secret") ? xstrdup(str(b, "secret")) : NULL;
     json_object_del(b, "secret");
-    json_t *body = json_pack("{s:s}", "id", id);
-    const char *key;
-    json_t *v;
-    json_object_foreach(b, key, v) {
-        if (!(json_is_string(v) && !*json_string_value(v)))
-            json_object_set(body, key, v);
-    }
+    json_t *body = given(b);
+    json_object_set_new(body, "id", json_string(id));
     json_decref(b);
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);

@@ -95,16 +95,7 @@ static int audited(struct yj_ctx *ctx, int rc, const char *action, const char *i
 {
     char object[160];
     snprintf(object, sizeof(object), "channel:%s", id);
-    if (rc == 0) {
-        char *d = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
-        rc = audit_append(ctx->store, yj_ctx_now(ctx), ctx->actor, action, object, d, 0, err);
-        free(d);
-    }
-    json_decref(detail);
-    if (rc == 0)
-        return store_commit(ctx->store, err);
-    store_rollback(ctx->store);
-    return rc;
+    return audit_commit(ctx, rc, action, object, detail, err);
 }
 
 int channels_put(struct yj_ctx *ctx, const struct yj_config *cfg, const char *id, const char *body,

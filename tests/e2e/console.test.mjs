@@ -91,6 +91,9 @@ describe('web console', { skip }, () => {
     assert.equal((await anon.textContent('.error')).trim(), '用户名或密码错误');
     await anon.fill('input[name=password]', '');
     await shot(anon, 'login');
+    await anon.setViewportSize({ width: 390, height: 844 });
+    await shot(anon, 'login-phone');
+    await anon.setViewportSize({ width: 1366, height: 768 });
     // The keyboard alone: the user name has focus, Tab to the password, Enter; then Tab to a link
     // of the navigation and Enter.
     await anon.fill('input[name=username]', '');
@@ -266,7 +269,8 @@ describe('web console', { skip }, () => {
     assert.match(await other.textContent('main .error'), /not found|未找到|no incident/i);
 
     // The other pages render (and give the screenshots).
-    for (const [path, sel, name] of [['/plan', '.table', 'plan'], ['/duty', '#duty', 'duty'], ['/audit', '#audit', 'audit']]) {
+    for (const [path, sel, name] of [['/plan', '.table', 'plan'], ['/duty', '#duty', 'duty'], ['/audit', '#audit', 'audit'],
+      ['/report', '.report-form', 'report'], ['/password', 'input[autocomplete=new-password]', 'password']]) {
       const page = path === '/audit' ? await open('admin', srv.adminPassword) : desk;
       await page.goto(srv.url + path);
       await page.waitForSelector(sel);
@@ -438,6 +442,9 @@ describe('web console', { skip }, () => {
       await ap.waitForSelector('#ack-link');
       assert.equal(await ap.textContent('#ack-title'), '教务系统异常登录（一键确认）');
       await shot(ap, 'ack-phone');
+      await ap.setViewportSize({ width: 1280, height: 800 });
+      await shot(ap, 'ack');
+      await ap.setViewportSize({ width: 390, height: 844 });
       assert.equal((await ops.get(`/api/v1/incidents/${second.json.number}`)).json.acknowledged_at, null, 'opening it acknowledges nothing');
       await ap.click('#ack-link');
       await ap.waitForSelector('#ack-done');
@@ -789,6 +796,10 @@ describe('web console', { skip }, () => {
       await page.waitForSelector('#response-chart canvas');
       assert.match(await page.textContent('#uptime'), /24 h 100\.00%/);
       await shot(page, 'monitor');
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForTimeout(300);
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= 391, "a monitor's page at 390");
+      await shot(page, 'monitor-phone');
       assert.deepEqual(errors, []);
     } finally {
       await ctx.close();

@@ -59,6 +59,21 @@ export function view() {
   show.current = () => mine === shown;
   return show;
 }
+// Live events come in bursts (a clock tick that escalates a thousand incidents sends a thousand
+// events): a page that renders again on each would fire requests until the browser refuses them
+// (net::ERR_INSUFFICIENT_RESOURCES; bench/console.mjs found a list load held up 9-30 s so). At most
+// once per `ms`, and once more after the burst.
+export function throttled(fn, ms = 1000) {
+  let last = 0;
+  let timer = null;
+  return (...args) => {
+    if (timer) return;
+    const wait = last + ms - Date.now();
+    if (wait <= 0) { last = Date.now(); fn(...args); return; }
+    timer = setTimeout(() => { timer = null; last = Date.now(); fn(...args); }, wait);
+  };
+}
+
 // A page that renders itself again (live updates, after a save) outside the router.
 export function refresh(page, ...args) {
   page(...args).catch((e) => { if (!(e instanceof Stale)) throw e; });

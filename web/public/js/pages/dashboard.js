@@ -1,7 +1,7 @@
 // 态势: what is open, how severe, what is due or overdue, the last 30 days; live.
 import { get } from '../api.js';
 import { t, tStatus, tDeadline, lang } from '../i18n.js';
-import { h, view, refresh, fmtTime, countdown, levelBadge, loadEcharts } from '../ui.js';
+import { h, view, refresh, fmtTime, countdown, levelBadge, loadEcharts, throttled } from '../ui.js';
 import { onLive, state } from '../app.js';
 import { alertsOn, setAlerts, notificationsPossible } from '../alerts.js';
 
@@ -119,8 +119,7 @@ export async function dashboardPage() {
     tick();
     if (++seconds % 5 === 0) fillSignals();
   }, 1000);
-  let pending;
-  onLive(() => { clearTimeout(pending); pending = setTimeout(() => { if (document.body.contains(trend)) refresh(dashboardPage); }, 300); });
+  onLive(throttled(() => { if (document.body.contains(trend)) refresh(dashboardPage); }));
 
   // 30 days, per day, by national warning colour (national level I red ... IV blue), counted by the server.
   const days = daily.items.map((x) => x.day);

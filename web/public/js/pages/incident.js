@@ -3,7 +3,7 @@
 // the upward report, notes and the timeline.
 import { get, post, put, patch, api, upload } from '../api.js';
 import { t, tStatus, tDeadline, tTask } from '../i18n.js';
-import { h, view, refresh, fmtTime, countdown, levelBadge, statusBadge, field, attempt, toast } from '../ui.js';
+import { h, view, refresh, fmtTime, countdown, levelBadge, statusBadge, field, attempt, toast, throttled } from '../ui.js';
 import { state, onLive } from '../app.js';
 import { describe, timelineKind, actorName, recipientName, notificationStatus, actionName, personName } from '../names.js';
 
@@ -221,10 +221,11 @@ export async function incidentPage(ref) {
           h('li', {}, h('time', {}, fmtTime(e.at, { seconds: true })), h('span', { class: 'actor' }, actorName(e.actor, e.actor_name), ' · ', h('span', { class: 'kind' }, timelineKind(e.kind))),
             h('span', { class: 'body' }, describe(e)))))))));
   // Someone else changed it: show the new state, unless the user is typing here (then say so).
+  const again = throttled(() => reload());
   onLive((kind, data) => {
     if (!data || (data.id !== inc.id && data.number !== inc.number)) return;
     const a = document.activeElement;
     if (a && ['INPUT', 'TEXTAREA', 'SELECT'].includes(a.tagName) && document.getElementById('app').contains(a)) toast(t('Changed by someone else; save to see the latest'));
-    else reload();
+    else again();
   });
 }

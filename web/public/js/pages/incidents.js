@@ -1,7 +1,7 @@
 // 事件列表: filters, text search, sort and pages, all in the URL (/incidents?status=…&cursor=…).
 import { get } from '../api.js';
 import { t, tStatus } from '../i18n.js';
-import { h, view, refresh, fmtTime, levelBadge, statusBadge } from '../ui.js';
+import { h, view, refresh, fmtTime, levelBadge, statusBadge, throttled } from '../ui.js';
 import { params, state, onLive, go } from '../app.js';
 
 const STATUSES = ['reported', 'assessing', 'responding', 'recovering', 'reviewing', 'closed', 'dismissed'];
@@ -59,5 +59,5 @@ export async function incidentsPage() {
       h('div', { class: 'pager' },
         p.get('cursor') ? h('a', { href: '/incidents?' + first.toString() }, t('First page')) : null,
         page.next ? h('a', { href: '/incidents?' + next.toString(), rel: 'next' }, t('Next page')) : null)));
-  onLive(() => { if (!p.get('cursor')) refresh(incidentsPage); });
+  onLive(throttled(() => { if (!p.get('cursor')) refresh(incidentsPage); }));
 }
