@@ -289,6 +289,9 @@ describe('web console', { skip }, () => {
     }
     // Every page at phone size: nothing runs off the side (and a picture of each).
     const small = await open('admin', srv.adminPassword, { width: 390, height: 844 });
+    const inForce = (await admin.get('/api/v1/plan')).json;
+    const planIds = ['units', 'people', 'types', 'levels', 'assets', 'groups', 'classes']
+      .flatMap((k) => inForce[k].map((x) => x.id)).concat(inForce.roster.rotations.map((r) => r.id));
     for (const [path, sel, name] of [['/', '#n-open', 'dashboard'], ['/incidents', '#incident-table', 'incidents'],
       ['/plan', '.table', 'plan'], ['/duty', '#duty-calendar', 'duty'], ['/users', '#users', 'users'], ['/audit', '#audit', 'audit'],
       ['/report', '.report-form', 'report'], ['/password', 'input[autocomplete=new-password]', 'password'],
@@ -298,6 +301,10 @@ describe('web console', { skip }, () => {
       await small.waitForTimeout(200);
       const wide = await small.evaluate(() => document.documentElement.scrollWidth);
       assert.ok(wide <= 391, `${path} is ${wide} px wide at 390`);
+      // No id of the plan reaches a Chinese page (names are shown instead).
+      const text = await small.textContent('main');
+      const leaked = planIds.filter((id) => new RegExp(`(^|[^A-Za-z0-9_])${id}([^A-Za-z0-9_]|$)`).test(text));
+      assert.deepEqual(leaked, [], `${path} shows plan ids: ${leaked.join(', ')}`);
       if (name !== 'incidents' && name !== 'report') await shot(small, `${name}-phone`);
     }
     await small.context().close();
@@ -800,6 +807,7 @@ describe('web console', { skip }, () => {
       await page.waitForTimeout(300);
       assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= 391, "a monitor's page at 390");
       await shot(page, 'monitor-phone');
+      assert.doesNotMatch(await page.textContent('main'), /main_site/, 'the asset by its name, not its id');
       assert.deepEqual(errors, []);
     } finally {
       await ctx.close();

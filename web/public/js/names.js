@@ -18,6 +18,7 @@ export const typeName = (id) => named(state.plan && state.plan.types, id);
 export const levelName = (id) => named(state.plan && state.plan.levels, id);
 export const groupName = (id) => named(state.plan && state.plan.groups, id);
 export const roleName = (id) => named(state.plan && state.plan.roles, id);
+export const assetName = (id) => named(state.plan && state.plan.assets, id);
 export const policyName = (id) => named(state.plan && state.plan.escalation, id);
 
 // "15m", "1h30m", "0s", "30d" (the plan's durations) → "15 分钟", "1 小时 30 分钟", "立即", "30 天".

@@ -3,6 +3,7 @@
 import { get } from '../api.js';
 import { t } from '../i18n.js';
 import { h, view, fmtTime, loadEcharts } from '../ui.js';
+import { assetName, unitName } from '../names.js';
 
 const pct = (w) => (w && w.uptime !== null ? `${w.uptime.toFixed(2)}%` : '—');
 const ms = (v) => (v === null || v === undefined ? '—' : `${v} ms`);
@@ -88,7 +89,7 @@ export async function monitorPage(id) {
       h('dt', {}, t('Certificate ends')), h('dd', {}, m.cert_expires_at ? fmtTime(m.cert_expires_at) : '—'),
       h('dt', {}, t('Uptime')), h('dd', { id: 'uptime' }, `24 h ${pct(m.day)} · 7 d ${pct(m.week)} · 30 d ${pct(m.month)}`),
       h('dt', {}, t('Interval')), h('dd', {}, m.interval_ms ? `${m.interval_ms / 1000} s` : '—'),
-      h('dt', {}, t('Asset')), h('dd', {}, m.asset || m.unit || '—'))),
+      h('dt', {}, t('Asset')), h('dd', {}, (m.asset && (assetName(m.asset) || m.asset)) || (m.unit && (unitName(m.unit) || m.unit)) || '—'))),
     h('section', { class: 'panel' }, h('h2', {}, t('Response time by hour')), chart),
     h('section', { class: 'panel' }, h('h2', {}, t('Changes')), m.changes.length ? h('table', { class: 'table', id: 'changes' },
       h('tbody', {}, m.changes.map((c) => h('tr', {}, h('td', {}, fmtTime(c.at, { seconds: true })), h('td', {}, badge(c.status)),
