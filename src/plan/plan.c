@@ -864,10 +864,11 @@ int plan_load_edited(const char *path, const struct plan_edit *edits, size_t n, 
 {
     struct plan *p = NULL;
     int rc = plan_load(path, &p, diags, err);
-    if (rc < 0 || n == 0) {
-        if (rc == 0)
-            *out = p;
-        return rc;
+    if (rc < 0 || !p)
+        return rc < 0 ? rc : YJ_EINVAL;
+    if (n == 0) {
+        *out = p;
+        return 0;
     }
     /* The edits' own diagnostics point into their JSON; the second validation has no file
      * positions (an edit is not in the file), so it names what it checks instead. */
