@@ -184,6 +184,54 @@ static void test_county_content(void **state)
     plan_free(p);
 }
 
+/* The console's edits over the file: a person's numbers, a new colleague on a rotation, an
+ * override; edits that would break the plan are refused whole with the loader's words. */
+static void test_edits(void **state)
+{
+    (void)state;
+    struct plan *p = NULL;
+    struct yj_err err = {0};
+    const struct plan_edit ok[] = {
+        {PLAN_EDIT_PERSON, "{\"id\": \"it_staff\", \"name\": \"李四\", \"unit\": \"it_office\", "
+                           "\"contacts\": {\"mobile\": \"13800138000\"}}"},
+        {PLAN_EDIT_PERSON, "{\"id\": \"wang_xin\", \"name\": \"王新\", \"unit\": \"it_office\"}"},
+        {PLAN_EDIT_ROTATION, "{\"id\": \"daily_duty\", \"people\": [\"wang_xin\", \"it_staff\"]}"},
+        {PLAN_EDIT_OVERRIDE, "{\"rotation\": \"daily_duty\", \"person\": \"it_staff\", \"from\": \"2026-12-05 08:30\", "
+                             "\"to\": \"2026-12-06 08:30\", \"reason\": \"换班 #1\"}"},
+    };
+    assert_int_equal(plan_load_edited("builtin:university", ok, 4, &p, NULL, &err), 0);
+    const struct plan_person *x = plan_person(p, "it_staff");
+    assert_string_equal(x->name, "李四");
+    assert_string_equal(x->contacts.mobile, "13800138000");
+    assert_true(x->n_roles > 0); /* roles stay the file's */
+    assert_string_equal(plan_person(p, "wang_xin")->name, "王新");
+    assert_int_equal(plan_person(p, "wang_xin")->n_roles, 0);
+    assert_string_equal(p->roster.rotations[0].people[0], "wang_xin");
+    assert_string_equal(p->roster.overrides[p->roster.n_overrides - 1].reason, "换班 #1");
+    plan_free(p);
+
+    const struct {
+        struct plan_edit edit;
+        const char *why;
+    } bad[] = {
+        {{PLAN_EDIT_PERSON, "{\"id\": \"x\", \"name\": \"某\", \"unit\": \"nowhere\"}"}, "unit \"nowhere\""},
+        {{PLAN_EDIT_PERSON, "{\"id\": \"x\", \"name\": \"某\", \"unit\": \"it_office\", \"roles\": [\"duty_officer\"]}"}, "roles"},
+        {{PLAN_EDIT_PERSON, "{\"id\": \"x\", \"unit\": \"it_office\"}"}, "name"},
+        {{PLAN_EDIT_ROTATION, "{\"id\": \"daily_duty\", \"people\": [\"ghost\"]}"}, "ghost"},
+        {{PLAN_EDIT_ROTATION, "{\"id\": \"nope\", \"people\": [\"it_staff\"]}"}, "rotation \"nope\""},
+        {{PLAN_EDIT_OVERRIDE, "{\"rotation\": \"daily_duty\", \"person\": \"it_staff\", \"from\": \"2026-12-06 08:30\", "
+                              "\"to\": \"2026-12-05 08:30\"}"}, "to must be after from"},
+        {{PLAN_EDIT_PERSON, "{\"id\": "}, "edit:"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        p = NULL;
+        assert_int_equal(plan_load_edited("builtin:university", &bad[i].edit, 1, &p, NULL, &err), YJ_EINVAL);
+        assert_null(p);
+        if (!strstr(err.msg, bad[i].why))
+            fail_msg("edit %zu: \"%s\" does not say %s", i, err.msg, bad[i].why);
+    }
+}
+
 static void test_unknown_key(void **state)
 {
     (void)state;
@@ -281,7 +329,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_base_plan_loads),  cmocka_unit_test(test_builtin_plans),
-        cmocka_unit_test(test_university_content), cmocka_unit_test(test_county_content),
+        cmocka_unit_test(test_university_content),
+        cmocka_unit_test(test_edits), cmocka_unit_test(test_county_content),
         cmocka_unit_test(test_unknown_key),      cmocka_unit_test(test_missing_key),
         cmocka_unit_test(test_duplicate_ids),    cmocka_unit_test(test_bad_references),
         cmocka_unit_test(test_bad_values),       cmocka_unit_test(test_syntax_and_encoding),

@@ -204,6 +204,61 @@ static void test_deadlines(void **state)
     store_incident_release(&a);
 }
 
+/* The console's edits: the last made applies last, a secret left out is kept, a missing one is
+ * said so; a swap is answered once. */
+struct edits_seen {
+    char keys[8][32];
+    char secret[32];
+    size_t n;
+};
+
+static int seen_edit(const struct store_edit *e, void *ud)
+{
+    struct edits_seen *s = ud;
+    if (s->n < 8)
+        snprintf(s->keys[s->n++], sizeof(s->keys[0]), "%s:%s", e->kind, e->key);
+    if (e->secret)
+        snprintf(s->secret, sizeof(s->secret), "%s", e->secret);
+    return 0;
+}
+
+static void test_edits_and_swaps(void **state)
+{
+    struct fixture *f = *state;
+    struct yj_err err;
+    assert_int_equal(store_edit_put(f->st, "person", "a", "{}", NULL, 1, "user:x", &err), 0);
+    assert_int_equal(store_edit_put(f->st, "rotation", "r", "{}", NULL, 2, "user:x", &err), 0);
+    assert_int_equal(store_edit_put(f->st, "channel", "c", "{}", "s3cret", 3, "user:x", &err), 0);
+    assert_int_equal(store_edit_put(f->st, "person", "a", "{\"v\": 2}", NULL, 4, "user:x", &err), 0);
+    assert_int_equal(store_edit_put(f->st, "channel", "c", "{\"v\": 2}", NULL, 5, "user:x", &err), 0);
+    struct edits_seen all = {0};
+    assert_int_equal(store_edit_list(f->st, NULL, seen_edit, &all, &err), 0);
+    assert_int_equal(all.n, 3);
+    assert_string_equal(all.keys[0], "rotation:r");
+    assert_string_equal(all.keys[1], "person:a");
+    assert_string_equal(all.keys[2], "channel:c");
+    assert_string_equal(all.secret, "s3cret");
+    struct edits_seen channels = {0};
+    assert_int_equal(store_edit_list(f->st, "channel", seen_edit, &channels, &err), 0);
+    assert_int_equal(channels.n, 1);
+    assert_int_equal(store_edit_delete(f->st, "channel", "c", &err), 0);
+    assert_int_equal(store_edit_delete(f->st, "channel", "c", &err), YJ_ENOTFOUND);
+
+    struct store_swap w = {.rotation = "r", .date = "2026-12-05", .requester = "a", .taker = "b", .created_at = 1,
+                           .created_by = "user:a"};
+    int64_t id = 0;
+    assert_int_equal(store_swap_insert(f->st, &w, &id, &err), 0);
+    assert_int_equal(store_swap_answer(f->st, id, "accepted", 2, "user:b", NULL, &err), 0);
+    assert_int_equal(store_swap_answer(f->st, id, "declined", 3, "user:b", NULL, &err), YJ_ECONFLICT);
+    struct store_swap got;
+    assert_int_equal(store_swap_get(f->st, id, &got, &err), 0);
+    assert_string_equal(got.status, "accepted");
+    assert_true(got.answered_at == 2);
+    assert_null(got.back_date);
+    store_swap_release(&got);
+    assert_int_equal(store_swap_get(f->st, id + 1, &got, &err), YJ_ENOTFOUND);
+}
+
 static void test_full_disk_changes_nothing(void **state)
 {
     struct fixture *f = *state;
@@ -298,6 +353,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_optimistic_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeline_append_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadlines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_edits_and_swaps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_disk_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
         cmocka_unit_test(test_open_errors),
