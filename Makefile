@@ -11,9 +11,9 @@ DATA        ?= ./data
 # no browser. The console's third-party files are committed (web/vendor).
 BUILD_PACKAGES = build-essential cmake pkg-config libfyaml-dev libsqlite3-dev libsodium-dev \
                libjansson-dev libcmocka-dev libmicrohttpd-dev libhyperscan-dev libpcre2-dev uthash-dev libuv1-dev libcurl4-openssl-dev libnftables-dev libxml2-dev libopencc-dev \
-               libcsv-dev tzdata
+               libcsv-dev libpq-dev tzdata
 # And what the tests need besides (`make test`).
-TEST_PACKAGES = nodejs sqlite3 openssl fail2ban nftables chromium fonts-noto-cjk systemd $(NPM_PACKAGE)
+TEST_PACKAGES = nodejs sqlite3 openssl fail2ban nftables chromium fonts-noto-cjk systemd postgresql-15 $(NPM_PACKAGE)
 DEB_PACKAGES = $(BUILD_PACKAGES) $(TEST_PACKAGES)
 # Debian's nodejs comes without npm (the tests' playwright-core, ajv and swagger-cli are npm
 # packages); a Node.js that brings its own npm (NodeSource) must not get Debian's too.

@@ -5,6 +5,7 @@
 #include "../base/embed.h"
 #include "../base/fileio.h"
 #include "../base/timeutil.h"
+#include "sql_driver.h"
 #include "sqlite_internal.h"
 #include "store.h"
 
@@ -262,23 +263,10 @@ static void build_sql(struct store *st)
 
 /* Process-wide SQLite settings, made once before the first connection. Memory statistics take
  * a global mutex on every allocation, which the server's threads would fight over. */
-/* Waiting for another connection's write lock. SQLite's own busy timeout sleeps 1, 2, 5, 10 ...
- * up to 100 ms between tries, so a writer that needed the lock for one millisecond could cost the
- * next one 50 or 100: the tail of the signal-to-notification latency. Short sleeps first (our
- * own transactions are short), longer ones later, giving up after about 5 s as before. */
+/* Waiting for another connection's write lock (sql_sqlite_busy says how). */
 static int busy_wait(void *ud, int count)
 {
-    struct store *st = ud;
-    enum { FAST = 50, MEDIUM = 250 }; /* 5 ms at 100 µs, 100 ms at 500 µs, then 2 ms */
-    /* Given up by the clock, not by the count: on a loaded machine each sleep lasts longer than
-     * asked, and 2,700 of them took well over the 5 s a writer is promised. */
-    int64_t now = yj_now_ms();
-    if (count == 0)
-        st->busy_since = now;
-    else if (now - st->busy_since >= 5000)
-        return 0;
-    usleep(count < FAST ? 100 : count < MEDIUM ? 500 : 2000);
-    return 1;
+    return sql_sqlite_busy(&((struct store *)ud)->busy_since, count);
 }
 
 static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
@@ -322,6 +310,7 @@ int store_open(const char *data_dir, struct store **out, struct yj_err *err)
         (rc = exec(st, "PRAGMA cache_size = -512", "opening the store", err)) < 0)
         goto out_free;
     build_sql(st);
+    st->sql = sql_sqlite_adopt(st->db);
     *out = st;
     return 0;
 out_free:
@@ -335,6 +324,7 @@ void store_free(struct store *st)
         return;
     for (size_t i = 0; i < STMT_CACHE; i++)
         sqlite3_finalize(st->cache[i].stmt);
+    sql_close(st->sql); /* its statements; the connection is closed here */
     sqlite3_close(st->db);
     free(st->path);
     free(st->sql_insert);
@@ -368,12 +358,12 @@ static int run_cached(struct store *st, const char *sql, const char *doing, stru
     return rc == SQLITE_DONE ? 0 : sql_fail(st, rc, doing, err);
 }
 
-static const char sql_begin_read[] = "BEGIN DEFERRED";
-static const char sql_rollback[] = "ROLLBACK";
+static const char begin_read_sql[] = "BEGIN DEFERRED";
+static const char rollback_sql[] = "ROLLBACK";
 
 int store_read_begin(struct store *st, struct yj_err *err)
 {
-    return run_cached(st, sql_begin_read, "starting a read", err);
+    return run_cached(st, begin_read_sql, "starting a read", err);
 }
 
 int store_commit(struct store *st, struct yj_err *err)
@@ -401,7 +391,7 @@ void store_rollback(struct store *st)
         return;
     }
     st->depth = 0;
-    if (!sqlite3_get_autocommit(st->db) && run_cached(st, sql_rollback, "rolling back", NULL) < 0)
+    if (!sqlite3_get_autocommit(st->db) && run_cached(st, rollback_sql, "rolling back", NULL) < 0)
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }
 

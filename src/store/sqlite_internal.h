@@ -12,8 +12,11 @@ struct yj_err;
 
 #define STMT_CACHE 128
 
+struct sql_db;
+
 struct store {
     sqlite3 *db;
+    struct sql_db *sql; /* the same connection through sql.h, for the files already moved to it */
     int depth; /* write transactions open: 0, 1 (BEGIN), more (savepoints) */
     int64_t busy_since; /* when the current wait for another writer began (busy_wait) */
     char *path;

@@ -1,0 +1,133 @@
+/* sql.c: the engine-neutral half of sql.h — choosing the driver by the URL, nested transactions
+ * as savepoints (the same SQL on both engines), and the calls passed on to the driver. */
+#include "../base/common.h"
+#include "../base/err.h"
+#include "sql_driver.h"
+
+int sql_open(const char *url, struct sql_db **out, struct yj_err *err)
+{
+    if (strncmp(url, "sqlite:", 7) == 0)
+        return sql_sqlite_driver.open(url + 7, out, err);
+    if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
+        return sql_pg_driver.open(url, out, err);
+    return yj_err_set(err, YJ_EINVAL, "store \"%.40s\": expected sqlite:PATH or postgresql://USER@HOST:PORT/DB", url);
+}
+
+void sql_close(struct sql_db *db)
+{
+    if (db)
+        db->drv->close(db);
+}
+
+enum sql_engine sql_engine_of(const struct sql_db *db)
+{
+    return db->drv->engine;
+}
+
+const char *sql_engine_name(const struct sql_db *db)
+{
+    return db->drv->name;
+}
+
+int sql_exec(struct sql_db *db, const char *script, struct yj_err *err)
+{
+    return db->drv->exec(db, script, err);
+}
+
+struct sql_stmt *sql_prepare(struct sql_db *db, const char *sql, struct yj_err *err)
+{
+    return db->drv->prepare(db, sql, err);
+}
+
+void sql_bind_int(struct sql_stmt *s, int i, int64_t v)
+{
+    s->db->drv->bind_int(s, i, v);
+}
+
+void sql_bind_text(struct sql_stmt *s, int i, const char *v)
+{
+    s->db->drv->bind_text(s, i, v);
+}
+
+void sql_bind_null(struct sql_stmt *s, int i)
+{
+    s->db->drv->bind_text(s, i, NULL);
+}
+
+int sql_step(struct sql_stmt *s, const char *doing, struct yj_err *err)
+{
+    return s->db->drv->step(s, doing, err);
+}
+
+int64_t sql_col_int(struct sql_stmt *s, int col)
+{
+    return s->db->drv->col_int(s, col);
+}
+
+const char *sql_col_text(struct sql_stmt *s, int col)
+{
+    return s->db->drv->col_text(s, col);
+}
+
+bool sql_col_null(struct sql_stmt *s, int col)
+{
+    return s->db->drv->col_null(s, col);
+}
+
+int64_t sql_changes(struct sql_stmt *s)
+{
+    return s->db->drv->changes(s);
+}
+
+void sql_reset(struct sql_stmt *s)
+{
+    s->db->drv->reset(s);
+}
+
+int sql_done(struct sql_stmt *s, const char *doing, struct yj_err *err)
+{
+    int rc = sql_step(s, doing, err);
+    sql_reset(s);
+    return rc < 0 ? rc : 0;
+}
+
+char *sql_col_dup(struct sql_stmt *s, int col)
+{
+    const char *v = sql_col_text(s, col);
+    return v ? xstrdup(v) : NULL;
+}
+
+/* A transaction inside one is a savepoint, released by its commit and undone alone by its
+ * rollback: a helper that writes in a transaction of its own may be called inside another. */
+int sql_begin(struct sql_db *db, struct yj_err *err)
+{
+    char sp[32];
+    snprintf(sp, sizeof(sp), "SAVEPOINT yj%d", db->depth);
+    int rc = db->drv->exec(db, db->depth ? sp : db->drv->begin, err);
+    if (rc == 0)
+        db->depth++;
+    return rc;
+}
+
+int sql_commit(struct sql_db *db, struct yj_err *err)
+{
+    if (db->depth == 0)
+        return yj_err_set(err, YJ_ESTATE, "commit without a transaction");
+    char sp[40];
+    snprintf(sp, sizeof(sp), "RELEASE SAVEPOINT yj%d", db->depth - 1);
+    int rc = db->drv->exec(db, db->depth > 1 ? sp : "COMMIT", err);
+    if (rc == 0)
+        db->depth--;
+    return rc;
+}
+
+void sql_rollback(struct sql_db *db)
+{
+    if (db->depth == 0)
+        return;
+    struct yj_err ignored;
+    char sp[80];
+    snprintf(sp, sizeof(sp), "ROLLBACK TO SAVEPOINT yj%d; RELEASE SAVEPOINT yj%d", db->depth - 1, db->depth - 1);
+    (void)db->drv->exec(db, db->depth > 1 ? sp : "ROLLBACK", &ignored);
+    db->depth--;
+}

@@ -1,0 +1,65 @@
+/* sql.h: one SQL interface over two engines — SQLite (sql_sqlite.c) and PostgreSQL (sql_pg.c, over
+ * libpq) — for the store's files (issue 16). Their SQL is written once, with $1, $2, ...
+ * placeholders, integers for times (UTC ms) and flags, text for the rest; what the engines do
+ * differently stays in the drivers: placeholder syntax, statement preparation and caching, how a
+ * write transaction takes its lock, how a failure reads (a unique violation is YJ_ECONFLICT on both,
+ * a lost connection or a busy database YJ_ESTORE with what to do about it).
+ * Models: Dovecot's lib-sql (one sql_db API, a driver per engine), PowerDNS's generic SQL backend. */
+#ifndef YJ_SQL_H
+#define YJ_SQL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct yj_err;
+
+enum sql_engine { SQL_SQLITE = 1, SQL_POSTGRES = 2 };
+
+struct sql_db;   /* one connection; used by one thread at a time */
+struct sql_stmt; /* a prepared statement of that connection */
+
+/* Opens "sqlite:PATH" (the file is made when missing) or a libpq URI "postgresql://..." (also
+ * "postgres://..."; the password from PGPASSWORD or ~/.pgpass, never printed). */
+int sql_open(const char *url, struct sql_db **out, struct yj_err *err);
+void sql_close(struct sql_db *db);
+enum sql_engine sql_engine_of(const struct sql_db *db);
+/* "sqlite" or "postgresql", for messages and metrics. */
+const char *sql_engine_name(const struct sql_db *db);
+
+/* Runs a script of statements without parameters (migrations). */
+int sql_exec(struct sql_db *db, const char *script, struct yj_err *err);
+
+/* The statement for sql, prepared on first use and kept by the connection (sql is compared by
+ * pointer: pass string constants), reset and unbound; NULL with err set on failure. */
+struct sql_stmt *sql_prepare(struct sql_db *db, const char *sql, struct yj_err *err);
+/* Parameters count from 1, as $1. */
+void sql_bind_int(struct sql_stmt *s, int i, int64_t v);
+void sql_bind_text(struct sql_stmt *s, int i, const char *v); /* NULL binds NULL */
+void sql_bind_null(struct sql_stmt *s, int i);
+
+enum { SQL_DONE = 0, SQL_ROW = 1 };
+/* Runs the statement (on its first step) and moves to its next row: SQL_ROW, SQL_DONE, or a
+ * YJ_E* code with err saying what `doing` failed and why. */
+int sql_step(struct sql_stmt *s, const char *doing, struct yj_err *err);
+/* Columns of the current row, counting from 0. Text stays valid until the next step or reset. */
+int64_t sql_col_int(struct sql_stmt *s, int col);
+const char *sql_col_text(struct sql_stmt *s, int col); /* NULL for NULL */
+bool sql_col_null(struct sql_stmt *s, int col);
+/* Rows the last INSERT, UPDATE or DELETE of this statement changed. */
+int64_t sql_changes(struct sql_stmt *s);
+/* Ends the statement's run (its rows are dropped) and keeps it prepared. */
+void sql_reset(struct sql_stmt *s);
+
+/* Steps a statement that returns no row and resets it: 0 or the failure. */
+int sql_done(struct sql_stmt *s, const char *doing, struct yj_err *err);
+/* Column col of the current row as a malloc'd string, or NULL. */
+char *sql_col_dup(struct sql_stmt *s, int col);
+
+/* Write transactions: sql_begin takes the write lock at once (SQLite: BEGIN IMMEDIATE, waiting
+ * for another writer up to a bound; PostgreSQL: BEGIN, rows locked as they are written). */
+int sql_begin(struct sql_db *db, struct yj_err *err);
+int sql_commit(struct sql_db *db, struct yj_err *err);
+void sql_rollback(struct sql_db *db);
+
+#endif

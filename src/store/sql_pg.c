@@ -1,0 +1,259 @@
+/* sql_pg.c: the PostgreSQL driver of sql.h over libpq — statements prepared once per connection
+ * (server-side, by name), parameters sent as text, results read row by row from one PGresult.
+ * SQLSTATE says what a failure was: 23505 a unique violation (YJ_ECONFLICT), 53100 a full disk,
+ * class 08 or a dead connection the database out of reach (YJ_ESTORE, "reconnects by itself"
+ * is the caller's, issue 16). */
+#include "../base/common.h"
+#include "../base/err.h"
+#include "sql_driver.h"
+
+#include <libpq-fe.h>
+
+#define CACHE 128
+#define MAX_PARAMS 32
+
+struct pg_stmt {
+    struct sql_stmt base;
+    const char *key; /* the caller's SQL, by pointer */
+    char name[16];   /* the server-side prepared statement */
+    int n_params;
+    char *values[MAX_PARAMS];
+    PGresult *res;
+    int row; /* the current row; -1 before the first */
+};
+
+struct pg_db {
+    struct sql_db base;
+    PGconn *conn;
+    struct pg_stmt cache[CACHE];
+    size_t n_cache;
+};
+
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message; /* NOTICEs ("relation already exists, skipping") are not errors */
+}
+
+/* The first line of libpq's message (it ends with a newline and may carry a DETAIL). */
+static void first_line(const char *msg, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", msg ? msg : "");
+    buf[strcspn(buf, "\n")] = 0;
+}
+
+static int fail(struct pg_db *p, const PGresult *res, const char *doing, struct yj_err *err)
+{
+    char why[512];
+    first_line(res ? PQresultErrorMessage(res) : PQerrorMessage(p->conn), why, sizeof(why));
+    if (!why[0])
+        first_line(PQerrorMessage(p->conn), why, sizeof(why));
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (PQstatus(p->conn) != CONNECTION_OK || (state && strncmp(state, "08", 2) == 0))
+        return yj_err_set(err, YJ_ESTORE, "%s: lost the connection to PostgreSQL (%s)", doing, why);
+    if (state && strcmp(state, "23505") == 0)
+        return yj_err_set(err, YJ_ECONFLICT, "%s: already there (%s)", doing, why);
+    if (state && strcmp(state, "53100") == 0)
+        return yj_err_set(err, YJ_EIO, "%s: the database's disk is full (%s)", doing, why);
+    return yj_err_set(err, YJ_ESTORE, "%s: %s", doing, why);
+}
+
+static void pg_reset(struct sql_stmt *s)
+{
+    struct pg_stmt *ps = (struct pg_stmt *)s;
+    PQclear(ps->res);
+    ps->res = NULL;
+    ps->row = -1;
+}
+
+static void pg_close(struct sql_db *db)
+{
+    struct pg_db *p = (struct pg_db *)db;
+    for (size_t i = 0; i < p->n_cache; i++) {
+        pg_reset(&p->cache[i].base);
+        for (int k = 0; k < MAX_PARAMS; k++)
+            free(p->cache[i].values[k]);
+    }
+    PQfinish(p->conn);
+    free(p);
+}
+
+static int pg_open(const char *url, struct sql_db **out, struct yj_err *err)
+{
+    struct pg_db *p = xcalloc(1, sizeof(*p));
+    p->base.drv = &sql_pg_driver;
+    p->conn = PQconnectdb(url);
+    if (!p->conn || PQstatus(p->conn) != CONNECTION_OK) {
+        char why[512];
+        first_line(p->conn ? PQerrorMessage(p->conn) : "out of memory", why, sizeof(why));
+        /* The URL may hold a password: the message names the server libpq tried, not the URL. */
+        yj_err_set(err, YJ_ESTORE, "cannot connect to PostgreSQL: %s", why);
+        PQfinish(p->conn);
+        free(p);
+        return YJ_ESTORE;
+    }
+    PQsetNoticeProcessor(p->conn, quiet, NULL);
+    PGresult *r = PQexec(p->conn, "SET client_encoding = 'UTF8'");
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok) {
+        int rc = yj_err_set(err, YJ_ESTORE, "PostgreSQL refused UTF-8 as the client encoding");
+        pg_close(&p->base);
+        return rc;
+    }
+    *out = &p->base;
+    return 0;
+}
+
+static int pg_exec(struct sql_db *db, const char *script, struct yj_err *err)
+{
+    struct pg_db *p = (struct pg_db *)db;
+    PGresult *r = PQexec(p->conn, script);
+    ExecStatusType st = PQresultStatus(r);
+    int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : fail(p, r, "running SQL", err);
+    PQclear(r);
+    return rc;
+}
+
+/* The highest $N outside quoted strings and identifiers: how many parameters to send. */
+static int count_params(const char *sql)
+{
+    int most = 0;
+    char quote = 0;
+    for (const char *c = sql; *c; c++) {
+        if (quote) {
+            if (*c == quote)
+                quote = 0;
+        } else if (*c == '\'' || *c == '"') {
+            quote = *c;
+        } else if (*c == '$' && c[1] >= '0' && c[1] <= '9') {
+            long n = strtol(c + 1, NULL, 10);
+            if (n > most)
+                most = n > 1000 ? 1000 : (int)n;
+        }
+    }
+    return most;
+}
+
+static struct sql_stmt *pg_prepare(struct sql_db *db, const char *sql, struct yj_err *err)
+{
+    struct pg_db *p = (struct pg_db *)db;
+    for (size_t i = 0; i < p->n_cache; i++)
+        if (p->cache[i].key == sql) {
+            struct pg_stmt *s = &p->cache[i];
+            pg_reset(&s->base);
+            for (int k = 0; k < s->n_params; k++) {
+                free(s->values[k]);
+                s->values[k] = NULL;
+            }
+            return &s->base;
+        }
+    int n = count_params(sql);
+    if (p->n_cache == CACHE || n > MAX_PARAMS) {
+        yj_err_set(err, YJ_ESTORE, n > MAX_PARAMS ? "a statement with more than %d parameters"
+                                                  : "more than %d distinct statements on one connection",
+                   n > MAX_PARAMS ? MAX_PARAMS : CACHE);
+        return NULL;
+    }
+    struct pg_stmt *s = &p->cache[p->n_cache];
+    *s = (struct pg_stmt){.base = {db}, .key = sql, .n_params = n, .row = -1};
+    snprintf(s->name, sizeof(s->name), "yj%zu", p->n_cache);
+    PGresult *r = PQprepare(p->conn, s->name, sql, n, NULL);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        fail(p, r, "preparing a statement", err);
+    PQclear(r);
+    if (!ok)
+        return NULL;
+    p->n_cache++;
+    return &s->base;
+}
+
+static void set_value(struct sql_stmt *s, int i, char *v)
+{
+    struct pg_stmt *ps = (struct pg_stmt *)s;
+    if (i < 1 || i > ps->n_params) {
+        free(v);
+        return;
+    }
+    free(ps->values[i - 1]);
+    ps->values[i - 1] = v;
+}
+
+static void pg_bind_int(struct sql_stmt *s, int i, int64_t v)
+{
+    set_value(s, i, xasprintf("%lld", (long long)v));
+}
+
+static void pg_bind_text(struct sql_stmt *s, int i, const char *v)
+{
+    set_value(s, i, v ? xstrdup(v) : NULL);
+}
+
+static int pg_step(struct sql_stmt *s, const char *doing, struct yj_err *err)
+{
+    struct pg_stmt *ps = (struct pg_stmt *)s;
+    struct pg_db *p = (struct pg_db *)s->db;
+    if (!ps->res) {
+        ps->res = PQexecPrepared(p->conn, ps->name, ps->n_params, (const char *const *)ps->values, NULL, NULL, 0);
+        ExecStatusType st = PQresultStatus(ps->res);
+        if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+            int rc = fail(p, ps->res, doing, err);
+            pg_reset(s);
+            return rc;
+        }
+    }
+    if (ps->row + 1 < PQntuples(ps->res)) {
+        ps->row++;
+        return SQL_ROW;
+    }
+    ps->row = PQntuples(ps->res);
+    return SQL_DONE;
+}
+
+static int64_t pg_col_int(struct sql_stmt *s, int col)
+{
+    struct pg_stmt *ps = (struct pg_stmt *)s;
+    if (!ps->res || PQgetisnull(ps->res, ps->row, col))
+        return 0;
+    return strtoll(PQgetvalue(ps->res, ps->row, col), NULL, 10);
+}
+
+static const char *pg_col_text(struct sql_stmt *s, int col)
+{
+    struct pg_stmt *ps = (struct pg_stmt *)s;
+    if (!ps->res || PQgetisnull(ps->res, ps->row, col))
+        return NULL;
+    return PQgetvalue(ps->res, ps->row, col);
+}
+
+static bool pg_col_null(struct sql_stmt *s, int col)
+{
+    struct pg_stmt *ps = (struct pg_stmt *)s;
+    return !ps->res || PQgetisnull(ps->res, ps->row, col);
+}
+
+static int64_t pg_changes(struct sql_stmt *s)
+{
+    struct pg_stmt *ps = (struct pg_stmt *)s;
+    const char *n = ps->res ? PQcmdTuples(ps->res) : "";
+    return *n ? strtoll(n, NULL, 10) : 0;
+}
+
+const struct sql_driver sql_pg_driver = {
+    .engine = SQL_POSTGRES,
+    .name = "postgresql",
+    .begin = "BEGIN",
+    .open = pg_open,
+    .close = pg_close,
+    .exec = pg_exec,
+    .prepare = pg_prepare,
+    .bind_int = pg_bind_int,
+    .bind_text = pg_bind_text,
+    .step = pg_step,
+    .col_int = pg_col_int,
+    .col_text = pg_col_text,
+    .col_null = pg_col_null,
+    .changes = pg_changes,
+    .reset = pg_reset,
+};

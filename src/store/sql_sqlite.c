@@ -1,0 +1,237 @@
+/* sql_sqlite.c: the SQLite driver of sql.h — WAL, foreign keys, a bounded wait for another writer,
+ * $N placeholders read as SQLite's ?N, statements cached per connection. */
+#include "../base/common.h"
+#include "../base/err.h"
+#include "../base/timeutil.h"
+#include "sql_driver.h"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#define CACHE 128
+#define BUSY_MS 5000
+
+struct lite_stmt {
+    struct sql_stmt base;
+    const char *key; /* the caller's SQL, by pointer */
+    sqlite3_stmt *stmt;
+    int64_t changes;
+};
+
+struct lite_db {
+    struct sql_db base;
+    sqlite3 *db;
+    bool adopted; /* the store's own connection: closed by the store */
+    int64_t busy_since;
+    struct lite_stmt cache[CACHE];
+    size_t n_cache;
+};
+
+/* Waiting for another connection's write lock. SQLite's own busy timeout sleeps 1, 2, 5, 10 ...
+ * up to 100 ms between tries, so a writer that needed the lock for one millisecond could cost the
+ * next one 50 or 100: the tail of the signal-to-notification latency. Short sleeps first (our
+ * own transactions are short), longer ones later, giving up after about 5 s. */
+int sql_sqlite_busy(int64_t *since, int count)
+{
+    enum { FAST = 50, MEDIUM = 250 }; /* 5 ms at 100 µs, 100 ms at 500 µs, then 2 ms */
+    /* Given up by the clock, not by the count: on a loaded machine each sleep lasts longer than
+     * asked, and 2,700 of them took well over the 5 s a writer is promised. */
+    int64_t now = yj_now_ms();
+    if (count == 0)
+        *since = now;
+    else if (now - *since >= BUSY_MS)
+        return 0;
+    usleep(count < FAST ? 100 : count < MEDIUM ? 500 : 2000);
+    return 1;
+}
+
+static int busy_wait(void *ud, int count)
+{
+    return sql_sqlite_busy(&((struct lite_db *)ud)->busy_since, count);
+}
+
+static int fail(struct lite_db *l, int rc, const char *doing, struct yj_err *err)
+{
+    int ext = sqlite3_extended_errcode(l->db);
+    const char *why = sqlite3_errmsg(l->db);
+    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return yj_err_set(err, YJ_ECONFLICT, "%s: already there (%s)", doing, why);
+    if (rc == SQLITE_FULL)
+        return yj_err_set(err, YJ_EIO, "%s: the disk is full (%s); free space and retry", doing, why);
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        return yj_err_set(err, YJ_ESTORE, "%s: the store is busy (another writer held it over %d s)", doing,
+                          BUSY_MS / 1000);
+    return yj_err_set(err, YJ_ESTORE, "%s: %s", doing, why);
+}
+
+static void lite_close(struct sql_db *db)
+{
+    struct lite_db *l = (struct lite_db *)db;
+    for (size_t i = 0; i < l->n_cache; i++)
+        sqlite3_finalize(l->cache[i].stmt);
+    if (!l->adopted)
+        sqlite3_close(l->db);
+    free(l);
+}
+
+struct sql_db *sql_sqlite_adopt(void *db)
+{
+    struct lite_db *l = xcalloc(1, sizeof(*l));
+    l->base.drv = &sql_sqlite_driver;
+    l->db = db;
+    l->adopted = true;
+    return &l->base;
+}
+
+static int lite_exec(struct sql_db *db, const char *script, struct yj_err *err)
+{
+    struct lite_db *l = (struct lite_db *)db;
+    char *msg = NULL;
+    int rc = sqlite3_exec(l->db, script, NULL, NULL, &msg);
+    sqlite3_free(msg);
+    return rc == SQLITE_OK ? 0 : fail(l, rc, "running SQL", err);
+}
+
+static int lite_open(const char *path, struct sql_db **out, struct yj_err *err)
+{
+    struct lite_db *l = xcalloc(1, sizeof(*l));
+    l->base.drv = &sql_sqlite_driver;
+    int rc = sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        yj_err_set(err, YJ_ESTORE, "%s: cannot open the store: %s", path, l->db ? sqlite3_errmsg(l->db) : "no memory");
+        sqlite3_close(l->db);
+        free(l);
+        return YJ_ESTORE;
+    }
+    sqlite3_extended_result_codes(l->db, 1);
+    sqlite3_busy_handler(l->db, busy_wait, l);
+    /* As the store: WAL (readers never block the writer), FULL sync (a committed incident survives
+     * power loss), 512 KiB of page cache per connection (the kernel's page cache serves them all). */
+    if ((rc = lite_exec(&l->base,
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
+                        "PRAGMA cache_size = -512",
+                        err)) < 0) {
+        lite_close(&l->base);
+        return rc;
+    }
+    *out = &l->base;
+    return 0;
+}
+
+/* $N becomes ?N (SQLite's numbered parameter) outside quoted strings and identifiers. */
+static char *lite_sql(const char *sql)
+{
+    char *out = xstrdup(sql);
+    char quote = 0;
+    for (char *c = out; *c; c++) {
+        if (quote) {
+            if (*c == quote)
+                quote = 0;
+        } else if (*c == '\'' || *c == '"') {
+            quote = *c;
+        } else if (*c == '$' && c[1] >= '0' && c[1] <= '9') {
+            *c = '?';
+        }
+    }
+    return out;
+}
+
+static struct sql_stmt *lite_prepare(struct sql_db *db, const char *sql, struct yj_err *err)
+{
+    struct lite_db *l = (struct lite_db *)db;
+    for (size_t i = 0; i < l->n_cache; i++)
+        if (l->cache[i].key == sql) {
+            sqlite3_reset(l->cache[i].stmt);
+            sqlite3_clear_bindings(l->cache[i].stmt);
+            l->cache[i].changes = 0;
+            return &l->cache[i].base;
+        }
+    if (l->n_cache == CACHE) {
+        yj_err_set(err, YJ_ESTORE, "more than %d distinct statements on one connection", CACHE);
+        return NULL;
+    }
+    char *text = lite_sql(sql);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v3(l->db, text, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    free(text);
+    if (rc != SQLITE_OK) {
+        fail(l, rc, "preparing a statement", err);
+        return NULL;
+    }
+    struct lite_stmt *s = &l->cache[l->n_cache++];
+    *s = (struct lite_stmt){.base = {db}, .key = sql, .stmt = st};
+    return &s->base;
+}
+
+static void lite_bind_int(struct sql_stmt *s, int i, int64_t v)
+{
+    sqlite3_bind_int64(((struct lite_stmt *)s)->stmt, i, v);
+}
+
+static void lite_bind_text(struct sql_stmt *s, int i, const char *v)
+{
+    sqlite3_stmt *st = ((struct lite_stmt *)s)->stmt;
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static int lite_step(struct sql_stmt *s, const char *doing, struct yj_err *err)
+{
+    struct lite_stmt *ls = (struct lite_stmt *)s;
+    struct lite_db *l = (struct lite_db *)s->db;
+    int rc = sqlite3_step(ls->stmt);
+    if (rc == SQLITE_ROW)
+        return SQL_ROW;
+    if (rc == SQLITE_DONE) {
+        ls->changes = sqlite3_changes64(l->db);
+        return SQL_DONE;
+    }
+    rc = fail(l, rc, doing, err);
+    sqlite3_reset(ls->stmt);
+    return rc;
+}
+
+static int64_t lite_col_int(struct sql_stmt *s, int col)
+{
+    return sqlite3_column_int64(((struct lite_stmt *)s)->stmt, col);
+}
+
+static const char *lite_col_text(struct sql_stmt *s, int col)
+{
+    return (const char *)sqlite3_column_text(((struct lite_stmt *)s)->stmt, col);
+}
+
+static bool lite_col_null(struct sql_stmt *s, int col)
+{
+    return sqlite3_column_type(((struct lite_stmt *)s)->stmt, col) == SQLITE_NULL;
+}
+
+static int64_t lite_changes(struct sql_stmt *s)
+{
+    return ((struct lite_stmt *)s)->changes;
+}
+
+static void lite_reset(struct sql_stmt *s)
+{
+    sqlite3_reset(((struct lite_stmt *)s)->stmt);
+}
+
+const struct sql_driver sql_sqlite_driver = {
+    .engine = SQL_SQLITE,
+    .name = "sqlite",
+    .begin = "BEGIN IMMEDIATE",
+    .open = lite_open,
+    .close = lite_close,
+    .exec = lite_exec,
+    .prepare = lite_prepare,
+    .bind_int = lite_bind_int,
+    .bind_text = lite_bind_text,
+    .step = lite_step,
+    .col_int = lite_col_int,
+    .col_text = lite_col_text,
+    .col_null = lite_col_null,
+    .changes = lite_changes,
+    .reset = lite_reset,
+};

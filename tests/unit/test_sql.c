@@ -1,0 +1,175 @@
+/* The SQL layer (src/store/sql.h) on both engines: the same statements, the same answers — on a
+ * SQLite file and on a real PostgreSQL 15 started for the test (never a mock). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "base/err.h"
+#include "store/sql.h"
+#include "test_util.h"
+
+struct engine {
+    const char *name;
+    char *url;
+    char *dir;
+};
+
+static struct engine engines[2];
+static size_t n_engines;
+
+static const char *ddl(struct sql_db *db)
+{
+    return sql_engine_of(db) == SQL_POSTGRES
+               ? "CREATE TABLE t (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
+                 "n BIGINT NOT NULL DEFAULT 0, note TEXT)"
+               : "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, n BIGINT NOT NULL DEFAULT 0, "
+                 "note TEXT)";
+}
+
+static const char ins[] = "INSERT INTO t (name, n, note) VALUES ($1, $2, $3) RETURNING id";
+static const char upsert[] =
+    "INSERT INTO t (name, n) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET n = t.n + excluded.n RETURNING n";
+static const char one[] = "SELECT id, name, n, note, '$1 stays' FROM t WHERE name = $1";
+static const char bump[] = "UPDATE t SET n = n + $2 WHERE n >= $1";
+static const char count[] = "SELECT count(*) FROM t";
+
+static int64_t insert(struct sql_db *db, const char *name, int64_t n, const char *note, struct yj_err *err)
+{
+    struct sql_stmt *s = sql_prepare(db, ins, err);
+    assert_non_null(s);
+    sql_bind_text(s, 1, name);
+    sql_bind_int(s, 2, n);
+    sql_bind_text(s, 3, note);
+    int rc = sql_step(s, "inserting", err);
+    int64_t id = rc == SQL_ROW ? sql_col_int(s, 0) : rc;
+    sql_reset(s);
+    return id;
+}
+
+static int64_t rows(struct sql_db *db)
+{
+    struct yj_err err;
+    struct sql_stmt *s = sql_prepare(db, count, &err);
+    assert_int_equal(sql_step(s, "counting", &err), SQL_ROW);
+    int64_t n = sql_col_int(s, 0);
+    sql_reset(s);
+    return n;
+}
+
+static void same_answers(struct engine *e)
+{
+    struct sql_db *db = NULL;
+    struct yj_err err = {0};
+    if (sql_open(e->url, &db, &err) < 0)
+        fail_msg("%s: %s", e->name, err.msg);
+    assert_int_equal(sql_exec(db, ddl(db), &err), 0);
+
+    /* RETURNING, NULL, UTF-8, a $1 inside a string left alone. */
+    int64_t a = insert(db, "应急", 5, NULL, &err);
+    int64_t b = insert(db, "值班", 7, "换班 #1", &err);
+    assert_true(a > 0 && b > a);
+    struct sql_stmt *s = sql_prepare(db, one, &err);
+    sql_bind_text(s, 1, "应急");
+    assert_int_equal(sql_step(s, "reading", &err), SQL_ROW);
+    assert_int_equal(sql_col_int(s, 0), a);
+    assert_string_equal(sql_col_text(s, 1), "应急");
+    assert_int_equal(sql_col_int(s, 2), 5);
+    assert_true(sql_col_null(s, 3));
+    assert_null(sql_col_text(s, 3));
+    assert_string_equal(sql_col_text(s, 4), "$1 stays");
+    assert_int_equal(sql_step(s, "reading", &err), SQL_DONE);
+    sql_reset(s);
+
+    /* A unique violation is a conflict on both, with what was being done. */
+    assert_int_equal(insert(db, "应急", 1, NULL, &err), YJ_ECONFLICT);
+    assert_non_null(strstr(err.msg, "inserting"));
+
+    /* Upsert adds up; an UPDATE says how many rows it changed. */
+    s = sql_prepare(db, upsert, &err);
+    sql_bind_text(s, 1, "值班");
+    sql_bind_int(s, 2, 3);
+    assert_int_equal(sql_step(s, "upserting", &err), SQL_ROW);
+    assert_int_equal(sql_col_int(s, 0), 10);
+    sql_reset(s);
+    s = sql_prepare(db, bump, &err);
+    sql_bind_int(s, 1, 6);
+    sql_bind_int(s, 2, 100);
+    assert_int_equal(sql_step(s, "bumping", &err), SQL_DONE);
+    assert_int_equal(sql_changes(s), 1);
+    sql_reset(s);
+
+    /* A rollback undoes; a savepoint's rollback undoes only its own part. */
+    assert_int_equal(sql_begin(db, &err), 0);
+    insert(db, "gone", 1, NULL, &err);
+    sql_rollback(db);
+    assert_int_equal(rows(db), 2);
+    assert_int_equal(sql_begin(db, &err), 0);
+    insert(db, "kept", 1, NULL, &err);
+    assert_int_equal(sql_begin(db, &err), 0);
+    insert(db, "undone", 1, NULL, &err);
+    sql_rollback(db);
+    assert_int_equal(sql_commit(db, &err), 0);
+    assert_int_equal(rows(db), 3);
+    assert_int_equal(sql_commit(db, &err), YJ_ESTATE);
+
+    /* A statement that does not prepare says why; the connection goes on. */
+    assert_null(sql_prepare(db, "SELECT nothing FROM nowhere", &err));
+    assert_true(err.msg[0] != 0);
+    assert_int_equal(rows(db), 3);
+    sql_close(db);
+}
+
+static void test_both_engines(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < n_engines; i++) {
+        same_answers(&engines[i]);
+        print_message("same answers on %s\n", engines[i].name);
+    }
+}
+
+static void test_open_errors(void **state)
+{
+    (void)state;
+    struct sql_db *db = NULL;
+    struct yj_err err = {0};
+    assert_int_equal(sql_open("mysql://x", &db, &err), YJ_EINVAL);
+    assert_int_equal(sql_open("sqlite:/nonexistent/dir/x.db", &db, &err), YJ_ESTORE);
+    /* A server that is not there: refused, and the message does not carry the password. */
+    assert_int_equal(sql_open("postgresql://yingji:hunter2@127.0.0.1:1/x?connect_timeout=2", &db, &err), YJ_ESTORE);
+    assert_null(strstr(err.msg, "hunter2"));
+    assert_non_null(strstr(err.msg, "PostgreSQL"));
+}
+
+int main(void)
+{
+    char *dir = test_tmpdir();
+    size_t n = strlen(dir) + 20;
+    char *lite = malloc(n);
+    snprintf(lite, n, "sqlite:%s/t.db", dir);
+    engines[n_engines++] = (struct engine){"sqlite", lite, dir};
+    char *pgdir = NULL;
+    char *pg = test_pg_start(&pgdir);
+    if (pg)
+        engines[n_engines++] = (struct engine){"postgresql", pg, pgdir};
+    else if (getenv("CI")) {
+        fprintf(stderr, "PostgreSQL 15 is not installed, and CI tests both engines (apt-get install postgresql-15)\n");
+        return 1;
+    } else {
+        fprintf(stderr, "PostgreSQL 15 is not installed: the SQL layer is tested on SQLite only\n");
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_both_engines),
+        cmocka_unit_test(test_open_errors),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    if (pg)
+        test_pg_stop(pgdir);
+    test_rmtree(dir);
+    free(dir);
+    free(lite);
+    free(pg);
+    return rc;
+}
