@@ -91,6 +91,20 @@ int sql_done(struct sql_stmt *s, const char *doing, struct yj_err *err)
     return rc < 0 ? rc : 0;
 }
 
+int sql_rows(struct sql_stmt *s, void *out, size_t row_size, size_t max, size_t *n,
+             void (*read)(struct sql_stmt *, void *), const char *doing, struct yj_err *err)
+{
+    size_t k = 0;
+    int rc = 0;
+    while (k < max && (rc = sql_step(s, doing, err)) == SQL_ROW)
+        read(s, (char *)out + row_size * k++);
+    sql_reset(s);
+    if (k < max && rc < 0)
+        return rc;
+    *n = k;
+    return 0;
+}
+
 char *sql_col_dup(struct sql_stmt *s, int col)
 {
     const char *v = sql_col_text(s, col);

@@ -53,6 +53,9 @@ void sql_reset(struct sql_stmt *s);
 
 /* Steps a statement that returns no row and resets it: 0 or the failure. */
 int sql_done(struct sql_stmt *s, const char *doing, struct yj_err *err);
+/* Reads up to max rows into out (row_size bytes each, by read) and resets: *n rows. */
+int sql_rows(struct sql_stmt *s, void *out, size_t row_size, size_t max, size_t *n,
+             void (*read)(struct sql_stmt *, void *), const char *doing, struct yj_err *err);
 /* Column col of the current row as a malloc'd string, or NULL. */
 char *sql_col_dup(struct sql_stmt *s, int col);
 
