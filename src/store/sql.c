@@ -4,6 +4,21 @@
 #include "../base/err.h"
 #include "sql_driver.h"
 
+void sql_each_param(char *sql, void (*at)(char *dollar, void *ud), void *ud)
+{
+    char quote = 0;
+    for (char *c = sql; *c; c++) {
+        if (quote) {
+            if (*c == quote)
+                quote = 0;
+        } else if (*c == '\'' || *c == '"') {
+            quote = *c;
+        } else if (*c == '$' && c[1] >= '0' && c[1] <= '9') {
+            at(c, ud);
+        }
+    }
+}
+
 int sql_open(const char *url, struct sql_db **out, struct yj_err *err)
 {
     if (strncmp(url, "sqlite:", 7) == 0)

@@ -32,6 +32,9 @@ struct sql_stmt {
     struct sql_db *db;
 };
 
+/* Calls at() for each $N placeholder of sql (its '$'), outside quoted strings and identifiers. */
+void sql_each_param(char *sql, void (*at)(char *dollar, void *ud), void *ud);
+
 extern const struct sql_driver sql_sqlite_driver;
 
 /* The SQLite store's connection (a sqlite3 *) seen through sql.h, so that the store's files move

@@ -115,23 +115,21 @@ static int pg_exec(struct sql_db *db, const char *script, struct yj_err *err)
     return rc;
 }
 
-/* The highest $N outside quoted strings and identifiers: how many parameters to send. */
+/* The highest $N: how many parameters to send. */
+static void highest(char *dollar, void *ud)
+{
+    int *most = ud;
+    long n = strtol(dollar + 1, NULL, 10);
+    if (n > *most)
+        *most = n > 1000 ? 1000 : (int)n;
+}
+
 static int count_params(const char *sql)
 {
     int most = 0;
-    char quote = 0;
-    for (const char *c = sql; *c; c++) {
-        if (quote) {
-            if (*c == quote)
-                quote = 0;
-        } else if (*c == '\'' || *c == '"') {
-            quote = *c;
-        } else if (*c == '$' && c[1] >= '0' && c[1] <= '9') {
-            long n = strtol(c + 1, NULL, 10);
-            if (n > most)
-                most = n > 1000 ? 1000 : (int)n;
-        }
-    }
+    char *copy = xstrdup(sql);
+    sql_each_param(copy, highest, &most);
+    free(copy);
     return most;
 }
 

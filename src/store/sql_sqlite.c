@@ -118,21 +118,17 @@ static int lite_open(const char *path, struct sql_db **out, struct yj_err *err)
     return 0;
 }
 
-/* $N becomes ?N (SQLite's numbered parameter) outside quoted strings and identifiers. */
+/* $N becomes ?N (SQLite's numbered parameter). */
+static void to_question(char *dollar, void *ud)
+{
+    (void)ud;
+    *dollar = '?';
+}
+
 static char *lite_sql(const char *sql)
 {
     char *out = xstrdup(sql);
-    char quote = 0;
-    for (char *c = out; *c; c++) {
-        if (quote) {
-            if (*c == quote)
-                quote = 0;
-        } else if (*c == '\'' || *c == '"') {
-            quote = *c;
-        } else if (*c == '$' && c[1] >= '0' && c[1] <= '9') {
-            *c = '?';
-        }
-    }
+    sql_each_param(out, to_question, NULL);
     return out;
 }
 
