@@ -89,6 +89,11 @@ bool sql_col_null(struct sql_stmt *s, int col)
     return s->db->drv->col_null(s, col);
 }
 
+int sql_col_count(struct sql_stmt *s)
+{
+    return s->db->drv->col_count(s);
+}
+
 int64_t sql_changes(struct sql_stmt *s)
 {
     return s->db->drv->changes(s);

@@ -46,6 +46,8 @@ int sql_step(struct sql_stmt *s, const char *doing, struct yj_err *err);
 int64_t sql_col_int(struct sql_stmt *s, int col);
 const char *sql_col_text(struct sql_stmt *s, int col); /* NULL for NULL */
 bool sql_col_null(struct sql_stmt *s, int col);
+/* How many columns the statement's rows have. */
+int sql_col_count(struct sql_stmt *s);
 /* Rows the last INSERT, UPDATE or DELETE of this statement changed. */
 int64_t sql_changes(struct sql_stmt *s);
 /* Ends the statement's run (its rows are dropped) and keeps it prepared. */

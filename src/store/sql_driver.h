@@ -19,6 +19,7 @@ struct sql_driver {
     int64_t (*col_int)(struct sql_stmt *s, int col);
     const char *(*col_text)(struct sql_stmt *s, int col);
     bool (*col_null)(struct sql_stmt *s, int col);
+    int (*col_count)(struct sql_stmt *s);
     int64_t (*changes)(struct sql_stmt *s);
     void (*reset)(struct sql_stmt *s);
 };

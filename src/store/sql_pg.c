@@ -231,6 +231,12 @@ static bool pg_col_null(struct sql_stmt *s, int col)
     return !ps->res || PQgetisnull(ps->res, ps->row, col);
 }
 
+static int pg_col_count(struct sql_stmt *s)
+{
+    struct pg_stmt *ps = (struct pg_stmt *)s;
+    return ps->res ? PQnfields(ps->res) : 0;
+}
+
 static int64_t pg_changes(struct sql_stmt *s)
 {
     struct pg_stmt *ps = (struct pg_stmt *)s;
@@ -252,6 +258,7 @@ const struct sql_driver sql_pg_driver = {
     .col_int = pg_col_int,
     .col_text = pg_col_text,
     .col_null = pg_col_null,
+    .col_count = pg_col_count,
     .changes = pg_changes,
     .reset = pg_reset,
 };

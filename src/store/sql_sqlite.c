@@ -204,6 +204,11 @@ static bool lite_col_null(struct sql_stmt *s, int col)
     return sqlite3_column_type(((struct lite_stmt *)s)->stmt, col) == SQLITE_NULL;
 }
 
+static int lite_col_count(struct sql_stmt *s)
+{
+    return sqlite3_column_count(((struct lite_stmt *)s)->stmt);
+}
+
 static int64_t lite_changes(struct sql_stmt *s)
 {
     return ((struct lite_stmt *)s)->changes;
@@ -228,6 +233,7 @@ const struct sql_driver sql_sqlite_driver = {
     .col_int = lite_col_int,
     .col_text = lite_col_text,
     .col_null = lite_col_null,
+    .col_count = lite_col_count,
     .changes = lite_changes,
     .reset = lite_reset,
 };
