@@ -89,18 +89,10 @@ static int take_swap(const struct store_swap *w, void *ud)
     return 0;
 }
 
-static int handover_of(const struct plan *p)
-{
-    int minutes = 8 * 60 + 30;
-    if (p->roster.handover)
-        (void)yj_clock_parse(p->roster.handover, &minutes);
-    return minutes;
-}
-
 /* The stored edits (without the one being replaced), then the accepted swaps. */
 static int collect(struct store *st, const struct plan *file_plan, struct edits *e, struct yj_err *err)
 {
-    e->handover_minutes = handover_of(file_plan);
+    e->handover_minutes = plan_handover_minutes(file_plan);
     int rc = store_edit_list(st, NULL, take_edit, e, err);
     if (rc == 0)
         rc = store_swap_list(st, "accepted", take_swap, e, err);
@@ -218,14 +210,6 @@ int directory_remove(struct yj_ctx *ctx, const char *plan_path, const char *kind
 
 /* ---- shift swaps ---- */
 
-static const struct plan_rotation *rotation_of(const struct plan *p, const char *id)
-{
-    for (size_t i = 0; id && i < p->roster.n_rotations; i++)
-        if (strcmp(p->roster.rotations[i].id, id) == 0)
-            return &p->roster.rotations[i];
-    return NULL;
-}
-
 /* Who holds rotation's shift of date, and when it ends; YJ_EINVAL for a bad date, YJ_ENOTFOUND
  * when the rotation has no shift that day. */
 static int holder(const struct plan *p, const char *rotation, const char *date, const char **person,
@@ -238,7 +222,7 @@ static int holder(const struct plan *p, const char *rotation, const char *date, 
         return YJ_EINVAL;
     }
     struct duty_shift shifts[64];
-    size_t n = duty_now(p, yj_local_to_ms(y, m, d, handover_of(p)) + 60000, shifts, YJ_ARRAY_LEN(shifts));
+    size_t n = duty_now(p, yj_local_to_ms(y, m, d, plan_handover_minutes(p)) + 60000, shifts, YJ_ARRAY_LEN(shifts));
     for (size_t i = 0; i < n && i < YJ_ARRAY_LEN(shifts); i++)
         if (strcmp(shifts[i].rotation, rotation) == 0) {
             *person = shifts[i].person;
@@ -289,7 +273,7 @@ int directory_swap_ask(struct yj_ctx *ctx, const struct directory_swap_ask *ask,
     const char *requester = ask->requester && *ask->requester ? ask->requester
                             : ctx->decider && ctx->decider->person && *ctx->decider->person ? ctx->decider->person
                                                                                              : NULL;
-    if (!rotation_of(p, ask->rotation)) {
+    if (!ask->rotation || !plan_rotation(p, ask->rotation)) {
         yj_err_set(err, YJ_EINVAL, "rotation \"%s\" is not in the roster", ask->rotation ? ask->rotation : "");
         yj_err_zh(err, "值班表中没有这个班组");
         yj_err_field(err, "rotation");
@@ -413,26 +397,40 @@ static json_t *named(const struct plan *p, const char *id)
     return id ? json_string(plan_person_name(p, id)) : json_null();
 }
 
-static int swap_json(const struct store_swap *w, void *ud)
+static json_t *swap_json(const struct plan *p, const struct store_swap *w)
 {
-    struct swaps_json *s = ud;
-    const struct plan_rotation *rot = rotation_of(s->plan, w->rotation);
-    json_t *o = json_pack(
+    const struct plan_rotation *rot = plan_rotation(p, w->rotation);
+    return json_pack(
         "{s:I, s:s, s:s?, s:s, s:s, s:o, s:s, s:o, s:s?, s:s?, s:s, s:o, s:s, s:s?, s:o, s:s?, s:s?}", "id",
         (json_int_t)w->id, "rotation", w->rotation, "rotation_name", rot ? rot->name : NULL, "date", w->date,
-        "requester", w->requester, "requester_name", named(s->plan, w->requester), "taker", w->taker, "taker_name",
-        named(s->plan, w->taker), "back_date", w->back_date, "reason", w->reason, "status", w->status,
+        "requester", w->requester, "requester_name", named(p, w->requester), "taker", w->taker, "taker_name",
+        named(p, w->taker), "back_date", w->back_date, "reason", w->reason, "status", w->status,
         "created_at", yj_json_time(w->created_at), "created_by", w->created_by, "on_behalf", w->on_behalf,
         "answered_at", w->answered_at ? yj_json_time(w->answered_at) : json_null(), "answered_by", w->answered_by,
         "answer_on_behalf", w->answer_on_behalf);
-    json_array_insert_new(s->list, 0, o);
+}
+
+static int add_swap(const struct store_swap *w, void *ud)
+{
+    struct swaps_json *s = ud;
+    json_array_insert_new(s->list, 0, swap_json(s->plan, w));
     return 0;
+}
+
+void *directory_swap_json(struct yj_ctx *ctx, int64_t id, struct yj_err *err)
+{
+    struct store_swap w = {0};
+    if (store_swap_get(ctx->store, id, &w, err) < 0)
+        return NULL;
+    json_t *o = swap_json(ctx->plan, &w);
+    store_swap_release(&w);
+    return o;
 }
 
 void *directory_swaps_json(struct yj_ctx *ctx, const char *status, struct yj_err *err)
 {
     struct swaps_json s = {ctx->plan, json_array()};
-    if (store_swap_list(ctx->store, status, swap_json, &s, err) < 0) {
+    if (store_swap_list(ctx->store, status, add_swap, &s, err) < 0) {
         json_decref(s.list);
         return NULL;
     }

@@ -51,5 +51,7 @@ int directory_swap_answer(struct yj_ctx *ctx, const char *plan_path, int64_t id,
 
 /* {"swaps": [...]} with names: every swap, the newest first (status NULL) or of one status. */
 void *directory_swaps_json(struct yj_ctx *ctx, const char *status, struct yj_err *err);
+/* One swap in the same shape; NULL with err (YJ_ENOTFOUND) when there is none. */
+void *directory_swap_json(struct yj_ctx *ctx, int64_t id, struct yj_err *err);
 
 #endif

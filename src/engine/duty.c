@@ -10,8 +10,6 @@
 #include <jansson.h>
 #include <time.h>
 
-#define HANDOVER_DEFAULT (8 * 60 + 30)
-
 static bool is_holiday(const struct plan_roster *r, int y, int m, int d)
 {
     char date[40];
@@ -27,9 +25,7 @@ size_t duty_now(const struct plan *plan, int64_t at, struct duty_shift *out, siz
     const struct plan_roster *r = &plan->roster;
     if (r->n_rotations == 0)
         return 0;
-    int handover = HANDOVER_DEFAULT;
-    if (r->handover)
-        yj_clock_parse(r->handover, &handover);
+    int handover = plan_handover_minutes(plan);
     /* The shift's date: today's if today's handover has passed, else yesterday's. */
     time_t t = (time_t)(at / 1000);
     struct tm tm;
@@ -96,10 +92,8 @@ void *duty_json(const struct plan *plan, int64_t at)
     for (size_t i = 0; i < n && i < YJ_ARRAY_LEN(shifts); i++) {
         const struct duty_shift *s = &shifts[i];
         const struct plan_person *who = plan_person(plan, s->person);
-        const char *rot_name = NULL;
-        for (size_t k = 0; k < plan->roster.n_rotations; k++)
-            if (strcmp(plan->roster.rotations[k].id, s->rotation) == 0)
-                rot_name = plan->roster.rotations[k].name;
+        const struct plan_rotation *rot = plan_rotation(plan, s->rotation);
+        const char *rot_name = rot ? rot->name : NULL;
         json_t *o = json_pack("{s:s, s:s?, s:s, s:s?, s:s?, s:o, s:o, s:b, s:b}", "rotation", s->rotation,
                               "rotation_name", rot_name, "person", s->person, "name", who ? who->name : NULL,
                               "unit", who ? who->unit : NULL, "from", yj_json_time(s->from), "to",

@@ -175,14 +175,7 @@ static const char *str(json_t *o, const char *k)
 static void reply_swap(struct request *r, int64_t id)
 {
     struct yj_err err = {0};
-    json_t *all = directory_swaps_json(&r->ctx, NULL, &err);
-    json_t *v, *one = NULL;
-    size_t i;
-    json_array_foreach(json_object_get(all, "swaps"), i, v) {
-        if (json_integer_value(json_object_get(v, "id")) == id)
-            one = json_incref(v);
-    }
-    json_decref(all);
+    json_t *one = directory_swap_json(&r->ctx, id, &err);
     if (one)
         reply_json(r, 200, one);
     else

@@ -457,9 +457,17 @@ static const char *const rotation_every[] = {"daily", "weekly", NULL};
 static const char *const deadline_kinds[] = {"new",           "report",         "acknowledge", "assessment", "activation",
                                              "upward_report", "supplement",     "summary_report", "task", NULL};
 
-static const struct plan_rotation *plan_rotation(const struct plan *p, const char *id)
+const struct plan_rotation *plan_rotation(const struct plan *p, const char *id)
 {
     FIND_BY_ID(p->roster.rotations, p->roster.n_rotations, id);
+}
+
+int plan_handover_minutes(const struct plan *p)
+{
+    int minutes = 8 * 60 + 30;
+    if (p->roster.handover)
+        (void)yj_clock_parse(p->roster.handover, &minutes);
+    return minutes;
 }
 
 static void validate_roster(struct decoder *d, struct plan *p)

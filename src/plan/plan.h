@@ -342,6 +342,9 @@ const struct plan_class *plan_class(const struct plan *plan, const char *id);
 const struct plan_level *plan_level(const struct plan *plan, const char *id);
 const struct plan_type *plan_type(const struct plan *plan, const char *id);
 const struct plan_contact *plan_contact(const struct plan *plan, const char *id);
+const struct plan_rotation *plan_rotation(const struct plan *plan, const char *id);
+/* The roster's handover as minutes after local midnight (08:30 when the plan gives none). */
+int plan_handover_minutes(const struct plan *plan);
 const struct plan_group *plan_group(const struct plan *plan, const char *id);
 const struct plan_asset *plan_asset(const struct plan *plan, const char *id_or_address);
 /* The subcategory and (via *cat) its category. */

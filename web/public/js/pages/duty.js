@@ -92,7 +92,8 @@ function swapForm(days, me) {
   const fill = () => {
     const m = mine[Number(shift.value)];
     const rot = rotations.find((r) => r.id === m.rotation) || { people: [] };
-    const others = [...new Set([...rot.people, ...state.plan.people.filter((p) => (p.roles || []).includes('duty_officer')).map((p) => p.id)])].filter((p) => p !== me);
+    // Whoever is on this rotation, then the people of the others (a plan's role ids mean nothing here).
+    const others = [...new Set([...rot.people, ...rotations.flatMap((r) => r.people || [])])].filter((p) => p !== me);
     taker.replaceChildren(...others.map((p) => h('option', { value: p }, personName(p) || p)));
     fillBack();
   };
