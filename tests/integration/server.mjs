@@ -20,7 +20,12 @@ export async function startServer({ args = [], data, scheme = 'http', keepOneTim
   let log = '';
   proc.stderr.on('data', (d) => { log += d; });
   const ready = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}\n${log}`)), 10000);
+    // A start takes ~0.3 s here; 30 s is for a loaded CI machine. A server that has not started
+    // is killed, so the failure is reported now instead of the test hanging until ctest's timeout.
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`server did not start within 30 s:\n${out}\n${log}`));
+    }, 30000);
     proc.stdout.on('data', (d) => {
       out += d;
       const m = out.match(new RegExp(`listening on (${scheme}://[^/]+/)`));
