@@ -125,6 +125,28 @@ int sql_rows(struct sql_stmt *s, void *out, size_t row_size, size_t max, size_t 
     return 0;
 }
 
+int sql_insert_id(struct sql_stmt *s, const char *doing, int64_t *id, struct yj_err *err)
+{
+    int rc = sql_step(s, doing, err);
+    if (rc == SQL_ROW)
+        *id = sql_col_int(s, 0);
+    sql_reset(s);
+    if (rc == SQL_DONE)
+        return yj_err_set(err, YJ_ESTORE, "%s: the insert returned no id", doing);
+    return rc < 0 ? rc : 0;
+}
+
+int sql_one_int(struct sql_stmt *s, const char *doing, int64_t *out, struct yj_err *err)
+{
+    int rc = sql_step(s, doing, err);
+    if (rc == SQL_ROW)
+        *out = sql_col_int(s, 0);
+    sql_reset(s);
+    if (rc == SQL_DONE)
+        return yj_err_set(err, YJ_ENOTFOUND, "%s: no row", doing);
+    return rc < 0 ? rc : 0;
+}
+
 char *sql_col_dup(struct sql_stmt *s, int col)
 {
     const char *v = sql_col_text(s, col);

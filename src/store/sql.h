@@ -58,6 +58,11 @@ int sql_done(struct sql_stmt *s, const char *doing, struct yj_err *err);
 /* Reads up to max rows into out (row_size bytes each, by read) and resets: *n rows. */
 int sql_rows(struct sql_stmt *s, void *out, size_t row_size, size_t max, size_t *n,
              void (*read)(struct sql_stmt *, void *), const char *doing, struct yj_err *err);
+/* Steps an INSERT ... RETURNING id and resets it: the new row's id in *id. */
+int sql_insert_id(struct sql_stmt *s, const char *doing, int64_t *id, struct yj_err *err);
+/* Steps a query of one integer (its parameters bound) and resets it: *out, or YJ_ENOTFOUND when
+ * there is no row. */
+int sql_one_int(struct sql_stmt *s, const char *doing, int64_t *out, struct yj_err *err);
 /* Column col of the current row as a malloc'd string, or NULL. */
 char *sql_col_dup(struct sql_stmt *s, int col);
 

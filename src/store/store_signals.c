@@ -53,16 +53,6 @@ int store_logpos_put(struct store *st, const struct store_logpos *p, int64_t at,
 
 /* ---- events ---- */
 
-/* An INSERT ... RETURNING id: the new row's id in *id. */
-static int insert_id(struct sql_stmt *s, const char *doing, int64_t *id, struct yj_err *err)
-{
-    int rc = sql_step(s, doing, err);
-    if (rc == SQL_ROW)
-        *id = sql_col_int(s, 0);
-    sql_reset(s);
-    return rc < 0 ? rc : 0;
-}
-
 int store_event_append(struct store *st, int64_t at, const char *kind, int64_t incident_id, const char *unit,
                        const char *reporter, const char *payload, int64_t *id, struct yj_err *err)
 {
@@ -81,7 +71,7 @@ int store_event_append(struct store *st, int64_t at, const char *kind, int64_t i
     sql_bind_text(s, 5, reporter);
     sql_bind_text(s, 6, payload);
     int64_t ignored;
-    return insert_id(s, "recording an event", id ? id : &ignored, err);
+    return sql_insert_id(s, "recording an event", id ? id : &ignored, err);
 }
 
 int store_event_list(struct store *st, int64_t after_id, int limit, store_event_cb cb, void *ud, struct yj_err *err)
@@ -141,7 +131,7 @@ int store_signal_insert(struct store *st, struct store_signal *x, struct yj_err 
     sql_bind_text(s, 6, x->asset);
     sql_bind_text(s, 7, x->message);
     sql_bind_text(s, 8, x->fields ? x->fields : "{}");
-    return insert_id(s, "storing a signal", &x->id, err);
+    return sql_insert_id(s, "storing a signal", &x->id, err);
 }
 
 int store_signal_processed(struct store *st, int64_t id, int64_t at, const char *rule, const char *extracted,
