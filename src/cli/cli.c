@@ -2,6 +2,7 @@
  * plan and store. Commands never print errors themselves below this level: they return a
  * code and a message, and the message is printed here or in the group, once. */
 #include "../base/common.h"
+#include "../base/fileio.h"
 #include "../engine/audit.h"
 #include "../engine/directory.h"
 #include "../engine/plan_identity.h"
@@ -19,7 +20,7 @@
 #include <wchar.h>
 
 static const char usage_text[] =
-    "usage: yingji [--config FILE] [--data DIR] [--plan FILE] [--json] COMMAND ...\n"
+    "usage: yingji [--config FILE] [--data DIR] [--store URL] [--plan FILE] [--json] COMMAND ...\n"
     "\n"
     "Network and information security emergency response (网络与信息安全应急).\n"
     "\n"
@@ -36,7 +37,7 @@ static const char usage_text[] =
     "  incident tasks ID           the incident's playbook tasks\n"
     "  incident task ID TASK STATE check off (done), start (doing) or skip (--reason) a task\n"
     "  incident approve ID TASK    approve (or --reject --reason) a task that needs approval\n"
-    "  db migrate                  apply pending store migrations\n"
+    "  db migrate                  apply pending store migrations (SQLite or PostgreSQL)\n"
     "  db backup PATH              consistent copy of the store while it is in use\n"
     "  audit verify                check the audit record: chain, signed head, incidents, checkpoints\n"
     "  audit checkpoint            print and keep the audit chain's signed head\n"
@@ -56,6 +57,9 @@ static const char usage_text[] =
     "Global options (before or after the command):\n"
     "  --config FILE deployment config (yingji.example.yaml shows every key)\n"
     "  --data DIR    data directory (default: the config's, else $YINGJI_DATA, else ./data)\n"
+    "  --store URL   sqlite:PATH or postgresql://USER@HOST:PORT/DB (default: the config's store,\n"
+    "                else sqlite:DIR/yingji.db in the data directory); the password from\n"
+    "                PGPASSWORD, ~/.pgpass or the config's password_file, never in the URL\n"
     "  --plan FILE   plan file, or builtin:university / builtin:county-bureau (default builtin:university)\n"
     "  --json        machine-readable output\n"
     "\n"
@@ -131,7 +135,7 @@ int cli_open(struct cli *c, bool with_store)
     c->ctx.actor = c->actor;
     if (!with_store)
         return 0;
-    if (store_open(c->data_dir, &c->store, &err) < 0)
+    if (store_open(c->store_url, c->cfg.store_password, &c->store, &err) < 0)
         return cli_fail(err.code, err.msg);
     int applied = 0;
     if (store_migrate(c->store, &applied, &err) < 0)
@@ -191,6 +195,26 @@ static void set_actor(struct cli *c)
     snprintf(c->actor, sizeof(c->actor), "cli:%s", who);
 }
 
+/* The store's password from the config's password_file: its first line. */
+static int read_store_password(struct yj_config *cfg)
+{
+    size_t len = 0;
+    char *pw = yj_read_file(cfg->password_file, 4096, &len);
+    if (!pw) {
+        fprintf(stderr, "yingji: password_file %s: %s\n", cfg->password_file,
+                errno == EFBIG ? "larger than 4 KiB, not a password" : strerror(errno));
+        return -1;
+    }
+    pw[strcspn(pw, "\r\n")] = 0;
+    if (!*pw) {
+        fprintf(stderr, "yingji: password_file %s: empty\n", cfg->password_file);
+        free(pw);
+        return -1;
+    }
+    cfg->store_password = pw;
+    return 0;
+}
+
 /* Takes the global options out of argv wherever they stand (before "--"), so each command
  * sees only its own. Returns 0 or an exit status. */
 static int take_globals(struct cli *c, int *argc, char **argv)
@@ -206,17 +230,19 @@ static int take_globals(struct cli *c, int *argc, char **argv)
         } else if (!rest && strcmp(a, "--json") == 0) {
             c->json = true;
             continue;
-        } else if (!rest && (strcmp(a, "--data") == 0 || strcmp(a, "--plan") == 0 || strcmp(a, "--config") == 0)) {
-            target = a[2] == 'd' ? &c->data_dir : a[2] == 'p' ? &c->plan_path : &c->config_path;
+        } else if (!rest && (strcmp(a, "--data") == 0 || strcmp(a, "--plan") == 0 || strcmp(a, "--config") == 0 ||
+                             strcmp(a, "--store") == 0)) {
+            target = a[2] == 'd' ? &c->data_dir : a[2] == 'p' ? &c->plan_path : a[2] == 's' ? &c->store_url
+                                                                                           : &c->config_path;
             if (i + 1 >= *argc)
                 return cli_usage("%s needs a value", a);
             val = argv[++i];
         } else if (!rest && (strncmp(a, "--data=", 7) == 0 || strncmp(a, "--plan=", 7) == 0)) {
             target = a[2] == 'd' ? &c->data_dir : &c->plan_path;
             val = a + 7;
-        } else if (!rest && strncmp(a, "--config=", 9) == 0) {
-            target = &c->config_path;
-            val = a + 9;
+        } else if (!rest && (strncmp(a, "--config=", 9) == 0 || strncmp(a, "--store=", 8) == 0)) {
+            target = a[2] == 'c' ? &c->config_path : &c->store_url;
+            val = a + (a[2] == 'c' ? 9 : 8);
         }
         if (target) {
             if (!*val)
@@ -261,6 +287,20 @@ int cli_main(int argc, char **argv)
         c.data_dir = env && *env && !c.config_path ? env : c.cfg.data;
     if (!c.plan_path)
         c.plan_path = c.cfg.plan;
+    /* The store: --store, else the config's, else the SQLite file in the data directory; kept in
+     * the config, which the server opens its connections from. */
+    if (c.store_url) {
+        config_set(&c.cfg.store, c.store_url);
+    } else if (!c.cfg.store) {
+        c.cfg.store = store_url_of_dir(c.data_dir);
+    }
+    c.store_url = c.cfg.store;
+    if (rc == 0 && c.cfg.password_file && read_store_password(&c.cfg) < 0)
+        rc = 2;
+    if (rc) {
+        config_release(&c.cfg);
+        return rc;
+    }
     if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage_text, argc < 2 ? stderr : stdout);
         config_release(&c.cfg);

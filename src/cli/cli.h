@@ -15,6 +15,7 @@ struct cli {
     const char *data_dir;  /* --data, else $YINGJI_DATA, else the config's, else ./data */
     const char *plan_path; /* --plan, else the config's, else builtin:university */
     const char *config_path; /* --config */
+    const char *store_url;   /* --store, else the config's, else sqlite in the data directory */
     struct yj_config cfg;    /* the deployment config (defaults without --config) */
     bool json;             /* --json */
     const char *prog;      /* "yingji" */

@@ -270,7 +270,7 @@ struct store *server_store(struct server *srv, struct yj_err *err)
     struct store *st = pthread_getspecific(srv->store_key);
     if (st)
         return st;
-    if (store_open(srv->cfg->data, &st, err) < 0)
+    if (store_open(srv->cfg->store, srv->cfg->store_password, &st, err) < 0)
         return NULL;
     store_set_audit_key(st, srv->audit_key);
     pthread_setspecific(srv->store_key, st);
@@ -1203,7 +1203,7 @@ int server_run(const struct server_options *opt)
             goto out;
         }
         struct store *st = NULL;
-        if (store_open(cfg->data, &st, &err) < 0) {
+        if (store_open(cfg->store, cfg->store_password, &st, &err) < 0) {
             fprintf(stderr, "yingji: %s\n", err.msg);
             goto out;
         }

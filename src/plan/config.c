@@ -160,6 +160,8 @@ static const struct decode_schema host_schema = DECODE_SCHEMA(host, struct confi
 static const struct decode_field config_fields[] = {
     DECODE_FIELD(struct yj_config, "listen", DK_STR, false, listen),
     DECODE_FIELD(struct yj_config, "data", DK_STR, false, data),
+    DECODE_FIELD(struct yj_config, "store", DK_STR, false, store),
+    DECODE_FIELD(struct yj_config, "password_file", DK_STR, false, password_file),
     DECODE_FIELD(struct yj_config, "plan", DK_STR, false, plan),
     DECODE_FIELD(struct yj_config, "rules", DK_STR, false, rules),
     DECODE_FIELD(struct yj_config, "threads", DK_INT, false, threads),
@@ -588,7 +590,7 @@ int config_load(const char *path, struct yj_config *cfg, struct plan_diags *diag
 #define TAKE_NUM(m)                                                                                      \
     if (file.m > 0)                                                                                      \
         cfg->m = file.m;
-    TAKE_STR(listen) TAKE_STR(data) TAKE_STR(plan) TAKE_STR(rules) TAKE_STR(public_url) TAKE_STR(tls.cert) TAKE_STR(tls.key)
+    TAKE_STR(listen) TAKE_STR(data) TAKE_STR(store) TAKE_STR(password_file) TAKE_STR(plan) TAKE_STR(rules) TAKE_STR(public_url) TAKE_STR(tls.cert) TAKE_STR(tls.key)
     TAKE_STR(audit.key) TAKE_STR(audit.checkpoints) TAKE_STR(audit.daily)
     TAKE_NUM(threads) TAKE_NUM(limits.body) TAKE_NUM(limits.attachment) TAKE_NUM(limits.json_depth) TAKE_NUM(limits.string)
     TAKE_NUM(limits.connections) TAKE_NUM(limits.per_address) TAKE_NUM(limits.timeout) TAKE_NUM(limits.memory)
@@ -692,6 +694,9 @@ void config_channel_release(struct config_channel *ch)
 void config_release(struct yj_config *c)
 {
     decode_release(&config_schema, c);
+    if (c->store_password)
+        explicit_bzero(c->store_password, strlen(c->store_password));
+    free(c->store_password);
     free(c->refs);
     free(c->file);
     memset(c, 0, sizeof(*c));

@@ -160,6 +160,9 @@ struct yj_config {
     char *file; /* NULL when running on defaults */
     char *listen;
     char *data;
+    char *store;         /* "sqlite:PATH" or "postgresql://..."; resolved by the CLI: sqlite in data */
+    char *password_file; /* the store's password, one line (PostgreSQL) */
+    char *store_password; /* read from password_file by the CLI; never printed */
     char *plan;
     char *rules; /* directory of rule files; NULL: the built-in rules */
     int64_t threads;

@@ -19,13 +19,14 @@ void sql_each_param(char *sql, void (*at)(char *dollar, void *ud), void *ud)
     }
 }
 
-int sql_open(const char *url, struct sql_db **out, struct yj_err *err)
+int sql_open(const char *url, const char *password, struct sql_db **out, struct yj_err *err)
 {
     if (strncmp(url, "sqlite:", 7) == 0)
-        return sql_sqlite_driver.open(url + 7, out, err);
+        return sql_sqlite_driver.open(url + 7, password, out, err);
     if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
-        return sql_pg_driver.open(url, out, err);
-    return yj_err_set(err, YJ_EINVAL, "store \"%.40s\": expected sqlite:PATH or postgresql://USER@HOST:PORT/DB", url);
+        return sql_pg_driver.open(url, password, out, err);
+    /* Not echoed: a mistyped URL may still carry a password. */
+    return yj_err_set(err, YJ_EINVAL, "the store must be sqlite:PATH or postgresql://USER@HOST:PORT/DB");
 }
 
 void sql_close(struct sql_db *db)
@@ -47,6 +48,11 @@ const char *sql_engine_name(const struct sql_db *db)
 int sql_exec(struct sql_db *db, const char *script, struct yj_err *err)
 {
     return db->drv->exec(db, script, err);
+}
+
+int sql_lock_schema(struct sql_db *db, struct yj_err *err)
+{
+    return db->drv->lock_schema ? db->drv->exec(db, db->drv->lock_schema, err) : 0;
 }
 
 struct sql_stmt *sql_prepare(struct sql_db *db, const char *sql, struct yj_err *err)
@@ -92,6 +98,16 @@ bool sql_col_null(struct sql_stmt *s, int col)
 int sql_col_count(struct sql_stmt *s)
 {
     return s->db->drv->col_count(s);
+}
+
+const char *sql_col_name(struct sql_stmt *s, int col)
+{
+    return s->db->drv->col_name(s, col);
+}
+
+int sql_ids_follow(struct sql_db *db, const char *table, struct yj_err *err)
+{
+    return db->drv->ids_follow ? db->drv->ids_follow(db, table, err) : 0;
 }
 
 int64_t sql_changes(struct sql_stmt *s)
@@ -157,21 +173,34 @@ char *sql_col_dup(struct sql_stmt *s, int col)
  * rollback: a helper that writes in a transaction of its own may be called inside another. */
 int sql_begin(struct sql_db *db, struct yj_err *err)
 {
-    char sp[32];
-    snprintf(sp, sizeof(sp), "SAVEPOINT yj%d", db->depth);
-    int rc = db->drv->exec(db, db->depth ? sp : db->drv->begin, err);
+    int rc;
+    if (db->depth == 0 && !db->reading) {
+        rc = db->drv->run(db, db->drv->begin, "starting a transaction", err);
+    } else {
+        char sp[32];
+        snprintf(sp, sizeof(sp), "SAVEPOINT yj%d", db->depth);
+        rc = db->drv->exec(db, sp, err);
+    }
     if (rc == 0)
         db->depth++;
     return rc;
 }
 
+static const char commit_sql[] = "COMMIT";
+static const char rollback_sql[] = "ROLLBACK";
+
 int sql_commit(struct sql_db *db, struct yj_err *err)
 {
     if (db->depth == 0)
         return yj_err_set(err, YJ_ESTATE, "commit without a transaction");
-    char sp[40];
-    snprintf(sp, sizeof(sp), "RELEASE SAVEPOINT yj%d", db->depth - 1);
-    int rc = db->drv->exec(db, db->depth > 1 ? sp : "COMMIT", err);
+    int rc;
+    if (db->depth == 1 && !db->reading) {
+        rc = db->drv->run(db, commit_sql, "committing", err);
+    } else {
+        char sp[40];
+        snprintf(sp, sizeof(sp), "RELEASE SAVEPOINT yj%d", db->depth - 1);
+        rc = db->drv->exec(db, sp, err);
+    }
     if (rc == 0)
         db->depth--;
     return rc;
@@ -179,11 +208,30 @@ int sql_commit(struct sql_db *db, struct yj_err *err)
 
 void sql_rollback(struct sql_db *db)
 {
-    if (db->depth == 0)
-        return;
     struct yj_err ignored;
-    char sp[80];
-    snprintf(sp, sizeof(sp), "ROLLBACK TO SAVEPOINT yj%d; RELEASE SAVEPOINT yj%d", db->depth - 1, db->depth - 1);
-    (void)db->drv->exec(db, db->depth > 1 ? sp : "ROLLBACK", &ignored);
+    if (db->depth == 0) {
+        if (db->reading)
+            (void)db->drv->run(db, rollback_sql, "rolling back", &ignored);
+        db->reading = false;
+        return;
+    }
+    if (db->depth == 1 && !db->reading) {
+        /* After a failed COMMIT SQLite may have rolled back already: the error is moot. */
+        (void)db->drv->run(db, rollback_sql, "rolling back", &ignored);
+    } else {
+        char sp[80];
+        snprintf(sp, sizeof(sp), "ROLLBACK TO SAVEPOINT yj%d; RELEASE SAVEPOINT yj%d", db->depth - 1, db->depth - 1);
+        (void)db->drv->exec(db, sp, &ignored);
+    }
     db->depth--;
+}
+
+int sql_read_begin(struct sql_db *db, struct yj_err *err)
+{
+    if (db->depth || db->reading)
+        return yj_err_set(err, YJ_ESTATE, "a read begun inside a transaction");
+    int rc = db->drv->run(db, db->drv->read_begin, "starting a read", err);
+    if (rc == 0)
+        db->reading = true;
+    return rc;
 }

@@ -19,9 +19,10 @@ enum sql_engine { SQL_SQLITE = 1, SQL_POSTGRES = 2 };
 struct sql_db;   /* one connection; used by one thread at a time */
 struct sql_stmt; /* a prepared statement of that connection */
 
-/* Opens "sqlite:PATH" (the file is made when missing) or a libpq URI "postgresql://..." (also
- * "postgres://..."; the password from PGPASSWORD or ~/.pgpass, never printed). */
-int sql_open(const char *url, struct sql_db **out, struct yj_err *err);
+/* Opens "sqlite:PATH" (the file is made when missing, its directory must exist) or a libpq URI
+ * "postgresql://..." (also "postgres://..."): the password is password when not NULL, else the
+ * URI's, PGPASSWORD's or ~/.pgpass's; never printed. */
+int sql_open(const char *url, const char *password, struct sql_db **out, struct yj_err *err);
 void sql_close(struct sql_db *db);
 enum sql_engine sql_engine_of(const struct sql_db *db);
 /* "sqlite" or "postgresql", for messages and metrics. */
@@ -29,6 +30,9 @@ const char *sql_engine_name(const struct sql_db *db);
 
 /* Runs a script of statements without parameters (migrations). */
 int sql_exec(struct sql_db *db, const char *script, struct yj_err *err);
+/* In a write transaction: waits until no other process is changing the schema (PostgreSQL: an
+ * advisory lock until the transaction ends; SQLite: the write lock sql_begin took already). */
+int sql_lock_schema(struct sql_db *db, struct yj_err *err);
 
 /* The statement for sql, prepared on first use and kept by the connection (sql is compared by
  * pointer: pass string constants), reset and unbound; NULL with err set on failure. */
@@ -46,8 +50,11 @@ int sql_step(struct sql_stmt *s, const char *doing, struct yj_err *err);
 int64_t sql_col_int(struct sql_stmt *s, int col);
 const char *sql_col_text(struct sql_stmt *s, int col); /* NULL for NULL */
 bool sql_col_null(struct sql_stmt *s, int col);
-/* How many columns the statement's rows have. */
+/* How many columns the statement's rows have, and their names (after the first step). */
 int sql_col_count(struct sql_stmt *s);
+const char *sql_col_name(struct sql_stmt *s, int col);
+/* After rows of table were written with their own ids (a copy): new ids continue after them. */
+int sql_ids_follow(struct sql_db *db, const char *table, struct yj_err *err);
 /* Rows the last INSERT, UPDATE or DELETE of this statement changed. */
 int64_t sql_changes(struct sql_stmt *s);
 /* Ends the statement's run (its rows are dropped) and keeps it prepared. */
@@ -70,6 +77,11 @@ char *sql_col_dup(struct sql_stmt *s, int col);
  * for another writer up to a bound; PostgreSQL: BEGIN, rows locked as they are written). */
 int sql_begin(struct sql_db *db, struct yj_err *err);
 int sql_commit(struct sql_db *db, struct yj_err *err);
+/* Undoes the innermost write transaction, or ends the read sql_read_begin opened. */
 void sql_rollback(struct sql_db *db);
+/* A read of several statements that see one state (SQLite: one snapshot, its locks taken once;
+ * PostgreSQL: READ COMMITTED, so a session's touch written inside it never fails to serialise).
+ * Ended by sql_rollback; a write transaction begun inside it is a savepoint. */
+int sql_read_begin(struct sql_db *db, struct yj_err *err);
 
 #endif

@@ -8,10 +8,15 @@
 struct sql_driver {
     enum sql_engine engine;
     const char *name;
-    const char *begin; /* the statement that opens a write transaction */
-    int (*open)(const char *url, struct sql_db **out, struct yj_err *err);
+    const char *begin;      /* the statement that opens a write transaction */
+    const char *read_begin; /* and the one that opens a read */
+    const char *lock_schema; /* run first in a migration's transaction; NULL when begin locks enough */
+    int (*open)(const char *url, const char *password, struct sql_db **out, struct yj_err *err);
     void (*close)(struct sql_db *db);
     int (*exec)(struct sql_db *db, const char *script, struct yj_err *err);
+    /* One statement without parameters or rows whose text is a constant (BEGIN, COMMIT,
+     * ROLLBACK): SQLite keeps it compiled, which showed in the read path's profiles. */
+    int (*run)(struct sql_db *db, const char *constant, const char *doing, struct yj_err *err);
     struct sql_stmt *(*prepare)(struct sql_db *db, const char *sql, struct yj_err *err);
     void (*bind_int)(struct sql_stmt *s, int i, int64_t v);
     void (*bind_text)(struct sql_stmt *s, int i, const char *v);
@@ -20,13 +25,18 @@ struct sql_driver {
     const char *(*col_text)(struct sql_stmt *s, int col);
     bool (*col_null)(struct sql_stmt *s, int col);
     int (*col_count)(struct sql_stmt *s);
+    const char *(*col_name)(struct sql_stmt *s, int col);
+    /* After rows were written with their own ids: new rows' ids continue after them (PostgreSQL
+     * moves the identity's sequence; SQLite's rowid does it by itself). */
+    int (*ids_follow)(struct sql_db *db, const char *table, struct yj_err *err);
     int64_t (*changes)(struct sql_stmt *s);
     void (*reset)(struct sql_stmt *s);
 };
 
 struct sql_db {
     const struct sql_driver *drv;
-    int depth; /* write transactions open: 0, 1 (BEGIN), more (savepoints) */
+    int depth;    /* write transactions open: 0, 1 (BEGIN), more (savepoints) */
+    bool reading; /* inside sql_read_begin's transaction */
 };
 
 struct sql_stmt {
@@ -38,10 +48,9 @@ void sql_each_param(char *sql, void (*at)(char *dollar, void *ud), void *ud);
 
 extern const struct sql_driver sql_sqlite_driver;
 
-/* The SQLite store's connection (a sqlite3 *) seen through sql.h, so that the store's files move
- * to the engine-neutral layer one at a time while sharing one connection and its transactions.
- * sql_close frees the wrapper, not the connection. */
-struct sql_db *sql_sqlite_adopt(void *db);
+/* The sqlite3 * of an SQLite connection (NULL for another engine): for what only SQLite has, the
+ * online backup. */
+void *sql_sqlite_handle(struct sql_db *db);
 /* The busy handler's wait (SQLite's busy handler protocol: 0 gives up), since its first call. */
 int sql_sqlite_busy(int64_t *since, int count);
 extern const struct sql_driver sql_pg_driver;

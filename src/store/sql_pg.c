@@ -10,7 +10,7 @@
 #include <libpq-fe.h>
 
 #define CACHE 128
-#define MAX_PARAMS 32
+#define MAX_PARAMS 64 /* an incident's UPDATE has 47 */
 
 struct pg_stmt {
     struct sql_stmt base;
@@ -78,11 +78,14 @@ static void pg_close(struct sql_db *db)
     free(p);
 }
 
-static int pg_open(const char *url, struct sql_db **out, struct yj_err *err)
+static int pg_open(const char *url, const char *password, struct sql_db **out, struct yj_err *err)
 {
     struct pg_db *p = xcalloc(1, sizeof(*p));
     p->base.drv = &sql_pg_driver;
-    p->conn = PQconnectdb(url);
+    /* The URI expanded as dbname; a password given apart overrides the URI's. */
+    const char *const keys[] = {"dbname", password ? "password" : NULL, NULL};
+    const char *const values[] = {url, password, NULL};
+    p->conn = PQconnectdbParams(keys, values, 1);
     if (!p->conn || PQstatus(p->conn) != CONNECTION_OK) {
         char why[512];
         first_line(p->conn ? PQerrorMessage(p->conn) : "out of memory", why, sizeof(why));
@@ -105,14 +108,19 @@ static int pg_open(const char *url, struct sql_db **out, struct yj_err *err)
     return 0;
 }
 
-static int pg_exec(struct sql_db *db, const char *script, struct yj_err *err)
+static int pg_run(struct sql_db *db, const char *script, const char *doing, struct yj_err *err)
 {
     struct pg_db *p = (struct pg_db *)db;
     PGresult *r = PQexec(p->conn, script);
     ExecStatusType st = PQresultStatus(r);
-    int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : fail(p, r, "running SQL", err);
+    int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : fail(p, r, doing, err);
     PQclear(r);
     return rc;
+}
+
+static int pg_exec(struct sql_db *db, const char *script, struct yj_err *err)
+{
+    return pg_run(db, script, "running SQL", err);
 }
 
 /* The highest $N: how many parameters to send. */
@@ -214,7 +222,11 @@ static int64_t pg_col_int(struct sql_stmt *s, int col)
     struct pg_stmt *ps = (struct pg_stmt *)s;
     if (!ps->res || PQgetisnull(ps->res, ps->row, col))
         return 0;
-    return strtoll(PQgetvalue(ps->res, ps->row, col), NULL, 10);
+    /* A boolean (EXISTS, a comparison) reads as 1 or 0, as SQLite gives it. */
+    const char *v = PQgetvalue(ps->res, ps->row, col);
+    if ((v[0] == 't' || v[0] == 'f') && !v[1])
+        return v[0] == 't';
+    return strtoll(v, NULL, 10);
 }
 
 static const char *pg_col_text(struct sql_stmt *s, int col)
@@ -223,6 +235,34 @@ static const char *pg_col_text(struct sql_stmt *s, int col)
     if (!ps->res || PQgetisnull(ps->res, ps->row, col))
         return NULL;
     return PQgetvalue(ps->res, ps->row, col);
+}
+
+static const char *pg_col_name(struct sql_stmt *s, int col)
+{
+    struct pg_stmt *ps = (struct pg_stmt *)s;
+    return ps->res ? PQfname(ps->res, col) : NULL;
+}
+
+/* The identity's sequence set to the highest id written (a table without one has no sequence:
+ * pg_get_serial_sequence is NULL and setval is not called). */
+static int pg_ids_follow(struct sql_db *db, const char *table, struct yj_err *err)
+{
+    struct pg_db *p = (struct pg_db *)db;
+    char *q = PQescapeIdentifier(p->conn, table, strlen(table));
+    char *lit = PQescapeLiteral(p->conn, table, strlen(table));
+    if (!q || !lit) {
+        PQfreemem(q);
+        PQfreemem(lit);
+        return yj_err_set(err, YJ_ESTORE, "naming table %s: %s", table, PQerrorMessage(p->conn));
+    }
+    char *sql = xasprintf("SELECT setval(s, (SELECT coalesce(max(id), 0) + 1 FROM %s), false) FROM "
+                          "(SELECT pg_get_serial_sequence(%s, 'id') AS s) q WHERE s IS NOT NULL",
+                          q, lit);
+    PQfreemem(q);
+    PQfreemem(lit);
+    int rc = pg_run(db, sql, "moving an identity past the copied rows", err);
+    free(sql);
+    return rc;
 }
 
 static bool pg_col_null(struct sql_stmt *s, int col)
@@ -248,6 +288,10 @@ const struct sql_driver sql_pg_driver = {
     .engine = SQL_POSTGRES,
     .name = "postgresql",
     .begin = "BEGIN",
+    .read_begin = "BEGIN",
+    /* Nodes starting together: one migrates, the others wait and find it done. */
+    .lock_schema = "SELECT pg_advisory_xact_lock(1229146191)",
+    .run = pg_run,
     .open = pg_open,
     .close = pg_close,
     .exec = pg_exec,
@@ -259,6 +303,8 @@ const struct sql_driver sql_pg_driver = {
     .col_text = pg_col_text,
     .col_null = pg_col_null,
     .col_count = pg_col_count,
+    .col_name = pg_col_name,
+    .ids_follow = pg_ids_follow,
     .changes = pg_changes,
     .reset = pg_reset,
 };

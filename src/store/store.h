@@ -1,6 +1,6 @@
 /* store.h: the only interface to persistent state. The rest of the program sees rows as plain
- * structs and never SQL; SQLite (sqlite.c) is the embedded implementation and PostgreSQL will be
- * the second, behind the same functions. Every write happens inside store_begin/store_commit
+ * structs and never SQL; behind the same functions the store is an embedded SQLite file or a
+ * PostgreSQL database (store.c opens either; the SQL of each concern is in its store_*.c). Every write happens inside store_begin/store_commit
  * so that a failure (disk full, read-only) leaves the store as it was. */
 #ifndef YJ_STORE_H
 #define YJ_STORE_H
@@ -116,7 +116,8 @@ enum store_sort {
     STORE_SORT_NEWEST = 0, /* reported, newest first (default) */
     STORE_SORT_OLDEST,     /* reported, oldest first */
     STORE_SORT_UPDATED,    /* most recently changed first */
-    STORE_SORT_SEVERITY    /* national level I first, then oldest first */
+    STORE_SORT_SEVERITY,   /* national level I first, then oldest first */
+    STORE_SORTS            /* how many orders there are */
 };
 
 struct store_incident_filter {
@@ -148,12 +149,19 @@ int store_incident_count(struct store *st, const char *status, int drill, int64_
 int store_incident_count_levels(struct store *st, int64_t from, int64_t to, const char *unit, const char *reporter,
                                 int64_t counts[5], struct yj_err *err);
 
-/* Opens (creating if needed) the store in data_dir. Does not migrate. Free with store_free.
- * YJ_EIO when the directory cannot be created or the database cannot be opened. */
-int store_open(const char *data_dir, struct store **out, struct yj_err *err);
+/* Opens the store at url: "sqlite:PATH" (the file and its directory made when missing) or a libpq
+ * URI "postgresql://USER@HOST:PORT/DB?..." (password: the one given, else PGPASSWORD or
+ * ~/.pgpass; never printed). Does not migrate. Free with store_free. YJ_EIO when the file or its
+ * directory cannot be made or written, YJ_ESTORE when the database cannot be reached. */
+int store_open(const char *url, const char *password, struct store **out, struct yj_err *err);
+/* The default store of a data directory, "sqlite:DIR/yingji.db" (malloc'd). */
+char *store_url_of_dir(const char *data_dir);
+/* "sqlite" or "postgresql". */
+const char *store_engine(const struct store *st);
 void store_free(struct store *st);
 
-/* Applies pending migrations, each in its own transaction; *applied (may be NULL) counts them. */
+/* Applies the pending migrations of the store's engine, all in one transaction; *applied (may be
+ * NULL) counts them. */
 int store_migrate(struct store *st, int *applied, struct yj_err *err);
 /* Highest applied migration, and the highest this build knows. */
 int store_schema_version(struct store *st, int *current, int *latest, struct yj_err *err);
@@ -167,10 +175,16 @@ int store_commit(struct store *st, struct yj_err *err);
 int store_read_begin(struct store *st, struct yj_err *err);
 void store_rollback(struct store *st);
 
-/* Consistent copy of the whole store to path while it may be in use (online backup). */
+/* Consistent copy of the whole store to path while it may be in use (SQLite's online backup; a
+ * PostgreSQL store says to use pg_dump). */
 int store_backup(struct store *st, const char *path, struct yj_err *err);
 
-/* Path of the database file, for messages. */
+/* Copies every row of from into to, a new, empty store at the same schema version (any engine
+ * to any), in one transaction on to; cb (may be NULL) hears each table's row count. */
+typedef void (*store_copy_cb)(const char *table, int64_t rows, void *ud);
+int store_copy(struct store *from, struct store *to, store_copy_cb cb, void *ud, struct yj_err *err);
+
+/* The database file, or the URL without its password, for messages. */
 const char *store_path(const struct store *st);
 
 /* Incidents. */

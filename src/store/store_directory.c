@@ -4,7 +4,7 @@
  * means is the engine's (engine/directory.c); here they are rows. */
 #include "../base/common.h"
 #include "sql.h"
-#include "sqlite_internal.h"
+#include "store_internal.h"
 #include "store.h"
 
 /* ---- edits ---- */

@@ -3,7 +3,7 @@
  * RETURNING, every parameter typed by its use. */
 #include "../base/common.h"
 #include "sql.h"
-#include "sqlite_internal.h"
+#include "store_internal.h"
 #include "store.h"
 
 /* ---- log positions ---- */

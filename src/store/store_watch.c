@@ -3,7 +3,7 @@
  * no JSON functions (the signals' fields are read in C), flags as 0/1. */
 #include "../base/common.h"
 #include "sql.h"
-#include "sqlite_internal.h"
+#include "store_internal.h"
 #include "store.h"
 
 #include <jansson.h>

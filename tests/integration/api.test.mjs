@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, Client, adminClient, readEvents } from './server.mjs';
-import { yj, sh, SRC, tempDir, cleanup, quietPlan } from './helpers.mjs';
+import { yj, sh, SRC, tempDir, cleanup, quietPlan, sql, ON_PG } from './helpers.mjs';
 
 const PW = 'correct-horse-battery';
 const ROLES = ['admin', 'leader', 'responder', 'officer', 'duty', 'auditor'];
@@ -883,8 +883,7 @@ describe('detection: signals become incidents', () => {
     // As if the process died after storing, before processing: rows with processed_at NULL.
     const rows = [0, 1, 2, 3, 4].map((m) => `(0, ${1795309200000 + m * 60000}, 'syslog', NULL, 'h', NULL, `
       + `'Nov 22 01:0${m}:00 h sshd[1]: Failed password for root from 192.0.2.200 port 22 ssh2', '{}')`).join(',');
-    const ins = sh(`sqlite3 '${data}/yingji.db' "INSERT INTO signals (received_at, time, source, program, host, asset, message, fields) VALUES ${rows}"`);
-    assert.equal(ins.code, 0, ins.stderr);
+    sql(data, `INSERT INTO signals (received_at, time, source, program, host, asset, message, fields) VALUES ${rows}`);
     const again = await startServer({ data });
     try {
       const c = new Client(again.url);

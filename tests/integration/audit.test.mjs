@@ -7,7 +7,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { yj, sh, tempDir, cleanup, until } from './helpers.mjs';
+import { yj, sh, sql, cloneStore, ON_PG, tempDir, cleanup, until } from './helpers.mjs';
 import { startServer, Client } from './server.mjs';
 
 describe('the audit record', () => {
@@ -29,12 +29,14 @@ describe('the audit record', () => {
   });
   after(() => cleanup(dir));
 
-  // A copy of the data directory (store and key), changed by sqlite3.
+  // A copy of the data directory (store and key), changed by hand in the database.
   let copies = 0;
-  function tampered(sql) {
+  function tampered(change) {
     const d = join(dir, `copy-${++copies}`);
     mkdirSync(d);
-    sh(`cp "${data}/yingji.db" "${data}/audit.key" "${d}/" && sqlite3 "${d}/yingji.db" "${sql}"`);
+    cloneStore(data, d);
+    sh(`cp "${data}/audit.key" "${d}/"`);
+    sql(d, change);
     return yj(['--data', d, 'audit', 'verify', '--json']);
   }
 
@@ -49,15 +51,16 @@ describe('the audit record', () => {
     assert.match(readFileSync(join(data, 'audit.key.pub'), 'utf8'), /^yingji-audit-key 1\npublic [0-9a-f]{64}\n$/);
   });
 
-  for (const [what, sql] of [
+  for (const [what, change] of [
     ['the title', "UPDATE incidents SET title = '无事发生' WHERE number = 'YJ-2026-0002'"],
     ['when it was detected', "UPDATE incidents SET detected_at = detected_at - 3600000 WHERE id = 1"],
     ['a deadline made met', "UPDATE deadlines SET met_at = due_at - 1 WHERE kind = 'assessment'"],
     ['a task checked off', "UPDATE tasks SET status = 'done' WHERE id = (SELECT min(id) FROM tasks)"],
-    ['a timeline entry removed', 'DROP TRIGGER timeline_no_delete; DELETE FROM timeline WHERE id = (SELECT max(id) FROM timeline)'],
+    ['a timeline entry removed', `DROP TRIGGER timeline_no_delete${ON_PG ? ' ON timeline' : ''}; `
+      + 'DELETE FROM timeline WHERE id = (SELECT max(id) FROM timeline)'],
   ]) {
     test(`a direct change of an incident's rows is caught: ${what}`, () => {
-      const r = tampered(sql);
+      const r = tampered(change);
       assert.notEqual(r.code, 0);
       assert.equal(r.json.ok, false);
       assert.match(r.json.reason, /YJ-2026-000[12] no longer matches the state its last audit row \(\d+\) recorded/);
@@ -84,7 +87,7 @@ describe('the audit record', () => {
   test('no key, no verdict: a store copied without its key is not called intact', () => {
     const d = join(dir, 'keyless');
     mkdirSync(d);
-    sh(`cp "${data}/yingji.db" "${d}/"`);
+    cloneStore(data, d);
     const r = yj(['--data', d, 'audit', 'verify']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /the head's signature was not checked: no audit key at .*keyless\/audit\.key/);
@@ -94,7 +97,8 @@ describe('the audit record', () => {
   test('a checkpoint kept elsewhere catches a chain rolled back to an older copy', () => {
     const old = join(dir, 'old');
     mkdirSync(old);
-    sh(`cp "${data}/yingji.db" "${data}/audit.key" "${old}/"`);
+    cloneStore(data, old);
+    sh(`cp "${data}/audit.key" "${old}/"`);
     const cp = y('audit', 'checkpoint', '--to', join(dir, 'kept.checkpoints'));
     assert.equal(cp.code, 0, cp.stderr);
     const line = JSON.parse(cp.stdout);
@@ -135,8 +139,8 @@ describe('the audit record', () => {
         assert.equal(r.json.field, 'limit');
       }
       const msg = await until('the daily message', async () => {
-        const out = sh(`sqlite3 "${data}/yingji.db" "SELECT recipient, subject, body FROM notifications `
-          + `WHERE idempotency_key LIKE 'audit-checkpoint:%'"`).stdout;
+        const out = sql(data, 'SELECT recipient, subject, body FROM notifications '
+          + "WHERE idempotency_key LIKE 'audit-checkpoint:%'");
         return out.trim() ? out : null;
       });
       assert.match(msg, /^person:vp_it\|【应急】审计记录检查点 \d{4}-\d\d-\d\d\|/);

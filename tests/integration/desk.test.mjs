@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
-import { BIN, SRC, tempDir, cleanup, until, yj, spawn } from './helpers.mjs';
+import { BIN, SRC, tempDir, cleanup, until, yj, spawn, withStore } from './helpers.mjs';
 import { spawnSync } from 'node:child_process';
 import { receiver } from './receivers.mjs';
 import { startServer, Client } from './server.mjs';
@@ -127,7 +127,7 @@ describe('links into the console', () => {
 function serveOnce(args, ms = 10000) {
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const p = spawn(BIN, ['serve', ...args], { env: { ...process.env, TZ: 'UTC' } });
+    const p = spawn(BIN, withStore(['serve', ...args]), { env: { ...process.env, TZ: 'UTC' } });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => { stdout += d; });

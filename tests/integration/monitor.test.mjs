@@ -9,14 +9,9 @@ import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { yjAsync as yj, tempDir, cleanup, sh, until } from './helpers.mjs';
+import { yjAsync as yj, tempDir, cleanup, sh, until, sql } from './helpers.mjs';
 import { startServer, Client } from './server.mjs';
 
-function sql(data, query) {
-  const r = sh(`sqlite3 -separator '|' '${data}/yingji.db' "${query}"`);
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout.trim();
-}
 
 describe('scheduled monitors', () => {
   let web, mode, dir, base;

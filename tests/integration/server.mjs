@@ -1,7 +1,7 @@
 // Starts the real `yingji serve` on a random loopback port with a temporary data dir, and talks
 // to it over HTTP the way the console and integrations do.
 import { spawn } from 'node:child_process';
-import { BIN, tempDir, cleanup } from './helpers.mjs';
+import { BIN, tempDir, cleanup, withStore } from './helpers.mjs';
 import { checkResponse } from './openapi.mjs';
 import { join } from 'node:path';
 
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 export async function startServer({ args = [], data, scheme = 'http', keepOneTimePassword = false } = {}) {
   const dir = tempDir('yj-srv-');
   data = data || join(dir, 'data');
-  const proc = spawn(BIN, ['serve', '--data', data, '--listen', '127.0.0.1:0', ...args], {
+  const proc = spawn(BIN, withStore(['serve', '--data', data, '--listen', '127.0.0.1:0', ...args]), {
     env: { ...process.env, TZ: 'UTC' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -6,14 +6,9 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir, cleanup, sh, until } from './helpers.mjs';
+import { tempDir, cleanup, sh, until, sql } from './helpers.mjs';
 import { startServer, Client } from './server.mjs';
 
-function sql(data, query) {
-  const r = sh(`sqlite3 -separator '|' '${data}/yingji.db' "${query}"`);
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout.trim();
-}
 
 const page = ({ heading = '重庆医科大学', news = '新闻一', extra = '' } = {}) =>
   `<html><body><h1>${heading}</h1><ul id="news"><li>${news}</li></ul><p>学校简介</p>${extra}</body></html>`;

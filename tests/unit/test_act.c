@@ -57,7 +57,7 @@ static int setup(void **state)
     setenv("TZ", "Asia/Shanghai", 1);
     tzset();
     f->dir = test_tmpdir();
-    if (plan_load("builtin:university", &f->plan, NULL, &err) < 0 || store_open(f->dir, &f->st, &err) < 0 ||
+    if (plan_load("builtin:university", &f->plan, NULL, &err) < 0 || test_store_open(f->dir, &f->st, &err) < 0 ||
         store_migrate(f->st, NULL, &err) < 0) {
         fprintf(stderr, "%s\n", err.msg);
         return -1;
@@ -334,5 +334,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expiry_restore_and_release, setup, teardown),
         cmocka_unit_test(test_kernel_drops_and_expires),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = 0;
+    do
+        failed += _cmocka_run_group_tests(test_engine(), tests, sizeof(tests) / sizeof(tests[0]), NULL, NULL);
+    while (test_engines_next());
+    return failed;
 }

@@ -58,7 +58,7 @@ static int setup_with(void **state, bool quiet)
     setenv("TZ", "Asia/Shanghai", 1);
     tzset();
     f->dir = test_tmpdir();
-    if (load_plan(&f->plan, quiet, &err) < 0 || store_open(f->dir, &f->st, &err) < 0 ||
+    if (load_plan(&f->plan, quiet, &err) < 0 || test_store_open(f->dir, &f->st, &err) < 0 ||
         store_migrate(f->st, NULL, &err) < 0) {
         fprintf(stderr, "%s\n", err.msg);
         return -1;
@@ -432,5 +432,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_task_approval, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_incident_notified_at_once, setup_full, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = 0;
+    do
+        failed += _cmocka_run_group_tests(test_engine(), tests, sizeof(tests) / sizeof(tests[0]), NULL, NULL);
+    while (test_engines_next());
+    return failed;
 }

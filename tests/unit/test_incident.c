@@ -16,7 +16,6 @@
 #include "store/store.h"
 #include "test_util.h"
 
-#include <sqlite3.h>
 #include <time.h>
 
 /* 2026-11-22T01:00:00Z */
@@ -40,7 +39,7 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof(*f));
     struct yj_err err;
     f->dir = test_tmpdir();
-    if (plan_load("builtin:university", &f->plan, NULL, &err) < 0 || store_open(f->dir, &f->st, &err) < 0 ||
+    if (plan_load("builtin:university", &f->plan, NULL, &err) < 0 || test_store_open(f->dir, &f->st, &err) < 0 ||
         store_migrate(f->st, NULL, &err) < 0) {
         fprintf(stderr, "%s\n", err.msg);
         return -1;
@@ -81,17 +80,7 @@ static int64_t due(struct fixture *f, int64_t id, const char *kind, int64_t *met
 
 static int64_t count(struct fixture *f, const char *table)
 {
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(store_path(f->st), &db), SQLITE_OK);
-    char *sql = xasprintf("SELECT count(*) FROM %s", table);
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    int64_t n = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    free(sql);
-    return n;
+    return test_count(f->st, table);
 }
 
 static void report(struct fixture *f, const char *type, const char *level, const char *asset,
@@ -431,5 +420,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_numbering_per_year, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attach_signal_counts_without_conflicts, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = 0;
+    do
+        failed += _cmocka_run_group_tests(test_engine(), tests, sizeof(tests) / sizeof(tests[0]), NULL, NULL);
+    while (test_engines_next());
+    return failed;
 }

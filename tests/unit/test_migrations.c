@@ -112,8 +112,8 @@ static void test_same_schema(void **state)
     snprintf(lite_url, sizeof(lite_url), "sqlite:%s/m.db", dir);
     struct sql_db *lite = NULL, *post = NULL;
     struct yj_err err = {0};
-    assert_int_equal(sql_open(lite_url, &lite, &err), 0);
-    if (sql_open(pg, &post, &err) < 0)
+    assert_int_equal(sql_open(lite_url, NULL, &lite, &err), 0);
+    if (sql_open(pg, NULL, &post, &err) < 0)
         fail_msg("%s", err.msg);
     static char lite_names[128][256], pg_names[128][256];
     int nl = migrate(lite, "sqlite", lite_names, 128);
@@ -153,7 +153,7 @@ static void test_pg_timeline_append_only(void **state)
         skip();
     struct sql_db *db = NULL;
     struct yj_err err = {0};
-    assert_int_equal(sql_open(pg, &db, &err), 0);
+    assert_int_equal(sql_open(pg, NULL, &db, &err), 0);
     static char names[128][256];
     migrate(db, "postgresql", names, 128);
     assert_int_equal(sql_exec(db,

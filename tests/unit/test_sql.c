@@ -62,7 +62,7 @@ static void same_answers(struct engine *e)
 {
     struct sql_db *db = NULL;
     struct yj_err err = {0};
-    if (sql_open(e->url, &db, &err) < 0)
+    if (sql_open(e->url, NULL, &db, &err) < 0)
         fail_msg("%s: %s", e->name, err.msg);
     assert_int_equal(sql_exec(db, ddl(db), &err), 0);
 
@@ -135,10 +135,10 @@ static void test_open_errors(void **state)
     (void)state;
     struct sql_db *db = NULL;
     struct yj_err err = {0};
-    assert_int_equal(sql_open("mysql://x", &db, &err), YJ_EINVAL);
-    assert_int_equal(sql_open("sqlite:/nonexistent/dir/x.db", &db, &err), YJ_ESTORE);
+    assert_int_equal(sql_open("mysql://x", NULL, &db, &err), YJ_EINVAL);
+    assert_int_equal(sql_open("sqlite:/nonexistent/dir/x.db", NULL, &db, &err), YJ_EIO);
     /* A server that is not there: refused, and the message does not carry the password. */
-    assert_int_equal(sql_open("postgresql://yingji:hunter2@127.0.0.1:1/x?connect_timeout=2", &db, &err), YJ_ESTORE);
+    assert_int_equal(sql_open("postgresql://yingji:hunter2@127.0.0.1:1/x?connect_timeout=2", NULL, &db, &err), YJ_ESTORE);
     assert_null(strstr(err.msg, "hunter2"));
     assert_non_null(strstr(err.msg, "PostgreSQL"));
 }

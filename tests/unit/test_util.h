@@ -70,4 +70,128 @@ static inline void test_pg_stop(char *dir)
     free(dir);
 }
 
+/* ---- both engines ----
+ * A suite of store tests runs twice: on SQLite files, then on the test's own PostgreSQL with a
+ * fresh database per test (test_store_url). test_engines_next() moves to the next pass and says
+ * whether there is one: PostgreSQL missing skips the second pass, except under CI, which tests
+ * both engines and fails instead. */
+#include "store/sql.h"
+
+#include "base/err.h"
+
+static char *test_pg_url;   /* the PostgreSQL pass's server, NULL on the SQLite pass */
+static char *test_pg_dir;
+static int test_pg_databases;
+
+static inline const char *test_engine(void)
+{
+    return test_pg_url ? "postgresql" : "sqlite";
+}
+
+/* The store of one test: a file in its directory, or a new database (malloc'd URL). */
+static inline char *test_store_url(const char *dir)
+{
+    size_t size = strlen(dir) + 256;
+    char *url = malloc(size);
+    if (!test_pg_url) {
+        snprintf(url, size, "sqlite:%s/yingji.db", dir);
+        return url;
+    }
+    struct sql_db *db = NULL;
+    struct yj_err err = {0};
+    char sql[64];
+    snprintf(sql, sizeof(sql), "CREATE DATABASE t%d", ++test_pg_databases);
+    if (sql_open(test_pg_url, NULL, &db, &err) < 0 || sql_exec(db, sql, &err) < 0) {
+        fprintf(stderr, "creating a test database: %s\n", err.msg);
+        abort();
+    }
+    sql_close(db);
+    snprintf(url, size, "postgresql:///t%d?host=%s&port=5432&user=yingji", test_pg_databases, test_pg_dir);
+    return url;
+}
+
+/* Opens the store of a test's directory: the same store again when the directory is the same
+ * (a test that reopens it), a fresh one for a new directory. */
+#include "store/store.h"
+static inline int test_store_open(const char *dir, struct store **st, struct yj_err *err)
+{
+    static char *last_dir, *last_url;
+    if (!last_dir || strcmp(last_dir, dir) != 0 || (strncmp(last_url, "sqlite:", 7) == 0) != (test_pg_url == NULL)) {
+        free(last_dir);
+        free(last_url);
+        last_dir = strdup(dir);
+        last_url = test_store_url(dir);
+    }
+    return store_open(last_url, NULL, st, err);
+}
+
+/* Changes rows behind the store's back (as someone with the database would), on the store's own
+ * connection; aborts the test on an SQL error. */
+#include "store/store_internal.h"
+static inline void test_sql_exec(struct store *st, const char *sql)
+{
+    struct yj_err err = {0};
+    if (sql_exec(st->sql, sql, &err) < 0) {
+        fprintf(stderr, "%s: %s\n", sql, err.msg);
+        abort();
+    }
+}
+
+/* Rows in a table. */
+static inline int64_t test_count(struct store *st, const char *table)
+{
+    /* Statements are cached by their text's address: one string per table, kept. */
+    static char *texts[32];
+    size_t i = 0;
+    char want[128];
+    snprintf(want, sizeof(want), "SELECT count(*) FROM %s", table);
+    while (i < 32 && texts[i] && strcmp(texts[i], want) != 0)
+        i++;
+    if (i == 32)
+        abort();
+    if (!texts[i])
+        texts[i] = strdup(want);
+    struct yj_err err = {0};
+    int64_t n = -1;
+    struct sql_stmt *q = sql_prepare(st->sql, texts[i], &err);
+    if (!q || sql_one_int(q, "counting", &n, &err) < 0) {
+        fprintf(stderr, "%s: %s\n", want, err.msg);
+        abort();
+    }
+    return n;
+}
+
+/* "DROP TRIGGER name" in the engine's words (PostgreSQL names the table). */
+static inline const char *test_drop_trigger(const char *name)
+{
+    static char buf[4][96];
+    static int k;
+    char *b = buf[k++ % 4];
+    snprintf(b, sizeof(buf[0]), "DROP TRIGGER %s%s", name, test_pg_url ? " ON timeline" : "");
+    return b;
+}
+
+/* Call after each pass: 1 when another pass follows (PostgreSQL started), 0 when done. */
+static inline int test_engines_next(void)
+{
+    if (test_pg_url) {
+        free(test_pg_url);
+        test_pg_url = NULL;
+        test_pg_stop(test_pg_dir);
+        test_pg_dir = NULL;
+        return 0;
+    }
+    test_pg_url = test_pg_start(&test_pg_dir);
+    if (!test_pg_url) {
+        if (getenv("CI")) {
+            fprintf(stderr, "PostgreSQL 15 is not installed, and CI tests both engines (apt-get install "
+                            "postgresql-15)\n");
+            exit(1);
+        }
+        fprintf(stderr, "skip: PostgreSQL 15 is not installed; the store's tests ran on SQLite only\n");
+        return 0;
+    }
+    return 1;
+}
+
 #endif

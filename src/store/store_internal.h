@@ -1,0 +1,32 @@
+/* store_internal.h: what the store's files (store.c, store_*.c) share — the store's connection and
+ * the statements built for it. Not for anything outside src/store. */
+#ifndef YJ_STORE_INTERNAL_H
+#define YJ_STORE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct yj_err;
+struct sql_db;
+
+struct store {
+    struct sql_db *sql; /* the connection: SQLite or PostgreSQL */
+    char *where;        /* the file, or the URL without its password, for messages */
+    char *sql_insert;   /* an incident's statements, built from its column lists (store_incidents.c) */
+    char *sql_update;
+    char *sql_select_by_id;
+    char *sql_select_by_number;
+    char *sql_list[STORE_SORTS];
+    const void *audit_key; /* the head's signing key, held for engine/audit.c */
+};
+
+/* Builds the incident statements of st (store_incidents.c). */
+void store_incident_sql(struct store *st);
+/* Sets one column of an incident's open deadline of that kind: sql has $1 = value, $2 = the
+ * incident, $3 = the kind (deadlines and the clock). */
+int deadline_set(struct store *st, const char *sql, int64_t incident_id, const char *kind, int64_t value,
+                 const char *doing, struct yj_err *err);
+
+#endif
