@@ -135,6 +135,12 @@ int cli_open(struct cli *c, bool with_store)
     c->ctx.actor = c->actor;
     if (!with_store)
         return 0;
+    /* The data directory holds the audit key, caches and baselines whatever the store is: the
+     * service's own (it is also the SQLite store's). */
+    if (yj_mkdirs(c->data_dir, 0700) < 0) {
+        yj_err_set(&err, YJ_EIO, "cannot create data directory %s: %s", c->data_dir, strerror(errno));
+        return cli_fail(err.code, err.msg);
+    }
     if (store_open(c->store_url, c->cfg.store_password, &c->store, &err) < 0)
         return cli_fail(err.code, err.msg);
     int applied = 0;

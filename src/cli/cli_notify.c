@@ -45,9 +45,7 @@ int cli_notify(struct cli *c, int argc, char **argv)
     const char *id = argv[optind + 1];
     /* With a store: the channels made in the console count, and so do the phone numbers and
      * addresses an admin gave there. */
-    char *db = xasprintf("%s/yingji.db", c->data_dir);
-    bool have_store = access(db, F_OK) == 0;
-    free(db);
+    bool have_store = strncmp(c->store_url, "sqlite:", 7) != 0 || access(c->store_url + 7, F_OK) == 0;
     int rc = cli_open(c, have_store);
     if (rc)
         return rc;

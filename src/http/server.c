@@ -227,7 +227,8 @@ void server_channels_changed(struct server *srv)
  * start when another account could read them (a directory made before 0700, a copied file). */
 static void warn_permissions(const struct yj_config *cfg)
 {
-    char *db = xasprintf("%s/yingji.db", cfg->data);
+    /* A PostgreSQL store's file modes are the database server's concern. */
+    char *db = xstrdup(strncmp(cfg->store, "sqlite:", 7) == 0 ? cfg->store + 7 : cfg->data);
     char *key = audit_key_path(cfg->data, cfg->audit.key);
     const struct {
         const char *path;

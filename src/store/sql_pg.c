@@ -287,7 +287,10 @@ static int64_t pg_changes(struct sql_stmt *s)
 const struct sql_driver sql_pg_driver = {
     .engine = SQL_POSTGRES,
     .name = "postgresql",
-    .begin = "BEGIN",
+    /* A write takes the store's one write lock at once, as SQLite's BEGIN IMMEDIATE does: the
+     * audit chain's next row is the head's plus one, and incident numbers are counted per year,
+     * so writers go one at a time (on every node: the lock is the database's). Reads never wait. */
+    .begin = "BEGIN; SELECT pg_advisory_xact_lock(1229146192)",
     .read_begin = "BEGIN",
     /* Nodes starting together: one migrates, the others wait and find it done. */
     .lock_schema = "SELECT pg_advisory_xact_lock(1229146191)",

@@ -86,23 +86,27 @@ export function cloneStore(fromData, toData) {
     if (r.status !== 0) throw new Error(`cp: ${r.stderr}`);
     return;
   }
-  const from = new URL(storeFor(fromData).replace(/^postgresql:/, 'http:')).pathname.slice(1);
+  const from = storeFor(fromData).match(/^postgresql:\/\/\/([^?]+)/)[1];
   const name = `t${++pg.n}`;
   pg.run(`${PG_BIN}/createdb`, ['-h', pg.dir, '-p', '5432', '-U', 'yingji', '-T', from, name]);
   stores.set(resolve(toData), `postgresql:///${name}?host=${pg.dir}&port=5432&user=yingji`);
 }
 
 // args with --store added for the data directory they name, on PostgreSQL.
-export function withStore(args) {
+export function withStore(args, env = {}) {
   if (!ON_PG || args.some((a) => a === '--store' || a.startsWith('--store='))) return args;
   const i = args.indexOf('--data');
-  const data = i >= 0 ? args[i + 1] : (args.find((a) => a.startsWith('--data=')) || '').slice(7);
+  const c = args.indexOf('--config');
+  const fromConfig = c >= 0 && existsSync(args[c + 1])
+    ? (readFileSync(args[c + 1], 'utf8').match(/^data: *"?([^"\n]+)"?$/m) || [])[1] : undefined;
+  const data = i >= 0 ? args[i + 1] : (args.find((a) => a.startsWith('--data=')) || '').slice(7) || env.YINGJI_DATA
+    || fromConfig;
   return data ? ['--store', storeFor(data), ...args] : args;
 }
 
 // Runs yingji with args; returns {code, stdout, stderr, json}.
 export function yj(args, opts = {}) {
-  args = withStore(args);
+  args = withStore(args, opts.env);
   const r = spawnSync(opts.wrap ? opts.wrap[0] : BIN, opts.wrap ? [...opts.wrap.slice(1), BIN, ...args] : args, {
     encoding: 'utf8',
     env: { ...process.env, TZ: 'UTC', ...(opts.env || {}) },
@@ -147,7 +151,7 @@ export function lockStore(db, seconds) {
 
 // yj() without blocking the event loop: for tests whose receivers live in this process.
 export function yjAsync(args, opts = {}) {
-  args = withStore(args);
+  args = withStore(args, opts.env);
   return new Promise((resolve) => {
     const p = spawn(BIN, args, { env: { ...process.env, TZ: 'UTC', ...(opts.env || {}) } });
     let stdout = '';

@@ -124,7 +124,9 @@ describe('logwatch source', () => {
     write(500); // while it is down
     srv = await startServer({ args: ['--config', f], data });
     try {
-      await until(`${n} lines`, () => stored(data, '198.51.100.2').n >= n, 20000);
+      // What this checks is none lost and none twice; how fast is bench/'s (PostgreSQL takes a
+      // transaction's round trips per page of lines, and CI runs two suites at once).
+      await until(`${n} lines`, () => stored(data, '198.51.100.2').n >= n, ON_PG ? 60000 : 20000);
       assert.deepEqual(stored(data, '198.51.100.2'), { n, distinct: n });
     } finally {
       await srv.stop();
@@ -135,7 +137,7 @@ describe('logwatch source', () => {
     write(100);
     srv = await startServer({ args: ['--config', f], data });
     try {
-      await until(`${n} lines`, () => stored(data, '198.51.100.2').n >= n, 20000);
+      await until(`${n} lines`, () => stored(data, '198.51.100.2').n >= n, ON_PG ? 60000 : 20000);
       await sleep(200);
       assert.deepEqual(stored(data, '198.51.100.2'), { n, distinct: n });
       assert.match(srv.log(), /rotated while stopped/);
