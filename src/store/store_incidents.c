@@ -32,8 +32,9 @@ static const char list_where[] =
     " WHERE (CAST($1 AS TEXT) IS NULL OR status = $1 OR ($1 = 'open' AND status NOT IN ('closed', "
     "'dismissed'))) AND (CAST($2 AS TEXT) IS NULL OR unit = $2) AND (CAST($3 AS TEXT) IS NULL OR type = $3) AND "
     "($4 < 0 OR drill = $4) AND (CAST($5 AS TEXT) IS NULL OR level = $5) AND (CAST($6 AS TEXT) IS NULL OR "
-    "lower(title) LIKE $6 ESCAPE '\\' OR lower(number) LIKE $6 ESCAPE '\\' OR lower(source) LIKE $6 ESCAPE '\\' "
-    "OR lower(scope) LIKE $6 ESCAPE '\\') AND (CAST($7 AS TEXT) IS NULL OR unit = $7 OR reporter = $8) AND "
+    "lower(title) LIKE lower($6) ESCAPE '\\' OR lower(number) LIKE lower($6) ESCAPE '\\' OR lower(source) LIKE "
+    "lower($6) ESCAPE '\\' OR lower(scope) LIKE lower($6) ESCAPE '\\') AND (CAST($7 AS TEXT) IS NULL OR "
+    "unit = $7 OR reporter = $8) AND "
     "($10 = 0 OR %s) AND (CAST($13 AS TEXT) IS NULL OR assignee = $13) AND (CAST($14 AS BIGINT) = 0 OR "
     "reported_at >= $14) AND (CAST($15 AS BIGINT) = 0 OR reported_at < $15) ORDER BY %s LIMIT $9";
 
@@ -204,9 +205,9 @@ int64_t store_incident_sort_key(const struct store_incident *inc, enum store_sor
     }
 }
 
-/* The search text as a LIKE pattern of its lower case: wildcards escaped so it matches literally.
- * Both engines compare lower(column) with it (SQLite's LIKE ignores ASCII case, PostgreSQL's does
- * not; lower() on both sides gives one answer). */
+/* The search text as a LIKE pattern: wildcards escaped so it matches literally. The query compares
+ * lower(column) with lower(pattern): SQLite's LIKE ignores ASCII case and PostgreSQL's does not,
+ * and each engine's lower() on both sides gives one answer. */
 static char *like_pattern(const char *text)
 {
     size_t n = strlen(text);
@@ -215,7 +216,7 @@ static char *like_pattern(const char *text)
     for (const char *c = text; *c; c++) {
         if (*c == '%' || *c == '_' || *c == '\\')
             *q++ = '\\';
-        *q++ = *c >= 'A' && *c <= 'Z' ? (char)(*c - 'A' + 'a') : *c;
+        *q++ = *c;
     }
     *q++ = '%';
     *q = 0;
