@@ -86,6 +86,11 @@ static int db_copy(struct cli *c, int argc, char **argv)
         rc = cli_usage("the copy's target is the store itself");
         goto out;
     }
+    /* Refused copies leave no record: the checks come before the audit row. */
+    if (store_copy_check(c->store, target, &err) < 0) {
+        rc = cli_fail(err.code, err.msg);
+        goto out;
+    }
     /* Recorded in the source first, so the copy carries the row that says where it came from. */
     if ((rc = audit_record(c, "db.copy", json_pack("{s:s, s:s}", "to", store_path(target), "engine",
                                                    store_engine(target)))) != 0)

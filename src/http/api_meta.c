@@ -9,12 +9,15 @@ void api_healthz(struct request *r)
 {
     int current = 0, latest = 0;
     struct yj_err err = {0};
-    if (store_schema_version(r->store, &current, &latest, &err) < 0) {
+    /* Can this node write? A balancer moves traffic away on 503: reads it could still serve are
+     * not worth a desk on which nobody can report. */
+    if (store_schema_version(r->store, &current, &latest, &err) < 0 || store_writable(r->store, &err) < 0) {
         server_count_store_error(r->srv);
         reply_json(r, 503, json_pack("{s:s, s:s}", "status", "unavailable", "store", err.msg));
         return;
     }
-    reply_json(r, 200, json_pack("{s:s, s:s, s:i}", "status", "ok", "store", "ok", "schema", current));
+    reply_json(r, 200, json_pack("{s:s, s:s, s:i, s:s, s:b}", "status", "ok", "store", "ok", "schema", current,
+                                 "engine", store_engine(r->store), "leader", server_is_leader(r->srv)));
 }
 
 void api_metrics(struct request *r)

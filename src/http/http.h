@@ -142,6 +142,9 @@ void server_site_accept(struct server *srv, const char *id);
 /* Where the sites' baselines are (DATA/sites). */
 const char *server_sites_dir(struct server *srv);
 /* The server's own watchers (watchers.c). */
+/* Whether this node holds the work lease (runs the clock, the outbox, actions, the scheduled
+ * watchers); always on a single node. */
+bool server_is_leader(struct server *srv);
 struct watchers *server_watchers(struct server *srv);
 /* Stores a batch of signals (durable, with the log positions reached) and processes it, on the
  * calling source's thread; wakes live streams and the clock. 0 or a YJ_E* code. */

@@ -69,6 +69,10 @@ struct server {
     struct syslog_receiver *syslog;
     struct logwatch *logwatch;
     struct watchers *watchers; /* monitors, website guard, file integrity, host (watchers.c) */
+    /* The work that must happen once among the nodes of one store (the clock, the outbox, actions,
+     * the scheduled watchers) runs here while this node holds the lease; polled by the ticker. */
+    struct store_lease *lease;
+    int64_t lease_token;
     pthread_t outbox, actor;
     pthread_mutex_t outbox_lock;
     pthread_cond_t outbox_cond;
@@ -87,6 +91,7 @@ struct server {
     char checkpoint_day[16];
     /* The small flags last, where they pack. */
     atomic_bool stopping;
+    atomic_bool leader; /* this node holds the work lease */
     bool tls;
     bool ticker_stop;
     bool tick_poke; /* run the clock at once, not at the next second */
@@ -852,6 +857,41 @@ void server_poke_clock(struct server *srv)
     pthread_mutex_unlock(&srv->tick_lock);
 }
 
+bool server_is_leader(struct server *srv)
+{
+    return atomic_load(&srv->leader);
+}
+
+/* Once a second on the ticker (and once at start): takes the work lease when it is free and keeps
+ * it while held. A node that takes it starts the scheduled watchers and runs the clock, the outbox
+ * and actions from then on; one that loses it (its lease connection cut) stops them at once, and
+ * another node takes over within about a second of the database letting go. */
+static void poll_lease(struct server *srv)
+{
+    struct yj_err err = {0};
+    bool held = false;
+    int64_t token = 0;
+    if (store_lease_poll(srv->lease, yj_now_ms(), &held, &token, &err) < 0)
+        yj_log_error("work lease: %s", err.msg);
+    bool was = atomic_load(&srv->leader);
+    if (held == was)
+        return;
+    atomic_store(&srv->leader, held);
+    if (held) {
+        srv->lease_token = token;
+        yj_log_info("this node now runs the clock, the outbox, actions and the scheduled watchers (lease %lld)",
+                    (long long)token);
+        if (watchers_start_scheduled(srv->watchers, &err) < 0)
+            yj_log_error("watchers: %s", err.msg);
+        server_poke_outbox(srv);
+    } else {
+        yj_log_warn("this node no longer holds the work lease (%lld): the clock, the outbox, actions and the "
+                    "scheduled watchers stop here; another node takes them over",
+                    (long long)srv->lease_token);
+        watchers_stop_scheduled(srv->watchers);
+    }
+}
+
 /* Runs the clock (overdue deadlines, escalation steps) on the ticker's own store connection.
  * True when a batch was full and more is due at once. */
 static bool run_clock(struct server *srv)
@@ -911,7 +951,7 @@ static void *outbox_main(void *arg)
             chs_generation = gen;
             chs_loaded = yj_now_ms();
         }
-        if (st && chs_ok) {
+        if (st && chs_ok && atomic_load(&srv->leader)) {
             struct plan_ref *pr = server_plan_acquire(srv);
             struct yj_ctx ctx = {
                 .plan = pr->plan, .store = st, .actor = "outbox", .public_url = srv->cfg->public_url};
@@ -958,7 +998,7 @@ static void *actor_main(void *arg)
     while (!srv->outbox_stop) {
         pthread_mutex_unlock(&srv->outbox_lock);
         struct yj_err err = {0};
-        struct store *st = server_store(srv, &err);
+        struct store *st = atomic_load(&srv->leader) ? server_store(srv, &err) : NULL;
         if (st) {
             struct plan_ref *pr = server_plan_acquire(srv);
             struct yj_ctx ctx = {
@@ -1015,8 +1055,12 @@ static void *ticker_main(void *arg)
         if (!poked && ++ticks % 10 == 0)
             report_drops(srv);
         pthread_mutex_unlock(&srv->tick_lock);
-        bool more = run_clock(srv);
-        audit_checkpoints(srv, false);
+        poll_lease(srv);
+        bool more = false;
+        if (atomic_load(&srv->leader)) {
+            more = run_clock(srv);
+            audit_checkpoints(srv, false);
+        }
         edge_reap(srv->edge, yj_now_ms());
         pthread_mutex_lock(&srv->tick_lock);
         if (srv->ticker_stop)
@@ -1031,7 +1075,8 @@ static void *ticker_main(void *arg)
             server_wake_streams(srv);
     }
     pthread_mutex_unlock(&srv->tick_lock);
-    audit_checkpoints(srv, true); /* the head as the server leaves it */
+    if (atomic_load(&srv->leader))
+        audit_checkpoints(srv, true); /* the head as the server leaves it */
     return NULL;
 }
 
@@ -1318,6 +1363,29 @@ int server_run(const struct server_options *opt)
         MHD_stop_daemon(srv->daemon);
         goto out;
     }
+    {
+        /* The work lease, asked for once before the threads start: a single node holds it from
+         * here and starts its scheduled watchers as before; another node on the same PostgreSQL
+         * serves the API and waits to take over. */
+        char host_name[128] = "";
+        gethostname(host_name, sizeof(host_name) - 1);
+        char *holder = xasprintf("%s pid %d listen %s", host_name, (int)getpid(), cfg->listen);
+        int lrc = store_lease_open(cfg->store, cfg->store_password, holder, &srv->lease, &err);
+        free(holder);
+        if (lrc < 0) {
+            fprintf(stderr, "yingji: the work lease: %s\n", err.msg);
+            MHD_stop_daemon(srv->daemon);
+            goto out;
+        }
+        poll_lease(srv);
+        if (strncmp(cfg->store, "sqlite:", 7) != 0) {
+            printf("yingji: %s\n", atomic_load(&srv->leader)
+                                       ? "this node runs the clock, the outbox, actions and the scheduled watchers"
+                                       : "another node runs the clock, the outbox, actions and the scheduled "
+                                         "watchers; this one serves the API and takes over if that node goes");
+            fflush(stdout);
+        }
+    }
     pthread_create(&srv->ticker, NULL, ticker_main, srv);
     pthread_create(&srv->outbox, NULL, outbox_main, srv);
     pthread_create(&srv->actor, NULL, actor_main, srv);
@@ -1388,6 +1456,7 @@ out:
     server_plan_release(srv->plan);
     detector_free(srv->detector);
     watchers_free(srv->watchers);
+    store_lease_free(srv->lease); /* its connection closed: the database lets the lease go */
     pthread_key_delete(srv->store_key);
     response_cache_free(srv->cache);
     edge_free(srv->edge);

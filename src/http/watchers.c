@@ -25,6 +25,9 @@
 struct watchers {
     struct server *srv;
     struct yj_config *cfg;
+    /* The scheduled watchers (monitors, sites, host) run on the node holding the work lease and
+     * start and stop with it; this guards their handles against the API's calls meanwhile. */
+    pthread_mutex_t scheduled_lock;
     struct monitor_runner *monitors;
     struct fim *integrity;
     char *integrity_objects; /* DATA/integrity: copies of baseline files, named by hash */
@@ -318,7 +321,13 @@ static void site_baseline(const char *id, size_t bytes, void *ud)
 
 void server_site_accept(struct server *srv, const char *id)
 {
-    sitewatch_accept(server_watchers(srv)->sites, id);
+    /* On a node that does not run the guard there is nothing to tell: the accept is in the audit
+     * log, and the guard's own node takes its baseline when asked there. */
+    struct watchers *ws = server_watchers(srv);
+    pthread_mutex_lock(&ws->scheduled_lock);
+    if (ws->sites)
+        sitewatch_accept(ws->sites, id);
+    pthread_mutex_unlock(&ws->scheduled_lock);
 }
 
 const char *server_sites_dir(struct server *srv)
@@ -331,7 +340,7 @@ static int start_sites(struct watchers *ws, struct yj_err *err)
     struct yj_config *cfg = ws->cfg;
     if (!cfg->n_sites)
         return 0;
-    int rc = webguard_words_load(cfg->words, &ws->words, err);
+    int rc = ws->words ? 0 : webguard_words_load(cfg->words, &ws->words, err);
     if (rc < 0)
         return rc;
     if (mkdir(ws->sites_dir, 0700) != 0 && errno != EEXIST)
@@ -602,31 +611,49 @@ int watchers_start(struct server *srv, struct yj_config *cfg, struct watchers **
     ws->srv = srv;
     ws->cfg = cfg;
     pthread_mutex_init(&ws->host_lock, NULL);
+    pthread_mutex_init(&ws->scheduled_lock, NULL);
     ws->sites_dir = xasprintf("%s/sites", cfg->data);
     ws->integrity_objects = xasprintf("%s/integrity", cfg->data);
     *out = ws; /* before any thread: their callbacks and the API find it through the server */
-    int rc = start_monitors(ws, err);
-    if (rc == 0)
-        rc = start_integrity(ws, err);
-    if (rc == 0)
+    /* The files of this machine are watched here, whichever node runs the rest. */
+    return start_integrity(ws, err);
+}
+
+int watchers_start_scheduled(struct watchers *ws, struct yj_err *err)
+{
+    if (!ws)
+        return 0;
+    pthread_mutex_lock(&ws->scheduled_lock);
+    int rc = ws->monitors ? 0 : start_monitors(ws, err);
+    if (rc == 0 && !ws->host)
         rc = start_host(ws, err);
-    if (rc == 0)
+    if (rc == 0 && !ws->sites)
         rc = start_sites(ws, err);
+    pthread_mutex_unlock(&ws->scheduled_lock);
     return rc;
+}
+
+void watchers_stop_scheduled(struct watchers *ws)
+{
+    if (!ws)
+        return;
+    pthread_mutex_lock(&ws->scheduled_lock);
+    monitor_runner_stop(ws->monitors);
+    ws->monitors = NULL;
+    host_watch_stop(ws->host);
+    ws->host = NULL;
+    sitewatch_stop(ws->sites);
+    ws->sites = NULL;
+    pthread_mutex_unlock(&ws->scheduled_lock);
 }
 
 void watchers_stop(struct watchers *ws)
 {
     if (!ws)
         return;
-    monitor_runner_stop(ws->monitors);
-    ws->monitors = NULL;
+    watchers_stop_scheduled(ws);
     fim_stop(ws->integrity);
     ws->integrity = NULL;
-    host_watch_stop(ws->host);
-    ws->host = NULL;
-    sitewatch_stop(ws->sites);
-    ws->sites = NULL;
 }
 
 void watchers_free(struct watchers *ws)
@@ -635,6 +662,7 @@ void watchers_free(struct watchers *ws)
         return;
     watchers_stop(ws);
     pthread_mutex_destroy(&ws->host_lock);
+    pthread_mutex_destroy(&ws->scheduled_lock);
     free(ws->integrity_objects);
     free(ws->sites_dir);
     webguard_words_free(ws->words);

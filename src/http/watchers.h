@@ -9,9 +9,14 @@
 struct server;
 struct watchers;
 
-/* Starts what the config asks for. *out is set even on failure (watchers_free it). */
+/* Starts what the config asks for of this machine's files (integrity). *out is set even on
+ * failure (watchers_free it). */
 int watchers_start(struct server *srv, struct yj_config *cfg, struct watchers **out, struct yj_err *err);
-/* Stops their threads, delivering what they hold; the API still answers from what is kept. */
+/* The scheduled watchers (monitors, the website guard, host resources): run by the node holding
+ * the work lease, started when it takes it and stopped when it loses it. */
+int watchers_start_scheduled(struct watchers *w, struct yj_err *err);
+void watchers_stop_scheduled(struct watchers *w);
+/* Stops all their threads, delivering what they hold; the API still answers from what is kept. */
 void watchers_stop(struct watchers *w);
 void watchers_free(struct watchers *w);
 /* DATA/integrity, where the baseline copies are (for the restore action). */

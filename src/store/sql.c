@@ -60,6 +60,18 @@ struct sql_stmt *sql_prepare(struct sql_db *db, const char *sql, struct yj_err *
     return db->drv->prepare(db, sql, err);
 }
 
+void sql_forget(struct sql_db *db, const char *sql)
+{
+    db->drv->forget(db, sql);
+}
+
+char *sql_describe(const char *url)
+{
+    if (strncmp(url, "sqlite:", 7) == 0)
+        return xstrdup(url + 7);
+    return sql_pg_describe(url);
+}
+
 void sql_bind_int(struct sql_stmt *s, int i, int64_t v)
 {
     s->db->drv->bind_int(s, i, v);
@@ -169,13 +181,26 @@ char *sql_col_dup(struct sql_stmt *s, int col)
     return v ? xstrdup(v) : NULL;
 }
 
+static const char commit_sql[] = "COMMIT";
+static const char rollback_sql[] = "ROLLBACK";
+
 /* A transaction inside one is a savepoint, released by its commit and undone alone by its
  * rollback: a helper that writes in a transaction of its own may be called inside another. */
 int sql_begin(struct sql_db *db, struct yj_err *err)
 {
     int rc;
-    if (db->depth == 0 && !db->reading) {
+    /* A write inside a read would be undone by the read's end: refused, as SQLite refuses a
+     * BEGIN inside a transaction. */
+    if (db->reading && db->depth == 0)
+        return yj_err_set(err, YJ_ESTATE, "starting a transaction: a write inside a read");
+    if (db->depth == 0) {
         rc = db->drv->run(db, db->drv->begin, "starting a transaction", err);
+        /* The begin may be two statements (PostgreSQL's BEGIN and its write lock): when the second
+         * fails the first stands, and would leave the connection in a failed transaction. */
+        if (rc < 0) {
+            struct yj_err ignored;
+            (void)db->drv->exec(db, rollback_sql, &ignored);
+        }
     } else {
         char sp[32];
         snprintf(sp, sizeof(sp), "SAVEPOINT yj%d", db->depth);
@@ -186,15 +211,12 @@ int sql_begin(struct sql_db *db, struct yj_err *err)
     return rc;
 }
 
-static const char commit_sql[] = "COMMIT";
-static const char rollback_sql[] = "ROLLBACK";
-
 int sql_commit(struct sql_db *db, struct yj_err *err)
 {
     if (db->depth == 0)
         return yj_err_set(err, YJ_ESTATE, "commit without a transaction");
     int rc;
-    if (db->depth == 1 && !db->reading) {
+    if (db->depth == 1) {
         rc = db->drv->run(db, commit_sql, "committing", err);
     } else {
         char sp[40];
@@ -215,7 +237,7 @@ void sql_rollback(struct sql_db *db)
         db->reading = false;
         return;
     }
-    if (db->depth == 1 && !db->reading) {
+    if (db->depth == 1) {
         /* After a failed COMMIT SQLite may have rolled back already: the error is moot. */
         (void)db->drv->run(db, rollback_sql, "rolling back", &ignored);
     } else {
@@ -226,12 +248,72 @@ void sql_rollback(struct sql_db *db)
     db->depth--;
 }
 
-int sql_read_begin(struct sql_db *db, struct yj_err *err)
+int sql_writable(struct sql_db *db, struct yj_err *err)
+{
+    if (db->depth || db->reading)
+        return yj_err_set(err, YJ_ESTATE, "a write check inside a transaction");
+    if (db->drv->writable) {
+        struct sql_stmt *s = db->drv->prepare(db, db->drv->writable, err);
+        int64_t yes = 0;
+        if (!s || sql_one_int(s, "asking whether the database takes writes", &yes, err) < 0)
+            return YJ_ESTORE;
+        if (!yes)
+            return yj_err_set(err, YJ_ESTORE, "the database is read-only (a standby, or set read-only)");
+    }
+    int rc = sql_begin(db, err);
+    if (rc == 0)
+        sql_rollback(db);
+    return rc;
+}
+
+static int lease_query(struct sql_db *db, const char *q, bool *yes, const char *doing, struct yj_err *err)
+{
+    *yes = true;
+    if (!q)
+        return 0;
+    struct sql_stmt *s = db->drv->prepare(db, q, err);
+    int64_t v = 0;
+    if (!s || sql_one_int(s, doing, &v, err) < 0) {
+        *yes = false;
+        return YJ_ESTORE;
+    }
+    *yes = v != 0;
+    return 0;
+}
+
+int sql_lease_try(struct sql_db *db, bool *got, struct yj_err *err)
+{
+    return lease_query(db, db->drv->lease_try, got, "taking the lease", err);
+}
+
+int sql_lease_held(struct sql_db *db, bool *held, struct yj_err *err)
+{
+    return lease_query(db, db->drv->lease_held, held, "checking the lease", err);
+}
+
+void sql_lease_release(struct sql_db *db)
+{
+    bool ignored;
+    struct yj_err e;
+    (void)lease_query(db, db->drv->lease_release, &ignored, "letting the lease go", &e);
+}
+
+static int begin_reading(struct sql_db *db, const char *begin, struct yj_err *err)
 {
     if (db->depth || db->reading)
         return yj_err_set(err, YJ_ESTATE, "a read begun inside a transaction");
-    int rc = db->drv->run(db, db->drv->read_begin, "starting a read", err);
+    int rc = db->drv->run(db, begin, "starting a read", err);
     if (rc == 0)
         db->reading = true;
     return rc;
+}
+
+int sql_read_begin(struct sql_db *db, struct yj_err *err)
+{
+    return begin_reading(db, db->drv->read_begin, err);
+}
+
+int sql_snapshot_begin(struct sql_db *db, struct yj_err *err)
+{
+    return begin_reading(db, db->drv->snapshot_begin, err);
 }

@@ -37,6 +37,12 @@ int sql_lock_schema(struct sql_db *db, struct yj_err *err);
 /* The statement for sql, prepared on first use and kept by the connection (sql is compared by
  * pointer: pass string constants), reset and unbound; NULL with err set on failure. */
 struct sql_stmt *sql_prepare(struct sql_db *db, const char *sql, struct yj_err *err);
+/* Drops the statement prepared for sql, whose text the caller is about to free (a statement built
+ * at run time: the cache knows statements by their text's address). */
+void sql_forget(struct sql_db *db, const char *sql);
+/* The store a URL names, for messages: the file, or postgresql://USER@HOST:PORT/DB with nothing
+ * else (no password, no parameters); malloc'd. */
+char *sql_describe(const char *url);
 /* Parameters count from 1, as $1. */
 void sql_bind_int(struct sql_stmt *s, int i, int64_t v);
 void sql_bind_text(struct sql_stmt *s, int i, const char *v); /* NULL binds NULL */
@@ -77,11 +83,22 @@ char *sql_col_dup(struct sql_stmt *s, int col);
  * for another writer up to a bound; PostgreSQL: BEGIN, rows locked as they are written). */
 int sql_begin(struct sql_db *db, struct yj_err *err);
 int sql_commit(struct sql_db *db, struct yj_err *err);
+/* 0 when a write could be made now: the database is reachable and not read-only, and the write
+ * lock can be taken (a transaction begun and rolled back); else why not. Outside transactions. */
+int sql_writable(struct sql_db *db, struct yj_err *err);
+/* The work lease's lock on this connection (store_lease.c): taken if free (*got), still held
+ * (*held), let go. Where the engine has one process only, it is always taken and held. */
+int sql_lease_try(struct sql_db *db, bool *got, struct yj_err *err);
+int sql_lease_held(struct sql_db *db, bool *held, struct yj_err *err);
+void sql_lease_release(struct sql_db *db);
 /* Undoes the innermost write transaction, or ends the read sql_read_begin opened. */
 void sql_rollback(struct sql_db *db);
 /* A read of several statements that see one state (SQLite: one snapshot, its locks taken once;
  * PostgreSQL: READ COMMITTED, so a session's touch written inside it never fails to serialise).
- * Ended by sql_rollback; a write transaction begun inside it is a savepoint. */
+ * Ended by sql_rollback; a write transaction may not be begun inside it. */
 int sql_read_begin(struct sql_db *db, struct yj_err *err);
+/* A read that sees one state however long it takes (PostgreSQL: REPEATABLE READ, READ ONLY): for a
+ * copy of the whole store. Ended by sql_rollback. */
+int sql_snapshot_begin(struct sql_db *db, struct yj_err *err);
 
 #endif

@@ -10,7 +10,12 @@ struct sql_driver {
     const char *name;
     const char *begin;      /* the statement that opens a write transaction */
     const char *read_begin; /* and the one that opens a read */
+    const char *snapshot_begin; /* a read of one state however long it runs (a copy) */
     const char *lock_schema; /* run first in a migration's transaction; NULL when begin locks enough */
+    const char *writable;    /* a query of 1 when the database takes writes (not a standby); NULL: none */
+    /* The work lease (store_lease.c): queries of 1 when taken / still held, and its release; NULL
+     * where one process is all there is (SQLite: the data directory's lock). */
+    const char *lease_try, *lease_held, *lease_release;
     int (*open)(const char *url, const char *password, struct sql_db **out, struct yj_err *err);
     void (*close)(struct sql_db *db);
     int (*exec)(struct sql_db *db, const char *script, struct yj_err *err);
@@ -31,6 +36,8 @@ struct sql_driver {
     int (*ids_follow)(struct sql_db *db, const char *table, struct yj_err *err);
     int64_t (*changes)(struct sql_stmt *s);
     void (*reset)(struct sql_stmt *s);
+    /* Drops the cached statement of sql (a text about to be freed); nothing when none. */
+    void (*forget)(struct sql_db *db, const char *sql);
 };
 
 struct sql_db {
@@ -54,5 +61,7 @@ void *sql_sqlite_handle(struct sql_db *db);
 /* The busy handler's wait (SQLite's busy handler protocol: 0 gives up), since its first call. */
 int sql_sqlite_busy(int64_t *since, int count);
 extern const struct sql_driver sql_pg_driver;
+/* postgresql://USER@HOST:PORT/DB of a libpq URI, from its parsed parts only (sql_describe). */
+char *sql_pg_describe(const char *url);
 
 #endif

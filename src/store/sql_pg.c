@@ -25,6 +25,8 @@ struct pg_stmt {
 struct pg_db {
     struct sql_db base;
     PGconn *conn;
+    char *secret;        /* the password the URL carries, kept out of every message */
+    unsigned long named; /* server-side statements named so far (names are never reused) */
     struct pg_stmt cache[CACHE];
     size_t n_cache;
 };
@@ -42,12 +44,24 @@ static void first_line(const char *msg, char *buf, size_t size)
     buf[strcspn(buf, "\n")] = 0;
 }
 
+/* libpq's messages may quote what it parsed, a password's tail included (an unencoded % or @):
+ * whatever holds the password is cut out. */
+static void redact(char *why, const char *secret)
+{
+    if (!secret || !*secret)
+        return;
+    size_t n = strlen(secret);
+    for (char *at = strstr(why, secret); at; at = strstr(at + n, secret))
+        memset(at, '*', n);
+}
+
 static int fail(struct pg_db *p, const PGresult *res, const char *doing, struct yj_err *err)
 {
     char why[512];
     first_line(res ? PQresultErrorMessage(res) : PQerrorMessage(p->conn), why, sizeof(why));
     if (!why[0])
         first_line(PQerrorMessage(p->conn), why, sizeof(why));
+    redact(why, p->secret);
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     if (PQstatus(p->conn) != CONNECTION_OK || (state && strncmp(state, "08", 2) == 0))
         return yj_err_set(err, YJ_ESTORE, "%s: lost the connection to PostgreSQL (%s)", doing, why);
@@ -75,7 +89,20 @@ static void pg_close(struct sql_db *db)
             free(p->cache[i].values[k]);
     }
     PQfinish(p->conn);
+    free(p->secret);
     free(p);
+}
+
+/* What every connection is set to once made (and made again). */
+static bool pg_setup(PGconn *conn)
+{
+    PQsetNoticeProcessor(conn, quiet, NULL);
+    /* A writer waits for the write lock at most 5 s, as on SQLite; then the request fails (503)
+     * instead of hanging behind a stuck writer. */
+    PGresult *r = PQexec(conn, "SET client_encoding = 'UTF8'; SET lock_timeout = '5s'");
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok;
 }
 
 static int pg_open(const char *url, const char *password, struct sql_db **out, struct yj_err *err)
@@ -85,21 +112,27 @@ static int pg_open(const char *url, const char *password, struct sql_db **out, s
     /* The URI expanded as dbname; a password given apart overrides the URI's. */
     const char *const keys[] = {"dbname", password ? "password" : NULL, NULL};
     const char *const values[] = {url, password, NULL};
+    PQconninfoOption *opts = PQconninfoParse(url, NULL);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+            p->secret = xstrdup(o->val);
+    PQconninfoFree(opts);
+    if (!p->secret && password)
+        p->secret = xstrdup(password);
     p->conn = PQconnectdbParams(keys, values, 1);
     if (!p->conn || PQstatus(p->conn) != CONNECTION_OK) {
         char why[512];
         first_line(p->conn ? PQerrorMessage(p->conn) : "out of memory", why, sizeof(why));
+        redact(why, p->secret);
+        redact(why, password);
         /* The URL may hold a password: the message names the server libpq tried, not the URL. */
         yj_err_set(err, YJ_ESTORE, "cannot connect to PostgreSQL: %s", why);
         PQfinish(p->conn);
+        free(p->secret);
         free(p);
         return YJ_ESTORE;
     }
-    PQsetNoticeProcessor(p->conn, quiet, NULL);
-    PGresult *r = PQexec(p->conn, "SET client_encoding = 'UTF8'");
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    if (!ok) {
+    if (!pg_setup(p->conn)) {
         int rc = yj_err_set(err, YJ_ESTORE, "PostgreSQL refused UTF-8 as the client encoding");
         pg_close(&p->base);
         return rc;
@@ -108,12 +141,50 @@ static int pg_open(const char *url, const char *password, struct sql_db **out, s
     return 0;
 }
 
+/* A connection PostgreSQL dropped (a restart, a failover, a network cut) is made again before the
+ * next statement outside a transaction: its prepared statements went with it, so the cache starts
+ * over. Inside a transaction nothing is retried: the transaction is lost, its caller has the error
+ * and rolls back, and the statement after that reconnects. */
+static int pg_alive(struct pg_db *p, struct yj_err *err)
+{
+    if (PQstatus(p->conn) == CONNECTION_OK)
+        return 0;
+    if (p->base.depth || p->base.reading)
+        return yj_err_set(err, YJ_ESTORE, "lost the connection to PostgreSQL inside a transaction");
+    /* Not while a statement is still being read: its caller holds it, and starting the cache over
+     * would hand its slot to another statement. */
+    for (size_t i = 0; i < p->n_cache; i++)
+        if (p->cache[i].res)
+            return yj_err_set(err, YJ_ESTORE, "lost the connection to PostgreSQL while reading");
+    for (size_t i = 0; i < p->n_cache; i++) {
+        pg_reset(&p->cache[i].base);
+        for (int k = 0; k < MAX_PARAMS; k++) {
+            free(p->cache[i].values[k]);
+            p->cache[i].values[k] = NULL;
+        }
+    }
+    p->n_cache = 0;
+    PQreset(p->conn);
+    if (PQstatus(p->conn) != CONNECTION_OK || !pg_setup(p->conn)) {
+        char why[512];
+        first_line(PQerrorMessage(p->conn), why, sizeof(why));
+        return yj_err_set(err, YJ_ESTORE, "lost the connection to PostgreSQL and cannot make it again: %s", why);
+    }
+    return 0;
+}
+
 static int pg_run(struct sql_db *db, const char *script, const char *doing, struct yj_err *err)
 {
     struct pg_db *p = (struct pg_db *)db;
+    if (pg_alive(p, err) < 0)
+        return YJ_ESTORE;
     PGresult *r = PQexec(p->conn, script);
     ExecStatusType st = PQresultStatus(r);
     int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : fail(p, r, doing, err);
+    /* A COMMIT of a transaction that had failed answers OK with the tag ROLLBACK: nothing was
+     * committed, and the caller must hear so (SQLite would have said it at the failing write). */
+    if (rc == 0 && strcmp(script, "COMMIT") == 0 && strcmp(PQcmdStatus(r), "ROLLBACK") == 0)
+        rc = yj_err_set(err, YJ_ESTORE, "%s: the transaction had failed and was rolled back", doing);
     PQclear(r);
     return rc;
 }
@@ -144,6 +215,8 @@ static int count_params(const char *sql)
 static struct sql_stmt *pg_prepare(struct sql_db *db, const char *sql, struct yj_err *err)
 {
     struct pg_db *p = (struct pg_db *)db;
+    if (pg_alive(p, err) < 0)
+        return NULL;
     for (size_t i = 0; i < p->n_cache; i++)
         if (p->cache[i].key == sql) {
             struct pg_stmt *s = &p->cache[i];
@@ -163,7 +236,7 @@ static struct sql_stmt *pg_prepare(struct sql_db *db, const char *sql, struct yj
     }
     struct pg_stmt *s = &p->cache[p->n_cache];
     *s = (struct pg_stmt){.base = {db}, .key = sql, .n_params = n, .row = -1};
-    snprintf(s->name, sizeof(s->name), "yj%zu", p->n_cache);
+    snprintf(s->name, sizeof(s->name), "yj%lu", p->named++);
     PGresult *r = PQprepare(p->conn, s->name, sql, n, NULL);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
@@ -173,6 +246,47 @@ static struct sql_stmt *pg_prepare(struct sql_db *db, const char *sql, struct yj
         return NULL;
     p->n_cache++;
     return &s->base;
+}
+
+static void pg_forget(struct sql_db *db, const char *sql)
+{
+    struct pg_db *p = (struct pg_db *)db;
+    for (size_t i = 0; i < p->n_cache; i++)
+        if (p->cache[i].key == sql) {
+            struct pg_stmt *s = &p->cache[i];
+            pg_reset(&s->base);
+            for (int k = 0; k < MAX_PARAMS; k++)
+                free(s->values[k]);
+            if (PQstatus(p->conn) == CONNECTION_OK) {
+                char *q = xasprintf("DEALLOCATE %s", s->name);
+                PQclear(PQexec(p->conn, q));
+                free(q);
+            }
+            /* No statement is held while one is forgotten; names are never reused. */
+            p->cache[i] = p->cache[--p->n_cache];
+            return;
+        }
+}
+
+char *sql_pg_describe(const char *url)
+{
+    PQconninfoOption *opts = PQconninfoParse(url, NULL);
+    const char *user = "", *host = "", *port = "", *db = "";
+    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+        const char *v = o->val ? o->val : "";
+        if (strcmp(o->keyword, "user") == 0)
+            user = v;
+        else if (strcmp(o->keyword, "host") == 0)
+            host = v;
+        else if (strcmp(o->keyword, "port") == 0)
+            port = v;
+        else if (strcmp(o->keyword, "dbname") == 0)
+            db = v;
+    }
+    char *out = opts ? xasprintf("postgresql://%s%s%s%s%s/%s", user, *user ? "@" : "", host, *port ? ":" : "", port, db)
+                     : xstrdup("postgresql://(an address libpq cannot read)");
+    PQconninfoFree(opts);
+    return out;
 }
 
 static void set_value(struct sql_stmt *s, int i, char *v)
@@ -292,8 +406,17 @@ const struct sql_driver sql_pg_driver = {
      * so writers go one at a time (on every node: the lock is the database's). Reads never wait. */
     .begin = "BEGIN; SELECT pg_advisory_xact_lock(1229146192)",
     .read_begin = "BEGIN",
+    .snapshot_begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
     /* Nodes starting together: one migrates, the others wait and find it done. */
     .lock_schema = "SELECT pg_advisory_xact_lock(1229146191)",
+    /* A standby (after a failover the old primary may come back as one) or a database set read-only
+     * answers reads and refuses writes. */
+    /* A session's advisory lock (the key a 64-bit number: classid 0, objid the key, objsubid 1). */
+    .lease_try = "SELECT pg_try_advisory_lock(1229146193)",
+    .lease_held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = "
+                  "1229146193 AND objsubid = 1 AND pid = pg_backend_pid() AND granted",
+    .lease_release = "SELECT pg_advisory_unlock(1229146193)",
+    .writable = "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'",
     .run = pg_run,
     .open = pg_open,
     .close = pg_close,
@@ -310,4 +433,5 @@ const struct sql_driver sql_pg_driver = {
     .ids_follow = pg_ids_follow,
     .changes = pg_changes,
     .reset = pg_reset,
+    .forget = pg_forget,
 };

@@ -273,6 +273,17 @@ static void lite_reset(struct sql_stmt *s)
     sqlite3_reset(((struct lite_stmt *)s)->stmt);
 }
 
+static void lite_forget(struct sql_db *db, const char *sql)
+{
+    struct lite_db *l = (struct lite_db *)db;
+    for (size_t i = 0; i < l->n_cache; i++)
+        if (l->cache[i].key == sql) {
+            sqlite3_finalize(l->cache[i].stmt);
+            l->cache[i] = l->cache[--l->n_cache]; /* no statement is held while one is forgotten */
+            return;
+        }
+}
+
 static int lite_run(struct sql_db *db, const char *constant, const char *doing, struct yj_err *err)
 {
     struct sql_stmt *s = lite_prepare(db, constant, err);
@@ -288,6 +299,7 @@ const struct sql_driver sql_sqlite_driver = {
     .name = "sqlite",
     .begin = "BEGIN IMMEDIATE",
     .read_begin = "BEGIN DEFERRED",
+    .snapshot_begin = "BEGIN DEFERRED", /* one snapshot from the first read on, as every read */
     .run = lite_run,
     .open = lite_open,
     .close = lite_close,
@@ -303,4 +315,5 @@ const struct sql_driver sql_sqlite_driver = {
     .col_name = lite_col_name,
     .changes = lite_changes,
     .reset = lite_reset,
+    .forget = lite_forget,
 };

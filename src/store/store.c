@@ -21,7 +21,7 @@ static const char *const migrations[] = {
     "0009_task_actions.sql",  "0010_blocks.sql",         "0011_upward.sql",       "0012_attachments.sql",
     "0013_monitors.sql",      "0014_integrity.sql",      "0015_signal_extracted.sql", "0016_audit_state.sql",
     "0017_access.sql",        "0018_deadline_outcome.sql", "0019_plan_identity.sql", "0020_user_person.sql",
-    "0021_assignee.sql",      "0022_ack_links.sql",      "0023_directory.sql",
+    "0021_assignee.sql",      "0022_ack_links.sql",      "0023_directory.sql",    "0024_leases.sql",
 };
 
 const char *store_path(const struct store *st)
@@ -49,30 +49,11 @@ char *store_url_of_dir(const char *data_dir)
     return xasprintf("sqlite:%s/yingji.db", data_dir);
 }
 
-/* The URL for messages: a password in it (user:password@ or password=) is left out. */
-static char *without_password(const char *url)
-{
-    char *out = xstrdup(url);
-    char *scheme = strstr(out, "://");
-    if (scheme) {
-        char *user = scheme + 3, *at = strchr(user, '@'), *slash = strchr(user, '/');
-        char *colon = at ? memchr(user, ':', (size_t)(at - user)) : NULL;
-        if (at && (!slash || at < slash) && colon)
-            memmove(colon, at, strlen(at) + 1);
-    }
-    char *pw = strstr(out, "password=");
-    if (pw) {
-        char *end = strchr(pw, '&');
-        memmove(pw + 9, end ? end : pw + strlen(pw), strlen(end ? end : pw + strlen(pw)) + 1);
-    }
-    return out;
-}
-
 int store_open(const char *url, const char *password, struct store **out, struct yj_err *err)
 {
     struct store *st = xcalloc(1, sizeof(*st));
     bool lite = strncmp(url, "sqlite:", 7) == 0;
-    st->where = lite ? xstrdup(url + 7) : without_password(url);
+    st->where = sql_describe(url);
     if (lite) {
         /* The store holds password, session and token hashes: its directory is the service's own. */
         char *dir = xstrdup(url + 7), *slash = strrchr(dir, '/');
@@ -132,6 +113,11 @@ int store_commit(struct store *st, struct yj_err *err)
 int store_read_begin(struct store *st, struct yj_err *err)
 {
     return sql_read_begin(st->sql, err);
+}
+
+int store_writable(struct store *st, struct yj_err *err)
+{
+    return sql_writable(st->sql, err);
 }
 
 void store_rollback(struct store *st)

@@ -175,6 +175,20 @@ int store_commit(struct store *st, struct yj_err *err);
 int store_read_begin(struct store *st, struct yj_err *err);
 void store_rollback(struct store *st);
 
+/* The lease on the work that must happen once among the nodes sharing a store (the clock, the
+ * outbox, actions, the scheduled watchers), on a connection of its own. store_lease_poll takes it
+ * when free and keeps it while held, once a second: *held whether this process holds it now,
+ * *token the take-over count (fencing). On SQLite it is held from the first poll. */
+struct store_lease;
+int store_lease_open(const char *url, const char *password, const char *holder, struct store_lease **out,
+                     struct yj_err *err);
+int store_lease_poll(struct store_lease *l, int64_t now, bool *held, int64_t *token, struct yj_err *err);
+void store_lease_free(struct store_lease *l);
+
+/* 0 when the store takes writes now (a write transaction begun and rolled back; PostgreSQL also
+ * not a standby), else why not: what /healthz answers. */
+int store_writable(struct store *st, struct yj_err *err);
+
 /* Consistent copy of the whole store to path while it may be in use (SQLite's online backup; a
  * PostgreSQL store says to use pg_dump). */
 int store_backup(struct store *st, const char *path, struct yj_err *err);
@@ -182,6 +196,9 @@ int store_backup(struct store *st, const char *path, struct yj_err *err);
 /* Copies every row of from into to, a new, empty store at the same schema version (any engine
  * to any), in one transaction on to; cb (may be NULL) hears each table's row count. */
 typedef void (*store_copy_cb)(const char *table, int64_t rows, void *ud);
+/* What store_copy checks first (same schema version, an empty target), for a caller that records
+ * the copy before making it. */
+int store_copy_check(struct store *from, struct store *to, struct yj_err *err);
 int store_copy(struct store *from, struct store *to, store_copy_cb cb, void *ud, struct yj_err *err);
 
 /* The database file, or the URL without its password, for messages. */

@@ -8,20 +8,40 @@
 #include "store.h"
 
 /* Every table, parents before children (the order of the migrations that made them), with the
- * key a page of rows is read by: an integer id pages by keyset, the others by offset. */
+ * key a page of rows is read by: an integer id pages by keyset, the others by offset (monitors'
+ * id is the config's text). The leases are not copied: they are the running nodes'. */
 static const struct copy_table {
     const char *name, *key;
+    bool text_id; /* an id that is not a number */
 } tables[] = {
-    {"incidents", "id"},          {"deadlines", "id"},        {"timeline", "id"},
-    {"audit_log", "id"},          {"audit_head", "one"},      {"users", "id"},
-    {"sessions", "id"},           {"api_tokens", "id"},       {"login_failures", "key"},
-    {"events", "id"},             {"signals", "id"},          {"log_positions", "path"},
-    {"escalations", "id"},        {"notifications", "id"},    {"deliveries", "id"},
-    {"tasks", "id"},              {"blocks", "id"},           {"attachments", "id"},
-    {"monitors", "id"},           {"monitor_hours", "monitor, hour"}, {"monitor_changes", "id"},
-    {"integrity_files", "watch, path"}, {"integrity_baselines", "watch"}, {"login_devices", "token_hash"},
-    {"plan_identity", "\"only\""}, {"ack_links", "id"},       {"directory_edits", "kind, key"},
-    {"shift_swaps", "id"},
+    {"incidents", "id", false},
+    {"deadlines", "id", false},
+    {"timeline", "id", false},
+    {"audit_log", "id", false},
+    {"audit_head", "one", false},
+    {"users", "id", false},
+    {"sessions", "id", false},
+    {"api_tokens", "id", false},
+    {"login_failures", "key", false},
+    {"events", "id", false},
+    {"signals", "id", false},
+    {"log_positions", "path", false},
+    {"escalations", "id", false},
+    {"notifications", "id", false},
+    {"deliveries", "id", false},
+    {"tasks", "id", false},
+    {"blocks", "id", false},
+    {"attachments", "id", false},
+    {"monitors", "id", true},
+    {"monitor_hours", "monitor, hour", false},
+    {"monitor_changes", "id", false},
+    {"integrity_files", "watch, path", false},
+    {"integrity_baselines", "watch", false},
+    {"login_devices", "token_hash", false},
+    {"plan_identity", "\"only\"", false},
+    {"ack_links", "id", false},
+    {"directory_edits", "kind, key", false},
+    {"shift_swaps", "id", false},
 };
 
 #define PAGE 2000
@@ -36,7 +56,7 @@ struct copy_sql {
 static int copy_table(struct store *from, struct store *to, const struct copy_table *t, struct copy_sql *qs,
                       int64_t *rows, struct yj_err *err)
 {
-    bool by_id = strcmp(t->key, "id") == 0;
+    bool by_id = strcmp(t->key, "id") == 0 && !t->text_id;
     struct copy_sql q = {0};
     q.read = by_id ? xasprintf("SELECT * FROM %s WHERE id > $2 ORDER BY id LIMIT $1", t->name)
                    : xasprintf("SELECT * FROM %s ORDER BY %s LIMIT $1 OFFSET $2", t->name, t->key);
@@ -104,7 +124,7 @@ static int copy_table(struct store *from, struct store *to, const struct copy_ta
     return rc;
 }
 
-int store_copy(struct store *from, struct store *to, store_copy_cb cb, void *ud, struct yj_err *err)
+int store_copy_check(struct store *from, struct store *to, struct yj_err *err)
 {
     int have = 0, want = 0, latest = 0;
     int rc = store_schema_version(from, &have, &latest, err);
@@ -125,7 +145,16 @@ int store_copy(struct store *from, struct store *to, store_copy_cb cb, void *ud,
     if (rows > 0)
         return yj_err_set(err, YJ_ECONFLICT, "%s already holds data: a copy goes into a new, empty store",
                           store_path(to));
-    if ((rc = store_read_begin(from, err)) < 0)
+    return 0;
+}
+
+int store_copy(struct store *from, struct store *to, store_copy_cb cb, void *ud, struct yj_err *err)
+{
+    int rc = store_copy_check(from, to, err);
+    if (rc < 0)
+        return rc;
+    /* One state of the source however long the copy takes (other nodes may be writing to it). */
+    if ((rc = sql_snapshot_begin(from->sql, err)) < 0)
         return rc;
     if ((rc = store_begin(to, err)) < 0) {
         store_rollback(from);
@@ -144,6 +173,10 @@ int store_copy(struct store *from, struct store *to, store_copy_cb cb, void *ud,
     else
         rc = store_commit(to, err);
     for (size_t i = 0; i < YJ_ARRAY_LEN(tables); i++) {
+        if (qs[i].read)
+            sql_forget(from->sql, qs[i].read);
+        if (qs[i].insert)
+            sql_forget(to->sql, qs[i].insert);
         free(qs[i].read);
         free(qs[i].insert);
     }

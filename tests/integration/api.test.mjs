@@ -23,7 +23,8 @@ describe('server basics', () => {
     assert.match(srv.startup, /password: [A-Za-z2-9]{16} {3}\(shown only now; you set your own at the first login\)/);
     const h = await fetch(`${srv.url}/healthz`);
     assert.equal(h.status, 200);
-    assert.deepEqual(await h.json(), { status: 'ok', store: 'ok', schema: 23 });
+    assert.deepEqual(await h.json(), { status: 'ok', store: 'ok', schema: 24, engine: ON_PG ? 'postgresql' : 'sqlite',
+      leader: true });
     const o = await fetch(`${srv.url}/api/v1/openapi.yaml`);
     assert.equal(o.status, 200);
     assert.match(await o.text(), /^openapi: 3/);

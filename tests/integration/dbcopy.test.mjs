@@ -5,8 +5,10 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
-import { yj, tempDir, cleanup, storeFor, ON_PG } from './helpers.mjs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { yj, sh, tempDir, cleanup, storeFor, until, sql, ON_PG } from './helpers.mjs';
+import { startServer } from './server.mjs';
 
 describe('db copy', () => {
   const dir = tempDir('yj-copy-');
@@ -27,7 +29,7 @@ describe('db copy', () => {
     return r.json;
   }
 
-  test('the whole store arrives: incidents, timeline, audit chain that verifies, accounts; never into a store with data', () => {
+  test('the whole store arrives: incidents, timeline, audit chain that verifies, accounts, monitors; never into a store with data', async () => {
     for (const [type, title] of [['intrusion', '门户网站被暴力破解'], ['website_tamper', '首页被篡改'], ['server_fault', '数据库服务器宕机']]) {
       assert.equal(y('incident', 'report', '--type', type, '--title', title).code, 0);
     }
@@ -35,6 +37,16 @@ describe('db copy', () => {
     assert.equal(y('incident', 'ack', 'YJ-2026-0002').code, 0);
     const u = yj(['--data', data, 'user', 'add', 'duty1', '--role', 'duty', '--password-stdin'], { input: 'a-long-enough-passw0rd\n' });
     assert.equal(u.code, 0, u.stderr);
+    // A monitor's rows too (its id is text, not a number): a server runs one for a moment.
+    // A port that answers: the monitor is up, and no incident is opened.
+    const port = net.createServer((c) => c.end());
+    await new Promise((r) => port.listen(0, '127.0.0.1', r));
+    const cfg = join(dir, 'yingji.yaml');
+    writeFileSync(cfg, `monitors:\n  - {id: db_port, target: "127.0.0.1:${port.address().port}", interval: 200ms}\n`);
+    const srv = await startServer({ args: ['--config', cfg], data });
+    await until('the monitor checked', () => Number(sql(data, "SELECT count(*) FROM monitor_hours WHERE monitor = 'db_port'")) > 0);
+    await srv.stop();
+    port.close();
     const source = ON_PG ? storeFor(data) : `sqlite:${data}/yingji.db`;
     const before = listed(source);
     assert.equal(before.length, 3);
@@ -48,6 +60,8 @@ describe('db copy', () => {
     assert.deepEqual(listed(`sqlite:${file}`), before);
     const users = yj(['--store', `sqlite:${file}`, '--data', data, 'user', 'list', '--json']);
     assert.deepEqual(users.json.items.map((x) => x.name).sort(), ['duty1']);
+    const mon = sh(`sqlite3 '${file}' "SELECT id, (SELECT count(*) FROM monitor_hours WHERE monitor = 'db_port') > 0 FROM monitors"`);
+    assert.equal(mon.stdout.trim(), 'db_port|1', mon.stderr);
     const v1 = verified(`sqlite:${file}`);
     assert.equal(v1.incidents, 3);
     // The copy's history says where it came from; the numbering goes on after the copied rows.

@@ -78,6 +78,19 @@ export function sql(data, query) {
   return r.stdout.trim();
 }
 
+// PostgreSQL stopped (its clients' connections cut), fn run while it is down, and started again.
+export async function pgRestart(fn) {
+  const [c, a] = asNobody(`${PG_BIN}/pg_ctl`, ['-D', `${pg.dir}/db`, '-m', 'fast', '-w', 'stop']);
+  const r = spawnSync(c, a, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`pg_ctl stop: ${r.stderr}`);
+  try {
+    await fn();
+  } finally {
+    pg.run(`${PG_BIN}/pg_ctl`, ['-D', `${pg.dir}/db`, '-l', `${pg.dir}/server.log`, '-w', '-o',
+      `-k ${pg.dir} -c listen_addresses='' -p 5432 -c fsync=off -c max_connections=200`, 'start']);
+  }
+}
+
 // A copy of the store of one data directory as the store of another (as an operator's copy of the
 // file, or of the database): for tests that change a copy behind the server's back.
 export function cloneStore(fromData, toData) {
