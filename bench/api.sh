@@ -5,6 +5,7 @@
 # server's RSS. Results go to stdout; copy them into bench/README.md.
 #
 # usage: bench/api.sh [N_INCIDENTS] [SECONDS]     (needs: wrk, hey, nginx; run `make build` first)
+#        STORE=postgresql bench/api.sh ...         (the store on a PostgreSQL 15 of the run's own)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-10000}
@@ -12,14 +13,17 @@ SECS=${2:-10}
 YJ=${YJ:-build/yingji}
 for t in wrk hey nginx node; do command -v $t >/dev/null || { echo "missing $t (apt-get install wrk hey nginx-light nodejs)"; exit 1; }; done
 WORK=$(mktemp -d /tmp/yingji-bench.XXXXXX)
-cleanup() { [ -n "${YPID:-}" ] && kill "$YPID" 2>/dev/null; [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+STORE_ARGS=()
+cleanup() { [ -n "${YPID:-}" ] && kill "$YPID" 2>/dev/null; [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null; wait 2>/dev/null; declare -F pg_stop >/dev/null && pg_stop; rm -rf "$WORK"; }
 trap cleanup EXIT
+if [ "${STORE:-sqlite}" = postgresql ]; then . bench/pg.sh; fi
+echo "store: ${STORE:-sqlite}"
 
 # An administrator of the bench's own (the first start's one-time password must be changed before
 # anything else works).
 PW=bench-password-$$
-printf '%s\n' "$PW" | "$YJ" --data "$WORK/data" user add bench --role admin --password-stdin >/dev/null
-"$YJ" --data "$WORK/data" serve --listen 127.0.0.1:0 >"$WORK/out" 2>"$WORK/log" &
+printf '%s\n' "$PW" | "$YJ" "${STORE_ARGS[@]}" --data "$WORK/data" user add bench --role admin --password-stdin >/dev/null
+"$YJ" "${STORE_ARGS[@]}" --data "$WORK/data" serve --listen 127.0.0.1:0 >"$WORK/out" 2>"$WORK/log" &
 YPID=$!
 for _ in $(seq 50); do grep -q listening "$WORK/out" 2>/dev/null && break; sleep 0.1; done
 URL=$(grep -o 'http://[^/]*' "$WORK/out")
@@ -97,7 +101,7 @@ restart() {
   local out="$WORK/$1" settle=$2 what=$3
   shift 3
   kill -TERM "$YPID"; wait "$YPID" || true; YPID=
-  "$YJ" --data "$WORK/data" "$@" serve --listen 127.0.0.1:0 >"$out" 2>/dev/null &
+  "$YJ" "${STORE_ARGS[@]}" --data "$WORK/data" "$@" serve --listen 127.0.0.1:0 >"$out" 2>/dev/null &
   YPID=$!
   local s0 s1
   s0=$(date +%s%N)

@@ -1,6 +1,6 @@
 /* http.h: what the server's files share — the server, one request, its caller's identity and
  * the response being built. Handlers (api_*.c) fill r->resp through the reply_* helpers and
- * never touch libmicrohttpd; server.c is the only file that does. */
+ * never touch libmicrohttpd; httpd.c is the only file that does. */
 #ifndef YJ_HTTP_H
 #define YJ_HTTP_H
 
@@ -109,7 +109,7 @@ struct request {
     struct response resp;
 };
 
-/* ---- server.c ---- */
+/* ---- the daemon (src/server/) and its HTTP front (httpd.c) ---- */
 
 struct server_options {
     struct yj_config *cfg; /* listen, data, plan, limits, TLS */

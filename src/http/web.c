@@ -2,7 +2,7 @@
  * console works on an isolated intranet). Every page of the console is a real path answered with
  * web/index.html (a link in a WeCom message opens /incidents/YJ-2026-0001 in one tap); everything
  * else the console needs is under a few fixed paths, and anything else outside /api/ is 404. The
- * Content-Security-Policy that goes with every response is set in server.c. */
+ * Content-Security-Policy that goes with every response is set in httpd.c. */
 #include "../base/common.h"
 #include "../base/embed.h"
 #include "http.h"

@@ -64,7 +64,7 @@ describe('several nodes on one PostgreSQL', { skip: !ON_PG && 'PostgreSQL only (
       await until('B holds the lease', async () => (await health(b)).body.leader, 10000);
       const tookOver = Date.now() - killedAt;
       assert.ok(tookOver < 10000, `took ${tookOver} ms`);
-      console.log(`# failover: the other node held the lease ${tookOver} ms after the kill`);
+      console.log(`failover: the other node held the lease ${tookOver} ms after the kill`);
       assert.match(b.log(), /this node now runs the clock/);
       // The acknowledge deadline of A's incident fell due meanwhile: B's clock escalates it, B's outbox sends it.
       await until('the overdue escalation, sent by B', () => hook.got.some((g) => /接报确认已超时/.test(JSON.stringify(g.body))
@@ -84,6 +84,87 @@ describe('several nodes on one PostgreSQL', { skip: !ON_PG && 'PostgreSQL only (
     } finally {
       if (b) await b.stop();
       if (a.proc.exitCode === null && a.proc.signalCode === null) await a.stop();
+      await hook.close();
+    }
+  });
+
+  test('kill -9 five times under load: nothing acknowledged is lost, deadlines due meanwhile fire, the chain verifies', async () => {
+    const hook = await receiver('webhook', 'load-secret');
+    const d = join(dir, 'load');
+    mkdirSync(d);
+    writeFileSync(join(d, 'hook.secret'), 'load-secret\n');
+    const plan = join(d, 'plan.yaml');
+    writeFileSync(plan, readFileSync(join(SRC, 'plans/university.yaml'), 'utf8').replaceAll('acknowledge: 5m', 'acknowledge: 2s'));
+    const cfg = join(d, 'yingji.yaml');
+    writeFileSync(cfg, `plan: ${plan}\nchannels:\n  - {id: hook, type: webhook, url: "${hook.url}", secret_file: "${join(d, 'hook.secret')}"}\n`);
+    const dataOf = (i) => join(d, `node${i}`);
+    const first = await startServer({ args: ['--config', cfg], data: dataOf(0) });
+    const store = storeFor(dataOf(0));
+    mkdirSync(dataOf(1), { mode: 0o700 });
+    copyFileSync(join(dataOf(0), 'audit.key'), join(dataOf(1), 'audit.key'));
+    const nodes = [first, await startServer({ args: ['--config', cfg, '--store', store], data: dataOf(1) })];
+    const c = new Client(first.url);
+    await c.login('admin', first.adminPassword);
+    const acked = [];
+    let stop = false;
+    let sent = 0;
+    const load = (async () => {
+      for (let i = 0; !stop; i++) {
+        const n = nodes[i % 2];
+        const req = new Client(n.url);
+        req.cookie = c.cookie;
+        req.csrf = c.csrf;
+        try {
+          sent++;
+          const r = await req.post('/api/v1/incidents', { type: 'intrusion', title: `负载下的报告 ${i}` });
+          if (r.status === 201) acked.push(r.json.number);
+        } catch { /* that node is down: the balancer would have sent it to the other */ }
+        await new Promise((r) => setTimeout(r, 40));
+      }
+    })();
+    try {
+      for (let k = 0; k < 5; k++) {
+        await new Promise((r) => setTimeout(r, 1500));
+        // The node holding the lease is the one killed.
+        const hs = await Promise.all(nodes.map((n) => health(n).catch(() => ({ body: {} }))));
+        const v = hs.findIndex((h) => h.body.leader) >= 0 ? hs.findIndex((h) => h.body.leader) : k % 2;
+        nodes[v].proc.kill('SIGKILL');
+        await nodes[v].exited;
+        nodes[v] = await startServer({ args: ['--config', cfg, '--store', store], data: dataOf(v) });
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+      stop = true;
+      await load;
+      assert.ok(acked.length > 20, `${acked.length} of ${sent} acknowledged`);
+      const reader = new Client(nodes[0].url);
+      reader.cookie = c.cookie;
+      const stored = new Set();
+      for (let before = null; ;) {
+        const page = (await reader.get(`/api/v1/incidents?limit=200${before ? `&cursor=${before}` : ''}`)).json;
+        for (const it of page.items) stored.add(it.number);
+        if (!page.next) break;
+        before = page.next;
+      }
+      const lost = acked.filter((n) => !stored.has(n));
+      assert.deepEqual(lost, [], 'every report answered 201 is in the store');
+      // Every acknowledge deadline (2 s) fell due, many while their node was dead: each escalates.
+      await until('every overdue escalation', () => {
+        const got = new Set(hook.got.filter((g) => /接报确认已超时/.test(JSON.stringify(g.body)))
+          .map((g) => (JSON.stringify(g.body).match(/YJ-\d{4}-\d{4}/) || [])[0]));
+        return acked.every((n) => got.has(n));
+      }, 30000);
+      const keys = hook.got.map((g) => g.headers['idempotency-key']);
+      const seen = {};
+      for (const key of keys) seen[key] = (seen[key] || 0) + 1;
+      const twice = Object.values(seen).filter((n) => n > 1).length;
+      assert.ok(Object.values(seen).every((n) => n <= 2), 'at most once more, for what a killed node had in flight');
+      console.log(`${acked.length} of ${sent} reports acknowledged, none lost; ${keys.length} messages, ${twice} sent twice`);
+      const verify = yj(['--store', store, '--data', dataOf(0), 'audit', 'verify', '--json']);
+      assert.equal(verify.code, 0, verify.stderr + verify.stdout);
+    } finally {
+      stop = true;
+      await load;
+      for (const n of nodes) if (n.proc.exitCode === null && n.proc.signalCode === null) await n.stop();
       await hook.close();
     }
   });

@@ -35,6 +35,7 @@ export function duration(text) {
 const SYSTEM = {
   clock: ['the clock', '系统（时限与升级）'], outbox: ['notifications', '系统（通知发送）'], action: ['automated actions', '系统（自动处置）'],
   'system:start': ['start-up', '系统（启动）'], 'system:first-start': ['first start', '系统（初始化）'],
+  'system:detect': ['detection (signals another node left)', '系统（补处理其他节点的信号）'],
   'source:syslog': ['syslog', '日志接收（syslog）'], 'source:logwatch': ['log files', '日志文件监视'],
   'source:webguard': ['website guard', '网页防护'], 'source:integrity': ['file integrity', '网页文件防篡改'],
   'source:monitor': ['monitors', '可用性监测'], 'source:host': ['this host', '本机资源监测'],

@@ -15,7 +15,7 @@
 #include "../sources/webguard.h"
 #include "../engine/audit.h"
 #include "../store/store.h"
-#include "http.h"
+#include "../http/http.h"
 #include "watchers.h"
 
 #include <jansson.h>

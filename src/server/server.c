@@ -1,7 +1,7 @@
-/* server.c: the HTTP server (libmicrohttpd: epoll, a thread pool, suspend/resume for live
- * streams). The only file that speaks MHD. Each pool thread owns its own store connection;
- * the plan is shared by reference count and swapped on SIGHUP. Must never block a pool thread
- * waiting for events: streams park their connection and are resumed by wake-ups. */
+/* server.c: the daemon — `yingji serve` from start to stop: the plan shared by reference count
+ * and swapped on SIGHUP, a store connection per thread, the clock, the outbox and the action
+ * runner on threads of their own (on the node holding the work lease), the sources and watchers
+ * whose signals it delivers, and the HTTP front (src/http/httpd.c) it starts and stops. */
 #include "../base/common.h"
 #include "../base/fileio.h"
 #include "../base/log.h"
@@ -17,86 +17,17 @@
 #include "../sources/syslog.h"
 #include "../engine/audit.h"
 #include "../store/store.h"
-#include "cache.h"
-#include "edge.h"
-#include "http.h"
+#include "../http/cache.h"
+#include "../http/edge.h"
+#include "../http/http.h"
+#include "server_internal.h"
 #include "watchers.h"
 
-#include <arpa/inet.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_ROUTES 96
-static const unsigned metric_codes[] = {200, 201, 202, 204, 304, 400, 401, 403, 404,
-                                        405, 409, 412, 413, 415, 429, 500, 503, 0 /* other */};
-#define N_CODES (sizeof(metric_codes) / sizeof(metric_codes[0]))
-static const double latency_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
-#define N_BUCKETS (sizeof(latency_bounds) / sizeof(latency_bounds[0]))
-
-struct server {
-    const struct server_options *opt;
-    struct yj_config *cfg;
-    pthread_mutex_t plan_lock;
-    pthread_mutex_t reload_lock; /* one plan reload at a time */
-    struct plan_ref *plan;
-    struct MHD_Daemon *daemon;
-    atomic_long inflight;
-
-    pthread_mutex_t park_lock;
-    struct MHD_Connection **parked;
-    size_t n_parked, cap_parked;
-    pthread_t ticker;
-    pthread_mutex_t tick_lock;
-    pthread_cond_t tick_cond;
-
-    atomic_ulong counts[MAX_ROUTES + 1][N_CODES];
-    atomic_ulong buckets[N_BUCKETS + 1];
-    atomic_ulong latency_us;
-    atomic_ulong latency_n;
-    atomic_ulong store_errors;
-    atomic_ulong plan_reloads;
-    atomic_ulong plan_reload_failures;
-    atomic_ulong plan_generation;
-    atomic_ulong channels_generation; /* bumped when the console changes a channel */
-    struct response_cache *cache;
-    struct edge *edge; /* admission, request-time bounds, strict heads (edge.c) */
-    struct detector *detector;
-    struct syslog_receiver *syslog;
-    struct logwatch *logwatch;
-    struct watchers *watchers; /* monitors, website guard, file integrity, host (watchers.c) */
-    /* The work that must happen once among the nodes of one store (the clock, the outbox, actions,
-     * the scheduled watchers) runs here while this node holds the lease; polled by the ticker. */
-    struct store_lease *lease;
-    int64_t lease_token;
-    pthread_t outbox, actor;
-    pthread_mutex_t outbox_lock;
-    pthread_cond_t outbox_cond;
-    /* The audit record: the key every connection signs the head with; where the API last found
-     * the chain intact (verification continues from there); the last checkpoint written out and
-     * the day of the last daily message. */
-    struct audit_key *audit_key;
-    pthread_mutex_t audit_lock;
-    int64_t audit_verified_id;
-    int64_t checkpoint_id, checkpoint_at;
-    struct syslog_counts drops_seen; /* as last reported by report_drops */
-    uint64_t logwatch_drops_seen, evictions_seen;
-    pthread_key_t store_key;
-    int checkpoint_minute;
-    char audit_verified_hash[65];
-    char checkpoint_day[16];
-    /* The small flags last, where they pack. */
-    atomic_bool stopping;
-    atomic_bool leader; /* this node holds the work lease */
-    bool tls;
-    bool ticker_stop;
-    bool tick_poke; /* run the clock at once, not at the next second */
-    bool outbox_stop, outbox_poke;
-};
 
 struct watchers *server_watchers(struct server *srv)
 {
@@ -113,12 +44,6 @@ struct response_cache *server_cache(struct server *srv)
     return srv->cache;
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 const struct yj_config *server_config(const struct server *srv)
 {
@@ -348,448 +273,6 @@ static void audit_checkpoints(struct server *srv, bool force)
         }
         server_plan_release(pr);
     }
-}
-
-/* ---- requests ---- */
-
-const char *request_header(struct request *r, const char *name)
-{
-    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
-}
-
-const char *request_query(struct request *r, const char *name)
-{
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
-}
-
-static void client_address(struct request *r)
-{
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    snprintf(r->address, sizeof(r->address), "unknown");
-    if (!ci || !ci->client_addr)
-        return;
-    const struct sockaddr *sa = ci->client_addr;
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, r->address,
-                  sizeof(r->address));
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, r->address,
-                  sizeof(r->address));
-}
-
-static void add_header(struct MHD_Response *resp, const char *k, const char *v)
-{
-    if (MHD_add_response_header(resp, k, v) != MHD_YES)
-        yj_log_warn("could not add header %s", k);
-}
-
-static enum MHD_Result queue(struct request *r)
-{
-    struct response *p = &r->resp;
-    struct MHD_Response *resp;
-    if (p->stream) {
-        resp = p->stream;
-        p->stream = NULL;
-    } else if (p->shared) {
-        /* The cache's copy goes out as is; MHD drops our reference once it is sent. */
-        resp = MHD_create_response_from_buffer_with_free_callback_cls(
-            p->shared->len, p->shared->data, (MHD_ContentReaderFreeCallback)cached_body_release, p->shared);
-        p->shared = NULL;
-    } else if (p->persistent) {
-        resp = MHD_create_response_from_buffer(p->len, (void *)p->persistent, MHD_RESPMEM_PERSISTENT);
-        p->persistent = NULL;
-    } else {
-        /* MHD frees the body with free() once sent. */
-        resp =
-            MHD_create_response_from_buffer(p->len, p->body ? p->body : xstrdup(""), MHD_RESPMEM_MUST_FREE);
-        p->body = NULL;
-    }
-    if (!resp)
-        return MHD_NO;
-    if (p->type)
-        add_header(resp, "Content-Type", p->type);
-    add_header(resp, "X-Content-Type-Options", "nosniff");
-    add_header(resp, "Referrer-Policy", "no-referrer");
-    /* The console's policy, on every response: its own scripts and styles only, no inline script,
-     * no framing; a JSON or Markdown answer opened in the browser gets the same. */
-    add_header(resp, "Content-Security-Policy",
-               "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-               "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-               "frame-ancestors 'none'");
-    add_header(resp, "X-Frame-Options", "DENY");
-    add_header(resp, "Cache-Control", p->cache ? p->cache : "no-store");
-    if (p->etag[0])
-        add_header(resp, "ETag", p->etag);
-    if (p->location[0])
-        add_header(resp, "Location", p->location);
-    if (p->disposition[0])
-        add_header(resp, "Content-Disposition", p->disposition);
-    if (server_is_tls(r->srv))
-        add_header(resp, "Strict-Transport-Security", "max-age=31536000");
-    if (p->cookie)
-        add_header(resp, "Set-Cookie", p->cookie);
-    if (p->cookie2)
-        add_header(resp, "Set-Cookie", p->cookie2);
-    if (p->retry_after > 0) {
-        char ra[16];
-        snprintf(ra, sizeof(ra), "%d", p->retry_after);
-        add_header(resp, "Retry-After", ra);
-    }
-    enum MHD_Result ok = MHD_queue_response(r->conn, p->status ? p->status : 500, resp);
-    MHD_destroy_response(resp);
-    r->done = true;
-    return ok;
-}
-
-/* The request line has arrived: the request begins here, with its target as sent (MHD hands the
- * handler the unescaped one, where a %00 would already have cut it). */
-static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *conn)
-{
-    (void)cls;
-    (void)conn;
-    struct request *r = xcalloc(1, sizeof(*r));
-    r->raw_uri = xstrdup(uri ? uri : "");
-    return r;
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                                  const char *version, const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
-{
-    struct server *srv = cls;
-    struct request *r = *con_cls;
-    if (!r) /* (MHD calls the line callback first; kept for safety) */
-        *con_cls = r = on_request_line(srv, url, conn);
-    if (!r->started) {
-        r->started = true;
-        /* The route decides, once per request (an attachment may be bigger than a JSON body). */
-        r->body_limit = router_body_limit(srv->cfg, method, url);
-        r->srv = srv;
-        r->conn = conn;
-        r->url = url;
-        r->method = method;
-        r->route = -1;
-        r->started_ns = now_ns();
-        client_address(r);
-        *con_cls = r;
-        atomic_fetch_add(&srv->inflight, 1);
-        if (atomic_load(&srv->stopping)) {
-            reply_problem(r, 503, "shutting_down", NULL, "the server is shutting down");
-            return queue(r);
-        }
-        const char *cl = request_header(r, "Content-Length");
-        edge_headers_done(conn, (cl && strcmp(cl, "0") != 0) || request_header(r, "Transfer-Encoding"));
-        char why[160];
-        const char *code = NULL;
-        unsigned bad = edge_check_request(conn, r->raw_uri, version, &code, why, sizeof(why));
-        if (bad) {
-            reply_problem(r, bad, code, NULL, "%s", why);
-            return queue(r);
-        }
-        if (cl) {
-            char *end;
-            unsigned long long n = strtoull(cl, &end, 10);
-            if (*end == 0 && n > r->body_limit) {
-                /* A moderately oversized body is read and dropped so the client, still sending,
-                 * gets the 413 instead of a reset connection; a huge one is refused at once. */
-                r->body_too_large = true;
-                if (n > 8 * (unsigned long long)r->body_limit) {
-                    reply_problem(r, 413, "payload_too_large", NULL, "request body larger than %zu bytes",
-                                  r->body_limit);
-                    return queue(r);
-                }
-            }
-        }
-        return MHD_YES;
-    }
-    if (r->done) {
-        *upload_data_size = 0; /* already answered: discard the rest */
-        return MHD_YES;
-    }
-    if (*upload_data_size) {
-        edge_body_bytes(conn, *upload_data_size);
-        if (!r->body_too_large) {
-            if (r->body_len + *upload_data_size > r->body_limit) {
-                r->body_too_large = true;
-                free(r->body);
-                r->body = NULL;
-                r->body_len = 0;
-            } else {
-                r->body = xrealloc(r->body, r->body_len + *upload_data_size + 1);
-                memcpy(r->body + r->body_len, upload_data, *upload_data_size);
-                r->body_len += *upload_data_size;
-                r->body[r->body_len] = 0;
-            }
-        }
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
-    edge_responding(conn);
-    if (r->body_too_large)
-        reply_problem(r, 413, "payload_too_large", NULL, "request body larger than %zu bytes", r->body_limit);
-    else
-        router_dispatch(r);
-    return queue(r);
-}
-
-static void record_metrics(struct server *srv, struct request *r)
-{
-    size_t route = r->route >= 0 && r->route < MAX_ROUTES ? (size_t)r->route : MAX_ROUTES;
-    size_t code = N_CODES - 1;
-    for (size_t i = 0; i + 1 < N_CODES; i++)
-        if (metric_codes[i] == r->resp.status)
-            code = i;
-    atomic_fetch_add(&srv->counts[route][code], 1);
-    int64_t ns = now_ns() - r->started_ns;
-    double s = (double)ns / 1e9;
-    size_t b = 0;
-    while (b < N_BUCKETS && s > latency_bounds[b])
-        b++;
-    atomic_fetch_add(&srv->buckets[b], 1);
-    atomic_fetch_add(&srv->latency_us, (unsigned long)(ns / 1000));
-    atomic_fetch_add(&srv->latency_n, 1);
-}
-
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
-{
-    (void)toe;
-    struct server *srv = cls;
-    struct request *r = *con_cls;
-    /* The next request on this connection has header_time from now. */
-    edge_request_done(conn);
-    if (!r)
-        return;
-    if (!r->started) {
-        /* MHD refused it before its head was whole: nothing was counted. */
-        free(r->raw_uri);
-        free(r);
-        *con_cls = NULL;
-        return;
-    }
-    /* Streams are counted when they end, with their full duration. */
-    record_metrics(srv, r);
-    server_plan_release(r->plan);
-    if (r->resp.stream)
-        MHD_destroy_response(r->resp.stream);
-    cached_body_release(r->resp.shared);
-    free(r->resp.body);
-    free(r->resp.cookie);
-    free(r->resp.cookie2);
-    free(r->body);
-    free(r->raw_uri);
-    free(r);
-    *con_cls = NULL;
-    atomic_fetch_sub(&srv->inflight, 1);
-}
-
-char *server_metrics_text(struct server *srv, struct request *r)
-{
-    char *out = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&out, &len);
-    fprintf(f, "# HELP yingji_http_requests_total HTTP requests by route and status code.\n"
-               "# TYPE yingji_http_requests_total counter\n");
-    /* The routes, then the slot for requests that matched none. */
-    for (size_t k = 0; k <= n_routes; k++) {
-        size_t i = k < n_routes ? k : MAX_ROUTES;
-        for (size_t c = 0; c < N_CODES; c++) {
-            unsigned long n = atomic_load(&srv->counts[i][c]);
-            if (!n)
-                continue;
-            char code[8];
-            snprintf(code, sizeof(code), "%u", metric_codes[c]);
-            fprintf(f, "yingji_http_requests_total{route=\"%s\",code=\"%s\"} %lu\n",
-                    i == MAX_ROUTES ? "other" : routes[i].name, metric_codes[c] ? code : "other", n);
-        }
-    }
-    fprintf(f, "# HELP yingji_http_request_duration_seconds Time from request to response.\n"
-               "# TYPE yingji_http_request_duration_seconds histogram\n");
-    unsigned long cum = 0;
-    for (size_t b = 0; b < N_BUCKETS; b++) {
-        cum += atomic_load(&srv->buckets[b]);
-        fprintf(f, "yingji_http_request_duration_seconds_bucket{le=\"%g\"} %lu\n", latency_bounds[b], cum);
-    }
-    cum += atomic_load(&srv->buckets[N_BUCKETS]);
-    fprintf(f, "yingji_http_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n", cum);
-    fprintf(f, "yingji_http_request_duration_seconds_sum %.6f\n",
-            (double)atomic_load(&srv->latency_us) / 1e6);
-    fprintf(f, "yingji_http_request_duration_seconds_count %lu\n", atomic_load(&srv->latency_n));
-
-    fprintf(
-        f, "# HELP yingji_incidents Incidents by status (drills excluded).\n# TYPE yingji_incidents gauge\n");
-    static const char *const statuses[] = {"reported",  "assessing", "responding", "recovering",
-                                           "reviewing", "closed",    "dismissed"};
-    for (size_t i = 0; i < YJ_ARRAY_LEN(statuses); i++) {
-        int64_t n = 0;
-        struct yj_err err;
-        if (r->store && store_incident_count(r->store, statuses[i], 0, &n, &err) < 0)
-            server_count_store_error(srv);
-        fprintf(f, "yingji_incidents{status=\"%s\"} %lld\n", statuses[i], (long long)n);
-    }
-    fprintf(
-        f,
-        "# HELP yingji_store_errors_total Store operations that failed.\n# TYPE yingji_store_errors_total "
-        "counter\nyingji_store_errors_total %lu\n",
-        atomic_load(&srv->store_errors));
-    fprintf(
-        f,
-        "# HELP yingji_plan_reloads_total Plan reloads (SIGHUP) by result.\n# TYPE yingji_plan_reloads_total "
-        "counter\nyingji_plan_reloads_total{result=\"ok\"} "
-        "%lu\nyingji_plan_reloads_total{result=\"refused\"} "
-        "%lu\n",
-        atomic_load(&srv->plan_reloads), atomic_load(&srv->plan_reload_failures));
-    uint64_t hits, misses;
-    size_t bytes;
-    response_cache_stats(srv->cache, &hits, &misses, &bytes);
-    fprintf(
-        f,
-        "# HELP yingji_response_cache_total Incident reads answered from the cache, or rebuilt.\n"
-        "# TYPE yingji_response_cache_total counter\nyingji_response_cache_total{result=\"hit\"} %llu\n"
-        "yingji_response_cache_total{result=\"miss\"} %llu\n# HELP yingji_response_cache_bytes Bytes held.\n"
-        "# TYPE yingji_response_cache_bytes gauge\nyingji_response_cache_bytes %zu\n",
-        (unsigned long long)hits, (unsigned long long)misses, bytes);
-    if (srv->syslog || srv->logwatch)
-        fprintf(
-            f,
-            "# HELP yingji_source_messages_total Messages (lines) received by sources, and those dropped.\n"
-            "# TYPE yingji_source_messages_total counter\n");
-    if (srv->syslog) {
-        struct syslog_counts c;
-        syslog_receiver_counts(srv->syslog, &c);
-        fprintf(
-            f,
-            /* dropped: of those received; what the kernel dropped before (its receive buffer
-             * full) was never received, and is counted by reason only. */
-            "yingji_source_messages_total{source=\"syslog\",result=\"received\"} %llu\n"
-            "yingji_source_messages_total{source=\"syslog\",result=\"dropped\"} %llu\n"
-            "# HELP yingji_syslog_dropped_total Syslog messages dropped, by reason.\n"
-            "# TYPE yingji_syslog_dropped_total counter\n"
-            "yingji_syslog_dropped_total{reason=\"malformed\"} %llu\n"
-            "yingji_syslog_dropped_total{reason=\"too_long\"} %llu\n"
-            "yingji_syslog_dropped_total{reason=\"store\"} %llu\n"
-            "yingji_syslog_dropped_total{reason=\"queue_full\"} %llu\n"
-            "yingji_syslog_dropped_total{reason=\"receive_buffer\"} %llu\n"
-            "# HELP yingji_syslog_store_retries_total Batches the store refused, retried a second later.\n"
-            "# TYPE yingji_syslog_store_retries_total counter\nyingji_syslog_store_retries_total %llu\n"
-            "# HELP yingji_syslog_queued Messages received and waiting to be stored.\n"
-            "# TYPE yingji_syslog_queued gauge\nyingji_syslog_queued %llu\n"
-            "# HELP yingji_syslog_connections TCP connections open now.\n# TYPE yingji_syslog_connections "
-            "gauge\n"
-            "yingji_syslog_connections %llu\n"
-            "# HELP yingji_syslog_connections_refused_total TCP connections closed at once: over the limit.\n"
-            "# TYPE yingji_syslog_connections_refused_total counter\nyingji_syslog_connections_refused_total "
-            "%llu\n",
-            (unsigned long long)c.received, (unsigned long long)(c.dropped - c.kernel),
-            (unsigned long long)c.malformed, (unsigned long long)c.too_long, (unsigned long long)c.unstored,
-            (unsigned long long)c.queue_full, (unsigned long long)c.kernel, (unsigned long long)c.retries,
-            (unsigned long long)c.queued, (unsigned long long)c.connections, (unsigned long long)c.refused);
-    }
-    if (srv->logwatch) {
-        struct logwatch_counts c;
-        logwatch_get_counts(srv->logwatch, &c);
-        fprintf(f,
-                "yingji_source_messages_total{source=\"logwatch\",result=\"received\"} %llu\n"
-                "yingji_source_messages_total{source=\"logwatch\",result=\"dropped\"} %llu\n"
-                "# HELP yingji_logwatch_files Log files followed now.\n# TYPE yingji_logwatch_files gauge\n"
-                "yingji_logwatch_files %llu\n"
-                "# HELP yingji_logwatch_rotations_total Rotations seen (rename, truncate, copytruncate).\n"
-                "# TYPE yingji_logwatch_rotations_total counter\nyingji_logwatch_rotations_total %llu\n"
-                "# HELP yingji_logwatch_retries_total Batches the store refused, read again later.\n"
-                "# TYPE yingji_logwatch_retries_total counter\nyingji_logwatch_retries_total %llu\n",
-                (unsigned long long)c.lines, (unsigned long long)c.dropped, (unsigned long long)c.files,
-                (unsigned long long)c.rotations, (unsigned long long)c.retries);
-    }
-    if (srv->detector) {
-        struct detector_eviction *ev;
-        size_t n = detector_evictions(srv->detector, &ev);
-        fprintf(
-            f, "# HELP yingji_detect_window_evictions_total Keys a rule's threshold window forgot because it "
-               "was full (limits.window_keys).\n# TYPE yingji_detect_window_evictions_total counter\n");
-        for (size_t i = 0; i < n; i++)
-            fprintf(f, "yingji_detect_window_evictions_total{rule=\"%s\"} %llu\n", ev[i].rule,
-                    (unsigned long long)ev[i].evictions);
-        free(ev);
-    }
-    fprintf(
-        f,
-        "# HELP yingji_http_inflight Requests being served, streams included.\n# TYPE yingji_http_inflight "
-        "gauge\nyingji_http_inflight %ld\n",
-        atomic_load(&srv->inflight));
-    struct edge_counts ec;
-    edge_get_counts(srv->edge, &ec);
-    fprintf(
-        f,
-        "# HELP yingji_http_connections Connections open now.\n# TYPE yingji_http_connections gauge\n"
-        "yingji_http_connections %llu\n"
-        "# HELP yingji_http_connections_refused_total Connections refused at accept: the server nearly full "
-        "and "
-        "the address holding its share of the last slots.\n# TYPE yingji_http_connections_refused_total "
-        "counter\n"
-        "yingji_http_connections_refused_total %llu\n"
-        "# HELP yingji_http_connections_closed_total Connections closed for a request that came too slowly.\n"
-        "# TYPE yingji_http_connections_closed_total counter\n"
-        "yingji_http_connections_closed_total{reason=\"slow_headers\"} %llu\n"
-        "yingji_http_connections_closed_total{reason=\"slow_body\"} %llu\n",
-        (unsigned long long)ec.open, (unsigned long long)ec.refused_full, (unsigned long long)ec.slow_headers,
-        (unsigned long long)ec.slow_body);
-    fclose(f);
-    return out;
-}
-
-/* ---- live streams ---- */
-
-struct stream_ctx {
-    void *stream;
-    ssize_t (*reader)(void *stream, uint64_t pos, char *buf, size_t max);
-    void (*free_fn)(void *stream);
-};
-
-static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
-{
-    struct stream_ctx *s = cls;
-    return s->reader(s->stream, pos, buf, max);
-}
-
-static void stream_free(void *cls)
-{
-    struct stream_ctx *s = cls;
-    s->free_fn(s->stream);
-    free(s);
-}
-
-struct MHD_Response *server_stream_response(struct request *r, void *stream,
-                                            ssize_t (*reader)(void *stream, uint64_t pos, char *buf,
-                                                              size_t max),
-                                            void (*free_fn)(void *stream))
-{
-    (void)r;
-    struct stream_ctx *s = xcalloc(1, sizeof(*s));
-    s->stream = stream;
-    s->reader = reader;
-    s->free_fn = free_fn;
-    return MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 8192, stream_reader, s, stream_free);
-}
-
-void server_stream_park(struct server *srv, struct MHD_Connection *conn)
-{
-    MHD_suspend_connection(conn);
-    pthread_mutex_lock(&srv->park_lock);
-    if (srv->n_parked == srv->cap_parked) {
-        srv->cap_parked = srv->cap_parked ? srv->cap_parked * 2 : 16;
-        srv->parked = xrealloc(srv->parked, srv->cap_parked * sizeof(struct MHD_Connection *));
-    }
-    srv->parked[srv->n_parked++] = conn;
-    pthread_mutex_unlock(&srv->park_lock);
-}
-
-void server_wake_streams(struct server *srv)
-{
-    pthread_mutex_lock(&srv->park_lock);
-    for (size_t i = 0; i < srv->n_parked; i++)
-        MHD_resume_connection(srv->parked[i]);
-    srv->n_parked = 0;
-    pthread_mutex_unlock(&srv->park_lock);
 }
 
 /* Every bound that drops something counts it (in /metrics) and is logged here: one line per
@@ -1040,6 +523,24 @@ static void *actor_main(void *arg)
     return NULL;
 }
 
+static void process_orphans(struct server *srv)
+{
+    struct yj_err err = {0};
+    struct store *st = server_store(srv, &err);
+    if (!st)
+        return;
+    struct plan_ref *pr = server_plan_acquire(srv);
+    struct yj_ctx ctx = {.plan = pr->plan, .store = st, .actor = "system:detect", .public_url = srv->cfg->public_url};
+    size_t n = 0;
+    if (detector_process_pending(srv->detector, &ctx, &n, &err) < 0)
+        yj_log_error("processing signals left unprocessed: %s", err.msg);
+    else if (n)
+        yj_log_info("processed %zu signals another node had stored", n);
+    server_plan_release(pr);
+    if (n)
+        server_wake_streams(srv);
+}
+
 /* Once a second: the clock runs, and parked streams look for events written by other processes
  * (the CLI, other nodes) and send keep-alives (local writes wake them at once). Every 10 s, drops
  * are reported. */
@@ -1060,6 +561,10 @@ static void *ticker_main(void *arg)
         if (atomic_load(&srv->leader)) {
             more = run_clock(srv);
             audit_checkpoints(srv, false);
+            /* Signals another node stored and did not live to process (each node processes what
+             * it receives at once; these would wait for the next delivery). */
+            if (ticks % 5 == 0)
+                process_orphans(srv);
         }
         edge_reap(srv->edge, yj_now_ms());
         pthread_mutex_lock(&srv->tick_lock);
@@ -1163,30 +668,6 @@ static int start_sources(struct server *srv, struct yj_err *err)
     return rc;
 }
 
-/* ---- start and stop ---- */
-
-__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    (void)cls;
-    char msg[1024];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    size_t n = strlen(msg);
-    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-        msg[--n] = 0;
-    yj_log_warn("http: %s", msg);
-}
-
-/* A certificate or key file: at most 1 MiB (a chain of a few certificates is a few KiB). */
-static char *read_pem(const char *path, struct yj_err *err)
-{
-    size_t len;
-    char *buf = yj_read_file(path, 1024 * 1024, &len);
-    if (!buf)
-        yj_err_set(err, YJ_EIO, "cannot read %s: %s", path,
-                   errno == EFBIG ? "larger than 1 MiB" : strerror(errno));
-    return buf;
-}
-
 int server_run(const struct server_options *opt)
 {
     struct yj_config *cfg = opt->cfg;
@@ -1195,7 +676,6 @@ int server_run(const struct server_options *opt)
     srv->opt = opt;
     srv->cfg = cfg;
     int status = 1;
-    char *cert = NULL, *key = NULL;
     /* Compiled rule databases are cached beside the data (a service account may have no home),
      * before any thread exists: setenv is not thread-safe. */
     if (!getenv("YINGJI_CACHE_DIR")) {
@@ -1293,74 +773,22 @@ int server_run(const struct server_options *opt)
         store_free(st);
     }
 
-    char host[256];
-    int port;
-    if (config_parse_listen(cfg->listen, host, sizeof(host), &port, &err) < 0) {
+    int hrc = httpd_start(srv, &err);
+    if (hrc < 0) {
         fprintf(stderr, "yingji: %s\n", err.msg);
-        status = 2;
+        status = hrc == YJ_EINVAL ? 2 : 1;
         goto out;
     }
-    struct sockaddr_storage ss = {0};
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    if (!*host || strcmp(host, "0.0.0.0") == 0 ||
-        inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
-        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-        in->sin_family = AF_INET;
-        in->sin_port = htons((uint16_t)port);
-        if (!*host)
-            in->sin_addr.s_addr = htonl(INADDR_ANY);
-    } else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons((uint16_t)port);
-        flags |= MHD_USE_IPv6;
-    } else {
-        fprintf(stderr, "yingji: listen \"%s\": the address must be numeric (IPv4 or [IPv6])\n", cfg->listen);
-        status = 2;
-        goto out;
-    }
-    if (cfg->tls.cert) {
-        if (!(cert = read_pem(cfg->tls.cert, &err)) || !(key = read_pem(cfg->tls.key, &err))) {
-            fprintf(stderr, "yingji: tls: %s\n", err.msg);
-            goto out;
-        }
-        flags |= MHD_USE_TLS;
-        srv->tls = true;
-    }
-    unsigned threads = (unsigned)(cfg->threads > 0 ? cfg->threads : 4);
-    unsigned timeout_s = (unsigned)((cfg->limits.timeout + 999) / 1000);
-    struct MHD_OptionItem tls_opts[] = {
-        {cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert},
-        {key ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, key},
-        {MHD_OPTION_END, 0, NULL},
-    };
-    /* The logger goes first so that MHD reports even option errors through it. */
-    srv->edge = edge_new(&(struct edge_limits){.connections = cfg->limits.connections,
-                                               .header_time = cfg->limits.header_time,
-                                               .body_rate = cfg->limits.body_rate});
-    srv->daemon = MHD_start_daemon(
-        flags, (uint16_t)port, edge_accept, srv->edge, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-        srv, MHD_OPTION_NOTIFY_CONNECTION, edge_notify, srv->edge, MHD_OPTION_URI_LOG_CALLBACK,
-        on_request_line, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-        threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->limits.connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->limits.per_address, MHD_OPTION_CONNECTION_TIMEOUT,
-        timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->limits.memory,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
-    if (!srv->daemon) {
-        fprintf(stderr, "yingji: cannot listen on %s: %s\n", cfg->listen,
-                errno ? strerror(errno) : "see the log above");
-        goto out;
-    }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    int bound = di ? di->port : port;
+    int bound = srv->bound_port;
+    const char *host = srv->listen_host;
     if (opt->listening && (status = opt->listening(opt->arg)) != 0) {
-        MHD_stop_daemon(srv->daemon);
+        httpd_stop(srv);
         goto out;
     }
     status = 1;
     if (start_sources(srv, &err) < 0 || watchers_start(srv, cfg, &srv->watchers, &err) < 0) {
         fprintf(stderr, "yingji: %s\n", err.msg);
-        MHD_stop_daemon(srv->daemon);
+        httpd_stop(srv);
         goto out;
     }
     {
@@ -1374,7 +802,7 @@ int server_run(const struct server_options *opt)
         free(holder);
         if (lrc < 0) {
             fprintf(stderr, "yingji: the work lease: %s\n", err.msg);
-            MHD_stop_daemon(srv->daemon);
+            httpd_stop(srv);
             goto out;
         }
         poll_lease(srv);
@@ -1396,7 +824,7 @@ int server_run(const struct server_options *opt)
                v6 ? "[" : "", shown, v6 ? "]" : "", bound, p->meta.name, cfg->data);
         fflush(stdout);
     }
-    yj_log_info("serving %s on %s, %u threads", p->meta.name, cfg->listen, threads);
+    yj_log_info("serving %s on %s, %u threads", p->meta.name, cfg->listen, srv->threads);
     warn_permissions(cfg);
     warn_setup(cfg, n_channels);
 
@@ -1420,16 +848,7 @@ int server_run(const struct server_options *opt)
     }
     yj_log_info("stopping: no new connections, finishing requests in flight");
     atomic_store(&srv->stopping, true);
-    MHD_socket lsock = MHD_quiesce_daemon(srv->daemon);
-    if (lsock != MHD_INVALID_SOCKET)
-        close(lsock);
-    /* Streams see `stopping` when woken and end; ordinary requests finish. */
-    for (int i = 0; i < 1000 && atomic_load(&srv->inflight) > 0; i++) {
-        server_wake_streams(srv);
-        usleep(10000);
-    }
-    if (atomic_load(&srv->inflight) > 0)
-        yj_log_warn("%ld requests still in flight after 10 s; closing them", atomic_load(&srv->inflight));
+    httpd_quiesce(srv);
     pthread_mutex_lock(&srv->tick_lock);
     srv->ticker_stop = true;
     pthread_cond_signal(&srv->tick_cond);
@@ -1449,7 +868,7 @@ int server_run(const struct server_options *opt)
     logwatch_stop(srv->logwatch);
     srv->logwatch = NULL;
     server_wake_streams(srv);
-    MHD_stop_daemon(srv->daemon);
+    httpd_stop(srv);
     yj_log_info("stopped");
     status = 0;
 out:
@@ -1462,8 +881,8 @@ out:
     edge_free(srv->edge);
     audit_key_free(srv->audit_key);
     free(srv->parked);
-    free(cert);
-    free(key);
+    free(srv->cert);
+    free(srv->key);
     free(srv);
     return status;
 }
