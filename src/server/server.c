@@ -585,6 +585,40 @@ static void *ticker_main(void *arg)
     return NULL;
 }
 
+/* Several nodes on PostgreSQL: a connection of its own LISTENs, and an event another node commits
+ * wakes this node's parked streams at once (the events table stays the truth; the ticker's look
+ * once a second is the fallback when the wake-up is lost, e.g. while the connection is made again). */
+static void *listener_main(void *arg)
+{
+    struct server *srv = arg;
+    pthread_setname_np(pthread_self(), "yj-listen");
+    struct store *st = NULL;
+    bool listening = false;
+    while (!atomic_load(&srv->listener_stop)) {
+        struct yj_err err = {0};
+        if (!st && store_open(srv->cfg->store, srv->cfg->store_password, &st, &err) < 0) {
+            st = NULL;
+            usleep(500000);
+            continue;
+        }
+        if (!listening && store_events_listen(st, &err) < 0) {
+            usleep(500000);
+            continue;
+        }
+        listening = true;
+        bool woken = false;
+        if (store_events_wait(st, 500, &woken, &err) < 0) {
+            listening = false; /* LISTEN again once the connection is made again */
+            usleep(200000);
+            continue;
+        }
+        if (woken)
+            server_wake_streams(srv);
+    }
+    store_free(st);
+    return NULL;
+}
+
 /* ---- sources ---- */
 
 /* Runs on a source's thread: store the batch (durable) with the log positions it reached, then
@@ -817,6 +851,8 @@ int server_run(const struct server_options *opt)
     pthread_create(&srv->ticker, NULL, ticker_main, srv);
     pthread_create(&srv->outbox, NULL, outbox_main, srv);
     pthread_create(&srv->actor, NULL, actor_main, srv);
+    if (strncmp(cfg->store, "sqlite:", 7) != 0)
+        srv->listening = pthread_create(&srv->listener, NULL, listener_main, srv) == 0;
     {
         const char *shown = *host && strcmp(host, "0.0.0.0") != 0 ? host : "127.0.0.1";
         bool v6 = strchr(shown, ':') != NULL;
@@ -860,6 +896,10 @@ int server_run(const struct server_options *opt)
     pthread_mutex_unlock(&srv->outbox_lock);
     pthread_join(srv->outbox, NULL);
     pthread_join(srv->actor, NULL);
+    if (srv->listening) {
+        atomic_store(&srv->listener_stop, true);
+        pthread_join(srv->listener, NULL);
+    }
     /* Sources after every reader of their counters (requests, the ticker) is done, and before the
      * store goes: what they hold is delivered. */
     watchers_stop(srv->watchers);

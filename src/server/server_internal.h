@@ -65,6 +65,7 @@ struct server {
     struct store_lease *lease;
     int64_t lease_token;
     pthread_t outbox, actor;
+    pthread_t listener; /* PostgreSQL: wakes the streams when another node writes an event */
     pthread_mutex_t outbox_lock;
     pthread_cond_t outbox_cond;
     /* The audit record: the key every connection signs the head with; where the API last found
@@ -83,6 +84,8 @@ struct server {
     /* The small flags last, where they pack. */
     atomic_bool stopping;
     atomic_bool leader; /* this node holds the work lease */
+    atomic_bool listener_stop;
+    bool listening; /* the listener thread runs */
     bool tls;
     bool ticker_stop;
     bool tick_poke; /* run the clock at once, not at the next second */

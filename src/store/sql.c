@@ -4,6 +4,8 @@
 #include "../base/err.h"
 #include "sql_driver.h"
 
+#include <unistd.h>
+
 void sql_each_param(char *sql, void (*at)(char *dollar, void *ud), void *ud)
 {
     char quote = 0;
@@ -306,6 +308,32 @@ static int begin_reading(struct sql_db *db, const char *begin, struct yj_err *er
     if (rc == 0)
         db->reading = true;
     return rc;
+}
+
+int sql_notify_events(struct sql_db *db, struct yj_err *err)
+{
+    if (!db->drv->notify_events)
+        return 0;
+    struct sql_stmt *s = db->drv->prepare(db, db->drv->notify_events, err);
+    if (!s)
+        return YJ_ESTORE;
+    int rc = sql_step(s, "waking the other nodes", err);
+    sql_reset(s);
+    return rc < 0 ? rc : 0;
+}
+
+int sql_listen_events(struct sql_db *db, struct yj_err *err)
+{
+    return db->drv->listen_events ? db->drv->listen_events(db, err) : 0;
+}
+
+int sql_wait_events(struct sql_db *db, int timeout_ms, bool *woken, struct yj_err *err)
+{
+    *woken = false;
+    if (db->drv->wait_events)
+        return db->drv->wait_events(db, timeout_ms, woken, err);
+    usleep((useconds_t)timeout_ms * 1000);
+    return 0;
 }
 
 int sql_read_begin(struct sql_db *db, struct yj_err *err)

@@ -91,6 +91,13 @@ int sql_writable(struct sql_db *db, struct yj_err *err);
 int sql_lease_try(struct sql_db *db, bool *got, struct yj_err *err);
 int sql_lease_held(struct sql_db *db, bool *held, struct yj_err *err);
 void sql_lease_release(struct sql_db *db);
+/* Live events across processes: sql_notify_events (inside the transaction that wrote an event)
+ * wakes every connection that sql_listen_events'd when it commits; sql_wait_events waits up to
+ * timeout_ms for such a wake-up (*woken). Where there is one process (SQLite) notify does nothing
+ * and wait only waits. */
+int sql_notify_events(struct sql_db *db, struct yj_err *err);
+int sql_listen_events(struct sql_db *db, struct yj_err *err);
+int sql_wait_events(struct sql_db *db, int timeout_ms, bool *woken, struct yj_err *err);
 /* Undoes the innermost write transaction, or ends the read sql_read_begin opened. */
 void sql_rollback(struct sql_db *db);
 /* A read of several statements that see one state (SQLite: one snapshot, its locks taken once;

@@ -16,6 +16,11 @@ struct sql_driver {
     /* The work lease (store_lease.c): queries of 1 when taken / still held, and its release; NULL
      * where one process is all there is (SQLite: the data directory's lock). */
     const char *lease_try, *lease_held, *lease_release;
+    /* Live events (several nodes): a query that wakes every listener when the transaction commits,
+     * and the listening side; NULL where one process is all there is. */
+    const char *notify_events;
+    int (*listen_events)(struct sql_db *db, struct yj_err *err);
+    int (*wait_events)(struct sql_db *db, int timeout_ms, bool *woken, struct yj_err *err);
     int (*open)(const char *url, const char *password, struct sql_db **out, struct yj_err *err);
     void (*close)(struct sql_db *db);
     int (*exec)(struct sql_db *db, const char *script, struct yj_err *err);

@@ -8,6 +8,7 @@
 #include "sql_driver.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #define CACHE 128
 #define MAX_PARAMS 64 /* an incident's UPDATE has 47 */
@@ -268,6 +269,34 @@ static void pg_forget(struct sql_db *db, const char *sql)
         }
 }
 
+static int pg_listen_events(struct sql_db *db, struct yj_err *err)
+{
+    return pg_run(db, "LISTEN yingji_events", "listening for events", err);
+}
+
+/* Waits on the connection's socket for a NOTIFY; a connection that broke says so, and the next
+ * pg_listen_events makes it again. */
+static int pg_wait_events(struct sql_db *db, int timeout_ms, bool *woken, struct yj_err *err)
+{
+    struct pg_db *p = (struct pg_db *)db;
+    *woken = false;
+    int fd = PQsocket(p->conn);
+    if (fd < 0 || PQstatus(p->conn) != CONNECTION_OK)
+        return fail(p, NULL, "waiting for events", err);
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    int n = poll(&pfd, 1, timeout_ms);
+    if (n < 0 && errno != EINTR)
+        return yj_err_set(err, YJ_ESTORE, "waiting for events: %s", strerror(errno));
+    if (n > 0 && !PQconsumeInput(p->conn))
+        return fail(p, NULL, "waiting for events", err);
+    PGnotify *note;
+    while ((note = PQnotifies(p->conn))) {
+        *woken = true;
+        PQfreemem(note);
+    }
+    return 0;
+}
+
 char *sql_pg_describe(const char *url)
 {
     PQconninfoOption *opts = PQconninfoParse(url, NULL);
@@ -416,6 +445,10 @@ const struct sql_driver sql_pg_driver = {
     .lease_held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = "
                   "1229146193 AND objsubid = 1 AND pid = pg_backend_pid() AND granted",
     .lease_release = "SELECT pg_advisory_unlock(1229146193)",
+    /* Delivered when the transaction commits; the same one twice in a transaction is sent once. */
+    .notify_events = "SELECT pg_notify('yingji_events', '')",
+    .listen_events = pg_listen_events,
+    .wait_events = pg_wait_events,
     .writable = "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'",
     .run = pg_run,
     .open = pg_open,

@@ -618,6 +618,11 @@ struct store_event {
     const char *payload; /* JSON */
 };
 /* Appends an event (inside the caller's transaction); *id (may be NULL) gets its id. */
+/* Waking for events other processes write (PostgreSQL LISTEN/NOTIFY, on a connection given to
+ * it): store_events_wait returns within timeout_ms, *woken when an event was committed meanwhile.
+ * On SQLite it only waits (one process writes). */
+int store_events_listen(struct store *st, struct yj_err *err);
+int store_events_wait(struct store *st, int timeout_ms, bool *woken, struct yj_err *err);
 int store_event_append(struct store *st, int64_t at, const char *kind, int64_t incident_id, const char *unit,
                        const char *reporter, const char *payload, int64_t *id, struct yj_err *err);
 typedef int (*store_event_cb)(const struct store_event *e, void *ud);

@@ -71,7 +71,19 @@ int store_event_append(struct store *st, int64_t at, const char *kind, int64_t i
     sql_bind_text(s, 5, reporter);
     sql_bind_text(s, 6, payload);
     int64_t ignored;
-    return sql_insert_id(s, "recording an event", id ? id : &ignored, err);
+    int rc = sql_insert_id(s, "recording an event", id ? id : &ignored, err);
+    /* Other nodes' live clients hear of it at the commit, not at their next look. */
+    return rc < 0 ? rc : sql_notify_events(st->sql, err);
+}
+
+int store_events_listen(struct store *st, struct yj_err *err)
+{
+    return sql_listen_events(st->sql, err);
+}
+
+int store_events_wait(struct store *st, int timeout_ms, bool *woken, struct yj_err *err)
+{
+    return sql_wait_events(st->sql, timeout_ms, woken, err);
 }
 
 int store_event_list(struct store *st, int64_t after_id, int limit, store_event_cb cb, void *ud, struct yj_err *err)
