@@ -6,7 +6,8 @@
 // view as issue 5 words it: from the signal received (the triggering datagram's received_at) to the
 // notification handed to its channel (its first delivery's sent_at, after the webhook's 2xx) — the
 // load generator's and the receiver's event-loop delays (they share this process) left out.
-// usage: node bench/notify.mjs [RATE] [SECONDS]   (YJ=path/to/yingji)
+// usage: node bench/notify.mjs [RATE] [SECONDS]   (YJ=path/to/yingji; STORE=postgresql: the store on
+//        a PostgreSQL 15 of the run's own, bench/pg.sh)
 import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import http from 'node:http';
@@ -19,6 +20,18 @@ const SECONDS = Number(process.argv[3] || 20);
 const YJ = process.env.YJ || new URL('../build/yingji', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'yingji-notify-'));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const PG = process.env.STORE === 'postgresql';
+const BENCH = new URL('.', import.meta.url).pathname;
+let storeUrl = null;
+if (PG) {
+  const r = spawnSync('bash', ['-c', `set -e; WORK='${dir}'; . '${BENCH}pg.sh'; echo "$STORE_URL"`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`PostgreSQL: ${r.stderr}${r.stdout}`);
+  storeUrl = r.stdout.trim().split('\n').pop();
+}
+// A query on the store afterwards, rows of columns joined by sep.
+const query = (sep, sql) => (PG
+  ? spawnSync('/usr/lib/postgresql/15/bin/psql', ['-At', '-F', sep, '-d', storeUrl, '-c', sql], { encoding: 'utf8' })
+  : spawnSync('sqlite3', ['-separator', sep, join(dir, 'data', 'yingji.db'), sql], { encoding: 'utf8' }));
 
 const received = new Map(); // address -> first notification time
 let posts = 0;
@@ -37,7 +50,7 @@ const hook = http.createServer((req, res) => {
 hook.keepAliveTimeout = 60000;
 await new Promise((r) => hook.listen(0, '127.0.0.1', r));
 
-writeFileSync(join(dir, 'yingji.yaml'), `listen: 127.0.0.1:0\ndata: ${dir}/data\n`
+writeFileSync(join(dir, 'yingji.yaml'), `listen: 127.0.0.1:0\ndata: ${dir}/data\n${PG ? `store: "${storeUrl}"\n` : ''}`
   + 'sources:\n  - {type: syslog, listen: "127.0.0.1:0", protocol: udp, buffer: 8MiB}\n'
   + `channels:\n  - {id: hook, type: webhook, url: "http://127.0.0.1:${hook.address().port}/hook"}\n`);
 const srv = spawn(YJ, ['--config', join(dir, 'yingji.yaml'), 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -79,25 +92,27 @@ const pct = (p) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.lengt
 const missing = lat.filter((x) => x === Infinity).length;
 console.log(`${made} incidents in ${elapsed.toFixed(1)} s = ${Math.round(made / elapsed)}/s (${made * 5} signals); webhook received ${posts} notifications`);
 console.log(`signal → notification at the webhook: p50 ${pct(50).toFixed(1)} ms, p90 ${pct(90).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms, max ${lat[lat.length - 1].toFixed(1)} ms, missing ${missing}`);
-const q = spawnSync('sqlite3', [join(dir, 'data', 'yingji.db'),
+const q = query('|',
   'SELECT (SELECT min(d.sent_at) FROM notifications n JOIN deliveries d ON d.notification_id = n.id '
   + "WHERE n.incident_id = i.id AND d.status = 'sent') - (SELECT received_at FROM signals WHERE incident_id = i.id "
-  + 'ORDER BY id LIMIT 1) FROM incidents i'], { encoding: 'utf8' });
+  + 'ORDER BY id LIMIT 1) FROM incidents i');
 const srvLat = q.stdout.split('\n').filter(Boolean).map((x) => (x === '' ? Infinity : Number(x))).sort((a, b) => a - b);
 const sp = (p) => srvLat[Math.min(srvLat.length - 1, Math.floor((p / 100) * srvLat.length))];
 if (srvLat.length) console.log(`server: signal received → notification handed to its channel (${srvLat.length} incidents): p50 ${sp(50)} ms, p90 ${sp(90)} ms, p99 ${sp(99)} ms, max ${srvLat[srvLat.length - 1]} ms`);
 // Where the time goes, stage by stage, from the same rows: the triggering signal stored and
 // processed into an incident, the clock's announcement queued, the outbox's delivery made.
-const stages = spawnSync('sqlite3', ['-separator', ' ', join(dir, 'data', 'yingji.db'),
+const stages = query(' ',
   'SELECT i.reported_at - (SELECT max(received_at) FROM signals WHERE incident_id = i.id), '
   + '(SELECT min(created_at) FROM notifications WHERE incident_id = i.id) - i.reported_at, '
   + '(SELECT min(d.sent_at) FROM notifications n JOIN deliveries d ON d.notification_id = n.id '
   + "WHERE n.incident_id = i.id AND d.status = 'sent') - (SELECT min(created_at) FROM notifications WHERE incident_id = i.id) "
-  + 'FROM incidents i'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map((l) => l.split(' ').map(Number));
+  + 'FROM incidents i').stdout.split('\n').filter(Boolean).map((l) => l.split(' ').map(Number));
 const stage = (k, name) => {
   const v = stages.map((r) => r[k]).filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   const at = (p) => v[Math.min(v.length - 1, Math.floor((p / 100) * v.length))];
   return `${name} p50 ${at(50)} / p99 ${at(99)} ms`;
 };
 if (stages.length) console.log(`stages: ${stage(0, 'signal → incident')}; ${stage(1, 'incident → queued')}; ${stage(2, 'queued → handed over')}`);
+console.log(`store: ${PG ? 'postgresql' : 'sqlite'}`);
+if (PG) spawnSync('bash', ['-c', `WORK='${dir}'; AS=(); [ "$(id -u)" -eq 0 ] && AS=(setpriv --reuid=65534 --regid=65534 --clear-groups --); "\${AS[@]}" /usr/lib/postgresql/15/bin/pg_ctl -D "$WORK/pg/db" -m fast -w stop`]);
 if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true }); else console.log(dir);

@@ -7,7 +7,7 @@ PGBIN=/usr/lib/postgresql/15/bin
 AS=()
 if [ "$(id -u)" -eq 0 ]; then AS=(setpriv --reuid=65534 --regid=65534 --clear-groups --); fi
 mkdir -p "$WORK/pg"
-[ "$(id -u)" -eq 0 ] && chown 65534:65534 "$WORK/pg"
+if [ "$(id -u)" -eq 0 ]; then chmod 711 "$WORK"; chown 65534:65534 "$WORK/pg"; fi
 "${AS[@]}" "$PGBIN/initdb" -D "$WORK/pg/db" -U yingji -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
 "${AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg/db" -l "$WORK/pg/log" -w -o "-k $WORK/pg -c listen_addresses='' -p 5432 -c shared_buffers=128MB" start >/dev/null
 "${AS[@]}" "$PGBIN/createdb" -h "$WORK/pg" -p 5432 -U yingji bench
