@@ -234,9 +234,9 @@ void sql_rollback(struct sql_db *db)
 {
     struct yj_err ignored;
     if (db->depth == 0) {
-        if (db->reading)
+        if (db->reading && db->read_open)
             (void)db->drv->run(db, rollback_sql, "rolling back", &ignored);
-        db->reading = false;
+        db->reading = db->read_open = false;
         return;
     }
     if (db->depth == 1) {
@@ -304,9 +304,13 @@ static int begin_reading(struct sql_db *db, const char *begin, struct yj_err *er
 {
     if (db->depth || db->reading)
         return yj_err_set(err, YJ_ESTATE, "a read begun inside a transaction");
-    int rc = db->drv->run(db, begin, "starting a read", err);
-    if (rc == 0)
+    /* No statement: the engine's reads see what is committed statement by statement anyway, and
+     * a BEGIN and ROLLBACK would be two round trips for nothing. */
+    int rc = begin ? db->drv->run(db, begin, "starting a read", err) : 0;
+    if (rc == 0) {
         db->reading = true;
+        db->read_open = begin != NULL;
+    }
     return rc;
 }
 

@@ -100,8 +100,9 @@ int sql_listen_events(struct sql_db *db, struct yj_err *err);
 int sql_wait_events(struct sql_db *db, int timeout_ms, bool *woken, struct yj_err *err);
 /* Undoes the innermost write transaction, or ends the read sql_read_begin opened. */
 void sql_rollback(struct sql_db *db);
-/* A read of several statements that see one state (SQLite: one snapshot, its locks taken once;
- * PostgreSQL: READ COMMITTED, so a session's touch written inside it never fails to serialise).
+/* A read of several statements (SQLite: one snapshot, its locks taken once; PostgreSQL: no
+ * transaction at all — READ COMMITTED would give each statement its own snapshot anyway, and a
+ * session's touch written meanwhile never fails to serialise).
  * Ended by sql_rollback; a write transaction may not be begun inside it. */
 int sql_read_begin(struct sql_db *db, struct yj_err *err);
 /* A read that sees one state however long it takes (PostgreSQL: REPEATABLE READ, READ ONLY): for a

@@ -9,7 +9,7 @@ struct sql_driver {
     enum sql_engine engine;
     const char *name;
     const char *begin;      /* the statement that opens a write transaction */
-    const char *read_begin; /* and the one that opens a read */
+    const char *read_begin; /* and the one that opens a read; NULL: reads need none */
     const char *snapshot_begin; /* a read of one state however long it runs (a copy) */
     const char *lock_schema; /* run first in a migration's transaction; NULL when begin locks enough */
     const char *writable;    /* a query of 1 when the database takes writes (not a standby); NULL: none */
@@ -48,7 +48,8 @@ struct sql_driver {
 struct sql_db {
     const struct sql_driver *drv;
     int depth;    /* write transactions open: 0, 1 (BEGIN), more (savepoints) */
-    bool reading; /* inside sql_read_begin's transaction */
+    bool reading;   /* inside sql_read_begin's transaction */
+    bool read_open; /* ... and the engine has a transaction open for it */
 };
 
 struct sql_stmt {

@@ -150,7 +150,7 @@ static int pg_alive(struct pg_db *p, struct yj_err *err)
 {
     if (PQstatus(p->conn) == CONNECTION_OK)
         return 0;
-    if (p->base.depth || p->base.reading)
+    if (p->base.depth || (p->base.reading && p->base.read_open))
         return yj_err_set(err, YJ_ESTORE, "lost the connection to PostgreSQL inside a transaction");
     /* Not while a statement is still being read: its caller holds it, and starting the cache over
      * would hand its slot to another statement. */
@@ -434,7 +434,9 @@ const struct sql_driver sql_pg_driver = {
      * audit chain's next row is the head's plus one, and incident numbers are counted per year,
      * so writers go one at a time (on every node: the lock is the database's). Reads never wait. */
     .begin = "BEGIN; SELECT pg_advisory_xact_lock(1229146192)",
-    .read_begin = "BEGIN",
+    /* READ COMMITTED sees what is committed statement by statement with or without a BEGIN: a
+     * request's reads skip the two round trips (measured: GET one incident 8.2k → see bench). */
+    .read_begin = NULL,
     .snapshot_begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
     /* Nodes starting together: one migrates, the others wait and find it done. */
     .lock_schema = "SELECT pg_advisory_xact_lock(1229146191)",
