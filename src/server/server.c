@@ -562,8 +562,9 @@ static void *ticker_main(void *arg)
             more = run_clock(srv);
             audit_checkpoints(srv, false);
             /* Signals another node stored and did not live to process (each node processes what
-             * it receives at once; these would wait for the next delivery). */
-            if (ticks % 5 == 0)
+             * it receives at once; these would wait for the next delivery). Alone on an SQLite
+             * store there is no other node: what a crash left is processed at start. */
+            if (ticks % 5 == 0 && strncmp(srv->cfg->store, "sqlite:", 7) != 0)
                 process_orphans(srv);
         }
         edge_reap(srv->edge, yj_now_ms());

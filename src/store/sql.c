@@ -155,6 +155,17 @@ int sql_rows(struct sql_stmt *s, void *out, size_t row_size, size_t max, size_t 
     return 0;
 }
 
+int sql_rows_of(struct sql_db *db, const char *sql, int64_t arg, void *out, size_t row_size, size_t max, size_t *n,
+                void (*read)(struct sql_stmt *, void *), const char *doing, struct yj_err *err)
+{
+    struct sql_stmt *s = sql_prepare(db, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sql_bind_int(s, 1, arg);
+    sql_bind_int(s, 2, (int64_t)max);
+    return sql_rows(s, out, row_size, max, n, read, doing, err);
+}
+
 int sql_insert_id(struct sql_stmt *s, const char *doing, int64_t *id, struct yj_err *err)
 {
     int rc = sql_step(s, doing, err);
@@ -286,6 +297,11 @@ static int lease_query(struct sql_db *db, const char *q, bool *yes, const char *
 int sql_lease_try(struct sql_db *db, bool *got, struct yj_err *err)
 {
     return lease_query(db, db->drv->lease_try, got, "taking the lease", err);
+}
+
+bool sql_lease_alone(const struct sql_db *db)
+{
+    return db->drv->lease_try == NULL;
 }
 
 int sql_lease_held(struct sql_db *db, bool *held, struct yj_err *err)

@@ -71,6 +71,10 @@ int sql_done(struct sql_stmt *s, const char *doing, struct yj_err *err);
 /* Reads up to max rows into out (row_size bytes each, by read) and resets: *n rows. */
 int sql_rows(struct sql_stmt *s, void *out, size_t row_size, size_t max, size_t *n,
              void (*read)(struct sql_stmt *, void *), const char *doing, struct yj_err *err);
+/* The usual page: sql with $1 = arg and $2 = max (its LIMIT), prepared, run and read into out as
+ * sql_rows does. */
+int sql_rows_of(struct sql_db *db, const char *sql, int64_t arg, void *out, size_t row_size, size_t max, size_t *n,
+                void (*read)(struct sql_stmt *, void *), const char *doing, struct yj_err *err);
 /* Steps an INSERT ... RETURNING id and resets it: the new row's id in *id. */
 int sql_insert_id(struct sql_stmt *s, const char *doing, int64_t *id, struct yj_err *err);
 /* Steps a query of one integer (its parameters bound) and resets it: *out, or YJ_ENOTFOUND when
@@ -89,6 +93,8 @@ int sql_writable(struct sql_db *db, struct yj_err *err);
 /* The work lease's lock on this connection (store_lease.c): taken if free (*got), still held
  * (*held), let go. Where the engine has one process only, it is always taken and held. */
 int sql_lease_try(struct sql_db *db, bool *got, struct yj_err *err);
+/* True when the engine has no other process to share a lease with (SQLite). */
+bool sql_lease_alone(const struct sql_db *db);
 int sql_lease_held(struct sql_db *db, bool *held, struct yj_err *err);
 void sql_lease_release(struct sql_db *db);
 /* Live events across processes: sql_notify_events (inside the transaction that wrote an event)

@@ -21,12 +21,7 @@ int store_deadline_overdue(struct store *st, int64_t now, struct store_deadline 
                               "JOIN incidents i ON i.id = d.incident_id WHERE d.met_at IS NULL AND d.overdue_at IS NULL "
                               "AND d.due_at <= $1 AND i.status NOT IN ('closed', 'dismissed') ORDER BY d.due_at, d.id "
                               "LIMIT $2";
-    struct sql_stmt *s = sql_prepare(st->sql, sql, err);
-    if (!s)
-        return YJ_ESTORE;
-    sql_bind_int(s, 1, now);
-    sql_bind_int(s, 2, (int64_t)max);
-    return sql_rows(s, out, sizeof(*out), max, n, read_overdue, "reading overdue deadlines", err);
+    return sql_rows_of(st->sql, sql, now, out, sizeof(*out), max, n, read_overdue, "reading overdue deadlines", err);
 }
 
 int store_clock_due(struct store *st, int64_t now, bool *any, struct yj_err *err)
@@ -79,12 +74,7 @@ static void read_escalation(struct sql_stmt *s, void *row)
 static int escalation_select(struct store *st, const char *sql, int64_t arg, struct store_escalation *out, size_t max,
                              size_t *n, struct yj_err *err)
 {
-    struct sql_stmt *s = sql_prepare(st->sql, sql, err);
-    if (!s)
-        return YJ_ESTORE;
-    sql_bind_int(s, 1, arg);
-    sql_bind_int(s, 2, (int64_t)max);
-    return sql_rows(s, out, sizeof(*out), max, n, read_escalation, "reading escalations", err);
+    return sql_rows_of(st->sql, sql, arg, out, sizeof(*out), max, n, read_escalation, "reading escalations", err);
 }
 
 int store_escalation_due(struct store *st, int64_t now, struct store_escalation *out, size_t max, size_t *n,
@@ -265,12 +255,7 @@ int store_delivery_due(struct store *st, int64_t now, struct store_delivery *out
                               "FROM deliveries d JOIN notifications n ON n.id = d.notification_id "
                               "LEFT JOIN incidents i ON i.id = n.incident_id WHERE d.status = 'pending' AND "
                               "d.next_attempt_at <= $1 ORDER BY d.next_attempt_at, d.id LIMIT $2";
-    struct sql_stmt *s = sql_prepare(st->sql, sql, err);
-    if (!s)
-        return YJ_ESTORE;
-    sql_bind_int(s, 1, now);
-    sql_bind_int(s, 2, (int64_t)max);
-    return sql_rows(s, out, sizeof(*out), max, n, read_delivery, "reading deliveries", err);
+    return sql_rows_of(st->sql, sql, now, out, sizeof(*out), max, n, read_delivery, "reading deliveries", err);
 }
 
 void store_delivery_release(struct store_delivery *d)

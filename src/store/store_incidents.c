@@ -484,12 +484,7 @@ static void read_attachment(struct sql_stmt *s, void *row)
 static int attachment_select(struct store *st, const char *sql, int64_t arg, struct store_attachment *out, size_t max,
                              size_t *n, struct yj_err *err)
 {
-    struct sql_stmt *s = sql_prepare(st->sql, sql, err);
-    if (!s)
-        return YJ_ESTORE;
-    sql_bind_int(s, 1, arg);
-    sql_bind_int(s, 2, (int64_t)max);
-    return sql_rows(s, out, sizeof(*out), max, n, read_attachment, "reading attachments", err);
+    return sql_rows_of(st->sql, sql, arg, out, sizeof(*out), max, n, read_attachment, "reading attachments", err);
 }
 
 int store_attachment_list(struct store *st, int64_t incident_id, struct store_attachment *out, size_t max, size_t *n,

@@ -285,12 +285,7 @@ static void read_block(struct sql_stmt *s, void *row)
 static int block_select(struct store *st, const char *sql, int64_t arg, struct store_block *out, size_t max,
                         size_t *n, struct yj_err *err)
 {
-    struct sql_stmt *s = sql_prepare(st->sql, sql, err);
-    if (!s)
-        return YJ_ESTORE;
-    sql_bind_int(s, 1, arg);
-    sql_bind_int(s, 2, (int64_t)max);
-    return sql_rows(s, out, sizeof(*out), max, n, read_block, "reading blocked addresses", err);
+    return sql_rows_of(st->sql, sql, arg, out, sizeof(*out), max, n, read_block, "reading blocked addresses", err);
 }
 
 int store_block_list(struct store *st, bool active, struct store_block *out, size_t max, size_t *n,
