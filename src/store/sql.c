@@ -89,6 +89,14 @@ void sql_bind_null(struct sql_stmt *s, int i)
     s->db->drv->bind_text(s, i, NULL);
 }
 
+void sql_bind_int_or_null(struct sql_stmt *s, int i, int64_t v)
+{
+    if (v)
+        sql_bind_int(s, i, v);
+    else
+        sql_bind_null(s, i);
+}
+
 int sql_step(struct sql_stmt *s, const char *doing, struct yj_err *err)
 {
     return s->db->drv->step(s, doing, err);

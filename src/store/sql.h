@@ -47,6 +47,8 @@ char *sql_describe(const char *url);
 void sql_bind_int(struct sql_stmt *s, int i, int64_t v);
 void sql_bind_text(struct sql_stmt *s, int i, const char *v); /* NULL binds NULL */
 void sql_bind_null(struct sql_stmt *s, int i);
+/* v, or NULL when v is 0 (a time that has not happened, an id there is none of). */
+void sql_bind_int_or_null(struct sql_stmt *s, int i, int64_t v);
 
 enum { SQL_DONE = 0, SQL_ROW = 1 };
 /* Runs the statement (on its first step) and moves to its next row: SQL_ROW, SQL_DONE, or a

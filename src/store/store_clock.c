@@ -94,14 +94,6 @@ int store_escalation_list(struct store *st, int64_t incident_id, struct store_es
 }
 
 /* An integer parameter that is NULL when 0 (a time that has not happened). */
-static void bind_time(struct sql_stmt *s, int i, int64_t v)
-{
-    if (v)
-        sql_bind_int(s, i, v);
-    else
-        sql_bind_null(s, i);
-}
-
 int store_escalation_insert(struct store *st, struct store_escalation *e, struct yj_err *err)
 {
     static const char sql[] = "INSERT INTO escalations (incident_id, deadline, policy, step, sent, next_at, started_at) "
@@ -115,7 +107,7 @@ int store_escalation_insert(struct store *st, struct store_escalation *e, struct
     sql_bind_text(s, 3, e->policy);
     sql_bind_int(s, 4, e->step);
     sql_bind_int(s, 5, e->sent);
-    bind_time(s, 6, e->next_at);
+    sql_bind_int_or_null(s, 6, e->next_at);
     sql_bind_int(s, 7, e->started_at);
     /* The conflict returns no row: the deadline is escalating already. */
     int rc = sql_step(s, "starting an escalation", err);
@@ -137,8 +129,8 @@ int store_escalation_update(struct store *st, const struct store_escalation *e, 
         return YJ_ESTORE;
     sql_bind_int(s, 1, e->step);
     sql_bind_int(s, 2, e->sent);
-    bind_time(s, 3, e->next_at);
-    bind_time(s, 4, e->stopped_at);
+    sql_bind_int_or_null(s, 3, e->next_at);
+    sql_bind_int_or_null(s, 4, e->stopped_at);
     sql_bind_text(s, 5, e->stop_reason[0] ? e->stop_reason : NULL);
     sql_bind_int(s, 6, e->id);
     return sql_done(s, "advancing an escalation", err);
@@ -167,8 +159,8 @@ int store_notification_insert(struct store *st, struct store_notification *n, st
     struct sql_stmt *s = sql_prepare(st->sql, sql, err);
     if (!s)
         return YJ_ESTORE;
-    bind_time(s, 1, n->incident_id); /* NULL: a message about no incident (the daily audit checkpoint) */
-    bind_time(s, 2, n->escalation_id);
+    sql_bind_int_or_null(s, 1, n->incident_id); /* NULL: a message about no incident (the daily audit checkpoint) */
+    sql_bind_int_or_null(s, 2, n->escalation_id);
     sql_bind_int(s, 3, n->created_at);
     sql_bind_text(s, 4, n->recipient);
     sql_bind_text(s, 5, n->target);
@@ -279,7 +271,7 @@ int store_delivery_result(struct store *st, int64_t id, const char *status, int6
     sql_bind_int(s, 2, attempts);
     sql_bind_int(s, 3, next_attempt_at);
     sql_bind_text(s, 4, error);
-    bind_time(s, 5, sent_at);
+    sql_bind_int_or_null(s, 5, sent_at);
     sql_bind_int(s, 6, id);
     return sql_done(s, "recording a delivery", err);
 }

@@ -310,10 +310,7 @@ int store_deadline_insert(struct store *st, const struct store_deadline *d, stru
     sql_bind_int(s, 1, d->incident_id);
     sql_bind_text(s, 2, d->kind);
     sql_bind_int(s, 3, d->due_at);
-    if (d->met_at)
-        sql_bind_int(s, 4, d->met_at);
-    else
-        sql_bind_null(s, 4);
+    sql_bind_int_or_null(s, 4, d->met_at);
     return sql_done(s, "storing a deadline", err);
 }
 

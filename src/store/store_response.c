@@ -82,10 +82,7 @@ int store_task_insert(struct store *st, struct store_task *t, struct yj_err *err
     sql_bind_text(s, 8, t->action);
     sql_bind_int(s, 9, t->approval ? 1 : 0);
     sql_bind_int(s, 10, t->created_at);
-    if (t->due_at)
-        sql_bind_int(s, 11, t->due_at);
-    else
-        sql_bind_null(s, 11);
+    sql_bind_int_or_null(s, 11, t->due_at);
     int rc = sql_step(s, "adding a task", err);
     t->id = rc == SQL_ROW ? sql_col_int(s, 0) : 0;
     sql_reset(s);
@@ -149,10 +146,7 @@ int store_task_update(struct store *st, const struct store_task *t, struct yj_er
     sql_bind_int(s, 5, t->updated_at);
     sql_bind_text(s, 6, t->approval_status[0] ? t->approval_status : NULL);
     sql_bind_text(s, 7, t->approved_by);
-    if (t->approved_at)
-        sql_bind_int(s, 8, t->approved_at);
-    else
-        sql_bind_null(s, 8);
+    sql_bind_int_or_null(s, 8, t->approved_at);
     sql_bind_text(s, 9, t->approval_reason);
     sql_bind_text(s, 10, t->assignee);
     sql_bind_int(s, 11, t->id);
@@ -337,10 +331,7 @@ int store_block_insert(struct store *st, struct store_block *b, struct yj_err *e
         return YJ_ESTORE;
     sql_bind_text(s, 1, b->address);
     sql_bind_int(s, 2, b->incident_id);
-    if (b->task_id)
-        sql_bind_int(s, 3, b->task_id);
-    else
-        sql_bind_null(s, 3);
+    sql_bind_int_or_null(s, 3, b->task_id);
     sql_bind_int(s, 4, b->blocked_at);
     sql_bind_int(s, 5, b->expires_at);
     return sql_insert_id(s, "recording a block", &b->id, err);

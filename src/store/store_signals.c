@@ -63,10 +63,7 @@ int store_event_append(struct store *st, int64_t at, const char *kind, int64_t i
         return YJ_ESTORE;
     sql_bind_int(s, 1, at);
     sql_bind_text(s, 2, kind);
-    if (incident_id)
-        sql_bind_int(s, 3, incident_id);
-    else
-        sql_bind_null(s, 3);
+    sql_bind_int_or_null(s, 3, incident_id);
     sql_bind_text(s, 4, unit);
     sql_bind_text(s, 5, reporter);
     sql_bind_text(s, 6, payload);
@@ -156,10 +153,7 @@ int store_signal_processed(struct store *st, int64_t id, int64_t at, const char 
         return YJ_ESTORE;
     sql_bind_int(s, 1, at);
     sql_bind_text(s, 2, rule);
-    if (incident_id)
-        sql_bind_int(s, 3, incident_id);
-    else
-        sql_bind_null(s, 3);
+    sql_bind_int_or_null(s, 3, incident_id);
     sql_bind_text(s, 4, extracted);
     sql_bind_int(s, 5, id);
     return sql_done(s, "recording a signal's outcome", err);

@@ -43,10 +43,7 @@ int store_monitor_check(struct store *st, const struct store_monitor_check *c, s
     sql_bind_int(s, 3, c->elapsed_ms);
     sql_bind_int(s, 4, c->http_status);
     sql_bind_text(s, 5, c->reason && *c->reason ? c->reason : NULL);
-    if (c->cert_expires_at)
-        sql_bind_int(s, 6, c->cert_expires_at);
-    else
-        sql_bind_null(s, 6);
+    sql_bind_int_or_null(s, 6, c->cert_expires_at);
     sql_bind_int(s, 7, c->up);
     int rc = sql_done(s, "recording a check", err);
     if (rc < 0 || !(s = sql_prepare(st->sql, hour, err)))
