@@ -295,6 +295,23 @@ static bool head_signed_by(const unsigned char pk[crypto_sign_PUBLICKEYBYTES], i
 
 /* ---- writing ---- */
 
+/* The head as the transaction leaves it, signed (before its commit: store_before_commit). */
+static int sign_head(struct store *st, struct yj_err *err)
+{
+    const struct audit_key *key = store_audit_key(st);
+    int64_t id;
+    char hash[65];
+    int rc = store_audit_head(st, &id, hash, NULL, err);
+    if (rc < 0 || id == 0 || !audit_key_can_sign(key))
+        return rc;
+    unsigned char sig[crypto_sign_BYTES];
+    char msg[128], sig_hex[129];
+    size_t len = head_message(id, hash, msg, sizeof(msg));
+    crypto_sign_detached(sig, NULL, (const unsigned char *)msg, len, key->sk);
+    sodium_bin2hex(sig_hex, sizeof(sig_hex), sig, sizeof(sig));
+    return store_audit_sign_head(st, id, sig_hex, err);
+}
+
 int audit_append(struct store *st, int64_t at, const char *actor, const char *action, const char *object,
                  const char *detail_json, int64_t incident_id, struct yj_err *err)
 {
@@ -317,17 +334,12 @@ int audit_append(struct store *st, int64_t at, const char *actor, const char *ac
                                   .state = incident_id > 0 ? state : NULL};
     snprintf(row.prev_hash, sizeof(row.prev_hash), "%s", last_id ? prev : genesis);
     row_hash(&row, row.prev_hash, row.hash);
-    const struct audit_key *key = store_audit_key(st);
-    char sig_hex[129], *signature = NULL;
-    if (audit_key_can_sign(key)) {
-        unsigned char sig[crypto_sign_BYTES];
-        char msg[128];
-        size_t len = head_message(row.id, row.hash, msg, sizeof(msg));
-        crypto_sign_detached(sig, NULL, (const unsigned char *)msg, len, key->sk);
-        sodium_bin2hex(sig_hex, sizeof(sig_hex), sig, sizeof(sig));
-        signature = sig_hex;
-    }
-    return store_audit_insert(st, &row, signature, err);
+    /* Unsigned until the transaction commits: only the head it commits is ever seen, and one
+     * signature a transaction instead of one a row (a signature costs as much as the row). */
+    rc = store_audit_insert(st, &row, NULL, err);
+    if (rc == 0 && audit_key_can_sign(store_audit_key(st)))
+        rc = store_before_commit(st, sign_head, err);
+    return rc;
 }
 
 /* ---- checkpoints ---- */

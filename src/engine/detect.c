@@ -360,7 +360,7 @@ int detector_process_pending(struct detector *d, struct yj_ctx *ctx, size_t *pro
         before = base.processed;
         if ((rc = store_begin(ctx->store, err)) < 0)
             break;
-        rc = store_signal_unprocessed(ctx->store, 1000, process_one, &base, err);
+        rc = store_signal_unprocessed(ctx->store, 250, process_one, &base, err);
         if (rc == 0 && base.rc == 0)
             rc = store_commit(ctx->store, err);
         else

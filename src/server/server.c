@@ -204,6 +204,7 @@ struct store *server_store(struct server *srv, struct yj_err *err)
     if (store_open(srv->cfg->store, srv->cfg->store_password, &st, err) < 0)
         return NULL;
     store_set_audit_key(st, srv->audit_key);
+    store_defer_checkpoints(st); /* wal_main does them */
     pthread_setspecific(srv->store_key, st);
     return st;
 }
@@ -564,7 +565,7 @@ static void *ticker_main(void *arg)
             /* Signals another node stored and did not live to process (each node processes what
              * it receives at once; these would wait for the next delivery). Alone on an SQLite
              * store there is no other node: what a crash left is processed at start. */
-            if (ticks % 5 == 0 && strncmp(srv->cfg->store, "sqlite:", 7) != 0)
+            if (ticks % 5 == 0 && store_lease_shared(srv->lease))
                 process_orphans(srv);
         }
         edge_reap(srv->edge, yj_now_ms());
@@ -617,6 +618,34 @@ static void *listener_main(void *arg)
             server_wake_streams(srv);
     }
     store_free(st);
+    return NULL;
+}
+
+/* SQLite: the write-ahead log copied back into the store from a thread of its own, four times a
+ * second. Left to SQLite, the commit that found the log past 1,000 pages did it — copying some
+ * 4 MB and syncing the file — and whichever thread made that commit (the signals', the clock's,
+ * the outbox's, a request's) waited tens to hundreds of milliseconds: the outliers of the
+ * signal-to-notification tail (bench/README.md). Passive: it waits for no reader or writer, and
+ * what a reader still needs is copied by a later round. */
+static void *wal_main(void *arg)
+{
+    struct server *srv = arg;
+    pthread_setname_np(pthread_self(), "yj-wal");
+    bool failing = false;
+    while (!atomic_load(&srv->wal_stop)) {
+        usleep(250000);
+        struct yj_err err = {0};
+        struct store *st = server_store(srv, &err);
+        if (st && !store_defer_checkpoints(st))
+            return NULL; /* PostgreSQL: its own server checkpoints */
+        int frames = 0, copied = 0;
+        int rc = st ? store_checkpoint(st, &frames, &copied, &err) : YJ_ESTORE;
+        if (rc < 0 && !failing)
+            yj_log_warn("the store's write-ahead log: %s", err.msg);
+        if (rc < 0)
+            server_count_store_error(srv);
+        failing = rc < 0;
+    }
     return NULL;
 }
 
@@ -841,7 +870,7 @@ int server_run(const struct server_options *opt)
             goto out;
         }
         poll_lease(srv);
-        if (strncmp(cfg->store, "sqlite:", 7) != 0) {
+        if (store_lease_shared(srv->lease)) {
             printf("yingji: %s\n", atomic_load(&srv->leader)
                                        ? "this node runs the clock, the outbox, actions and the scheduled watchers"
                                        : "another node runs the clock, the outbox, actions and the scheduled "
@@ -852,8 +881,9 @@ int server_run(const struct server_options *opt)
     pthread_create(&srv->ticker, NULL, ticker_main, srv);
     pthread_create(&srv->outbox, NULL, outbox_main, srv);
     pthread_create(&srv->actor, NULL, actor_main, srv);
-    if (strncmp(cfg->store, "sqlite:", 7) != 0)
+    if (store_lease_shared(srv->lease))
         srv->listening = pthread_create(&srv->listener, NULL, listener_main, srv) == 0;
+    srv->checkpointing = pthread_create(&srv->wal, NULL, wal_main, srv) == 0;
     {
         const char *shown = *host && strcmp(host, "0.0.0.0") != 0 ? host : "127.0.0.1";
         bool v6 = strchr(shown, ':') != NULL;
@@ -908,6 +938,10 @@ int server_run(const struct server_options *opt)
     srv->syslog = NULL;
     logwatch_stop(srv->logwatch);
     srv->logwatch = NULL;
+    if (srv->checkpointing) {
+        atomic_store(&srv->wal_stop, true);
+        pthread_join(srv->wal, NULL);
+    }
     server_wake_streams(srv);
     httpd_stop(srv);
     yj_log_info("stopped");

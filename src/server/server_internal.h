@@ -66,6 +66,7 @@ struct server {
     int64_t lease_token;
     pthread_t outbox, actor;
     pthread_t listener; /* PostgreSQL: wakes the streams when another node writes an event */
+    pthread_t wal;      /* SQLite: the write-ahead log's checkpoints, off the other threads' commits */
     pthread_mutex_t outbox_lock;
     pthread_cond_t outbox_cond;
     /* The audit record: the key every connection signs the head with; where the API last found
@@ -85,7 +86,9 @@ struct server {
     atomic_bool stopping;
     atomic_bool leader; /* this node holds the work lease */
     atomic_bool listener_stop;
+    atomic_bool wal_stop;
     bool listening; /* the listener thread runs */
+    bool checkpointing; /* the wal thread runs */
     bool tls;
     bool ticker_stop;
     bool tick_poke; /* run the clock at once, not at the next second */

@@ -215,12 +215,16 @@ int sql_begin(struct sql_db *db, struct yj_err *err)
     if (db->reading && db->depth == 0)
         return yj_err_set(err, YJ_ESTATE, "starting a transaction: a write inside a read");
     if (db->depth == 0) {
+        if (db->drv->write_lock && (rc = db->drv->write_lock(db, err)) < 0)
+            return rc;
         rc = db->drv->run(db, db->drv->begin, "starting a transaction", err);
         /* The begin may be two statements (PostgreSQL's BEGIN and its write lock): when the second
          * fails the first stands, and would leave the connection in a failed transaction. */
         if (rc < 0) {
             struct yj_err ignored;
             (void)db->drv->exec(db, rollback_sql, &ignored);
+            if (db->drv->write_unlock)
+                db->drv->write_unlock(db);
         }
     } else {
         char sp[32];
@@ -239,6 +243,8 @@ int sql_commit(struct sql_db *db, struct yj_err *err)
     int rc;
     if (db->depth == 1) {
         rc = db->drv->run(db, commit_sql, "committing", err);
+        if (rc == 0 && db->drv->write_unlock)
+            db->drv->write_unlock(db);
     } else {
         char sp[40];
         snprintf(sp, sizeof(sp), "RELEASE SAVEPOINT yj%d", db->depth - 1);
@@ -247,6 +253,11 @@ int sql_commit(struct sql_db *db, struct yj_err *err)
     if (rc == 0)
         db->depth--;
     return rc;
+}
+
+int sql_depth(const struct sql_db *db)
+{
+    return db->depth;
 }
 
 void sql_rollback(struct sql_db *db)
@@ -261,6 +272,8 @@ void sql_rollback(struct sql_db *db)
     if (db->depth == 1) {
         /* After a failed COMMIT SQLite may have rolled back already: the error is moot. */
         (void)db->drv->run(db, rollback_sql, "rolling back", &ignored);
+        if (db->drv->write_unlock)
+            db->drv->write_unlock(db);
     } else {
         char sp[80];
         snprintf(sp, sizeof(sp), "ROLLBACK TO SAVEPOINT yj%d; RELEASE SAVEPOINT yj%d", db->depth - 1, db->depth - 1);
@@ -336,6 +349,22 @@ static int begin_reading(struct sql_db *db, const char *begin, struct yj_err *er
         db->read_open = begin != NULL;
     }
     return rc;
+}
+
+bool sql_defer_checkpoints(struct sql_db *db)
+{
+    if (!db->drv->defer_checkpoints)
+        return false;
+    db->drv->defer_checkpoints(db);
+    return true;
+}
+
+int sql_checkpoint(struct sql_db *db, int *frames, int *copied, struct yj_err *err)
+{
+    *frames = *copied = 0;
+    if (db->depth || db->reading)
+        return yj_err_set(err, YJ_ESTATE, "a checkpoint inside a transaction");
+    return db->drv->checkpoint ? db->drv->checkpoint(db, frames, copied, err) : 0;
 }
 
 int sql_notify_events(struct sql_db *db, struct yj_err *err)

@@ -89,6 +89,8 @@ char *sql_col_dup(struct sql_stmt *s, int col);
  * for another writer up to a bound; PostgreSQL: BEGIN, rows locked as they are written). */
 int sql_begin(struct sql_db *db, struct yj_err *err);
 int sql_commit(struct sql_db *db, struct yj_err *err);
+/* How many write transactions are open on db: 0 outside, 1 in the outermost, more in savepoints. */
+int sql_depth(const struct sql_db *db);
 /* 0 when a write could be made now: the database is reachable and not read-only, and the write
  * lock can be taken (a transaction begun and rolled back); else why not. Outside transactions. */
 int sql_writable(struct sql_db *db, struct yj_err *err);
@@ -106,6 +108,14 @@ void sql_lease_release(struct sql_db *db);
 int sql_notify_events(struct sql_db *db, struct yj_err *err);
 int sql_listen_events(struct sql_db *db, struct yj_err *err);
 int sql_wait_events(struct sql_db *db, int timeout_ms, bool *woken, struct yj_err *err);
+/* The write-ahead log's checkpoints (SQLite; nothing elsewhere). By default the commit that
+ * finds the log past 1,000 pages copies it back into the database file and syncs it — tens to
+ * hundreds of milliseconds on whichever thread made that commit. A process with latency to keep
+ * defers them on its connections (false: the engine has none) and runs sql_checkpoint from one
+ * thread of its own: *frames in the log, *copied of them now in the database (passive: never
+ * waits for a reader or a writer). */
+bool sql_defer_checkpoints(struct sql_db *db);
+int sql_checkpoint(struct sql_db *db, int *frames, int *copied, struct yj_err *err);
 /* Undoes the innermost write transaction, or ends the read sql_read_begin opened. */
 void sql_rollback(struct sql_db *db);
 /* A read of several statements (SQLite: one snapshot, its locks taken once; PostgreSQL: no

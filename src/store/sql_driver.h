@@ -21,6 +21,15 @@ struct sql_driver {
     const char *notify_events;
     int (*listen_events)(struct sql_db *db, struct yj_err *err);
     int (*wait_events)(struct sql_db *db, int timeout_ms, bool *woken, struct yj_err *err);
+    /* Copying a write-ahead log back into the database (SQLite's checkpoint): deferred takes it
+     * away from the connection's commits, checkpoint does it now; NULL where the engine's own
+     * server does it (PostgreSQL). */
+    /* Around the outermost write transaction, before its begin and after its end: a lock the
+     * engine's own does not give in turn (SQLite's writers of one process); NULL: none. */
+    int (*write_lock)(struct sql_db *db, struct yj_err *err);
+    void (*write_unlock)(struct sql_db *db);
+    void (*defer_checkpoints)(struct sql_db *db);
+    int (*checkpoint)(struct sql_db *db, int *frames, int *copied, struct yj_err *err);
     int (*open)(const char *url, const char *password, struct sql_db **out, struct yj_err *err);
     void (*close)(struct sql_db *db);
     int (*exec)(struct sql_db *db, const char *script, struct yj_err *err);

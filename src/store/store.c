@@ -104,10 +104,25 @@ int store_begin(struct store *st, struct yj_err *err)
 
 int store_commit(struct store *st, struct yj_err *err)
 {
-    int rc = sql_commit(st->sql, err);
+    int rc = 0;
+    if (sql_depth(st->sql) == 1 && st->before_commit) {
+        store_commit_fn fn = st->before_commit;
+        st->before_commit = NULL;
+        rc = fn(st, err);
+    }
+    if (rc == 0)
+        rc = sql_commit(st->sql, err);
     if (rc < 0)
-        sql_rollback(st->sql);
+        store_rollback(st);
     return rc;
+}
+
+int store_before_commit(struct store *st, store_commit_fn fn, struct yj_err *err)
+{
+    if (sql_depth(st->sql) == 0)
+        return fn(st, err);
+    st->before_commit = fn;
+    return 0;
 }
 
 int store_read_begin(struct store *st, struct yj_err *err)
@@ -120,8 +135,21 @@ int store_writable(struct store *st, struct yj_err *err)
     return sql_writable(st->sql, err);
 }
 
+bool store_defer_checkpoints(struct store *st)
+{
+    return sql_defer_checkpoints(st->sql);
+}
+
+int store_checkpoint(struct store *st, int *frames, int *copied, struct yj_err *err)
+{
+    return sql_checkpoint(st->sql, frames, copied, err);
+}
+
 void store_rollback(struct store *st)
 {
+    /* An inner rollback keeps what is to run: the outer transaction's own writes still stand. */
+    if (sql_depth(st->sql) <= 1)
+        st->before_commit = NULL;
     sql_rollback(st->sql);
 }
 
@@ -142,9 +170,11 @@ static int read_version(struct store *st, int *current, struct yj_err *err)
 
 int store_schema_version(struct store *st, int *current, int *latest, struct yj_err *err)
 {
-    int rc = sql_exec(st->sql, migrations_table, err);
+    /* Read first: the table is there in every store a command or the server has opened (and
+     * /healthz asks each time); made only for a database nothing has used yet. */
     int v = 0;
-    if (rc == 0)
+    int rc = read_version(st, &v, err);
+    if (rc < 0 && (rc = sql_exec(st->sql, migrations_table, err)) == 0)
         rc = read_version(st, &v, err);
     if (rc < 0)
         return rc;

@@ -184,10 +184,20 @@ int store_lease_open(const char *url, const char *password, const char *holder, 
                      struct yj_err *err);
 int store_lease_poll(struct store_lease *l, int64_t now, bool *held, int64_t *token, struct yj_err *err);
 void store_lease_free(struct store_lease *l);
+/* Whether other processes may share the store (PostgreSQL): then the lease is contested, events
+ * travel between nodes and signals a dead node left are someone's to process. */
+bool store_lease_shared(const struct store_lease *l);
 
 /* 0 when the store takes writes now (a write transaction begun and rolled back; PostgreSQL also
  * not a standby), else why not: what /healthz answers. */
 int store_writable(struct store *st, struct yj_err *err);
+
+/* The write-ahead log's checkpoints taken off this connection's commits (see sql.h); false when
+ * the engine has none to take (PostgreSQL), so no thread need run store_checkpoint. */
+bool store_defer_checkpoints(struct store *st);
+/* Copies what the log holds back into the store, waiting for nobody: *frames in the log, *copied
+ * of them now in the store. */
+int store_checkpoint(struct store *st, int *frames, int *copied, struct yj_err *err);
 
 /* Consistent copy of the whole store to path while it may be in use (SQLite's online backup; a
  * PostgreSQL store says to use pg_dump). */
@@ -269,6 +279,14 @@ int store_audit_count(struct store *st, int64_t *n, struct yj_err *err);
 /* The signing key of the audit head (engine/audit.c's; the store only holds it for the
  * connection, so every writer signs with it). NULL: heads are written unsigned. */
 void store_set_audit_key(struct store *st, const void *key);
+/* Asks for fn to run once just before the outermost open transaction commits, after every write
+ * of it (a failure rolls the whole transaction back); forgotten when the transaction ends either
+ * way. The audit chain signs its head there: once a transaction instead of once a row. Outside a
+ * transaction, fn runs at once. */
+typedef int (*store_commit_fn)(struct store *st, struct yj_err *err);
+int store_before_commit(struct store *st, store_commit_fn fn, struct yj_err *err);
+/* Signs the audit head if it is still row last_id (engine/audit.c, before a commit). */
+int store_audit_sign_head(struct store *st, int64_t last_id, const char *signature, struct yj_err *err);
 const void *store_audit_key(const struct store *st);
 
 /* The rows an incident's audit state covers (its own row, deadlines, tasks, timeline,

@@ -58,6 +58,17 @@ int store_audit_insert(struct store *st, const struct store_audit_row *r, const 
     return sql_done(s, "writing the audit head", err);
 }
 
+int store_audit_sign_head(struct store *st, int64_t last_id, const char *signature, struct yj_err *err)
+{
+    static const char sql[] = "UPDATE audit_head SET signature = $1 WHERE one = 1 AND last_id = $2";
+    struct sql_stmt *s = sql_prepare(st->sql, sql, err);
+    if (!s)
+        return YJ_ESTORE;
+    sql_bind_text(s, 1, signature);
+    sql_bind_int(s, 2, last_id);
+    return sql_done(s, "signing the audit head", err);
+}
+
 static const char audit_page_sql[] = "SELECT id, at, actor, action, object, detail, prev_hash, hash, state FROM "
                                      "audit_log WHERE id > $1 ORDER BY id LIMIT $2";
 

@@ -20,6 +20,7 @@ struct store {
     char *sql_select_by_number;
     char *sql_list[STORE_SORTS];
     const void *audit_key; /* the head's signing key, held for engine/audit.c */
+    store_commit_fn before_commit; /* to run before the outermost COMMIT (store_before_commit) */
 };
 
 /* Builds the incident statements of st (store_incidents.c). */

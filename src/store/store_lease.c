@@ -47,6 +47,11 @@ void store_lease_free(struct store_lease *l)
     free(l);
 }
 
+bool store_lease_shared(const struct store_lease *l)
+{
+    return !sql_lease_alone(l->db);
+}
+
 int store_lease_poll(struct store_lease *l, int64_t now, bool *held, int64_t *token, struct yj_err *err)
 {
     int rc = 0;

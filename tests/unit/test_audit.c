@@ -391,6 +391,51 @@ static void test_incremental(void **state)
     assert_int_equal(res.bad_id, 6);
 }
 
+/* The head is signed once, as its transaction commits: several rows in one transaction, the last
+ * of them undone by an inner rollback, leave a head that is signed and verifies; a reader outside
+ * never sees an unsigned head; a transaction rolled back leaves the earlier head signed. */
+static void test_head_signed_at_commit(void **state)
+{
+    struct fixture *f = *state;
+    five_events(f);
+    struct yj_err err;
+    assert_int_equal(store_begin(f->st, &err), 0);
+    assert_int_equal(incident_note(&f->ctx, "1", "six", &err), 0);
+    assert_int_equal(incident_note(&f->ctx, "1", "seven", &err), 0);
+    /* Inside, before the commit, the head is row 7 and not signed yet. */
+    int64_t id;
+    char hash[65], sig[129];
+    assert_int_equal(store_audit_head(f->st, &id, hash, sig, &err), 0);
+    assert_int_equal(id, 7);
+    assert_string_equal(sig, "");
+    /* A second connection sees the committed head, signed. */
+    struct store *other = NULL;
+    assert_int_equal(test_store_open(f->dir, &other, &err), 0);
+    assert_int_equal(store_audit_head(other, &id, hash, sig, &err), 0);
+    assert_int_equal(id, 5);
+    assert_int_equal(strlen(sig), 128);
+    /* Row 8 in a savepoint, undone alone: the head at the commit is row 7's. */
+    assert_int_equal(store_begin(f->st, &err), 0);
+    assert_int_equal(incident_note(&f->ctx, "1", "eight", &err), 0);
+    store_rollback(f->st);
+    assert_int_equal(store_commit(f->st, &err), 0);
+    assert_int_equal(store_audit_head(other, &id, hash, sig, &err), 0);
+    assert_int_equal(id, 7);
+    assert_int_equal(strlen(sig), 128);
+    intact(f);
+    /* A whole transaction rolled back: nothing signed, nothing left to sign at the next commit. */
+    assert_int_equal(store_begin(f->st, &err), 0);
+    assert_int_equal(incident_note(&f->ctx, "1", "gone", &err), 0);
+    store_rollback(f->st);
+    assert_int_equal(store_begin(f->st, &err), 0);
+    test_sql_exec(f->st, "UPDATE incidents SET title = title WHERE id = 1");
+    assert_int_equal(store_commit(f->st, &err), 0);
+    assert_int_equal(store_audit_head(other, &id, hash, sig, &err), 0);
+    assert_int_equal(id, 7);
+    intact(f);
+    store_free(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -408,6 +453,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_chain_recomputed_with_another_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoints, setup, teardown),
         cmocka_unit_test_setup_teardown(test_incremental, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_head_signed_at_commit, setup, teardown),
     };
     int failed = 0;
     do
