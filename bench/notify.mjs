@@ -24,9 +24,13 @@ const PG = process.env.STORE === 'postgresql';
 const BENCH = new URL('.', import.meta.url).pathname;
 let storeUrl = null;
 if (PG) {
-  const r = spawnSync('bash', ['-c', `set -e; WORK='${dir}'; . '${BENCH}pg.sh'; echo "$STORE_URL"`], { encoding: 'utf8' });
+  // PG_STATEMENTS=1: PostgreSQL counts the statements (pg_stat_statements), printed per incident.
+  const opts = process.env.PG_STATEMENTS ? 'PG_OPTS="-c shared_preload_libraries=pg_stat_statements"; ' : '';
+  const r = spawnSync('bash', ['-c', `set -e; WORK='${dir}'; ${opts}. '${BENCH}pg.sh'; echo "$STORE_URL"`], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`PostgreSQL: ${r.stderr}${r.stdout}`);
   storeUrl = r.stdout.trim().split('\n').pop();
+  if (process.env.PG_STATEMENTS)
+    spawnSync('/usr/lib/postgresql/15/bin/psql', ['-q', '-d', storeUrl, '-c', 'CREATE EXTENSION pg_stat_statements']);
 }
 // A query on the store afterwards, rows of columns joined by sep.
 const query = (sep, sql) => (PG
@@ -114,5 +118,12 @@ const stage = (k, name) => {
 };
 if (stages.length) console.log(`stages: ${stage(0, 'signal → incident')}; ${stage(1, 'incident → queued')}; ${stage(2, 'queued → handed over')}`);
 console.log(`store: ${PG ? 'postgresql' : 'sqlite'}`);
+if (PG && process.env.PG_STATEMENTS) {
+  const rows = query('\t', `SELECT calls, round(total_exec_time::numeric, 1), regexp_replace(left(query, 110), '\\s+', ' ', 'g') FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC`)
+    .stdout.split('\n').filter(Boolean).map((l) => l.split('\t'));
+  const total = rows.reduce((a, r) => a + Number(r[0]), 0);
+  console.log(`statements: ${total} in all, ${(total / made).toFixed(1)} per incident; the most called (per incident, ms in all):`);
+  for (const [calls, ms, text] of rows.slice(0, 40)) console.log(`  ${(Number(calls) / made).toFixed(2).padStart(7)} ${ms.padStart(9)}  ${text}`);
+}
 if (PG) spawnSync('bash', ['-c', `WORK='${dir}'; AS=(); [ "$(id -u)" -eq 0 ] && AS=(setpriv --reuid=65534 --regid=65534 --clear-groups --); "\${AS[@]}" /usr/lib/postgresql/15/bin/pg_ctl -D "$WORK/pg/db" -m fast -w stop`]);
 if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true }); else console.log(dir);
