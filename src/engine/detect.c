@@ -96,9 +96,11 @@ void detector_free(struct detector *d)
 int detector_store(struct yj_ctx *ctx, struct store_signal *sigs, size_t n, const struct store_logpos *pos,
                    size_t n_pos, struct yj_err *err)
 {
-    int rc = store_begin(ctx->store, err);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = store_signal_insert(ctx->store, &sigs[i], err);
+    /* Without the write lock: on PostgreSQL the next batch is stored while the detector's
+     * incidents hold it (each of theirs waited for the other's before). */
+    int rc = store_begin_unordered(ctx->store, err);
+    if (rc == 0)
+        rc = store_signals_insert(ctx->store, sigs, n, err);
     for (size_t i = 0; rc == 0 && i < n_pos; i++)
         rc = store_logpos_put(ctx->store, &pos[i], yj_ctx_now(ctx), err);
     if (rc == 0)

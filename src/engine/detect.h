@@ -27,9 +27,10 @@ const char *detector_rule_description(const struct detector *d, const char *id);
 /* Whether a (new) plan still has every type and level the rules raise. */
 int detector_check_plan(const struct detector *d, const struct plan *plan, struct yj_err *err);
 
-/* Stores a batch of signals in one transaction: all of them or none. Sets each id. With them, the
- * positions of the log files they were read from (pos may be NULL when n_pos is 0), so that what
- * is stored and where reading resumes can never disagree. */
+/* Stores a batch of signals in one transaction: all of them or none (their ids are not read back:
+ * processing reads them from the store). With them, the positions of the log files they were read
+ * from (pos may be NULL when n_pos is 0), so that what is stored and where reading resumes can
+ * never disagree. */
 int detector_store(struct yj_ctx *ctx, struct store_signal *sigs, size_t n, const struct store_logpos *pos,
                    size_t n_pos, struct yj_err *err);
 

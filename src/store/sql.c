@@ -149,6 +149,13 @@ int sql_done(struct sql_stmt *s, const char *doing, struct yj_err *err)
     return rc < 0 ? rc : 0;
 }
 
+int sql_done_later(struct sql_stmt *s, const char *doing, struct yj_err *err)
+{
+    if (s->db->depth == 0 || !s->db->drv->queue)
+        return sql_done(s, doing, err);
+    return s->db->drv->queue(s->db, s, NULL, doing, err);
+}
+
 int sql_rows(struct sql_stmt *s, void *out, size_t row_size, size_t max, size_t *n,
              void (*read)(struct sql_stmt *, void *), const char *doing, struct yj_err *err)
 {
@@ -172,6 +179,42 @@ int sql_rows_of(struct sql_db *db, const char *sql, int64_t arg, void *out, size
     sql_bind_int(s, 1, arg);
     sql_bind_int(s, 2, (int64_t)max);
     return sql_rows(s, out, row_size, max, n, read, doing, err);
+}
+
+#define MANY 8
+#define MANY_COLS 64
+
+int sql_rows_many(struct sql_db *db, const char *const *sqls, size_t n, int64_t arg, sql_values_fn fn, void *ud,
+                  const char *doing, struct yj_err *err)
+{
+    if (n > MANY)
+        return yj_err_set(err, YJ_EINVAL, "%s: more than %d statements at once", doing, MANY);
+    struct sql_stmt *stmts[MANY];
+    for (size_t i = 0; i < n; i++) {
+        if (!(stmts[i] = sql_prepare(db, sqls[i], err)))
+            return YJ_ESTORE;
+        sql_bind_int(stmts[i], 1, arg);
+    }
+    if (db->drv->each_rows)
+        return db->drv->each_rows(db, stmts, n, fn, ud, doing, err);
+    const char *values[MANY_COLS];
+    size_t lens[MANY_COLS];
+    for (size_t i = 0; i < n; i++) {
+        int rc;
+        while ((rc = sql_step(stmts[i], doing, err)) == SQL_ROW) {
+            int cols = sql_col_count(stmts[i]);
+            cols = cols < MANY_COLS ? cols : MANY_COLS;
+            for (int c = 0; c < cols; c++) {
+                values[c] = sql_col_text(stmts[i], c);
+                lens[c] = values[c] ? strlen(values[c]) : 0;
+            }
+            fn(values, lens, (size_t)cols, ud);
+        }
+        sql_reset(stmts[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }
 
 int sql_insert_id(struct sql_stmt *s, const char *doing, int64_t *id, struct yj_err *err)
@@ -207,7 +250,7 @@ static const char rollback_sql[] = "ROLLBACK";
 
 /* A transaction inside one is a savepoint, released by its commit and undone alone by its
  * rollback: a helper that writes in a transaction of its own may be called inside another. */
-int sql_begin(struct sql_db *db, struct yj_err *err)
+static int begin_writing(struct sql_db *db, bool ordered, struct yj_err *err)
 {
     int rc;
     /* A write inside a read would be undone by the read's end: refused, as SQLite refuses a
@@ -217,7 +260,8 @@ int sql_begin(struct sql_db *db, struct yj_err *err)
     if (db->depth == 0) {
         if (db->drv->write_lock && (rc = db->drv->write_lock(db, err)) < 0)
             return rc;
-        rc = db->drv->run(db, db->drv->begin, "starting a transaction", err);
+        const char *begin = !ordered && db->drv->begin_unordered ? db->drv->begin_unordered : db->drv->begin;
+        rc = db->drv->run(db, begin, "starting a transaction", err);
         /* The begin may be two statements (PostgreSQL's BEGIN and its write lock): when the second
          * fails the first stands, and would leave the connection in a failed transaction. */
         if (rc < 0) {
@@ -229,11 +273,33 @@ int sql_begin(struct sql_db *db, struct yj_err *err)
     } else {
         char sp[32];
         snprintf(sp, sizeof(sp), "SAVEPOINT yj%d", db->depth);
-        rc = db->drv->exec(db, sp, err);
+        /* Its failure (hardly one) is told by the savepoint's first statement that answers. */
+        rc = db->drv->queue ? db->drv->queue(db, NULL, sp, "starting a savepoint", err) : db->drv->exec(db, sp, err);
     }
-    if (rc == 0)
+    if (rc == 0) {
+        if (db->depth == 0) {
+            db->txn_mark++;
+            db->notified = false;
+            db->unordered = !ordered && db->drv->begin_unordered;
+        }
         db->depth++;
+    }
     return rc;
+}
+
+int sql_begin(struct sql_db *db, struct yj_err *err)
+{
+    return begin_writing(db, true, err);
+}
+
+int sql_begin_unordered(struct sql_db *db, struct yj_err *err)
+{
+    return begin_writing(db, false, err);
+}
+
+bool sql_ordered(const struct sql_db *db)
+{
+    return db->depth > 0 && !db->unordered;
 }
 
 int sql_commit(struct sql_db *db, struct yj_err *err)
@@ -250,9 +316,17 @@ int sql_commit(struct sql_db *db, struct yj_err *err)
         snprintf(sp, sizeof(sp), "RELEASE SAVEPOINT yj%d", db->depth - 1);
         rc = db->drv->exec(db, sp, err);
     }
-    if (rc == 0)
+    if (rc == 0) {
         db->depth--;
+        if (db->depth == 0)
+            db->txn_mark++;
+    }
     return rc;
+}
+
+uint64_t sql_txn_mark(const struct sql_db *db)
+{
+    return db->txn_mark;
 }
 
 int sql_depth(const struct sql_db *db)
@@ -280,6 +354,9 @@ void sql_rollback(struct sql_db *db)
         (void)db->drv->exec(db, sp, &ignored);
     }
     db->depth--;
+    /* What was read or sent since the savepoint may be undone with it. */
+    db->txn_mark++;
+    db->notified = false;
 }
 
 int sql_writable(struct sql_db *db, struct yj_err *err)
@@ -369,14 +446,17 @@ int sql_checkpoint(struct sql_db *db, int *frames, int *copied, struct yj_err *e
 
 int sql_notify_events(struct sql_db *db, struct yj_err *err)
 {
-    if (!db->drv->notify_events)
+    /* Once a transaction: PostgreSQL sends the same notification once at commit anyway, and each
+     * call is a round trip (four an incident on the detector's path). */
+    if (!db->drv->notify_events || (db->depth && db->notified))
         return 0;
     struct sql_stmt *s = db->drv->prepare(db, db->drv->notify_events, err);
     if (!s)
         return YJ_ESTORE;
-    int rc = sql_step(s, "waking the other nodes", err);
-    sql_reset(s);
-    return rc < 0 ? rc : 0;
+    int rc = sql_done_later(s, "waking the other nodes", err);
+    if (rc == 0 && db->depth)
+        db->notified = true;
+    return rc;
 }
 
 int sql_listen_events(struct sql_db *db, struct yj_err *err)

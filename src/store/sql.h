@@ -70,9 +70,21 @@ void sql_reset(struct sql_stmt *s);
 
 /* Steps a statement that returns no row and resets it: 0 or the failure. */
 int sql_done(struct sql_stmt *s, const char *doing, struct yj_err *err);
+/* sql_done for a write whose answer nobody reads (no RETURNING, no count of rows changed): inside
+ * a write transaction PostgreSQL gets it without a round trip of its own, and its failure is
+ * told by the transaction's next statement that answers, its savepoint's release or its commit
+ * at the latest (the transaction fails either way: nothing half-applied). Outside one, and on
+ * SQLite, it is sql_done. */
+int sql_done_later(struct sql_stmt *s, const char *doing, struct yj_err *err);
 /* Reads up to max rows into out (row_size bytes each, by read) and resets: *n rows. */
 int sql_rows(struct sql_stmt *s, void *out, size_t row_size, size_t max, size_t *n,
              void (*read)(struct sql_stmt *, void *), const char *doing, struct yj_err *err);
+/* A row's values as text (NULL for NULL) with their lengths. */
+typedef void (*sql_values_fn)(const char *const *values, const size_t *lens, size_t n, void *ud);
+/* The n statements sqls, each with $1 = arg, run in order and every row given to fn: several
+ * reads of one thing in one round trip where the engine can (PostgreSQL). At most 64 columns. */
+int sql_rows_many(struct sql_db *db, const char *const *sqls, size_t n, int64_t arg, sql_values_fn fn, void *ud,
+                  const char *doing, struct yj_err *err);
 /* The usual page: sql with $1 = arg and $2 = max (its LIMIT), prepared, run and read into out as
  * sql_rows does. */
 int sql_rows_of(struct sql_db *db, const char *sql, int64_t arg, void *out, size_t row_size, size_t max, size_t *n,
@@ -89,8 +101,20 @@ char *sql_col_dup(struct sql_stmt *s, int col);
  * for another writer up to a bound; PostgreSQL: BEGIN, rows locked as they are written). */
 int sql_begin(struct sql_db *db, struct yj_err *err);
 int sql_commit(struct sql_db *db, struct yj_err *err);
+/* A write transaction that does not wait for the store's write lock where the engine lets writers
+ * run side by side (PostgreSQL; SQLite's writers go one at a time anyway): for rows nobody reads
+ * in the order of their ids and that neither extend the audit chain nor number anything (a batch
+ * of signals). Nested transactions inside it are savepoints of it, unordered too. */
+int sql_begin_unordered(struct sql_db *db, struct yj_err *err);
+/* True inside a write transaction holding the write lock: the audit chain and the events, whose
+ * readers follow ids, are written only so. */
+bool sql_ordered(const struct sql_db *db);
 /* How many write transactions are open on db: 0 outside, 1 in the outermost, more in savepoints. */
 int sql_depth(const struct sql_db *db);
+/* A number that stays the same while what this connection's transaction has written stays: it
+ * moves when a transaction begins or commits and at every rollback (a savepoint's too). What was
+ * read inside a transaction may be kept while it stays the same (the audit head, store_audit.c). */
+uint64_t sql_txn_mark(const struct sql_db *db);
 /* 0 when a write could be made now: the database is reachable and not read-only, and the write
  * lock can be taken (a transaction begun and rolled back); else why not. Outside transactions. */
 int sql_writable(struct sql_db *db, struct yj_err *err);

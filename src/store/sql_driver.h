@@ -9,6 +9,8 @@ struct sql_driver {
     enum sql_engine engine;
     const char *name;
     const char *begin;      /* the statement that opens a write transaction */
+    /* ... and one without the store's write lock (sql_begin_unordered); NULL: begin's. */
+    const char *begin_unordered;
     const char *read_begin; /* and the one that opens a read; NULL: reads need none */
     const char *snapshot_begin; /* a read of one state however long it runs (a copy) */
     const char *lock_schema; /* run first in a migration's transaction; NULL when begin locks enough */
@@ -21,13 +23,13 @@ struct sql_driver {
     const char *notify_events;
     int (*listen_events)(struct sql_db *db, struct yj_err *err);
     int (*wait_events)(struct sql_db *db, int timeout_ms, bool *woken, struct yj_err *err);
-    /* Copying a write-ahead log back into the database (SQLite's checkpoint): deferred takes it
-     * away from the connection's commits, checkpoint does it now; NULL where the engine's own
-     * server does it (PostgreSQL). */
     /* Around the outermost write transaction, before its begin and after its end: a lock the
      * engine's own does not give in turn (SQLite's writers of one process); NULL: none. */
     int (*write_lock)(struct sql_db *db, struct yj_err *err);
     void (*write_unlock)(struct sql_db *db);
+    /* Copying a write-ahead log back into the database (SQLite's checkpoint): deferred takes it
+     * away from the connection's commits, checkpoint does it now; NULL where the engine's own
+     * server does it (PostgreSQL). */
     void (*defer_checkpoints)(struct sql_db *db);
     int (*checkpoint)(struct sql_db *db, int *frames, int *copied, struct yj_err *err);
     int (*open)(const char *url, const char *password, struct sql_db **out, struct yj_err *err);
@@ -50,6 +52,14 @@ struct sql_driver {
     int (*ids_follow)(struct sql_db *db, const char *table, struct yj_err *err);
     int64_t (*changes)(struct sql_stmt *s);
     void (*reset)(struct sql_stmt *s);
+    /* Runs n prepared and bound statements sent together, their rows to fn in order: one round
+     * trip for all (PostgreSQL's pipeline); NULL: sql.c steps them one after the other. */
+    int (*each_rows)(struct sql_db *db, struct sql_stmt *const *stmts, size_t n, sql_values_fn fn, void *ud,
+                     const char *doing, struct yj_err *err);
+    /* Sends a prepared and bound statement s, or a command text without parameters, without
+     * waiting for its answer (inside a write transaction): read, and a failure told, with the next
+     * command that needs one, the commit at the latest; NULL: sql.c runs it at once. */
+    int (*queue)(struct sql_db *db, struct sql_stmt *s, const char *text, const char *doing, struct yj_err *err);
     /* Drops the cached statement of sql (a text about to be freed); nothing when none. */
     void (*forget)(struct sql_db *db, const char *sql);
 };
@@ -59,6 +69,9 @@ struct sql_db {
     int depth;    /* write transactions open: 0, 1 (BEGIN), more (savepoints) */
     bool reading;   /* inside sql_read_begin's transaction */
     bool read_open; /* ... and the engine has a transaction open for it */
+    uint64_t txn_mark; /* moves at every outermost begin and commit and every rollback (sql_txn_mark) */
+    bool notified;     /* the other nodes' wake-up is already in this transaction */
+    bool unordered;    /* the transaction open was begun by sql_begin_unordered without the lock */
 };
 
 struct sql_stmt {

@@ -102,6 +102,18 @@ int store_begin(struct store *st, struct yj_err *err)
     return sql_begin(st->sql, err);
 }
 
+int store_begin_unordered(struct store *st, struct yj_err *err)
+{
+    return sql_begin_unordered(st->sql, err);
+}
+
+int store_need_order(struct store *st, const char *doing, struct yj_err *err)
+{
+    if (sql_depth(st->sql) > 0 && !sql_ordered(st->sql))
+        return yj_err_set(err, YJ_ESTATE, "%s in a transaction without the write lock (store_begin_unordered)", doing);
+    return 0;
+}
+
 int store_commit(struct store *st, struct yj_err *err)
 {
     int rc = 0;

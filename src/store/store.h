@@ -169,6 +169,10 @@ int store_schema_version(struct store *st, int *current, int *latest, struct yj_
 /* Write transactions. store_begin takes the write lock at once; called again inside one it opens
  * a savepoint, which store_commit releases and store_rollback undoes alone. */
 int store_begin(struct store *st, struct yj_err *err);
+/* One that lets other writers run beside it on PostgreSQL (sql_begin_unordered): for signals
+ * stored as they arrive, while the detector's incidents hold the lock. It refuses audit rows and
+ * events (YJ_ESTATE). */
+int store_begin_unordered(struct store *st, struct yj_err *err);
 int store_commit(struct store *st, struct yj_err *err);
 /* A read-only snapshot: every read until store_commit/store_rollback sees the same state and
  * takes the file locks once instead of once per statement. */
@@ -421,6 +425,9 @@ struct store_signal {
 };
 /* Stores a signal (inside the caller's transaction); sets s->id. */
 int store_signal_insert(struct store *st, struct store_signal *s, struct yj_err *err);
+/* Stores n signals (inside the caller's transaction) without reading their ids back: the batch
+ * in one round trip on PostgreSQL (sql_done_later). */
+int store_signals_insert(struct store *st, const struct store_signal *sigs, size_t n, struct yj_err *err);
 /* Records what processing made of it: the rule that matched and the fields it read from the
  * message (a JSON object; both NULL when none matched) and the incident (0: none). */
 int store_signal_processed(struct store *st, int64_t id, int64_t at, const char *rule, const char *extracted,

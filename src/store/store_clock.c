@@ -133,7 +133,7 @@ int store_escalation_update(struct store *st, const struct store_escalation *e, 
     sql_bind_int_or_null(s, 4, e->stopped_at);
     sql_bind_text(s, 5, e->stop_reason[0] ? e->stop_reason : NULL);
     sql_bind_int(s, 6, e->id);
-    return sql_done(s, "advancing an escalation", err);
+    return sql_done_later(s, "advancing an escalation", err);
 }
 
 int store_escalation_stop_all(struct store *st, int64_t incident_id, const char *deadline, int64_t at,
@@ -273,7 +273,7 @@ int store_delivery_result(struct store *st, int64_t id, const char *status, int6
     sql_bind_text(s, 4, error);
     sql_bind_int_or_null(s, 5, sent_at);
     sql_bind_int(s, 6, id);
-    return sql_done(s, "recording a delivery", err);
+    return sql_done_later(s, "recording a delivery", err);
 }
 
 int store_notification_settle(struct store *st, int64_t id, int64_t at, struct yj_err *err)
@@ -290,5 +290,5 @@ int store_notification_settle(struct store *st, int64_t id, int64_t at, struct y
         return YJ_ESTORE;
     sql_bind_int(s, 1, id);
     sql_bind_int(s, 2, at);
-    return sql_done(s, "settling a notification", err);
+    return sql_done_later(s, "settling a notification", err);
 }

@@ -311,7 +311,7 @@ int store_deadline_insert(struct store *st, const struct store_deadline *d, stru
     sql_bind_text(s, 2, d->kind);
     sql_bind_int(s, 3, d->due_at);
     sql_bind_int_or_null(s, 4, d->met_at);
-    return sql_done(s, "storing a deadline", err);
+    return sql_done_later(s, "storing a deadline", err);
 }
 
 /* Sets one column of the open deadline of that kind: sql has $1 = value, $2 = incident, $3 = kind. */
@@ -433,7 +433,7 @@ int store_timeline_append(struct store *st, int64_t incident_id, int64_t at, con
     sql_bind_text(s, 3, actor);
     sql_bind_text(s, 4, kind);
     sql_bind_text(s, 5, body_json);
-    return sql_done(s, "adding to the timeline", err);
+    return sql_done_later(s, "adding to the timeline", err);
 }
 
 int store_timeline_list(struct store *st, int64_t incident_id, store_timeline_cb cb, void *ud, struct yj_err *err)

@@ -21,7 +21,19 @@ struct store {
     char *sql_list[STORE_SORTS];
     const void *audit_key; /* the head's signing key, held for engine/audit.c */
     store_commit_fn before_commit; /* to run before the outermost COMMIT (store_before_commit) */
+    /* The audit head as this transaction left it, while sql_txn_mark stays at mark: a transaction
+     * appending rows reads it once, not once per row and again to sign it. */
+    struct {
+        bool valid;
+        uint64_t mark;
+        int64_t last_id;
+        char hash[65], signature[129];
+    } head;
 };
+
+/* Refuses a write that must hold the write lock (the audit chain, the events) inside a transaction
+ * begun without it (store_begin_unordered): a mistake in the caller, never the data's. */
+int store_need_order(struct store *st, const char *doing, struct yj_err *err);
 
 /* Builds the incident statements of st (store_incidents.c). */
 void store_incident_sql(struct store *st);

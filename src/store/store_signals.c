@@ -58,6 +58,9 @@ int store_event_append(struct store *st, int64_t at, const char *kind, int64_t i
 {
     static const char sql[] = "INSERT INTO events (at, kind, incident_id, unit, reporter, payload) "
                               "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+    /* Readers follow the ids: one committed under a lower id after a higher one would be missed. */
+    if (store_need_order(st, "recording an event", err) < 0)
+        return YJ_ESTATE;
     struct sql_stmt *s = sql_prepare(st->sql, sql, err);
     if (!s)
         return YJ_ESTORE;
@@ -125,13 +128,18 @@ int store_event_last(struct store *st, int64_t *id, struct yj_err *err)
 
 /* ---- signals ---- */
 
-int store_signal_insert(struct store *st, struct store_signal *x, struct yj_err *err)
+#define SIGNAL_INSERT                                                                                                  \
+    "INSERT INTO signals (received_at, time, source, program, host, asset, message, fields) VALUES ($1, $2, $3, $4, "  \
+    "$5, $6, $7, $8)"
+static const char signal_insert[] = SIGNAL_INSERT;
+static const char signal_insert_id[] = SIGNAL_INSERT " RETURNING id";
+
+static struct sql_stmt *signal_bound(struct store *st, const char *sql, const struct store_signal *x,
+                                     struct yj_err *err)
 {
-    static const char sql[] = "INSERT INTO signals (received_at, time, source, program, host, asset, message, fields) "
-                              "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
     struct sql_stmt *s = sql_prepare(st->sql, sql, err);
     if (!s)
-        return YJ_ESTORE;
+        return NULL;
     sql_bind_int(s, 1, x->received_at);
     sql_bind_int(s, 2, x->time);
     sql_bind_text(s, 3, x->source);
@@ -140,7 +148,28 @@ int store_signal_insert(struct store *st, struct store_signal *x, struct yj_err 
     sql_bind_text(s, 6, x->asset);
     sql_bind_text(s, 7, x->message);
     sql_bind_text(s, 8, x->fields ? x->fields : "{}");
+    return s;
+}
+
+int store_signal_insert(struct store *st, struct store_signal *x, struct yj_err *err)
+{
+    struct sql_stmt *s = signal_bound(st, signal_insert_id, x, err);
+    if (!s)
+        return YJ_ESTORE;
     return sql_insert_id(s, "storing a signal", &x->id, err);
+}
+
+int store_signals_insert(struct store *st, const struct store_signal *sigs, size_t n, struct yj_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct sql_stmt *s = signal_bound(st, signal_insert, &sigs[i], err);
+        if (!s)
+            return YJ_ESTORE;
+        int rc = sql_done_later(s, "storing a signal", err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }
 
 int store_signal_processed(struct store *st, int64_t id, int64_t at, const char *rule, const char *extracted,
@@ -156,7 +185,7 @@ int store_signal_processed(struct store *st, int64_t id, int64_t at, const char 
     sql_bind_int_or_null(s, 3, incident_id);
     sql_bind_text(s, 4, extracted);
     sql_bind_int(s, 5, id);
-    return sql_done(s, "recording a signal's outcome", err);
+    return sql_done_later(s, "recording a signal's outcome", err);
 }
 
 /* Rows of one of the signal queries (its integer parameters first, then the text one when given),

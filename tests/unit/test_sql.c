@@ -65,6 +65,50 @@ static int64_t rows(struct sql_db *db)
     return n;
 }
 
+/* Rows as "a|b|∅;" for sql_rows_many. */
+static void collect(const char *const *values, const size_t *lens, size_t n, void *ud)
+{
+    char *out = ud;
+    for (size_t i = 0; i < n; i++) {
+        assert_true(!values[i] || strlen(values[i]) == lens[i]);
+        strcat(out, values[i] ? values[i] : "∅");
+        strcat(out, i + 1 < n ? "|" : ";");
+    }
+}
+
+static void many_at_once(struct sql_db *db)
+{
+    struct yj_err err = {0};
+    static const char *const reads[] = {
+        "SELECT name, note FROM t WHERE n < $1 ORDER BY id",
+        "SELECT count(*) FROM t WHERE n >= $1",
+        "SELECT name FROM t WHERE n = $1 - 1000",
+    };
+    char out[256] = "";
+    assert_int_equal(sql_rows_many(db, reads, 3, 50, collect, out, "reading three", &err), 0);
+    assert_string_equal(out, "应急|∅;1;");
+    /* A failure in the middle says what was being done, and the connection goes on. */
+    static const char *const failing[] = {reads[1], "SELECT 1 / (CAST($1 AS BIGINT) - 50)", reads[0]};
+    out[0] = 0;
+    int rc = sql_rows_many(db, failing, 3, 50, collect, out, "reading three", &err);
+    if (sql_engine_of(db) == SQL_POSTGRES) { /* SQLite's division by zero is NULL, not an error */
+        assert_int_equal(rc, YJ_ESTORE);
+        assert_non_null(strstr(err.msg, "reading three"));
+        assert_non_null(strstr(err.msg, "division by zero"));
+    }
+    assert_int_equal(rows(db), 2);
+    out[0] = 0;
+    assert_int_equal(sql_rows_many(db, reads, 3, 6, collect, out, "reading three", &err), 0);
+    assert_string_equal(out, "应急|∅;1;");
+    /* Inside a transaction too, with what it wrote seen. */
+    assert_int_equal(sql_begin(db, &err), 0);
+    insert(db, "新", 1, "x", &err);
+    out[0] = 0;
+    assert_int_equal(sql_rows_many(db, reads, 2, 50, collect, out, "reading two", &err), 0);
+    assert_string_equal(out, "应急|∅;新|x;1;");
+    sql_rollback(db);
+}
+
 static void same_answers(struct engine *e)
 {
     struct sql_db *db = NULL;
@@ -106,6 +150,8 @@ static void same_answers(struct engine *e)
     assert_int_equal(sql_step(s, "bumping", &err), SQL_DONE);
     assert_int_equal(sql_changes(s), 1);
     sql_reset(s);
+
+    many_at_once(db);
 
     /* A rollback undoes; a savepoint's rollback undoes only its own part. */
     assert_int_equal(sql_begin(db, &err), 0);
@@ -263,6 +309,55 @@ static void test_deferred_checkpoints(void **state)
     sql_close(reader);
 }
 
+static bool woken_within(struct sql_db *listener, int ms)
+{
+    struct yj_err err = {0};
+    bool woken = false;
+    for (int waited = 0; !woken && waited < ms; waited += 50)
+        assert_int_equal(sql_wait_events(listener, 50, &woken, &err), 0);
+    return woken;
+}
+
+/* The wake-up is sent once a transaction, and again after a savepoint that sent it was undone
+ * (PostgreSQL drops a notification its subtransaction's rollback undid). */
+static void test_wake_up_once(void **state)
+{
+    (void)state;
+    if (n_engines < 2)
+        skip();
+    struct sql_db *db = NULL, *listener = NULL;
+    struct yj_err err = {0};
+    assert_int_equal(sql_open(engines[1].url, NULL, &db, &err), 0);
+    assert_int_equal(sql_open(engines[1].url, NULL, &listener, &err), 0);
+    assert_int_equal(sql_listen_events(listener, &err), 0);
+
+    assert_int_equal(sql_begin(db, &err), 0);
+    assert_int_equal(sql_notify_events(db, &err), 0);
+    assert_int_equal(sql_notify_events(db, &err), 0);
+    assert_int_equal(sql_commit(db, &err), 0);
+    assert_true(woken_within(listener, 2000));
+
+    assert_int_equal(sql_begin(db, &err), 0);
+    assert_int_equal(sql_begin(db, &err), 0);
+    assert_int_equal(sql_notify_events(db, &err), 0);
+    sql_rollback(db);
+    assert_int_equal(sql_notify_events(db, &err), 0);
+    assert_int_equal(sql_commit(db, &err), 0);
+    assert_true(woken_within(listener, 2000));
+
+    /* A rolled-back transaction wakes nobody; the next one does. */
+    assert_int_equal(sql_begin(db, &err), 0);
+    assert_int_equal(sql_notify_events(db, &err), 0);
+    sql_rollback(db);
+    assert_false(woken_within(listener, 300));
+    assert_int_equal(sql_begin(db, &err), 0);
+    assert_int_equal(sql_notify_events(db, &err), 0);
+    assert_int_equal(sql_commit(db, &err), 0);
+    assert_true(woken_within(listener, 2000));
+    sql_close(listener);
+    sql_close(db);
+}
+
 int main(void)
 {
     char *dir = test_tmpdir();
@@ -285,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_writers_in_turn),
         cmocka_unit_test(test_deferred_checkpoints),
+        cmocka_unit_test(test_wake_up_once),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     if (pg)

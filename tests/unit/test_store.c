@@ -26,9 +26,8 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof(*f));
     f->dir = test_tmpdir();
     struct yj_err err;
-    char *url = test_store_url(f->dir);
-    int rc = store_open(url, NULL, &f->st, &err);
-    free(url);
+    /* test_store_open: a second connection to the same store opens the same again. */
+    int rc = test_store_open(f->dir, &f->st, &err);
     if (rc < 0 || store_migrate(f->st, NULL, &err) < 0) {
         fprintf(stderr, "%s\n", err.msg);
         return -1;
@@ -363,6 +362,53 @@ static void test_open_errors(void **state)
     free(dir);
 }
 
+static int64_t count_signals(struct store *st)
+{
+    struct yj_err err;
+    struct sql_stmt *s = sql_prepare(st->sql, "SELECT count(*) FROM signals", &err);
+    if (!s)
+        fail_msg("%s", err.msg);
+    int64_t n = -1;
+    assert_int_equal(sql_one_int(s, "counting", &n, &err), 0);
+    return n;
+}
+
+/* Signals are stored beside the lock's holder on PostgreSQL, and such a transaction refuses what
+ * must hold the lock: audit rows and events. */
+static void test_unordered_writers(void **state)
+{
+    struct fixture *f = *state;
+    struct yj_err err;
+    struct store_signal sigs[2] = {
+        {.received_at = 1, .time = 1, .source = "syslog", .host = "h", .message = "一"},
+        {.received_at = 2, .time = 2, .source = "syslog", .host = "h", .message = "二"},
+    };
+    bool pg = sql_engine_of(f->st->sql) == SQL_POSTGRES;
+    struct store *other = NULL;
+    assert_int_equal(test_store_open(f->dir, &other, &err), 0);
+    if (pg) /* SQLite has one writer at a time whatever the begin */
+        assert_int_equal(store_begin(other, &err), 0);
+    assert_int_equal(store_begin_unordered(f->st, &err), 0);
+    assert_int_equal(store_signals_insert(f->st, sigs, 2, &err), 0);
+    int64_t id;
+    int rc = store_event_append(f->st, 1, "incident.updated", 0, NULL, NULL, "{}", &id, &err);
+    assert_int_equal(rc, pg ? YJ_ESTATE : 0);
+    if (pg) {
+        assert_non_null(strstr(err.msg, "without the write lock"));
+        struct store_audit_row row = {.id = 1, .at = 1, .actor = "t", .action = "a", .object = "o", .detail = "{}"};
+        assert_int_equal(store_audit_insert(f->st, &row, NULL, &err), YJ_ESTATE);
+    }
+    assert_int_equal(store_commit(f->st, &err), 0);
+    if (pg)
+        assert_int_equal(store_commit(other, &err), 0);
+    assert_int_equal(count_signals(other), 2);
+    /* An ordered one afterwards takes the lock and writes events again. */
+    assert_int_equal(store_begin(f->st, &err), 0);
+    assert_int_equal(store_event_append(f->st, 1, "incident.updated", 0, NULL, NULL, "{}", &id, &err), 0);
+    assert_int_equal(store_commit(f->st, &err), 0);
+    store_free(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -375,6 +421,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_edits_and_swaps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_disk_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unordered_writers, setup, teardown),
     };
     const struct CMUnitTest files[] = {cmocka_unit_test(test_open_errors)};
     int failed = cmocka_run_group_tests_name("sqlite files", files, NULL, NULL);
