@@ -156,6 +156,11 @@ int sql_done_later(struct sql_stmt *s, const char *doing, struct yj_err *err)
     return s->db->drv->queue(s->db, s, NULL, doing, err);
 }
 
+int sql_flush(struct sql_db *db, struct yj_err *err)
+{
+    return db->drv->flush ? db->drv->flush(db, err) : 0;
+}
+
 int sql_rows(struct sql_stmt *s, void *out, size_t row_size, size_t max, size_t *n,
              void (*read)(struct sql_stmt *, void *), const char *doing, struct yj_err *err)
 {

@@ -76,6 +76,8 @@ int sql_done(struct sql_stmt *s, const char *doing, struct yj_err *err);
  * at the latest (the transaction fails either way: nothing half-applied). Outside one, and on
  * SQLite, it is sql_done. */
 int sql_done_later(struct sql_stmt *s, const char *doing, struct yj_err *err);
+/* The answers of the writes sql_done_later sent ahead, now: 0, or the first one's failure. */
+int sql_flush(struct sql_db *db, struct yj_err *err);
 /* Reads up to max rows into out (row_size bytes each, by read) and resets: *n rows. */
 int sql_rows(struct sql_stmt *s, void *out, size_t row_size, size_t max, size_t *n,
              void (*read)(struct sql_stmt *, void *), const char *doing, struct yj_err *err);

@@ -60,6 +60,7 @@ struct sql_driver {
      * waiting for its answer (inside a write transaction): read, and a failure told, with the next
      * command that needs one, the commit at the latest; NULL: sql.c runs it at once. */
     int (*queue)(struct sql_db *db, struct sql_stmt *s, const char *text, const char *doing, struct yj_err *err);
+    int (*flush)(struct sql_db *db, struct yj_err *err); /* the queued writes' answers, now */
     /* Drops the cached statement of sql (a text about to be freed); nothing when none. */
     void (*forget)(struct sql_db *db, const char *sql);
 };

@@ -200,6 +200,11 @@ static int pg_queue(struct sql_db *db, struct sql_stmt *s, const char *text, con
     return rc;
 }
 
+static int pg_flush(struct sql_db *db, struct yj_err *err)
+{
+    return pipe_flush((struct pg_db *)db, err);
+}
+
 static void pg_reset(struct sql_stmt *s)
 {
     struct pg_stmt *ps = (struct pg_stmt *)s;
@@ -674,5 +679,6 @@ const struct sql_driver sql_pg_driver = {
     .reset = pg_reset,
     .each_rows = pg_each_rows,
     .queue = pg_queue,
+    .flush = pg_flush,
     .forget = pg_forget,
 };

@@ -109,6 +109,62 @@ static void many_at_once(struct sql_db *db)
     sql_rollback(db);
 }
 
+static const char ins_plain[] = "INSERT INTO t (name, n) VALUES ($1, $2)";
+
+static int later(struct sql_db *db, const char *name, struct yj_err *err)
+{
+    struct sql_stmt *s = sql_prepare(db, ins_plain, err);
+    assert_non_null(s);
+    sql_bind_text(s, 1, name);
+    sql_bind_int(s, 2, 1);
+    return sql_done_later(s, "storing later", err);
+}
+
+/* Writes sent ahead: their failure is told (by sql_flush, the next answering statement or the
+ * commit) with what they were doing, and nothing of the transaction stays. */
+static void sent_ahead(struct sql_db *db)
+{
+    struct yj_err err = {0};
+    bool pg = sql_engine_of(db) == SQL_POSTGRES;
+    int64_t before = rows(db);
+    assert_int_equal(sql_begin(db, &err), 0);
+    assert_int_equal(later(db, "先", &err), 0);
+    assert_int_equal(later(db, "后", &err), 0);
+    assert_int_equal(sql_flush(db, &err), 0);
+    assert_int_equal(rows(db), before + 2); /* seen by the transaction's next read */
+    /* A duplicate: SQLite says so at once, PostgreSQL at the flush. */
+    int rc = later(db, "先", &err);
+    if (pg) {
+        assert_int_equal(rc, 0);
+        rc = sql_flush(db, &err);
+    }
+    assert_int_equal(rc, YJ_ECONFLICT);
+    assert_non_null(strstr(err.msg, "storing later"));
+    sql_rollback(db);
+    assert_int_equal(rows(db), before);
+    /* Told by the commit: the commit fails and nothing is kept. */
+    assert_int_equal(sql_begin(db, &err), 0);
+    assert_int_equal(later(db, "三", &err), 0);
+    rc = later(db, "三", &err);
+    if (pg) {
+        assert_int_equal(rc, 0);
+        rc = sql_commit(db, &err);
+    }
+    assert_true(rc < 0);
+    sql_rollback(db);
+    assert_int_equal(rows(db), before);
+    /* Many more than one round trip holds. */
+    assert_int_equal(sql_begin(db, &err), 0);
+    for (int i = 0; i < 100; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "批%d", i);
+        assert_int_equal(later(db, name, &err), 0);
+    }
+    assert_int_equal(sql_commit(db, &err), 0);
+    assert_int_equal(rows(db), before + 100);
+    assert_int_equal(sql_exec(db, "DELETE FROM t WHERE name LIKE '批%'", &err), 0);
+}
+
 static void same_answers(struct engine *e)
 {
     struct sql_db *db = NULL;
@@ -152,6 +208,7 @@ static void same_answers(struct engine *e)
     sql_reset(s);
 
     many_at_once(db);
+    sent_ahead(db);
 
     /* A rollback undoes; a savepoint's rollback undoes only its own part. */
     assert_int_equal(sql_begin(db, &err), 0);
