@@ -94,36 +94,38 @@ static bool queue_enter(struct write_queue *q)
         pthread_mutex_unlock(&q->mu);
         return true;
     }
-    struct write_waiter w = {.granted = false};
+    /* On the heap, not the stack: the line holds it while other threads read it. */
+    struct write_waiter *w = xcalloc(1, sizeof(*w));
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&w.cv, &attr);
+    pthread_cond_init(&w->cv, &attr);
     pthread_condattr_destroy(&attr);
     if (q->tail)
-        q->tail->next = &w;
+        q->tail->next = w;
     else
-        q->head = &w;
-    q->tail = &w;
+        q->head = w;
+    q->tail = w;
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += BUSY_MS / 1000;
-    while (!w.granted)
-        if (pthread_cond_timedwait(&w.cv, &q->mu, &until) == ETIMEDOUT && !w.granted) {
+    while (!w->granted)
+        if (pthread_cond_timedwait(&w->cv, &q->mu, &until) == ETIMEDOUT && !w->granted) {
             /* Given up: out of the line, wherever in it. */
             struct write_waiter **p = &q->head, *prev = NULL;
-            while (*p != &w) {
+            while (*p != w) {
                 prev = *p;
                 p = &(*p)->next;
             }
-            *p = w.next;
-            if (q->tail == &w)
+            *p = w->next;
+            if (q->tail == w)
                 q->tail = prev;
             break;
         }
-    bool got = w.granted;
+    bool got = w->granted;
     pthread_mutex_unlock(&q->mu);
-    pthread_cond_destroy(&w.cv);
+    pthread_cond_destroy(&w->cv);
+    free(w);
     return got;
 }
 
