@@ -253,6 +253,24 @@ char *sql_col_dup(struct sql_stmt *s, int col)
 static const char commit_sql[] = "COMMIT";
 static const char rollback_sql[] = "ROLLBACK";
 
+/* The begin sent ahead, a statement at a time, with the transaction's first statement that
+ * answers (PostgreSQL's pipeline: a round trip fewer a transaction; the write lock is taken
+ * before that statement runs all the same, and a lock that cannot be had is that statement's
+ * failure). */
+static int queue_script(struct sql_db *db, const char *script, struct yj_err *err)
+{
+    char *copy = xstrdup(script), *save = NULL;
+    int rc = 0;
+    for (char *one = strtok_r(copy, ";", &save); rc == 0 && one; one = strtok_r(NULL, ";", &save)) {
+        while (*one == ' ')
+            one++;
+        if (*one)
+            rc = db->drv->queue(db, NULL, one, "starting a transaction", err);
+    }
+    free(copy);
+    return rc;
+}
+
 /* A transaction inside one is a savepoint, released by its commit and undone alone by its
  * rollback: a helper that writes in a transaction of its own may be called inside another. */
 static int begin_writing(struct sql_db *db, bool ordered, struct yj_err *err)
@@ -266,7 +284,7 @@ static int begin_writing(struct sql_db *db, bool ordered, struct yj_err *err)
         if (db->drv->write_lock && (rc = db->drv->write_lock(db, err)) < 0)
             return rc;
         const char *begin = !ordered && db->drv->begin_unordered ? db->drv->begin_unordered : db->drv->begin;
-        rc = db->drv->run(db, begin, "starting a transaction", err);
+        rc = db->drv->queue ? queue_script(db, begin, err) : db->drv->run(db, begin, "starting a transaction", err);
         /* The begin may be two statements (PostgreSQL's BEGIN and its write lock): when the second
          * fails the first stands, and would leave the connection in a failed transaction. */
         if (rc < 0) {
@@ -319,7 +337,9 @@ int sql_commit(struct sql_db *db, struct yj_err *err)
     } else {
         char sp[40];
         snprintf(sp, sizeof(sp), "RELEASE SAVEPOINT yj%d", db->depth - 1);
-        rc = db->drv->exec(db, sp, err);
+        /* Sent ahead like the savepoint itself: its failure (hardly one) is told by the next
+         * statement that answers, the outermost commit at the latest. */
+        rc = db->drv->queue ? db->drv->queue(db, NULL, sp, "releasing a savepoint", err) : db->drv->exec(db, sp, err);
     }
     if (rc == 0) {
         db->depth--;

@@ -111,37 +111,58 @@ static int pipe_send(struct pg_db *p, const struct pg_stmt *ps, const char *text
     return ok ? 0 : fail(p, NULL, doing, err);
 }
 
+/* After the sync: reads the answers of the queued writes, the first failure into err (0 when
+ * all succeeded); the pipeline stays open for what was sent after them. */
+static int read_queued(struct pg_db *p, struct yj_err *err)
+{
+    int rc = 0;
+    for (int i = 0; i < p->n_queued; i++) {
+        PGresult *r = PQgetResult(p->conn);
+        if (!r) {
+            if (rc == 0)
+                rc = fail(p, NULL, p->queued[i], err);
+            break;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED && rc == 0)
+            rc = fail(p, r, p->queued[i], err);
+        PQclear(r);
+        /* NULL: the end of that command's answer. */
+        if ((r = PQgetResult(p->conn)))
+            PQclear(r);
+    }
+    p->n_queued = 0;
+    return rc;
+}
+
 /* After the sync: reads the answers of the queued writes (the first failure into err), then the
  * last command's when one was sent after them (into *last, for the caller), the sync, and leaves
  * pipeline mode. A failed write makes every later command of the pipeline "aborted": the last
  * command's answer is then the write's error. */
 static int pipe_read(struct pg_db *p, const char *last_doing, PGresult **last, struct yj_err *err)
 {
-    int rc = 0;
-    int n = p->n_queued + (last ? 1 : 0);
-    for (int i = 0; i < n; i++) {
-        const char *doing = i < p->n_queued ? p->queued[i] : last_doing;
+    int rc = read_queued(p, err);
+    if (last) {
         PGresult *r = PQgetResult(p->conn);
         if (!r) {
             if (rc == 0)
-                rc = fail(p, NULL, doing, err);
-            break;
+                rc = fail(p, NULL, last_doing, err);
+        } else {
+            ExecStatusType st = PQresultStatus(r);
+            bool good = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+            if (!good && st != PGRES_PIPELINE_ABORTED && rc == 0)
+                rc = fail(p, r, last_doing, err);
+            if (good && rc == 0)
+                *last = r;
+            else
+                PQclear(r);
+            /* NULL: the end of that command's answer. */
+            if ((r = PQgetResult(p->conn)))
+                PQclear(r);
         }
-        ExecStatusType st = PQresultStatus(r);
-        bool good = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-        if (!good && st != PGRES_PIPELINE_ABORTED && rc == 0)
-            rc = fail(p, r, doing, err);
-        if (i == p->n_queued && last && good && rc == 0)
-            *last = r;
-        else
-            PQclear(r);
-        /* NULL: the end of that command's answer. */
-        if ((r = PQgetResult(p->conn)))
-            PQclear(r);
     }
     if (rc == 0 && last && !*last)
         rc = yj_err_set(err, YJ_ESTORE, "%s: no answer", last_doing);
-    p->n_queued = 0;
     pipeline_end(p, false);
     return rc;
 }
@@ -181,9 +202,15 @@ static int pipe_last(struct pg_db *p, const struct pg_stmt *ps, const char *text
     return pipe_read(p, doing, res, err);
 }
 
+static int pg_alive(struct pg_db *p, struct yj_err *err);
+
 static int pg_queue(struct sql_db *db, struct sql_stmt *s, const char *text, const char *doing, struct yj_err *err)
 {
     struct pg_db *p = (struct pg_db *)db;
+    /* The first of a transaction (its begin) makes a lost connection again, as a command run at
+     * once does. */
+    if (!p->n_queued && pg_alive(p, err) < 0)
+        return YJ_ESTORE;
     int rc = p->n_queued == QUEUED ? pipe_flush(p, err) : 0;
     if (rc == 0 && (rc = pipe_send(p, (const struct pg_stmt *)s, text, doing, err)) < 0) {
         p->n_queued = 0;
@@ -524,16 +551,20 @@ static int pg_each_rows(struct sql_db *db, struct sql_stmt *const *stmts, size_t
                         const char *doing, struct yj_err *err)
 {
     struct pg_db *p = (struct pg_db *)db;
-    int rc = pipe_flush(p, err);
-    if (rc < 0)
-        return rc;
+    int rc;
+    /* After the queued writes, in their round trip (the state read after an incident's change). */
     for (size_t i = 0; i < n; i++)
         if ((rc = pipe_send(p, (const struct pg_stmt *)stmts[i], NULL, doing, err)) < 0) {
+            p->n_queued = 0;
             pipeline_end(p, false);
             return rc;
         }
     if ((rc = pipe_sync(p, doing, err)) < 0)
         return rc;
+    if ((rc = read_queued(p, err)) < 0) {
+        pipeline_end(p, false);
+        return rc;
+    }
     const char *values[MAX_PARAMS];
     size_t lens[MAX_PARAMS];
     for (size_t i = 0; i < n; i++) {

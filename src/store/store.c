@@ -84,6 +84,7 @@ void store_free(struct store *st)
     if (!st)
         return;
     sql_close(st->sql);
+    store_forget_none_open(st);
     free(st->where);
     free(st->sql_insert);
     free(st->sql_update);

@@ -121,6 +121,7 @@ int store_incident_next_seq(struct store *st, int64_t year, int64_t *seq, struct
 
 int store_incident_insert(struct store *st, struct store_incident *inc, struct yj_err *err)
 {
+    store_forget_none_open(st);
     struct sql_stmt *s = sql_prepare(st->sql, st->sql_insert, err);
     if (!s)
         return YJ_ESTORE;
@@ -131,6 +132,7 @@ int store_incident_insert(struct store *st, struct store_incident *inc, struct y
 int store_incident_update(struct store *st, struct store_incident *inc, int64_t expected_version,
                           struct yj_err *err)
 {
+    store_forget_none_open(st);
     struct sql_stmt *s = sql_prepare(st->sql, st->sql_update, err);
     if (!s)
         return YJ_ESTORE;

@@ -29,7 +29,19 @@ struct store {
         int64_t last_id;
         char hash[65], signature[129];
     } head;
+    /* Fingerprints this write transaction found no open incident for, while sql_txn_mark stays at
+     * mark: no other writer can open one meanwhile (they wait for the write lock), and any incident
+     * this connection writes forgets them. The detector asks once per matching signal, so on
+     * PostgreSQL this saves a round trip for each signal before a threshold is reached. */
+    struct {
+        uint64_t mark;
+        char **fingerprints;
+        size_t n;
+    } none_open;
 };
+
+/* Forgets what store_incident_open_by_fingerprint found no open incident for (an incident written). */
+void store_forget_none_open(struct store *st);
 
 /* Refuses a write that must hold the write lock (the audit chain, the events) inside a transaction
  * begun without it (store_begin_unordered): a mistake in the caller, never the data's. */

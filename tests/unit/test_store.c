@@ -409,6 +409,56 @@ static void test_unordered_writers(void **state)
     store_free(other);
 }
 
+/* The open incident of a fingerprint, asked again and again in one transaction (the detector asks
+ * once per signal): what was written meanwhile — an incident made, one closed, a savepoint undone —
+ * is what the next answer says. */
+static void test_open_by_fingerprint(void **state)
+{
+    struct fixture *f = *state;
+    struct yj_err err;
+    struct store_incident a, got;
+    assert_int_equal(store_begin(f->st, &err), 0);
+    assert_int_equal(store_incident_open_by_fingerprint(f->st, "sshd:10.0.0.1", &got, &err), YJ_ENOTFOUND);
+    assert_int_equal(store_incident_open_by_fingerprint(f->st, "sshd:10.0.0.1", &got, &err), YJ_ENOTFOUND);
+    sample(&a, 1);
+    a.fingerprint = xstrdup("sshd:10.0.0.1");
+    assert_int_equal(store_incident_insert(f->st, &a, &err), 0);
+    assert_int_equal(store_incident_open_by_fingerprint(f->st, "sshd:10.0.0.1", &got, &err), 0);
+    assert_true(got.id == a.id);
+    store_incident_release(&got);
+    /* Closed inside a savepoint: none open; the savepoint undone: open again. */
+    assert_int_equal(store_begin(f->st, &err), 0);
+    free(a.status);
+    a.status = xstrdup("closed");
+    assert_int_equal(store_incident_update(f->st, &a, 1, &err), 0);
+    assert_int_equal(store_incident_open_by_fingerprint(f->st, "sshd:10.0.0.1", &got, &err), YJ_ENOTFOUND);
+    store_rollback(f->st);
+    assert_int_equal(store_incident_open_by_fingerprint(f->st, "sshd:10.0.0.1", &got, &err), 0);
+    assert_true(got.id == a.id);
+    store_incident_release(&got);
+    assert_int_equal(store_commit(f->st, &err), 0);
+    /* A later transaction sees what others did between: another connection closes it. */
+    assert_int_equal(store_begin(f->st, &err), 0);
+    assert_int_equal(store_incident_open_by_fingerprint(f->st, "sshd:10.0.0.2", &got, &err), YJ_ENOTFOUND);
+    assert_int_equal(store_commit(f->st, &err), 0);
+    struct store *other = NULL;
+    assert_int_equal(test_store_open(f->dir, &other, &err), 0);
+    struct store_incident b;
+    sample(&b, 2);
+    b.fingerprint = xstrdup("sshd:10.0.0.2");
+    assert_int_equal(store_begin(other, &err), 0);
+    assert_int_equal(store_incident_insert(other, &b, &err), 0);
+    assert_int_equal(store_commit(other, &err), 0);
+    assert_int_equal(store_begin(f->st, &err), 0);
+    assert_int_equal(store_incident_open_by_fingerprint(f->st, "sshd:10.0.0.2", &got, &err), 0);
+    assert_true(got.id == b.id);
+    store_incident_release(&got);
+    assert_int_equal(store_commit(f->st, &err), 0);
+    store_free(other);
+    store_incident_release(&a);
+    store_incident_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +472,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_full_disk_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unordered_writers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_by_fingerprint, setup, teardown),
     };
     const struct CMUnitTest files[] = {cmocka_unit_test(test_open_errors)};
     int failed = cmocka_run_group_tests_name("sqlite files", files, NULL, NULL);
