@@ -456,6 +456,47 @@ static void test_savepoint_in_memory(void **state)
     sql_close(db);
 }
 
+/* A write under the store's lock commits on PostgreSQL without waiting for the disk and then waits
+ * outside the lock: what sql_commit said was committed must survive the server's crash at once
+ * after (immediate stop: its memory, WAL buffers included, gone). */
+static int pg_ctl(const char *dir, const char *what)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd),
+             "%s" TEST_PG_BIN "/pg_ctl -D '%s/db' -l '%s/server.log' -w -o \"-k '%s' -c listen_addresses='' -p 5432 "
+             "-c fsync=off\" %s >/dev/null",
+             geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups -- " : "", dir, dir, dir, what);
+    return system(cmd);
+}
+
+static void test_commit_survives_crash(void **state)
+{
+    (void)state;
+    if (n_engines < 2)
+        skip();
+    struct sql_db *db = NULL;
+    struct yj_err err = {0};
+    assert_int_equal(sql_open(engines[1].url, NULL, &db, &err), 0);
+    assert_int_equal(sql_exec(db, "CREATE TABLE durable (n BIGINT NOT NULL)", &err), 0);
+    for (int i = 1; i <= 20; i++) {
+        struct sql_stmt *s = sql_prepare(db, "INSERT INTO durable (n) VALUES ($1)", &err);
+        assert_non_null(s);
+        assert_int_equal(sql_begin(db, &err), 0);
+        sql_bind_int(s, 1, i);
+        assert_int_equal(sql_done(s, "inserting", &err), 0);
+        assert_int_equal(sql_commit(db, &err), 0);
+    }
+    assert_int_equal(pg_ctl(engines[1].dir, "-m immediate stop"), 0);
+    sql_close(db);
+    assert_int_equal(pg_ctl(engines[1].dir, "start"), 0);
+    assert_int_equal(sql_open(engines[1].url, NULL, &db, &err), 0);
+    struct sql_stmt *s = sql_prepare(db, "SELECT count(*) FROM durable", &err);
+    int64_t n = 0;
+    assert_int_equal(sql_one_int(s, "counting", &n, &err), 0);
+    assert_int_equal(n, 20);
+    sql_close(db);
+}
+
 int main(void)
 {
     char *dir = test_tmpdir();
@@ -485,6 +526,7 @@ int main(void)
         cmocka_unit_test(test_deferred_checkpoints),
         cmocka_unit_test(test_wake_up_once),
         cmocka_unit_test(test_savepoint_in_memory),
+        cmocka_unit_test(test_commit_survives_crash),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     if (pg)
