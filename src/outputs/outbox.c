@@ -44,28 +44,85 @@ struct attempt {
     struct yj_err why;
 };
 
+/* The senders: OUTBOX_SENDERS threads started once (each round had started its own: at 1,000
+ * incidents/s some 300 thread starts and stack unmaps a second, each unmap a TLB shootdown across
+ * the process). A round hands them its attempts; each takes the next one, so one slow receiver
+ * holds up one sender, not every attempt dealt to it. */
 struct sender {
+    struct outbox *ob;
+    size_t index;
+};
+
+struct outbox {
+    void *curl[OUTBOX_SENDERS];
+    struct sender slots[OUTBOX_SENDERS]; /* what each thread is told of itself */
+    pthread_t threads[OUTBOX_SENDERS];
+    size_t n_threads;
+    pthread_mutex_t lock;
+    pthread_cond_t work, done;
+    uint64_t round;  /* moves when a round's attempts are handed over */
+    size_t running;  /* senders still in this round */
+    bool stop;
     struct attempt *attempts;
     size_t n;
-    atomic_size_t *next; /* shared: each sender takes the next attempt, so one slow receiver
-                            answer holds up one sender, not every attempt dealt to it */
-    void *curl;
+    atomic_size_t next;
     const struct yj_ctx *ctx; /* for its clock */
 };
 
 static void *send_some(void *arg)
 {
-    struct sender *s = arg;
+    const struct sender *me = arg;
+    struct outbox *ob = me->ob;
     pthread_setname_np(pthread_self(), "yj-send");
-    notify_keep_connections(s->curl);
-    for (size_t i; (i = atomic_fetch_add(s->next, 1)) < s->n;) {
-        struct attempt *a = &s->attempts[i];
-        if (a->ch)
-            a->rc = notify_send(a->ch, &a->m, &a->why);
-        a->done_at = yj_ctx_now(s->ctx);
+    notify_keep_connections(ob->curl[me->index]);
+    uint64_t seen = 0;
+    pthread_mutex_lock(&ob->lock);
+    for (;;) {
+        while (!ob->stop && ob->round == seen)
+            pthread_cond_wait(&ob->work, &ob->lock);
+        if (ob->stop)
+            break;
+        seen = ob->round;
+        pthread_mutex_unlock(&ob->lock);
+        for (size_t i; (i = atomic_fetch_add(&ob->next, 1)) < ob->n;) {
+            struct attempt *a = &ob->attempts[i];
+            if (a->ch)
+                a->rc = notify_send(a->ch, &a->m, &a->why);
+            a->done_at = yj_ctx_now(ob->ctx);
+        }
+        pthread_mutex_lock(&ob->lock);
+        if (--ob->running == 0)
+            pthread_cond_signal(&ob->done);
     }
+    pthread_mutex_unlock(&ob->lock);
     notify_keep_connections(NULL);
     return NULL;
+}
+
+/* Sends the round's attempts over the senders and waits for all of them. */
+static void send_round(struct outbox *ob, struct attempt *as, size_t n, const struct yj_ctx *ctx)
+{
+    if (!ob->n_threads) {
+        notify_keep_connections(ob->curl[0]);
+        for (size_t i = 0; i < n; i++) {
+            if (as[i].ch)
+                as[i].rc = notify_send(as[i].ch, &as[i].m, &as[i].why);
+            as[i].done_at = yj_ctx_now(ctx);
+        }
+        notify_keep_connections(NULL);
+        return;
+    }
+    pthread_mutex_lock(&ob->lock);
+    ob->attempts = as;
+    ob->n = n;
+    atomic_store(&ob->next, 0);
+    ob->ctx = ctx;
+    ob->running = ob->n_threads;
+    ob->round++;
+    pthread_cond_broadcast(&ob->work);
+    while (ob->running)
+        pthread_cond_wait(&ob->done, &ob->lock);
+    pthread_mutex_unlock(&ob->lock);
 }
 
 static void record(struct yj_ctx *ctx, const struct store_delivery *d, const struct config_channel *ch,
@@ -180,16 +237,7 @@ int outbox_run(struct yj_ctx *ctx, struct outbox *ob, const struct config_channe
                                           .created_at = d->created_at,
                                           .to = to};
     }
-    size_t threads = n < OUTBOX_SENDERS ? n : OUTBOX_SENDERS;
-    atomic_size_t next = 0;
-    struct sender senders[OUTBOX_SENDERS];
-    pthread_t tids[OUTBOX_SENDERS];
-    for (size_t t = 0; t < threads; t++) {
-        senders[t] = (struct sender){as, n, &next, ob ? ob->curl[t] : NULL, ctx};
-        pthread_create(&tids[t], NULL, send_some, &senders[t]);
-    }
-    for (size_t t = 0; t < threads; t++)
-        pthread_join(tids[t], NULL);
+    send_round(ob, as, n, ctx);
     rc = store_begin(ctx->store, err);
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = settle(ctx, &ds[i], &as[i], &res, err);
@@ -211,8 +259,18 @@ int outbox_run(struct yj_ctx *ctx, struct outbox *ob, const struct config_channe
 struct outbox *outbox_new(void)
 {
     struct outbox *ob = xcalloc(1, sizeof(*ob));
+    pthread_mutex_init(&ob->lock, NULL);
+    pthread_cond_init(&ob->work, NULL);
+    pthread_cond_init(&ob->done, NULL);
     for (size_t i = 0; i < OUTBOX_SENDERS; i++)
         ob->curl[i] = curl_easy_init();
+    /* Each thread keeps the handle of its slot; a thread that cannot start leaves its handle
+     * unused (with none at all, rounds are sent on the outbox's own thread). */
+    for (size_t i = 0; i < OUTBOX_SENDERS; i++) {
+        ob->slots[ob->n_threads] = (struct sender){ob, ob->n_threads};
+        if (pthread_create(&ob->threads[ob->n_threads], NULL, send_some, &ob->slots[ob->n_threads]) == 0)
+            ob->n_threads++;
+    }
     return ob;
 }
 
@@ -220,7 +278,16 @@ void outbox_free(struct outbox *ob)
 {
     if (!ob)
         return;
+    pthread_mutex_lock(&ob->lock);
+    ob->stop = true;
+    pthread_cond_broadcast(&ob->work);
+    pthread_mutex_unlock(&ob->lock);
+    for (size_t i = 0; i < ob->n_threads; i++)
+        pthread_join(ob->threads[i], NULL);
     for (size_t i = 0; i < OUTBOX_SENDERS; i++)
         curl_easy_cleanup(ob->curl[i]);
+    pthread_cond_destroy(&ob->work);
+    pthread_cond_destroy(&ob->done);
+    pthread_mutex_destroy(&ob->lock);
     free(ob);
 }

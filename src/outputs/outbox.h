@@ -22,16 +22,15 @@ struct outbox_result {
 #define OUTBOX_BATCH 64  /* deliveries per round */
 #define OUTBOX_SENDERS 8 /* sent at once */
 
-/* What stays between rounds: one HTTP handle per sender, so connections are reused. */
-struct outbox {
-    void *curl[OUTBOX_SENDERS];
-};
+/* What stays between rounds: the sender threads, each with its HTTP handle, so connections are
+ * reused and no thread is started per round. */
+struct outbox;
 struct outbox *outbox_new(void);
 void outbox_free(struct outbox *ob);
 
 /* Routes new notifications to every channel and runs the deliveries due now (at most batch,
  * OUTBOX_SENDERS at a time), then stores every outcome in one transaction. Blocking: call it from
- * a thread of its own. ob may be NULL (no connection reuse). */
+ * a thread of its own. ob (outbox_new) holds the senders. */
 int outbox_run(struct yj_ctx *ctx, struct outbox *ob, const struct config_channel *channels, size_t n_channels,
                size_t batch, struct outbox_result *out, struct yj_err *err);
 
