@@ -337,9 +337,9 @@ int sql_commit(struct sql_db *db, struct yj_err *err)
     } else {
         char sp[40];
         snprintf(sp, sizeof(sp), "RELEASE SAVEPOINT yj%d", db->depth - 1);
-        /* Sent ahead like the savepoint itself: its failure (hardly one) is told by the next
-         * statement that answers, the outermost commit at the latest. */
-        rc = db->drv->queue ? db->drv->queue(db, NULL, sp, "releasing a savepoint", err) : db->drv->exec(db, sp, err);
+        /* Not sent ahead: a write queued inside the savepoint must fail here, where the caller
+         * can still undo the savepoint alone, not at the outer transaction's next statement. */
+        rc = db->drv->exec(db, sp, err);
     }
     if (rc == 0) {
         db->depth--;
@@ -397,8 +397,11 @@ int sql_writable(struct sql_db *db, struct yj_err *err)
             return yj_err_set(err, YJ_ESTORE, "the database is read-only (a standby, or set read-only)");
     }
     int rc = sql_begin(db, err);
-    if (rc == 0)
+    if (rc == 0) {
+        /* The begin may be sent ahead: its lock is had (or not) only when it is answered. */
+        rc = sql_flush(db, err);
         sql_rollback(db);
+    }
     return rc;
 }
 

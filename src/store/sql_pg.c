@@ -36,6 +36,7 @@ struct pg_db {
      * same round trip. What each was doing, for the error of the first that failed. */
     const char *queued[QUEUED];
     int n_queued;
+    bool wait_outside; /* commits under the write lock wait for the disk after it (commit_durably) */
 };
 
 static void quiet(void *arg, const char *message)
@@ -186,18 +187,33 @@ static int pipe_flush(struct pg_db *p, struct yj_err *err)
     return rc < 0 ? rc : pipe_read(p, NULL, NULL, err);
 }
 
-/* A command that needs its answer, sent after the queued writes in the same round trip. */
-static int pipe_last(struct pg_db *p, const struct pg_stmt *ps, const char *text, const char *doing, PGresult **res,
-                     struct yj_err *err)
+/* Sends command texts after the queued writes, then the sync; on a failure the pipeline is given
+ * up (the queued writes' answers with it). */
+static int pipe_send_sync(struct pg_db *p, const char *const *texts, size_t n, const char *doing, struct yj_err *err)
 {
-    *res = NULL;
-    int rc = pipe_send(p, ps, text, doing, err);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = pipe_send(p, NULL, texts[i], doing, err);
     if (rc < 0) {
         p->n_queued = 0;
         pipeline_end(p, false);
         return rc;
     }
-    if ((rc = pipe_sync(p, doing, err)) < 0)
+    return pipe_sync(p, doing, err);
+}
+
+/* A command that needs its answer, sent after the queued writes in the same round trip. */
+static int pipe_last(struct pg_db *p, const struct pg_stmt *ps, const char *text, const char *doing, PGresult **res,
+                     struct yj_err *err)
+{
+    *res = NULL;
+    int rc = ps ? pipe_send(p, ps, NULL, doing, err) : 0;
+    if (rc < 0) {
+        p->n_queued = 0;
+        pipeline_end(p, false);
+        return rc;
+    }
+    if ((rc = ps ? pipe_sync(p, doing, err) : pipe_send_sync(p, &text, 1, doing, err)) < 0)
         return rc;
     return pipe_read(p, doing, res, err);
 }
@@ -253,14 +269,22 @@ static void pg_close(struct sql_db *db)
     free(p);
 }
 
+/* Asked once a connection: a server that has taken the function from PUBLIC gets commits that
+ * wait for the disk under the lock, as before. */
+static const char durable_allowed[] =
+    "SELECT has_function_privilege('pg_logical_emit_message(boolean, text, text)', 'EXECUTE')";
+
 /* What every connection is set to once made (and made again). */
-static bool pg_setup(PGconn *conn)
+static bool pg_setup(struct pg_db *p)
 {
-    PQsetNoticeProcessor(conn, quiet, NULL);
+    PQsetNoticeProcessor(p->conn, quiet, NULL);
     /* A writer waits for the write lock at most 5 s, as on SQLite; then the request fails (503)
      * instead of hanging behind a stuck writer. */
-    PGresult *r = PQexec(conn, "SET client_encoding = 'UTF8'; SET lock_timeout = '5s'");
+    PGresult *r = PQexec(p->conn, "SET client_encoding = 'UTF8'; SET lock_timeout = '5s'");
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    r = PQexec(p->conn, durable_allowed);
+    p->wait_outside = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
     return ok;
 }
@@ -292,7 +316,7 @@ static int pg_open(const char *url, const char *password, struct sql_db **out, s
         free(p);
         return YJ_ESTORE;
     }
-    if (!pg_setup(p->conn)) {
+    if (!pg_setup(p)) {
         int rc = yj_err_set(err, YJ_ESTORE, "PostgreSQL refused UTF-8 as the client encoding");
         pg_close(&p->base);
         return rc;
@@ -326,7 +350,7 @@ static int pg_alive(struct pg_db *p, struct yj_err *err)
     }
     p->n_cache = 0;
     PQreset(p->conn);
-    if (PQstatus(p->conn) != CONNECTION_OK || !pg_setup(p->conn)) {
+    if (PQstatus(p->conn) != CONNECTION_OK || !pg_setup(p)) {
         char why[512];
         first_line(PQerrorMessage(p->conn), why, sizeof(why));
         return yj_err_set(err, YJ_ESTORE, "lost the connection to PostgreSQL and cannot make it again: %s", why);
@@ -334,45 +358,66 @@ static int pg_alive(struct pg_db *p, struct yj_err *err)
     return 0;
 }
 
-/* A write under the store's lock commits without waiting for the disk (its begin sets
- * synchronous_commit off for it), and a transaction that does wait follows it in the same round
- * trip, after the lock is free: its commit record comes later in the WAL, so once it is on disk
- * so is ours. The lock is then held for the statements, not for the WAL's fsync, and the fsyncs
+/* A write under the store's lock commits without waiting for the disk (synchronous_commit off
+ * for it alone, set just before its COMMIT), and a transaction that does wait follows it in the
+ * same round trip, after the lock is free: its commit record comes later in the WAL, so once it
+ * is on disk so is ours. (It must write WAL of its own: a transaction that only took an id, as
+ * pg_current_xact_id() does, commits without a flush.) The lock is then held for the statements, not for the WAL's fsync, and the fsyncs
  * of several writers are one (PostgreSQL's group commit). The caller hears of the commit only
  * when it is durable; other sessions may read it a flush earlier (docs/architecture.md). */
 static const char durable_sql[] = "SELECT pg_logical_emit_message(true, 'yingji', 'durable')";
 
 static int commit_durably(struct pg_db *p, const char *doing, struct yj_err *err)
 {
-    int rc = pipe_send(p, NULL, "COMMIT", doing, err);
-    if (rc == 0)
-        rc = pipe_send(p, NULL, durable_sql, doing, err);
-    if (rc < 0) {
-        p->n_queued = 0;
-        pipeline_end(p, false);
-        return rc;
-    }
-    if ((rc = pipe_sync(p, doing, err)) < 0)
+    static const char waiting[] = "the commit went through, but waiting for it to reach the disk";
+    const char *const texts[] = {"SET LOCAL synchronous_commit = off", "COMMIT", durable_sql};
+    int rc = pipe_send_sync(p, texts, YJ_ARRAY_LEN(texts), doing, err);
+    if (rc < 0)
         return rc;
     rc = read_queued(p, err);
-    for (int i = 0; i < 2; i++) {
+    bool committed = false;
+    for (size_t i = 0; i < YJ_ARRAY_LEN(texts); i++) {
         PGresult *r = PQgetResult(p->conn);
         if (!r) {
             if (rc == 0)
-                rc = fail(p, NULL, doing, err);
+                rc = fail(p, NULL, committed ? waiting : doing, err);
             break;
         }
         ExecStatusType st = PQresultStatus(r);
         if (rc == 0 && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-            rc = fail(p, r, i == 0 ? doing : "waiting for the commit to reach the disk", err);
+            rc = fail(p, r, committed ? waiting : doing, err);
         /* A COMMIT of a transaction that had failed answers OK with the tag ROLLBACK. */
-        if (rc == 0 && i == 0 && strcmp(PQcmdStatus(r), "ROLLBACK") == 0)
-            rc = yj_err_set(err, YJ_ESTORE, "%s: the transaction had failed and was rolled back", doing);
+        if (rc == 0 && i == 1) {
+            if (strcmp(PQcmdStatus(r), "ROLLBACK") == 0)
+                rc = yj_err_set(err, YJ_ESTORE, "%s: the transaction had failed and was rolled back", doing);
+            committed = rc == 0;
+        }
         PQclear(r);
         if ((r = PQgetResult(p->conn)))
             PQclear(r);
     }
-    pipeline_end(p, false);
+    if (rc < 0) {
+        pipeline_end(p, false);
+        return rc;
+    }
+    /* The wait's own transaction commits at the sync: an error before it is that commit's. */
+    bool synced = false;
+    for (int guard = 0; guard < 8 && !synced; guard++) {
+        PGresult *r = PQgetResult(p->conn);
+        if (!r) {
+            if (PQstatus(p->conn) != CONNECTION_OK)
+                break;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        synced = st == PGRES_PIPELINE_SYNC;
+        if (rc == 0 && !synced && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+            rc = fail(p, r, waiting, err);
+        PQclear(r);
+    }
+    if (rc == 0 && !synced)
+        rc = fail(p, NULL, waiting, err);
+    pipeline_end(p, synced);
     return rc;
 }
 
@@ -381,7 +426,7 @@ static int pg_run(struct sql_db *db, const char *script, const char *doing, stru
     struct pg_db *p = (struct pg_db *)db;
     if (pg_alive(p, err) < 0)
         return YJ_ESTORE;
-    if (strcmp(script, "COMMIT") == 0 && p->base.depth == 1 && !p->base.unordered)
+    if (p->wait_outside && strcmp(script, "COMMIT") == 0 && p->base.depth == 1 && !p->base.unordered)
         return commit_durably(p, doing, err);
     PGresult *r = NULL;
     int rc;
@@ -716,7 +761,7 @@ const struct sql_driver sql_pg_driver = {
     /* A write takes the store's one write lock at once, as SQLite's BEGIN IMMEDIATE does: the
      * audit chain's next row is the head's plus one, and incident numbers are counted per year,
      * so writers go one at a time (on every node: the lock is the database's). Reads never wait. */
-    .begin = "BEGIN; SELECT pg_advisory_xact_lock(1229146192); SET LOCAL synchronous_commit = off",
+    .begin = "BEGIN; SELECT pg_advisory_xact_lock(1229146192)",
     .begin_unordered = "BEGIN",
     /* READ COMMITTED sees what is committed statement by statement with or without a BEGIN: a
      * request's reads skip the two round trips (measured: GET one incident 8.2k → see bench). */

@@ -2,6 +2,7 @@
  * $N placeholders read as SQLite's ?N, statements cached per connection. */
 #include "../base/common.h"
 #include "../base/err.h"
+#include "../base/log.h"
 #include "../base/timeutil.h"
 #include "sql_driver.h"
 
@@ -284,7 +285,8 @@ enum { LITE_SUBJOURNAL_IN_MEMORY = 4 << 20 };
 static void lite_setup(void)
 {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-    sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, (int)LITE_SUBJOURNAL_IN_MEMORY);
+    if (sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, (int)LITE_SUBJOURNAL_IN_MEMORY) != SQLITE_OK)
+        yj_log_warn("SQLite was started before the store: savepoints go to temporary files (slower)");
 }
 
 static int lite_open(const char *path, const char *password, struct sql_db **out, struct yj_err *err)

@@ -437,7 +437,7 @@ static void test_open_by_fingerprint(void **state)
     assert_true(got.id == a.id);
     store_incident_release(&got);
     assert_int_equal(store_commit(f->st, &err), 0);
-    /* A later transaction sees what others did between: another connection closes it. */
+    /* A later transaction sees what others did between: another connection opens one. */
     assert_int_equal(store_begin(f->st, &err), 0);
     assert_int_equal(store_incident_open_by_fingerprint(f->st, "sshd:10.0.0.2", &got, &err), YJ_ENOTFOUND);
     assert_int_equal(store_commit(f->st, &err), 0);
