@@ -2,7 +2,6 @@
  * $N placeholders read as SQLite's ?N, statements cached per connection. */
 #include "../base/common.h"
 #include "../base/err.h"
-#include "../base/log.h"
 #include "../base/timeutil.h"
 #include "sql_driver.h"
 
@@ -273,20 +272,11 @@ static int lite_exec(struct sql_db *db, const char *script, struct yj_err *err)
 }
 
 /* Process-wide SQLite settings, made once before the first connection. Memory statistics take
- * a global mutex on every allocation, which the server's threads would fight over.
- * A savepoint (each incident change inside the detector's page, the clock's and the outbox's
- * rounds) keeps the pages it changes as they were in a sub-journal, which SQLite writes to a
- * temporary file once it passes 64 KiB: two writes a page, and on the released outermost savepoint
- * the file is not even emptied. At 1,000 incidents/s the store made 137,000 pwrite calls a second
- * and the detector fell seconds behind; with the sub-journal in memory up to 4 MiB (emptied at
- * each release, no system call) 24,000, and it keeps up (bench/README.md, notification tail). */
+ * a global mutex on every allocation, which the server's threads would fight over. */
 static pthread_once_t lite_once = PTHREAD_ONCE_INIT;
-enum { LITE_SUBJOURNAL_IN_MEMORY = 4 << 20 };
 static void lite_setup(void)
 {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-    if (sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, (int)LITE_SUBJOURNAL_IN_MEMORY) != SQLITE_OK)
-        yj_log_warn("SQLite was started before the store: savepoints go to temporary files (slower)");
 }
 
 static int lite_open(const char *path, const char *password, struct sql_db **out, struct yj_err *err)

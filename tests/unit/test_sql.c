@@ -415,47 +415,6 @@ static void test_wake_up_once(void **state)
     sql_close(db);
 }
 
-/* SQLite keeps what a savepoint changes in a sub-journal; past 64 KiB, by default, in a temporary
- * file written twice a page, which made the store's savepoint-heavy rounds fall behind at 1,000
- * incidents/s. A savepoint over some 200 KiB of pages must open no temporary file. */
-static char *sqlite_tmp;
-
-static int temp_files_open(void)
-{
-    char fd[64], target[1024];
-    int n = 0;
-    for (int i = 0; i < 1024; i++) {
-        snprintf(fd, sizeof(fd), "/proc/self/fd/%d", i);
-        ssize_t len = readlink(fd, target, sizeof(target) - 1);
-        if (len <= 0)
-            continue;
-        target[len] = 0;
-        n += strncmp(target, sqlite_tmp, strlen(sqlite_tmp)) == 0;
-    }
-    return n;
-}
-
-static void test_savepoint_in_memory(void **state)
-{
-    (void)state;
-    struct sql_db *db = NULL;
-    struct yj_err err = {0};
-    assert_int_equal(sql_open(engines[0].url, NULL, &db, &err), 0);
-    assert_int_equal(sql_exec(db, "CREATE TABLE sj (id INTEGER PRIMARY KEY, note TEXT)", &err), 0);
-    assert_int_equal(sql_exec(db,
-                              "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) "
-                              "INSERT INTO sj (note) SELECT printf('%.2000c', 'x') FROM n",
-                              &err),
-                     0);
-    assert_int_equal(sql_begin(db, &err), 0);
-    assert_int_equal(sql_begin(db, &err), 0); /* the savepoint */
-    assert_int_equal(sql_exec(db, "UPDATE sj SET note = printf('%.2000c', 'y')", &err), 0);
-    assert_int_equal(temp_files_open(), 0);
-    sql_rollback(db);
-    assert_int_equal(sql_commit(db, &err), 0);
-    sql_close(db);
-}
-
 /* A write under the store's lock commits on PostgreSQL without waiting for the disk and then waits
  * outside the lock: what sql_commit said was committed must survive the server's crash at once
  * after (immediate stop: its memory, WAL buffers included, gone). Without the wait none of the
@@ -555,11 +514,6 @@ int main(void)
     char *lite = malloc(n);
     snprintf(lite, n, "sqlite:%s/t.db", dir);
     engines[n_engines++] = (struct engine){"sqlite", lite, dir};
-    /* SQLite's temporary files in a directory of the test's own, read once at its first use. */
-    sqlite_tmp = malloc(n + 10);
-    snprintf(sqlite_tmp, n + 10, "%s/tmp", dir);
-    mkdir(sqlite_tmp, 0700);
-    setenv("SQLITE_TMPDIR", sqlite_tmp, 1);
     char *pgdir = NULL;
     char *pg = test_pg_start(&pgdir);
     if (pg)
@@ -576,7 +530,6 @@ int main(void)
         cmocka_unit_test(test_writers_in_turn),
         cmocka_unit_test(test_deferred_checkpoints),
         cmocka_unit_test(test_wake_up_once),
-        cmocka_unit_test(test_savepoint_in_memory),
         cmocka_unit_test(test_savepoint_failure_contained),
         cmocka_unit_test(test_commit_survives_crash),
     };
@@ -586,7 +539,6 @@ int main(void)
     test_rmtree(dir);
     free(dir);
     free(lite);
-    free(sqlite_tmp);
     free(pg);
     return rc;
 }
