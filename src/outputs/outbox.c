@@ -69,6 +69,13 @@ struct outbox {
     const struct yj_ctx *ctx; /* for its clock */
 };
 
+static void send_attempt(struct attempt *a, const struct yj_ctx *ctx)
+{
+    if (a->ch)
+        a->rc = notify_send(a->ch, &a->m, &a->why);
+    a->done_at = yj_ctx_now(ctx);
+}
+
 static void *send_some(void *arg)
 {
     const struct sender *me = arg;
@@ -84,12 +91,8 @@ static void *send_some(void *arg)
             break;
         seen = ob->round;
         pthread_mutex_unlock(&ob->lock);
-        for (size_t i; (i = atomic_fetch_add(&ob->next, 1)) < ob->n;) {
-            struct attempt *a = &ob->attempts[i];
-            if (a->ch)
-                a->rc = notify_send(a->ch, &a->m, &a->why);
-            a->done_at = yj_ctx_now(ob->ctx);
-        }
+        for (size_t i; (i = atomic_fetch_add(&ob->next, 1)) < ob->n;)
+            send_attempt(&ob->attempts[i], ob->ctx);
         pthread_mutex_lock(&ob->lock);
         if (--ob->running == 0)
             pthread_cond_signal(&ob->done);
@@ -104,11 +107,8 @@ static void send_round(struct outbox *ob, struct attempt *as, size_t n, const st
 {
     if (!ob->n_threads) {
         notify_keep_connections(ob->curl[0]);
-        for (size_t i = 0; i < n; i++) {
-            if (as[i].ch)
-                as[i].rc = notify_send(as[i].ch, &as[i].m, &as[i].why);
-            as[i].done_at = yj_ctx_now(ctx);
-        }
+        for (size_t i = 0; i < n; i++)
+            send_attempt(&as[i], ctx);
         notify_keep_connections(NULL);
         return;
     }

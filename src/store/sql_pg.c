@@ -101,6 +101,14 @@ static void pipeline_end(struct pg_db *p, bool synced)
         PQclear(r);
 }
 
+/* A send that failed: the queued writes' answers and the pipeline are given up (the transaction
+ * fails whole). */
+static void pipe_abandon(struct pg_db *p)
+{
+    p->n_queued = 0;
+    pipeline_end(p, false);
+}
+
 /* Sends one more command into the pipeline: a prepared statement, or a text without parameters
  * (a savepoint, a commit). */
 static int pipe_send(struct pg_db *p, const struct pg_stmt *ps, const char *text, const char *doing, struct yj_err *err)
@@ -112,25 +120,39 @@ static int pipe_send(struct pg_db *p, const struct pg_stmt *ps, const char *text
     return ok ? 0 : fail(p, NULL, doing, err);
 }
 
+/* Reads one command's answer and the NULL that ends it: 0 when it succeeded (kept in *keep when
+ * keep is given), else its failure — "aborted" when a command before it in the pipeline failed
+ * (the caller keeps that one's message). */
+static int read_answer(struct pg_db *p, const char *doing, PGresult **keep, struct yj_err *err)
+{
+    PGresult *r = PQgetResult(p->conn);
+    if (!r)
+        return fail(p, NULL, doing, err);
+    ExecStatusType st = PQresultStatus(r);
+    int rc = 0;
+    if (st == PGRES_PIPELINE_ABORTED)
+        rc = yj_err_set(err, YJ_ESTORE, "%s: not run, a statement before it failed", doing);
+    else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        rc = fail(p, r, doing, err);
+    if (rc == 0 && keep)
+        *keep = r;
+    else
+        PQclear(r);
+    if ((r = PQgetResult(p->conn)))
+        PQclear(r);
+    return rc;
+}
+
 /* After the sync: reads the answers of the queued writes, the first failure into err (0 when
  * all succeeded); the pipeline stays open for what was sent after them. */
 static int read_queued(struct pg_db *p, struct yj_err *err)
 {
     int rc = 0;
+    struct yj_err later;
     for (int i = 0; i < p->n_queued; i++) {
-        PGresult *r = PQgetResult(p->conn);
-        if (!r) {
-            if (rc == 0)
-                rc = fail(p, NULL, p->queued[i], err);
-            break;
-        }
-        ExecStatusType st = PQresultStatus(r);
-        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED && rc == 0)
-            rc = fail(p, r, p->queued[i], err);
-        PQclear(r);
-        /* NULL: the end of that command's answer. */
-        if ((r = PQgetResult(p->conn)))
-            PQclear(r);
+        int one = read_answer(p, p->queued[i], NULL, rc == 0 ? err : &later);
+        if (rc == 0)
+            rc = one;
     }
     p->n_queued = 0;
     return rc;
@@ -144,26 +166,11 @@ static int pipe_read(struct pg_db *p, const char *last_doing, PGresult **last, s
 {
     int rc = read_queued(p, err);
     if (last) {
-        PGresult *r = PQgetResult(p->conn);
-        if (!r) {
-            if (rc == 0)
-                rc = fail(p, NULL, last_doing, err);
-        } else {
-            ExecStatusType st = PQresultStatus(r);
-            bool good = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-            if (!good && st != PGRES_PIPELINE_ABORTED && rc == 0)
-                rc = fail(p, r, last_doing, err);
-            if (good && rc == 0)
-                *last = r;
-            else
-                PQclear(r);
-            /* NULL: the end of that command's answer. */
-            if ((r = PQgetResult(p->conn)))
-                PQclear(r);
-        }
+        struct yj_err later;
+        int one = read_answer(p, last_doing, last, rc == 0 ? err : &later);
+        if (rc == 0)
+            rc = one;
     }
-    if (rc == 0 && last && !*last)
-        rc = yj_err_set(err, YJ_ESTORE, "%s: no answer", last_doing);
     pipeline_end(p, false);
     return rc;
 }
@@ -173,8 +180,7 @@ static int pipe_sync(struct pg_db *p, const char *doing, struct yj_err *err)
     if (PQpipelineSync(p->conn))
         return 0;
     int rc = fail(p, NULL, doing, err);
-    p->n_queued = 0;
-    pipeline_end(p, false);
+    pipe_abandon(p);
     return rc;
 }
 
@@ -187,33 +193,17 @@ static int pipe_flush(struct pg_db *p, struct yj_err *err)
     return rc < 0 ? rc : pipe_read(p, NULL, NULL, err);
 }
 
-/* Sends command texts after the queued writes, then the sync; on a failure the pipeline is given
- * up (the queued writes' answers with it). */
-static int pipe_send_sync(struct pg_db *p, const char *const *texts, size_t n, const char *doing, struct yj_err *err)
-{
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = pipe_send(p, NULL, texts[i], doing, err);
-    if (rc < 0) {
-        p->n_queued = 0;
-        pipeline_end(p, false);
-        return rc;
-    }
-    return pipe_sync(p, doing, err);
-}
-
 /* A command that needs its answer, sent after the queued writes in the same round trip. */
 static int pipe_last(struct pg_db *p, const struct pg_stmt *ps, const char *text, const char *doing, PGresult **res,
                      struct yj_err *err)
 {
     *res = NULL;
-    int rc = ps ? pipe_send(p, ps, NULL, doing, err) : 0;
+    int rc = pipe_send(p, ps, text, doing, err);
     if (rc < 0) {
-        p->n_queued = 0;
-        pipeline_end(p, false);
+        pipe_abandon(p);
         return rc;
     }
-    if ((rc = ps ? pipe_sync(p, doing, err) : pipe_send_sync(p, &text, 1, doing, err)) < 0)
+    if ((rc = pipe_sync(p, doing, err)) < 0)
         return rc;
     return pipe_read(p, doing, res, err);
 }
@@ -228,10 +218,8 @@ static int pg_queue(struct sql_db *db, struct sql_stmt *s, const char *text, con
     if (!p->n_queued && pg_alive(p, err) < 0)
         return YJ_ESTORE;
     int rc = p->n_queued == QUEUED ? pipe_flush(p, err) : 0;
-    if (rc == 0 && (rc = pipe_send(p, (const struct pg_stmt *)s, text, doing, err)) < 0) {
-        p->n_queued = 0;
-        pipeline_end(p, false);
-    }
+    if (rc == 0 && (rc = pipe_send(p, (const struct pg_stmt *)s, text, doing, err)) < 0)
+        pipe_abandon(p);
     if (rc == 0)
         p->queued[p->n_queued++] = doing;
     if (s) {
@@ -280,11 +268,12 @@ static bool pg_setup(struct pg_db *p)
     PQsetNoticeProcessor(p->conn, quiet, NULL);
     /* A writer waits for the write lock at most 5 s, as on SQLite; then the request fails (503)
      * instead of hanging behind a stuck writer. */
-    PGresult *r = PQexec(p->conn, "SET client_encoding = 'UTF8'; SET lock_timeout = '5s'");
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    r = PQexec(p->conn, durable_allowed);
-    p->wait_outside = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    char setup[256];
+    snprintf(setup, sizeof(setup), "SET client_encoding = 'UTF8'; SET lock_timeout = '5s'; %s", durable_allowed);
+    /* One round trip: PQexec answers with the last statement's result, or the first failure. */
+    PGresult *r = PQexec(p->conn, setup);
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    p->wait_outside = ok && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
     return ok;
 }
@@ -362,62 +351,49 @@ static int pg_alive(struct pg_db *p, struct yj_err *err)
  * for it alone, set just before its COMMIT), and a transaction that does wait follows it in the
  * same round trip, after the lock is free: its commit record comes later in the WAL, so once it
  * is on disk so is ours. (It must write WAL of its own: a transaction that only took an id, as
- * pg_current_xact_id() does, commits without a flush.) The lock is then held for the statements, not for the WAL's fsync, and the fsyncs
- * of several writers are one (PostgreSQL's group commit). The caller hears of the commit only
+ * pg_current_xact_id() does, commits without a flush.) The lock is then held for the statements,
+ * not for the WAL's fsync, and the fsyncs of several writers are one (PostgreSQL's group commit). The caller hears of the commit only
  * when it is durable; other sessions may read it a flush earlier (docs/architecture.md). */
 static const char durable_sql[] = "SELECT pg_logical_emit_message(true, 'yingji', 'durable')";
 
 static int commit_durably(struct pg_db *p, const char *doing, struct yj_err *err)
 {
     static const char waiting[] = "the commit went through, but waiting for it to reach the disk";
+    int rc = 0;
     const char *const texts[] = {"SET LOCAL synchronous_commit = off", "COMMIT", durable_sql};
-    int rc = pipe_send_sync(p, texts, YJ_ARRAY_LEN(texts), doing, err);
-    if (rc < 0)
-        return rc;
-    rc = read_queued(p, err);
-    bool committed = false;
-    for (size_t i = 0; i < YJ_ARRAY_LEN(texts); i++) {
-        PGresult *r = PQgetResult(p->conn);
-        if (!r) {
-            if (rc == 0)
-                rc = fail(p, NULL, committed ? waiting : doing, err);
-            break;
-        }
-        ExecStatusType st = PQresultStatus(r);
-        if (rc == 0 && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-            rc = fail(p, r, committed ? waiting : doing, err);
-        /* A COMMIT of a transaction that had failed answers OK with the tag ROLLBACK. */
-        if (rc == 0 && i == 1) {
-            if (strcmp(PQcmdStatus(r), "ROLLBACK") == 0)
-                rc = yj_err_set(err, YJ_ESTORE, "%s: the transaction had failed and was rolled back", doing);
-            committed = rc == 0;
-        }
-        PQclear(r);
-        if ((r = PQgetResult(p->conn)))
-            PQclear(r);
-    }
+    for (size_t i = 0; rc == 0 && i < YJ_ARRAY_LEN(texts); i++)
+        rc = pipe_send(p, NULL, texts[i], doing, err);
     if (rc < 0) {
-        pipeline_end(p, false);
+        pipe_abandon(p);
         return rc;
     }
-    /* The wait's own transaction commits at the sync: an error before it is that commit's. */
-    bool synced = false;
-    for (int guard = 0; guard < 8 && !synced; guard++) {
-        PGresult *r = PQgetResult(p->conn);
-        if (!r) {
-            if (PQstatus(p->conn) != CONNECTION_OK)
-                break;
-            continue;
-        }
-        ExecStatusType st = PQresultStatus(r);
-        synced = st == PGRES_PIPELINE_SYNC;
-        if (rc == 0 && !synced && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+    if ((rc = pipe_sync(p, doing, err)) < 0)
+        return rc;
+    PGresult *commit = NULL;
+    if ((rc = read_queued(p, err)) == 0 && (rc = read_answer(p, doing, NULL, err)) == 0 &&
+        (rc = read_answer(p, doing, &commit, err)) == 0) {
+        /* A COMMIT of a transaction that had failed answers OK with the tag ROLLBACK. */
+        if (strcmp(PQcmdStatus(commit), "ROLLBACK") == 0)
+            rc = yj_err_set(err, YJ_ESTORE, "%s: the transaction had failed and was rolled back", doing);
+        else
+            rc = read_answer(p, waiting, NULL, err);
+    }
+    PQclear(commit);
+    /* The wait's own transaction commits at the sync: a failure before it is that commit's. */
+    PGresult *r;
+    while (rc == 0 && (r = PQgetResult(p->conn))) {
+        bool synced = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+        if (!synced)
             rc = fail(p, r, waiting, err);
         PQclear(r);
+        if (synced) {
+            pipeline_end(p, true);
+            return 0;
+        }
     }
-    if (rc == 0 && !synced)
+    if (rc == 0)
         rc = fail(p, NULL, waiting, err);
-    pipeline_end(p, synced);
+    pipeline_end(p, false);
     return rc;
 }
 
@@ -644,8 +620,7 @@ static int pg_each_rows(struct sql_db *db, struct sql_stmt *const *stmts, size_t
     /* After the queued writes, in their round trip (the state read after an incident's change). */
     for (size_t i = 0; i < n; i++)
         if ((rc = pipe_send(p, (const struct pg_stmt *)stmts[i], NULL, doing, err)) < 0) {
-            p->n_queued = 0;
-            pipeline_end(p, false);
+            pipe_abandon(p);
             return rc;
         }
     if ((rc = pipe_sync(p, doing, err)) < 0)

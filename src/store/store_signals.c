@@ -292,9 +292,10 @@ static bool known_none_open(struct store *st, const char *fingerprint)
     return false;
 }
 
+/* After known_none_open said no for this transaction (which set the mark). */
 static void note_none_open(struct store *st, const char *fingerprint)
 {
-    if (!sql_ordered(st->sql) || st->none_open.mark != sql_txn_mark(st->sql) || st->none_open.n == NONE_OPEN_MAX)
+    if (!sql_ordered(st->sql) || st->none_open.n == NONE_OPEN_MAX)
         return;
     if (!st->none_open.fingerprints)
         st->none_open.fingerprints = xcalloc(NONE_OPEN_MAX, sizeof(char *));

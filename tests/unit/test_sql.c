@@ -419,16 +419,6 @@ static void test_wake_up_once(void **state)
  * outside the lock: what sql_commit said was committed must survive the server's crash at once
  * after (immediate stop: its memory, WAL buffers included, gone). Without the wait none of the
  * superuser's twenty did. */
-static int pg_ctl(const char *dir, const char *what)
-{
-    char cmd[2048];
-    snprintf(cmd, sizeof(cmd),
-             "%s" TEST_PG_BIN "/pg_ctl -D '%s/db' -l '%s/server.log' -w -o \"-k '%s' -c listen_addresses='' -p 5432 "
-             "-c fsync=off\" %s >/dev/null",
-             geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups -- " : "", dir, dir, dir, what);
-    return system(cmd);
-}
-
 static void test_commit_survives_crash(void **state)
 {
     (void)state;
@@ -459,11 +449,11 @@ static void test_commit_survives_crash(void **state)
         assert_int_equal(sql_done(s, "inserting", &err), 0);
         assert_int_equal(sql_commit(by, &err), 0);
     }
-    assert_int_equal(pg_ctl(engines[1].dir, "-m immediate stop"), 0);
+    assert_int_equal(test_pg_ctl(engines[1].dir, "-m immediate stop"), 0);
     sql_close(plain);
     sql_close(db);
     free(plain_url);
-    assert_int_equal(pg_ctl(engines[1].dir, "start"), 0);
+    assert_int_equal(test_pg_ctl(engines[1].dir, "start"), 0);
     assert_int_equal(sql_open(engines[1].url, NULL, &db, &err), 0);
     struct sql_stmt *s = sql_prepare(db, "SELECT count(*) FROM durable", &err);
     int64_t n = 0;

@@ -32,24 +32,31 @@ static inline void test_rmtree(const char *dir)
  * socket in that directory and no TCP port. Returns the libpq URL (malloc'd) and the directory
  * in *dir (stop with test_pg_stop), or NULL when PostgreSQL 15 is not installed. */
 #define TEST_PG_BIN "/usr/lib/postgresql/15/bin"
+#define TEST_PG_AS(root) ((root) ? "setpriv --reuid=65534 --regid=65534 --clear-groups -- " : "")
+
+/* pg_ctl on the test's server in dir: "start", "-m immediate stop" (a crash: its memory gone). */
+static inline int test_pg_ctl(const char *dir, const char *what)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd),
+             "%s" TEST_PG_BIN "/pg_ctl -D '%s/db' -l '%s/server.log' -w -o \"-k '%s' -c listen_addresses='' -p 5432 "
+             "-c fsync=off\" %s >/dev/null 2>&1",
+             TEST_PG_AS(geteuid() == 0), dir, dir, dir, what);
+    return system(cmd);
+}
+
 static inline char *test_pg_start(char **dir)
 {
     if (access(TEST_PG_BIN "/initdb", X_OK) != 0)
         return NULL;
     *dir = test_tmpdir();
-    const char *as = "";
-    if (geteuid() == 0) {
-        if (chown(*dir, 65534, 65534) != 0)
-            abort();
-        as = "setpriv --reuid=65534 --regid=65534 --clear-groups -- ";
-    }
+    if (geteuid() == 0 && chown(*dir, 65534, 65534) != 0)
+        abort();
     char cmd[2048];
     snprintf(cmd, sizeof(cmd),
-             "%s" TEST_PG_BIN "/initdb -N -D '%s/db' -U yingji -A trust -E UTF8 --locale=C.UTF-8 >'%s/initdb.log' 2>&1 && "
-             "%s" TEST_PG_BIN "/pg_ctl -D '%s/db' -l '%s/server.log' -w -o \"-k '%s' -c listen_addresses='' -p 5432 "
-             "-c fsync=off\" start >/dev/null",
-             as, *dir, *dir, as, *dir, *dir, *dir);
-    if (system(cmd) != 0) {
+             "%s" TEST_PG_BIN "/initdb -N -D '%s/db' -U yingji -A trust -E UTF8 --locale=C.UTF-8 >'%s/initdb.log' 2>&1",
+             TEST_PG_AS(geteuid() == 0), *dir, *dir);
+    if (system(cmd) != 0 || test_pg_ctl(*dir, "start") != 0) {
         fprintf(stderr, "could not start PostgreSQL in %s (see its logs there)\n", *dir);
         abort();
     }
@@ -61,10 +68,7 @@ static inline char *test_pg_start(char **dir)
 
 static inline void test_pg_stop(char *dir)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "%s" TEST_PG_BIN "/pg_ctl -D '%s/db' -m immediate -w stop >/dev/null 2>&1",
-             geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups -- " : "", dir);
-    if (system(cmd) != 0)
+    if (test_pg_ctl(dir, "-m immediate stop") != 0)
         fprintf(stderr, "could not stop PostgreSQL in %s\n", dir);
     test_rmtree(dir);
     free(dir);
